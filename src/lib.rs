@@ -1,0 +1,15 @@
+//! pvc-resize: grow the volumes of Helm-managed StatefulSets, offline.
+//!
+//! The library never prints: it returns data (edited buffers, outcomes, errors with positions),
+//! and the binary turns that into text and exit codes.
+
+pub mod fsutil;
+pub mod manifest;
+pub mod patch;
+pub mod post_render;
+pub mod quantity;
+pub mod render;
+pub mod schema;
+pub mod stream;
+pub mod values;
+pub mod yaml;

@@ -1,0 +1,299 @@
+//! The `pvc-resize` command line: argument parsing, reading and writing, exit codes.
+//!
+//! Exit status, the same for every command: 0 done / nothing wrong; 1 a check found something;
+//! 2 the tool could not do what was asked. stdout carries only the product.
+
+use clap::{Args, Parser, Subcommand};
+use pvc_resize::fsutil;
+use pvc_resize::patch::PatchSet;
+use pvc_resize::post_render::{self, Options};
+use pvc_resize::quantity::Size;
+use pvc_resize::render;
+use pvc_resize::values::{self, Change, ValuesPath};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "pvc-resize",
+    version,
+    about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed",
+    long_about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed.\n\n\
+        Exit status: 0 done (nothing wrong), 1 a check found something (--check would change the file), \
+        2 the tool could not do what was asked (bad input, invalid size, a refused shrink, nothing matched).",
+    after_help = "Examples:\n  \
+        pvc-resize values fixtures/posthog-values.yaml --size 50Gi\n  \
+        pvc-resize values values.yaml --size 50Gi --write\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize post-render --size 50Gi\n  \
+        helm upgrade posthog posthog/posthog -f values.yaml --post-renderer pvc-resize \\\n    \
+        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Change one size in a values file, keeping every other byte
+    #[command(after_help = "Examples:\n  \
+        pvc-resize values values.yaml --size 50Gi                 # print the diff, write nothing\n  \
+        pvc-resize values values.yaml --size 50Gi --write         # replace the file atomically\n  \
+        pvc-resize values values.yaml --size 50Gi --check         # exit 1 when the file would change\n  \
+        pvc-resize values values.yaml --size 50Gi --path broker.persistence.size\n\n\
+        Missing keys are inserted with the file's own indentation; a shrink, an alias (*) or a merge key (<<)\n\
+        on the path is refused with exit 2. A literal dot in a key is written `\\.`.")]
+    Values(ValuesArgs),
+    /// Helm post-renderer: manifests on stdin, the same manifests on stdout with the claim templates grown
+    #[command(after_help = "Examples:\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize post-render --size 50Gi\n  \
+        pvc-resize post-render --size 50Gi --statefulset kafka-broker < rendered.yaml\n  \
+        helm upgrade posthog posthog/posthog -n posthog -f values.yaml --post-renderer pvc-resize \\\n    \
+        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi   (Helm 3)\n  \
+        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi  (Helm 4 plugin)\n\n\
+        Without --statefulset, the StatefulSets of the `kafka` chart are picked (exactly one must exist).\n\
+        Every byte outside the edited sizes is kept. On any error nothing is written to stdout and the exit\n\
+        status is 2, so Helm stops instead of applying a partial release. Helm 4 drops a plugin's stderr:\n\
+        use --log FILE to keep the diagnostics.")]
+    PostRender(PostRenderArgs),
+}
+
+#[derive(Args)]
+struct ValuesArgs {
+    /// The values file (`-` reads stdin)
+    file: String,
+    /// The new size, a Kubernetes quantity such as 50Gi
+    #[arg(long)]
+    size: String,
+    /// Dotted path of the size in the values file
+    #[arg(long, default_value = values::DEFAULT_PATH)]
+    path: String,
+    /// Replace the file (atomically) instead of printing the diff
+    #[arg(long, conflicts_with = "check")]
+    write: bool,
+    /// Print the diff and exit 1 when the file would change
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args)]
+struct PostRenderArgs {
+    /// The new size of the claim templates, a Kubernetes quantity such as 50Gi
+    #[arg(long)]
+    size: Option<String>,
+    /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
+    #[arg(long = "statefulset", value_name = "NAME")]
+    statefulsets: Vec<String>,
+    /// Name of the volumeClaimTemplate to grow
+    #[arg(long, default_value = "data")]
+    claim: String,
+    /// A file of RFC 6902 patches with targets (repeatable); see schema/patch-file.schema.json
+    #[arg(long = "patch", value_name = "FILE")]
+    patches: Vec<String>,
+    /// Also write diagnostics to this file (Helm 4 discards a post-renderer's stderr)
+    #[arg(long, value_name = "FILE")]
+    log: Option<String>,
+    /// Parse every document, not only those that could be selected (slower; Helm already parsed them)
+    #[arg(long)]
+    parse_all: bool,
+}
+
+/// Where diagnostics go: stderr, and a log file when asked.
+struct Diag {
+    log: Option<std::fs::File>,
+}
+
+impl Diag {
+    fn say(&mut self, line: &str) {
+        eprintln!("{line}");
+        if let Some(f) = &mut self.log {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Values(a) => run_values(a),
+        Command::PostRender(a) => run_post_render(a),
+    }
+}
+
+fn fail(diag: &mut Diag, message: &str) -> ExitCode {
+    diag.say(&format!("pvc-resize: error: {message}"));
+    ExitCode::from(2)
+}
+
+fn parse_size(text: &str) -> Result<Size, String> {
+    Size::parse(text).map_err(|e| format!("--size: {e}"))
+}
+
+fn run_values(a: ValuesArgs) -> ExitCode {
+    let mut diag = Diag { log: None };
+    let size = match parse_size(&a.size) {
+        Ok(s) => s,
+        Err(e) => return fail(&mut diag, &e),
+    };
+    let path = match ValuesPath::parse(&a.path) {
+        Ok(p) => p,
+        Err(e) => return fail(&mut diag, &format!("--path: {e}")),
+    };
+    if a.write && a.file == "-" {
+        return fail(&mut diag, "--write needs a file, not stdin");
+    }
+    let src = match fsutil::read_text(&a.file) {
+        Ok(s) => s,
+        Err(e) => return fail(&mut diag, &e),
+    };
+    let name = if a.file == "-" {
+        "<stdin>"
+    } else {
+        a.file.as_str()
+    };
+    let edit = match values::set_size(&src, &path, &size) {
+        Ok(e) => e,
+        Err(e) => return fail(&mut diag, &format!("{name}:{e}")),
+    };
+    for w in &edit.warnings {
+        diag.say(&format!("pvc-resize: warning: {name}: {w}"));
+    }
+    match &edit.change {
+        Change::Unchanged { old, pos } => {
+            diag.say(&format!(
+                "pvc-resize: {name}:{pos}: {path} is already {old} (equal by value to {}); nothing to change",
+                size.text
+            ));
+            return ExitCode::SUCCESS;
+        }
+        Change::Replaced { old, pos } => diag.say(&format!(
+            "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
+            size.describe()
+        )),
+        Change::Inserted { pos } => diag.say(&format!(
+            "pvc-resize: {name}:{pos}: {path}: inserted {}",
+            size.describe()
+        )),
+    }
+    let diff = render::unified_diff(&src, &edit.output, name);
+    if a.write {
+        if let Err(e) = fsutil::replace_file(&a.file, &src, &edit.output) {
+            return fail(&mut diag, &e);
+        }
+        diag.say(&format!("pvc-resize: wrote {name}"));
+        return ExitCode::SUCCESS;
+    }
+    if !emit(diff.as_bytes()) {
+        return ExitCode::SUCCESS;
+    }
+    if a.check {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Writes the product to stdout. A closed pipe (`| head`) is not an error; returns false then.
+fn emit(bytes: &[u8]) -> bool {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
+        Err(e) => {
+            eprintln!("pvc-resize: error: cannot write to stdout: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run_post_render(a: PostRenderArgs) -> ExitCode {
+    let log = match &a.log {
+        Some(path) => match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("pvc-resize: error: --log {path}: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let mut diag = Diag { log };
+    if a.size.is_none() && a.patches.is_empty() {
+        return fail(
+            &mut diag,
+            "post-render needs --size Q and/or --patch FILE; see `pvc-resize post-render --help`",
+        );
+    }
+    if a.claim.is_empty() {
+        return fail(&mut diag, "--claim must not be empty");
+    }
+    let size = match a.size.as_deref().map(parse_size).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(&mut diag, &e),
+    };
+    let mut patches = None;
+    if !a.patches.is_empty() {
+        let mut set = PatchSet::default();
+        for file in &a.patches {
+            let text = match fsutil::read_text(file) {
+                Ok(t) => t,
+                Err(e) => return fail(&mut diag, &format!("--patch {e}")),
+            };
+            if let Err(e) = set.add_file(file, &text) {
+                return fail(&mut diag, &e);
+            }
+        }
+        patches = Some(set);
+    }
+    let input = match fsutil::read_text("-") {
+        Ok(s) => s,
+        Err(e) => return fail(&mut diag, &e),
+    };
+    let opts = Options {
+        size,
+        statefulsets: a.statefulsets,
+        claim: a.claim,
+        patches,
+        parse_all: a.parse_all,
+    };
+    let outcome = match post_render::post_render(&input, &opts) {
+        Ok(o) => o,
+        Err(e) => return fail(&mut diag, &format!("<stdin>:{e}")),
+    };
+    for w in &outcome.warnings {
+        diag.say(&format!("pvc-resize: warning: {w}"));
+    }
+    for c in &outcome.claims {
+        if c.changed {
+            diag.say(&format!(
+                "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {} -> {}",
+                c.pos, c.statefulset, c.claim, c.old, c.new
+            ));
+        } else {
+            diag.say(&format!(
+                "pvc-resize: <stdin>:{}: StatefulSet {} claim {} is already {} (equal to {}); left as it is",
+                c.pos, c.statefulset, c.claim, c.old, c.new
+            ));
+        }
+    }
+    for p in &outcome.patched {
+        diag.say(&format!("pvc-resize: patched {p}"));
+    }
+    diag.say(&format!(
+        "pvc-resize: {} documents in, {} out",
+        outcome.documents, outcome.documents
+    ));
+    emit(outcome.output.as_bytes());
+    ExitCode::SUCCESS
+}

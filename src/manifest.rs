@@ -1,0 +1,126 @@
+//! Typed views of the Kubernetes objects the tool reads, over the span tree.
+
+use crate::yaml::{Kind, Node, Pos};
+
+/// The annotation Helm 4 puts on every document it hands to a post-renderer (and removes after).
+pub const HELM4_FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// A StatefulSet as rendered by Helm.
+#[derive(Debug)]
+pub struct StatefulSet<'a> {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub pos: Pos,
+    /// `helm.sh/chart`, e.g. `kafka-14.9.3`.
+    pub chart_label: Option<String>,
+    /// The template path: `# Source:` (Helm 3) or the Helm 4 annotation.
+    pub source: Option<String>,
+    pub claims: Vec<ClaimTemplate<'a>>,
+}
+
+/// One entry of `spec.volumeClaimTemplates`.
+#[derive(Debug)]
+pub struct ClaimTemplate<'a> {
+    pub name: String,
+    pub pos: Pos,
+    /// The `spec.resources.requests.storage` scalar.
+    pub storage: Option<&'a Node>,
+}
+
+/// The string value at a path, when it is a scalar.
+pub fn str_at(root: &Node, path: &[&str]) -> Option<String> {
+    root.get_path(path)
+        .and_then(Node::as_str)
+        .map(str::to_owned)
+}
+
+/// Reads a StatefulSet document; `None` when the document is another kind.
+pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<StatefulSet<'a>> {
+    if str_at(root, &["kind"]).as_deref() != Some("StatefulSet") {
+        return None;
+    }
+    let meta = root.get("metadata");
+    let name = meta.and_then(|m| str_at(m, &["name"])).unwrap_or_default();
+    let namespace = meta.and_then(|m| str_at(m, &["namespace"]));
+    let chart_label = meta.and_then(|m| str_at(m, &["labels", "helm.sh/chart"]));
+    let source = source_comment
+        .map(str::to_owned)
+        .or_else(|| meta.and_then(|m| str_at(m, &["annotations", HELM4_FILENAME_ANNOTATION])));
+    let claims = root
+        .get_path(&["spec", "volumeClaimTemplates"])
+        .map(|s| s.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|t| ClaimTemplate {
+            name: str_at(t, &["metadata", "name"]).unwrap_or_default(),
+            pos: t.pos,
+            storage: t
+                .get_path(&["spec", "resources", "requests", "storage"])
+                .filter(|n| matches!(n.kind, Kind::Scalar { .. })),
+        })
+        .collect();
+    Some(StatefulSet {
+        name,
+        namespace,
+        pos: root.pos,
+        chart_label,
+        source,
+        claims,
+    })
+}
+
+impl StatefulSet<'_> {
+    /// True when the StatefulSet comes from a chart named `chart` (its `helm.sh/chart` label is
+    /// `<chart>-<version>`, or its template path is under `<chart>/templates/`).
+    pub fn from_chart(&self, chart: &str) -> bool {
+        let label = self.chart_label.as_deref().is_some_and(|l| {
+            l.strip_prefix(chart)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+        });
+        let templates = format!("{chart}/templates/");
+        let source = self
+            .source
+            .as_deref()
+            .is_some_and(|s| s.starts_with(&templates) || s.contains(&format!("/{templates}")));
+        label || source
+    }
+}
+
+/// Matches a name against a glob with `*` (any run) and `?` (one character).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    go(&p, &n)
+}
+
+/// The longest run of a glob without wildcards: a document that lacks it can't match.
+pub fn glob_literal(pattern: &str) -> &str {
+    pattern
+        .split(['*', '?'])
+        .max_by_key(|s| s.len())
+        .unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("kafka", "kafka"));
+        assert!(!glob_match("kafka", "kafka-broker"));
+        assert!(glob_match("kafka-*", "kafka-broker"));
+        assert!(glob_match("*-posthog-kafka", "posthog-posthog-kafka"));
+        assert!(glob_match("k?fka", "kafka"));
+        assert_eq!(glob_literal("*-posthog-kafka*"), "-posthog-kafka");
+    }
+}

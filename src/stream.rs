@@ -1,0 +1,143 @@
+//! Splits a multi-document YAML stream into documents without parsing them.
+//!
+//! YAML forbids a line that starts with `---` or `...` followed by white space (or the line's
+//! end) anywhere inside a document's content (`c-forbidden` in YAML 1.2, even inside block
+//! scalars and quoted strings), so those lines are exact document boundaries. Splitting on them
+//! is a `memchr` scan, and keeps every byte and every line number.
+
+use memchr::memmem;
+use std::ops::Range;
+
+/// One piece of the stream: from a boundary line (or the start) to the next boundary line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    pub range: Range<usize>,
+    /// 1-based line of the chunk's first byte.
+    pub line: usize,
+}
+
+/// True when the line starting at `at` is a `---` or `...` marker line.
+fn is_marker(b: &[u8], at: usize) -> bool {
+    let rest = &b[at..];
+    if rest.len() < 3 || !(rest.starts_with(b"---") || rest.starts_with(b"...")) {
+        return false;
+    }
+    matches!(rest.get(3), None | Some(b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+/// Splits `src` at every marker line. The chunks cover the whole input, in order, without gaps.
+pub fn split(src: &str) -> Vec<Chunk> {
+    let b = src.as_bytes();
+    let mut starts = Vec::new();
+    if is_marker(b, 0) {
+        starts.push(0);
+    }
+    for nl in memmem::find_iter(b, b"\n") {
+        let at = nl + 1;
+        if at < b.len() && (b[at] == b'-' || b[at] == b'.') && is_marker(b, at) {
+            starts.push(at);
+        }
+    }
+    let mut chunks = Vec::with_capacity(starts.len() + 1);
+    let mut line = 1;
+    let mut prev = 0;
+    for s in starts.into_iter().chain(std::iter::once(b.len())) {
+        if s > prev || (s == 0 && b.is_empty()) {
+            chunks.push(Chunk {
+                range: prev..s,
+                line,
+            });
+            line += memchr::memchr_iter(b'\n', &b[prev..s]).count();
+        }
+        prev = s;
+    }
+    chunks
+}
+
+/// True when the chunk holds YAML content: anything beyond marker lines, blank lines and
+/// comments. A chunk without content is not a document to Helm.
+pub fn has_content(text: &str) -> bool {
+    for line in text.lines() {
+        let t = line.trim_start();
+        let t = if let Some(rest) = t.strip_prefix("---").or_else(|| t.strip_prefix("...")) {
+            if rest.is_empty() || rest.starts_with([' ', '\t', '\r']) {
+                rest.trim_start()
+            } else {
+                t
+            }
+        } else {
+            t
+        };
+        if !(t.is_empty() || t.starts_with('#')) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The number of documents with content in a stream.
+pub fn count_documents(src: &str) -> usize {
+    split(src)
+        .iter()
+        .filter(|c| has_content(&src[c.range.clone()]))
+        .count()
+}
+
+/// The `# Source: PATH` comment of a chunk (Helm 3 and `helm template`), if any.
+pub fn source_comment(text: &str) -> Option<&str> {
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(path) = t.strip_prefix("# Source: ") {
+            return Some(path.trim());
+        }
+        if !(t.is_empty() || t.starts_with('#') || t == "---") {
+            break;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_marker_lines_only() {
+        let src =
+            "---\n# Source: a\nkind: A\ndata: |\n  ---not a marker\n---\nkind: B\n---x: 1\n...\n";
+        let chunks = split(src);
+        let texts: Vec<&str> = chunks.iter().map(|c| &src[c.range.clone()]).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "---\n# Source: a\nkind: A\ndata: |\n  ---not a marker\n",
+                "---\nkind: B\n---x: 1\n",
+                "...\n"
+            ]
+        );
+        assert_eq!(
+            chunks.iter().map(|c| c.line).collect::<Vec<_>>(),
+            vec![1, 6, 9]
+        );
+        assert_eq!(count_documents(src), 2);
+        assert_eq!(source_comment(texts[0]), Some("a"));
+    }
+
+    #[test]
+    fn covers_everything() {
+        for src in [
+            "",
+            "a: 1",
+            "\n---\n",
+            "---",
+            "--- \n---\r\nb: 2\r\n",
+            "x\n--- # c\n",
+        ] {
+            let chunks = split(src);
+            let joined: String = chunks.iter().map(|c| &src[c.range.clone()]).collect();
+            assert_eq!(joined, src);
+        }
+        assert_eq!(count_documents("---\n# only a comment\n---\n"), 0);
+        assert_eq!(count_documents("--- a\n"), 1);
+    }
+}

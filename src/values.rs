@@ -1,0 +1,685 @@
+//! Dotted values paths, and the lossless edit of one size in a Helm values file.
+//!
+//! The file is parsed into a span tree ([`crate::yaml`]); the edit is one splice of bytes, either
+//! replacing the old scalar or inserting the missing keys after the last entry of the deepest
+//! mapping that exists. Every other byte of the file is kept.
+
+use crate::quantity::{Quantity, Size, group};
+use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
+use std::fmt;
+
+/// The default values path of the Kafka data disk in PostHog's chart.
+pub const DEFAULT_PATH: &str = "kafka.persistence.size";
+
+/// A dotted path such as `kafka.persistence.size`; a literal dot in a key is written `\.`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValuesPath(pub Vec<String>);
+
+impl ValuesPath {
+    pub fn parse(s: &str) -> Result<ValuesPath, String> {
+        let mut keys = vec![String::new()];
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some(n) => keys.last_mut().unwrap().push(n),
+                    None => return Err(format!("values path {s:?} ends with a lone backslash")),
+                },
+                '.' => keys.push(String::new()),
+                c => keys.last_mut().unwrap().push(c),
+            }
+        }
+        if keys.iter().any(String::is_empty) {
+            return Err(format!(
+                "values path {s:?} has an empty key; write keys separated by single dots, e.g. {DEFAULT_PATH}"
+            ));
+        }
+        Ok(ValuesPath(keys))
+    }
+}
+
+impl fmt::Display for ValuesPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let escaped: Vec<String> = self.0.iter().map(|k| k.replace('.', "\\.")).collect();
+        f.write_str(&escaped.join("."))
+    }
+}
+
+/// Why a values file can't be edited. Always carries a position and a fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditError {
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for EditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EditError {}
+
+impl From<SyntaxError> for EditError {
+    fn from(e: SyntaxError) -> Self {
+        let hint = if e.message.contains("tab") || e.message.to_ascii_lowercase().contains("tab") {
+            Some("YAML indentation must use spaces, not tabs".to_owned())
+        } else {
+            None
+        };
+        EditError {
+            pos: e.pos,
+            message: format!("invalid YAML: {}", e.message),
+            hint,
+        }
+    }
+}
+
+fn fail(pos: Pos, message: impl Into<String>, hint: impl Into<String>) -> EditError {
+    EditError {
+        pos,
+        message: message.into(),
+        hint: Some(hint.into()),
+    }
+}
+
+/// What the edit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The old value was replaced.
+    Replaced { old: String, pos: Pos },
+    /// The key (and maybe its parents) did not exist and was inserted.
+    Inserted { pos: Pos },
+    /// The value is already equal by value to the new size.
+    Unchanged { old: String, pos: Pos },
+}
+
+/// The result of editing a values file.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub output: String,
+    pub change: Change,
+    pub warnings: Vec<String>,
+}
+
+/// Sets the size at `path` to `size`, refusing to shrink.
+pub fn set_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
+    let docs = yaml::parse_stream(src, 0, 0)?;
+    if docs.len() > 1 {
+        return Err(fail(
+            Pos { line: 1, col: 1 },
+            format!(
+                "the values file holds {} YAML documents; Helm reads values from one",
+                docs.len()
+            ),
+            "keep one document per values file",
+        ));
+    }
+    let root = docs.into_iter().next().and_then(|d| d.root);
+    let mut warnings = Vec::new();
+    let target = locate(src, root.as_ref(), &path.0)?;
+    let new_text = |style| yaml::render_scalar(&size.text, style);
+    match target {
+        Target::Existing(node) => {
+            let old_text = node.as_str().unwrap_or_default().to_owned();
+            if let Kind::Scalar {
+                style: Style::Literal | Style::Folded,
+                ..
+            } = node.kind
+            {
+                return Err(fail(
+                    node.pos,
+                    format!("{path} is a block scalar (| or >), not a size"),
+                    format!(
+                        "write it on one line, e.g. `{}: {}`",
+                        path.0.last().unwrap(),
+                        size.text
+                    ),
+                ));
+            }
+            let style = match &node.kind {
+                Kind::Scalar { style, .. } => *style,
+                _ => {
+                    return Err(fail(
+                        node.pos,
+                        format!("{path} is a mapping or a list, not a size"),
+                        "point --path at the scalar that holds the size",
+                    ));
+                }
+            };
+            if node.is_null() {
+                let (at, text) = if node.span.is_empty() {
+                    // `size:` with nothing after it: the value goes after the colon.
+                    let colon = find_colon(src, node.span.start);
+                    (colon..colon, format!(" {}", new_text(Style::Plain)))
+                } else {
+                    (node.span.clone(), new_text(Style::Plain))
+                };
+                warnings.push(format!(
+                    "{path} was empty (null) at line {}: the chart default applied, which could not be compared with {}",
+                    node.pos.line, size.text
+                ));
+                return Ok(Edit {
+                    output: splice(src, at, &text),
+                    change: Change::Replaced {
+                        old: old_text,
+                        pos: node.pos,
+                    },
+                    warnings,
+                });
+            }
+            match Quantity::parse(&old_text) {
+                Ok(old) => {
+                    if old == size.quantity {
+                        return Ok(Edit {
+                            output: src.to_owned(),
+                            change: Change::Unchanged { old: old_text, pos: node.pos },
+                            warnings,
+                        });
+                    }
+                    if size.quantity < old {
+                        let old_bytes = old.bytes().map_or_else(|| old.bytes_exact().to_string(), group);
+                        return Err(fail(
+                            node.pos,
+                            format!(
+                                "refusing to shrink {path} from {old_text} ({old_bytes} bytes) to {} ({} bytes)",
+                                size.text,
+                                group(size.bytes)
+                            ),
+                            "Kubernetes forbids shrinking a PersistentVolumeClaim \
+                             (\"field can not be less than previous value\"); give a size of at least the current one",
+                        ));
+                    }
+                    if old.is_binary() && !size.quantity.is_binary() {
+                        warnings.push(decimal_warning(&old_text, size));
+                    }
+                }
+                Err(e) => warnings.push(format!(
+                    "the old value {old_text:?} at line {} is not a valid Kubernetes quantity ({e}); replacing it",
+                    node.pos.line
+                )),
+            }
+            let anchor_note = node.anchor != 0;
+            if anchor_note {
+                warnings.push(format!(
+                    "the old value at line {} carries an anchor (&); it is kept on the new value",
+                    node.pos.line
+                ));
+            }
+            Ok(Edit {
+                output: splice(src, node.span.clone(), &new_text(style)),
+                change: Change::Replaced {
+                    old: old_text,
+                    pos: node.pos,
+                },
+                warnings,
+            })
+        }
+        Target::Missing { at, text, pos } => {
+            warnings.push(format!(
+                "{path} was not set: the chart's default applied, so the current size could not be checked \
+                 against {} (a shrink would fail in Kubernetes)",
+                size.text
+            ));
+            let text = text.replace("\u{0}", &new_text(Style::Plain));
+            Ok(Edit {
+                output: splice(src, at..at, &text),
+                change: Change::Inserted { pos },
+                warnings,
+            })
+        }
+    }
+}
+
+fn decimal_warning(old_text: &str, size: &Size) -> String {
+    format!(
+        "{} is a decimal size (G = 10^9 bytes) replacing the binary {old_text} (Gi = 2^30 bytes): \
+         {} is {} bytes; did you mean {}i?",
+        size.text,
+        size.text,
+        group(size.bytes),
+        size.text
+    )
+}
+
+/// Where the size is, or where it goes. For `Missing`, `text` is the inserted text with a NUL
+/// where the value goes.
+enum Target<'a> {
+    Existing(&'a Node),
+    Missing { at: usize, text: String, pos: Pos },
+}
+
+fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Target<'a>, EditError> {
+    let eol = if src.contains("\r\n") { "\r\n" } else { "\n" };
+    let unit = root.map_or(2, indent_unit);
+    let Some(root) = root else {
+        // An empty file (or only comments): append the whole block.
+        let at = src.len();
+        let lead = if src.is_empty() || src.ends_with('\n') {
+            ""
+        } else {
+            eol
+        };
+        let text = format!("{lead}{}", block_lines(path, 0, unit, eol));
+        return Ok(Target::Missing {
+            at,
+            text,
+            pos: yaml::line_col(src, at),
+        });
+    };
+    let mut aliases = Vec::new();
+    root.walk(&mut |n| {
+        if let Kind::Alias(id) = n.kind {
+            aliases.push((id, n.pos));
+        }
+    });
+    let shared = |node: &Node| -> Result<(), EditError> {
+        if node.anchor != 0
+            && let Some((_, alias_pos)) = aliases.iter().find(|(id, _)| *id == node.anchor)
+        {
+            return Err(fail(
+                node.pos,
+                format!(
+                    "this value is anchored (&) and reused by an alias at line {}: editing it would change every user of the anchor",
+                    alias_pos.line
+                ),
+                "give this path its own value instead of the shared anchor, then run again",
+            ));
+        }
+        Ok(())
+    };
+    let mut node = root;
+    for (i, key) in path.iter().enumerate() {
+        shared(node)?;
+        let rest = &path[i..];
+        match &node.kind {
+            Kind::Alias(_) => {
+                return Err(fail(
+                    node.pos,
+                    format!(
+                        "{} is reached through a YAML alias (*)",
+                        path[..i].join(".")
+                    ),
+                    "editing the anchor would change every other user of it; replace the alias with its own mapping first",
+                ));
+            }
+            Kind::Mapping { entries, flow } => match node.entry(key) {
+                Some((k, v)) => {
+                    if let Kind::Alias(_) = v.kind {
+                        return Err(fail(
+                            v.pos,
+                            format!("{} is a YAML alias (*)", path[..=i].join(".")),
+                            "editing the anchor would change every other user of it; replace the alias with its own value first",
+                        ));
+                    }
+                    if i + 1 < path.len() && v.is_empty_null() {
+                        // `kafka:` with nothing under it: insert the rest below it.
+                        let at = line_end(src, k.span.end);
+                        let indent = k.pos.col - 1 + unit;
+                        let lead = if at == src.len() && !src.ends_with('\n') {
+                            eol
+                        } else {
+                            ""
+                        };
+                        let mut text =
+                            format!("{lead}{}", block_lines(&path[i + 1..], indent, unit, eol));
+                        if !lead.is_empty() {
+                            text.truncate(text.len() - eol.len());
+                        }
+                        return Ok(Target::Missing {
+                            at,
+                            text,
+                            pos: yaml::line_col(src, at),
+                        });
+                    }
+                    if i + 1 < path.len() && v.is_null() {
+                        return Err(fail(
+                            v.pos,
+                            format!("{} is null", path[..=i].join(".")),
+                            format!("replace the null with a mapping, e.g. `{key}: {{}}`"),
+                        ));
+                    }
+                    node = v;
+                }
+                None => {
+                    if let Some((k, _)) = entries.iter().find(|(k, _)| k.as_str() == Some("<<")) {
+                        return Err(fail(
+                            k.pos,
+                            format!(
+                                "{key} is missing here but this mapping has a merge key (<<) that may provide it"
+                            ),
+                            "set the key explicitly in this mapping (without the merge) or edit the merged anchor by hand",
+                        ));
+                    }
+                    return Ok(insert_into(src, node, entries, *flow, rest, unit, eol));
+                }
+            },
+            _ => {
+                return Err(fail(
+                    node.pos,
+                    format!(
+                        "{} is not a mapping, so {key} can't be set under it",
+                        if i == 0 {
+                            "the document root".to_owned()
+                        } else {
+                            path[..i].join(".")
+                        }
+                    ),
+                    "check --path against the file",
+                ));
+            }
+        }
+    }
+    shared(node)?;
+    Ok(Target::Existing(node))
+}
+
+/// The indentation step the file uses: the smallest positive difference between a block mapping
+/// key and the keys of the block mapping under it (2 when there is none).
+fn indent_unit(root: &Node) -> usize {
+    let mut best = usize::MAX;
+    root.walk(&mut |n| {
+        let Kind::Mapping {
+            entries,
+            flow: false,
+        } = &n.kind
+        else {
+            return;
+        };
+        for (k, v) in entries {
+            if let Kind::Mapping {
+                entries: inner,
+                flow: false,
+            } = &v.kind
+                && let Some((ik, _)) = inner.first()
+                && ik.pos.col > k.pos.col
+            {
+                best = best.min(ik.pos.col - k.pos.col);
+            }
+        }
+    });
+    if best == usize::MAX { 2 } else { best }
+}
+
+/// `kafka:\n  persistence:\n    size: \0\n` for the given keys, each line ending in `eol`.
+fn block_lines(keys: &[String], indent: usize, unit: usize, eol: &str) -> String {
+    let mut out = String::new();
+    for (j, key) in keys.iter().enumerate() {
+        out.push_str(&" ".repeat(indent + j * unit));
+        out.push_str(&yaml::render_scalar(key, Style::Plain));
+        out.push(':');
+        if j + 1 == keys.len() {
+            out.push_str(" \u{0}");
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
+/// `persistence: {size: \0}` for the given keys.
+fn flow_text(keys: &[String]) -> String {
+    let mut out = String::new();
+    for (j, key) in keys.iter().enumerate() {
+        if j > 0 {
+            out.push('{');
+        }
+        out.push_str(&yaml::render_scalar(key, Style::Plain));
+        out.push_str(": ");
+    }
+    out.push('\u{0}');
+    out.push_str(&"}".repeat(keys.len() - 1));
+    out
+}
+
+fn insert_into<'a>(
+    src: &str,
+    node: &Node,
+    entries: &[(Node, Node)],
+    flow: bool,
+    keys: &[String],
+    unit: usize,
+    eol: &str,
+) -> Target<'a> {
+    if flow {
+        let close = node.span.end - 1; // the `}`
+        let before = src[node.span.start + 1..close].trim_end();
+        let sep = if entries.is_empty() || before.ends_with(',') {
+            ""
+        } else {
+            ","
+        };
+        let pad = if entries.is_empty() { "" } else { " " };
+        // Insert right after the last non-space byte before `}` to keep any trailing spaces.
+        let at = node.span.start + 1 + before.len();
+        let text = format!("{sep}{pad}{}", flow_text(keys));
+        return Target::Missing {
+            at,
+            text,
+            pos: yaml::line_col(src, at),
+        };
+    }
+    let (first_key, _) = &entries[0];
+    let indent = first_key.pos.col - 1;
+    let (_, last_value) = entries.last().unwrap();
+    let at = line_end(src, content_end(src, last_value));
+    let mut text = block_lines(keys, indent, unit, eol);
+    if at == src.len() && !src.ends_with('\n') {
+        // No final newline: keep it that way.
+        text = format!("{eol}{}", &text[..text.len() - eol.len()]);
+    }
+    Target::Missing {
+        at,
+        text,
+        pos: yaml::line_col(src, at),
+    }
+}
+
+/// The end of a node's content: for a block scalar, before the blank lines it does not keep.
+fn content_end(src: &str, node: &Node) -> usize {
+    match &node.kind {
+        Kind::Mapping {
+            entries,
+            flow: false,
+        } => entries
+            .last()
+            .map_or(node.span.end, |(_, v)| content_end(src, v)),
+        Kind::Sequence { items, flow: false } => {
+            items.last().map_or(node.span.end, |v| content_end(src, v))
+        }
+        Kind::Scalar {
+            style: Style::Literal | Style::Folded,
+            ..
+        } => {
+            let span = &src[node.span.clone()];
+            let header_end = span.find('\n').unwrap_or(span.len());
+            if span[..header_end].contains('+') {
+                // Keep chomping: trailing blank lines are content.
+                node.span.start + span.rfind('\n').map_or(span.len(), |i| i + 1) - 1
+            } else {
+                node.span.start + span.trim_end().len()
+            }
+        }
+        _ => node.span.end,
+    }
+}
+
+/// The offset just after the end of the line holding `offset` (after its `\n`), or the end of the text.
+fn line_end(src: &str, offset: usize) -> usize {
+    memchr::memchr(b'\n', &src.as_bytes()[offset..]).map_or(src.len(), |i| offset + i + 1)
+}
+
+/// The offset just after the `:` that follows a key ending before `from`.
+fn find_colon(src: &str, from: usize) -> usize {
+    let b = src.as_bytes();
+    let mut i = from;
+    while i < b.len() && b[i] != b':' {
+        i += 1;
+    }
+    (i + 1).min(b.len())
+}
+
+fn splice(src: &str, range: std::ops::Range<usize>, text: &str) -> String {
+    let mut out = String::with_capacity(src.len() + text.len());
+    out.push_str(&src[..range.start]);
+    out.push_str(text);
+    out.push_str(&src[range.end..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(src: &str, size: &str) -> String {
+        let p = ValuesPath::parse(DEFAULT_PATH).unwrap();
+        set_size(src, &p, &Size::parse(size).unwrap())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .output
+    }
+
+    fn refuse(src: &str, size: &str) -> EditError {
+        let p = ValuesPath::parse(DEFAULT_PATH).unwrap();
+        set_size(src, &p, &Size::parse(size).unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn replaces_keeping_style_and_comments() {
+        assert_eq!(
+            edit(
+                "# top\nkafka:\n  persistence:\n    size: 20Gi # data\n",
+                "50Gi"
+            ),
+            "# top\nkafka:\n  persistence:\n    size: 50Gi # data\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence:\n    size: \"20Gi\"\n", "50Gi"),
+            "kafka:\n  persistence:\n    size: \"50Gi\"\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence:\n    size: '20Gi'\n", "50Gi"),
+            "kafka:\n  persistence:\n    size: '50Gi'\n"
+        );
+        assert_eq!(
+            edit(
+                "kafka:\r\n  persistence: {enabled: true, size: 8Gi}\r\n",
+                "50Gi"
+            ),
+            "kafka:\r\n  persistence: {enabled: true, size: 50Gi}\r\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence:\n    size: !!str 8Gi", "9Gi"),
+            "kafka:\n  persistence:\n    size: !!str 9Gi"
+        );
+    }
+
+    #[test]
+    fn inserts_missing_keys() {
+        assert_eq!(
+            edit("cloud: private\nother:\n    a: 1\n", "50Gi"),
+            "cloud: private\nother:\n    a: 1\nkafka:\n    persistence:\n        size: 50Gi\n"
+        );
+        assert_eq!(
+            edit(
+                "kafka:\n  enabled: true\n  # persistence is below\n\nzk: {}\n",
+                "50Gi"
+            ),
+            "kafka:\n  enabled: true\n  persistence:\n    size: 50Gi\n  # persistence is below\n\nzk: {}\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence: {enabled: true}\n", "5Gi"),
+            "kafka:\n  persistence: {enabled: true, size: 5Gi}\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence: {}\n", "5Gi"),
+            "kafka:\n  persistence: {size: 5Gi}\n"
+        );
+        assert_eq!(
+            edit("kafka: {a: 1,}\n", "5Gi"),
+            "kafka: {a: 1, persistence: {size: 5Gi}}\n"
+        );
+        assert_eq!(edit("", "5Gi"), "kafka:\n  persistence:\n    size: 5Gi\n");
+        assert_eq!(
+            edit("# only a comment", "5Gi"),
+            "# only a comment\nkafka:\n  persistence:\n    size: 5Gi\n"
+        );
+        assert_eq!(
+            edit("a: 1", "5Gi"),
+            "a: 1\nkafka:\n  persistence:\n    size: 5Gi"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence:\n    size:   # set me\n", "5Gi"),
+            "kafka:\n  persistence:\n    size: 5Gi   # set me\n"
+        );
+        assert_eq!(
+            edit("kafka: # later\nb: 1\n", "5Gi"),
+            "kafka: # later\n  persistence:\n    size: 5Gi\nb: 1\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  script: |\n    echo hi\n\nzk: 1\n", "5Gi"),
+            "kafka:\n  script: |\n    echo hi\n  persistence:\n    size: 5Gi\n\nzk: 1\n"
+        );
+        assert_eq!(
+            edit("\u{feff}kafka:\n  enabled: true\n", "5Gi"),
+            "\u{feff}kafka:\n  enabled: true\n  persistence:\n    size: 5Gi\n"
+        );
+    }
+
+    #[test]
+    fn refuses_shrink_alias_merge() {
+        let e = refuse("kafka:\n  persistence:\n    size: 20Gi\n", "10Gi");
+        assert!(
+            e.message.contains("refusing to shrink") && e.message.contains("21,474,836,480"),
+            "{e}"
+        );
+        assert_eq!(e.pos, Pos { line: 3, col: 11 });
+        let e = refuse("base: &p {size: 8Gi}\nkafka:\n  persistence: *p\n", "10Gi");
+        assert!(e.message.contains("alias"), "{e}");
+        let e = refuse(
+            "base: &p {size: 8Gi}\nkafka:\n  persistence:\n    <<: *p\n",
+            "10Gi",
+        );
+        assert!(e.message.contains("merge key"), "{e}");
+        let e = refuse(
+            "kafka:\n  persistence:\n    size: &s 8Gi\nzk:\n  size: *s\n",
+            "10Gi",
+        );
+        assert!(e.message.contains("anchored"), "{e}");
+    }
+
+    #[test]
+    fn equal_by_value_is_unchanged() {
+        let p = ValuesPath::parse(DEFAULT_PATH).unwrap();
+        let src = "kafka:\n  persistence:\n    size: 1Gi\n";
+        let e = set_size(src, &p, &Size::parse("1024Mi").unwrap()).unwrap();
+        assert!(matches!(e.change, Change::Unchanged { .. }));
+        assert_eq!(e.output, src);
+    }
+
+    #[test]
+    fn decimal_warning_is_given() {
+        let p = ValuesPath::parse(DEFAULT_PATH).unwrap();
+        let e = set_size(
+            "kafka:\n  persistence:\n    size: 20Gi\n",
+            &p,
+            &Size::parse("50G").unwrap(),
+        )
+        .unwrap();
+        assert!(
+            e.warnings.iter().any(|w| w.contains("did you mean 50Gi")),
+            "{:?}",
+            e.warnings
+        );
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(ValuesPath::parse("a\\.b.c").unwrap().0, vec!["a.b", "c"]);
+        assert!(ValuesPath::parse("a..b").is_err());
+        assert_eq!(ValuesPath::parse("a\\.b.c").unwrap().to_string(), "a\\.b.c");
+    }
+}

@@ -1,0 +1,461 @@
+//! A small YAML syntax tree with exact byte spans, built from `granit-parser` events.
+//!
+//! Nothing here re-serialises YAML: callers find the node they want and splice new bytes into the
+//! original text, so every byte outside the edited span stays as it was.
+
+use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
+use std::fmt;
+use std::ops::Range;
+
+/// A position in a source text, 1-based line and column (columns count characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl fmt::Display for Pos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.col)
+    }
+}
+
+/// A syntax error (or a tree rule we enforce, such as unique keys) at a position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// One node with the byte range of its content (for a scalar: its text including quotes, without
+/// tag or anchor; for a flow collection: from the opening to the closing bracket; for a block
+/// collection: from its first key or dash to the end of its last child).
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: Kind,
+    pub span: Range<usize>,
+    pub pos: Pos,
+    /// The anchor id defined on this node (0 for none).
+    pub anchor: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Kind {
+    Scalar {
+        value: String,
+        style: Style,
+    },
+    Mapping {
+        entries: Vec<(Node, Node)>,
+        flow: bool,
+    },
+    Sequence {
+        items: Vec<Node>,
+        flow: bool,
+    },
+    /// `*name`, referring to the anchor id.
+    Alias(usize),
+}
+
+/// How a scalar was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+impl Node {
+    /// The scalar text, for a scalar.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// True for an empty plain scalar (`key:` with nothing after it) or an explicit null.
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, Kind::Scalar { value, style: Style::Plain }
+            if matches!(value.as_str(), "~" | "null" | "Null" | "NULL" | ""))
+    }
+
+    /// True for the empty plain scalar that the parser makes for `key:` with no value.
+    pub fn is_empty_null(&self) -> bool {
+        self.span.is_empty() && self.is_null()
+    }
+
+    /// The value of a key in a mapping (the last one, as YAML loaders keep).
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key and value nodes of a key in a mapping.
+    pub fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
+        match &self.kind {
+            Kind::Mapping { entries, .. } => entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.as_str() == Some(key))
+                .map(|(k, v)| (k, v)),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn get_path(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The items of a sequence.
+    pub fn items(&self) -> &[Node] {
+        match &self.kind {
+            Kind::Sequence { items, .. } => items,
+            _ => &[],
+        }
+    }
+
+    /// Every node of this subtree, depth first.
+    pub fn walk(&self, f: &mut dyn FnMut(&Node)) {
+        f(self);
+        match &self.kind {
+            Kind::Mapping { entries, .. } => {
+                for (k, v) in entries {
+                    k.walk(f);
+                    v.walk(f);
+                }
+            }
+            Kind::Sequence { items, .. } => items.iter().for_each(|n| n.walk(f)),
+            _ => {}
+        }
+    }
+}
+
+/// A parsed document: its root node (`None` for a document that is only comments or empty).
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub root: Option<Node>,
+}
+
+/// Converts a char-based column and 1-based line from the parser into our `Pos` (1-based column).
+fn pos_of(m: &granit_parser::Marker) -> Pos {
+    Pos {
+        line: m.line(),
+        col: m.col() + 1,
+    }
+}
+
+fn style_of(s: ScalarStyle) -> Style {
+    match s {
+        ScalarStyle::Plain => Style::Plain,
+        ScalarStyle::SingleQuoted => Style::SingleQuoted,
+        ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        ScalarStyle::Literal => Style::Literal,
+        _ => Style::Folded,
+    }
+}
+
+enum Frame {
+    Mapping {
+        start: usize,
+        pos: Pos,
+        anchor: usize,
+        flow: bool,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+    Sequence {
+        start: usize,
+        pos: Pos,
+        anchor: usize,
+        flow: bool,
+        items: Vec<Node>,
+    },
+}
+
+/// Parses every document of a YAML stream. `base` is added to every byte offset and `line_base`
+/// to every line number (for a document cut out of a larger stream).
+pub fn parse_stream(
+    src: &str,
+    base: usize,
+    line_base: usize,
+) -> Result<Vec<Document>, SyntaxError> {
+    let shift = |p: Pos| Pos {
+        line: p.line + line_base,
+        col: p.col,
+    };
+    let err = |pos: Pos, message: String| SyntaxError {
+        pos: shift(pos),
+        message,
+    };
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Node> = None;
+    for item in Parser::new_from_str(src) {
+        let (event, span) = match item {
+            Ok(x) => x,
+            Err(e) => {
+                let m = e.marker();
+                return Err(err(pos_of(m), e.info()));
+            }
+        };
+        let range = span.byte_range().unwrap_or(0..0);
+        let range = range.start + base..range.end + base;
+        let pos = shift(pos_of(&span.start));
+        let node = match event {
+            Event::DocumentStart(..) => {
+                root = None;
+                continue;
+            }
+            Event::DocumentEnd => {
+                docs.push(Document { root: root.take() });
+                continue;
+            }
+            Event::Scalar(value, style, anchor, _) => Node {
+                kind: Kind::Scalar {
+                    value: value.into_owned(),
+                    style: style_of(style),
+                },
+                span: range,
+                pos,
+                anchor,
+            },
+            Event::Alias(id) => Node {
+                kind: Kind::Alias(id),
+                span: range,
+                pos,
+                anchor: 0,
+            },
+            Event::MappingStart(style, anchor, _) => {
+                stack.push(Frame::Mapping {
+                    start: range.start,
+                    pos,
+                    anchor,
+                    flow: style == StructureStyle::Flow,
+                    entries: Vec::new(),
+                    key: None,
+                });
+                continue;
+            }
+            Event::SequenceStart(style, anchor, _) => {
+                stack.push(Frame::Sequence {
+                    start: range.start,
+                    pos,
+                    anchor,
+                    flow: style == StructureStyle::Flow,
+                    items: Vec::new(),
+                });
+                continue;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let frame = stack.pop().expect("parser balances collections");
+                match frame {
+                    Frame::Mapping {
+                        start,
+                        pos,
+                        anchor,
+                        flow,
+                        entries,
+                        ..
+                    } => {
+                        let end = if flow {
+                            range.end
+                        } else {
+                            entries.last().map_or(start, |(_, v)| v.span.end)
+                        };
+                        // Unique keys: Helm's YAML loader refuses duplicates, so do we.
+                        check_duplicates(&entries)
+                            .map_err(|(pos, message)| SyntaxError { pos, message })?;
+                        Node {
+                            kind: Kind::Mapping { entries, flow },
+                            span: start..end,
+                            pos,
+                            anchor,
+                        }
+                    }
+                    Frame::Sequence {
+                        start,
+                        pos,
+                        anchor,
+                        flow,
+                        items,
+                    } => {
+                        let end = if flow {
+                            range.end
+                        } else {
+                            items.last().map_or(start, |v| v.span.end)
+                        };
+                        Node {
+                            kind: Kind::Sequence { items, flow },
+                            span: start..end,
+                            pos,
+                            anchor,
+                        }
+                    }
+                }
+            }
+            _ => continue,
+        };
+        match stack.last_mut() {
+            None => root = Some(node),
+            Some(Frame::Sequence { items, .. }) => items.push(node),
+            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+    Ok(docs)
+}
+
+fn check_duplicates(entries: &[(Node, Node)]) -> Result<(), (Pos, String)> {
+    if entries.len() < 2 {
+        return Ok(());
+    }
+    let mut seen: Vec<(&str, Pos)> = Vec::with_capacity(entries.len());
+    for (k, _) in entries {
+        if let Some(name) = k.as_str() {
+            if name == "<<" {
+                continue;
+            }
+            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+                return Err((
+                    k.pos,
+                    format!(
+                        "duplicate key {name:?} (first defined at line {}); remove one of them",
+                        first.line
+                    ),
+                ));
+            }
+            seen.push((name, k.pos));
+        }
+    }
+    Ok(())
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(src: &str, offset: usize) -> Pos {
+    let before = &src.as_bytes()[..offset.min(src.len())];
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+    let col = src[line_start..offset.min(src.len())].chars().count() + 1;
+    Pos { line, col }
+}
+
+/// The text to write for a new scalar value where the old one had `style`: the same quoting, and
+/// quotes added to a plain value that YAML would read as a number or a keyword.
+pub fn render_scalar(value: &str, style: Style) -> String {
+    match style {
+        Style::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
+        Style::DoubleQuoted => format!("\"{}\"", escape_double(value)),
+        _ if plain_is_safe(value) => value.to_owned(),
+        _ => format!("\"{}\"", escape_double(value)),
+    }
+}
+
+fn escape_double(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// True when `value` written plain reads back as the same string (YAML 1.1 and 1.2 both), and
+/// not as a number, boolean or null.
+pub fn plain_is_safe(value: &str) -> bool {
+    if value.is_empty() || value.parse::<f64>().is_ok() {
+        return false;
+    }
+    let lower = value.to_ascii_lowercase();
+    let keywords = [
+        "y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", ".inf", "-.inf", "+.inf",
+        ".nan",
+    ];
+    if keywords.contains(&lower.as_str()) {
+        return false;
+    }
+    // Integers with a base prefix, sexagesimal and underscores (YAML 1.1).
+    let numeric_ish = value
+        .trim_start_matches(['+', '-'])
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || matches!(c, 'x' | 'o' | '_' | ':' | '.'));
+    if numeric_ish
+        && value
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '+' || c == '-' || c == '.')
+    {
+        return false;
+    }
+    let first = value.chars().next().unwrap_or(' ');
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
+        return false;
+    }
+    !(value.contains(": ") || value.contains(" #") || value.ends_with(':') || value.ends_with(' '))
+        && value.chars().all(|c| !c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(src: &str) -> Node {
+        parse_stream(src, 0, 0).unwrap().remove(0).root.unwrap()
+    }
+
+    #[test]
+    fn spans_are_bytes() {
+        let src = "é: 1\nkafka:\n  persistence: {size: \"8Gi\"}\n";
+        let r = root(src);
+        let size = r.get_path(&["kafka", "persistence", "size"]).unwrap();
+        assert_eq!(&src[size.span.clone()], "\"8Gi\"");
+        assert_eq!(size.pos, Pos { line: 3, col: 23 });
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse_stream("a: 1\nb: 2\na: 3\n", 0, 0).unwrap_err();
+        assert_eq!(e.pos, Pos { line: 3, col: 1 });
+        assert!(e.message.contains("duplicate key \"a\""), "{e}");
+    }
+
+    #[test]
+    fn tabs_and_garbage_are_errors() {
+        assert!(parse_stream("a:\n\tb: 1\n", 0, 0).is_err());
+        assert!(parse_stream("a: [1, 2\n", 0, 0).is_err());
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(render_scalar("50Gi", Style::Plain), "50Gi");
+        assert_eq!(render_scalar("50Gi", Style::DoubleQuoted), "\"50Gi\"");
+        assert_eq!(render_scalar("50Gi", Style::SingleQuoted), "'50Gi'");
+        for numberish in ["1e3", "20", ".5", "1.5", "0x10", "+5", "yes", "1_000"] {
+            assert!(
+                render_scalar(numberish, Style::Plain).starts_with('"'),
+                "{numberish}"
+            );
+        }
+        // Conservative: anything that could pass for a number is quoted.
+        assert_eq!(render_scalar("1E", Style::Plain), "\"1E\"");
+        assert_eq!(render_scalar("50Ei", Style::Plain), "50Ei");
+    }
+}
