@@ -3,6 +3,7 @@
 //! Exit status, the same for every command: 0 done / nothing wrong; 1 a check found something;
 //! 2 the tool could not do what was asked. stdout carries only the product.
 
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use pvc_resize::fsutil;
 use pvc_resize::patch::PatchSet;
@@ -63,7 +64,7 @@ struct ValuesArgs {
     /// The values file (`-` reads stdin)
     file: String,
     /// The new size, a Kubernetes quantity such as 50Gi
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     size: String,
     /// Dotted path of the size in the values file
     #[arg(long, default_value = values::DEFAULT_PATH)]
@@ -79,7 +80,7 @@ struct ValuesArgs {
 #[derive(Args)]
 struct PostRenderArgs {
     /// The new size of the claim templates, a Kubernetes quantity such as 50Gi
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     size: Option<String>,
     /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
     #[arg(long = "statefulset", value_name = "NAME")]
@@ -121,47 +122,37 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
-        Command::Values(a) => run_values(a),
-        Command::PostRender(a) => run_post_render(a),
-    }
-}
-
-fn fail(diag: &mut Diag, message: &str) -> ExitCode {
-    diag.say(&format!("pvc-resize: error: {message}"));
-    ExitCode::from(2)
-}
-
-fn parse_size(text: &str) -> Result<Size, String> {
-    Size::parse(text).map_err(|e| format!("--size: {e}"))
-}
-
-fn run_values(a: ValuesArgs) -> ExitCode {
     let mut diag = Diag { log: None };
-    let size = match parse_size(&a.size) {
-        Ok(s) => s,
-        Err(e) => return fail(&mut diag, &e),
+    let result = match cli.command {
+        Command::Values(a) => run_values(a, &mut diag),
+        Command::PostRender(a) => run_post_render(a, &mut diag),
     };
-    let path = match ValuesPath::parse(&a.path) {
-        Ok(p) => p,
-        Err(e) => return fail(&mut diag, &format!("--path: {e}")),
-    };
-    if a.write && a.file == "-" {
-        return fail(&mut diag, "--write needs a file, not stdin");
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            diag.say(&format!("pvc-resize: error: {e:#}"));
+            ExitCode::from(2)
+        }
     }
-    let src = match fsutil::read_text(&a.file) {
-        Ok(s) => s,
-        Err(e) => return fail(&mut diag, &e),
-    };
+}
+
+fn parse_size(text: &str) -> Result<Size> {
+    Size::parse(text).context("--size")
+}
+
+fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let size = parse_size(&a.size)?;
+    let path = ValuesPath::parse(&a.path).map_err(|e| anyhow!("--path: {e}"))?;
+    if a.write && a.file == "-" {
+        bail!("--write needs a file, not stdin");
+    }
+    let src = fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?;
     let name = if a.file == "-" {
         "<stdin>"
     } else {
         a.file.as_str()
     };
-    let edit = match values::set_size(&src, &path, &size) {
-        Ok(e) => e,
-        Err(e) => return fail(&mut diag, &format!("{name}:{e}")),
-    };
+    let edit = values::set_size(&src, &path, &size).map_err(|e| anyhow!("{name}:{e}"))?;
     for w in &edit.warnings {
         diag.say(&format!("pvc-resize: warning: {name}: {w}"));
     }
@@ -171,7 +162,7 @@ fn run_values(a: ValuesArgs) -> ExitCode {
                 "pvc-resize: {name}:{pos}: {path} is already {old} (equal by value to {}); nothing to change",
                 size.text
             ));
-            return ExitCode::SUCCESS;
+            return Ok(ExitCode::SUCCESS);
         }
         Change::Replaced { old, pos } => diag.say(&format!(
             "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
@@ -182,84 +173,56 @@ fn run_values(a: ValuesArgs) -> ExitCode {
             size.describe()
         )),
     }
-    let diff = render::unified_diff(&src, &edit.output, name);
     if a.write {
-        if let Err(e) = fsutil::replace_file(&a.file, &src, &edit.output) {
-            return fail(&mut diag, &e);
-        }
+        fsutil::replace_file(&a.file, &src, &edit.output).map_err(|e| anyhow!(e))?;
         diag.say(&format!("pvc-resize: wrote {name}"));
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
-    if !emit(diff.as_bytes()) {
-        return ExitCode::SUCCESS;
+    let diff = render::unified_diff(&src, &edit.output, name);
+    if emit(diff.as_bytes())? && a.check {
+        return Ok(ExitCode::from(1));
     }
-    if a.check {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the product to stdout. A closed pipe (`| head`) is not an error; returns false then.
-fn emit(bytes: &[u8]) -> bool {
+fn emit(bytes: &[u8]) -> Result<bool> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
-        Ok(()) => true,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
-        Err(e) => {
-            eprintln!("pvc-resize: error: cannot write to stdout: {e}");
-            std::process::exit(2);
-        }
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).context("cannot write to stdout"),
     }
 }
 
-fn run_post_render(a: PostRenderArgs) -> ExitCode {
-    let log = match &a.log {
-        Some(path) => match std::fs::OpenOptions::new()
+fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
+    if let Some(path) = &a.log {
+        let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
-        {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("pvc-resize: error: --log {path}: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => None,
-    };
-    let mut diag = Diag { log };
+            .with_context(|| format!("--log {path}"))?;
+        diag.log = Some(f);
+    }
     if a.size.is_none() && a.patches.is_empty() {
-        return fail(
-            &mut diag,
-            "post-render needs --size Q and/or --patch FILE; see `pvc-resize post-render --help`",
+        bail!(
+            "post-render needs --size Q and/or --patch FILE; see `pvc-resize post-render --help`"
         );
     }
     if a.claim.is_empty() {
-        return fail(&mut diag, "--claim must not be empty");
+        bail!("--claim must not be empty");
     }
-    let size = match a.size.as_deref().map(parse_size).transpose() {
-        Ok(s) => s,
-        Err(e) => return fail(&mut diag, &e),
-    };
+    let size = a.size.as_deref().map(parse_size).transpose()?;
     let mut patches = None;
     if !a.patches.is_empty() {
         let mut set = PatchSet::default();
         for file in &a.patches {
-            let text = match fsutil::read_text(file) {
-                Ok(t) => t,
-                Err(e) => return fail(&mut diag, &format!("--patch {e}")),
-            };
-            if let Err(e) = set.add_file(file, &text) {
-                return fail(&mut diag, &e);
-            }
+            let text = fsutil::read_text(file).map_err(|e| anyhow!("--patch {e}"))?;
+            set.add_file(file, &text).map_err(|e| anyhow!(e))?;
         }
         patches = Some(set);
     }
-    let input = match fsutil::read_text("-") {
-        Ok(s) => s,
-        Err(e) => return fail(&mut diag, &e),
-    };
+    let input = fsutil::read_text("-").map_err(|e| anyhow!(e))?;
     let opts = Options {
         size,
         statefulsets: a.statefulsets,
@@ -267,25 +230,20 @@ fn run_post_render(a: PostRenderArgs) -> ExitCode {
         patches,
         parse_all: a.parse_all,
     };
-    let outcome = match post_render::post_render(&input, &opts) {
-        Ok(o) => o,
-        Err(e) => return fail(&mut diag, &format!("<stdin>:{e}")),
-    };
+    let outcome = post_render::post_render(&input, &opts).map_err(|e| anyhow!("<stdin>:{e}"))?;
     for w in &outcome.warnings {
         diag.say(&format!("pvc-resize: warning: {w}"));
     }
     for c in &outcome.claims {
-        if c.changed {
-            diag.say(&format!(
-                "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {} -> {}",
-                c.pos, c.statefulset, c.claim, c.old, c.new
-            ));
+        let what = if c.changed {
+            format!("{} -> {}", c.old, c.new)
         } else {
-            diag.say(&format!(
-                "pvc-resize: <stdin>:{}: StatefulSet {} claim {} is already {} (equal to {}); left as it is",
-                c.pos, c.statefulset, c.claim, c.old, c.new
-            ));
-        }
+            format!("is already {} (equal to {}); left as it is", c.old, c.new)
+        };
+        diag.say(&format!(
+            "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {what}",
+            c.pos, c.statefulset, c.claim
+        ));
     }
     for p in &outcome.patched {
         diag.say(&format!("pvc-resize: patched {p}"));
@@ -294,6 +252,6 @@ fn run_post_render(a: PostRenderArgs) -> ExitCode {
         "pvc-resize: {} documents in, {} out",
         outcome.documents, outcome.documents
     ));
-    emit(outcome.output.as_bytes());
-    ExitCode::SUCCESS
+    emit(outcome.output.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
 }

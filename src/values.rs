@@ -260,12 +260,11 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
     let Some(root) = root else {
         // An empty file (or only comments): append the whole block.
         let at = src.len();
-        let lead = if src.is_empty() || src.ends_with('\n') {
-            ""
-        } else {
-            eol
-        };
-        let text = format!("{lead}{}", block_lines(path, 0, unit, eol));
+        let mut text = block_lines(path, 0, unit, eol);
+        if !src.is_empty() && !src.ends_with('\n') {
+            // No final newline: keep it that way.
+            text = format!("{eol}{}", &text[..text.len() - eol.len()]);
+        }
         return Ok(Target::Missing {
             at,
             text,
@@ -605,6 +604,10 @@ mod tests {
         assert_eq!(edit("", "5Gi"), "kafka:\n  persistence:\n    size: 5Gi\n");
         assert_eq!(
             edit("# only a comment", "5Gi"),
+            "# only a comment\nkafka:\n  persistence:\n    size: 5Gi"
+        );
+        assert_eq!(
+            edit("# only a comment\n", "5Gi"),
             "# only a comment\nkafka:\n  persistence:\n    size: 5Gi\n"
         );
         assert_eq!(
