@@ -102,6 +102,13 @@ def main():
             rows.append((f"pvc-resize post-render ({label})", f"{sz / 1e6:.0f} MB generated", sz, b, m))
         os.remove(path)
 
+    kv = shutil.which("kubernetes-validate")
+    b, m, _ = best_of(n, [BIN, "validate", "--manifests", render], render)
+    rows.append(("pvc-resize validate --manifests", "PostHog render", size, b, m))
+    if kv:
+        kb, km, _ = best_of(3 if QUICK else 5, [kv, "--strict", "-k", "1.32.0", "--quiet", render], render)
+        rows.append(("kubernetes-validate --strict (PyPI)", "PostHog render", size, kb, km))
+
     print("| tool | input | size | best | median | MB/s (best) |")
     print("|---|---|---|---|---|---|")
     for tool, inp, sz, b, m in rows:

@@ -3,6 +3,7 @@
 //! The library never prints: it returns data (edited buffers, outcomes, errors with positions),
 //! and the binary turns that into text and exit codes.
 
+pub mod data;
 pub mod fsutil;
 pub mod manifest;
 pub mod patch;
@@ -11,5 +12,6 @@ pub mod quantity;
 pub mod render;
 pub mod schema;
 pub mod stream;
+pub mod validate;
 pub mod values;
 pub mod yaml;

@@ -10,6 +10,8 @@ use pvc_resize::patch::PatchSet;
 use pvc_resize::post_render::{self, Options};
 use pvc_resize::quantity::Size;
 use pvc_resize::render;
+use pvc_resize::schema;
+use pvc_resize::validate;
 use pvc_resize::values::{self, Change, ValuesPath};
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,6 +59,16 @@ enum Command {
         status is 2, so Helm stops instead of applying a partial release. Helm 4 drops a plugin's stderr:\n\
         use --log FILE to keep the diagnostics.")]
     PostRender(PostRenderArgs),
+    /// Validate values files and rendered manifests against the bundled JSON schemas
+    #[command(after_help = "Examples:\n  \
+        pvc-resize validate --values values.yaml\n  \
+        pvc-resize validate --values values.yaml --values-schema charts/kafka/values.schema.json\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize validate --manifests -\n  \
+        pvc-resize validate --manifests rendered.yaml --kubernetes-version 1.37\n\n\
+        Findings go to stdout as FILE:LINE:COL: error: MESSAGE (at JSON-POINTER), every error of every file,\n\
+        then a summary on stderr. Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
+        Strict: unknown fields are errors, and every storage size must follow Kubernetes' quantity grammar.")]
+    Validate(ValidateArgs),
 }
 
 #[derive(Args)]
@@ -97,6 +109,29 @@ struct PostRenderArgs {
     /// Parse every document, not only those that could be selected (slower; Helm already parsed them)
     #[arg(long)]
     parse_all: bool,
+    /// The Kubernetes version whose strict schemas every changed document must pass
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    kubernetes_version: String,
+}
+
+fn kubernetes_versions() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(schema::KUBERNETES_SCHEMAS.iter().map(|(v, _)| *v))
+}
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// A values file: its persistence blocks (and, with --values-schema, the whole file) are checked (repeatable)
+    #[arg(long = "values", value_name = "FILE")]
+    values: Vec<String>,
+    /// A chart's values.schema.json to apply to every --values file, as Helm does
+    #[arg(long, value_name = "FILE")]
+    values_schema: Option<String>,
+    /// A manifest stream (`helm template` output; `-` for stdin): StatefulSets, PVCs and StorageClasses are checked (repeatable)
+    #[arg(long = "manifests", value_name = "FILE")]
+    manifests: Vec<String>,
+    /// The Kubernetes version of the strict schemas
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    kubernetes_version: String,
 }
 
 /// Where diagnostics go: stderr, and a log file when asked.
@@ -126,6 +161,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Values(a) => run_values(a, &mut diag),
         Command::PostRender(a) => run_post_render(a, &mut diag),
+        Command::Validate(a) => run_validate(a, &mut diag),
     };
     match result {
         Ok(code) => code,
@@ -224,6 +260,7 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
     }
     let input = fsutil::read_text("-").map_err(|e| anyhow!(e))?;
     let opts = Options {
+        kubernetes_version: a.kubernetes_version,
         size,
         statefulsets: a.statefulsets,
         claim: a.claim,
@@ -254,4 +291,70 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
     ));
     emit(outcome.output.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
+    if a.values.is_empty() && a.manifests.is_empty() {
+        bail!("nothing to validate: give --values FILE and/or --manifests FILE");
+    }
+    if a.values_schema.is_some() && a.values.is_empty() {
+        bail!("--values-schema applies to --values files; give at least one");
+    }
+    let chart_schema = match &a.values_schema {
+        Some(path) => {
+            let text = fsutil::read_text(path).map_err(|e| anyhow!(e))?;
+            Some(schema::compile_user_schema(path, &text).map_err(|e| anyhow!(e))?)
+        }
+        None => None,
+    };
+    let (mut valid, mut invalid, mut skipped, mut broken) = (0, 0, 0, 0);
+    let mut out = String::new();
+    let inputs = a
+        .values
+        .iter()
+        .map(|f| (f, true))
+        .chain(a.manifests.iter().map(|f| (f, false)));
+    for (file, is_values) in inputs {
+        let name = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
+        let report = fsutil::read_text(file).and_then(|text| {
+            if is_values {
+                validate::values_file(name, &text, chart_schema.as_ref())
+            } else {
+                validate::manifest_stream(name, &text, &a.kubernetes_version)
+            }
+        });
+        match report {
+            Ok(r) => {
+                for f in &r.findings {
+                    out.push_str(&f.to_string());
+                    out.push('\n');
+                }
+                valid += r.valid;
+                invalid += r.invalid;
+                skipped += r.skipped;
+            }
+            Err(e) => {
+                // One unreadable file doesn't stop the others.
+                broken += 1;
+                diag.say(&format!("pvc-resize: error: {e}"));
+            }
+        }
+    }
+    emit(out.as_bytes())?;
+    diag.say(&format!(
+        "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \
+         {broken} unreadable (Kubernetes {} schemas)",
+        a.kubernetes_version
+    ));
+    Ok(ExitCode::from(if broken > 0 {
+        2
+    } else if invalid > 0 {
+        1
+    } else {
+        0
+    }))
 }

@@ -147,11 +147,12 @@ impl PatchSet {
             return Ok(None);
         }
         let pos = Some(Pos { line, col: 1 });
-        let mut doc: Value = serde_yaml::from_str(text).map_err(|e| RenderError {
-            pos,
-            message: format!("invalid YAML in the manifest stream: {e}"),
-            hint: None,
-        })?;
+        let (mut doc, _) =
+            crate::validate::parse_document("<stdin>", text, 0, line).map_err(|e| RenderError {
+                pos,
+                message: format!("invalid YAML in the manifest stream: {e}"),
+                hint: None,
+            })?;
         let kind = doc
             .pointer("/kind")
             .and_then(Value::as_str)

@@ -9,6 +9,7 @@ use crate::patch::PatchSet;
 use crate::quantity::{Quantity, Size, group};
 use crate::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
+use crate::{schema, validate};
 use memchr::memmem;
 use std::fmt;
 
@@ -25,6 +26,8 @@ pub struct Options {
     pub patches: Option<PatchSet>,
     /// Parse every document, not only those that could be selected.
     pub parse_all: bool,
+    /// The Kubernetes version whose schemas the changed documents must pass (empty: the default).
+    pub kubernetes_version: String,
 }
 
 /// A failure, with the line in the input stream where it applies.
@@ -230,6 +233,7 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
     let mut output = String::with_capacity(input.len() + 64);
     let mut patched = Vec::new();
     let mut pending = edits.iter().peekable();
+    let mut line_delta: isize = 0;
     for chunk in &chunks {
         let text = &input[chunk.range.clone()];
         // The chunk with its storage scalars replaced (edits never cross a chunk boundary).
@@ -244,12 +248,21 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
         if let Some(doc) = &mut local {
             doc.push_str(&input[cursor..chunk.range.end]);
         }
+        let mut was_patched = false;
         if let Some(patches) = &opts.patches {
             let current = local.as_deref().unwrap_or(text);
             if let Some((doc, id)) = patches.apply(current, chunk.line)? {
                 patched.push(id);
                 local = Some(doc);
+                was_patched = true;
             }
+        }
+        if let Some(doc) = &local {
+            // The line of this chunk in the output (patched documents may change line counts).
+            let line = chunk.line.saturating_add_signed(line_delta);
+            check_changed_document(doc, output.len(), line, opts, was_patched)?;
+            let lines = |t: &str| memchr::memchr_iter(b'\n', t.as_bytes()).count() as isize;
+            line_delta += lines(doc) - lines(text);
         }
         output.push_str(local.as_deref().unwrap_or(text));
     }
@@ -274,6 +287,59 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
         patched,
         warnings,
     })
+}
+
+/// A document the tool changed must still pass the strict Kubernetes schema of its kind: the
+/// whole object when a patch changed it, its claim templates when only a size changed.
+fn check_changed_document(
+    doc: &str,
+    base: usize,
+    line: usize,
+    opts: &Options,
+    whole: bool,
+) -> Result<(), RenderError> {
+    let version = if opts.kubernetes_version.is_empty() {
+        schema::DEFAULT_KUBERNETES_VERSION
+    } else {
+        opts.kubernetes_version.as_str()
+    };
+    let (json, tree) = validate::parse_document("<output>", doc, base, line).map_err(|e| {
+        err(
+            None,
+            format!("a changed document no longer parses: {e}"),
+            "this is a bug in pvc-resize",
+        )
+    })?;
+    let violations = if whole {
+        schema::validate_object(version, &json).map(Option::unwrap_or_default)
+    } else {
+        schema::validate_claim_templates(version, &json)
+    }
+    .map_err(|e| err(None, e, "pass --kubernetes-version with a bundled version"))?;
+    if let Some(v) = violations.first() {
+        let pos = tree
+            .as_ref()
+            .map(|t| schema::node_at_pointer(t, &v.pointer).pos);
+        let all: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{} (at {})", v.message, v.pointer))
+            .collect();
+        return Err(err(
+            pos,
+            format!(
+                "the changed {} {} would not be valid for Kubernetes {version} (line numbers are of the output): {}",
+                json.get("kind")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?"),
+                json.pointer("/metadata/name")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("?"),
+                all.join("; ")
+            ),
+            "fix the patch or the size; nothing was written",
+        ));
+    }
+    Ok(())
 }
 
 /// Which chunks are worth parsing: those that contain all of these byte strings.
@@ -482,7 +548,7 @@ mod tests {
 
     fn sts(name: &str, size: &str) -> String {
         format!(
-            "---\n# Source: c/charts/kafka/templates/statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\nspec:\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        resources:\n          requests:\n            storage: {size}\n"
+            "---\n# Source: c/charts/kafka/templates/statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\nspec:\n  selector: {{}}\n  serviceName: s\n  template: {{}}\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        resources:\n          requests:\n            storage: {size}\n"
         )
     }
 
@@ -514,7 +580,7 @@ mod tests {
     fn refusals() {
         let e = post_render(&sts("k", "20Gi"), &opts("10Gi")).unwrap_err();
         assert!(e.message.contains("refusing to shrink"), "{e}");
-        assert_eq!(e.pos.unwrap().line, 14);
+        assert_eq!(e.pos.unwrap().line, 17);
         let e = post_render("", &opts("10Gi")).unwrap_err();
         assert!(e.message.contains("empty"), "{e}");
         let two = format!("{}{}", sts("a", "1Gi"), sts("b", "1Gi"));

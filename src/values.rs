@@ -107,8 +107,47 @@ pub struct Edit {
     pub warnings: Vec<String>,
 }
 
-/// Sets the size at `path` to `size`, refusing to shrink.
+/// Sets the size at `path` to `size`, refusing to shrink. The edited file's persistence block
+/// must then pass `schema/values-persistence.schema.json` (errors elsewhere are warnings).
 pub fn set_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
+    let mut edit = edit_size(src, path, size)?;
+    if !matches!(edit.change, Change::Unchanged { .. }) {
+        check_persistence(&mut edit, path)?;
+    }
+    Ok(edit)
+}
+
+fn check_persistence(edit: &mut Edit, path: &ValuesPath) -> Result<(), EditError> {
+    let Ok(loaded) = crate::schema::load_yaml_for_validation("", &edit.output) else {
+        return Ok(()); // the edit was checked to parse; nothing more to say here
+    };
+    let block: String = path.0[..path.0.len() - 1]
+        .iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    for v in crate::schema::validate_values_persistence(&loaded.json) {
+        let pos = loaded.tree.as_ref().map_or(Pos { line: 1, col: 1 }, |t| {
+            crate::schema::node_at_pointer(t, &v.pointer).pos
+        });
+        if v.pointer.starts_with(&format!("{block}/")) || v.pointer == block {
+            return Err(fail(
+                pos,
+                format!(
+                    "after the edit, {} does not follow the persistence schema: {}",
+                    v.pointer, v.message
+                ),
+                "fix that key of the persistence block (schema/values-persistence.schema.json lists the known keys)",
+            ));
+        }
+        edit.warnings.push(format!(
+            "line {}: {} (at {})",
+            pos.line, v.message, v.pointer
+        ));
+    }
+    Ok(())
+}
+
+fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
     let docs = yaml::parse_stream(src, 0, 0)?;
     if docs.len() > 1 {
         return Err(fail(
@@ -676,6 +715,28 @@ mod tests {
             e.warnings.iter().any(|w| w.contains("did you mean 50Gi")),
             "{:?}",
             e.warnings
+        );
+    }
+
+    #[test]
+    fn the_edited_block_must_follow_the_schema() {
+        let e = refuse(
+            "kafka:\n  persistence:\n    enabled: maybe\n    size: 20Gi\n",
+            "30Gi",
+        );
+        assert!(e.message.contains("/kafka/persistence/enabled"), "{e}");
+        assert_eq!(e.pos.line, 3);
+        let p = ValuesPath::parse(DEFAULT_PATH).unwrap();
+        let ok = set_size(
+            "zookeeper:\n  persistence:\n    sise: 1Gi\n",
+            &p,
+            &Size::parse("5Gi").unwrap(),
+        )
+        .unwrap();
+        assert!(
+            ok.warnings.iter().any(|w| w.contains("sise")),
+            "{:?}",
+            ok.warnings
         );
     }
 

@@ -45,6 +45,8 @@ pub struct Node {
     pub pos: Pos,
     /// The anchor id defined on this node (0 for none).
     pub anchor: usize,
+    /// An explicit tag: `!!str` for the YAML core tags, the full tag otherwise.
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -221,7 +223,7 @@ pub fn parse_stream(
                 docs.push(Document { root: root.take() });
                 continue;
             }
-            Event::Scalar(value, style, anchor, _) => Node {
+            Event::Scalar(value, style, anchor, tag) => Node {
                 kind: Kind::Scalar {
                     value: value.into_owned(),
                     style: style_of(style),
@@ -229,12 +231,14 @@ pub fn parse_stream(
                 span: range,
                 pos,
                 anchor,
+                tag: tag.map(|t| tag_name(&t)),
             },
             Event::Alias(id) => Node {
                 kind: Kind::Alias(id),
                 span: range,
                 pos,
                 anchor: 0,
+                tag: None,
             },
             Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Mapping {
@@ -281,6 +285,7 @@ pub fn parse_stream(
                             span: start..end,
                             pos,
                             anchor,
+                            tag: None,
                         }
                     }
                     Frame::Sequence {
@@ -300,6 +305,7 @@ pub fn parse_stream(
                             span: start..end,
                             pos,
                             anchor,
+                            tag: None,
                         }
                     }
                 }
@@ -316,6 +322,14 @@ pub fn parse_stream(
         }
     }
     Ok(docs)
+}
+
+fn tag_name(t: &granit_parser::Tag) -> String {
+    if t.handle() == "tag:yaml.org,2002:" {
+        format!("!!{}", t.suffix())
+    } else {
+        format!("{}{}", t.handle(), t.suffix())
+    }
 }
 
 fn check_duplicates(entries: &[(Node, Node)]) -> Result<(), (Pos, String)> {

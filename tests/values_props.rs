@@ -120,37 +120,64 @@ fn other_entries(depth: u32) -> BoxedStrategy<Vec<(String, Val)>> {
         .boxed()
 }
 
+/// Keys a persistence block may hold (the edited block must pass the persistence schema).
+fn persistence_entries() -> impl Strategy<Value = Vec<(String, Val)>> {
+    (
+        any::<bool>(),
+        prop::option::of(("[a-z][a-z0-9-]{0,8}", 0u8..3)),
+        prop::option::of(0u8..3),
+        any::<bool>(),
+    )
+        .prop_map(|(enabled, class, mount, shuffle)| {
+            let mut v = vec![("enabled".to_owned(), Val::Scalar(enabled.to_string(), 0))];
+            if let Some((c, st)) = class {
+                v.push(("storageClass".to_owned(), Val::Scalar(c, st)));
+            }
+            if let Some(st) = mount {
+                v.push((
+                    "mountPath".to_owned(),
+                    Val::Scalar("/bitnami/kafka".to_owned(), st),
+                ));
+            }
+            if shuffle {
+                v.reverse();
+            }
+            v
+        })
+}
+
 /// The kafka subtree: absent, null, a block map, or a flow map; same for persistence and size.
 fn kafka() -> impl Strategy<Value = Option<Val>> {
     let size = prop_oneof![
         Just(None),
         (1u32..1000, 0u8..3).prop_map(|(n, st)| Some(Val::Scalar(format!("{n}Gi"), st))),
     ];
-    let persistence = (other_entries(0), size, 0u8..4).prop_map(|(mut others, size, shape)| {
-        if shape == 0 {
-            return Some(Val::Null);
-        }
-        if shape == 1 {
-            return None;
-        }
-        if let Some(s) = size {
-            let at = others.len() / 2;
-            others.insert(at, ("size".into(), s));
-        }
-        if shape == 2 {
-            let flow: Option<Vec<(String, String)>> = others
-                .iter()
-                .map(|(k, v)| match v {
-                    Val::Scalar(s, st) => Some((k.clone(), quote(s, *st))),
-                    _ => None,
-                })
-                .collect();
-            if let Some(f) = flow {
-                return Some(Val::Flow(f));
+    let persistence =
+        (persistence_entries(), size, 0u8..4).prop_map(|(mut others, size, shape)| {
+            if shape == 0 {
+                return Some(Val::Null);
             }
-        }
-        Some(Val::Map(others))
-    });
+            if shape == 1 {
+                return None;
+            }
+            if let Some(s) = size {
+                let at = others.len() / 2;
+                others.insert(at, ("size".into(), s));
+            }
+            if shape == 2 {
+                let flow: Option<Vec<(String, String)>> = others
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Val::Scalar(s, st) => Some((k.clone(), quote(s, *st))),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(f) = flow {
+                    return Some(Val::Flow(f));
+                }
+            }
+            Some(Val::Map(others))
+        });
     (other_entries(1), persistence, 0u8..3).prop_map(|(mut others, p, shape)| match shape {
         0 => None,
         1 => Some(Val::Null),
