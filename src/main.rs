@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
+use pvc_resize::check;
 use pvc_resize::fsutil;
 use pvc_resize::patch::PatchSet;
 use pvc_resize::post_render::{self, Options};
@@ -69,6 +70,35 @@ enum Command {
         then a summary on stderr. Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
         Strict: unknown fields are errors, and every storage size must follow Kubernetes' quantity grammar.")]
     Validate(ValidateArgs),
+    /// Pre-merge check of a values change: classifies every persistence change
+    #[command(after_help = "Examples:\n  \
+        pvc-resize check --base origin/main:deploy/values.yaml --head deploy/values.yaml\n  \
+        pvc-resize check --base old-values.yaml --head values.yaml --format github\n  \
+        pvc-resize check --base HEAD:values.yaml --head values.yaml --strict --format json\n\n\
+        --base and --head are files, or REV:PATH read with `git show` (PATH from the repository's root).\n\
+        Checked: the persistence blocks of PostHog (kafka., zookeeper.) and Bitnami Kafka (persistence,\n\
+        controller., broker.), and any --path. Exit 0 when nothing blocks, 1 when a finding blocks (errors;\n\
+        with --strict also warnings and growth, which needs the resize procedure), 2 when an input can't be read.")]
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The values file before the change: a file, or REV:PATH (e.g. origin/main:deploy/values.yaml)
+    #[arg(long)]
+    base: String,
+    /// The values file after the change: a file, or REV:PATH
+    #[arg(long)]
+    head: String,
+    /// Another persistence block to check, as a dotted path (e.g. clickhouse.persistence); repeatable
+    #[arg(long = "path", value_name = "P")]
+    paths: Vec<String>,
+    /// Output format
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "github"])]
+    format: String,
+    /// Also block on warnings (decimal sizes) and on growth (which needs the resize procedure)
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -162,6 +192,7 @@ fn main() -> ExitCode {
         Command::Values(a) => run_values(a, &mut diag),
         Command::PostRender(a) => run_post_render(a, &mut diag),
         Command::Validate(a) => run_validate(a, &mut diag),
+        Command::Check(a) => run_check(a, &mut diag),
     };
     match result {
         Ok(code) => code,
@@ -357,4 +388,77 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
     } else {
         0
     }))
+}
+
+/// A file, or `REV:PATH` read with `git show` when no such file exists.
+fn read_revision(spec: &str) -> Result<String> {
+    if std::path::Path::new(spec).exists() || !spec.contains(':') {
+        return fsutil::read_text(spec).map_err(|e| anyhow!(e));
+    }
+    let out = std::process::Command::new("git")
+        .args(["show", spec])
+        .output()
+        .with_context(|| format!("{spec}: cannot run git"))?;
+    if !out.status.success() {
+        bail!(
+            "{spec}: git show failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    fsutil::bytes_to_text(spec, out.stdout).map_err(|e| anyhow!(e))
+}
+
+fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let base = check::Side::parse(&a.base, &read_revision(&a.base)?).map_err(|e| anyhow!(e))?;
+    let head = check::Side::parse(&a.head, &read_revision(&a.head)?).map_err(|e| anyhow!(e))?;
+    let findings = check::compare(&base, &head, &a.paths);
+    let blocking = findings.iter().any(|f| check::blocks(f, a.strict));
+    // The file annotations point at: the head's path (without a REV: prefix).
+    let file = a
+        .head
+        .rsplit_once(':')
+        .filter(|_| !std::path::Path::new(&a.head).exists())
+        .map_or(a.head.as_str(), |(_, p)| p);
+    let mut out = String::new();
+    match a.format.as_str() {
+        "json" => {
+            let items: Vec<serde_json::Value> = findings
+                .iter()
+                .map(|f| {
+                    let mut v = serde_json::to_value(f).expect("findings serialise");
+                    v["blocking"] = serde_json::Value::Bool(check::blocks(f, a.strict));
+                    v
+                })
+                .collect();
+            let report = serde_json::json!({
+                "version": 1, "base": a.base, "head": a.head, "strict": a.strict,
+                "blocking": blocking, "findings": items,
+            });
+            out = serde_json::to_string_pretty(&report).expect("report serialises") + "\n";
+        }
+        "github" => {
+            for f in &findings {
+                out.push_str(&check::github_line(file, f));
+                out.push('\n');
+            }
+        }
+        _ => {
+            for f in &findings {
+                out.push_str(&format!(
+                    "{file}:{}:{}: {}[{}]: {}\n",
+                    f.line, f.column, f.severity, f.code, f.message
+                ));
+            }
+        }
+    }
+    emit(out.as_bytes())?;
+    let count = |s| findings.iter().filter(|f| f.severity == s).count();
+    diag.say(&format!(
+        "pvc-resize: {} error(s), {} warning(s), {} notice(s){}",
+        count(check::Severity::Error),
+        count(check::Severity::Warning),
+        count(check::Severity::Notice),
+        if blocking { "; blocking" } else { "" }
+    ));
+    Ok(ExitCode::from(u8::from(blocking)))
 }
