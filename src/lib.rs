@@ -8,6 +8,8 @@ pub mod data;
 pub mod fsutil;
 pub mod manifest;
 pub mod patch;
+pub mod plan;
+pub mod plan_render;
 pub mod post_render;
 pub mod quantity;
 pub mod render;

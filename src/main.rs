@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use pvc_resize::check;
 use pvc_resize::fsutil;
 use pvc_resize::patch::PatchSet;
+use pvc_resize::plan;
+use pvc_resize::plan_render;
 use pvc_resize::post_render::{self, Options};
 use pvc_resize::quantity::Size;
 use pvc_resize::render;
@@ -80,6 +82,57 @@ enum Command {
         controller., broker.), and any --path. Exit 0 when nothing blocks, 1 when a finding blocks (errors;\n\
         with --strict also warnings and growth, which needs the resize procedure), 2 when an input can't be read.")]
     Check(CheckArgs),
+    /// The whole resize procedure for one release: findings, ordered commands, diffs
+    #[command(after_help = "Examples:\n  \
+        helm template posthog posthog/posthog -n posthog -f values.yaml | \\\n    \
+        pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - --values values.yaml\n  \
+        kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
+        pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
+        pvc-resize plan ... --chart posthog/posthog --format script > resize.sh && bash resize.sh\n\n\
+        Exit 0 for a plan with no blocking finding, 1 when one exists (the plan is still printed; a script\n\
+        is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
+        argument is shell-quoted.")]
+    Plan(PlanArgs),
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// The Helm release name
+    #[arg(long)]
+    release: String,
+    /// The release's namespace
+    #[arg(long)]
+    namespace: String,
+    /// The new size, a Kubernetes quantity such as 50Gi
+    #[arg(long, allow_hyphen_values = true)]
+    size: String,
+    /// The rendered manifests (`helm template` output; `-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    manifests: String,
+    /// The values file to change (its diff is shown; the script writes it)
+    #[arg(long, value_name = "FILE")]
+    values: Option<String>,
+    /// Dotted values path of the size (default: inferred from the chart, e.g. kafka.persistence.size)
+    #[arg(long, value_name = "P")]
+    path: Option<String>,
+    /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
+    #[arg(long = "statefulset", value_name = "NAME")]
+    statefulsets: Vec<String>,
+    /// Name of the volumeClaimTemplate to grow
+    #[arg(long, default_value = "data")]
+    claim: String,
+    /// The chart reference for helm upgrade (e.g. posthog/posthog or ./charts/posthog)
+    #[arg(long, value_name = "REF")]
+    chart: Option<String>,
+    /// A snapshot: `kubectl get storageclass,pvc,statefulset -n NS -o yaml`
+    #[arg(long, value_name = "FILE")]
+    cluster: Option<String>,
+    /// Output format
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "script"])]
+    format: String,
+    /// The Kubernetes version whose strict schemas the changed StatefulSets must pass
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    kubernetes_version: String,
 }
 
 #[derive(Args)]
@@ -193,6 +246,7 @@ fn main() -> ExitCode {
         Command::PostRender(a) => run_post_render(a, &mut diag),
         Command::Validate(a) => run_validate(a, &mut diag),
         Command::Check(a) => run_check(a, &mut diag),
+        Command::Plan(a) => run_plan(a, &mut diag),
     };
     match result {
         Ok(code) => code,
@@ -461,4 +515,63 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         if blocking { "; blocking" } else { "" }
     ));
     Ok(ExitCode::from(u8::from(blocking)))
+}
+
+fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let size = parse_size(&a.size)?;
+    let manifests = fsutil::read_text(&a.manifests).map_err(|e| anyhow!(e))?;
+    let manifests_name = if a.manifests == "-" {
+        "<stdin>"
+    } else {
+        a.manifests.as_str()
+    };
+    let values = a
+        .values
+        .as_deref()
+        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let cluster = a
+        .cluster
+        .as_deref()
+        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let input = plan::Input {
+        release: &a.release,
+        namespace: &a.namespace,
+        size: &size,
+        manifests_name,
+        manifests: &manifests,
+        values: values.as_ref().map(|(f, t)| (*f, t.as_str())),
+        values_path: a.path.as_deref(),
+        statefulsets: &a.statefulsets,
+        claim: &a.claim,
+        chart: a.chart.as_deref(),
+        cluster: cluster.as_ref().map(|(f, t)| (*f, t.as_str())),
+        kubernetes_version: &a.kubernetes_version,
+    };
+    let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
+    let out = match a.format.as_str() {
+        "markdown" => plan_render::markdown(&plan),
+        "json" => plan_render::json(&plan),
+        "script" => match plan_render::script(&plan) {
+            Ok(s) => s,
+            Err(e) if plan.blocking => {
+                for f in plan.findings.iter().filter(|f| f.severity == "blocking") {
+                    diag.say(&format!("pvc-resize: blocking [{}]: {}", f.code, f.message));
+                }
+                diag.say(&format!("pvc-resize: {e}"));
+                return Ok(ExitCode::from(1));
+            }
+            Err(e) => bail!(e),
+        },
+        _ => {
+            use std::io::IsTerminal;
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            plan_render::text(&plan, &plan_render::Style { color })
+        }
+    };
+    emit(out.as_bytes())?;
+    Ok(ExitCode::from(u8::from(plan.blocking)))
 }

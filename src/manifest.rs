@@ -16,6 +16,15 @@ pub struct StatefulSet<'a> {
     /// The template path: `# Source:` (Helm 3) or the Helm 4 annotation.
     pub source: Option<String>,
     pub claims: Vec<ClaimTemplate<'a>>,
+    /// `spec.replicas` (Kubernetes' default is 1).
+    pub replicas: i64,
+    /// `spec.persistentVolumeClaimRetentionPolicy.whenScaled` / `.whenDeleted` (default Retain).
+    pub when_scaled: Option<String>,
+    pub when_deleted: Option<String>,
+    /// `(container, volume name, mountPath)` of every volume mount of the pod template.
+    pub mounts: Vec<(String, String, String)>,
+    /// `(container, env name, value)` of every plain env value of the pod template.
+    pub env: Vec<(String, String, String)>,
 }
 
 /// One entry of `spec.volumeClaimTemplates`.
@@ -25,6 +34,8 @@ pub struct ClaimTemplate<'a> {
     pub pos: Pos,
     /// The `spec.resources.requests.storage` scalar.
     pub storage: Option<&'a Node>,
+    /// `spec.storageClassName`, when set.
+    pub storage_class: Option<String>,
 }
 
 /// The string value at a path, when it is a scalar.
@@ -57,8 +68,34 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
             storage: t
                 .get_path(&["spec", "resources", "requests", "storage"])
                 .filter(|n| matches!(n.kind, Kind::Scalar { .. })),
+            storage_class: str_at(t, &["spec", "storageClassName"]),
         })
         .collect();
+    let replicas = str_at(root, &["spec", "replicas"])
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    let policy = |k| str_at(root, &["spec", "persistentVolumeClaimRetentionPolicy", k]);
+    let mut mounts = Vec::new();
+    let mut env = Vec::new();
+    for list in ["initContainers", "containers"] {
+        let containers = root
+            .get_path(&["spec", "template", "spec", list])
+            .map(Node::items)
+            .unwrap_or_default();
+        for c in containers {
+            let cname = str_at(c, &["name"]).unwrap_or_default();
+            for m in c.get("volumeMounts").map(Node::items).unwrap_or_default() {
+                if let (Some(n), Some(p)) = (str_at(m, &["name"]), str_at(m, &["mountPath"])) {
+                    mounts.push((cname.clone(), n, p));
+                }
+            }
+            for e in c.get("env").map(Node::items).unwrap_or_default() {
+                if let (Some(n), Some(v)) = (str_at(e, &["name"]), str_at(e, &["value"])) {
+                    env.push((cname.clone(), n, v));
+                }
+            }
+        }
+    }
     Some(StatefulSet {
         name,
         namespace,
@@ -66,6 +103,11 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
         chart_label,
         source,
         claims,
+        replicas,
+        when_scaled: policy("whenScaled"),
+        when_deleted: policy("whenDeleted"),
+        mounts,
+        env,
     })
 }
 
@@ -85,6 +127,29 @@ impl StatefulSet<'_> {
             .is_some_and(|s| s.starts_with(&templates) || s.contains(&format!("/{templates}")));
         label || source
     }
+}
+
+/// The values path that sets a claim template's size, inferred from where the StatefulSet was
+/// rendered: subcharts nest their values under their names (`posthog/charts/kafka/...` ->
+/// `kafka.`), Bitnami Kafka >= 24 has `broker.` and `controller.` blocks, and the `logs` claim is
+/// `logPersistence`.
+pub fn infer_values_path(source: Option<&str>, claim: &str) -> Option<String> {
+    let source = source?;
+    let (chart_path, template) = source.split_once("/templates/")?;
+    let mut prefix: Vec<&str> = chart_path.split("/charts/").skip(1).collect();
+    if template.starts_with("broker/") {
+        prefix.push("broker");
+    } else if template.starts_with("controller-eligible/") || template.starts_with("controller/") {
+        prefix.push("controller");
+    }
+    let block = match claim {
+        "data" => "persistence",
+        "logs" => "logPersistence",
+        _ => return None,
+    };
+    prefix.push(block);
+    prefix.push("size");
+    Some(prefix.join("."))
 }
 
 /// Matches a name against a glob with `*` (any run) and `?` (one character).
@@ -113,6 +178,40 @@ pub fn glob_literal(pattern: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_paths() {
+        let f = |s, c| infer_values_path(Some(s), c);
+        assert_eq!(
+            f("posthog/charts/kafka/templates/statefulset.yaml", "data").as_deref(),
+            Some("kafka.persistence.size")
+        );
+        assert_eq!(
+            f("posthog/charts/kafka/templates/statefulset.yaml", "logs").as_deref(),
+            Some("kafka.logPersistence.size")
+        );
+        assert_eq!(
+            f("kafka/templates/broker/statefulset.yaml", "data").as_deref(),
+            Some("broker.persistence.size")
+        );
+        assert_eq!(
+            f(
+                "kafka/templates/controller-eligible/statefulset.yaml",
+                "data"
+            )
+            .as_deref(),
+            Some("controller.persistence.size")
+        );
+        assert_eq!(
+            f("kafka/templates/statefulset.yaml", "data").as_deref(),
+            Some("persistence.size")
+        );
+        assert_eq!(
+            f("kafka/charts/zookeeper/templates/statefulset.yaml", "data").as_deref(),
+            Some("zookeeper.persistence.size")
+        );
+        assert_eq!(f("kafka/templates/statefulset.yaml", "other"), None);
+    }
 
     #[test]
     fn globs() {

@@ -289,6 +289,21 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
     })
 }
 
+/// The StatefulSets `patterns` select in a stream, by the post-renderer's own rules (the `kafka`
+/// chart's when `patterns` is empty): the chunk each is in, and its name.
+pub fn select_statefulsets(
+    input: &str,
+    patterns: &[String],
+) -> Result<Vec<(Chunk, String)>, RenderError> {
+    let chunks = stream::split(input);
+    let found = scan_statefulsets(input, &chunks, &prefilter(patterns), false)?;
+    let picked = select(input, &chunks, &found, patterns)?;
+    Ok(picked
+        .into_iter()
+        .map(|f| (chunks[f.chunk].clone(), f.name.clone()))
+        .collect())
+}
+
 /// A document the tool changed must still pass the strict Kubernetes schema of its kind: the
 /// whole object when a patch changed it, its claim templates when only a size changed.
 fn check_changed_document(
