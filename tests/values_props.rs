@@ -124,7 +124,7 @@ fn other_entries(depth: u32) -> BoxedStrategy<Vec<(String, Val)>> {
 fn persistence_entries() -> impl Strategy<Value = Vec<(String, Val)>> {
     (
         any::<bool>(),
-        prop::option::of(("[a-z][a-z0-9-]{0,8}", 0u8..3)),
+        prop::option::of(("sc-[a-z0-9]{0,8}", 0u8..3)),
         prop::option::of(0u8..3),
         any::<bool>(),
     )
@@ -230,8 +230,16 @@ fn common_suffix(a: &[u8], b: &[u8]) -> usize {
         .count()
 }
 
+/// 600 cases in the test suite; PROPTEST_CASES runs more (see the README's reliability section).
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(600)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 600, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(cases()) })]
 
     #[test]
     fn only_the_target_changes(src in values_file()) {
