@@ -13,9 +13,14 @@ use std::fmt;
 /// The regular expression Kubernetes quotes in its error message.
 pub const QUANTITY_REGEX: &str = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
 
-/// The largest exponent (in powers of ten) this implementation keeps exactly. Kubernetes truncates
-/// larger exponents to 32 bits (so `1e4294967296` becomes `1`); we refuse them instead.
-const MAX_DECIMAL_EXPONENT: i64 = 1000;
+/// The largest magnitude (in powers of ten) this implementation keeps exactly. Kubernetes
+/// truncates exponents to 32 bits (so `1e4294967296` becomes `1`); we refuse such values instead.
+/// The bound is on the value, not the written exponent, so that every canonical form parses back
+/// (`200e1000` is `2e1002`, both about 10^1002).
+const MAX_DECIMAL_EXPONENT: i64 = 1100;
+
+/// Written exponents beyond this are refused before any arithmetic (no 10^(2^31) allocation).
+const MAX_WRITTEN_EXPONENT: i64 = 10_000;
 
 /// The largest value a `BinarySI` quantity may hold: Kubernetes caps it at `2^63 - 1`.
 const MAX_INT64: i64 = i64::MAX;
@@ -55,7 +60,7 @@ impl fmt::Display for QuantityError {
             QuantityError::Numeric => f.write_str("unable to parse numeric part of quantity"),
             QuantityError::OutOfRange => write!(
                 f,
-                "the exponent is beyond +/-{MAX_DECIMAL_EXPONENT}; Kubernetes would truncate it to 32 bits"
+                "the value is beyond 10^{MAX_DECIMAL_EXPONENT} (or its exponent beyond {MAX_WRITTEN_EXPONENT}); Kubernetes would truncate the exponent to 32 bits"
             ),
         }
     }
@@ -248,7 +253,7 @@ fn interpret(suffix: &str) -> Result<(u32, i64, Format), QuantityError> {
                 // Beyond int64: Go's ParseInt fails, and so the suffix does.
                 Err(_) => return Err(QuantityError::Suffix),
             };
-            if exponent.abs() > MAX_DECIMAL_EXPONENT {
+            if exponent.abs() > MAX_WRITTEN_EXPONENT {
                 return Err(QuantityError::OutOfRange);
             }
             Ok((10, exponent, Format::DecimalExponent))
@@ -296,6 +301,11 @@ impl Quantity {
             q.scale += exponent;
         } else {
             q.mantissa <<= exponent as usize;
+        }
+        // The value's order of magnitude: refuse what Kubernetes itself would mangle.
+        let magnitude = q.scale + q.mantissa.to_string().len() as i64;
+        if !q.mantissa.is_zero() && magnitude > MAX_DECIMAL_EXPONENT {
+            return Err(QuantityError::OutOfRange);
         }
 
         if fast_precision >= 0 {

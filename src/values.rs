@@ -29,6 +29,16 @@ impl ValuesPath {
                 c => keys.last_mut().unwrap().push(c),
             }
         }
+        if let Some(k) = keys
+            .iter()
+            .find(|k| k.chars().count() > 253 || k.chars().any(char::is_control))
+        {
+            return Err(format!(
+                "values path {s:?} has a key of {} characters or with control characters ({:.20}...); Helm values keys are short printable names",
+                k.chars().count(),
+                k.escape_debug()
+            ));
+        }
         if keys.iter().any(String::is_empty) {
             return Err(format!(
                 "values path {s:?} has an empty key; write keys separated by single dots, e.g. {DEFAULT_PATH}"
@@ -148,6 +158,15 @@ fn check_persistence(edit: &mut Edit, path: &ValuesPath) -> Result<(), EditError
 }
 
 fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
+    if let Some(i) = memchr::memchr_iter(b'\r', src.as_bytes())
+        .find(|&i| src.as_bytes().get(i + 1) != Some(&b'\n'))
+    {
+        return Err(fail(
+            yaml::line_col(src, i),
+            "the file has a bare CR line break (old Mac style), which this editor does not write",
+            "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g'`), then run again",
+        ));
+    }
     let docs = yaml::parse_stream(src, 0, 0)?;
     if docs.len() > 1 {
         return Err(fail(
@@ -738,6 +757,16 @@ mod tests {
             "{:?}",
             ok.warnings
         );
+    }
+
+    #[test]
+    fn fuzz_findings() {
+        // A key too long for a YAML implicit key, with control characters: refused up front.
+        assert!(ValuesPath::parse(&format!("a{}", "\u{0}".repeat(300))).is_err());
+        assert!(ValuesPath::parse(&"k".repeat(254)).is_err());
+        // Bare CR line breaks: refused with the line.
+        let e = refuse("a: 1\rkafka:\r", "5Gi");
+        assert!(e.message.contains("bare CR"), "{e}");
     }
 
     #[test]
