@@ -122,19 +122,42 @@ pub struct Edit {
 pub fn set_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
     let mut edit = edit_size(src, path, size)?;
     if !matches!(edit.change, Change::Unchanged { .. }) {
-        check_persistence(&mut edit, path)?;
+        check_result(&mut edit, path, size)?;
     }
     Ok(edit)
 }
 
-fn check_persistence(edit: &mut Edit, path: &ValuesPath) -> Result<(), EditError> {
-    let Ok(loaded) = crate::schema::load_yaml_for_validation("", &edit.output) else {
-        return Ok(()); // the edit was checked to parse; nothing more to say here
+/// Checks the edited file as Helm reads it: the path must now hold the size (a safety net under
+/// the splice: an unusual layout that would put the value elsewhere is refused), and the edited
+/// persistence block must pass the schema.
+fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), EditError> {
+    // The edit was checked to parse; what can still fail is the alias expansion budget.
+    let loaded = crate::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
+        fail(
+            Pos { line: 1, col: 1 },
+            format!("the file can't be read as Helm would read it{e}"),
+            "Helm's YAML reader would refuse or exhaust memory on this file too; remove the alias chain",
+        )
+    })?;
+    let pointer = |keys: &[String]| -> String {
+        keys.iter()
+            .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+            .collect()
     };
-    let block: String = path.0[..path.0.len() - 1]
-        .iter()
-        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
-        .collect();
+    let landed = loaded
+        .json
+        .pointer(&pointer(&path.0))
+        .and_then(serde_json::Value::as_str);
+    if landed != Some(size.text.as_str()) {
+        return Err(fail(
+            Pos { line: 1, col: 1 },
+            format!(
+                "the edit would not set {path} (it would read {landed:?}); this layout (explicit `?` keys, unusual indentation) is not one the editor can change safely"
+            ),
+            format!("set {path}: {} by hand", size.text),
+        ));
+    }
+    let block = pointer(&path.0[..path.0.len() - 1]);
     for v in crate::schema::validate_values_persistence(&loaded.json) {
         let pos = loaded.tree.as_ref().map_or(Pos { line: 1, col: 1 }, |t| {
             crate::schema::node_at_pointer(t, &v.pointer).pos
@@ -520,8 +543,8 @@ fn insert_into<'a>(
             pos: yaml::line_col(src, at),
         };
     }
-    let (first_key, _) = &entries[0];
-    let indent = first_key.pos.col - 1;
+    // The mapping's own column (an explicit `? key` starts the mapping before its first key).
+    let indent = node.pos.col.min(entries[0].0.pos.col) - 1;
     let (_, last_value) = entries.last().unwrap();
     let at = line_end(src, content_end(src, last_value));
     let mut text = block_lines(keys, indent, unit, eol);
@@ -767,6 +790,11 @@ mod tests {
         // Bare CR line breaks: refused with the line.
         let e = refuse("a: 1\rkafka:\r", "5Gi");
         assert!(e.message.contains("bare CR"), "{e}");
+        // An explicit key: the new keys go at the mapping's column.
+        assert_eq!(
+            edit("?\n", "5Gi"),
+            "?\nkafka:\n  persistence:\n    size: 5Gi\n"
+        );
     }
 
     #[test]

@@ -1,0 +1,391 @@
+//! The bad-input corpus: what users (and broken charts) really send, each with the exit code and
+//! the message expected, run under a memory limit (ulimit -v 4 GiB) and a 60 s watchdog. Never
+//! exit 101 (a panic), never hang.
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const STS: &str = "---\n# Source: demo/charts/kafka/templates/statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n  labels:\n    helm.sh/chart: kafka-14.9.3\nspec:\n  serviceName: demo-kafka\n  selector:\n    matchLabels: {app: kafka}\n  template:\n    metadata:\n      labels: {app: kafka}\n    spec:\n      containers:\n        - name: kafka\n          image: kafka\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: \"20Gi\"\n";
+
+struct Case {
+    name: &'static str,
+    args: Vec<String>,
+    stdin: Vec<u8>,
+    code: i32,
+    message: &'static str,
+}
+
+fn post_render(name: &'static str, stdin: Vec<u8>, code: i32, message: &'static str) -> Case {
+    Case {
+        name,
+        args: vec!["post-render".into(), "--size".into(), "50Gi".into()],
+        stdin,
+        code,
+        message,
+    }
+}
+
+fn values(name: &'static str, stdin: Vec<u8>, code: i32, message: &'static str) -> Case {
+    Case {
+        name,
+        args: vec!["values".into(), "-".into(), "--size".into(), "50Gi".into()],
+        stdin,
+        code,
+        message,
+    }
+}
+
+fn billion_laughs() -> String {
+    let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = format!("*a{}", i - 1);
+        s.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![p.as_str(); 9].join(", ")
+        ));
+    }
+    s
+}
+
+fn cases() -> Vec<Case> {
+    let big_line = format!(
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: \"{}\"\n{STS}",
+        "x".repeat(1 << 20)
+    );
+    let mut many = String::with_capacity(5_000_000);
+    for i in 0..100_000 {
+        many.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"
+        ));
+    }
+    many.push_str(STS);
+    let bomb_sts = format!(
+        "{}\nextra:\n{}",
+        STS,
+        billion_laughs()
+            .lines()
+            .map(|l| format!("  {l}\n"))
+            .collect::<String>()
+    )
+    .replace("extra:", "  x-bomb:");
+    vec![
+        post_render(
+            "truncated document",
+            STS[..STS.len() - 5].to_owned().into_bytes(),
+            2,
+            "invalid YAML",
+        ),
+        post_render(
+            "tab-indented mapping",
+            STS.replace("  selector:", "\tselector:").into_bytes(),
+            2,
+            "invalid YAML",
+        ),
+        post_render(
+            "duplicate keys",
+            STS.replace(
+                "  serviceName: demo-kafka\n",
+                "  serviceName: a\n  serviceName: b\n",
+            )
+            .into_bytes(),
+            2,
+            "duplicate key \"serviceName\"",
+        ),
+        post_render(
+            "a BOM",
+            format!("\u{feff}{STS}").into_bytes(),
+            0,
+            "1 documents in, 1 out",
+        ),
+        post_render(
+            "CRLF line endings",
+            STS.replace('\n', "\r\n").into_bytes(),
+            0,
+            "claim data: 20Gi -> 50Gi",
+        ),
+        post_render(
+            "a NUL byte",
+            STS.replace("image: kafka", "image: ka\u{0}fka")
+                .into_bytes(),
+            2,
+            "invalid YAML",
+        ),
+        post_render(
+            "invalid UTF-8",
+            [STS.as_bytes(), b"x: \xff\xfe\n"].concat(),
+            2,
+            "not valid UTF-8",
+        ),
+        post_render(
+            "a 1 MB single line",
+            big_line.into_bytes(),
+            0,
+            "2 documents in, 2 out",
+        ),
+        post_render(
+            "100k documents",
+            many.into_bytes(),
+            0,
+            "100001 documents in, 100001 out",
+        ),
+        post_render(
+            "an alias bomb in the StatefulSet",
+            bomb_sts.into_bytes(),
+            2,
+            "alias bomb",
+        ),
+        post_render(
+            "100k levels of nesting",
+            STS.replace(
+                "  serviceName:",
+                &format!(
+                    "  x: {}{}\n  serviceName:",
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ),
+            )
+            .into_bytes(),
+            2,
+            "invalid YAML",
+        ),
+        Case {
+            name: "deep nesting in another document, --parse-all",
+            args: vec![
+                "post-render".into(),
+                "--size".into(),
+                "50Gi".into(),
+                "--parse-all".into(),
+            ],
+            stdin: format!(
+                "{STS}---\nkind: ConfigMap\nx: {}{}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            )
+            .into_bytes(),
+            code: 2,
+            message: "invalid YAML",
+        },
+        post_render(
+            "--- inside a block scalar (indented: content)",
+            format!("---\nkind: ConfigMap\ndata:\n  s: |\n    ---\n    more\n{STS}").into_bytes(),
+            0,
+            "2 documents in, 2 out",
+        ),
+        post_render(
+            "a document that is only a comment",
+            format!("---\n# nothing here\n{STS}").into_bytes(),
+            0,
+            "1 documents in, 1 out",
+        ),
+        post_render(
+            "only a comment",
+            b"---\n# nothing here\n".to_vec(),
+            2,
+            "empty",
+        ),
+        Case {
+            name: "size 0",
+            args: vec!["post-render".into(), "--size".into(), "0".into()],
+            stdin: STS.into(),
+            code: 2,
+            message: "greater than zero",
+        },
+        Case {
+            name: "negative size",
+            args: vec!["post-render".into(), "--size".into(), "-50Gi".into()],
+            stdin: STS.into(),
+            code: 2,
+            message: "greater than zero",
+        },
+        Case {
+            name: "size beyond 64 bits",
+            args: vec![
+                "post-render".into(),
+                "--size".into(),
+                "99999999999999999999Ki".into(),
+            ],
+            stdin: STS.into(),
+            code: 2,
+            message: "2^63-1",
+        },
+        values(
+            "values: truncated",
+            b"kafka:\n  persistence: {size: 20Gi\n".to_vec(),
+            2,
+            "invalid YAML",
+        ),
+        values(
+            "values: tabs",
+            b"kafka:\n\tpersistence:\n".to_vec(),
+            2,
+            "<stdin>:2:",
+        ),
+        values(
+            "values: duplicate keys",
+            b"kafka: {}\nkafka: {}\n".to_vec(),
+            2,
+            "duplicate key \"kafka\"",
+        ),
+        values(
+            "values: a NUL byte",
+            b"kafka:\n  a: \"\x00\"\n".to_vec(),
+            2,
+            "invalid YAML",
+        ),
+        values(
+            "values: invalid UTF-8",
+            b"kafka:\n  a: \xc3\x28\n".to_vec(),
+            2,
+            "<stdin>:2:6: not valid UTF-8",
+        ),
+        values(
+            "values: an alias bomb",
+            billion_laughs().into_bytes(),
+            2,
+            "alias",
+        ),
+        values(
+            "values: 100k levels of nesting",
+            format!("a: {}{}\n", "{x: ".repeat(100_000), "}".repeat(100_000)).into_bytes(),
+            2,
+            "invalid YAML",
+        ),
+        values(
+            "values: a BOM and CRLF",
+            "\u{feff}kafka:\r\n  persistence:\r\n    size: 20Gi\r\n"
+                .as_bytes()
+                .to_vec(),
+            0,
+            "20Gi -> 50Gi",
+        ),
+    ]
+}
+
+/// Runs with a memory limit and a watchdog; returns (exit code, stdout, stderr, seconds).
+fn limited(args: &[String], stdin: &[u8]) -> (i32, Vec<u8>, String, f64) {
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -v 4194304; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_pvc-resize"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let pid = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(60));
+        let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    drop(watchdog);
+    (
+        out.status.code().unwrap_or(-9),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        start.elapsed().as_secs_f64(),
+    )
+}
+
+#[test]
+fn the_corpus() {
+    if program("bash").is_none() {
+        return;
+    }
+    let mut failures = Vec::new();
+    for c in cases() {
+        let (code, stdout, stderr, secs) = limited(&c.args, &c.stdin);
+        let mut problems = Vec::new();
+        if code != c.code {
+            problems.push(format!("exit {code}, expected {}", c.code));
+        }
+        if !stderr.contains(c.message) {
+            problems.push(format!("no {:?} in stderr", c.message));
+        }
+        if code == 2 && !stdout.is_empty() {
+            problems.push("stdout not empty on error".to_owned());
+        }
+        if code == 0 && c.args[0] == "post-render" && stdout.len() < c.stdin.len() {
+            problems.push("output shorter than the input".to_owned());
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "bad input: {:<45} exit {code} in {secs:.2}s",
+            c.name
+        );
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{}: {}\n{}",
+                c.name,
+                problems.join("; "),
+                stderr.chars().take(600).collect::<String>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A full disk: the temporary file can't be written; the original stays, no temporary file is left.
+#[test]
+fn values_write_on_a_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("small");
+    std::fs::create_dir(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    if !mounted.is_ok_and(|o| o.status.success()) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: mounting a tmpfs needs root (CI runs as root)"
+        );
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI must be able to mount a tmpfs"
+        );
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _guard = Unmount(mnt.clone());
+    let values = mnt.join("values.yaml");
+    let original = format!(
+        "# {}\nkafka:\n  persistence:\n    size: 20Gi\n",
+        "x".repeat(40_000)
+    );
+    std::fs::write(&values, &original).unwrap();
+    let out = run(
+        &[
+            "values",
+            values.to_str().unwrap(),
+            "--size",
+            "50Gi",
+            "--write",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&values).unwrap(), original);
+    assert_eq!(
+        std::fs::read_dir(&mnt).unwrap().count(),
+        1,
+        "no temporary file left behind"
+    );
+}
