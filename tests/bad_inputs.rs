@@ -42,10 +42,7 @@ fn billion_laughs() -> String {
     let mut s = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = format!("*a{}", i - 1);
-        s.push_str(&format!(
-            "a{i}: &a{i} [{}]\n",
-            vec![p.as_str(); 9].join(", ")
-        ));
+        s.push_str(&format!("a{i}: &a{i} [{}]\n", [p.as_str(); 9].join(", ")));
     }
     s
 }
