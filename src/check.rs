@@ -303,7 +303,7 @@ fn size_change(
             "grow",
             size_path,
             format!(
-                "{name}.size is set to {text} where the chart default applied before: if that is larger than the default, run the resize procedure before `helm upgrade` (see `pvc-resize post-render` and the README's runbook)"
+                "{name}.size is set to {text} where the chart default applied before: if that is larger than the default, the PVCs must be grown before `helm upgrade`; see `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} --manifests RENDERED.yaml --values VALUES.yaml`"
             ),
         ));
         return;
@@ -350,7 +350,7 @@ fn size_change(
         "grow",
         size_path,
         format!(
-            "{name}.size grows {old_text} -> {text} ({} -> {} bytes). Claim templates are immutable, so `helm upgrade` alone fails: first grow each PVC (`kubectl patch pvc`), delete the StatefulSet with --cascade=orphan, then upgrade; or keep the template in step with `pvc-resize post-render --size {text}`",
+            "{name}.size grows {old_text} -> {text} ({} -> {} bytes). Claim templates are immutable, so `helm upgrade` alone fails: first grow each PVC (`kubectl patch pvc`), delete the StatefulSet with --cascade=orphan, then upgrade. The exact commands: `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} --manifests RENDERED.yaml --values VALUES.yaml`",
             bytes(&old),
             bytes(new)
         ),

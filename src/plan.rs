@@ -781,18 +781,22 @@ fn steps(
                     )
                 })
                 .collect();
-            let mut cmds = vec![argv(
-                true,
-                &[
-                    "kubectl",
-                    "-n",
-                    ns,
-                    "scale",
-                    "statefulset",
-                    &t.statefulset,
-                    "--replicas=0",
-                ],
-            )];
+            let scale = |replicas: i64| {
+                let flag = format!("--replicas={replicas}");
+                argv(
+                    true,
+                    &[
+                        "kubectl",
+                        "-n",
+                        ns,
+                        "scale",
+                        "statefulset",
+                        &t.statefulset,
+                        &flag,
+                    ],
+                )
+            };
+            let mut cmds = vec![scale(0)];
             cmds.extend(pods);
             out.push(Step {
                 id: "fallback-scale-down",
@@ -809,18 +813,7 @@ fn steps(
                     t.statefulset, t.replicas
                 ),
                 detail: "After every PVC reports the new capacity.".to_owned(),
-                commands: vec![argv(
-                    true,
-                    &[
-                        "kubectl",
-                        "-n",
-                        ns,
-                        "scale",
-                        "statefulset",
-                        &t.statefulset,
-                        &format!("--replicas={}", t.replicas),
-                    ],
-                )],
+                commands: vec![scale(t.replicas)],
             });
         }
     }
