@@ -886,16 +886,17 @@ fn steps(
     out
 }
 
-/// What `df -h` shows for a size (powers of 1024, one decimal).
+/// What `df -h` shows for a size: powers of 1024 with a bare unit letter, whole units rounded up
+/// (integers only, like everything that handles sizes here).
 fn df_reading(bytes: i64) -> String {
     let units = ["B", "K", "M", "G", "T", "P", "E"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
+    let (v, mut i) = (bytes.max(0) as u128, 0);
+    let mut divisor: u128 = 1;
+    while v / divisor >= 1024 && i < units.len() - 1 {
+        divisor *= 1024;
         i += 1;
     }
-    format!("{v:.0}{}", units[i])
+    format!("{}{}", v.div_ceil(divisor), units[i])
 }
 
 fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
@@ -930,5 +931,7 @@ mod tests {
     #[test]
     fn df() {
         assert_eq!(df_reading(53_687_091_200), "50G");
+        assert_eq!(df_reading(50_000_000_000), "47G");
+        assert_eq!(df_reading(1023), "1023B");
     }
 }
