@@ -2,7 +2,7 @@
 //! change under the persistence blocks the tool knows (and any `--path`).
 
 use crate::data;
-use crate::quantity::{Quantity, group};
+use crate::quantity::Quantity;
 use crate::schema::PERSISTENCE_PATHS;
 use crate::yaml::{self, Node, Pos};
 use serde::Serialize;
@@ -311,7 +311,7 @@ fn size_change(
     let Ok(old) = Quantity::parse(old_text) else {
         return;
     };
-    let bytes = |q: &Quantity| q.bytes().map_or_else(|| q.bytes_exact().to_string(), group);
+    let bytes = Quantity::bytes_grouped;
     if *new < old {
         out.push(finding(
             head,

@@ -575,7 +575,7 @@ fn target_findings(
                 t.new.text,
                 t.old.text,
                 group(input.size.bytes),
-                o.bytes().map_or_else(|| "?".to_owned(), group)
+                o.bytes_grouped()
             ),
             Some("give a size at least as large as the current one".to_owned()),
         )),

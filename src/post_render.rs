@@ -184,9 +184,7 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
                 )
             })?;
             if size.quantity < old {
-                let old_bytes = old
-                    .bytes()
-                    .map_or_else(|| old.bytes_exact().to_string(), group);
+                let old_bytes = old.bytes_grouped();
                 return Err(err(
                     Some(*pos),
                     format!(

@@ -416,6 +416,17 @@ impl Quantity {
         whole.to_i64()
     }
 
+    /// The byte count for messages, grouped: `21,474,836,480` (exact however large; negative
+    /// values keep their sign).
+    pub fn bytes_grouped(&self) -> String {
+        let digits = group_digits(&self.ceil_whole().to_string());
+        if self.is_negative() {
+            format!("-{digits}")
+        } else {
+            digits
+        }
+    }
+
     /// The value rounded up to a whole number, exactly, however large.
     pub fn bytes_exact(&self) -> BigUint {
         self.ceil_whole()
@@ -668,15 +679,19 @@ impl Size {
 
 /// `53687091200` -> `53,687,091,200`
 pub fn group(n: i64) -> String {
-    let s = n.unsigned_abs().to_string();
-    let mut out = String::new();
+    let out = group_digits(&n.unsigned_abs().to_string());
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+fn group_digits(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    if n < 0 { format!("-{out}") } else { out }
+    out
 }
 
 #[cfg(test)]
@@ -798,6 +813,7 @@ mod tests {
         let big = q("100E");
         assert_eq!(big.bytes(), None);
         assert_eq!(big.bytes_exact().to_string(), "100000000000000000000");
+        assert_eq!(big.bytes_grouped(), "100,000,000,000,000,000,000");
         assert!(big > q("9Ei"));
         let huge = q("1e400");
         assert!(huge > big);

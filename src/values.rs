@@ -264,7 +264,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
                         });
                     }
                     if size.quantity < old {
-                        let old_bytes = old.bytes().map_or_else(|| old.bytes_exact().to_string(), group);
+                        let old_bytes = old.bytes_grouped();
                         return Err(fail(
                             node.pos,
                             format!(
