@@ -1,7 +1,6 @@
 //! `check`: the pre-merge gate. Compares two versions of a values file and classifies every
 //! change under the persistence blocks the tool knows (and any `--path`).
 
-use crate::data;
 use crate::quantity::Quantity;
 use crate::schema::PERSISTENCE_PATHS;
 use crate::yaml::{self, Node, Pos};
@@ -54,22 +53,11 @@ pub struct Side {
 impl Side {
     /// Parses one version of the values file. Errors name the file, line and column.
     pub fn parse(name: &str, text: &str) -> Result<Side, String> {
-        let docs = yaml::parse_stream(text, 0, 0).map_err(|e| format!("{name}:{e}"))?;
-        if docs.len() > 1 {
-            return Err(format!(
-                "{name}: holds {} YAML documents; a values file has one",
-                docs.len()
-            ));
-        }
-        let tree = docs.into_iter().next().and_then(|d| d.root);
-        let json = match &tree {
-            Some(t) => data::to_json(t).map_err(|e| format!("{name}: {e}"))?,
-            None => Value::Null,
-        };
+        let loaded = crate::schema::load_yaml_for_validation(name, text)?;
         Ok(Side {
             name: name.to_owned(),
-            json,
-            tree,
+            json: loaded.json,
+            tree: loaded.tree,
         })
     }
 
