@@ -318,17 +318,14 @@ fn size_change(
     if *new == old {
         return;
     }
-    if old.is_binary() && !new.is_binary() {
+    if let Some(message) = crate::quantity::decimal_for_binary(old_text, &old, text, new) {
         out.push(finding(
             head,
             base,
             Severity::Warning,
             "decimal-size",
             size_path,
-            format!(
-                "{name}.size {text} is decimal (G = 10^9 bytes) where {old_text} was binary (Gi = 2^30): {text} is {} bytes; did you mean {text}i?",
-                bytes(new)
-            ),
+            format!("{name}.size: {message}"),
         ));
     }
     out.push(finding(

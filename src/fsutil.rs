@@ -76,13 +76,18 @@ pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), Str
             .open(&tmp)
             .map_err(|e| {
                 format!(
-                    "{}: cannot create a temporary file beside it: {e}",
+                    "{}: cannot create a temporary file beside {path}: {e} (the folder must be writable; the file is unchanged)",
                     dir.display()
                 )
             })?;
         f.write_all(content.as_bytes())
             .and_then(|_| f.sync_all())
-            .map_err(|e| format!("{}: cannot write: {e}", tmp.display()))?;
+            .map_err(|e| {
+                format!(
+                    "{}: cannot write: {e}; {path} is unchanged (free some space on that disk, then run again)",
+                    tmp.display()
+                )
+            })?;
         fs::set_permissions(&tmp, meta.permissions())
             .map_err(|e| format!("{}: {e}", tmp.display()))?;
         let now = fs::read(&target).map_err(|e| format!("{path}: cannot re-read: {e}"))?;

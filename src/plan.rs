@@ -3,7 +3,7 @@
 
 use crate::manifest::{self, StatefulSet};
 use crate::post_render::{self, Options};
-use crate::quantity::{Quantity, Size, group};
+use crate::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::stream;
 use crate::validate;
 use crate::values::{self, Change, ValuesPath};
@@ -585,17 +585,13 @@ fn target_findings(
         )),
         _ => {}
     }
-    if old.as_ref().is_some_and(Quantity::is_binary) && !new.is_binary() {
+    if let Some(o) = &old
+        && let Some(message) = decimal_for_binary(&t.old.text, o, &t.new.text, new)
+    {
         findings.push(warning(
             "decimal-size",
-            format!(
-                "{} is decimal (G = 10^9 bytes) while {} is binary (Gi = 2^30): {} is {} bytes",
-                t.new.text,
-                t.old.text,
-                t.new.text,
-                group(input.size.bytes)
-            ),
-            Some(format!("did you mean {}i?", t.new.text)),
+            format!("{}: {message}", t.statefulset),
+            None,
         ));
     }
     if t.when_scaled == "Delete" {

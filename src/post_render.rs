@@ -6,7 +6,7 @@
 
 use crate::manifest::{self, StatefulSet};
 use crate::patch::PatchSet;
-use crate::quantity::{Quantity, Size, group};
+use crate::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
 use crate::{schema, validate};
@@ -206,14 +206,12 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
             }
             let changed = size.quantity != old;
             if changed {
-                if old.is_binary() && !size.quantity.is_binary() {
-                    warnings.push(format!(
-                        "{} is decimal (G = 10^9) while the rendered {old_text} is binary (Gi = 2^30); {} is {} bytes",
-                        size.text,
-                        size.text,
-                        group(size.bytes)
-                    ));
-                }
+                warnings.extend(decimal_for_binary(
+                    old_text,
+                    &old,
+                    &size.text,
+                    &size.quantity,
+                ));
                 edits.push((range.clone(), yaml::render_scalar(&size.text, *style)));
             }
             claims.push(ClaimChange {

@@ -677,6 +677,32 @@ impl Size {
     }
 }
 
+/// The warning for a decimal size replacing a binary one (`50G` for `20Gi`: users mean `Gi`,
+/// and `df -h` prints powers of 1024 with a bare `G`), or `None` when there is nothing to say.
+pub fn decimal_for_binary(
+    old_text: &str,
+    old: &Quantity,
+    new_text: &str,
+    new: &Quantity,
+) -> Option<String> {
+    if !old.is_binary() || new.is_binary() {
+        return None;
+    }
+    let suggestion = new_text
+        .strip_suffix(['k', 'M', 'G', 'T', 'P', 'E'])
+        .map(|n| {
+            format!(
+                "; did you mean {n}{}i?",
+                new_text.chars().last().unwrap().to_ascii_uppercase()
+            )
+        })
+        .unwrap_or_default();
+    Some(format!(
+        "{new_text} is decimal (G = 10^9 bytes) where {old_text} is binary (Gi = 2^30 bytes): {new_text} is {} bytes{suggestion}",
+        new.bytes_grouped()
+    ))
+}
+
 /// `53687091200` -> `53,687,091,200`
 pub fn group(n: i64) -> String {
     let out = group_digits(&n.unsigned_abs().to_string());
@@ -839,6 +865,21 @@ mod tests {
             Quantity::parse("1e99999999999999999999").unwrap_err(),
             QuantityError::Suffix
         );
+    }
+
+    #[test]
+    fn decimal_for_binary_warning() {
+        let w = |o: &str, n: &str| decimal_for_binary(o, &q(o), n, &q(n));
+        assert_eq!(
+            w("20Gi", "50G").as_deref(),
+            Some(
+                "50G is decimal (G = 10^9 bytes) where 20Gi is binary (Gi = 2^30 bytes): 50G is 50,000,000,000 bytes; did you mean 50Gi?"
+            )
+        );
+        assert!(w("20Gi", "500k").unwrap().ends_with("did you mean 500Ki?"));
+        assert!(!w("20Gi", "50000000000").unwrap().contains("did you mean"));
+        assert_eq!(w("20G", "50G"), None);
+        assert_eq!(w("20Gi", "50Gi"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! replacing the old scalar or inserting the missing keys after the last entry of the deepest
 //! mapping that exists. Every other byte of the file is kept.
 
-use crate::quantity::{Quantity, Size, group};
+use crate::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
 use std::fmt;
 
@@ -276,9 +276,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
                              (\"field can not be less than previous value\"); give a size of at least the current one",
                         ));
                     }
-                    if old.is_binary() && !size.quantity.is_binary() {
-                        warnings.push(decimal_warning(&old_text, size));
-                    }
+                    warnings.extend(decimal_for_binary(&old_text, &old, &size.text, &size.quantity));
                 }
                 Err(e) => warnings.push(format!(
                     "the old value {old_text:?} at line {} is not a valid Kubernetes quantity ({e}); replacing it",
@@ -315,17 +313,6 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             })
         }
     }
-}
-
-fn decimal_warning(old_text: &str, size: &Size) -> String {
-    format!(
-        "{} is a decimal size (G = 10^9 bytes) replacing the binary {old_text} (Gi = 2^30 bytes): \
-         {} is {} bytes; did you mean {}i?",
-        size.text,
-        size.text,
-        group(size.bytes),
-        size.text
-    )
 }
 
 /// Where the size is, or where it goes. For `Missing`, `text` is the inserted text with a NUL
