@@ -445,8 +445,16 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
 }
 
 /// A file, or `REV:PATH` read with `git show` when no such file exists.
+/// `(REV, PATH)` when `spec` names a file in git rather than one on disk.
+fn git_spec(spec: &str) -> Option<(&str, &str)> {
+    if std::path::Path::new(spec).exists() {
+        return None;
+    }
+    spec.split_once(':')
+}
+
 fn read_revision(spec: &str) -> Result<String> {
-    if std::path::Path::new(spec).exists() || !spec.contains(':') {
+    if git_spec(spec).is_none() {
         return fsutil::read_text(spec).map_err(|e| anyhow!(e));
     }
     let out = std::process::Command::new("git")
@@ -468,11 +476,7 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
     let findings = check::compare(&base, &head, &a.paths);
     let blocking = findings.iter().any(|f| check::blocks(f, a.strict));
     // The file annotations point at: the head's path (without a REV: prefix).
-    let file = a
-        .head
-        .rsplit_once(':')
-        .filter(|_| !std::path::Path::new(&a.head).exists())
-        .map_or(a.head.as_str(), |(_, p)| p);
+    let file = git_spec(&a.head).map_or(a.head.as_str(), |(_, path)| path);
     let mut out = String::new();
     match a.format.as_str() {
         "json" => {
