@@ -328,11 +328,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
     let Some(root) = root else {
         // An empty file (or only comments): append the whole block.
         let at = src.len();
-        let mut text = block_lines(path, 0, unit, eol);
-        if !src.is_empty() && !src.ends_with('\n') {
-            // No final newline: keep it that way.
-            text = format!("{eol}{}", &text[..text.len() - eol.len()]);
-        }
+        let text = place_lines(src, at, block_lines(path, 0, unit, eol), eol);
         return Ok(Target::Missing {
             at,
             text,
@@ -388,16 +384,12 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                         // `kafka:` with nothing under it: insert the rest below it.
                         let at = line_end(src, k.span.end);
                         let indent = k.pos.col - 1 + unit;
-                        let lead = if at == src.len() && !src.ends_with('\n') {
-                            eol
-                        } else {
-                            ""
-                        };
-                        let mut text =
-                            format!("{lead}{}", block_lines(&path[i + 1..], indent, unit, eol));
-                        if !lead.is_empty() {
-                            text.truncate(text.len() - eol.len());
-                        }
+                        let text = place_lines(
+                            src,
+                            at,
+                            block_lines(&path[i + 1..], indent, unit, eol),
+                            eol,
+                        );
                         return Ok(Target::Missing {
                             at,
                             text,
@@ -488,6 +480,16 @@ fn block_lines(keys: &[String], indent: usize, unit: usize, eol: &str) -> String
     out
 }
 
+/// Lines to insert at `at`. At the end of a file without a final newline, the line break goes
+/// before them instead of after, so the file still ends without one.
+fn place_lines(src: &str, at: usize, lines: String, eol: &str) -> String {
+    if at == src.len() && !src.is_empty() && !src.ends_with('\n') {
+        format!("{eol}{}", &lines[..lines.len() - eol.len()])
+    } else {
+        lines
+    }
+}
+
 /// `persistence: {size: \0}` for the given keys.
 fn flow_text(keys: &[String]) -> String {
     let mut out = String::new();
@@ -534,11 +536,7 @@ fn insert_into<'a>(
     let indent = node.pos.col.min(entries[0].0.pos.col) - 1;
     let (_, last_value) = entries.last().unwrap();
     let at = line_end(src, content_end(src, last_value));
-    let mut text = block_lines(keys, indent, unit, eol);
-    if at == src.len() && !src.ends_with('\n') {
-        // No final newline: keep it that way.
-        text = format!("{eol}{}", &text[..text.len() - eol.len()]);
-    }
+    let text = place_lines(src, at, block_lines(keys, indent, unit, eol), eol);
     Target::Missing {
         at,
         text,
