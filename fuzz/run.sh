@@ -33,7 +33,9 @@ for target in quantity stream_split values_edit post_render patch_file; do
   else
     result=CRASH; status=1
   fi
-  runs=$(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
+  # libFuzzer's own count: "Done N runs" at the end, else the last status line ("#N ...").
+  runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$log" | tail -n 1)
+  [ -n "$runs" ] || runs=$(grep -Eo '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
   echo "fuzz $target: ${seconds}s, ${runs:-0} executions, $result"
   if [ "$result" = CRASH ]; then tail -n 40 "$log"; fi
 done

@@ -253,7 +253,8 @@ fn interpret(suffix: &str) -> Result<(u32, i64, Format), QuantityError> {
                 // Beyond int64: Go's ParseInt fails, and so the suffix does.
                 Err(_) => return Err(QuantityError::Suffix),
             };
-            if exponent.abs() > MAX_WRITTEN_EXPONENT {
+            // unsigned_abs: `e-9223372036854775808` is a valid i64 whose abs() overflows.
+            if exponent.unsigned_abs() > MAX_WRITTEN_EXPONENT as u64 {
                 return Err(QuantityError::OutOfRange);
             }
             Ok((10, exponent, Format::DecimalExponent))
