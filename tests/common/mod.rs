@@ -85,3 +85,142 @@ pub fn code(o: &Output) -> i32 {
 pub fn tree(yaml: &str) -> serde_json::Value {
     serde_yaml::from_str(yaml).unwrap()
 }
+
+/// The real Helm of one major version (3 or 4): `$PVC_RESIZE_HELM3` / `$PVC_RESIZE_HELM4`, else
+/// `helm3` / `helm4` on PATH (what `.ci/install-helm` installs), else a `helm` on PATH of that
+/// major. Missing: a visible skip (a failure under `CI=true`).
+pub fn helm(major: u8) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(format!("PVC_RESIZE_HELM{major}")) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path = |name: &str| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    if let Some(p) = on_path(&format!("helm{major}")) {
+        return Some(p);
+    }
+    if let Some(p) = on_path("helm") {
+        let v = Command::new(&p).args(["version", "--short"]).output();
+        if let Ok(v) = v
+            && String::from_utf8_lossy(&v.stdout).starts_with(&format!("v{major}."))
+        {
+            return Some(p);
+        }
+    }
+    skip(&format!(
+        "helm {major} (bash .ci/install-helm installs helm3 and helm4)"
+    ));
+    None
+}
+
+/// Helm as the judge of what a YAML file means: a throwaway chart whose templates print what
+/// Helm read, as JSON. `read_values` is `-f FILE` exactly as `helm template` reads it;
+/// `read_many` reads any number of texts with `fromYaml` in a single `helm template` process
+/// (cheap enough for property tests and corpus replays).
+pub struct HelmOracle {
+    pub helm: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl HelmOracle {
+    pub fn new(helm: PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for chart in ["values", "many"] {
+            std::fs::create_dir_all(dir.path().join(chart).join("templates")).unwrap();
+            std::fs::write(
+                dir.path().join(chart).join("Chart.yaml"),
+                format!("apiVersion: v2\nname: {chart}\nversion: 0.1.0\n"),
+            )
+            .unwrap();
+        }
+        std::fs::write(
+            dir.path().join("values/templates/v.yaml"),
+            "{{ toJson .Values }}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("many/templates/m.yaml"),
+            "{{- range $path, $_ := .Files.Glob \"cases/*\" }}\n---\n\
+             {{ dict \"file\" $path \"data\" ($.Files.Get $path | fromYaml) | toJson }}\n{{- end }}\n",
+        )
+        .unwrap();
+        HelmOracle { helm, dir }
+    }
+
+    /// What `helm template -f FILE...` hands the templates as `.Values`; Err is Helm's stderr.
+    pub fn read_values(&self, files: &[&Path]) -> Result<serde_json::Value, String> {
+        let mut cmd = Command::new(&self.helm);
+        cmd.arg("template")
+            .arg("o")
+            .arg(self.dir.path().join("values"));
+        for f in files {
+            cmd.arg("-f").arg(f);
+        }
+        let out = cmd.output().expect("helm runs");
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let text = String::from_utf8(out.stdout).unwrap();
+        let json = text
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON in helm's output:\n{text}"));
+        Ok(serde_json::from_str(json).unwrap())
+    }
+
+    /// The same for a text rather than a file.
+    pub fn read_values_text(&self, text: &[u8]) -> Result<serde_json::Value, String> {
+        let f = self.dir.path().join("input.yaml");
+        std::fs::write(&f, text).unwrap();
+        self.read_values(&[&f])
+    }
+
+    /// Reads every text with `fromYaml` in one process; Err carries Helm's parse error.
+    /// (`fromYaml` reads the first document only, and only mappings.)
+    pub fn read_many(&self, texts: &[&[u8]]) -> Vec<Result<serde_json::Value, String>> {
+        let cases = self.dir.path().join("many/cases");
+        let _ = std::fs::remove_dir_all(&cases);
+        std::fs::create_dir_all(&cases).unwrap();
+        for (i, t) in texts.iter().enumerate() {
+            std::fs::write(cases.join(format!("{i:07}.yaml")), t).unwrap();
+        }
+        let out = Command::new(&self.helm)
+            .arg("template")
+            .arg("o")
+            .arg(self.dir.path().join("many"))
+            .output()
+            .expect("helm runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut results: Vec<Option<Result<serde_json::Value, String>>> = vec![None; texts.len()];
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            if !line.starts_with('{') {
+                continue;
+            }
+            let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let file = v["file"].as_str().unwrap().to_owned();
+            let i: usize = file["cases/".len()..file.len() - ".yaml".len()]
+                .parse()
+                .unwrap();
+            let data = v["data"].take();
+            let err = data
+                .get("Error")
+                .and_then(|e| e.as_str())
+                .map(str::to_owned);
+            results[i] = Some(match err {
+                Some(e) if data.as_object().is_some_and(|m| m.len() == 1) => Err(e),
+                _ => Ok(data),
+            });
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every case is read"))
+            .collect()
+    }
+}

@@ -1,0 +1,29 @@
+//! The Helm oracle itself, checked against facts measured with the real Helm 3.17.2 and 4.1.4.
+mod common;
+use common::*;
+use serde_json::json;
+
+#[test]
+fn the_oracle_reads_yaml_as_helm_does() {
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let o = HelmOracle::new(h);
+        let got = o.read_many(&[
+            b"a: yes\nb: 0755\nc: 1:20\nd: |+\n  x\n\n",
+            b"a: [\n",
+            b"k: !!binary aGVsbG8=\nn: 1\n",
+        ]);
+        assert_eq!(
+            got[0].as_ref().unwrap(),
+            &json!({"a": true, "b": 493, "c": "1:20", "d": "x\n\n"})
+        );
+        assert!(got[1].is_err(), "{:?}", got[1]);
+        // A YAML 1.1 boolean as a key: `n` is read as the key "false".
+        assert_eq!(got[2].as_ref().unwrap(), &json!({"k": "hello", "false": 1}));
+        let v = o
+            .read_values_text(b"kafka:\n  persistence:\n    size: 20Gi\n")
+            .unwrap();
+        assert_eq!(v["kafka"]["persistence"]["size"], "20Gi");
+        assert!(o.read_values_text(b"a: \"\\/\"\n").is_err());
+    }
+}
