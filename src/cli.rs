@@ -1,0 +1,204 @@
+//! The command line's shape: clap types only. `main.rs` dispatches on them and maps results to
+//! exit codes; nothing here reads a file or prints.
+
+use clap::{Args, Parser, Subcommand};
+use pvc_resize::schema;
+use pvc_resize::values;
+
+#[derive(Parser)]
+#[command(
+    name = "pvc-resize",
+    version,
+    about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed",
+    long_about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed.\n\n\
+        Exit status: 0 done (nothing wrong), 1 a check found something (--check would change the file), \
+        2 the tool could not do what was asked (bad input, invalid size, a refused shrink, nothing matched).",
+    after_help = "Examples:\n  \
+        pvc-resize values fixtures/posthog-values.yaml --size 50Gi\n  \
+        pvc-resize values values.yaml --size 50Gi --write\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize post-render --size 50Gi\n  \
+        helm upgrade posthog posthog/posthog -f values.yaml --post-renderer pvc-resize \\\n    \
+        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Change one size in a values file, keeping every other byte
+    #[command(after_help = "Examples:\n  \
+        pvc-resize values values.yaml --size 50Gi                 # print the diff, write nothing\n  \
+        pvc-resize values values.yaml --size 50Gi --write         # replace the file atomically\n  \
+        pvc-resize values values.yaml --size 50Gi --check         # exit 1 when the file would change\n  \
+        pvc-resize values values.yaml --size 50Gi --path broker.persistence.size\n\n\
+        Missing keys are inserted with the file's own indentation; a shrink, an alias (*) or a merge key (<<)\n\
+        on the path is refused with exit 2. A literal dot in a key is written `\\.`.")]
+    Values(ValuesArgs),
+    /// Helm post-renderer: manifests on stdin, the same manifests on stdout with the claim templates grown
+    #[command(after_help = "Examples:\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize post-render --size 50Gi\n  \
+        pvc-resize post-render --size 50Gi --statefulset kafka-broker < rendered.yaml\n  \
+        helm upgrade posthog posthog/posthog -n posthog -f values.yaml --post-renderer pvc-resize \\\n    \
+        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi   (Helm 3)\n  \
+        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi  (Helm 4 plugin)\n\n\
+        Without --statefulset, the StatefulSets of the `kafka` chart are picked (exactly one must exist).\n\
+        Every byte outside the edited sizes is kept. On any error nothing is written to stdout and the exit\n\
+        status is 2, so Helm stops instead of applying a partial release. Helm 4 drops a plugin's stderr:\n\
+        use --log FILE to keep the diagnostics.")]
+    PostRender(PostRenderArgs),
+    /// Validate values files and rendered manifests against the bundled JSON schemas
+    #[command(after_help = "Examples:\n  \
+        pvc-resize validate --values values.yaml\n  \
+        pvc-resize validate --values values.yaml --values-schema charts/kafka/values.schema.json\n  \
+        helm template posthog posthog/posthog -f values.yaml | pvc-resize validate --manifests -\n  \
+        pvc-resize validate --manifests rendered.yaml --kubernetes-version 1.37\n\n\
+        Findings go to stdout as FILE:LINE:COL: error: MESSAGE (at JSON-POINTER), every error of every file,\n\
+        then a summary on stderr. Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
+        Strict: unknown fields are errors, and every storage size must follow Kubernetes' quantity grammar.")]
+    Validate(ValidateArgs),
+    /// Pre-merge check of a values change: classifies every persistence change
+    #[command(after_help = "Examples:\n  \
+        pvc-resize check --base origin/main:deploy/values.yaml --head deploy/values.yaml\n  \
+        pvc-resize check --base old-values.yaml --head values.yaml --format github\n  \
+        pvc-resize check --base HEAD:values.yaml --head values.yaml --strict --format json\n\n\
+        --base and --head are files, or REV:PATH read with `git show` (PATH from the repository's root).\n\
+        Checked: the persistence blocks of PostHog (kafka., zookeeper.) and Bitnami Kafka (persistence,\n\
+        controller., broker.), and any --path. Exit 0 when nothing blocks, 1 when a finding blocks (errors;\n\
+        with --strict also warnings and growth, which needs the resize procedure), 2 when an input can't be read.")]
+    Check(CheckArgs),
+    /// The whole resize procedure for one release: findings, ordered commands, diffs
+    #[command(after_help = "Examples:\n  \
+        helm template posthog posthog/posthog -n posthog -f values.yaml | \\\n    \
+        pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - --values values.yaml\n  \
+        kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
+        pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
+        pvc-resize plan ... --chart posthog/posthog --format script > resize.sh && bash resize.sh\n\n\
+        Exit 0 for a plan with no blocking finding, 1 when one exists (the plan is still printed; a script\n\
+        is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
+        argument is shell-quoted.")]
+    Plan(PlanArgs),
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// The Helm release name
+    #[arg(long)]
+    pub release: String,
+    /// The release's namespace
+    #[arg(long)]
+    pub namespace: String,
+    /// The new size, a Kubernetes quantity such as 50Gi
+    #[arg(long, allow_hyphen_values = true)]
+    pub size: String,
+    /// The rendered manifests (`helm template` output; `-` for stdin)
+    #[arg(long, value_name = "FILE")]
+    pub manifests: String,
+    /// The values file to change (its diff is shown; the script writes it)
+    #[arg(long, value_name = "FILE")]
+    pub values: Option<String>,
+    /// Dotted values path of the size (default: inferred from the chart, e.g. kafka.persistence.size)
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
+    #[arg(long = "statefulset", value_name = "NAME")]
+    pub statefulsets: Vec<String>,
+    /// Name of the volumeClaimTemplate to grow
+    #[arg(long, default_value = "data")]
+    pub claim: String,
+    /// The chart reference for helm upgrade (e.g. posthog/posthog or ./charts/posthog)
+    #[arg(long, value_name = "REF")]
+    pub chart: Option<String>,
+    /// A snapshot: `kubectl get storageclass,pvc,statefulset -n NS -o yaml`
+    #[arg(long, value_name = "FILE")]
+    pub cluster: Option<String>,
+    /// Output format
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "script"])]
+    pub format: String,
+    /// The Kubernetes version whose strict schemas the changed StatefulSets must pass
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    pub kubernetes_version: String,
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The values file before the change: a file, or REV:PATH (e.g. origin/main:deploy/values.yaml)
+    #[arg(long)]
+    pub base: String,
+    /// The values file after the change: a file, or REV:PATH
+    #[arg(long)]
+    pub head: String,
+    /// Another persistence block to check, as a dotted path (e.g. clickhouse.persistence); repeatable
+    #[arg(long = "path", value_name = "P")]
+    pub paths: Vec<String>,
+    /// Output format
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "github"])]
+    pub format: String,
+    /// Also block on warnings (decimal sizes) and on growth (which needs the resize procedure)
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args)]
+pub struct ValuesArgs {
+    /// The values file (`-` reads stdin)
+    pub file: String,
+    /// The new size, a Kubernetes quantity such as 50Gi
+    #[arg(long, allow_hyphen_values = true)]
+    pub size: String,
+    /// Dotted path of the size in the values file
+    #[arg(long, default_value = values::DEFAULT_PATH)]
+    pub path: String,
+    /// Replace the file (atomically) instead of printing the diff
+    #[arg(long, conflicts_with = "check")]
+    pub write: bool,
+    /// Print the diff and exit 1 when the file would change
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Args)]
+pub struct PostRenderArgs {
+    /// The new size of the claim templates, a Kubernetes quantity such as 50Gi
+    #[arg(long, allow_hyphen_values = true)]
+    pub size: Option<String>,
+    /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
+    #[arg(long = "statefulset", value_name = "NAME")]
+    pub statefulsets: Vec<String>,
+    /// Name of the volumeClaimTemplate to grow
+    #[arg(long, default_value = "data")]
+    pub claim: String,
+    /// A file of RFC 6902 patches with targets (repeatable); see schema/patch-file.schema.json
+    #[arg(long = "patch", value_name = "FILE")]
+    pub patches: Vec<String>,
+    /// Also write diagnostics to this file (Helm 4 discards a post-renderer's stderr)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<String>,
+    /// Parse every document, not only those that could be selected (slower; Helm already parsed them)
+    #[arg(long)]
+    pub parse_all: bool,
+    /// The Kubernetes version whose strict schemas every changed document must pass
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    pub kubernetes_version: String,
+}
+
+pub fn kubernetes_versions() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(schema::KUBERNETES_SCHEMAS.iter().map(|(v, _)| *v))
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// A values file: its persistence blocks (and, with --values-schema, the whole file) are checked (repeatable)
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<String>,
+    /// A chart's values.schema.json to apply to every --values file, as Helm does
+    #[arg(long, value_name = "FILE")]
+    pub values_schema: Option<String>,
+    /// A manifest stream (`helm template` output; `-` for stdin): StatefulSets, PVCs and StorageClasses are checked (repeatable)
+    #[arg(long = "manifests", value_name = "FILE")]
+    pub manifests: Vec<String>,
+    /// The Kubernetes version of the strict schemas
+    #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
+    pub kubernetes_version: String,
+}
