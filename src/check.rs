@@ -1,50 +1,15 @@
 //! `check`: the pre-merge gate. Compares two versions of a values file and classifies every
 //! change under the persistence blocks the tool knows (and any `--path`).
 
+pub use crate::finding::{Finding, Location, Severity};
 use crate::quantity::Quantity;
 use crate::schema::PERSISTENCE_PATHS;
 use crate::yaml::{self, Node, Pos};
-use serde::Serialize;
 use serde_json::Value;
-use std::fmt;
-
-/// How much a finding matters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Notice,
-    Warning,
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Notice => "notice",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
-
-/// One classified change, placed in the head file (and the base file where useful).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// A stable name: `grow`, `shrink`, `invalid-size`, `decimal-size`, `disable`, `enable`,
-    /// `immutable`, `block-added`, `block-removed`, `replicas-up`, `replicas-down`.
-    pub code: &'static str,
-    /// The values path the finding is about.
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub base_line: Option<usize>,
-    pub message: String,
-}
 
 /// A parsed values file: data for comparing, the tree for line numbers.
 pub struct Side {
+    /// The name its findings carry (the head's file as annotations need it).
     pub name: String,
     pub json: Value,
     pub tree: Option<Node>,
@@ -74,14 +39,31 @@ impl Side {
         let (mut node, mut best) = (root, root.pos);
         for key in path {
             let Some((k, v)) = node.entry(key) else { break };
-            best = if matches!(v.kind, yaml::Kind::Scalar { .. } | yaml::Kind::Alias(_)) {
-                v.pos
-            } else {
-                k.pos
-            };
+            best = node_pos(k, v);
             node = v;
         }
         best
+    }
+
+    /// Position of `path` when the file has all of it.
+    fn exact_pos(&self, path: &[&str]) -> Option<Pos> {
+        let mut node = self.tree.as_ref()?;
+        let mut best = node.pos;
+        for key in path {
+            let (k, v) = node.entry(key)?;
+            best = node_pos(k, v);
+            node = v;
+        }
+        Some(best)
+    }
+}
+
+/// A scalar's own position; for a mapping or a list, its key's.
+fn node_pos(key: &Node, value: &Node) -> Pos {
+    if matches!(value.kind, yaml::Kind::Scalar { .. } | yaml::Kind::Alias(_)) {
+        value.pos
+    } else {
+        key.pos
     }
 }
 
@@ -99,29 +81,40 @@ pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
         let path: Vec<&str> = block.split('.').collect();
         compare_block(base, head, &path, &mut out);
     }
-    out.sort_by_key(|f| (f.line, std::cmp::Reverse(f.severity)));
+    // Blocks that share a replica count report its change once.
+    let mut seen = Vec::new();
+    out.retain(|f| {
+        let key = (f.id, f.path.clone());
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    out.sort_by_key(|f| {
+        (
+            f.location.as_ref().map_or(0, |l| l.line),
+            std::cmp::Reverse(f.severity),
+        )
+    });
     out
 }
 
+/// A finding at `path` in the head file, with the base's value as a related place when the
+/// base has it.
 fn finding(
     head: &Side,
     base: &Side,
     severity: Severity,
-    code: &'static str,
+    id: &'static str,
     path: &[&str],
     message: String,
 ) -> Finding {
-    let pos = head.pos(path);
-    let base_line = base.tree.as_ref().map(|_| base.pos(path).line);
-    Finding {
-        severity,
-        code,
-        path: path.join("."),
-        line: pos.line,
-        column: pos.col,
-        base_line,
-        message,
+    let mut f = Finding::new(id, severity, message)
+        .at(Location::new(&head.name, head.pos(path)))
+        .path(path.join("."));
+    if let Some(pos) = base.exact_pos(path) {
+        f = f.related(Location::new(&base.name, pos).labelled("base"));
     }
+    f
 }
 
 fn replicas_path<'a>(block: &[&'a str]) -> Vec<&'a str> {
@@ -138,138 +131,163 @@ fn show(v: Option<&Value>) -> String {
     }
 }
 
-fn compare_block(base: &Side, head: &Side, block: &[&str], out: &mut Vec<Finding>) {
-    let (b, h) = (base.get(block), head.get(block));
-    let name = block.join(".");
-    let with = |key: &'static str| -> Vec<&str> {
-        let mut p = block.to_vec();
+/// The values paths of one persistence block, and the two versions of it.
+struct Block<'a> {
+    path: &'a [&'a str],
+    name: String,
+    base: Option<&'a Value>,
+    head: Option<&'a Value>,
+}
+
+impl Block<'_> {
+    fn with(&self, key: &'static str) -> Vec<&str> {
+        let mut p = self.path.to_vec();
         p.push(key);
         p
-    };
-    match (b, h) {
-        (None, None) => return,
-        (None, Some(_)) => out.push(finding(
-            head,
-            base,
-            Severity::Notice,
-            "block-added",
-            block,
-            format!("{name} is now set in this file: where it changes the chart's defaults (size, class, enabled), the rules below apply on the next upgrade"),
-        )),
-        (Some(_), None) => out.push(finding(
-            head,
-            base,
-            Severity::Notice,
-            "block-removed",
-            block,
-            format!("{name} was removed from this file: the chart's defaults apply again; if its default size is smaller than {}, the upgrade would try to shrink the claim templates", show(base.get(&with("size")))),
-        )),
-        (Some(_), Some(_)) => {}
     }
+}
 
-    // enabled
-    let enabled = |s: &Side| s.get(&with("enabled")).and_then(Value::as_bool);
-    match (enabled(base), enabled(head)) {
-        (Some(true) | None, Some(false)) if b.is_some() => out.push(finding(
-            head,
-            base,
-            Severity::Error,
-            "disable",
-            &with("enabled"),
-            format!("{name}.enabled turns false: the StatefulSet loses its volume and the pods start on empty disks (data loss); keep it true, or migrate the data first"),
-        )),
-        (Some(false), Some(true) | None) if h.is_some() => out.push(finding(
-            head,
-            base,
-            Severity::Notice,
-            "enable",
-            &with("enabled"),
-            format!("{name}.enabled turns true: new PVCs are created for every replica; the StatefulSet must be re-created (claim templates are immutable)"),
-        )),
+fn compare_block(base: &Side, head: &Side, path: &[&str], out: &mut Vec<Finding>) {
+    let block = Block {
+        path,
+        name: path.join("."),
+        base: base.get(path),
+        head: head.get(path),
+    };
+    if block.base.is_none() && block.head.is_none() {
+        return;
+    }
+    presence(base, head, &block, out);
+    enabled(base, head, &block, out);
+    size(base, head, &block, out);
+    immutable_fields(base, head, &block, out);
+    replicas(base, head, &block, out);
+}
+
+/// The settings a block makes, for a message: `size: 50Gi, storageClass: gp3`.
+fn settings(v: &Value) -> String {
+    let Some(map) = v.as_object() else {
+        return show(Some(v));
+    };
+    let parts: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| !v.is_object())
+        .map(|(k, v)| format!("{k}: {}", show(Some(v))))
+        .collect();
+    if parts.is_empty() {
+        "no settings of its own".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A block added to or removed from the file.
+fn presence(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+    let name = &b.name;
+    match (b.base, b.head) {
+        (None, Some(h)) => out.push(
+            finding(
+                head,
+                base,
+                Severity::Notice,
+                "block-added",
+                b.path,
+                format!(
+                    "{name} is now set in this file ({}) where the chart's defaults applied",
+                    settings(h)
+                ),
+            )
+            .hint(
+                "on the next upgrade a size larger than the chart's default needs the PVCs grown first \
+                 (`pvc-resize plan`), a smaller one is refused by Kubernetes, and a storageClass, accessModes \
+                 or selector other than the default needs a data migration; compare with `helm show values CHART`",
+            ),
+        ),
+        (Some(_), None) => {
+            let size = show(base.get(&b.with("size")));
+            out.push(
+                finding(
+                    head,
+                    base,
+                    Severity::Notice,
+                    "block-removed",
+                    b.path,
+                    format!("{name} was removed from this file: the chart's defaults apply again"),
+                )
+                .hint(format!(
+                    "if the chart's default size is smaller than {size}, the upgrade would try to shrink the \
+                     claim templates, which Kubernetes refuses: keep `{name}.size: {size}`"
+                )),
+            );
+        }
         _ => {}
     }
+}
 
-    // size
-    let size_path = with("size");
-    let (bs, hs) = (base.get(&size_path), head.get(&size_path));
-    if bs != hs
-        && let Some(hv) = hs
-    {
-        let text = show(Some(hv));
-        match (hv.as_str().map(Quantity::parse), hv) {
-            (Some(Err(e)), _) => out.push(finding(
+/// `enabled` turned off (data loss) or on (new PVCs).
+fn enabled(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+    let name = &b.name;
+    let path = b.with("enabled");
+    let read = |s: &Side| s.get(&path).and_then(Value::as_bool);
+    match (read(base), read(head)) {
+        (Some(true) | None, Some(false)) if b.base.is_some() => out.push(
+            finding(
                 head,
                 base,
                 Severity::Error,
-                "invalid-size",
-                &size_path,
-                format!("{name}.size {text:?} is not a Kubernetes quantity: {e}; {}", crate::quantity::suggest(&text)),
-            )),
-            (None, _) => out.push(finding(
-                head,
-                base,
-                Severity::Error,
-                "invalid-size",
-                &size_path,
-                format!("{name}.size is {text}, not a string: Helm renders an unquoted number as a float (`20` is 20 bytes); write e.g. \"20Gi\""),
-            )),
-            (Some(Ok(new)), _) => size_change(base, head, &size_path, &name, bs, &text, &new, out),
-        }
-    }
-
-    // immutable claim template fields
-    for key in ["storageClass", "accessModes", "existingClaim", "selector"] as [&'static str; 4] {
-        let p = with(key);
-        let (bv, hv) = (base.get(&p), head.get(&p));
-        if b.is_some() && h.is_some() && bv != hv {
-            out.push(finding(
-                head,
-                base,
-                Severity::Error,
-                "immutable",
-                &p,
-                format!(
-                    "{name}.{key} changes ({} -> {}): a StatefulSet's volumeClaimTemplates are immutable and existing PVCs keep their {key}; this needs a data migration, not a resize",
-                    show(bv),
-                    show(hv)
-                ),
-            ));
-        }
-    }
-
-    // replicas next to the block
-    let rp = replicas_path(block);
-    let count = |s: &Side| s.get(&rp).and_then(Value::as_i64);
-    if let (Some(from), Some(to)) = (count(base), count(head))
-        && from != to
-        && h.is_some()
-    {
-        let (code, what) = if to > from {
-            (
-                "replicas-up",
-                format!(
-                    "new PVCs are created for ordinals {from}..{} with the claim template's size",
-                    to - 1
-                ),
+                "disable",
+                &path,
+                format!("{name}.enabled turns false: the StatefulSet loses its volume and the pods start on empty disks (data loss)"),
             )
-        } else {
-            (
-                "replicas-down",
-                format!(
-                    "the PVCs of ordinals {to}..{} are left behind (kept, still billed) unless the StatefulSet's persistentVolumeClaimRetentionPolicy.whenScaled is Delete, which deletes them",
-                    from - 1
-                ),
+            .hint("keep it true, or migrate the data first"),
+        ),
+        (Some(false), Some(true) | None) if b.head.is_some() => out.push(
+            finding(
+                head,
+                base,
+                Severity::Notice,
+                "enable",
+                &path,
+                format!("{name}.enabled turns true: new PVCs are created for every replica"),
             )
-        };
-        out.push(finding(
-            head,
-            base,
-            Severity::Notice,
-            code,
-            &rp,
-            format!("{} changes {from} -> {to}: {what}", rp.join(".")),
-        ));
+            .hint("claim templates are immutable: the StatefulSet must be deleted (`kubectl delete statefulset NAME --cascade=orphan`) before `helm upgrade` re-creates it"),
+        ),
+        _ => {}
     }
+}
+
+/// A size that changes: invalid, shrunk, grown.
+fn size(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+    let name = &b.name;
+    let path = b.with("size");
+    let (bs, hs) = (base.get(&path), head.get(&path));
+    let Some(hv) = hs.filter(|_| bs != hs) else {
+        return;
+    };
+    let text = show(Some(hv));
+    let invalid =
+        |message: String| finding(head, base, Severity::Error, "invalid-size", &path, message);
+    match hv.as_str().map(Quantity::parse) {
+        Some(Err(e)) => out.push(
+            invalid(format!("{name}.size {text:?} is not a Kubernetes quantity: {e}"))
+                .hint(crate::quantity::suggest(&text)),
+        ),
+        None => out.push(
+            invalid(format!(
+                "{name}.size is {text}, not a string: Helm renders an unquoted number as a float (`20` is 20 bytes)"
+            ))
+            .hint("write a quoted quantity, e.g. \"20Gi\""),
+        ),
+        Some(Ok(new)) => size_change(base, head, &path, name, bs, &text, &new, out),
+    }
+}
+
+fn plan_hint(text: &str) -> String {
+    format!(
+        "grow each PVC first (`kubectl patch pvc`), delete the StatefulSet with --cascade=orphan, then upgrade; \
+         the exact commands: `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} \
+         --manifests RENDERED.yaml --values VALUES.yaml`"
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -283,17 +301,19 @@ fn size_change(
     new: &Quantity,
     out: &mut Vec<Finding>,
 ) {
+    let at = |severity, id, message| finding(head, base, severity, id, size_path, message);
     let Some(old_text) = bs.and_then(Value::as_str) else {
-        out.push(finding(
-            head,
-            base,
-            Severity::Notice,
-            "grow",
-            size_path,
-            format!(
-                "{name}.size is set to {text} where the chart default applied before: if that is larger than the default, the PVCs must be grown before `helm upgrade`; see `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} --manifests RENDERED.yaml --values VALUES.yaml`"
-            ),
-        ));
+        out.push(
+            at(
+                Severity::Notice,
+                "grow",
+                format!("{name}.size is set to {text} where the chart default applied before"),
+            )
+            .hint(format!(
+                "if {text} is larger than the chart's default, the PVCs must be grown before `helm upgrade`: {}",
+                plan_hint(text)
+            )),
+        );
         return;
     };
     let Ok(old) = Quantity::parse(old_text) else {
@@ -301,45 +321,145 @@ fn size_change(
     };
     let bytes = Quantity::bytes_grouped;
     if *new < old {
-        out.push(finding(
-            head,
-            base,
-            Severity::Error,
-            "shrink",
-            size_path,
-            format!(
-                "{name}.size shrinks from {old_text} ({} bytes) to {text} ({} bytes): Kubernetes forbids shrinking a PersistentVolumeClaim",
-                bytes(&old),
-                bytes(new)
-            ),
-        ));
+        out.push(
+            at(
+                Severity::Error,
+                "shrink",
+                format!(
+                    "{name}.size shrinks from {old_text} ({} bytes) to {text} ({} bytes): Kubernetes forbids shrinking a PersistentVolumeClaim",
+                    bytes(&old),
+                    bytes(new)
+                ),
+            )
+            .hint(format!(
+                "keep {old_text} or more; a smaller disk needs new PVCs and a data migration"
+            )),
+        );
         return;
     }
     if *new == old {
         return;
     }
     if let Some(message) = crate::quantity::decimal_for_binary(old_text, &old, text, new) {
-        out.push(finding(
-            head,
-            base,
-            Severity::Warning,
-            "decimal-size",
-            size_path,
-            format!("{name}.size: {message}"),
-        ));
+        out.push(
+            at(Severity::Warning, "decimal-size", format!("{name}.size: {message}"))
+                .hint("write the size with the same kind of suffix as before (Ki, Mi, Gi, Ti are powers of 2)"),
+        );
     }
-    out.push(finding(
-        head,
-        base,
-        Severity::Notice,
-        "grow",
-        size_path,
-        format!(
-            "{name}.size grows {old_text} -> {text} ({} -> {} bytes). Claim templates are immutable, so `helm upgrade` alone fails: first grow each PVC (`kubectl patch pvc`), delete the StatefulSet with --cascade=orphan, then upgrade. The exact commands: `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} --manifests RENDERED.yaml --values VALUES.yaml`",
-            bytes(&old),
-            bytes(new)
+    out.push(
+        at(
+            Severity::Notice,
+            "grow",
+            format!(
+                "{name}.size grows {old_text} -> {text} ({} -> {} bytes): claim templates are immutable, so `helm upgrade` alone fails",
+                bytes(&old),
+                bytes(new)
+            ),
+        )
+        .hint(plan_hint(text)),
+    );
+}
+
+/// Fields of the claim templates Kubernetes won't change.
+fn immutable_fields(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+    if b.base.is_none() || b.head.is_none() {
+        return;
+    }
+    for key in ["storageClass", "accessModes", "existingClaim", "selector"] as [&'static str; 4] {
+        let p = b.with(key);
+        let (bv, hv) = (base.get(&p), head.get(&p));
+        if bv != hv {
+            out.push(
+                finding(
+                    head,
+                    base,
+                    Severity::Error,
+                    "immutable",
+                    &p,
+                    format!(
+                        "{}.{key} changes ({} -> {}): a StatefulSet's volumeClaimTemplates are immutable and existing PVCs keep their {key}",
+                        b.name,
+                        show(bv),
+                        show(hv)
+                    ),
+                )
+                .hint(format!(
+                    "keep {}; changing it needs new PVCs and a data migration, not a resize",
+                    show(bv)
+                )),
+            );
+        }
+    }
+}
+
+/// The StatefulSet's PVC names for ordinals `from..to` (exclusive), `data-STS-N` for the block's
+/// claim; at most four are listed.
+fn pvc_names(block: &[&str], from: i64, to: i64) -> String {
+    let layout = crate::manifest::BLOCK_LAYOUTS
+        .iter()
+        .find(|l| l.block == block.join("."));
+    let (sts, claim) = layout.map_or(("STATEFULSET", "data"), |l| (l.statefulset, l.claim));
+    let names: Vec<String> = (from..to)
+        .take(4)
+        .map(|i| format!("{claim}-{sts}-{i}"))
+        .collect();
+    let more = if to - from > 4 { ", ..." } else { "" };
+    format!("{}{more}", names.join(", "))
+}
+
+/// The replica count next to the block: scaling up creates PVCs, scaling down leaves them.
+fn replicas(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+    if b.head.is_none() {
+        return;
+    }
+    let rp = replicas_path(b.path);
+    let key = rp.join(".");
+    let count = |s: &Side| s.get(&rp).and_then(Value::as_i64);
+    let at = |severity, id, message| finding(head, base, severity, id, &rp, message);
+    match (count(base), count(head)) {
+        (Some(from), Some(to)) if to > from => out.push(
+            at(
+                Severity::Notice,
+                "replicas-up",
+                format!(
+                    "{key} changes {from} -> {to}: new PVCs are created for ordinals {from}..{} with the claim template's size",
+                    to - 1
+                ),
+            )
+            .hint(format!("make sure the storage class can provision {} more volume(s)", to - from)),
         ),
-    ));
+        (Some(from), Some(to)) if to < from => out.push(
+            at(
+                Severity::Warning,
+                "replicas-down",
+                format!(
+                    "{key} changes {from} -> {to}: the PVCs of ordinals {to}..{} are left behind (kept, still billed): {}",
+                    from - 1,
+                    pvc_names(b.path, to, from)
+                ),
+            )
+            .hint("move the data off those brokers first (reassign their partitions); delete the PVCs afterwards with `kubectl delete pvc`, or keep them to scale back up. A StatefulSet with persistentVolumeClaimRetentionPolicy.whenScaled: Delete deletes them itself"),
+        ),
+        (None, Some(to)) => out.push(
+            at(
+                Severity::Notice,
+                "replicas-set",
+                format!("{key} is now set to {to} where the chart's default applied"),
+            )
+            .hint(format!(
+                "if {to} is more than the chart's default, new PVCs are created for the new ordinals; if fewer, the PVCs of ordinals {to} and up are left behind ({}, ...)",
+                pvc_names(b.path, to, to + 1),
+            )),
+        ),
+        _ => {}
+    }
+}
+
+/// Sets `blocking` on every finding: errors always; with `strict` also warnings and growth.
+pub fn mark_blocking(findings: &mut [Finding], strict: bool) {
+    for f in findings {
+        f.blocking = blocks(f, strict);
+    }
 }
 
 /// True when a finding stops the merge: errors always, warnings and notices of growth with `strict`.
@@ -347,33 +467,8 @@ pub fn blocks(f: &Finding, strict: bool) -> bool {
     match f.severity {
         Severity::Error => true,
         Severity::Warning => strict,
-        Severity::Notice => strict && f.code == "grow",
+        Severity::Notice => strict && f.id == "grow",
     }
-}
-
-/// `%`, CR and LF escaped for a GitHub workflow command's message.
-pub fn github_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// A workflow command property value: also `:` and `,`.
-pub fn github_property(s: &str) -> String {
-    github_data(s).replace(':', "%3A").replace(',', "%2C")
-}
-
-/// One line of GitHub workflow command for a finding in `file`.
-pub fn github_line(file: &str, f: &Finding) -> String {
-    format!(
-        "::{} file={},line={},col={},title={}::{}",
-        f.severity,
-        github_property(file),
-        f.line,
-        f.column,
-        github_property(&format!("pvc-resize {}", f.code)),
-        github_data(&f.message)
-    )
 }
 
 #[cfg(test)]
@@ -393,24 +488,19 @@ mod tests {
         let base = "kafka:\n  persistence:\n    size: 20Gi\n";
         let f = run(base, "# c\nkafka:\n  persistence:\n    size: 50Gi\n");
         assert_eq!(f.len(), 1);
+        let line = |f: &Finding| f.location.as_ref().unwrap().line;
         assert_eq!(
-            (f[0].code, f[0].severity, f[0].line, f[0].base_line),
-            ("grow", Severity::Notice, 4, Some(3))
+            (f[0].id, f[0].severity, line(&f[0]), f[0].related[0].line),
+            ("grow", Severity::Notice, 4, 3)
         );
         let f = run(base, "kafka:\n  persistence:\n    size: 10Gi\n");
-        assert_eq!((f[0].code, f[0].severity), ("shrink", Severity::Error));
+        assert_eq!((f[0].id, f[0].severity), ("shrink", Severity::Error));
         assert!(f[0].message.contains("21,474,836,480"));
         assert!(run(base, "kafka:\n  persistence:\n    size: 20480Mi\n").is_empty());
         let f = run(base, "kafka:\n  persistence:\n    size: 50G\n");
         assert_eq!(
-            f.iter().map(|x| x.code).collect::<Vec<_>>(),
+            f.iter().map(|x| x.id).collect::<Vec<_>>(),
             vec!["decimal-size", "grow"]
         );
-    }
-
-    #[test]
-    fn github_escaping() {
-        assert_eq!(github_data("50%\r\nx"), "50%25%0D%0Ax");
-        assert_eq!(github_property("a:b,c%"), "a%3Ab%2Cc%25");
     }
 }

@@ -2,6 +2,7 @@
 //! exit codes; nothing here reads a file or prints.
 
 use clap::{Args, Parser, Subcommand};
+use pvc_resize::output::{ColorChoice, Format};
 use pvc_resize::schema;
 use pvc_resize::values;
 
@@ -54,8 +55,8 @@ pub enum Command {
         pvc-resize validate --values values.yaml --values-schema charts/kafka/values.schema.json\n  \
         helm template posthog posthog/posthog -f values.yaml | pvc-resize validate --manifests -\n  \
         pvc-resize validate --manifests rendered.yaml --kubernetes-version 1.37\n\n\
-        Findings go to stdout as FILE:LINE:COL: error: MESSAGE (at JSON-POINTER), every error of every file,\n\
-        then a summary on stderr. Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
+        Findings go to stdout as FILE:LINE:COL: error[ID]: MESSAGE (at JSON-POINTER), each with a hint,\n\
+        every error of every file, then a summary on stderr (--format json|github|sarif for machines). Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
         Strict: unknown fields are errors, and every storage size must follow Kubernetes' quantity grammar.")]
     Validate(ValidateArgs),
     /// Pre-merge check of a values change: classifies every persistence change
@@ -132,9 +133,12 @@ pub struct CheckArgs {
     /// Another persistence block to check, as a dotted path (e.g. clickhouse.persistence); repeatable
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,
-    /// Output format
-    #[arg(long, default_value = "text", value_parser = ["text", "json", "github"])]
+    /// Output format: text, JSON (schema/report.schema.json), GitHub workflow commands, SARIF 2.1.0
+    #[arg(long, default_value = "text", value_parser = Format::NAMES)]
     pub format: String,
+    /// Colour the text format: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]
+    pub color: String,
     /// Also block on warnings (decimal sizes) and on growth (which needs the resize procedure)
     #[arg(long)]
     pub strict: bool,
@@ -156,6 +160,9 @@ pub struct ValuesArgs {
     /// Print the diff and exit 1 when the file would change
     #[arg(long)]
     pub check: bool,
+    /// Colour the diff: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]
+    pub color: String,
 }
 
 #[derive(Args)]
@@ -201,4 +208,10 @@ pub struct ValidateArgs {
     /// The Kubernetes version of the strict schemas
     #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
     pub kubernetes_version: String,
+    /// Output format: text, JSON (schema/report.schema.json), GitHub workflow commands, SARIF 2.1.0
+    #[arg(long, default_value = "text", value_parser = Format::NAMES)]
+    pub format: String,
+    /// Colour the text format: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]
+    pub color: String,
 }

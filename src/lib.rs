@@ -5,8 +5,10 @@
 
 pub mod check;
 pub mod data;
+pub mod finding;
 pub mod fsutil;
 pub mod manifest;
+pub mod output;
 pub mod patch;
 pub mod plan;
 pub mod plan_render;

@@ -9,17 +9,18 @@ mod cli;
 
 use cli::{CheckArgs, Cli, Command, PlanArgs, PostRenderArgs, ValidateArgs, ValuesArgs};
 use pvc_resize::check;
+use pvc_resize::finding::{Report, Severity};
 use pvc_resize::fsutil;
+use pvc_resize::output::{self, ColorChoice, Format};
 use pvc_resize::patch::PatchSet;
 use pvc_resize::plan;
 use pvc_resize::plan_render;
 use pvc_resize::post_render::{self, Options};
 use pvc_resize::quantity::Size;
-use pvc_resize::render;
 use pvc_resize::schema;
 use pvc_resize::validate;
 use pvc_resize::values::{self, Change, ValuesPath};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Where diagnostics go: stderr, and a log file when asked.
@@ -82,7 +83,7 @@ fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     for w in &edit.warnings {
         diag.say(&format!("pvc-resize: warning: {name}: {w}"));
     }
-    match &edit.change {
+    let done = match &edit.change {
         Change::Unchanged { old, pos } => {
             diag.say(&format!(
                 "pvc-resize: {name}:{pos}: {path} is already {old} (equal by value to {}); nothing to change",
@@ -90,25 +91,47 @@ fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
             ));
             return Ok(ExitCode::SUCCESS);
         }
-        Change::Replaced { old, pos } => diag.say(&format!(
-            "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
-            size.describe()
-        )),
-        Change::Inserted { pos } => diag.say(&format!(
-            "pvc-resize: {name}:{pos}: {path}: inserted {}",
-            size.describe()
-        )),
-    }
+        Change::Replaced { old, pos } => {
+            format!(
+                "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
+                size.describe()
+            )
+        }
+        Change::Inserted { pos } => {
+            format!(
+                "pvc-resize: {name}:{pos}: {path}: inserted {}",
+                size.describe()
+            )
+        }
+    };
     if a.write {
+        // Nothing that looks like success is said before the file is replaced.
         fsutil::replace_file(&a.file, &src, &edit.output).map_err(|e| anyhow!(e))?;
+        diag.say(&done);
         diag.say(&format!("pvc-resize: wrote {name}"));
         return Ok(ExitCode::SUCCESS);
     }
-    let diff = render::unified_diff(&src, &edit.output, name);
-    if emit(diff.as_bytes())? && a.check {
+    diag.say(&done);
+    let diff = output::diff::unified_diff(&src, &edit.output, name);
+    let style = output::text::Style {
+        color: stdout_color(&a.color),
+    };
+    if emit(output::diff::paint(&diff, style).as_bytes())? && a.check {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether to colour what goes to stdout, by `--color` and NO_COLOR.
+fn stdout_color(choice: &str) -> bool {
+    ColorChoice::parse(choice)
+        .expect("clap checks --color")
+        .enabled(std::io::stdout().is_terminal())
+}
+
+/// `--format`, which clap has checked.
+fn format_of(name: &str) -> Format {
+    Format::parse(name).expect("clap checks --format")
 }
 
 /// Writes the product to stdout. A closed pipe (`| head`) is not an error; returns false then.
@@ -198,7 +221,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         None => None,
     };
     let (mut valid, mut invalid, mut skipped, mut broken) = (0, 0, 0, 0);
-    let mut out = String::new();
+    let mut findings = Vec::new();
     let inputs = a
         .values
         .iter()
@@ -219,10 +242,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         });
         match report {
             Ok(r) => {
-                for f in &r.findings {
-                    out.push_str(&f.to_string());
-                    out.push('\n');
-                }
+                findings.extend(r.findings);
                 valid += r.valid;
                 invalid += r.invalid;
                 skipped += r.skipped;
@@ -234,6 +254,20 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
             }
         }
     }
+    let mut report = Report::new("validate", findings);
+    for (k, v) in [
+        ("valid", valid),
+        ("invalid", invalid),
+        ("skipped", skipped),
+        ("unreadable", broken),
+    ] {
+        report.details.insert(k.into(), v.into());
+    }
+    report.details.insert(
+        "kubernetes_version".into(),
+        a.kubernetes_version.clone().into(),
+    );
+    let out = output::render(&report, format_of(&a.format), stdout_color(&a.color));
     emit(out.as_bytes())?;
     diag.say(&format!(
         "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \
@@ -277,53 +311,27 @@ fn read_revision(spec: &str) -> Result<String> {
 
 fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
     let base = check::Side::parse(&a.base, &read_revision(&a.base)?).map_err(|e| anyhow!(e))?;
-    let head = check::Side::parse(&a.head, &read_revision(&a.head)?).map_err(|e| anyhow!(e))?;
-    let findings = check::compare(&base, &head, &a.paths);
-    let blocking = findings.iter().any(|f| check::blocks(f, a.strict));
-    // The file annotations point at: the head's path (without a REV: prefix).
-    let file = git_spec(&a.head).map_or(a.head.as_str(), |(_, path)| path);
-    let mut out = String::new();
-    match a.format.as_str() {
-        "json" => {
-            let items: Vec<serde_json::Value> = findings
-                .iter()
-                .map(|f| {
-                    let mut v = serde_json::to_value(f).expect("findings serialise");
-                    v["blocking"] = serde_json::Value::Bool(check::blocks(f, a.strict));
-                    v
-                })
-                .collect();
-            let report = serde_json::json!({
-                "version": 1, "base": a.base, "head": a.head, "strict": a.strict,
-                "blocking": blocking, "findings": items,
-            });
-            out = serde_json::to_string_pretty(&report).expect("report serialises") + "\n";
-        }
-        "github" => {
-            for f in &findings {
-                out.push_str(&check::github_line(file, f));
-                out.push('\n');
-            }
-        }
-        _ => {
-            for f in &findings {
-                out.push_str(&format!(
-                    "{file}:{}:{}: {}[{}]: {}\n",
-                    f.line, f.column, f.severity, f.code, f.message
-                ));
-            }
-        }
-    }
+    let mut head = check::Side::parse(&a.head, &read_revision(&a.head)?).map_err(|e| anyhow!(e))?;
+    // Findings point at the head's path (without a REV: prefix).
+    head.name = git_spec(&a.head)
+        .map_or(a.head.as_str(), |(_, path)| path)
+        .to_owned();
+    let mut findings = check::compare(&base, &head, &a.paths);
+    check::mark_blocking(&mut findings, a.strict);
+    let mut report = Report::new("check", findings);
+    report.details.insert("base".into(), a.base.clone().into());
+    report.details.insert("head".into(), a.head.clone().into());
+    report.details.insert("strict".into(), a.strict.into());
+    let out = output::render(&report, format_of(&a.format), stdout_color(&a.color));
     emit(out.as_bytes())?;
-    let count = |s| findings.iter().filter(|f| f.severity == s).count();
     diag.say(&format!(
         "pvc-resize: {} error(s), {} warning(s), {} notice(s){}",
-        count(check::Severity::Error),
-        count(check::Severity::Warning),
-        count(check::Severity::Notice),
-        if blocking { "; blocking" } else { "" }
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+        report.count(Severity::Notice),
+        if report.blocking() { "; blocking" } else { "" }
     ));
-    Ok(ExitCode::from(u8::from(blocking)))
+    Ok(ExitCode::from(u8::from(report.blocking())))
 }
 
 fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {

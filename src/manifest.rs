@@ -129,6 +129,73 @@ impl StatefulSet<'_> {
     }
 }
 
+/// One persistence block of a known chart layout: where it is in the values file and which
+/// StatefulSet it sizes (`RELEASE` stands for the Helm release name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockLayout {
+    pub block: &'static str,
+    pub statefulset: &'static str,
+    pub claim: &'static str,
+}
+
+/// The persistence blocks of the charts the tool knows (FACTS.md section 5): PostHog's Kafka
+/// and ZooKeeper subcharts, Bitnami Kafka 14.x standalone, Bitnami Kafka >= 24 (KRaft).
+pub const BLOCK_LAYOUTS: &[BlockLayout] = &[
+    BlockLayout {
+        block: "kafka.persistence",
+        statefulset: "RELEASE-posthog-kafka",
+        claim: "data",
+    },
+    BlockLayout {
+        block: "kafka.logPersistence",
+        statefulset: "RELEASE-posthog-kafka",
+        claim: "logs",
+    },
+    BlockLayout {
+        block: "zookeeper.persistence",
+        statefulset: "RELEASE-posthog-zookeeper",
+        claim: "data",
+    },
+    BlockLayout {
+        block: "persistence",
+        statefulset: "RELEASE-kafka",
+        claim: "data",
+    },
+    BlockLayout {
+        block: "logPersistence",
+        statefulset: "RELEASE-kafka",
+        claim: "logs",
+    },
+    BlockLayout {
+        block: "controller.persistence",
+        statefulset: "RELEASE-kafka-controller",
+        claim: "data",
+    },
+    BlockLayout {
+        block: "controller.logPersistence",
+        statefulset: "RELEASE-kafka-controller",
+        claim: "logs",
+    },
+    BlockLayout {
+        block: "broker.persistence",
+        statefulset: "RELEASE-kafka-broker",
+        claim: "data",
+    },
+    BlockLayout {
+        block: "broker.logPersistence",
+        statefulset: "RELEASE-kafka-broker",
+        claim: "logs",
+    },
+];
+
+/// The StatefulSet (with `RELEASE` for the release name) a known persistence block sizes.
+pub fn statefulset_of_block(block: &str) -> Option<&'static str> {
+    BLOCK_LAYOUTS
+        .iter()
+        .find(|l| l.block == block)
+        .map(|l| l.statefulset)
+}
+
 /// The values path that sets a claim template's size, inferred from where the StatefulSet was
 /// rendered: subcharts nest their values under their names (`posthog/charts/kafka/...` ->
 /// `kafka.`), Bitnami Kafka >= 24 has `broker.` and `controller.` blocks, and the `logs` claim is

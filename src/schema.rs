@@ -100,6 +100,12 @@ fn options() -> jsonschema::ValidationOptions<'static> {
 pub struct Violation {
     pub pointer: String,
     pub message: String,
+    /// The schema keyword that failed (`additionalProperties`, `type`, `required`, ...).
+    pub keyword: String,
+    /// For `additionalProperties`: the keys that are not allowed (each is at `pointer/KEY`).
+    pub unexpected: Vec<String>,
+    /// For a quantity rule: the text that is not a Kubernetes quantity.
+    pub quantity: Option<String>,
 }
 
 fn compile(text: &str) -> jsonschema::Validator {
@@ -123,6 +129,14 @@ pub fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Viola
         .map(|e| {
             let pointer = e.instance_path().as_str().to_owned();
             let mut message = e.to_string();
+            let unexpected = match e.kind() {
+                jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected }
+                | jsonschema::error::ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                    unexpected.clone()
+                }
+                _ => Vec::new(),
+            };
+            let mut quantity = None;
             let quantity_rule = message.contains("k8s-quantity")
                 || e.schema_path()
                     .as_str()
@@ -135,8 +149,15 @@ pub fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Viola
                     "{text:?} is not a Kubernetes quantity: {q}; {}",
                     suggest(text)
                 );
+                quantity = Some(text.to_owned());
             }
-            Violation { pointer, message }
+            Violation {
+                pointer,
+                message,
+                keyword: e.kind().keyword().to_owned(),
+                unexpected,
+                quantity,
+            }
         })
         .collect()
 }
@@ -189,7 +210,7 @@ pub fn validate_claim_templates(
     for (i, t) in templates.into_iter().flatten().enumerate() {
         out.extend(collect(validator, t).into_iter().map(|v| Violation {
             pointer: format!("/spec/volumeClaimTemplates/{i}{}", v.pointer),
-            message: v.message,
+            ..v
         }));
     }
     Ok(out)
@@ -220,7 +241,7 @@ pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
             for v in collect(validator, block) {
                 out.push(Violation {
                     pointer: format!("{pointer}{}", v.pointer),
-                    message: v.message,
+                    ..v
                 });
             }
         }

@@ -1,41 +1,11 @@
 //! `validate`: values files and manifest streams against the bundled schemas, every error with
 //! its file, line and column.
 
+use crate::finding::{Finding, Location, Severity};
 use crate::schema::{self, Violation};
 use crate::stream;
-use crate::yaml::{self, Pos};
+use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
-use std::fmt;
-
-/// One schema violation, placed in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub file: String,
-    pub pos: Pos,
-    pub pointer: String,
-    /// `StatefulSet kafka`, for a manifest; empty for a values file.
-    pub object: String,
-    pub message: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.pointer.is_empty() {
-            "/"
-        } else {
-            &self.pointer
-        };
-        write!(
-            f,
-            "{}:{}: error: {} (at {at}",
-            self.file, self.pos, self.message
-        )?;
-        if !self.object.is_empty() {
-            write!(f, " of {}", self.object)?;
-        }
-        f.write_str(")")
-    }
-}
 
 /// The outcome for one file: its findings and, for a stream, how many documents were checked.
 #[derive(Debug, Default)]
@@ -47,17 +17,112 @@ pub struct FileReport {
     pub skipped: usize,
 }
 
-fn place(file: &str, tree: Option<&yaml::Node>, object: &str, v: Violation) -> Finding {
-    let pos = tree.map_or(Pos { line: 1, col: 1 }, |t| {
-        schema::node_at_pointer(t, &v.pointer).pos
-    });
-    Finding {
-        file: file.to_owned(),
-        pos,
-        pointer: v.pointer,
-        object: object.to_owned(),
-        message: v.message,
+/// Where a JSON pointer lands in a tree: a scalar's own position; for a mapping or a list, the
+/// key that holds it (the root's first key for the root). With `key` (an unknown key of the
+/// mapping at `pointer`), that key itself.
+fn locate(tree: Option<&Node>, pointer: &str, key: Option<&str>) -> Pos {
+    let Some(root) = tree else {
+        return Pos { line: 1, col: 1 };
+    };
+    let mut node = root;
+    let mut pos = root.pos;
+    for raw in pointer.split('/').skip(1) {
+        let k = raw.replace("~1", "/").replace("~0", "~");
+        let (key_node, value) = match &node.kind {
+            Kind::Mapping { .. } => match node.entry(&k) {
+                Some(e) => e,
+                None => return pos,
+            },
+            Kind::Sequence { items, .. } => {
+                match k.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                    Some(item) => (item, item),
+                    None => return pos,
+                }
+            }
+            _ => return pos,
+        };
+        pos = if matches!(value.kind, Kind::Scalar { .. } | Kind::Alias(_)) {
+            value.pos
+        } else {
+            key_node.pos
+        };
+        node = value;
     }
+    match key.and_then(|k| node.entry(k)) {
+        Some((key_node, _)) => key_node.pos,
+        None => pos,
+    }
+}
+
+/// The finding id of a schema keyword, and a hint for it.
+fn classify(v: &Violation) -> (&'static str, String) {
+    if let Some(text) = &v.quantity {
+        return ("invalid-quantity", crate::quantity::suggest(text));
+    }
+    match v.keyword.as_str() {
+        "additionalProperties" | "unevaluatedProperties" => (
+            "unknown-key",
+            "fix the key's spelling or remove it: the chart ignores an unknown key (and the API server refuses one in a manifest)".to_owned(),
+        ),
+        "required" => (
+            "missing-key",
+            "add the key named in the message to this mapping".to_owned(),
+        ),
+        "type" => (
+            "wrong-type",
+            "write a value of the type named in the message; quote strings that YAML would read otherwise (\"20Gi\" is safe, 20 is a number, yes a boolean)".to_owned(),
+        ),
+        "enum" | "const" | "pattern" | "format" | "minimum" | "maximum" | "exclusiveMinimum"
+        | "exclusiveMaximum" | "minLength" | "maxLength" | "minItems" | "maxItems"
+        | "uniqueItems" | "multipleOf" => (
+            "invalid-value",
+            "use a value the rule in the message allows".to_owned(),
+        ),
+        other => (
+            "schema",
+            format!("the value breaks the schema's `{other}` rule; see the message"),
+        ),
+    }
+}
+
+/// The findings of one violation: one per unknown key, each at the key itself.
+fn place(file: &str, tree: Option<&Node>, object: &str, v: Violation) -> Vec<Finding> {
+    let (id, hint) = classify(&v);
+    let of = if object.is_empty() {
+        String::new()
+    } else {
+        format!(" of {object}")
+    };
+    let message = match &v.quantity {
+        Some(text) => v
+            .message
+            .strip_suffix(&format!("; {}", crate::quantity::suggest(text)))
+            .unwrap_or(&v.message)
+            .to_owned(),
+        None => v.message.clone(),
+    };
+    let finding = |key: Option<&str>, message: String, pointer: String| {
+        let pos = locate(tree, &v.pointer, key);
+        let at = if pointer.is_empty() { "/" } else { &pointer };
+        Finding::new(id, Severity::Error, format!("{message} (at {at}{of})"))
+            .at(Location::new(file, pos))
+            .path(pointer.clone())
+            .hint(hint.clone())
+    };
+    if v.unexpected.is_empty() {
+        return vec![finding(None, message, v.pointer.clone())];
+    }
+    v.unexpected
+        .iter()
+        .map(|k| {
+            let escaped = k.replace('~', "~0").replace('/', "~1");
+            finding(
+                Some(k),
+                format!("unknown key {k:?}: the schema allows no such key here"),
+                format!("{}/{escaped}", v.pointer),
+            )
+        })
+        .collect()
 }
 
 /// Validates a values file: the persistence blocks at the known paths, and the chart's own
@@ -79,7 +144,7 @@ pub fn values_file(
     }
     let findings: Vec<Finding> = violations
         .into_iter()
-        .map(|v| place(file, loaded.tree.as_ref(), "", v))
+        .flat_map(|v| place(file, loaded.tree.as_ref(), "", v))
         .collect();
     let invalid = usize::from(!findings.is_empty());
     Ok(FileReport {
@@ -123,7 +188,7 @@ pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileRepo
                 report.findings.extend(
                     violations
                         .into_iter()
-                        .map(|v| place(file, tree.as_ref(), &object, v)),
+                        .flat_map(|v| place(file, tree.as_ref(), &object, v)),
                 );
             }
         }
@@ -151,19 +216,27 @@ pub fn parse_document(
 mod tests {
     use super::*;
 
+    fn line(f: &Finding) -> String {
+        crate::output::text::finding(f, crate::output::text::Style::default())
+    }
+
     #[test]
     fn manifest_findings_have_lines() {
         let text = "---\nkind: ConfigMap\napiVersion: v1\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data-k-0\nspec:\n  resources:\n    requests:\n      storage: 20GiB\n";
         let r = manifest_stream("m.yaml", text, "1.32").unwrap();
         assert_eq!((r.valid, r.invalid, r.skipped), (0, 1, 1));
         assert_eq!(r.findings.len(), 1);
-        let f = r.findings[0].to_string();
+        let f = line(&r.findings[0]);
         assert!(
-            f.starts_with("m.yaml:12:16: error: \"20GiB\" is not a Kubernetes quantity"),
+            f.starts_with(
+                "m.yaml:12:16: error[invalid-quantity]: \"20GiB\" is not a Kubernetes quantity"
+            ),
             "{f}"
         );
         assert!(
-            f.ends_with("(at /spec/resources/requests/storage of PersistentVolumeClaim data-k-0)"),
+            f.contains(
+                "(at /spec/resources/requests/storage of PersistentVolumeClaim data-k-0)\n  hint: "
+            ),
             "{f}"
         );
     }
@@ -176,17 +249,18 @@ mod tests {
             None,
         )
         .unwrap();
-        let lines: Vec<String> = r.findings.iter().map(ToString::to_string).collect();
+        let lines: Vec<String> = r.findings.iter().map(line).collect();
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(
-            lines[0].starts_with("v.yaml:3:14: error:")
-                || lines[1].starts_with("v.yaml:3:14: error:"),
+            lines[0].starts_with("v.yaml:3:14: error[wrong-type]:")
+                || lines[1].starts_with("v.yaml:3:14: error[wrong-type]:"),
             "{lines:?}"
         );
         assert!(
             lines
                 .iter()
-                .any(|l| l.starts_with("v.yaml:4:11: error: 20 is not of type \"string\"")),
+                .any(|l| l
+                    .starts_with("v.yaml:4:11: error[wrong-type]: 20 is not of type \"string\"")),
             "{lines:?}"
         );
     }

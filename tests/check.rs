@@ -166,7 +166,9 @@ fn every_row_of_the_table() {
     git(d, &["commit", "-q", "-am", "three"]);
     let (_, out) = case(d, BASE, &[]);
     assert!(
-        out.contains("notice[replicas-down]") && out.contains("whenScaled"),
+        out.contains("warning[replicas-down]")
+            && out.contains("data-RELEASE-posthog-kafka-1, data-RELEASE-posthog-kafka-2")
+            && out.contains("whenScaled"),
         "{out}"
     );
     git(d, &["reset", "-q", "--hard", "HEAD~1"]);
@@ -255,7 +257,7 @@ fn formats_and_inputs() {
     );
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     let schema: serde_json::Value = serde_json::from_str(&read(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/check-report.schema.json"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/report.schema.json"),
     ))
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
@@ -265,8 +267,9 @@ fn formats_and_inputs() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}\n{report}");
     assert_eq!(report["blocking"], true);
-    assert_eq!(report["findings"][0]["code"], "shrink");
-    assert_eq!(report["findings"][0]["line"], 7);
+    assert_eq!(report["findings"][0]["id"], "shrink");
+    assert_eq!(report["findings"][0]["location"]["line"], 7);
+    assert_eq!(report["findings"][0]["related"][0]["label"], "base");
 
     // Unreadable inputs: exit 2.
     let out = run_in(

@@ -220,20 +220,29 @@ fn validate_command_reports_every_error_with_lines() {
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let text = stdout(&out);
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 5, "{text}");
-    assert!(text.contains("values.yaml:3:14: error: \"maybe\" is not of type \"boolean\" (at /kafka/persistence/enabled)"), "{text}");
+    let findings: Vec<&str> = text.lines().filter(|l| !l.starts_with("  ")).collect();
+    assert_eq!(findings.len(), 5, "{text}");
+    let hints = text.lines().filter(|l| l.starts_with("  hint: ")).count();
+    assert_eq!(hints, 5, "every finding has a hint: {text}");
+    assert!(text.contains("values.yaml:3:14: error[wrong-type]: \"maybe\" is not of type \"boolean\" (at /kafka/persistence/enabled)"), "{text}");
     assert!(
-        text.contains("values.yaml:4:11: error: \"20 GB\" is not a Kubernetes quantity"),
+        text.contains(
+            "values.yaml:4:11: error[invalid-quantity]: \"20 GB\" is not a Kubernetes quantity"
+        ),
         "{text}"
     );
-    assert!(text.contains("'storageClas' was unexpected"), "{text}");
+    assert!(
+        text.contains("values.yaml:5:5: error[unknown-key]: unknown key \"storageClas\""),
+        "{text}"
+    );
     assert!(
         text.contains("\"cloud\" is a required property (at /)"),
         "{text}"
     );
     assert!(
-        text.contains("m.yaml:11:16: error: \"20GiB\" is not a Kubernetes quantity"),
+        text.contains(
+            "m.yaml:11:16: error[invalid-quantity]: \"20GiB\" is not a Kubernetes quantity"
+        ),
         "{text}"
     );
     assert!(

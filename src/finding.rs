@@ -1,0 +1,262 @@
+//! One finding model for every command that reports something (`validate`, `check`, and in time
+//! `plan` and the post-renderer's diagnostics): a stable id, a severity, a primary place in a file
+//! with optional related places, what is wrong, and what to do about it.
+//!
+//! The library builds findings; `output/` renders them (text, JSON, GitHub workflow commands,
+//! SARIF). Nothing here prints.
+
+use crate::yaml::Pos;
+use serde::Serialize;
+use std::fmt;
+
+/// How much a finding matters. Ordered: `Notice < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A place in a file: 1-based line and column. Columns count characters (Unicode scalar
+/// values), as go-yaml's error messages and editors do; a tab is one column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    /// The file as the user named it (`<stdin>` for standard input; for a `REV:PATH` input,
+    /// the PATH from the repository's root).
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// What this place is, for a related location (e.g. `the base value`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl Location {
+    pub fn new(file: impl Into<String>, pos: Pos) -> Location {
+        Location {
+            file: file.into(),
+            line: pos.line,
+            column: pos.col,
+            label: None,
+        }
+    }
+
+    pub fn labelled(mut self, label: impl Into<String>) -> Location {
+        self.label = Some(label.into());
+        self
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One thing a command found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// A stable, kebab-case name of the kind of finding (`shrink`, `unknown-key`, ...). Scripts
+    /// and SARIF rules key on it; it never changes meaning.
+    pub id: &'static str,
+    pub severity: Severity,
+    /// The primary place; `None` only when no file is involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    /// Other places that explain the finding (e.g. the base file's value).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Location>,
+    /// Where in the data: a dotted values path (`kafka.persistence.size`) or a JSON pointer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// What is wrong (or what changes), in one sentence or two.
+    pub message: String,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+    /// True when this finding makes the command exit 1. Set by the command (it depends on
+    /// options such as `check --strict`).
+    pub blocking: bool,
+}
+
+impl Finding {
+    /// A finding with no place yet; errors block by default.
+    pub fn new(id: &'static str, severity: Severity, message: impl Into<String>) -> Finding {
+        Finding {
+            id,
+            severity,
+            location: None,
+            related: Vec::new(),
+            path: None,
+            message: message.into(),
+            hint: None,
+            blocking: severity == Severity::Error,
+        }
+    }
+
+    pub fn at(mut self, location: Location) -> Finding {
+        self.location = Some(location);
+        self
+    }
+
+    pub fn related(mut self, location: Location) -> Finding {
+        self.related.push(location);
+        self
+    }
+
+    pub fn path(mut self, path: impl Into<String>) -> Finding {
+        self.path = Some(path.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Finding {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Every finding id with a one-line description (SARIF rules, the README). An id not listed here
+/// is still rendered, without a description; add new ids here.
+pub const IDS: &[(&str, &str)] = &[
+    // check
+    (
+        "grow",
+        "A persistence size grows: the PVCs must be grown before `helm upgrade`",
+    ),
+    (
+        "shrink",
+        "A persistence size shrinks, which Kubernetes forbids for a PVC",
+    ),
+    (
+        "invalid-size",
+        "A persistence size is not a Kubernetes quantity string",
+    ),
+    (
+        "decimal-size",
+        "A size changes between binary (Gi) and decimal (G) units",
+    ),
+    (
+        "disable",
+        "Persistence is turned off: the pods start on empty disks",
+    ),
+    (
+        "enable",
+        "Persistence is turned on: the StatefulSet must be re-created",
+    ),
+    (
+        "immutable",
+        "A claim template field changes that Kubernetes doesn't allow to change",
+    ),
+    (
+        "block-added",
+        "A persistence block is now set in the values file",
+    ),
+    (
+        "block-removed",
+        "A persistence block was removed from the values file",
+    ),
+    (
+        "replicas-up",
+        "The replica count grows: new PVCs are created",
+    ),
+    (
+        "replicas-down",
+        "The replica count shrinks: PVCs are left behind",
+    ),
+    (
+        "replicas-set",
+        "A replica count is now set where the chart's default applied",
+    ),
+    // validate
+    (
+        "unknown-key",
+        "A key the schema doesn't allow (often a misspelling)",
+    ),
+    ("missing-key", "A key the schema requires is absent"),
+    ("wrong-type", "A value of the wrong type"),
+    (
+        "invalid-quantity",
+        "A storage size that is not a Kubernetes quantity",
+    ),
+    ("invalid-value", "A value outside what the schema allows"),
+    ("schema", "A value that breaks another rule of the schema"),
+];
+
+/// The description of a finding id, if the catalogue knows it.
+pub fn describe(id: &str) -> Option<&'static str> {
+    IDS.iter().find(|(i, _)| *i == id).map(|(_, d)| *d)
+}
+
+/// The findings of one run of one command, and what the command wants said about the run.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The subcommand: `validate`, `check`, ...
+    pub command: &'static str,
+    pub findings: Vec<Finding>,
+    /// Command-specific fields for the JSON report (`base`, `head`, `strict`, counts ...).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Report {
+    pub fn new(command: &'static str, findings: Vec<Finding>) -> Report {
+        Report {
+            command,
+            findings,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    /// True when a finding blocks: the exit status is 1.
+    pub fn blocking(&self) -> bool {
+        self.findings.iter().any(|f| f.blocking)
+    }
+
+    /// How many findings of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_and_blocking() {
+        let f = Finding::new("shrink", Severity::Error, "smaller")
+            .at(Location::new("v.yaml", Pos { line: 3, col: 11 }))
+            .related(Location::new("base.yaml", Pos { line: 2, col: 9 }).labelled("was"))
+            .hint("keep it");
+        assert!(f.blocking);
+        assert_eq!(f.location.as_ref().unwrap().to_string(), "v.yaml:3:11");
+        let notice = Finding::new("grow", Severity::Notice, "bigger");
+        assert!(!notice.blocking);
+        let r = Report::new("check", vec![f, notice]);
+        assert!(r.blocking());
+        assert_eq!(
+            (r.count(Severity::Error), r.count(Severity::Notice)),
+            (1, 1)
+        );
+        assert!(Severity::Notice < Severity::Warning && Severity::Warning < Severity::Error);
+    }
+}

@@ -1,0 +1,239 @@
+//! The output formats every command that reports findings shares: SARIF 2.1.0 checked against
+//! the official OASIS schema, the JSON report against schema/report.schema.json, GitHub
+//! annotations with paths from the repository root whatever the working folder, and colour.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+}
+
+const BASE: &str = "kafka:\n  replicaCount: 3\n  persistence:\n    size: 20Gi\n";
+const HEAD: &str =
+    "kafka:\n  replicaCount: 1\n  persistence:\n    size: 10Gi\n    storageClas: gp3\n";
+
+/// A repository with deploy/values.yaml committed as BASE and changed to HEAD in the work tree.
+fn repo() -> Option<tempfile::TempDir> {
+    if program("git").is_none() {
+        skip("git");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    git(d, &["init", "-q", "-b", "main"]);
+    std::fs::create_dir(d.join("deploy")).unwrap();
+    std::fs::write(d.join("deploy/values.yaml"), BASE).unwrap();
+    git(d, &["add", "."]);
+    git(d, &["commit", "-q", "-m", "base"]);
+    std::fs::write(d.join("deploy/values.yaml"), HEAD).unwrap();
+    Some(dir)
+}
+
+fn schema(path: &str) -> jsonschema::Validator {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn assert_valid(validator: &jsonschema::Validator, doc: &Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{doc:#}");
+}
+
+/// The commands and their arguments, run from `deploy/`.
+fn commands() -> Vec<Vec<&'static str>> {
+    vec![
+        vec![
+            "check",
+            "--base",
+            "HEAD:deploy/values.yaml",
+            "--head",
+            "values.yaml",
+        ],
+        vec!["validate", "--values", "values.yaml"],
+    ]
+}
+
+fn run_format(dir: &Path, args: &[&str], format: &str) -> (i32, String) {
+    let mut args = args.to_vec();
+    args.extend(["--format", format]);
+    let out = run_in(Some(&dir.join("deploy")), &args, b"");
+    (code(&out), stdout(&out))
+}
+
+#[test]
+fn sarif_is_valid_sarif_2_1_0() {
+    let Some(dir) = repo() else { return };
+    let sarif = schema("schema/sarif/sarif-schema-2.1.0.json");
+    // The schema itself judges: a log without its required `runs` fails it.
+    assert!(!sarif.is_valid(&serde_json::json!({"version": "2.1.0"})));
+    for args in commands() {
+        let (code, out) = run_format(dir.path(), &args, "sarif");
+        assert_eq!(code, 1, "{args:?}: {out}");
+        let log: Value = serde_json::from_str(&out).unwrap();
+        assert_valid(&sarif, &log);
+        let results = log["runs"][0]["results"].as_array().unwrap();
+        assert!(!results.is_empty(), "{log:#}");
+        for r in results {
+            let loc = &r["locations"][0]["physicalLocation"];
+            assert_eq!(
+                loc["artifactLocation"]["uri"], "deploy/values.yaml",
+                "{r:#}"
+            );
+            assert_eq!(loc["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+            assert!(
+                r["message"]["text"].as_str().unwrap().contains("\nhint: "),
+                "{r:#}"
+            );
+            let rule = &log["runs"][0]["tool"]["driver"]["rules"]
+                [r["ruleIndex"].as_u64().unwrap() as usize];
+            assert_eq!(rule["id"], r["ruleId"]);
+        }
+    }
+    // check: the shrink, with the base's value as a related place.
+    let (_, out) = run_format(dir.path(), &commands()[0], "sarif");
+    let log: Value = serde_json::from_str(&out).unwrap();
+    let shrink = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "shrink")
+        .expect("a shrink result")
+        .clone();
+    assert_eq!(shrink["level"], "error");
+    assert_eq!(
+        shrink["locations"][0]["physicalLocation"]["region"]["startLine"],
+        4
+    );
+    assert_eq!(
+        shrink["locations"][0]["physicalLocation"]["region"]["startColumn"],
+        11
+    );
+    assert_eq!(shrink["relatedLocations"][0]["message"]["text"], "base");
+}
+
+#[test]
+fn json_follows_the_report_schema() {
+    let Some(dir) = repo() else { return };
+    let report = schema("schema/report.schema.json");
+    for args in commands() {
+        let (code, out) = run_format(dir.path(), &args, "json");
+        assert_eq!(code, 1, "{args:?}: {out}");
+        let doc: Value = serde_json::from_str(&out).unwrap();
+        assert_valid(&report, &doc);
+        assert_eq!(doc["version"], 2);
+        assert_eq!(doc["command"], args[0]);
+        assert_eq!(doc["blocking"], true);
+        for f in doc["findings"].as_array().unwrap() {
+            assert!(f["hint"].is_string(), "{f:#}");
+            assert_eq!(f["location"]["file"], "values.yaml");
+        }
+    }
+}
+
+#[test]
+fn github_paths_are_from_the_repository_root() {
+    let Some(dir) = repo() else { return };
+    let (_, out) = run_format(dir.path(), &commands()[0], "github");
+    assert!(
+        out.contains("::error file=deploy/values.yaml,line=4,col=11,title=pvc-resize shrink::kafka.persistence.size shrinks"),
+        "{out}"
+    );
+    assert!(out.contains("%0Ahint: keep 20Gi or more"), "{out}");
+    let (_, out) = run_format(dir.path(), &commands()[1], "github");
+    assert!(
+        out.starts_with("::error file=deploy/values.yaml,line=5,col=5,title=pvc-resize unknown-key::unknown key \"storageClas\""),
+        "{out}"
+    );
+    // From the repository root, and from outside it, the path is the same.
+    let out = run_in(
+        Some(dir.path()),
+        &[
+            "validate",
+            "--values",
+            "deploy/values.yaml",
+            "--format",
+            "github",
+        ],
+        b"",
+    );
+    assert!(
+        stdout(&out).starts_with("::error file=deploy/values.yaml,line=5,col=5,"),
+        "{}",
+        stdout(&out)
+    );
+    let abs = dir.path().join("deploy/values.yaml");
+    let out = run(
+        &[
+            "validate",
+            "--values",
+            abs.to_str().unwrap(),
+            "--format",
+            "github",
+        ],
+        b"",
+    );
+    assert!(
+        stdout(&out).starts_with("::error file=deploy/values.yaml,line=5,col=5,"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let Some(dir) = repo() else { return };
+    let deploy = dir.path().join("deploy");
+    let validate = |extra: &[&str], no_color: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvc-resize"));
+        cmd.args(["validate", "--values", "values.yaml"])
+            .args(extra)
+            .current_dir(&deploy);
+        cmd.env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let esc = |s: &str| s.contains('\x1b');
+    // Not a terminal: auto means no colour.
+    assert!(!esc(&validate(&[], None)));
+    assert!(esc(&validate(&["--color", "always"], None)));
+    // An explicit --color always wins over NO_COLOR, as no-color.org asks.
+    assert!(esc(&validate(&["--color", "always"], Some("1"))));
+    assert!(!esc(&validate(&["--color", "never"], None)));
+    let plain = validate(&["--color", "never"], None);
+    assert!(
+        plain.starts_with("values.yaml:5:5: error[unknown-key]: unknown key \"storageClas\""),
+        "{plain}"
+    );
+    assert!(plain.contains("\n  hint: "), "{plain}");
+
+    // Diffs too.
+    std::fs::write(deploy.join("v.yaml"), BASE).unwrap();
+    let out = run_in(
+        Some(&deploy),
+        &["values", "v.yaml", "--size", "50Gi", "--color", "always"],
+        b"",
+    );
+    assert!(
+        stdout(&out).contains("\x1b[32m+    size: 50Gi\x1b[0m"),
+        "{:?}",
+        stdout(&out)
+    );
+    let out = run_in(Some(&deploy), &["values", "v.yaml", "--size", "50Gi"], b"");
+    assert!(!esc(&stdout(&out)));
+}
