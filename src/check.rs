@@ -503,4 +503,105 @@ mod tests {
             vec!["decimal-size", "grow"]
         );
     }
+
+    fn place(f: &Finding) -> (usize, usize) {
+        let l = f.location.as_ref().unwrap();
+        (l.line, l.column)
+    }
+
+    #[test]
+    fn replicas_added_removed_and_scaled_down() {
+        let base = "kafka:\n  persistence:\n    size: 20Gi\n";
+        let f = run(
+            base,
+            "kafka:\n  replicaCount: 3\n  persistence:\n    size: 20Gi\n",
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(
+            (f[0].id, f[0].severity, place(&f[0])),
+            ("replicas-set", Severity::Notice, (2, 17))
+        );
+        assert!(
+            f[0].related.is_empty(),
+            "the base has no replica count: no base place"
+        );
+
+        let three = "kafka:\n  replicaCount: 5\n  persistence:\n    size: 20Gi\n  logPersistence:\n    size: 8Gi\n";
+        let f = run(three, &three.replace("replicaCount: 5", "replicaCount: 2"));
+        assert_eq!(
+            f.len(),
+            1,
+            "one finding although two blocks share the count: {f:#?}"
+        );
+        assert_eq!(
+            (f[0].id, f[0].severity),
+            ("replicas-down", Severity::Warning)
+        );
+        assert!(
+            f[0].message.ends_with("data-RELEASE-posthog-kafka-2, data-RELEASE-posthog-kafka-3, data-RELEASE-posthog-kafka-4"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].related[0].line, 2);
+        assert!(blocks(&f[0], true) && !blocks(&f[0], false));
+        let bitnami = "broker:\n  replicaCount: 3\n  persistence:\n    size: 8Gi\n";
+        let f = run(bitnami, &bitnami.replace("3", "1"));
+        assert!(
+            f[0].message
+                .contains("data-RELEASE-kafka-broker-1, data-RELEASE-kafka-broker-2"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn block_added_has_no_base_place_and_says_what_applies() {
+        let base = "kafka:\n  persistence:\n    size: 20Gi\n";
+        let head =
+            format!("{base}zookeeper:\n  persistence:\n    size: 4Gi\n    storageClass: gp3\n");
+        let f = run(base, &head);
+        let added = f
+            .iter()
+            .find(|f| f.id == "block-added")
+            .expect("block-added");
+        assert_eq!(place(added), (5, 3));
+        assert!(added.related.is_empty(), "{added:#?}");
+        assert!(
+            added.message.contains("(size: 4Gi, storageClass: gp3)"),
+            "{}",
+            added.message
+        );
+        let hint = added.hint.as_deref().unwrap();
+        assert!(
+            hint.contains("larger than the chart's default") && hint.contains("data migration"),
+            "{hint}"
+        );
+        // Its size is reported against the chart's default, also without a base place.
+        let grow = f.iter().find(|f| f.id == "grow").expect("grow");
+        assert!(grow.related.is_empty());
+    }
+
+    #[test]
+    fn every_finding_has_a_hint() {
+        let base = "kafka:\n  replicaCount: 3\n  persistence:\n    enabled: false\n    size: 20Gi\n    storageClass: gp2\nzookeeper:\n  persistence:\n    enabled: true\n    size: 8Gi\n";
+        let head = "kafka:\n  replicaCount: 1\n  persistence:\n    enabled: true\n    size: 10G\n    storageClass: gp3\nzookeeper:\n  persistence:\n    enabled: false\n    size: 8 Gi\npersistence:\n  size: 1\n";
+        let f = run(base, head);
+        let ids: Vec<&str> = f.iter().map(|f| f.id).collect();
+        for id in [
+            "replicas-down",
+            "enable",
+            "shrink",
+            "immutable",
+            "disable",
+            "invalid-size",
+            "block-added",
+        ] {
+            assert!(ids.contains(&id), "{id}: {ids:?}");
+        }
+        assert!(
+            f.iter()
+                .all(|f| f.hint.is_some() && crate::finding::describe(f.id).is_some()),
+            "{f:#?}"
+        );
+    }
 }

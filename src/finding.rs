@@ -197,11 +197,31 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     ("invalid-value", "A value outside what the schema allows"),
     ("schema", "A value that breaks another rule of the schema"),
+    // validate, check: inputs that can't be read (exit status 2)
+    ("invalid-yaml", "The file is not YAML that Helm can read"),
+    (
+        "multiple-documents",
+        "A values file holds more than one YAML document",
+    ),
 ];
 
 /// The description of a finding id, if the catalogue knows it.
 pub fn describe(id: &str) -> Option<&'static str> {
     IDS.iter().find(|(i, _)| *i == id).map(|(_, d)| *d)
+}
+
+/// The plain form used for errors on stderr: `FILE:LINE:COL: message`, then `  hint: ...`.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(loc) = &self.location {
+            write!(f, "{loc}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The findings of one run of one command, and what the command wants said about the run.

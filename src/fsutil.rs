@@ -4,26 +4,44 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// An error message followed by its fix on a `  hint:` line, as every error of the tool ends.
+pub fn hinted(message: impl Into<String>, hint: impl AsRef<str>) -> String {
+    format!("{}\n  hint: {}", message.into(), hint.as_ref())
+}
+
 /// Reads a whole file (or stdin for `-`) as UTF-8. Errors name the file and, for bad UTF-8, the
 /// line and column of the first bad byte.
 pub fn read_text(path: &str) -> Result<String, String> {
     let bytes = if path == "-" {
         let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("<stdin>: cannot read: {e}"))?;
+        io::stdin().read_to_end(&mut buf).map_err(|e| {
+            hinted(
+                format!("<stdin>: cannot read: {e}"),
+                "pipe a file in (`< FILE`), or give its path instead of `-`",
+            )
+        })?;
         buf
     } else {
         let p = Path::new(path);
         if p.is_dir() {
-            return Err(format!(
-                "{path}: is a directory; give the path of a YAML file"
+            return Err(hinted(
+                format!("{path}: is a directory"),
+                "give the path of a YAML file in it",
             ));
         }
         fs::read(p).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => format!("{path}: no such file"),
-            io::ErrorKind::PermissionDenied => format!("{path}: permission denied"),
-            _ => format!("{path}: cannot read: {e}"),
+            io::ErrorKind::NotFound => hinted(
+                format!("{path}: no such file"),
+                "check the path (a relative path starts from the current folder); `-` reads stdin",
+            ),
+            io::ErrorKind::PermissionDenied => hinted(
+                format!("{path}: permission denied"),
+                format!("make it readable (`chmod u+r {path}`), or run as a user who can read it"),
+            ),
+            _ => hinted(
+                format!("{path}: cannot read: {e}"),
+                "check that the path names a readable file",
+            ),
         })?
     };
     let name = if path == "-" { "<stdin>" } else { path };
@@ -44,9 +62,12 @@ pub fn bytes_to_text(name: &str, bytes: Vec<u8>) -> Result<String, String> {
             .chars()
             .count()
             + 1;
-        format!(
-            "{name}:{line}:{col}: not valid UTF-8 (byte 0x{:02x}); YAML files must be UTF-8",
-            bytes[good]
+        hinted(
+            format!(
+                "{name}:{line}:{col}: not valid UTF-8 (byte 0x{:02x}); YAML files must be UTF-8",
+                bytes[good]
+            ),
+            "save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
         )
     })
 }
@@ -56,11 +77,18 @@ pub fn bytes_to_text(name: &str, bytes: Vec<u8>) -> Result<String, String> {
 /// (the target is replaced, the link kept). If the file no longer holds `expected` (someone
 /// changed it since it was read), nothing is replaced.
 pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), String> {
-    let target: PathBuf = fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
-    let meta = fs::metadata(&target).map_err(|e| format!("{path}: {e}"))?;
+    let unchanged = |message: String| {
+        hinted(
+            message,
+            format!("{path} is unchanged; check that it exists and its folder is writable"),
+        )
+    };
+    let target: PathBuf = fs::canonicalize(path).map_err(|e| unchanged(format!("{path}: {e}")))?;
+    let meta = fs::metadata(&target).map_err(|e| unchanged(format!("{path}: {e}")))?;
     if meta.permissions().readonly() {
-        return Err(format!(
-            "{path}: the file is read-only; refusing to replace it (make it writable first)"
+        return Err(hinted(
+            format!("{path}: the file is read-only; refusing to replace it"),
+            format!("make it writable first (`chmod u+w {path}`); nothing was written"),
         ));
     }
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -75,28 +103,35 @@ pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), Str
             .create_new(true)
             .open(&tmp)
             .map_err(|e| {
-                format!(
-                    "{}: cannot create a temporary file beside {path}: {e} (the folder must be writable; the file is unchanged)",
-                    dir.display()
+                hinted(
+                    format!(
+                        "{}: cannot create a temporary file beside {path}: {e}",
+                        dir.display()
+                    ),
+                    "the folder must be writable (the file is replaced by a rename); the file is unchanged",
                 )
             })?;
         f.write_all(content.as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(|e| {
-                format!(
-                    "{}: cannot write: {e}; {path} is unchanged (free some space on that disk, then run again)",
-                    tmp.display()
+                hinted(
+                    format!("{}: cannot write: {e}; {path} is unchanged", tmp.display()),
+                    "free some space on that disk, then run again",
                 )
             })?;
         fs::set_permissions(&tmp, meta.permissions())
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        let now = fs::read(&target).map_err(|e| format!("{path}: cannot re-read: {e}"))?;
+            .map_err(|e| unchanged(format!("{}: {e}", tmp.display())))?;
+        let now =
+            fs::read(&target).map_err(|e| unchanged(format!("{path}: cannot re-read: {e}")))?;
         if now != expected.as_bytes() {
-            return Err(format!(
-                "{path}: the file changed while pvc-resize was editing it; nothing written, run again"
+            return Err(hinted(
+                format!(
+                    "{path}: the file changed while pvc-resize was editing it; nothing written"
+                ),
+                "run the command again on the file as it is now",
             ));
         }
-        fs::rename(&tmp, &target).map_err(|e| format!("{path}: cannot replace: {e}"))?;
+        fs::rename(&tmp, &target).map_err(|e| unchanged(format!("{path}: cannot replace: {e}")))?;
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
@@ -117,7 +152,7 @@ mod tests {
         let e = bytes_to_text("f", b"a: 1\nb: \xff\n".to_vec()).unwrap_err();
         assert_eq!(
             e,
-            "f:2:4: not valid UTF-8 (byte 0xff); YAML files must be UTF-8"
+            "f:2:4: not valid UTF-8 (byte 0xff); YAML files must be UTF-8\n  hint: save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
         );
     }
 

@@ -4,7 +4,7 @@
 //! 2 the tool could not do what was asked. stdout carries only the product.
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 mod cli;
 
 use cli::{CheckArgs, Cli, Command, PlanArgs, PostRenderArgs, ValidateArgs, ValuesArgs};
@@ -40,10 +40,14 @@ impl Diag {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: the product, on stdout.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprint!("{}", argument_error(&e));
+            return ExitCode::from(2);
         }
     };
     let mut diag = Diag { log: None };
@@ -61,6 +65,34 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A clap error as every other error: `pvc-resize: error: ...`, clap's usage line, and a hint
+/// naming the help of the subcommand at fault.
+fn argument_error(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut out = String::new();
+    for line in rendered.lines() {
+        if line.starts_with("For more information, try") {
+            continue;
+        }
+        match line.strip_prefix("error: ") {
+            Some(rest) => out.push_str(&format!("pvc-resize: error: {rest}\n")),
+            None if line.is_empty() && out.ends_with("\n\n") => {}
+            None => out.push_str(&format!("{line}\n")),
+        }
+    }
+    let sub = std::env::args()
+        .nth(1)
+        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    let help = match sub {
+        Some(s) => format!("pvc-resize {s} --help"),
+        None => "pvc-resize --help".to_owned(),
+    };
+    format!(
+        "{}\n  hint: see `{help}` for the arguments and examples\n",
+        out.trim_end()
+    )
 }
 
 fn parse_size(text: &str) -> Result<Size> {
@@ -180,7 +212,10 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         patches,
         parse_all: a.parse_all,
     };
-    let outcome = post_render::post_render(&input, &opts).map_err(|e| anyhow!("<stdin>:{e}"))?;
+    let outcome = post_render::post_render(&input, &opts).map_err(|e| match e.pos {
+        Some(_) => anyhow!("<stdin>:{e}"),
+        None => anyhow!("<stdin>: {e}"),
+    })?;
     for w in &outcome.warnings {
         diag.say(&format!("pvc-resize: warning: {w}"));
     }
@@ -208,7 +243,10 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
 
 fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
     if a.values.is_empty() && a.manifests.is_empty() {
-        bail!("nothing to validate: give --values FILE and/or --manifests FILE");
+        bail!(fsutil::hinted(
+            "nothing to validate",
+            "give --values FILE and/or --manifests FILE (`-` reads stdin)"
+        ));
     }
     if a.values_schema.is_some() && a.values.is_empty() {
         bail!("--values-schema applies to --values files; give at least one");
@@ -220,6 +258,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         }
         None => None,
     };
+    let format = format_of(&a.format);
     let (mut valid, mut invalid, mut skipped, mut broken) = (0, 0, 0, 0);
     let mut findings = Vec::new();
     let inputs = a
@@ -233,13 +272,20 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         } else {
             file.as_str()
         };
-        let report = fsutil::read_text(file).and_then(|text| {
-            if is_values {
-                validate::values_file(name, &text, chart_schema.as_ref())
-            } else {
-                validate::manifest_stream(name, &text, &a.kubernetes_version)
+        // One unreadable file doesn't stop the others.
+        let text = match fsutil::read_text(file) {
+            Ok(t) => t,
+            Err(e) => {
+                broken += 1;
+                diag.say(&format!("pvc-resize: error: {e}"));
+                continue;
             }
-        });
+        };
+        let report = if is_values {
+            validate::values_file(name, &text, chart_schema.as_ref())
+        } else {
+            validate::manifest_stream(name, &text, &a.kubernetes_version)
+        };
         match report {
             Ok(r) => {
                 findings.extend(r.findings);
@@ -247,10 +293,13 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
                 invalid += r.invalid;
                 skipped += r.skipped;
             }
-            Err(e) => {
-                // One unreadable file doesn't stop the others.
+            Err(f) => {
                 broken += 1;
-                diag.say(&format!("pvc-resize: error: {e}"));
+                diag.say(&format!("pvc-resize: error: {f}"));
+                // Machine formats carry it too, so that CI annotates the broken file.
+                if format != Format::Text {
+                    findings.push(*f);
+                }
             }
         }
     }
@@ -267,7 +316,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         "kubernetes_version".into(),
         a.kubernetes_version.clone().into(),
     );
-    let out = output::render(&report, format_of(&a.format), stdout_color(&a.color));
+    let out = output::render(&report, format, stdout_color(&a.color));
     emit(out.as_bytes())?;
     diag.say(&format!(
         "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \

@@ -316,9 +316,9 @@ fn check_changed_document(
     };
     let (json, tree) = validate::parse_document("<output>", doc, base, line).map_err(|e| {
         err(
-            None,
-            format!("a changed document no longer parses: {e}"),
-            "this is a bug in pvc-resize",
+            Some(Pos { line, col: 1 }),
+            format!("the changed document can't be read back: {e}"),
+            "an alias bomb or too deep nesting in this document is refused; fix the chart's output (otherwise this is a bug in pvc-resize)",
         )
     })?;
     let violations = if whole {

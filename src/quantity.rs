@@ -621,11 +621,11 @@ impl fmt::Display for SizeError {
             }
             SizeError::NotPositive { input } => write!(
                 f,
-                "invalid size {input:?}: a PersistentVolumeClaim storage request must be greater than zero"
+                "invalid size {input:?}: a PersistentVolumeClaim storage request must be greater than zero\n  hint: give the new, larger size, e.g. 50Gi"
             ),
             SizeError::TooLarge { input } => write!(
                 f,
-                "invalid size {input:?}: it is beyond 2^63-1 bytes, the largest size Kubernetes can store"
+                "invalid size {input:?}: it is beyond 2^63-1 bytes, the largest size Kubernetes can store\n  hint: give a size below 8Ei (e.g. 500Ti)"
             ),
         }
     }

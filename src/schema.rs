@@ -1,6 +1,7 @@
 //! JSON Schema validation with the schemas in `schema/`, compiled once, offline (the jsonschema
 //! crate is built without its HTTP and file resolvers), with errors mapped back to YAML lines.
 
+use crate::finding::{Finding, Location, Severity};
 use crate::quantity::{Quantity, suggest};
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
@@ -263,19 +264,48 @@ pub struct YamlForValidation {
 
 /// Parses a single-document YAML file for validation. Errors name the file, line and column.
 pub fn load_yaml_for_validation(name: &str, text: &str) -> Result<YamlForValidation, String> {
-    let docs = yaml::parse_stream(text, 0, 0).map_err(|e| format!("{name}:{e}"))?;
+    load_yaml(name, text).map_err(|f| f.to_string())
+}
+
+/// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
+pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Finding>> {
+    let docs = yaml::parse_stream(text, 0, 0).map_err(|e| Box::new(syntax_finding(name, &e)))?;
     if docs.len() > 1 {
-        return Err(format!(
-            "{name}: holds {} YAML documents; expected one",
-            docs.len()
-        ));
+        let second = docs[1]
+            .root
+            .as_ref()
+            .map_or(Pos { line: 1, col: 1 }, |r| r.pos);
+        return Err(Box::new(Finding::new(
+            "multiple-documents",
+            Severity::Error,
+            format!("holds {} YAML documents; expected one", docs.len()),
+        )
+        .at(Location::new(name, second))
+        .hint("keep one document: Helm 3 reads only the first of a values file, Helm 4 merges them all")));
     }
     let tree = docs.into_iter().next().and_then(|d| d.root);
     let json = match &tree {
-        Some(t) => crate::data::to_json(t).map_err(|e| format!("{name}: {e}"))?,
+        Some(t) => crate::data::to_json(t).map_err(|e| {
+            Box::new(
+                Finding::new("invalid-yaml", Severity::Error, e)
+                    .at(Location::new(name, t.pos))
+                    .hint("write the values out instead of through nested aliases"),
+            )
+        })?,
         None => Value::Null,
     };
     Ok(YamlForValidation { json, tree })
+}
+
+/// A YAML syntax error of file `name` as a finding.
+pub fn syntax_finding(name: &str, e: &yaml::SyntaxError) -> Finding {
+    Finding::new(
+        "invalid-yaml",
+        Severity::Error,
+        format!("invalid YAML: {}", e.message),
+    )
+    .at(Location::new(name, e.pos))
+    .hint(e.hint())
 }
 
 impl YamlForValidation {

@@ -126,13 +126,13 @@ fn place(file: &str, tree: Option<&Node>, object: &str, v: Violation) -> Vec<Fin
 }
 
 /// Validates a values file: the persistence blocks at the known paths, and the chart's own
-/// values.schema.json when given. `Err` when the file can't be parsed.
+/// values.schema.json when given. `Err` when the file can't be parsed: a finding at the place.
 pub fn values_file(
     file: &str,
     text: &str,
     chart_schema: Option<&jsonschema::Validator>,
-) -> Result<FileReport, String> {
-    let loaded = schema::load_yaml_for_validation(file, text)?;
+) -> Result<FileReport, Box<Finding>> {
+    let loaded = schema::load_yaml(file, text)?;
     let mut violations = schema::validate_values_persistence(&loaded.json);
     if let Some(v) = chart_schema {
         let json = if loaded.json.is_null() {
@@ -160,8 +160,9 @@ fn may_have_schema(text: &str) -> bool {
     schema::KINDS.iter().any(|(k, _)| text.contains(k)) || text.contains('\\')
 }
 
-/// Validates every document of a manifest stream whose kind has a bundled schema.
-pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileReport, String> {
+/// Validates every document of a manifest stream whose kind has a bundled schema. `Err` when a
+/// document can't be parsed: a finding at the place.
+pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileReport, Box<Finding>> {
     let mut report = FileReport::default();
     for chunk in stream::split(text) {
         let doc_text = &text[chunk.range.clone()];
@@ -172,8 +173,13 @@ pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileRepo
             report.skipped += 1;
             continue;
         }
-        let (json, tree) = parse_document(file, doc_text, chunk.range.start, chunk.line)?;
-        match schema::validate_object(version, &json)? {
+        let (json, tree) = parse_located(file, doc_text, chunk.range.start, chunk.line)?;
+        let checked = schema::validate_object(version, &json).map_err(|e| {
+            Box::new(
+                Finding::new("schema", Severity::Error, e).hint("see `pvc-resize validate --help`"),
+            )
+        })?;
+        match checked {
             None => report.skipped += 1,
             Some(violations) if violations.is_empty() => report.valid += 1,
             Some(violations) => {
@@ -203,10 +209,27 @@ pub fn parse_document(
     base: usize,
     line: usize,
 ) -> Result<(Value, Option<yaml::Node>), String> {
-    let docs = yaml::parse_stream(doc_text, base, line - 1).map_err(|e| format!("{file}:{e}"))?;
+    parse_located(file, doc_text, base, line).map_err(|f| f.to_string())
+}
+
+/// The same, with the error as an `invalid-yaml` finding at its place.
+pub fn parse_located(
+    file: &str,
+    doc_text: &str,
+    base: usize,
+    line: usize,
+) -> Result<(Value, Option<yaml::Node>), Box<Finding>> {
+    let docs = yaml::parse_stream(doc_text, base, line - 1)
+        .map_err(|e| Box::new(schema::syntax_finding(file, &e)))?;
     let tree = docs.into_iter().find_map(|d| d.root);
     let json = match &tree {
-        Some(t) => crate::data::to_json(t).map_err(|e| format!("{file}:{line}: {e}"))?,
+        Some(t) => crate::data::to_json(t).map_err(|e| {
+            Box::new(
+                Finding::new("invalid-yaml", Severity::Error, e)
+                    .at(Location::new(file, Pos { line, col: 1 }))
+                    .hint("write the document out instead of through nested aliases"),
+            )
+        })?,
         None => Value::Null,
     };
     Ok((json, tree))
@@ -262,6 +285,95 @@ mod tests {
                 .any(|l| l
                     .starts_with("v.yaml:4:11: error[wrong-type]: 20 is not of type \"string\"")),
             "{lines:?}"
+        );
+    }
+
+    /// Every kind of finding `validate` reports, each at its place.
+    #[test]
+    fn every_kind_is_located() {
+        let chart = crate::schema::compile_user_schema(
+            "values.schema.json",
+            r#"{"type": "object", "required": ["cloud"],
+                "properties": {"kafka": {"type": "object", "properties": {
+                    "replicaCount": {"minimum": 1},
+                    "image": {"not": {"type": "string"}},
+                    "heap": {"type": "object", "required": ["max"]}}}}}"#,
+        )
+        .unwrap();
+        let text = "kafka:\n  replicaCount: 0\n  image: bitnami\n  heap:\n    min: 1G\n  persistence:\n    enabled: maybe\n    size: 20 GB\n    storageClas: gp3\n    mountPath: data\n    accessModes: [ReadWriteSome]\n";
+        let r = values_file("v.yaml", text, Some(&chart)).unwrap();
+        let at = |id: &str, path: &str| {
+            r.findings
+                .iter()
+                .find(|f| f.id == id && f.path.as_deref() == Some(path))
+                .unwrap_or_else(|| panic!("no {id} at {path}: {:#?}", r.findings))
+                .location
+                .as_ref()
+                .map(|l| (l.line, l.column))
+                .unwrap()
+        };
+        assert_eq!(at("missing-key", ""), (1, 1), "the root");
+        assert_eq!(
+            at("missing-key", "/kafka/heap"),
+            (4, 3),
+            "the key that holds the mapping"
+        );
+        assert_eq!(at("invalid-value", "/kafka/replicaCount"), (2, 17));
+        assert_eq!(at("schema", "/kafka/image"), (3, 10));
+        assert_eq!(at("wrong-type", "/kafka/persistence/enabled"), (7, 14));
+        assert_eq!(at("invalid-quantity", "/kafka/persistence/size"), (8, 11));
+        assert_eq!(
+            at("unknown-key", "/kafka/persistence/storageClas"),
+            (9, 5),
+            "the key, not the mapping's first key"
+        );
+        assert_eq!(
+            at("invalid-value", "/kafka/persistence/mountPath"),
+            (10, 16)
+        );
+        assert_eq!(
+            at("invalid-value", "/kafka/persistence/accessModes/0"),
+            (11, 19)
+        );
+        assert!(
+            r.findings.iter().all(|f| f.hint.is_some()),
+            "{:#?}",
+            r.findings
+        );
+
+        // Two unknown keys: two findings, each at its key (a tab before the value is one column).
+        let r = values_file(
+            "v.yaml",
+            "kafka:\n  persistence:\n    sise:\t1Gi\n    enable: true\n",
+            None,
+        )
+        .unwrap();
+        let places: Vec<(usize, usize)> = r
+            .findings
+            .iter()
+            .map(|f| f.location.as_ref().map(|l| (l.line, l.column)).unwrap())
+            .collect();
+        assert_eq!(places, vec![(3, 5), (4, 5)], "{:#?}", r.findings);
+
+        // Files that can't be read: the place of the syntax error, of the second document.
+        let e = values_file("v.yaml", "kafka:\n  persistence: {size: 1Gi\n", None).unwrap_err();
+        assert_eq!(
+            (e.id, e.location.as_ref().unwrap().line),
+            ("invalid-yaml", 2)
+        );
+        let e = values_file("v.yaml", "a: 1\n---\nb: 2\n", None).unwrap_err();
+        let loc = e.location.as_ref().unwrap();
+        assert_eq!((e.id, loc.line, loc.column), ("multiple-documents", 3, 1));
+        let e = manifest_stream(
+            "m.yaml",
+            "---\nkind: PersistentVolumeClaim\nspec: [\n",
+            "1.32",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.id, e.location.as_ref().unwrap().line),
+            ("invalid-yaml", 3),
+            "the open bracket"
         );
     }
 }

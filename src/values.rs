@@ -77,15 +77,10 @@ impl std::error::Error for EditError {}
 
 impl From<SyntaxError> for EditError {
     fn from(e: SyntaxError) -> Self {
-        let hint = if e.message.contains("tab") || e.message.to_ascii_lowercase().contains("tab") {
-            Some("YAML indentation must use spaces, not tabs".to_owned())
-        } else {
-            None
-        };
         EditError {
             pos: e.pos,
             message: format!("invalid YAML: {}", e.message),
-            hint,
+            hint: Some(e.hint().to_owned()),
         }
     }
 }

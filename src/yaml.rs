@@ -29,8 +29,53 @@ pub struct SyntaxError {
 
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.pos, self.message)
+        write!(f, "{}: {}\n  hint: {}", self.pos, self.message, self.hint())
     }
+}
+
+impl SyntaxError {
+    /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
+    pub fn hint(&self) -> &'static str {
+        let m = self.message.to_ascii_lowercase();
+        if m.contains("tab") {
+            "indent with spaces: YAML forbids tabs in indentation (Helm refuses the file too)"
+        } else if m.contains("duplicate key") {
+            "keep one of the two keys: Helm refuses a mapping with a key twice"
+        } else if m.contains("unclosed") || m.contains("flow") {
+            "close the bracket or brace, or quote the value if it is part of the text"
+        } else if m.contains("alias") || m.contains("anchor") {
+            "define the anchor (&name) before its alias (*name), or write the value out"
+        } else if m.contains("unexpected character") || m.contains("control") {
+            "remove the character, or write it as an escape in a double-quoted string (\"\\t\", \"\\u0000\")"
+        } else if m.contains("end of stream") || m.contains("unexpected end") {
+            "the text ends inside a value: the file is truncated, or a quote or bracket is not closed"
+        } else if m.contains("nested") || m.contains("depth") || m.contains("recursion") {
+            "flatten the structure: documents nested this deep are refused"
+        } else {
+            "fix the YAML at this line and column (`helm template` refuses it the same way)"
+        }
+    }
+}
+
+/// The position of the tab a tab error is about: go-yaml and Helm name the line of the tab, and
+/// the parser's marker can sit after the tab or on the line before. Looks for a tab in the
+/// indentation of the marker's line and the next; the marker when there is none.
+fn tab_position(src: &str, marker: Pos) -> Pos {
+    for (i, line) in src
+        .lines()
+        .enumerate()
+        .skip(marker.line.saturating_sub(1))
+        .take(2)
+    {
+        let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        if let Some(col) = line[..indent].chars().position(|c| c == '\t') {
+            return Pos {
+                line: i + 1,
+                col: col + 1,
+            };
+        }
+    }
+    marker
 }
 
 impl std::error::Error for SyntaxError {}
@@ -207,8 +252,11 @@ pub fn parse_stream(
         let (event, span) = match item {
             Ok(x) => x,
             Err(e) => {
-                let m = e.marker();
-                return Err(err(pos_of(m), e.info()));
+                let mut pos = pos_of(e.marker());
+                if e.info().contains("tab") {
+                    pos = tab_position(src, pos);
+                }
+                return Err(err(pos, e.info()));
             }
         };
         let range = span.byte_range().unwrap_or(0..0);
@@ -455,6 +503,25 @@ mod tests {
     fn tabs_and_garbage_are_errors() {
         assert!(parse_stream("a:\n\tb: 1\n", 0, 0).is_err());
         assert!(parse_stream("a: [1, 2\n", 0, 0).is_err());
+    }
+
+    /// A tab error names the tab itself: its line (as go-yaml and Helm do) and its column,
+    /// counting characters (a tab is one column, like go-yaml's marks).
+    #[test]
+    fn tab_errors_point_at_the_tab() {
+        for (src, line, col) in [
+            ("kafka:\n\tpersistence:\n", 2, 1),
+            ("kafka:\n  a: 1\n\t\tb: 2\n", 3, 1),
+            ("é: x\nkafka:\n\t x: 1\n", 3, 1),
+            ("a:\n  - 1\n\t- 2\n", 3, 1),
+        ] {
+            let e = parse_stream(src, 0, 0).unwrap_err();
+            assert_eq!(e.pos, Pos { line, col }, "{src:?}: {e}");
+            assert!(
+                e.to_string().contains("\n  hint: indent with spaces"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

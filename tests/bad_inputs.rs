@@ -386,3 +386,189 @@ fn values_write_on_a_full_disk() {
         "no temporary file left behind"
     );
 }
+
+/// Where each error of the corpus must point (`FILE:LINE:COL`), by case name; `None` for an error
+/// about an argument, which has no place in a file. A case not listed here must still name a
+/// place or an argument (`--size`, ...).
+fn expected_place(name: &str) -> Option<Option<&'static str>> {
+    Some(match name {
+        "truncated document" => Some("<stdin>:27:"),
+        "tab-indented mapping" => Some("<stdin>:11:1"),
+        "duplicate keys" => Some("<stdin>:11:3"),
+        "a NUL byte" => Some("<stdin>:19:20"),
+        "invalid UTF-8" => Some("<stdin>:28:4"),
+        "only a comment" => Some("<stdin>: the manifest stream"),
+        "an alias bomb in the StatefulSet" => Some("<stdin>:1:1"),
+        "values: truncated" => Some("<stdin>:2:16"),
+        "values: tabs" => Some("<stdin>:2:1"),
+        "values: duplicate keys" => Some("<stdin>:2:1"),
+        "values: a NUL byte" => Some("<stdin>:2:7"),
+        "values: invalid UTF-8" => Some("<stdin>:2:6"),
+        "size 0" | "negative size" | "size beyond 64 bits" => None,
+        "missing values file" => Some("DIR/nope.yaml"),
+        "values file is a directory" => Some("DIR"),
+        "values --write on a read-only file" => Some("DIR/ro.yaml"),
+        "values file with a tab after a multi-byte character" => Some("DIR/tab.yaml:3:1"),
+        "validate: malformed YAML" => Some("DIR/broken.yaml:2:3"),
+        "validate: missing file" => Some("DIR/nope.yaml"),
+        "check: missing head" => Some("DIR/nope.yaml"),
+        "check: malformed head" => Some("DIR/broken.yaml:2:3"),
+        "post-render: missing patch file" => Some("--patch DIR/nope.yaml"),
+        "argument: missing --size"
+        | "argument: unknown --format"
+        | "argument: unknown flag"
+        | "argument: unknown subcommand"
+        | "validate: nothing to validate" => None,
+        _ => return None,
+    })
+}
+
+/// Inputs with files and arguments, beside the corpus' stdin cases.
+fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir.to_str().unwrap().to_owned();
+    let ro = dir.join("ro.yaml");
+    std::fs::write(&ro, "kafka:\n  persistence:\n    size: 20Gi\n").unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
+    std::fs::write(dir.join("tab.yaml"), "é: x\nkafka:\n\t persistence: {}\n").unwrap();
+    std::fs::write(dir.join("broken.yaml"), "kafka:\n  [persistence\n").unwrap();
+    std::fs::write(
+        dir.join("ok.yaml"),
+        "kafka:\n  persistence:\n    size: 20Gi\n",
+    )
+    .unwrap();
+    let case = |name: &'static str, args: &[&str]| Case {
+        name,
+        args: args.iter().map(|a| a.replace("DIR", &d)).collect(),
+        stdin: Vec::new(),
+        code: 2,
+        message: "",
+    };
+    vec![
+        case(
+            "missing values file",
+            &["values", "DIR/nope.yaml", "--size", "50Gi"],
+        ),
+        case(
+            "values file is a directory",
+            &["values", "DIR", "--size", "50Gi"],
+        ),
+        case(
+            "values --write on a read-only file",
+            &["values", "DIR/ro.yaml", "--size", "50Gi", "--write"],
+        ),
+        case(
+            "values file with a tab after a multi-byte character",
+            &["values", "DIR/tab.yaml", "--size", "50Gi"],
+        ),
+        case(
+            "validate: malformed YAML",
+            &["validate", "--values", "DIR/broken.yaml"],
+        ),
+        case(
+            "validate: missing file",
+            &["validate", "--values", "DIR/nope.yaml"],
+        ),
+        case("validate: nothing to validate", &["validate"]),
+        case(
+            "check: missing head",
+            &["check", "--base", "DIR/ok.yaml", "--head", "DIR/nope.yaml"],
+        ),
+        case(
+            "check: malformed head",
+            &[
+                "check",
+                "--base",
+                "DIR/ok.yaml",
+                "--head",
+                "DIR/broken.yaml",
+            ],
+        ),
+        case(
+            "post-render: missing patch file",
+            &["post-render", "--patch", "DIR/nope.yaml"],
+        ),
+        case("argument: missing --size", &["values", "DIR/ok.yaml"]),
+        case(
+            "argument: unknown --format",
+            &["validate", "--values", "DIR/ok.yaml", "--format", "xml"],
+        ),
+        case(
+            "argument: unknown flag",
+            &["values", "DIR/ok.yaml", "--size", "50Gi", "--sise"],
+        ),
+        case("argument: unknown subcommand", &["valus", "DIR/ok.yaml"]),
+    ]
+}
+
+/// `FILE:LINE:COL: ` somewhere after the prefix, or an argument named.
+fn names_a_place(stderr: &str) -> bool {
+    stderr.split(": ").any(|part| {
+        let mut it = part.rsplitn(3, ':');
+        let (col, line) = (it.next(), it.next());
+        it.next().is_some_and(|f| !f.is_empty())
+            && [col, line]
+                .iter()
+                .all(|n| n.is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+    }) || stderr.contains("--")
+}
+
+/// Every error of the corpus (and of files and arguments) starts with `pvc-resize:`, names its
+/// place (FILE:LINE:COL wherever a file is involved; columns count characters, a tab is one),
+/// ends with a `hint:` and comes after nothing that looks like success.
+#[test]
+fn every_error_has_its_place_and_its_fix() {
+    if program("bash").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let mut all: Vec<Case> = cases().into_iter().filter(|c| c.code == 2).collect();
+    all.extend(file_and_argument_cases(dir.path()));
+    let mut failures = Vec::new();
+    for c in all {
+        let (code, stdout, stderr, _) = limited(&c.args, &c.stdin);
+        let mut problems = Vec::new();
+        if code != 2 {
+            problems.push(format!("exit {code}, expected 2"));
+        }
+        if !stdout.is_empty() {
+            problems.push("stdout not empty".to_owned());
+        }
+        let first = stderr.lines().next().unwrap_or("");
+        if !first.starts_with("pvc-resize: error: ") && !first.starts_with("pvc-resize: warning: ")
+        {
+            problems.push(format!("first line is not an error: {first:?}"));
+        }
+        for line in stderr.lines() {
+            let continuation =
+                line.is_empty() || line.starts_with(' ') || line.starts_with("Usage:");
+            if !continuation && !line.starts_with("pvc-resize: ") {
+                problems.push(format!("a line without the pvc-resize: prefix: {line:?}"));
+            }
+        }
+        if !stderr.contains("\n  hint: ") {
+            problems.push("no hint".to_owned());
+        }
+        match expected_place(c.name) {
+            Some(Some(place)) => {
+                let place = place.replace("DIR", &d);
+                if !stderr.contains(&format!("pvc-resize: error: {place}")) {
+                    problems.push(format!("not placed at {place}"));
+                }
+            }
+            Some(None) => {}
+            None if !names_a_place(&stderr) => problems.push("names no place".to_owned()),
+            None => {}
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{}: {}\n{stderr}", c.name, problems.join("; ")));
+        }
+    }
+    // The read-only file is unchanged.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ro.yaml")).unwrap(),
+        "kafka:\n  persistence:\n    size: 20Gi\n"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
