@@ -3,7 +3,6 @@
 
 pub use crate::finding::{Finding, Location, Severity};
 use crate::quantity::Quantity;
-use crate::schema::PERSISTENCE_PATHS;
 use crate::yaml::{self, Node, Pos};
 use serde_json::Value;
 
@@ -69,7 +68,10 @@ fn node_pos(key: &Node, value: &Node) -> Pos {
 
 /// Classifies the changes between two versions. `extra` adds persistence block paths.
 pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
-    let mut blocks: Vec<String> = PERSISTENCE_PATHS.iter().map(|s| s.to_string()).collect();
+    let mut blocks: Vec<String> = crate::manifest::persistence_blocks()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
     for p in extra {
         let p = p.strip_suffix(".size").unwrap_or(p).to_owned();
         if !blocks.contains(&p) {

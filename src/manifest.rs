@@ -129,64 +129,120 @@ impl StatefulSet<'_> {
     }
 }
 
+/// The charts whose values layouts the tool knows (FACTS.md section 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    /// PostHog's chart: Kafka and ZooKeeper are subcharts, under `kafka.` and `zookeeper.`.
+    PostHog,
+    /// Bitnami Kafka 14.x installed by itself: `persistence` at the root.
+    Kafka14,
+    /// Bitnami Kafka >= 24 (KRaft) installed by itself: `controller.` and `broker.` blocks.
+    KafkaKraft,
+}
+
+impl Chart {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Chart::PostHog => "PostHog's chart (Kafka as the `kafka` subchart)",
+            Chart::Kafka14 => "the Bitnami Kafka chart itself (14.x: `persistence` at the root)",
+            Chart::KafkaKraft => {
+                "the Bitnami Kafka chart itself (>= 24, KRaft: `controller` and `broker` blocks)"
+            }
+        }
+    }
+}
+
 /// One persistence block of a known chart layout: where it is in the values file and which
 /// StatefulSet it sizes (`RELEASE` stands for the Helm release name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BlockLayout {
+    pub chart: Chart,
     pub block: &'static str,
     pub statefulset: &'static str,
     pub claim: &'static str,
 }
 
-/// The persistence blocks of the charts the tool knows (FACTS.md section 5): PostHog's Kafka
-/// and ZooKeeper subcharts, Bitnami Kafka 14.x standalone, Bitnami Kafka >= 24 (KRaft).
+const fn layout(
+    chart: Chart,
+    block: &'static str,
+    statefulset: &'static str,
+    claim: &'static str,
+) -> BlockLayout {
+    BlockLayout {
+        chart,
+        block,
+        statefulset,
+        claim,
+    }
+}
+
+/// The persistence blocks of the charts the tool knows. The one place that says where a chart
+/// reads its sizes: `values` refuses a path the file's chart would ignore, `check` and
+/// `validate` look at these blocks, and `plan` infers the path from a render the same way
+/// (`infer_values_path`).
 pub const BLOCK_LAYOUTS: &[BlockLayout] = &[
-    BlockLayout {
-        block: "kafka.persistence",
-        statefulset: "RELEASE-posthog-kafka",
-        claim: "data",
-    },
-    BlockLayout {
-        block: "kafka.logPersistence",
-        statefulset: "RELEASE-posthog-kafka",
-        claim: "logs",
-    },
-    BlockLayout {
-        block: "zookeeper.persistence",
-        statefulset: "RELEASE-posthog-zookeeper",
-        claim: "data",
-    },
-    BlockLayout {
-        block: "persistence",
-        statefulset: "RELEASE-kafka",
-        claim: "data",
-    },
-    BlockLayout {
-        block: "logPersistence",
-        statefulset: "RELEASE-kafka",
-        claim: "logs",
-    },
-    BlockLayout {
-        block: "controller.persistence",
-        statefulset: "RELEASE-kafka-controller",
-        claim: "data",
-    },
-    BlockLayout {
-        block: "controller.logPersistence",
-        statefulset: "RELEASE-kafka-controller",
-        claim: "logs",
-    },
-    BlockLayout {
-        block: "broker.persistence",
-        statefulset: "RELEASE-kafka-broker",
-        claim: "data",
-    },
-    BlockLayout {
-        block: "broker.logPersistence",
-        statefulset: "RELEASE-kafka-broker",
-        claim: "logs",
-    },
+    layout(
+        Chart::PostHog,
+        "kafka.persistence",
+        "RELEASE-posthog-kafka",
+        "data",
+    ),
+    layout(
+        Chart::PostHog,
+        "kafka.logPersistence",
+        "RELEASE-posthog-kafka",
+        "logs",
+    ),
+    layout(
+        Chart::PostHog,
+        "zookeeper.persistence",
+        "RELEASE-posthog-zookeeper",
+        "data",
+    ),
+    layout(Chart::Kafka14, "persistence", "RELEASE-kafka", "data"),
+    layout(Chart::Kafka14, "logPersistence", "RELEASE-kafka", "logs"),
+    layout(
+        Chart::Kafka14,
+        "zookeeper.persistence",
+        "RELEASE-zookeeper",
+        "data",
+    ),
+    layout(
+        Chart::KafkaKraft,
+        "controller.persistence",
+        "RELEASE-kafka-controller",
+        "data",
+    ),
+    layout(
+        Chart::KafkaKraft,
+        "controller.logPersistence",
+        "RELEASE-kafka-controller",
+        "logs",
+    ),
+    layout(
+        Chart::KafkaKraft,
+        "broker.persistence",
+        "RELEASE-kafka-broker",
+        "data",
+    ),
+    layout(
+        Chart::KafkaKraft,
+        "broker.logPersistence",
+        "RELEASE-kafka-broker",
+        "logs",
+    ),
 ];
+
+/// The persistence block paths the tool knows, each once, in table order.
+pub fn persistence_blocks() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for l in BLOCK_LAYOUTS {
+        if !out.contains(&l.block) {
+            out.push(l.block);
+        }
+    }
+    out
+}
 
 /// The StatefulSet (with `RELEASE` for the release name) a known persistence block sizes.
 pub fn statefulset_of_block(block: &str) -> Option<&'static str> {
@@ -194,6 +250,62 @@ pub fn statefulset_of_block(block: &str) -> Option<&'static str> {
         .iter()
         .find(|l| l.block == block)
         .map(|l| l.statefulset)
+}
+
+/// The chart a values file is written for, judged by its root keys, and the key that shows it:
+/// a `kafka` mapping (PostHog), `controller` or `broker` (Bitnami Kafka >= 24), `persistence`
+/// with a `size` (Bitnami Kafka 14.x). `None` when nothing shows.
+pub fn values_chart(root: &Node) -> Option<(Chart, &Node)> {
+    let mapping = |key: &str| {
+        root.entry(key)
+            .filter(|(_, v)| matches!(v.kind, Kind::Mapping { .. }))
+            .map(|(k, _)| k)
+    };
+    if let Some(k) = mapping("kafka") {
+        return Some((Chart::PostHog, k));
+    }
+    if let Some(k) = mapping("controller").or_else(|| mapping("broker")) {
+        return Some((Chart::KafkaKraft, k));
+    }
+    let sized = root.get_path(&["persistence", "size"]).is_some();
+    mapping("persistence")
+        .filter(|_| sized)
+        .map(|k| (Chart::Kafka14, k))
+}
+
+/// A values path that is absent from a file whose chart would ignore it: where the evidence is,
+/// what is wrong and the path(s) to use instead. `None` when the path is one the file's chart
+/// reads, is not a known persistence path, is present, or the chart can't be told.
+pub fn ignored_path(root: &Node, path: &[String]) -> Option<(Pos, String, String)> {
+    let (size, block) = path.split_last()?;
+    let block = block.join(".");
+    let wanted = BLOCK_LAYOUTS.iter().find(|l| l.block == block)?;
+    if root.entry(&path[0]).is_some() {
+        return None;
+    }
+    let (chart, evidence) = values_chart(root)?;
+    if BLOCK_LAYOUTS
+        .iter()
+        .any(|l| l.chart == chart && l.block == block)
+    {
+        return None;
+    }
+    let instead: Vec<String> = BLOCK_LAYOUTS
+        .iter()
+        .filter(|l| l.chart == chart && l.claim == wanted.claim)
+        .filter(|l| !l.block.starts_with("zookeeper."))
+        .map(|l| format!("--path {}.{size}", l.block))
+        .collect();
+    let key = evidence.as_str().unwrap_or_default();
+    Some((
+        evidence.pos,
+        format!(
+            "`{key}:` makes this a values file of {}, which ignores {}: inserting it would change nothing",
+            chart.describe(),
+            path.join("."),
+        ),
+        format!("use {}", instead.join(" and/or ")),
+    ))
 }
 
 /// The values path that sets a claim template's size, inferred from where the StatefulSet was
@@ -288,5 +400,58 @@ mod tests {
         assert!(glob_match("*-posthog-kafka", "posthog-posthog-kafka"));
         assert!(glob_match("k?fka", "kafka"));
         assert_eq!(glob_literal("*-posthog-kafka*"), "-posthog-kafka");
+    }
+
+    fn refusal(src: &str, path: &str) -> Option<(Pos, String, String)> {
+        let root = crate::yaml::parse_stream(src, 0, 0).unwrap()[0]
+            .root
+            .clone()
+            .unwrap();
+        let path: Vec<String> = path.split('.').map(str::to_owned).collect();
+        ignored_path(&root, &path)
+    }
+
+    #[test]
+    fn a_values_file_knows_its_chart() {
+        let standalone = "replicaCount: 3\npersistence:\n  size: 8Gi\n";
+        let (pos, message, hint) = refusal(standalone, "kafka.persistence.size").unwrap();
+        assert_eq!(pos, Pos { line: 2, col: 1 });
+        assert!(
+            message.contains("Bitnami Kafka chart itself (14.x"),
+            "{message}"
+        );
+        assert_eq!(hint, "use --path persistence.size");
+        let (_, _, hint) = refusal(standalone, "kafka.logPersistence.size").unwrap();
+        assert_eq!(hint, "use --path logPersistence.size");
+
+        let kraft = "controller:\n  replicaCount: 3\nbroker:\n  replicaCount: 0\n";
+        let (pos, _, hint) = refusal(kraft, "kafka.persistence.size").unwrap();
+        assert_eq!(pos, Pos { line: 1, col: 1 });
+        assert_eq!(
+            hint,
+            "use --path controller.persistence.size and/or --path broker.persistence.size"
+        );
+        let posthog = "cloud: aws\nkafka:\n  enabled: true\n";
+        let (_, _, hint) = refusal(posthog, "persistence.size").unwrap();
+        assert_eq!(hint, "use --path kafka.persistence.size");
+
+        // What the chart reads, a path already there, an unknown layout: no refusal.
+        assert!(refusal(standalone, "persistence.size").is_none());
+        assert!(refusal(standalone, "zookeeper.persistence.size").is_none());
+        assert!(refusal(posthog, "kafka.persistence.size").is_none());
+        assert!(
+            refusal(
+                "kafka:\n  persistence: {}\npersistence: {size: 1Gi}\n",
+                "kafka.persistence.size"
+            )
+            .is_none()
+        );
+        assert!(refusal("cloud: aws\n", "kafka.persistence.size").is_none());
+        assert!(refusal(standalone, "clickhouse.persistence.size").is_none());
+        assert_eq!(
+            statefulset_of_block("broker.persistence"),
+            Some("RELEASE-kafka-broker")
+        );
+        assert_eq!(persistence_blocks().len(), 9);
     }
 }

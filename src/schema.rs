@@ -76,19 +76,6 @@ pub const KINDS: &[(&str, &str)] = &[
     ("StorageClass", "storage.k8s.io/v1"),
 ];
 
-/// The values paths of the persistence blocks the tool knows (PostHog, then Bitnami Kafka).
-pub const PERSISTENCE_PATHS: &[&str] = &[
-    "kafka.persistence",
-    "kafka.logPersistence",
-    "zookeeper.persistence",
-    "persistence",
-    "logPersistence",
-    "controller.persistence",
-    "controller.logPersistence",
-    "broker.persistence",
-    "broker.logPersistence",
-];
-
 /// Options shared by every schema: Kubernetes' quantity grammar as the `k8s-quantity` format.
 fn options() -> jsonschema::ValidationOptions<'static> {
     jsonschema::options()
@@ -236,7 +223,7 @@ pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     let validator = V.get_or_init(|| compile(VALUES_PERSISTENCE_SCHEMA));
     let mut out = Vec::new();
-    for path in PERSISTENCE_PATHS {
+    for path in crate::manifest::persistence_blocks() {
         let pointer: String = path.split('.').map(|k| format!("/{k}")).collect();
         if let Some(block) = values.pointer(&pointer) {
             for v in collect(validator, block) {

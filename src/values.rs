@@ -295,6 +295,13 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             })
         }
         Target::Missing { at, text, pos } => {
+            // The chart layout decides: a path the file's chart ignores is refused.
+            if let Some((at, message, hint)) = root
+                .as_ref()
+                .and_then(|r| crate::manifest::ignored_path(r, &path.0))
+            {
+                return Err(fail(at, message, hint));
+            }
             warnings.push(format!(
                 "{path} was not set: the chart's default applied, so the current size could not be checked \
                  against {} (a shrink would fail in Kubernetes)",

@@ -414,6 +414,7 @@ fn expected_place(name: &str) -> Option<Option<&'static str>> {
         "check: missing head" => Some("DIR/nope.yaml"),
         "check: malformed head" => Some("DIR/broken.yaml:2:3"),
         "post-render: missing patch file" => Some("--patch DIR/nope.yaml"),
+        "values: a Bitnami Kafka values file and the PostHog path" => Some("DIR/bitnami.yaml:2:1"),
         "argument: missing --size"
         | "argument: unknown --format"
         | "argument: unknown flag"
