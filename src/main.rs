@@ -367,6 +367,16 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         .to_owned();
     let mut findings = check::compare(&base, &head, &a.paths);
     check::mark_blocking(&mut findings, a.strict);
+    // A base read from git is the same file at another revision: its places name the PATH, so
+    // that annotations resolve, and the label names the revision.
+    if let Some((rev, path)) = git_spec(&a.base) {
+        for r in findings.iter_mut().flat_map(|f| f.related.iter_mut()) {
+            if r.file == a.base {
+                r.file = path.to_owned();
+                r.label = Some(format!("base ({rev})"));
+            }
+        }
+    }
     let mut report = Report::new("check", findings);
     report.details.insert("base".into(), a.base.clone().into());
     report.details.insert("head".into(), a.head.clone().into());

@@ -269,7 +269,8 @@ fn formats_and_inputs() {
     assert_eq!(report["blocking"], true);
     assert_eq!(report["findings"][0]["id"], "shrink");
     assert_eq!(report["findings"][0]["location"]["line"], 7);
-    assert_eq!(report["findings"][0]["related"][0]["label"], "base");
+    assert_eq!(report["findings"][0]["related"][0]["label"], "base (HEAD)");
+    assert_eq!(report["findings"][0]["related"][0]["file"], "values.yaml");
 
     // Unreadable inputs: exit 2.
     let out = run_in(

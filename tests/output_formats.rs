@@ -122,7 +122,13 @@ fn sarif_is_valid_sarif_2_1_0() {
         shrink["locations"][0]["physicalLocation"]["region"]["startColumn"],
         11
     );
-    assert_eq!(shrink["relatedLocations"][0]["message"]["text"], "base");
+    let related = &shrink["relatedLocations"][0];
+    assert_eq!(related["message"]["text"], "base (HEAD)");
+    assert_eq!(
+        related["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy/values.yaml"
+    );
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 4);
 }
 
 #[test]
