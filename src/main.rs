@@ -101,9 +101,17 @@ fn parse_size(text: &str) -> Result<Size> {
 
 fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     let size = parse_size(&a.size)?;
-    let path = ValuesPath::parse(&a.path).map_err(|e| anyhow!("--path: {e}"))?;
+    let path = ValuesPath::parse(&a.path).map_err(|e| {
+        anyhow!(fsutil::hinted(
+            format!("--path: {e}"),
+            "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`"
+        ))
+    })?;
     if a.write && a.file == "-" {
-        bail!("--write needs a file, not stdin");
+        bail!(fsutil::hinted(
+            "--write needs a file, not stdin",
+            "give the file's path, or drop --write to get the diff on stdout"
+        ));
     }
     let src = fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?;
     let name = if a.file == "-" {
@@ -182,7 +190,12 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
             .create(true)
             .append(true)
             .open(path)
-            .with_context(|| format!("--log {path}"))?;
+            .map_err(|e| {
+                anyhow!(fsutil::hinted(
+                    format!("--log {path}: {e}"),
+                    "give a file in a folder that exists and is writable"
+                ))
+            })?;
         diag.log = Some(f);
     }
     if a.size.is_none() && a.patches.is_empty() {
@@ -191,7 +204,10 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         );
     }
     if a.claim.is_empty() {
-        bail!("--claim must not be empty");
+        bail!(fsutil::hinted(
+            "--claim must not be empty",
+            "give the volumeClaimTemplate's name (the default is data)"
+        ));
     }
     let size = a.size.as_deref().map(parse_size).transpose()?;
     let mut patches = None;
@@ -249,7 +265,10 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         ));
     }
     if a.values_schema.is_some() && a.values.is_empty() {
-        bail!("--values-schema applies to --values files; give at least one");
+        bail!(fsutil::hinted(
+            "--values-schema applies to --values files; none was given",
+            "add --values FILE (the values file the chart's schema checks)"
+        ));
     }
     let chart_schema = match &a.values_schema {
         Some(path) => {
@@ -348,12 +367,20 @@ fn read_revision(spec: &str) -> Result<String> {
     let out = std::process::Command::new("git")
         .args(["show", spec])
         .output()
-        .with_context(|| format!("{spec}: cannot run git"))?;
+        .map_err(|e| {
+            anyhow!(fsutil::hinted(
+                format!("{spec}: cannot run git: {e}"),
+                "install git, or give the base as a file"
+            ))
+        })?;
     if !out.status.success() {
-        bail!(
-            "{spec}: git show failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!(fsutil::hinted(
+            format!(
+                "{spec}: no such file, and git show failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+            "give a file, or REV:PATH with PATH from the repository's root (`git show REV:PATH` must print it)"
+        ));
     }
     fsutil::bytes_to_text(spec, out.stdout).map_err(|e| anyhow!(e))
 }

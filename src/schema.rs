@@ -103,10 +103,17 @@ fn compile(text: &str) -> jsonschema::Validator {
 
 /// Compiles a schema the user gives (a chart's values.schema.json).
 pub fn compile_user_schema(name: &str, text: &str) -> Result<jsonschema::Validator, String> {
-    let schema: Value = serde_json::from_str(text)
-        .map_err(|e| format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column()))?;
+    let schema: Value = serde_json::from_str(text).map_err(|e| {
+        crate::fsutil::hinted(
+            format!("{name}:{}:{}: not JSON: {e}", e.line(), e.column().max(1)),
+            "a chart's values.schema.json is JSON: fix it there (`python3 -m json.tool FILE` shows the same place)",
+        )
+    })?;
     options().build(&schema).map_err(|e| {
-        format!("{name}: not a usable JSON schema: {e} (a remote $ref is not fetched: pvc-resize never uses the network)")
+        crate::fsutil::hinted(
+            format!("{name}: not a usable JSON schema: {e}"),
+            "give the chart's own values.schema.json; a remote $ref is not fetched (pvc-resize never uses the network)",
+        )
     })
 }
 

@@ -415,6 +415,14 @@ fn expected_place(name: &str) -> Option<Option<&'static str>> {
         "check: malformed head" => Some("DIR/broken.yaml:2:3"),
         "post-render: missing patch file" => Some("--patch DIR/nope.yaml"),
         "values: a Bitnami Kafka values file and the PostHog path" => Some("DIR/bitnami.yaml:2:1"),
+        "validate: a values schema that is not JSON" => Some("DIR/bad.json:2:1"),
+        "validate: a values schema that is no schema" => Some("DIR/bad2.json"),
+        "check: an unknown revision" => Some("nope:ok.yaml"),
+        "argument: --values-schema without --values"
+        | "argument: an empty --path key"
+        | "argument: --write on stdin"
+        | "argument: an empty --claim" => None,
+        "argument: --log in a missing folder" => Some("--log DIR/none/x.log"),
         "argument: missing --size"
         | "argument: unknown --format"
         | "argument: unknown flag"
@@ -438,6 +446,13 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
         "kafka:\n  persistence:\n    size: 20Gi\n",
     )
     .unwrap();
+    std::fs::write(dir.join("bad.json"), "{\"type\": \n").unwrap();
+    std::fs::write(dir.join("bad2.json"), "{\"type\": \"nope\"}\n").unwrap();
+    std::fs::write(
+        dir.join("bitnami.yaml"),
+        "replicaCount: 3\npersistence:\n  size: 8Gi\n",
+    )
+    .unwrap();
     let case = |name: &'static str, args: &[&str]| Case {
         name,
         args: args.iter().map(|a| a.replace("DIR", &d)).collect(),
@@ -446,6 +461,10 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
         message: "",
     };
     vec![
+        case(
+            "values: a Bitnami Kafka values file and the PostHog path",
+            &["values", "DIR/bitnami.yaml", "--size", "50Gi", "--write"],
+        ),
         case(
             "missing values file",
             &["values", "DIR/nope.yaml", "--size", "50Gi"],
@@ -489,6 +508,56 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
             "post-render: missing patch file",
             &["post-render", "--patch", "DIR/nope.yaml"],
         ),
+        case(
+            "validate: a values schema that is not JSON",
+            &[
+                "validate",
+                "--values",
+                "DIR/ok.yaml",
+                "--values-schema",
+                "DIR/bad.json",
+            ],
+        ),
+        case(
+            "validate: a values schema that is no schema",
+            &[
+                "validate",
+                "--values",
+                "DIR/ok.yaml",
+                "--values-schema",
+                "DIR/bad2.json",
+            ],
+        ),
+        case(
+            "check: an unknown revision",
+            &["check", "--base", "nope:ok.yaml", "--head", "DIR/ok.yaml"],
+        ),
+        case(
+            "argument: --values-schema without --values",
+            &[
+                "validate",
+                "--manifests",
+                "DIR/ok.yaml",
+                "--values-schema",
+                "DIR/bad2.json",
+            ],
+        ),
+        case(
+            "argument: an empty --path key",
+            &["values", "DIR/ok.yaml", "--size", "50Gi", "--path", "a..b"],
+        ),
+        case(
+            "argument: --write on stdin",
+            &["values", "-", "--size", "50Gi", "--write"],
+        ),
+        case(
+            "argument: an empty --claim",
+            &["post-render", "--size", "50Gi", "--claim", ""],
+        ),
+        case(
+            "argument: --log in a missing folder",
+            &["post-render", "--size", "50Gi", "--log", "DIR/none/x.log"],
+        ),
         case("argument: missing --size", &["values", "DIR/ok.yaml"]),
         case(
             "argument: unknown --format",
@@ -525,7 +594,15 @@ fn every_error_has_its_place_and_its_fix() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap().to_owned();
     let mut all: Vec<Case> = cases().into_iter().filter(|c| c.code == 2).collect();
-    all.extend(file_and_argument_cases(dir.path()));
+    let own = file_and_argument_cases(dir.path());
+    for c in &own {
+        assert!(
+            expected_place(c.name).is_some(),
+            "{}: no expected place",
+            c.name
+        );
+    }
+    all.extend(own);
     let mut failures = Vec::new();
     for c in all {
         let (code, stdout, stderr, _) = limited(&c.args, &c.stdin);
