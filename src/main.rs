@@ -17,7 +17,6 @@ use pvc_resize::plan;
 use pvc_resize::plan_render;
 use pvc_resize::post_render::{self, Options};
 use pvc_resize::quantity::Size;
-use pvc_resize::schema;
 use pvc_resize::validate;
 use pvc_resize::values::{self, Change, ValuesPath};
 use std::io::{IsTerminal, Write};
@@ -273,7 +272,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
     let chart_schema = match &a.values_schema {
         Some(path) => {
             let text = fsutil::read_text(path).map_err(|e| anyhow!(e))?;
-            Some(schema::compile_user_schema(path, &text).map_err(|e| anyhow!(e))?)
+            Some(validate::ChartSchema::compile(path, &text).map_err(|e| anyhow!(e))?)
         }
         None => None,
     };

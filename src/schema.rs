@@ -94,6 +94,9 @@ pub struct Violation {
     pub unexpected: Vec<String>,
     /// For a quantity rule: the text that is not a Kubernetes quantity.
     pub quantity: Option<String>,
+    /// Where the failing keyword is in the schema (a JSON pointer from the schema's root, through
+    /// `$ref`s), e.g. `/definitions/b/additionalProperties`.
+    pub schema_path: String,
 }
 
 fn compile(text: &str) -> jsonschema::Validator {
@@ -152,6 +155,7 @@ pub fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Viola
                 keyword: e.kind().keyword().to_owned(),
                 unexpected,
                 quantity,
+                schema_path: e.schema_path().as_str().to_owned(),
             }
         })
         .collect()

@@ -6,6 +6,7 @@ use crate::schema::{self, Violation};
 use crate::stream;
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
+use std::sync::OnceLock;
 
 /// The outcome for one file: its findings and, for a stream, how many documents were checked.
 #[derive(Debug, Default)]
@@ -54,6 +55,84 @@ fn locate(tree: Option<&Node>, pointer: &str, key: Option<&str>) -> Pos {
     }
 }
 
+/// A chart's own values.schema.json: compiled, and as data (to name the keys it allows).
+pub struct ChartSchema {
+    pub validator: jsonschema::Validator,
+    pub raw: Value,
+}
+
+impl ChartSchema {
+    /// Compiles the schema in `text`; errors name the file and give the fix.
+    pub fn compile(name: &str, text: &str) -> Result<ChartSchema, String> {
+        let validator = schema::compile_user_schema(name, text)?;
+        let raw = serde_json::from_str(text).expect("compile_user_schema parsed it");
+        Ok(ChartSchema { validator, raw })
+    }
+}
+
+/// The bundled persistence schema as data.
+fn persistence_schema() -> &'static Value {
+    static RAW: OnceLock<Value> = OnceLock::new();
+    RAW.get_or_init(|| serde_json::from_str(schema::VALUES_PERSISTENCE_SCHEMA).expect("bundled"))
+}
+
+/// A bundled Kubernetes schema (`kind:StatefulSet`, ...) as data; parsed on the error path only.
+fn kubernetes_schema(version: &str, root: &str) -> Option<Value> {
+    let (_, roots) = schema::KUBERNETES_SCHEMAS
+        .iter()
+        .find(|(v, _)| *v == version)?;
+    let (_, text) = roots.iter().find(|(r, _)| *r == root)?;
+    serde_json::from_str(text).ok()
+}
+
+/// The keys a schema allows where an unknown key was found: the `properties` beside the failing
+/// `additionalProperties` keyword.
+fn allowed_keys(raw: &Value, schema_path: &str) -> Vec<String> {
+    let parent = schema_path.rsplit_once('/').map_or("", |(p, _)| p);
+    raw.pointer(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Edit distance between two keys, case-insensitive (Levenshtein over characters).
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// The hint for an unknown key: the allowed key it was probably meant to be, or the allowed keys.
+fn unknown_key_hint(raw: Option<&Value>, v: &Violation, key: &str) -> String {
+    let allowed = raw
+        .map(|r| allowed_keys(r, &v.schema_path))
+        .unwrap_or_default();
+    let close = allowed
+        .iter()
+        .map(|k| (distance(k, key), k))
+        .filter(|(d, _)| *d <= (key.chars().count() / 3).max(1))
+        .min_by_key(|(d, _)| *d);
+    match close {
+        Some((_, k)) => format!("did you mean `{k}`? An unknown key is ignored by the chart (and refused by the API server in a manifest)"),
+        None if !allowed.is_empty() && allowed.len() <= 16 => format!(
+            "fix the key's spelling or remove it; the keys allowed here: {}",
+            allowed.join(", ")
+        ),
+        None => "fix the key's spelling or remove it: the chart ignores an unknown key (and the API server refuses one in a manifest)".to_owned(),
+    }
+}
+
 /// The finding id of a schema keyword, and a hint for it.
 fn classify(v: &Violation) -> (&'static str, String) {
     if let Some(text) = &v.quantity {
@@ -85,8 +164,15 @@ fn classify(v: &Violation) -> (&'static str, String) {
     }
 }
 
-/// The findings of one violation: one per unknown key, each at the key itself.
-fn place(file: &str, tree: Option<&Node>, object: &str, v: Violation) -> Vec<Finding> {
+/// The findings of one violation: one per unknown key, each at the key itself. `raw` is the
+/// schema as data, to name the allowed keys.
+fn place(
+    file: &str,
+    tree: Option<&Node>,
+    object: &str,
+    raw: Option<&Value>,
+    v: Violation,
+) -> Vec<Finding> {
     let (id, hint) = classify(&v);
     let of = if object.is_empty() {
         String::new()
@@ -104,10 +190,11 @@ fn place(file: &str, tree: Option<&Node>, object: &str, v: Violation) -> Vec<Fin
     let finding = |key: Option<&str>, message: String, pointer: String| {
         let pos = locate(tree, &v.pointer, key);
         let at = if pointer.is_empty() { "/" } else { &pointer };
+        let hint = key.map_or(hint.clone(), |k| unknown_key_hint(raw, &v, k));
         Finding::new(id, Severity::Error, format!("{message} (at {at}{of})"))
             .at(Location::new(file, pos))
             .path(pointer.clone())
-            .hint(hint.clone())
+            .hint(hint)
     };
     if v.unexpected.is_empty() {
         return vec![finding(None, message, v.pointer.clone())];
@@ -130,22 +217,26 @@ fn place(file: &str, tree: Option<&Node>, object: &str, v: Violation) -> Vec<Fin
 pub fn values_file(
     file: &str,
     text: &str,
-    chart_schema: Option<&jsonschema::Validator>,
+    chart_schema: Option<&ChartSchema>,
 ) -> Result<FileReport, Box<Finding>> {
     let loaded = schema::load_yaml(file, text)?;
-    let mut violations = schema::validate_values_persistence(&loaded.json);
-    if let Some(v) = chart_schema {
+    let tree = loaded.tree.as_ref();
+    let mut findings: Vec<Finding> = schema::validate_values_persistence(&loaded.json)
+        .into_iter()
+        .flat_map(|v| place(file, tree, "", Some(persistence_schema()), v))
+        .collect();
+    if let Some(chart) = chart_schema {
         let json = if loaded.json.is_null() {
             Value::Object(Default::default())
         } else {
             loaded.json.clone()
         };
-        violations.extend(schema::collect(v, &json));
+        findings.extend(
+            schema::collect(&chart.validator, &json)
+                .into_iter()
+                .flat_map(|v| place(file, tree, "", Some(&chart.raw), v)),
+        );
     }
-    let findings: Vec<Finding> = violations
-        .into_iter()
-        .flat_map(|v| place(file, loaded.tree.as_ref(), "", v))
-        .collect();
     let invalid = usize::from(!findings.is_empty());
     Ok(FileReport {
         findings,
@@ -191,10 +282,12 @@ pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileRepo
                         .and_then(Value::as_str)
                         .unwrap_or("?")
                 );
+                let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
+                let raw = kubernetes_schema(version, &format!("kind:{kind}"));
                 report.findings.extend(
                     violations
                         .into_iter()
-                        .flat_map(|v| place(file, tree.as_ref(), &object, v)),
+                        .flat_map(|v| place(file, tree.as_ref(), &object, raw.as_ref(), v)),
                 );
             }
         }
@@ -291,7 +384,7 @@ mod tests {
     /// Every kind of finding `validate` reports, each at its place.
     #[test]
     fn every_kind_is_located() {
-        let chart = crate::schema::compile_user_schema(
+        let chart = ChartSchema::compile(
             "values.schema.json",
             r#"{"type": "object", "required": ["cloud"],
                 "properties": {"kafka": {"type": "object", "properties": {
@@ -340,6 +433,18 @@ mod tests {
             "{:#?}",
             r.findings
         );
+        let hint = |path: &str| {
+            r.findings
+                .iter()
+                .find(|f| f.path.as_deref() == Some(path))
+                .and_then(|f| f.hint.clone())
+                .unwrap()
+        };
+        assert!(
+            hint("/kafka/persistence/storageClas").starts_with("did you mean `storageClass`?"),
+            "{}",
+            hint("/kafka/persistence/storageClas")
+        );
 
         // Two unknown keys: two findings, each at its key (a tab before the value is one column).
         let r = values_file(
@@ -354,6 +459,40 @@ mod tests {
             .map(|f| f.location.as_ref().map(|l| (l.line, l.column)).unwrap())
             .collect();
         assert_eq!(places, vec![(3, 5), (4, 5)], "{:#?}", r.findings);
+        let hints: Vec<&str> = r
+            .findings
+            .iter()
+            .filter_map(|f| f.hint.as_deref())
+            .collect();
+        assert!(hints[0].starts_with("did you mean `size`?"), "{hints:?}");
+        assert!(hints[1].starts_with("did you mean `enabled`?"), "{hints:?}");
+        // Nothing close: the allowed keys are listed.
+        let r = values_file("v.yaml", "persistence:\n  volume: 1Gi\n", None).unwrap();
+        let hint = r.findings[0].hint.as_deref().unwrap();
+        assert!(
+            hint.contains("the keys allowed here: enabled, size, storageClass"),
+            "{hint}"
+        );
+
+        // In a manifest, through the Kubernetes schema's $refs.
+        let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\nspec:\n  serviceName: k\n  selector: {}\n  template: {}\n  volumeClaimTemplates:\n    - metadata: {name: data}\n      spec:\n        resources:\n          request: {storage: 1Gi}\n";
+        let r = manifest_stream("m.yaml", sts, "1.32").unwrap();
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.id == "unknown-key")
+            .expect("unknown key");
+        assert_eq!(
+            f.location.as_ref().map(|l| (l.line, l.column)),
+            Some((13, 11))
+        );
+        assert!(
+            f.hint
+                .as_deref()
+                .unwrap()
+                .starts_with("did you mean `requests`?"),
+            "{f:#?}"
+        );
 
         // Files that can't be read: the place of the syntax error, of the second document.
         let e = values_file("v.yaml", "kafka:\n  persistence: {size: 1Gi\n", None).unwrap_err();
