@@ -133,6 +133,32 @@ fn unknown_key_hint(raw: Option<&Value>, v: &Violation, key: &str) -> String {
     }
 }
 
+/// How to write a value of the type(s) a schema's `type` keyword asks for.
+fn type_hint(expected: &Value) -> String {
+    let types: Vec<&str> = match expected {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let how = |t: &str| match t {
+        "boolean" => "true or false, unquoted",
+        "string" => "a quoted string (\"20Gi\", \"yes\")",
+        "integer" => "a whole number, unquoted",
+        "number" => "a number, unquoted",
+        "object" => "a mapping (`key: value` lines indented below the key)",
+        "array" => "a list (`- item` lines, or `[a, b]`)",
+        "null" => "nothing (or `null`)",
+        _ => "a value of that type",
+    };
+    match types.as_slice() {
+        [] => "write a value of the type named in the message".to_owned(),
+        ts => format!(
+            "write {}",
+            ts.iter().map(|t| how(t)).collect::<Vec<_>>().join(", or ")
+        ),
+    }
+}
+
 /// The finding id of a schema keyword, and a hint for it.
 fn classify(v: &Violation) -> (&'static str, String) {
     if let Some(text) = &v.quantity {
@@ -173,7 +199,12 @@ fn place(
     raw: Option<&Value>,
     v: Violation,
 ) -> Vec<Finding> {
-    let (id, hint) = classify(&v);
+    let (id, mut hint) = classify(&v);
+    if id == "wrong-type"
+        && let Some(expected) = raw.and_then(|r| r.pointer(&v.schema_path))
+    {
+        hint = type_hint(expected);
+    }
     let of = if object.is_empty() {
         String::new()
     } else {
@@ -440,6 +471,10 @@ mod tests {
                 .and_then(|f| f.hint.clone())
                 .unwrap()
         };
+        assert_eq!(
+            hint("/kafka/persistence/enabled"),
+            "write true or false, unquoted"
+        );
         assert!(
             hint("/kafka/persistence/storageClas").starts_with("did you mean `storageClass`?"),
             "{}",
