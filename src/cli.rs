@@ -59,11 +59,14 @@ pub enum Command {
         every error of every file, then a summary on stderr (--format json|github|sarif for machines). Exit 1 when something is invalid, 2 when a file can't be read or parsed.\n\
         Strict: unknown fields are errors, and every storage size must follow Kubernetes' quantity grammar.")]
     Validate(ValidateArgs),
-    /// Pre-merge check of a values change: classifies every persistence change
+    /// Pre-merge check of a values change (every persistence change) or of two renders (every
+    /// StatefulSet change that Kubernetes forbids)
     #[command(after_help = "Examples:\n  \
         pvc-resize check --base origin/main:deploy/values.yaml --head deploy/values.yaml\n  \
         pvc-resize check --base old-values.yaml --head values.yaml --format github\n  \
-        pvc-resize check --base HEAD:values.yaml --head values.yaml --strict --format json\n\n\
+        pvc-resize check --base HEAD:values.yaml --head values.yaml --strict --format json\n  \
+        helm get manifest kafka -n kafka > old.yaml; helm template kafka ./chart -n kafka -f values.yaml > new.yaml\n  \
+        pvc-resize check --base-manifests old.yaml --head-manifests new.yaml   # spec: Forbidden, before the upgrade\n\n\
         --base and --head are files, or REV:PATH read with `git show` (PATH from the repository's root).\n\
         Checked: the persistence blocks of PostHog (kafka., zookeeper.) and Bitnami Kafka (persistence,\n\
         controller., broker.), and any --path. Exit 0 when nothing blocks, 1 when a finding blocks (errors;\n\
@@ -124,12 +127,28 @@ pub struct PlanArgs {
 
 #[derive(Args)]
 pub struct CheckArgs {
-    /// The values file before the change: a file, or REV:PATH (e.g. origin/main:deploy/values.yaml)
-    #[arg(long)]
-    pub base: String,
-    /// The values file after the change: a file, or REV:PATH
-    #[arg(long)]
-    pub head: String,
+    /// The values file before the change: a file, or REV:PATH (e.g. origin/main:deploy/values.yaml).
+    /// A manifest stream here is recognised by its content and checked like --base-manifests
+    #[arg(
+        long,
+        required_unless_present = "base_manifests",
+        conflicts_with = "base_manifests"
+    )]
+    pub base: Option<String>,
+    /// The values file after the change: a file, or REV:PATH (a manifest stream is recognised)
+    #[arg(
+        long,
+        required_unless_present = "head_manifests",
+        conflicts_with = "head_manifests"
+    )]
+    pub head: Option<String>,
+    /// The render the cluster has (e.g. `helm get manifest RELEASE`), a file or REV:PATH: every
+    /// StatefulSet change Kubernetes forbids is reported
+    #[arg(long, value_name = "OLD", requires = "head_manifests")]
+    pub base_manifests: Option<String>,
+    /// The render of the change (e.g. `helm template ...`), a file or REV:PATH
+    #[arg(long, value_name = "NEW", requires = "base_manifests")]
+    pub head_manifests: Option<String>,
     /// Another persistence block to check, as a dotted path (e.g. clickhouse.persistence); repeatable
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,

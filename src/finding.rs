@@ -184,6 +184,47 @@ pub const IDS: &[(&str, &str)] = &[
         "replicas-set",
         "A replica count is now set where the chart's default applied",
     ),
+    // check on two renders (`--base-manifests` / `--head-manifests`)
+    (
+        "claim-template-changed",
+        "A StatefulSet claim template changes (labels, storage class, access modes...): a migration, not an upgrade",
+    ),
+    (
+        "claim-template-added",
+        "A StatefulSet gains a claim template, which Kubernetes forbids on update",
+    ),
+    (
+        "claim-template-removed",
+        "A StatefulSet loses a claim template, which Kubernetes forbids on update",
+    ),
+    (
+        "selector",
+        "A StatefulSet's selector changes, which Kubernetes forbids",
+    ),
+    (
+        "service-name",
+        "A StatefulSet's serviceName changes, which Kubernetes forbids",
+    ),
+    (
+        "pod-management-policy",
+        "A StatefulSet's podManagementPolicy changes, which Kubernetes forbids",
+    ),
+    (
+        "spec-field",
+        "Another StatefulSet spec field outside the mutable ones changes",
+    ),
+    (
+        "revision-history-limit",
+        "A StatefulSet's revisionHistoryLimit changes: forbidden before the API servers that list it as mutable",
+    ),
+    (
+        "statefulset-removed",
+        "A StatefulSet is gone from the new render: its PVCs are left behind",
+    ),
+    (
+        "statefulset-added",
+        "A StatefulSet is new in the new render",
+    ),
     // validate
     (
         "unknown-key",

@@ -7,6 +7,7 @@ pub mod check;
 pub mod data;
 pub mod finding;
 pub mod fsutil;
+pub mod immutability;
 pub mod manifest;
 pub mod output;
 pub mod patch;

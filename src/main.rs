@@ -9,8 +9,9 @@ mod cli;
 
 use cli::{CheckArgs, Cli, Command, PlanArgs, PostRenderArgs, ValidateArgs, ValuesArgs};
 use pvc_resize::check;
-use pvc_resize::finding::{Report, Severity};
+use pvc_resize::finding::{Finding, Report, Severity};
 use pvc_resize::fsutil;
+use pvc_resize::immutability;
 use pvc_resize::output::{self, ColorChoice, Format};
 use pvc_resize::patch::PatchSet;
 use pvc_resize::plan;
@@ -384,14 +385,50 @@ fn read_revision(spec: &str) -> Result<String> {
     fsutil::bytes_to_text(spec, out.stdout).map_err(|e| anyhow!(e))
 }
 
-fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
-    let base = check::Side::parse(&a.base, &read_revision(&a.base)?).map_err(|e| anyhow!(e))?;
-    let mut head = check::Side::parse(&a.head, &read_revision(&a.head)?).map_err(|e| anyhow!(e))?;
+/// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
+fn check_findings(a: &CheckArgs, base: &str, head: &str) -> Result<Vec<Finding>> {
+    let (base_text, head_text) = (read_revision(base)?, read_revision(head)?);
+    let named = a.base_manifests.is_some();
+    let (bm, hm) = (
+        immutability::looks_like_manifests(&base_text),
+        immutability::looks_like_manifests(&head_text),
+    );
+    if named || (bm && hm) {
+        if !a.paths.is_empty() {
+            bail!("--path applies to values files, not to rendered manifests\nhint: drop --path");
+        }
+        let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
+        return immutability::compare(&file(base), &base_text, &file(head), &head_text)
+            .map_err(|e| anyhow!(e));
+    }
+    if bm != hm {
+        let (m, v) = if bm { (base, head) } else { (head, base) };
+        bail!(
+            "{m} is a manifest stream but {v} is a values file: both sides must be the same kind\n\
+             hint: compare renders with --base-manifests OLD --head-manifests NEW, or values files with --base/--head"
+        );
+    }
+    let base = check::Side::parse(base, &base_text).map_err(|e| anyhow!(e))?;
+    let mut head = check::Side::parse(head, &head_text).map_err(|e| anyhow!(e))?;
     // Findings point at the head's path (without a REV: prefix).
-    head.name = git_spec(&a.head)
-        .map_or(a.head.as_str(), |(_, path)| path)
+    head.name = git_spec(&head.name)
+        .map_or(head.name.as_str(), |(_, path)| path)
         .to_owned();
-    let mut findings = check::compare(&base, &head, &a.paths);
+    Ok(check::compare(&base, &head, &a.paths))
+}
+
+fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let base = a
+        .base_manifests
+        .clone()
+        .or(a.base.clone())
+        .expect("clap requires --base");
+    let head = a
+        .head_manifests
+        .clone()
+        .or(a.head.clone())
+        .expect("clap requires --head");
+    let mut findings = check_findings(&a, &base, &head)?;
     check::mark_blocking(&mut findings, a.strict);
     // A base read from git is the same file at another revision: its places name the PATH, so
     // that annotations resolve, and the label names the revision.
@@ -404,8 +441,8 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         }
     }
     let mut report = Report::new("check", findings);
-    report.details.insert("base".into(), a.base.clone().into());
-    report.details.insert("head".into(), a.head.clone().into());
+    report.details.insert("base".into(), base.into());
+    report.details.insert("head".into(), head.into());
     report.details.insert("strict".into(), a.strict.into());
     let out = output::render(&report, format_of(&a.format), stdout_color(&a.color));
     emit(out.as_bytes())?;

@@ -1,0 +1,867 @@
+//! `check` on two renders: every change to a StatefulSet that the API server refuses with
+//! `spec: Forbidden: updates to statefulset spec for fields other than ...`, found offline.
+//!
+//! The rule (kubernetes `pkg/apis/apps/validation`, `ValidateStatefulSetUpdate`): the new spec,
+//! with its mutable fields copied from the old one, must be semantically equal to the old spec.
+//! So the model is an allow-list, not a deny-list: any other field that differs is refused,
+//! including fields this tool has never heard of. Mutable on every version from 1.25 on:
+//! `replicas`, `template`, `updateStrategy`, `minReadySeconds`, `persistentVolumeClaimRetentionPolicy`,
+//! `ordinals`; `revisionHistoryLimit` only on newer API servers (see [`REVISION_HISTORY_NOTE`]).
+//! The comparison happens after defaulting and with Go's semantic equality (nil equals empty,
+//! quantities compare by value), which [`normalize`] reproduces for the fields that matter.
+
+use crate::finding::{Finding, Location, Severity};
+use crate::quantity::Quantity;
+use crate::yaml::{Kind, Node, Pos};
+use crate::{stream, validate};
+use serde_json::{Map, Value};
+
+/// Spec fields that an update may change (every supported version, 1.25 and later).
+pub const MUTABLE: [&str; 6] = [
+    "replicas",
+    "template",
+    "updateStrategy",
+    "minReadySeconds",
+    "persistentVolumeClaimRetentionPolicy",
+    "ordinals",
+];
+
+/// What is known about `revisionHistoryLimit`.
+pub const REVISION_HISTORY_NOTE: &str = "Kubernetes 1.25 to 1.32 refuse this change (their `spec: Forbidden` message does not list \
+     'revisionHistoryLimit'); newer API servers whose message lists it accept it";
+
+/// One StatefulSet of a render: data for comparing, the tree for line numbers.
+struct Sts {
+    /// The file it was read from, as findings name it.
+    file: String,
+    namespace: String,
+    name: String,
+    json: Value,
+    tree: Node,
+}
+
+/// One segment of a path into an object: a mapping key or a sequence index.
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// One differing leaf (or sub-tree) between two normalised values.
+#[derive(Debug)]
+struct Diff {
+    path: Vec<Seg>,
+    old: Value,
+    new: Value,
+}
+
+/// True when a text is a stream of Kubernetes objects rather than a values file: some document
+/// has both `apiVersion:` and `kind:` at its top level.
+pub fn looks_like_manifests(text: &str) -> bool {
+    stream::split(text).iter().any(|c| {
+        let doc = &text[c.range.clone()];
+        let top = |k: &str| doc.lines().any(|l| l.starts_with(k));
+        top("apiVersion:") && top("kind:")
+    })
+}
+
+/// Every StatefulSet of a manifest stream, with positions in the whole stream.
+fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
+    let mut out = Vec::new();
+    for chunk in stream::split(text) {
+        let doc = &text[chunk.range.clone()];
+        if !stream::has_content(doc) || !doc.contains("StatefulSet") {
+            continue;
+        }
+        let (json, tree) = validate::parse_document(file, doc, chunk.range.start, chunk.line)?;
+        let Some(tree) = tree else { continue };
+        if json.get("kind").and_then(Value::as_str) != Some("StatefulSet") {
+            continue;
+        }
+        let meta = |k: &str| {
+            json.pointer(&format!("/metadata/{k}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (name, namespace) = (meta("name"), meta("namespace"));
+        if name.is_empty() {
+            return Err(format!(
+                "{file}:{}: a StatefulSet without metadata.name\nhint: is this the output of `helm template` or `helm get manifest`?",
+                tree.pos
+            ));
+        }
+        out.push(Sts {
+            file: file.to_owned(),
+            namespace,
+            name,
+            json,
+            tree,
+        });
+    }
+    Ok(out)
+}
+
+/// Compares two renders (OLD: what the cluster has, e.g. `helm get manifest`; NEW: what the
+/// upgrade would send, e.g. `helm template`) and classifies every StatefulSet change.
+/// Findings are placed in NEW (a StatefulSet that NEW lacks, in OLD); `head_file` is also the
+/// `--manifests` of the `pvc-resize plan` command a growth suggests.
+pub fn compare(
+    base_file: &str,
+    base: &str,
+    head_file: &str,
+    head: &str,
+) -> Result<Vec<Finding>, String> {
+    let old = statefulsets(base_file, base)?;
+    let new = statefulsets(head_file, head)?;
+    let same = |a: &Sts, b: &Sts| a.name == b.name && a.namespace == b.namespace;
+    let mut out = Vec::new();
+    for o in &old {
+        match new.iter().find(|n| same(o, n)) {
+            Some(n) => compare_one(o, n, &mut out),
+            None => {
+                let added: Vec<&Sts> = new
+                    .iter()
+                    .filter(|n| !old.iter().any(|o| same(o, n)))
+                    .collect();
+                out.push(removed(o, &added));
+            }
+        }
+    }
+    for n in new.iter().filter(|n| !old.iter().any(|o| same(o, n))) {
+        out.push(
+            finding(
+                n,
+                &[],
+                Severity::Notice,
+                "statefulset-added",
+                format!(
+                    "StatefulSet {} is new in this render: it creates PVCs {}",
+                    n.name,
+                    pvc_names(n).join(", ")
+                ),
+            )
+            .hint(
+                "if it replaces a StatefulSet of the old render, copy the data into its PVCs first",
+            ),
+        );
+    }
+    out.sort_by_key(|f| {
+        let at = f.location.as_ref();
+        (
+            at.map(|l| l.file != head_file),
+            at.map(|l| l.line),
+            std::cmp::Reverse(f.severity),
+        )
+    });
+    Ok(out)
+}
+
+/// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).
+fn pvc_names(s: &Sts) -> Vec<String> {
+    let spec = &s.json["spec"];
+    let replicas = spec.get("replicas").and_then(Value::as_u64).unwrap_or(1);
+    let start = spec
+        .pointer("/ordinals/start")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    claims(&s.json)
+        .iter()
+        .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str))
+        .flat_map(|claim| (start..start + replicas).map(move |i| format!("{claim}-{}-{i}", s.name)))
+        .collect()
+}
+
+fn claims(sts: &Value) -> Vec<Value> {
+    sts.pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A StatefulSet that NEW no longer has: its PVCs stay behind, and a renamed StatefulSet's pods
+/// start on new, empty ones.
+fn removed(o: &Sts, added: &[&Sts]) -> Finding {
+    let claim_names = |s: &Sts| -> Vec<String> {
+        claims(&s.json)
+            .iter()
+            .filter_map(|c| {
+                c.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    let mine = claim_names(o);
+    let renamed: Vec<&str> = added
+        .iter()
+        .filter(|n| !mine.is_empty() && claim_names(n) == mine)
+        .map(|n| n.name.as_str())
+        .collect();
+    let pvcs = pvc_names(o);
+    let left = if pvcs.is_empty() {
+        "it has no claim templates, so no PVCs are left behind".to_owned()
+    } else {
+        format!(
+            "its PVCs stay behind (kept and billed, not deleted unless persistentVolumeClaimRetentionPolicy.whenDeleted is Delete): {}",
+            pvcs.join(", ")
+        )
+    };
+    let (rename, hint) = match renamed.as_slice() {
+        [] => (
+            String::new(),
+            "if this is intended, delete the PVCs once their data is no longer needed".to_owned(),
+        ),
+        names => (
+            format!("; it looks renamed to {}", names.join(", ")),
+            format!(
+                "the pods of {} get new, empty PVCs (`<claim>-<new name>-<ordinal>`): copy the data first, or keep the old name (e.g. fullnameOverride)",
+                names.join(", ")
+            ),
+        ),
+    };
+    Finding::new(
+        "statefulset-removed",
+        Severity::Warning,
+        format!(
+            "StatefulSet {} is not in the new render: the upgrade deletes it; {left}{rename}",
+            o.name
+        ),
+    )
+    .at(Location::new(&o.file, o.tree.pos))
+    .path(format!("StatefulSet/{}", o.name))
+    .hint(hint)
+}
+
+/// A finding placed at `path` (below `spec`) in the NEW StatefulSet.
+fn finding(
+    s: &Sts,
+    path: &[Seg],
+    severity: Severity,
+    id: &'static str,
+    message: String,
+) -> Finding {
+    let mut full = vec![Seg::Key("spec".into())];
+    full.extend_from_slice(path);
+    let pos = if path.is_empty() {
+        s.tree.pos
+    } else {
+        locate(&s.tree, &full)
+    };
+    Finding::new(id, severity, message)
+        .at(Location::new(&s.file, pos))
+        .path(format!("StatefulSet/{} {}", s.name, show_path(&full)))
+}
+
+/// The usual way out of an immutable change.
+fn recreate(name: &str) -> String {
+    format!(
+        "keep the old value, or re-create the StatefulSet: `kubectl delete statefulset {name} --cascade=orphan` (pods and PVCs stay), then upgrade"
+    )
+}
+
+/// Position of the deepest node of `path`: a scalar's own position, the key of anything else.
+fn locate(root: &Node, path: &[Seg]) -> Pos {
+    let (mut node, mut best) = (root, root.pos);
+    for seg in path {
+        let (key_pos, next) = match (seg, &node.kind) {
+            (Seg::Key(k), Kind::Mapping { .. }) => match node.entry(k) {
+                Some((k, v)) => (k.pos, v),
+                None => break,
+            },
+            (Seg::Index(i), Kind::Sequence { items, .. }) => match items.get(*i) {
+                Some(v) => (v.pos, v),
+                None => break,
+            },
+            _ => break,
+        };
+        best = if matches!(next.kind, Kind::Scalar { .. } | Kind::Alias(_)) {
+            next.pos
+        } else {
+            key_pos
+        };
+        node = next;
+    }
+    best
+}
+
+fn show_path(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if k.contains(['.', '/']) => s.push_str(&format!("[{k:?}]")),
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::Null => "(unset)".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Removes what Go's semantic equality ignores: nulls, empty maps and empty lists (nil equals
+/// empty), recursively.
+fn prune(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.values_mut().for_each(prune);
+            m.retain(|_, v| !is_empty(v));
+        }
+        Value::Array(a) => a.iter_mut().for_each(prune),
+        _ => {}
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// The spec as the API server compares it: defaults applied (apps/v1 `SetDefaults_StatefulSet`),
+/// mutable fields and the claim templates (compared one by one) taken out.
+fn normalize(spec: &Value) -> Map<String, Value> {
+    let mut m = spec.as_object().cloned().unwrap_or_default();
+    for k in MUTABLE {
+        m.remove(k);
+    }
+    m.remove("volumeClaimTemplates");
+    m.remove("revisionHistoryLimit");
+    m.entry("podManagementPolicy")
+        .or_insert_with(|| Value::String("OrderedReady".into()));
+    // A plain string in Go: "" is the same as unset.
+    if m.get("serviceName") == Some(&Value::String(String::new())) {
+        m.remove("serviceName");
+    }
+    let mut v = Value::Object(m);
+    prune(&mut v);
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("an object stays an object"),
+    }
+}
+
+/// A claim template as the API server compares it: `apiVersion`/`kind` and `status` are not
+/// part of the comparison, `volumeMode` defaults to Filesystem, `volumeName` "" is unset.
+fn normalize_claim(c: &Value) -> Value {
+    let mut c = c.clone();
+    if let Some(m) = c.as_object_mut() {
+        for k in ["apiVersion", "kind", "status"] {
+            m.remove(k);
+        }
+        if let Some(spec) = m.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.entry("volumeMode")
+                .or_insert_with(|| Value::String("Filesystem".into()));
+            if spec.get("volumeName") == Some(&Value::String(String::new())) {
+                spec.remove("volumeName");
+            }
+        }
+    }
+    prune(&mut c);
+    c
+}
+
+/// Differences between two normalised values; quantities under `resources` compare by value.
+fn diff(old: &Value, new: &Value, path: &mut Vec<Seg>, out: &mut Vec<Diff>) {
+    // A map that appears or disappears is reported key by key.
+    let empty = Value::Object(Map::new());
+    let (old, new) = match (old, new) {
+        (Value::Null, Value::Object(_)) => (&empty, new),
+        (Value::Object(_), Value::Null) => (old, &empty),
+        _ => (old, new),
+    };
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: Vec<&String> = a
+                .keys()
+                .chain(b.keys().filter(|k| !a.contains_key(*k)))
+                .collect();
+            for k in keys {
+                path.push(Seg::Key(k.clone()));
+                let null = Value::Null;
+                diff(
+                    a.get(k).unwrap_or(&null),
+                    b.get(k).unwrap_or(&null),
+                    path,
+                    out,
+                );
+                path.pop();
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                path.push(Seg::Index(i));
+                diff(x, y, path, out);
+                path.pop();
+            }
+        }
+        _ if old == new || same_quantity(path, old, new) => {}
+        _ => out.push(Diff {
+            path: path.clone(),
+            old: old.clone(),
+            new: new.clone(),
+        }),
+    }
+}
+
+fn same_quantity(path: &[Seg], a: &Value, b: &Value) -> bool {
+    let under_resources = path.iter().any(|s| *s == Seg::Key("resources".into()));
+    let q = |v: &Value| match v {
+        Value::String(s) => Quantity::parse(s).ok(),
+        Value::Number(n) => Quantity::parse(&n.to_string()).ok(),
+        _ => None,
+    };
+    under_resources && matches!((q(a), q(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Classifies the changes of one StatefulSet present in both renders.
+fn compare_one(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
+    let (os, ns) = (&o.json["spec"], &n.json["spec"]);
+    let mut diffs = Vec::new();
+    diff(
+        &Value::Object(normalize(os)),
+        &Value::Object(normalize(ns)),
+        &mut Vec::new(),
+        &mut diffs,
+    );
+    for d in diffs {
+        out.push(spec_finding(n, d));
+    }
+    let limit = |s: &Value| {
+        s.get("revisionHistoryLimit")
+            .cloned()
+            .unwrap_or(Value::from(10))
+    };
+    if limit(os) != limit(ns) {
+        out.push(finding(
+            n,
+            &[Seg::Key("revisionHistoryLimit".into())],
+            Severity::Warning,
+            "revision-history-limit",
+            format!(
+                "StatefulSet {} spec.revisionHistoryLimit changes {} -> {}: {REVISION_HISTORY_NOTE}",
+                n.name,
+                show(&limit(os)),
+                show(&limit(ns)),
+            ),
+        ).hint(format!("on an older cluster, {}", recreate(&n.name))));
+    }
+    compare_claims(o, n, out);
+}
+
+/// A forbidden change to a spec field other than the claim templates.
+fn spec_finding(n: &Sts, d: Diff) -> Finding {
+    let field = match d.path.first() {
+        Some(Seg::Key(k)) => k.clone(),
+        _ => String::new(),
+    };
+    let (id, why) = match field.as_str() {
+        "selector" => (
+            "selector",
+            "the selector decides which pods belong to the StatefulSet; after a re-creation the running pods must match the new one, or they are orphaned",
+        ),
+        "serviceName" => (
+            "service-name",
+            "the pods' DNS names (<pod>.<serviceName>) come from it; after a re-creation, clients and peers must use the new names",
+        ),
+        "podManagementPolicy" => (
+            "pod-management-policy",
+            "an unset podManagementPolicy means OrderedReady",
+        ),
+        _ => (
+            "spec-field",
+            "only replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds (and on newer clusters revisionHistoryLimit) may change",
+        ),
+    };
+    finding(
+        n,
+        &d.path,
+        Severity::Error,
+        id,
+        format!(
+            "StatefulSet {} spec.{} changes {} -> {}: Kubernetes forbids it (`spec: Forbidden: updates to statefulset spec for fields other than ...`); {why}",
+            n.name,
+            show_path(&d.path),
+            show(&d.old),
+            show(&d.new),
+        ),
+    )
+    .hint(recreate(&n.name))
+}
+
+fn claim_name(c: &Value) -> &str {
+    c.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Claim templates, matched by name: growth, shrink, and every other change.
+fn compare_claims(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
+    let (oc, nc) = (claims(&o.json), claims(&n.json));
+    let at = |i: usize| vec![Seg::Key("volumeClaimTemplates".into()), Seg::Index(i)];
+    for (i, c) in nc.iter().enumerate() {
+        let name = claim_name(c);
+        let Some((j, old)) = oc.iter().enumerate().find(|(_, x)| claim_name(x) == name) else {
+            out.push(finding(
+                n,
+                &at(i),
+                Severity::Error,
+                "claim-template-added",
+                format!(
+                    "StatefulSet {} gains claim template {name:?}: claim templates are immutable (`spec: Forbidden`), so this needs a migration",
+                    n.name
+                ),
+            ).hint(format!(
+                "`kubectl delete statefulset {} --cascade=orphan`, then upgrade; the running pods get the new volume only when they are re-created (`kubectl delete pod`, one at a time)",
+                n.name
+            )));
+            continue;
+        };
+        if i != j {
+            out.push(finding(
+                n,
+                &at(i),
+                Severity::Error,
+                "claim-template-changed",
+                format!(
+                    "StatefulSet {} claim template {name:?} moves from position {j} to {i}: the order is part of the immutable spec",
+                    n.name
+                ),
+            ).hint("keep the old order"));
+        }
+        compare_claim(n, i, old, c, out);
+    }
+    for c in oc
+        .iter()
+        .filter(|c| !nc.iter().any(|x| claim_name(x) == claim_name(c)))
+    {
+        out.push(finding(
+            n,
+            &[Seg::Key("volumeClaimTemplates".into())],
+            Severity::Error,
+            "claim-template-removed",
+            format!(
+                "StatefulSet {} loses claim template {:?}: claim templates are immutable (`spec: Forbidden`); re-creating the StatefulSet leaves the PVCs {} behind, and the pods lose that volume (data loss for anything stored there)",
+                n.name,
+                claim_name(c),
+                pvc_names(o)
+                    .iter()
+                    .filter(|p| p.starts_with(&format!("{}-", claim_name(c))))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ).hint("keep the claim template; if the volume is really to go, copy what it holds first, re-create the StatefulSet, then delete the PVCs"));
+    }
+}
+
+/// One claim template present in both: its size, then everything else.
+fn compare_claim(n: &Sts, i: usize, old: &Value, new: &Value, out: &mut Vec<Finding>) {
+    let (mut a, mut b) = (normalize_claim(old), normalize_claim(new));
+    let take = |v: &mut Value| {
+        v.pointer_mut("/spec/resources/requests")
+            .and_then(Value::as_object_mut)
+            .and_then(|r| r.remove("storage"))
+    };
+    let (sa, sb) = (take(&mut a), take(&mut b));
+    prune(&mut a);
+    prune(&mut b);
+    let name = claim_name(new).to_owned();
+    let base = vec![Seg::Key("volumeClaimTemplates".into()), Seg::Index(i)];
+    let mut diffs = Vec::new();
+    diff(&a, &b, &mut base.clone(), &mut diffs);
+    if !diffs.is_empty() {
+        let what: Vec<String> = diffs
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} -> {}",
+                    show_path(&d.path[2..]),
+                    show(&d.old),
+                    show(&d.new)
+                )
+            })
+            .collect();
+        out.push(finding(
+            n,
+            &diffs[0].path,
+            Severity::Error,
+            "claim-template-changed",
+            format!(
+                "StatefulSet {} claim template {name:?} changes ({}): claim templates are immutable (`spec: Forbidden`), and existing PVCs would keep their old values anyway: this needs a migration, not a resize{}",
+                n.name,
+                what.join("; "),
+                if diffs.iter().any(|d| d.path.iter().any(|s| matches!(s, Seg::Key(k) if k == "storageClassName" || k == "accessModes" || k == "selector" || k == "volumeMode"))) {
+                    " (a new storage class, access mode, selector or volume mode means new volumes and a data copy)"
+                } else {
+                    ""
+                }
+            ),
+        ).hint(format!(
+            "keep the old values (a post-render patch can pin them: `pvc-resize post-render --patch FILE`), or `kubectl delete statefulset {} --cascade=orphan` and upgrade, knowing that the existing PVCs stay as they are",
+            n.name
+        )));
+    }
+    let mut size_path = base;
+    size_path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
+    size_change(n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
+}
+
+fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {
+    let text = match v? {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(
+        Quantity::parse(&text)
+            .map(|q| (text.clone(), q))
+            .map_err(|e| format!("{text:?} is not a Kubernetes quantity: {e}")),
+    )
+}
+
+fn size_change(
+    n: &Sts,
+    claim: &str,
+    path: &[Seg],
+    old: Option<&Value>,
+    new: Option<&Value>,
+    out: &mut Vec<Finding>,
+) {
+    let (old, new) = match (quantity(old), quantity(new)) {
+        (Some(Ok(o)), Some(Ok(n))) => (o, n),
+        (_, Some(Err(e))) => {
+            out.push(
+                finding(
+                    n,
+                    path,
+                    Severity::Error,
+                    "invalid-size",
+                    format!("StatefulSet {} claim template {claim:?}: {e}", n.name),
+                )
+                .hint("write a quantity such as 50Gi in the chart's values"),
+            );
+            return;
+        }
+        (None, None) => return,
+        (o, nw) => {
+            let text = |q: Option<Result<(String, Quantity), String>>| {
+                q.and_then(Result::ok)
+                    .map_or("(unset)".to_owned(), |(t, _)| t)
+            };
+            out.push(finding(
+                n,
+                path,
+                Severity::Error,
+                "claim-template-changed",
+                format!(
+                    "StatefulSet {} claim template {claim:?} storage request changes {} -> {}: claim templates are immutable (`spec: Forbidden`)",
+                    n.name,
+                    text(o),
+                    text(nw)
+                ),
+            ).hint(recreate(&n.name)));
+            return;
+        }
+    };
+    let ((ot, oq), (nt, nq)) = (old, new);
+    if nq == oq {
+        return;
+    }
+    if nq < oq {
+        out.push(finding(
+            n,
+            path,
+            Severity::Error,
+            "shrink",
+            format!(
+                "StatefulSet {} claim template {claim:?} shrinks {ot} -> {nt} ({} -> {} bytes): Kubernetes forbids shrinking a claim template (`spec: Forbidden`) and a PersistentVolumeClaim (`field can not be less than previous value`)",
+                n.name,
+                oq.bytes_grouped(),
+                nq.bytes_grouped()
+            ),
+        ).hint(format!("keep {ot}; a smaller disk needs a new StatefulSet and a data copy")));
+        return;
+    }
+    let mut message = format!(
+        "StatefulSet {} claim template {claim:?} grows {ot} -> {nt} ({} -> {} bytes): `helm upgrade` alone fails with `spec: Forbidden` (claim templates are immutable); this needs the resize procedure: grow PVCs {}, delete the StatefulSet with --cascade=orphan, upgrade",
+        n.name,
+        oq.bytes_grouped(),
+        nq.bytes_grouped(),
+        pvc_names(n)
+            .iter()
+            .filter(|p| p.starts_with(&format!("{claim}-")))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    if let Some(w) = crate::quantity::decimal_for_binary(&ot, &oq, &nt, &nq) {
+        message.push_str(&format!("; {w}"));
+    }
+    out.push(
+        finding(n, path, Severity::Notice, "grow", message).hint(format!(
+            "the exact commands: `{}`",
+            plan_command(n, claim, &nt)
+        )),
+    );
+}
+
+/// The `pvc-resize plan` command for a grown claim, with the release (Helm's
+/// `app.kubernetes.io/instance` label) and namespace filled in when the render says them.
+fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
+    use crate::plan_render::shell_quote;
+    let label = |k: &str| {
+        n.json
+            .pointer(&format!("/metadata/labels/{}", k.replace('/', "~1")))
+            .and_then(Value::as_str)
+            .filter(|v| crate::plan::check_name("release", v, 53, false).is_ok())
+    };
+    let release = label("app.kubernetes.io/instance")
+        .or_else(|| label("release"))
+        .unwrap_or("RELEASE");
+    let namespace = if n.namespace.is_empty() {
+        "NAMESPACE"
+    } else {
+        &n.namespace
+    };
+    [
+        "pvc-resize plan --release",
+        &shell_quote(release),
+        "--namespace",
+        &shell_quote(namespace),
+        "--size",
+        &shell_quote(size),
+        "--manifests",
+        &shell_quote(&n.file),
+        "--statefulset",
+        &shell_quote(&n.name),
+        "--claim",
+        &shell_quote(claim),
+    ]
+    .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STS: &str = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\n  namespace: ns\n  labels:\n    app.kubernetes.io/instance: rel\nspec:\n  replicas: 2\n  serviceName: k-headless\n  selector:\n    matchLabels:\n      app: k\n  template:\n    metadata:\n      labels:\n        app: k\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: 8Gi\n";
+
+    fn run(new: &str) -> Vec<Finding> {
+        compare("old.yaml", STS, "new.yaml", new).unwrap()
+    }
+
+    fn codes(f: &[Finding]) -> Vec<&'static str> {
+        f.iter().map(|f| f.id).collect()
+    }
+
+    #[test]
+    fn defaults_and_semantic_equality() {
+        assert!(run(STS).is_empty());
+        for equal in [
+            STS.replace("storage: 8Gi", "storage: 8192Mi"),
+            STS.replace("spec:\n  replicas: 2", "spec:\n  podManagementPolicy: OrderedReady\n  revisionHistoryLimit: 10\n  replicas: 5\n  minReadySeconds: 3\n  ordinals: {start: 1}\n  updateStrategy: {type: OnDelete}\n  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}"),
+            STS.replace("    - metadata:\n        name: data\n      spec:\n", "    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:\n        name: data\n        labels: {}\n        creationTimestamp: null\n      status: {phase: Pending}\n      spec:\n        volumeMode: Filesystem\n"),
+            STS.replace("        app: k\n  volume", "        app: k\n        changed: yes\n  volume"),
+        ] {
+            assert_eq!(run(&equal), vec![], "{equal}");
+        }
+    }
+
+    #[test]
+    fn forbidden_changes_with_lines() {
+        let f = run(&STS.replace("storage: 8Gi", "storage: 20Gi"));
+        assert_eq!(codes(&f), vec!["grow"]);
+        let at = f[0].location.as_ref().unwrap();
+        assert_eq!((at.file.as_str(), at.line, at.column), ("new.yaml", 25, 22));
+        assert!(
+            f[0].message.contains("data-k-0, data-k-1"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].hint.as_deref().unwrap().contains("pvc-resize plan --release rel --namespace ns --size 20Gi --manifests new.yaml --statefulset k --claim data"), "{}", f[0].message);
+        assert_eq!(
+            codes(&run(&STS.replace("storage: 8Gi", "storage: 4Gi"))),
+            vec!["shrink"]
+        );
+        let f = run(&STS.replace(
+            "name: data\n",
+            "name: data\n        labels: {helm.sh/chart: kafka-1.0.1}\n",
+        ));
+        assert_eq!(codes(&f), vec!["claim-template-changed"]);
+        assert!(
+            f[0].message
+                .contains("metadata.labels[\"helm.sh/chart\"]: (unset) -> kafka-1.0.1"),
+            "{}",
+            f[0].message
+        );
+        assert_eq!(f[0].location.as_ref().unwrap().line, 21);
+        assert_eq!(
+            codes(&run(
+                &STS.replace("app: k\n  template", "app: x\n  template")
+            )),
+            vec!["selector"]
+        );
+        assert_eq!(
+            codes(&run(&STS.replace("  serviceName: k-headless\n", ""))),
+            vec!["service-name"]
+        );
+        assert_eq!(
+            codes(&run(&STS.replace(
+                "spec:\n  replicas",
+                "spec:\n  podManagementPolicy: Parallel\n  replicas"
+            ))),
+            vec!["pod-management-policy"]
+        );
+        assert_eq!(
+            codes(&run(&STS.replace(
+                "spec:\n  replicas",
+                "spec:\n  revisionHistoryLimit: 3\n  replicas"
+            ))),
+            vec!["revision-history-limit"]
+        );
+        assert_eq!(
+            codes(&run(&STS.replace(
+                "spec:\n  replicas",
+                "spec:\n  volumeClaimUpdatePolicy: InPlace\n  replicas"
+            ))),
+            vec!["spec-field"]
+        );
+        assert_eq!(
+            codes(&run(&format!(
+                "{STS}    - metadata: {{name: logs}}\n      spec: {{resources: {{requests: {{storage: 1Gi}}}}}}\n"
+            ))),
+            vec!["claim-template-added"]
+        );
+    }
+
+    #[test]
+    fn removed_and_renamed() {
+        let f = run(&STS.replace("name: k\n", "name: k2\n"));
+        assert_eq!(codes(&f), vec!["statefulset-added", "statefulset-removed"]);
+        assert_eq!(f[1].location.as_ref().unwrap().file, "old.yaml");
+        assert!(
+            f[1].message.contains("data-k-0, data-k-1"),
+            "{}",
+            f[1].message
+        );
+        assert!(f[1].message.contains("renamed to k2"), "{}", f[1].message);
+        assert!(looks_like_manifests(STS));
+        assert!(!looks_like_manifests(
+            "kafka:\n  persistence:\n    size: 1Gi\n"
+        ));
+    }
+}
