@@ -1,0 +1,425 @@
+//! `check --base-manifests OLD --head-manifests NEW` on real renders: the Bitnami Kafka 14 chart
+//! tarball of the shared fixtures rendered by the real Helm with different values, repackaged
+//! with a bumped version (with and without a chart label in its claim template), and the real
+//! rendered StatefulSets mutated by hand. Every change Kubernetes forbids must be found; every
+//! allowed one must pass.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A chart tarball unpacked into a temporary folder, to be repackaged.
+struct Charts {
+    dir: tempfile::TempDir,
+    helm: PathBuf,
+}
+
+impl Charts {
+    fn new(helm: PathBuf, tarball: &Path) -> Charts {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = Command::new("tar")
+            .arg("xzf")
+            .arg(tarball)
+            .arg("-C")
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        Charts { dir, helm }
+    }
+
+    /// `helm package` of the unpacked chart as `version`, with an edit to its StatefulSet template.
+    fn package(&self, version: &str, template_edit: impl Fn(&str) -> String) -> PathBuf {
+        let src = self.dir.path().join("kafka");
+        let work = self.dir.path().join(format!("work-{version}"));
+        copy_dir(&src, &work.join("kafka"));
+        let chart = work.join("kafka/Chart.yaml");
+        let text = read(&chart).replace("version: 14.9.3", &format!("version: {version}"));
+        std::fs::write(&chart, text).unwrap();
+        let sts = work.join("kafka/templates/statefulset.yaml");
+        std::fs::write(&sts, template_edit(&read(&sts))).unwrap();
+        let out = Command::new(&self.helm)
+            .args(["package", "-d"])
+            .arg(&work)
+            .arg(work.join("kafka"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        work.join(format!("kafka-{version}.tgz"))
+    }
+
+    /// `helm template kafka CHART -n kafka -f VALUES`.
+    fn render(&self, chart: &Path, values: &str) -> String {
+        let file = self.dir.path().join("values.yaml");
+        std::fs::write(&file, values).unwrap();
+        let out = Command::new(&self.helm)
+            .args(["template", "kafka"])
+            .arg(chart)
+            .args(["--namespace", "kafka", "-f"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Runs `check` on two renders; returns the finding codes (from the JSON report) and the exit code.
+fn check(dir: &Path, old: &str, new: &str, strict: bool) -> (Vec<String>, i32, String) {
+    std::fs::write(dir.join("old.yaml"), old).unwrap();
+    std::fs::write(dir.join("new.yaml"), new).unwrap();
+    let mut args = vec![
+        "check",
+        "--base-manifests",
+        "old.yaml",
+        "--head-manifests",
+        "new.yaml",
+        "--format",
+        "json",
+    ];
+    if strict {
+        args.push("--strict");
+    }
+    let out = run_in(Some(dir), &args, b"");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    let codes = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_owned())
+        .collect();
+    (codes, code(&out), stdout(&out))
+}
+
+/// The text of the document of StatefulSet `name`, edited by `f`; the rest of the stream kept.
+fn mutate_sts(stream: &str, name: &str, f: impl Fn(&str) -> String) -> String {
+    let marker = format!("kind: StatefulSet\nmetadata:\n  name: {name}\n");
+    let start = stream
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no StatefulSet {name}"));
+    let end = stream[start..]
+        .find("\n---")
+        .map_or(stream.len(), |e| start + e + 1);
+    let edited = f(&stream[start..end]);
+    assert_ne!(edited, stream[start..end], "the mutation changed nothing");
+    format!("{}{}{}", &stream[..start], edited, &stream[end..])
+}
+
+fn once(s: &str, from: &str, to: &str) -> String {
+    assert_eq!(s.matches(from).count(), 1, "{from:?} is not unique");
+    s.replacen(from, to, 1)
+}
+
+#[test]
+fn every_forbidden_change_is_found_and_every_allowed_one_passes() {
+    let (Some(fixtures), Some(helm)) = (shared_fixtures(), helm(3)) else {
+        return;
+    };
+    let charts = Charts::new(
+        helm,
+        &fixtures.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz"),
+    );
+    let tarball = fixtures.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz");
+    let work = tempfile::tempdir().unwrap();
+    let old = charts.render(&tarball, "{}\n");
+    // Helm 3.17 trims documents where the fixture's Helm 4.2 kept blank lines: the same objects.
+    let fixture = read(&fixtures.join("bitnami-kafka-14/rendered-default.yaml"));
+    assert_ne!(old, fixture);
+    let (got, rc, out) = check(work.path(), &fixture, &old, true);
+    assert_eq!((got.len(), rc), (0, 0), "{out}");
+    let bumped = charts.package("14.9.4", str::to_owned);
+
+    // (case, values of NEW, expected codes, exit code, exit code with --strict)
+    let by_values: &[(&str, &str, &[&str], i32, i32)] = &[
+        ("nothing changes", "{}\n", &[], 0, 0),
+        ("replicas", "replicaCount: 3\n", &[], 0, 0),
+        (
+            "pod template",
+            "podAnnotations: {a: b}\nresources: {limits: {memory: 1Gi}}\n",
+            &[],
+            0,
+            0,
+        ),
+        ("updateStrategy", "updateStrategy: OnDelete\n", &[], 0, 0),
+        (
+            "the same size spelled differently",
+            "persistence: {size: 8192Mi}\n",
+            &[],
+            0,
+            0,
+        ),
+        ("grow", "persistence: {size: 50Gi}\n", &["grow"], 0, 1),
+        ("shrink", "persistence: {size: 4Gi}\n", &["shrink"], 1, 1),
+        (
+            "storage class",
+            "persistence: {storageClass: fast}\n",
+            &["claim-template-changed"],
+            1,
+            1,
+        ),
+        (
+            "access modes",
+            "persistence: {accessModes: [ReadWriteMany]}\n",
+            &["claim-template-changed"],
+            1,
+            1,
+        ),
+        (
+            "claim annotations",
+            "persistence: {annotations: {backup: daily}}\n",
+            &["claim-template-changed"],
+            1,
+            1,
+        ),
+        (
+            "claim selector",
+            "persistence: {selector: {matchLabels: {disk: ssd}}}\n",
+            &["claim-template-changed"],
+            1,
+            1,
+        ),
+        (
+            "log volume added",
+            "logPersistence: {enabled: true}\n",
+            &["claim-template-added"],
+            1,
+            1,
+        ),
+        (
+            "persistence disabled",
+            "persistence: {enabled: false}\n",
+            &["claim-template-removed"],
+            1,
+            1,
+        ),
+        (
+            "podManagementPolicy",
+            "podManagementPolicy: OrderedReady\n",
+            &["pod-management-policy"],
+            1,
+            1,
+        ),
+        (
+            "zookeeper podManagementPolicy",
+            "zookeeper: {podManagementPolicy: OrderedReady}\n",
+            &["pod-management-policy"],
+            1,
+            1,
+        ),
+        (
+            "renamed",
+            "fullnameOverride: kafka-broker\n",
+            &["statefulset-added", "statefulset-removed"],
+            0,
+            1,
+        ),
+    ];
+    for (case, values, want, rc, rc_strict) in by_values {
+        let new = charts.render(&tarball, values);
+        for (strict, rc) in [(false, rc), (true, rc_strict)] {
+            let (mut got, code, out) = check(work.path(), &old, &new, strict);
+            got.sort();
+            assert_eq!(got, *want, "{case}: {out}");
+            assert_eq!(code, *rc, "{case} (strict: {strict}): {out}");
+        }
+    }
+
+    // A new chart version: the StatefulSet's and the pods' chart labels change, which is allowed.
+    let (got, rc, out) = check(work.path(), &old, &charts.render(&bumped, "{}\n"), false);
+    assert_eq!((got.len(), rc), (0, 0), "version bump: {out}");
+
+    // The classic: a chart that stamps its version into the claim template's labels.
+    let labelled = |t: &str| {
+        once(
+            t,
+            "    - metadata:\n        name: data\n",
+            "    - metadata:\n        name: data\n        labels: {{- include \"common.labels.standard\" . | nindent 10 }}\n",
+        )
+    };
+    let (v3, v4) = (
+        charts.package("14.9.3-labels", labelled),
+        charts.package("14.9.4-labels", labelled),
+    );
+    let (old_l, new_l) = (charts.render(&v3, "{}\n"), charts.render(&v4, "{}\n"));
+    let (got, rc, out) = check(work.path(), &old_l, &new_l, false);
+    assert_eq!(
+        (got, rc),
+        (vec!["claim-template-changed".to_owned()], 1),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "metadata.labels[\\\"helm.sh/chart\\\"]: kafka-14.9.3-labels -> kafka-14.9.4-labels"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn hand_mutations_of_the_real_statefulset() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let old = read(&fixtures.join("bitnami-kafka-14/rendered-default.yaml"));
+    let work = tempfile::tempdir().unwrap();
+    let spec = "spec:\n  podManagementPolicy: Parallel\n";
+    type Edit = Box<dyn Fn(&str) -> String>;
+    let add = |extra: &'static str| -> Edit {
+        Box::new(move |s: &str| once(s, spec, &format!("{spec}{extra}")))
+    };
+    let cases: Vec<(&str, Edit, &[&str], i32)> = vec![
+        ("minReadySeconds", (add("  minReadySeconds: 30\n")), &[], 0),
+        ("ordinals", (add("  ordinals: {start: 1}\n")), &[], 0),
+        (
+            "retention policy",
+            (add(
+                "  persistentVolumeClaimRetentionPolicy: {whenDeleted: Retain, whenScaled: Delete}\n",
+            )),
+            &[],
+            0,
+        ),
+        (
+            "revisionHistoryLimit at its default",
+            (add("  revisionHistoryLimit: 10\n")),
+            &[],
+            0,
+        ),
+        (
+            "revisionHistoryLimit",
+            (add("  revisionHistoryLimit: 2\n")),
+            &["revision-history-limit"],
+            0,
+        ),
+        (
+            "claim apiVersion/kind and volumeMode (what the API server adds)",
+            Box::new(|s: &str| {
+                once(
+                    s,
+                    "    - metadata:\n        name: data\n      spec:\n",
+                    "    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:\n        name: data\n      spec:\n        volumeMode: Filesystem\n",
+                )
+            }),
+            &[],
+            0,
+        ),
+        (
+            "serviceName",
+            Box::new(|s: &str| once(s, "serviceName: kafka-headless", "serviceName: kafka-hl")),
+            &["service-name"],
+            1,
+        ),
+        (
+            "selector",
+            Box::new(|s: &str| {
+                once(
+                    s,
+                    "  selector:\n    matchLabels:\n",
+                    "  selector:\n    matchLabels:\n      tier: broker\n",
+                )
+            }),
+            &["selector"],
+            1,
+        ),
+        (
+            "volumeMode Block",
+            Box::new(|s: &str| {
+                once(
+                    s,
+                    "        accessModes:\n",
+                    "        volumeMode: Block\n        accessModes:\n",
+                )
+            }),
+            &["claim-template-changed"],
+            1,
+        ),
+        (
+            "a spec field from a later Kubernetes",
+            (add("  volumeClaimUpdatePolicy: InPlace\n")),
+            &["spec-field"],
+            1,
+        ),
+    ];
+    for (case, edit, want, rc) in cases {
+        let new = mutate_sts(&old, "kafka", edit);
+        let (got, code, out) = check(work.path(), &old, &new, false);
+        assert_eq!(got, want, "{case}: {out}");
+        assert_eq!(code, rc, "{case}: {out}");
+    }
+}
+
+#[test]
+fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
+    let (Some(fixtures), Some(h4)) = (shared_fixtures(), helm(4)) else {
+        return;
+    };
+    let tarball = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
+    let values = fixtures.join("posthog/values-resized.yaml");
+    let out = Command::new(h4)
+        .args(["template", "posthog"])
+        .arg(&tarball)
+        .args(["--namespace", "posthog", "-f"])
+        .arg(&values)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let work = tempfile::tempdir().unwrap();
+    let old = read(&fixtures.join("posthog/rendered-default.helm3-format.yaml"));
+    let new = String::from_utf8(out.stdout).unwrap();
+    std::fs::write(work.path().join("old.yaml"), &old).unwrap();
+    std::fs::write(work.path().join("new.yaml"), &new).unwrap();
+    // Detected from content: --base/--head given manifest streams.
+    let o = run_in(
+        Some(work.path()),
+        &["check", "--base", "old.yaml", "--head", "new.yaml"],
+        b"",
+    );
+    let text = stdout(&o);
+    assert_eq!(code(&o), 0, "{text}{}", stderr(&o));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let line: usize = text.split(':').nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        new.lines().nth(line - 1).unwrap().trim(),
+        "storage: \"50Gi\"",
+        "{text}"
+    );
+    assert!(
+        text.contains("`pvc-resize plan --release posthog --namespace NAMESPACE --size 50Gi --manifests new.yaml --statefulset posthog-posthog-kafka --claim data`"),
+        "{text}"
+    );
+    // A values file against a render is refused.
+    std::fs::write(work.path().join("values.yaml"), read(&values)).unwrap();
+    let o = run_in(
+        Some(work.path()),
+        &["check", "--base", "old.yaml", "--head", "values.yaml"],
+        b"",
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("hint:"), "{}", stderr(&o));
+}
