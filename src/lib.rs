@@ -6,6 +6,7 @@
 pub mod check;
 pub mod data;
 pub mod finding;
+pub mod flux;
 pub mod fsutil;
 pub mod immutability;
 pub mod manifest;

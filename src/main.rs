@@ -494,6 +494,7 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     let out = match a.format.as_str() {
         "markdown" => plan_render::markdown(&plan),
         "json" => plan_render::json(&plan),
+        "flux" => pvc_resize::flux::render(&plan, &manifests).map_err(|e| anyhow!(e))?,
         "script" => match plan_render::script(&plan) {
             Ok(s) => s,
             Err(e) if plan.blocking => {
