@@ -204,6 +204,10 @@ pub struct PostRenderArgs {
     /// Parse every document, not only those that could be selected (slower; Helm already parsed them)
     #[arg(long)]
     pub parse_all: bool,
+    /// Write apiVersion: v1 and kind: PersistentVolumeClaim into every StatefulSet claim template
+    /// that lacks them (what the API server returns; avoids Argo CD's permanent OutOfSync)
+    #[arg(long)]
+    pub claim_typemeta: bool,
     /// The Kubernetes version whose strict schemas every changed document must pass
     #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
     pub kubernetes_version: String,

@@ -3,6 +3,7 @@
 //! The library never prints: it returns data (edited buffers, outcomes, errors with positions),
 //! and the binary turns that into text and exit codes.
 
+pub mod argocd;
 pub mod check;
 pub mod data;
 pub mod finding;

@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser};
 mod cli;
 
 use cli::{CheckArgs, Cli, Command, PlanArgs, PostRenderArgs, ValidateArgs, ValuesArgs};
+use pvc_resize::argocd;
 use pvc_resize::check;
 use pvc_resize::finding::{Finding, Report, Severity};
 use pvc_resize::fsutil;
@@ -198,9 +199,9 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
             })?;
         diag.log = Some(f);
     }
-    if a.size.is_none() && a.patches.is_empty() {
+    if a.size.is_none() && a.patches.is_empty() && !a.claim_typemeta {
         bail!(
-            "post-render needs --size Q and/or --patch FILE; see `pvc-resize post-render --help`"
+            "post-render needs --size Q, --patch FILE and/or --claim-typemeta; see `pvc-resize post-render --help`"
         );
     }
     if a.claim.is_empty() {
@@ -253,7 +254,17 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         "pvc-resize: {} documents in, {} out",
         outcome.documents, outcome.documents
     ));
-    emit(outcome.output.as_bytes())?;
+    let mut output = outcome.output;
+    if a.claim_typemeta {
+        let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
+        for (sts, claim, line) in &added.claims {
+            diag.say(&format!(
+                "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
+            ));
+        }
+        output = added.output;
+    }
+    emit(output.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

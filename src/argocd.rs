@@ -1,0 +1,168 @@
+//! `post-render --claim-typemeta`: writes `apiVersion: v1` and `kind: PersistentVolumeClaim` into
+//! every StatefulSet claim template that lacks them.
+//!
+//! The API server returns claim templates with both fields set, so a GitOps tool that compares
+//! the live object with the render (Argo CD, notably with server-side diff) shows such
+//! StatefulSets OutOfSync forever (argo-cd#16707, #11143). Chart maintainers fix it by writing the
+//! fields (dapr#8067, VictoriaMetrics helm-charts#1092, qdrant-helm#470); this does the same at
+//! render time. The API server does not compare these two fields when it checks an update (the
+//! `check` on renders ignores them for the same reason), so adding them is not a `spec: Forbidden`
+//! change on the supported Kubernetes versions.
+//!
+//! Like the size edit, this splices text: every byte outside the inserted lines stays.
+
+use crate::yaml::{self, Kind, Node};
+use crate::{data, stream};
+
+/// What was added where.
+pub struct Added {
+    pub output: String,
+    /// `(StatefulSet, claim, line)` of every claim template that got the fields.
+    pub claims: Vec<(String, String, usize)>,
+}
+
+/// Adds the missing fields to every claim template of every StatefulSet of a stream.
+pub fn add_claim_typemeta(input: &str) -> Result<Added, String> {
+    let mut edits: Vec<(usize, String)> = Vec::new();
+    let mut claims = Vec::new();
+    for chunk in stream::split(input) {
+        let doc = &input[chunk.range.clone()];
+        if !doc.contains("StatefulSet") || !doc.contains("volumeClaimTemplates") {
+            continue;
+        }
+        let docs = yaml::parse_stream(doc, chunk.range.start, chunk.line - 1)
+            .map_err(|e| format!("{e}"))?;
+        for root in docs.iter().filter_map(|d| d.root.as_ref()) {
+            if root.get("kind").and_then(Node::as_str) != Some("StatefulSet") {
+                continue;
+            }
+            let sts = root
+                .get_path(&["metadata", "name"])
+                .and_then(Node::as_str)
+                .unwrap_or_default();
+            let templates = root
+                .get_path(&["spec", "volumeClaimTemplates"])
+                .map(Node::items)
+                .unwrap_or_default();
+            for t in templates {
+                if let Some(text) = insertion(input, t)? {
+                    let claim = t
+                        .get_path(&["metadata", "name"])
+                        .and_then(Node::as_str)
+                        .unwrap_or_default();
+                    claims.push((sts.to_owned(), claim.to_owned(), t.pos.line));
+                    edits.push((t.span.start, text));
+                }
+            }
+        }
+    }
+    let mut output = input.to_owned();
+    for (at, text) in edits.iter().rev() {
+        output.insert_str(*at, text);
+    }
+    verify(input, &output, edits.len())?;
+    Ok(Added { output, claims })
+}
+
+/// The text to insert before a claim template's first key, or `None` when it has both fields.
+fn insertion(src: &str, t: &Node) -> Result<Option<String>, String> {
+    let Kind::Mapping { flow, .. } = &t.kind else {
+        return Ok(None);
+    };
+    let missing: Vec<&str> = [
+        ("apiVersion", "apiVersion: v1"),
+        ("kind", "kind: PersistentVolumeClaim"),
+    ]
+    .into_iter()
+    .filter(|(k, _)| t.get(k).is_none())
+    .map(|(_, line)| line)
+    .collect();
+    if missing.is_empty() {
+        return Ok(None);
+    }
+    let line_start = src[..t.span.start].rfind('\n').map_or(0, |i| i + 1);
+    let before = &src[line_start..t.span.start];
+    if *flow || !before.chars().all(|c| c == ' ' || c == '-') {
+        return Err(format!(
+            "{}: claim template written in a form this option does not edit (flow style or on a line with other content)\nhint: write apiVersion and kind in the chart, or drop --claim-typemeta",
+            t.pos
+        ));
+    }
+    let indent = " ".repeat(before.chars().count());
+    Ok(Some(
+        missing
+            .iter()
+            .map(|field| format!("{field}\n{indent}"))
+            .collect(),
+    ))
+}
+
+/// Re-reads every edited document: the same data as before, plus the two fields in `added`
+/// claim templates; the same number of documents.
+fn verify(before: &str, after: &str, added: usize) -> Result<(), String> {
+    if stream::count_documents(before) != stream::count_documents(after) {
+        return Err("the number of documents changed; nothing written".to_owned());
+    }
+    let read = |text: &str| -> Result<Vec<serde_json::Value>, String> {
+        let mut out = Vec::new();
+        for c in stream::split(text) {
+            let doc = &text[c.range.clone()];
+            if doc.contains("volumeClaimTemplates") {
+                for d in yaml::parse_stream(doc, 0, 0).map_err(|e| e.to_string())? {
+                    if let Some(r) = d.root {
+                        out.push(data::to_json(&r)?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    };
+    let (mut a, b) = (read(before)?, read(after)?);
+    let mut filled = 0;
+    for doc in &mut a {
+        if doc["kind"] != "StatefulSet" {
+            continue;
+        }
+        if let Some(ts) = doc
+            .pointer_mut("/spec/volumeClaimTemplates")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for t in ts.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                if !(t.contains_key("apiVersion") && t.contains_key("kind")) {
+                    filled += 1;
+                }
+                t.entry("apiVersion").or_insert("v1".into());
+                t.entry("kind").or_insert("PersistentVolumeClaim".into());
+            }
+        }
+    }
+    if a != b || filled != added {
+        return Err("internal error: the edited claim templates do not read back as expected; nothing written".to_owned());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_only_what_is_missing_and_keeps_every_other_byte() {
+        let src = "---\n# Source: x\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\nspec:\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec: {}\n    -   apiVersion: v1\n        metadata: {name: logs}\n---\nkind: ConfigMap\n";
+        let a = add_claim_typemeta(src).unwrap();
+        assert_eq!(
+            a.output,
+            "---\n# Source: x\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\nspec:\n  volumeClaimTemplates:\n    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:\n        name: data\n      spec: {}\n    -   kind: PersistentVolumeClaim\n        apiVersion: v1\n        metadata: {name: logs}\n---\nkind: ConfigMap\n"
+        );
+        assert_eq!(a.claims.len(), 2);
+        let again = add_claim_typemeta(&a.output).unwrap();
+        assert_eq!(again.output, a.output);
+        assert!(again.claims.is_empty());
+        assert!(
+            add_claim_typemeta(
+                "kind: StatefulSet\nspec:\n  volumeClaimTemplates: [{metadata: {name: d}}]\n"
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! `post-render --claim-typemeta` under the real Helm 3: every claim template of the real PostHog
+//! chart gets `apiVersion`/`kind`, nothing else changes, and `check` on the two renders finds no
+//! change Kubernetes would refuse.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+#[test]
+fn helm3_post_render_adds_claim_typemeta_and_nothing_else() {
+    let (Some(fixtures), Some(helm)) = (shared_fixtures(), helm(3)) else {
+        return;
+    };
+    let chart = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
+    let values = fixtures.join("posthog/values-default.yaml");
+    let render = |post_render: bool| {
+        let mut cmd = Command::new(&helm);
+        cmd.args(["template", "posthog"])
+            .arg(&chart)
+            .args(["--namespace", "posthog", "-f"])
+            .arg(&values);
+        if post_render {
+            cmd.args(["--post-renderer", env!("CARGO_BIN_EXE_pvc-resize")])
+                .args(["--post-renderer-args", "post-render"])
+                .args(["--post-renderer-args", "--claim-typemeta"]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (plain, typed) = (render(false), render(true));
+    assert_eq!(
+        typed
+            .matches("    - apiVersion: v1\n      kind: PersistentVolumeClaim\n")
+            .count(),
+        4,
+        "kafka, postgresql, redis, zookeeper"
+    );
+    // Only the inserted lines differ.
+    let removed: String = typed.replace(
+        "    - apiVersion: v1\n      kind: PersistentVolumeClaim\n      metadata:",
+        "    - metadata:",
+    );
+    assert_eq!(removed, plain);
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.yaml"), &plain).unwrap();
+    std::fs::write(dir.path().join("new.yaml"), &typed).unwrap();
+    let o = run_in(
+        Some(dir.path()),
+        &[
+            "check",
+            "--base-manifests",
+            "old.yaml",
+            "--head-manifests",
+            "new.yaml",
+            "--strict",
+        ],
+        b"",
+    );
+    assert_eq!((code(&o), stdout(&o)), (0, String::new()), "{}", stderr(&o));
+
+    // A chart that writes them already (Bitnami Kafka 32) comes out byte for byte.
+    let k32 = read(&fixtures.join("bitnami-kafka-32/rendered-split.yaml"));
+    let o = run(&["post-render", "--claim-typemeta"], k32.as_bytes());
+    assert_eq!((code(&o), stdout(&o)), (0, k32));
+}
