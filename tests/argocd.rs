@@ -4,7 +4,6 @@
 
 mod common;
 use common::*;
-use std::process::Command;
 
 #[test]
 fn helm3_post_render_adds_claim_typemeta_and_nothing_else() {
@@ -13,26 +12,24 @@ fn helm3_post_render_adds_claim_typemeta_and_nothing_else() {
     };
     let chart = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
     let values = fixtures.join("posthog/values-default.yaml");
-    let render = |post_render: bool| {
-        let mut cmd = Command::new(&helm);
-        cmd.args(["template", "posthog"])
-            .arg(&chart)
-            .args(["--namespace", "posthog", "-f"])
-            .arg(&values);
-        if post_render {
-            cmd.args(["--post-renderer", env!("CARGO_BIN_EXE_pvc-resize")])
-                .args(["--post-renderer-args", "post-render"])
-                .args(["--post-renderer-args", "--claim-typemeta"]);
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
-    let (plain, typed) = (render(false), render(true));
+    let bin = env!("CARGO_BIN_EXE_pvc-resize");
+    let plain = helm_template(&helm, "posthog", &chart, "posthog", &values, &[]);
+    let typed = helm_template(
+        &helm,
+        "posthog",
+        &chart,
+        "posthog",
+        &values,
+        &[
+            "--post-renderer",
+            bin,
+            "--post-renderer-args",
+            "post-render",
+        ]
+        .into_iter()
+        .chain(["--post-renderer-args", "--claim-typemeta"])
+        .collect::<Vec<_>>(),
+    );
     assert_eq!(
         typed
             .matches("    - apiVersion: v1\n      kind: PersistentVolumeClaim\n")

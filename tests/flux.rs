@@ -126,13 +126,8 @@ fn flux_against_kustomize(render: &Path, release: &str, extra: &[&str], kubectl:
         serde_yaml::to_string(&kustomization).unwrap(),
     )
     .unwrap();
-    let k = Command::new(kubectl)
-        .arg("kustomize")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
-    let kustomized = by_identity(documents(&String::from_utf8(k.stdout).unwrap()));
+    let kustomized = output_of(Command::new(kubectl).arg("kustomize").arg(dir.path()));
+    let kustomized = by_identity(documents(&kustomized));
 
     let mut post_render = vec!["post-render", "--size", "50Gi"];
     post_render.extend_from_slice(extra);

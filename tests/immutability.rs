@@ -39,16 +39,11 @@ impl Charts {
         std::fs::write(&chart, text).unwrap();
         let sts = work.join("kafka/templates/statefulset.yaml");
         std::fs::write(&sts, template_edit(&read(&sts))).unwrap();
-        let out = Command::new(&self.helm)
-            .args(["package", "-d"])
-            .arg(&work)
-            .arg(work.join("kafka"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        output_of(
+            Command::new(&self.helm)
+                .args(["package", "-d"])
+                .arg(&work)
+                .arg(work.join("kafka")),
         );
         work.join(format!("kafka-{version}.tgz"))
     }
@@ -57,19 +52,7 @@ impl Charts {
     fn render(&self, chart: &Path, values: &str) -> String {
         let file = self.dir.path().join("values.yaml");
         std::fs::write(&file, values).unwrap();
-        let out = Command::new(&self.helm)
-            .args(["template", "kafka"])
-            .arg(chart)
-            .args(["--namespace", "kafka", "-f"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        helm_template(&self.helm, "kafka", chart, "kafka", &file, &[])
     }
 }
 
@@ -377,21 +360,9 @@ fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
     };
     let tarball = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
     let values = fixtures.join("posthog/values-resized.yaml");
-    let out = Command::new(h4)
-        .args(["template", "posthog"])
-        .arg(&tarball)
-        .args(["--namespace", "posthog", "-f"])
-        .arg(&values)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let new = helm_template(&h4, "posthog", &tarball, "posthog", &values, &[]);
     let work = tempfile::tempdir().unwrap();
     let old = read(&fixtures.join("posthog/rendered-default.helm3-format.yaml"));
-    let new = String::from_utf8(out.stdout).unwrap();
     std::fs::write(work.path().join("old.yaml"), &old).unwrap();
     std::fs::write(work.path().join("new.yaml"), &new).unwrap();
     // Detected from content: --base/--head given manifest streams.

@@ -224,3 +224,36 @@ impl HelmOracle {
             .collect()
     }
 }
+
+/// Runs a command that must succeed (its stderr is the failure message); returns its stdout.
+pub fn output_of(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{:?}: {e}", cmd.get_program()));
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        cmd.get_program(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `helm template RELEASE CHART --namespace NS -f VALUES EXTRA...` with the real Helm.
+pub fn helm_template(
+    helm: &Path,
+    release: &str,
+    chart: &Path,
+    namespace: &str,
+    values: &Path,
+    extra: &[&str],
+) -> String {
+    output_of(
+        Command::new(helm)
+            .args(["template", release])
+            .arg(chart)
+            .args(["--namespace", namespace, "-f"])
+            .arg(values)
+            .args(extra),
+    )
+}
