@@ -84,7 +84,7 @@ fn insertion(src: &str, t: &Node) -> Result<Option<String>, String> {
     let before = &src[line_start..t.span.start];
     if *flow || !before.chars().all(|c| c == ' ' || c == '-') {
         return Err(format!(
-            "{}: claim template written in a form this option does not edit (flow style or on a line with other content)\nhint: write apiVersion and kind in the chart, or drop --claim-typemeta",
+            "{}: claim template written in a form this option does not edit (flow style or on a line with other content)\n  hint: write apiVersion and kind in the chart, or drop --claim-typemeta",
             t.pos
         ));
     }

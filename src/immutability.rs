@@ -47,6 +47,13 @@ enum Seg {
     Index(usize),
 }
 
+/// What `check` on two renders found, and how many StatefulSets each render has.
+pub struct Compared {
+    pub findings: Vec<Finding>,
+    pub old: usize,
+    pub new: usize,
+}
+
 /// One differing leaf (or sub-tree) between two normalised values.
 #[derive(Debug)]
 struct Diff {
@@ -73,7 +80,10 @@ fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
         if !stream::has_content(doc) || !doc.contains("StatefulSet") {
             continue;
         }
-        let (json, tree) = validate::parse_document(file, doc, chunk.range.start, chunk.line)?;
+        let (json, tree) = validate::parse_document(file, doc, chunk.range.start, chunk.line)
+            .map_err(|e| {
+                format!("{e}\n  hint: both sides must be manifest streams as `helm template` or `helm get manifest` print them")
+            })?;
         let Some(tree) = tree else { continue };
         if json.get("kind").and_then(Value::as_str) != Some("StatefulSet") {
             continue;
@@ -87,7 +97,7 @@ fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
         let (name, namespace) = (meta("name"), meta("namespace"));
         if name.is_empty() {
             return Err(format!(
-                "{file}:{}: a StatefulSet without metadata.name\nhint: is this the output of `helm template` or `helm get manifest`?",
+                "{file}:{}: a StatefulSet without metadata.name\n  hint: is this the output of `helm template` or `helm get manifest`?",
                 tree.pos
             ));
         }
@@ -111,7 +121,7 @@ pub fn compare(
     base: &str,
     head_file: &str,
     head: &str,
-) -> Result<Vec<Finding>, String> {
+) -> Result<Compared, String> {
     let old = statefulsets(base_file, base)?;
     let new = statefulsets(head_file, head)?;
     let same = |a: &Sts, b: &Sts| a.name == b.name && a.namespace == b.namespace;
@@ -154,7 +164,11 @@ pub fn compare(
             std::cmp::Reverse(f.severity),
         )
     });
-    Ok(out)
+    Ok(Compared {
+        findings: out,
+        old: old.len(),
+        new: new.len(),
+    })
 }
 
 /// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).
@@ -761,7 +775,7 @@ mod tests {
     const STS: &str = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\n  namespace: ns\n  labels:\n    app.kubernetes.io/instance: rel\nspec:\n  replicas: 2\n  serviceName: k-headless\n  selector:\n    matchLabels:\n      app: k\n  template:\n    metadata:\n      labels:\n        app: k\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: 8Gi\n";
 
     fn run(new: &str) -> Vec<Finding> {
-        compare("old.yaml", STS, "new.yaml", new).unwrap()
+        compare("old.yaml", STS, "new.yaml", new).unwrap().findings
     }
 
     fn codes(f: &[Finding]) -> Vec<&'static str> {

@@ -397,7 +397,7 @@ fn read_revision(spec: &str) -> Result<String> {
 }
 
 /// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
-fn check_findings(a: &CheckArgs, base: &str, head: &str) -> Result<Vec<Finding>> {
+fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Result<Vec<Finding>> {
     let (base_text, head_text) = (read_revision(base)?, read_revision(head)?);
     let named = a.base_manifests.is_some();
     let (bm, hm) = (
@@ -406,16 +406,21 @@ fn check_findings(a: &CheckArgs, base: &str, head: &str) -> Result<Vec<Finding>>
     );
     if named || (bm && hm) {
         if !a.paths.is_empty() {
-            bail!("--path applies to values files, not to rendered manifests\nhint: drop --path");
+            bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
         }
         let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
-        return immutability::compare(&file(base), &base_text, &file(head), &head_text)
-            .map_err(|e| anyhow!(e));
+        let c = immutability::compare(&file(base), &base_text, &file(head), &head_text)
+            .map_err(|e| anyhow!(e))?;
+        diag.say(&format!(
+            "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",
+            c.old, c.new
+        ));
+        return Ok(c.findings);
     }
     if bm != hm {
         let (m, v) = if bm { (base, head) } else { (head, base) };
         bail!(
-            "{m} is a manifest stream but {v} is a values file: both sides must be the same kind\n\
+            "{m} is a manifest stream but {v} is a values file: both sides must be the same kind\n  \
              hint: compare renders with --base-manifests OLD --head-manifests NEW, or values files with --base/--head"
         );
     }
@@ -439,7 +444,7 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         .clone()
         .or(a.head.clone())
         .expect("clap requires --head");
-    let mut findings = check_findings(&a, &base, &head)?;
+    let mut findings = check_findings(&a, &base, &head, diag)?;
     check::mark_blocking(&mut findings, a.strict);
     // A base read from git is the same file at another revision: its places name the PATH, so
     // that annotations resolve, and the label names the revision.
