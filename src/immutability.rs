@@ -72,7 +72,8 @@ pub fn looks_like_manifests(text: &str) -> bool {
     })
 }
 
-/// Every StatefulSet of a manifest stream, with positions in the whole stream.
+/// Every StatefulSet of a manifest stream (or of a `kind: List`, as `kubectl get -o yaml`
+/// prints live objects), with positions in the whole stream.
 fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
     let mut out = Vec::new();
     for chunk in stream::split(text) {
@@ -82,34 +83,47 @@ fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
         }
         let (json, tree) = validate::parse_document(file, doc, chunk.range.start, chunk.line)
             .map_err(|e| {
-                format!("{e}\n  hint: both sides must be manifest streams as `helm template` or `helm get manifest` print them")
+                format!("{e}\n  hint: both sides must be manifest streams as `helm template`, `helm get manifest` or `kubectl get -o yaml` print them")
             })?;
         let Some(tree) = tree else { continue };
-        if json.get("kind").and_then(Value::as_str) != Some("StatefulSet") {
-            continue;
+        if json["kind"] == "List" {
+            let items = json["items"].as_array().cloned().unwrap_or_default();
+            let nodes = tree.get("items").map(Node::items).unwrap_or_default();
+            for (item, node) in items.into_iter().zip(nodes) {
+                out.extend(one(file, item, node.clone())?);
+            }
+        } else {
+            out.extend(one(file, json, tree)?);
         }
-        let meta = |k: &str| {
-            json.pointer(&format!("/metadata/{k}"))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        let (name, namespace) = (meta("name"), meta("namespace"));
-        if name.is_empty() {
-            return Err(format!(
-                "{file}:{}: a StatefulSet without metadata.name\n  hint: is this the output of `helm template` or `helm get manifest`?",
-                tree.pos
-            ));
-        }
-        out.push(Sts {
-            file: file.to_owned(),
-            namespace,
-            name,
-            json,
-            tree,
-        });
     }
     Ok(out)
+}
+
+/// The object as a StatefulSet, when it is one.
+fn one(file: &str, json: Value, tree: Node) -> Result<Option<Sts>, String> {
+    if json["kind"] != "StatefulSet" {
+        return Ok(None);
+    }
+    let meta = |k: &str| {
+        json.pointer(&format!("/metadata/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (name, namespace) = (meta("name"), meta("namespace"));
+    if name.is_empty() {
+        return Err(format!(
+            "{file}:{}: a StatefulSet without metadata.name\n  hint: is this the output of `helm template` or `helm get manifest`?",
+            tree.pos
+        ));
+    }
+    Ok(Some(Sts {
+        file: file.to_owned(),
+        namespace,
+        name,
+        json,
+        tree,
+    }))
 }
 
 /// Compares two renders (OLD: what the cluster has, e.g. `helm get manifest`; NEW: what the
@@ -124,7 +138,11 @@ pub fn compare(
 ) -> Result<Compared, String> {
     let old = statefulsets(base_file, base)?;
     let new = statefulsets(head_file, head)?;
-    let same = |a: &Sts, b: &Sts| a.name == b.name && a.namespace == b.namespace;
+    // A render without namespaces (the chart leaves them to Helm) matches any namespace.
+    let same = |a: &Sts, b: &Sts| {
+        a.name == b.name
+            && (a.namespace == b.namespace || a.namespace.is_empty() || b.namespace.is_empty())
+    };
     let mut out = Vec::new();
     for o in &old {
         match new.iter().find(|n| same(o, n)) {

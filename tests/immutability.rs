@@ -398,3 +398,84 @@ fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("hint:"), "{}", stderr(&o));
 }
+
+/// The Kafka StatefulSet of the real render, dressed by hand the way the API server returns it
+/// (`kubectl get statefulset -o yaml` of a List): its defaults filled in, claim templates with
+/// apiVersion/kind, volumeMode and status, server metadata and status.
+fn live_list(render: &str) -> String {
+    let mut sts = pvc_resize::stream::split(render)
+        .into_iter()
+        .map(|c| {
+            pvc_resize::validate::parse_document(
+                "r",
+                &render[c.range.clone()],
+                c.range.start,
+                c.line,
+            )
+            .unwrap()
+            .0
+        })
+        .find(|d| d["kind"] == "StatefulSet" && d["metadata"]["name"] == "kafka")
+        .unwrap();
+    let meta = sts["metadata"].as_object_mut().unwrap();
+    meta.insert("namespace".into(), "kafka".into());
+    meta.insert("uid".into(), "0b6c1f3e-5d1a-4c3e-9d7e-1f2a3b4c5d6e".into());
+    meta.insert("resourceVersion".into(), "4242".into());
+    meta.insert("generation".into(), 3.into());
+    let spec = sts["spec"].as_object_mut().unwrap();
+    spec.insert("revisionHistoryLimit".into(), 10.into());
+    spec.insert(
+        "persistentVolumeClaimRetentionPolicy".into(),
+        serde_json::json!({"whenDeleted": "Retain", "whenScaled": "Retain"}),
+    );
+    spec["updateStrategy"]["rollingUpdate"] = serde_json::json!({"partition": 0});
+    spec["template"]["spec"]["dnsPolicy"] = "ClusterFirst".into();
+    spec["template"]["spec"]["restartPolicy"] = "Always".into();
+    for c in spec["volumeClaimTemplates"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        c.insert("apiVersion".into(), "v1".into());
+        c.insert("kind".into(), "PersistentVolumeClaim".into());
+        c["metadata"]["creationTimestamp"] = serde_json::Value::Null;
+        c["spec"]["volumeMode"] = "Filesystem".into();
+        c.insert("status".into(), serde_json::json!({"phase": "Pending"}));
+    }
+    sts["status"] = serde_json::json!({"replicas": 1, "readyReplicas": 1, "currentRevision": "kafka-6d5f7c9b8"});
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [sts], "metadata": {"resourceVersion": ""}});
+    serde_yaml::to_string(&list).unwrap()
+}
+
+#[test]
+fn a_live_object_from_kubectl_get_compares_after_its_defaults() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let render = read(&fixtures.join("bitnami-kafka-14/rendered-default.yaml"));
+    let live = live_list(&render);
+    let work = tempfile::tempdir().unwrap();
+    // Only the Kafka StatefulSet is live here: the zookeeper one of the render is new.
+    let added = "statefulset-added".to_owned();
+    let (got, rc, out) = check(work.path(), &live, &render, true);
+    assert_eq!((got, rc), (vec![added.clone()], 0), "{out}");
+    let resized = read(&fixtures.join("bitnami-kafka-14/rendered-resized.yaml"));
+    let (got, rc, out) = check(work.path(), &live, &resized, false);
+    assert_eq!(
+        (got, rc),
+        (vec![added.clone(), "grow".to_owned()], 0),
+        "{out}"
+    );
+    assert!(out.contains("\"line\": 518"), "placed in NEW: {out}");
+    let (got, _, out) = check(
+        work.path(),
+        &live,
+        &render.replace(
+            "podManagementPolicy: Parallel\n  replicas: 1",
+            "replicas: 1",
+        ),
+        false,
+    );
+    assert_eq!(
+        got,
+        vec![added, "pod-management-policy".to_owned()],
+        "{out}"
+    );
+}
