@@ -113,6 +113,18 @@ pub fn render(plan: &Plan, manifests: &str) -> Result<String, String> {
             .join(", "),
         plan.size.text
     );
+    if plan.blocking {
+        out.push_str("#\n# BLOCKING: no patch is printed until these are fixed:\n");
+        for f in plan.findings.iter().filter(|f| f.severity == "blocking") {
+            for line in wrap(&format!("[{}] {}", f.code, f.message), 96) {
+                let _ = writeln!(out, "#   {line}");
+            }
+            if let Some(fix) = &f.fix {
+                let _ = writeln!(out, "#   fix: {fix}");
+            }
+        }
+        return Ok(out);
+    }
     let mut n = 1;
     comment_step(
         &mut out,

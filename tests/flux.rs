@@ -239,3 +239,31 @@ fn a_reordered_chart_fails_the_patch_instead_of_growing_the_wrong_claim() {
         .unwrap();
     assert!(!o.status.success(), "the test op must fail");
 }
+
+#[test]
+fn a_blocking_plan_prints_no_patch() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let render = fixtures.join("posthog/rendered-default.yaml");
+    let args = [
+        "plan",
+        "--release",
+        "posthog",
+        "--namespace",
+        "posthog",
+        "--size",
+        "10Gi",
+        "--manifests",
+    ];
+    let mut argv: Vec<&str> = args.to_vec();
+    argv.extend([render.to_str().unwrap(), "--format", "flux"]);
+    let out = run(&argv, b"");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("BLOCKING") && text.contains("[shrink]"),
+        "{text}"
+    );
+    assert!(documents(&text).is_empty(), "only comments: {text}");
+}
