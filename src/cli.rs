@@ -43,7 +43,8 @@ pub enum Command {
         pvc-resize post-render --size 50Gi --statefulset kafka-broker < rendered.yaml\n  \
         helm upgrade posthog posthog/posthog -n posthog -f values.yaml --post-renderer pvc-resize \\\n    \
         --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi   (Helm 3)\n  \
-        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi  (Helm 4 plugin)\n\n\
+        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi  (Helm 4 plugin)\n  \
+        helm template ... | pvc-resize post-render --claim-typemeta   # apiVersion/kind in claim templates (Argo CD)\n\n\
         Without --statefulset, the StatefulSets of the `kafka` chart are picked (exactly one must exist).\n\
         Every byte outside the edited sizes is kept. On any error nothing is written to stdout and the exit\n\
         status is 2, so Helm stops instead of applying a partial release. Helm 4 drops a plugin's stderr:\n\
@@ -78,7 +79,8 @@ pub enum Command {
         pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - --values values.yaml\n  \
         kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
         pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
-        pvc-resize plan ... --chart posthog/posthog --format script > resize.sh && bash resize.sh\n\n\
+        pvc-resize plan ... --chart posthog/posthog --format script > resize.sh && bash resize.sh\n  \
+        pvc-resize plan ... --format flux > helmrelease-patch.yaml     # Flux: postRenderers patch + steps\n\n\
         Exit 0 for a plan with no blocking finding, 1 when one exists (the plan is still printed; a script\n\
         is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
         argument is shell-quoted.")]
