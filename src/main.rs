@@ -448,9 +448,9 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
     check::mark_blocking(&mut findings, a.strict);
     // A base read from git is the same file at another revision: its places name the PATH, so
     // that annotations resolve, and the label names the revision.
-    if let Some((rev, path)) = git_spec(&a.base) {
+    if let Some((rev, path)) = git_spec(&base) {
         for r in findings.iter_mut().flat_map(|f| f.related.iter_mut()) {
-            if r.file == a.base {
+            if r.file == base {
                 r.file = path.to_owned();
                 r.label = Some(format!("base ({rev})"));
             }
