@@ -479,3 +479,83 @@ fn a_live_object_from_kubectl_get_compares_after_its_defaults() {
         "{out}"
     );
 }
+
+fn validator(path: &str) -> jsonschema::Validator {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(path));
+    jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+#[test]
+fn reports_follow_the_json_and_sarif_schemas_with_a_hint_each() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let old = read(&fixtures.join("bitnami-kafka-14/rendered-default.yaml"));
+    // NEW: the resized render, its kafka serviceName changed and its zookeeper StatefulSet gone.
+    let resized = read(&fixtures.join("bitnami-kafka-14/rendered-resized.yaml"));
+    let zk = resized
+        .find("# Source: kafka/charts/zookeeper/templates/statefulset.yaml")
+        .unwrap();
+    let zk_end = zk + resized[zk..].find("\n---\n").unwrap() + 1;
+    let new = format!("{}{}", &resized[..zk], &resized[zk_end..]);
+    let new = mutate_sts(&new, "kafka", |s| {
+        once(s, "serviceName: kafka-headless", "serviceName: kafka-hl")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.yaml"), &old).unwrap();
+    std::fs::write(dir.path().join("new.yaml"), &new).unwrap();
+    let args = [
+        "check",
+        "--base-manifests",
+        "old.yaml",
+        "--head-manifests",
+        "new.yaml",
+        "--format",
+    ];
+    let run_as = |format: &str| {
+        let mut a = args.to_vec();
+        a.push(format);
+        let o = run_in(Some(dir.path()), &a, b"");
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        serde_json::from_str::<serde_json::Value>(&stdout(&o)).unwrap()
+    };
+    let report = run_as("json");
+    let errors: Vec<String> = validator("schema/report.schema.json")
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert!(f["hint"].is_string(), "{f}");
+            f["id"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(ids, ["service-name", "grow", "statefulset-removed"]);
+    let removed = &report["findings"][2]["location"];
+    // Placed at the zookeeper StatefulSet's first line in OLD.
+    let line = removed["line"].as_u64().unwrap() as usize;
+    assert_eq!(removed["file"], "old.yaml");
+    assert_eq!(
+        old.lines().nth(line - 2),
+        Some("# Source: kafka/charts/zookeeper/templates/statefulset.yaml")
+    );
+    let sarif = run_as("sarif");
+    let errors: Vec<String> = validator("schema/sarif/sarif-schema-2.1.0.json")
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(
+        rules
+            .iter()
+            .all(|r| r["shortDescription"]["text"].is_string()),
+        "{rules:?}"
+    );
+}
