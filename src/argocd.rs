@@ -5,9 +5,10 @@
 //! the live object with the render (Argo CD, notably with server-side diff) shows such
 //! StatefulSets OutOfSync forever (argo-cd#16707, #11143). Chart maintainers fix it by writing the
 //! fields (dapr#8067, VictoriaMetrics helm-charts#1092, qdrant-helm#470); this does the same at
-//! render time. The API server does not compare these two fields when it checks an update (the
-//! `check` on renders ignores them for the same reason), so adding them is not a `spec: Forbidden`
-//! change on the supported Kubernetes versions.
+//! render time. Current API servers return the two fields themselves and let an upgrade add them
+//! (the VictoriaMetrics chart did, on existing StatefulSets), so `check` on renders ignores them;
+//! kubernetes#87583 (2020) once refused such a re-apply, hence the README's advice to dry-run on
+//! an old cluster.
 //!
 //! Like the size edit, this splices text: every byte outside the inserted lines stays.
 
