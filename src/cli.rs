@@ -120,7 +120,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub cluster: Option<String>,
     /// Output format
-    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "script", "flux"])]
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "script", "flux", "argocd"])]
     pub format: String,
     /// The Kubernetes version whose strict schemas the changed StatefulSets must pass
     #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]

@@ -510,7 +510,8 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     let out = match a.format.as_str() {
         "markdown" => plan_render::markdown(&plan),
         "json" => plan_render::json(&plan),
-        "flux" => pvc_resize::flux::render(&plan, &manifests).map_err(|e| anyhow!(e))?,
+        "flux" => pvc_resize::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
+        "argocd" => pvc_resize::gitops::argocd(&plan),
         "script" => match plan_render::script(&plan) {
             Ok(s) => s,
             Err(e) if plan.blocking => {

@@ -1,6 +1,6 @@
 //! `plan --format flux`: the HelmRelease `spec.postRenderers` patch it prints, applied by the real
 //! kustomize (`kubectl kustomize`) to the real render, gives the same objects with the same sizes
-//! as the tool's own post-renderer.
+//! as the tool's own post-renderer. `plan --format argocd`: the steps around one sync, in order.
 
 mod common;
 use common::*;
@@ -266,4 +266,64 @@ fn a_blocking_plan_prints_no_patch() {
         "{text}"
     );
     assert!(documents(&text).is_empty(), "only comments: {text}");
+}
+
+#[test]
+fn argocd_steps_go_around_one_sync() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let render = fixtures.join("bitnami-kafka-32/rendered-split.yaml");
+    let values = fixtures.join("bitnami-kafka-32/values-split.yaml");
+    let values = values.to_str().unwrap();
+    let edit =
+        format!("pvc-resize values {values} --size 50Gi --path broker.persistence.size --write");
+    let out = run(
+        &[
+            "plan",
+            "--release",
+            "kafka",
+            "--namespace",
+            "kafka",
+            "--size",
+            "50Gi",
+            "--manifests",
+            render.to_str().unwrap(),
+            "--statefulset",
+            "kafka-broker",
+            "--values",
+            values,
+            "--format",
+            "argocd",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(documents(&text).is_empty(), "a runbook of comments: {text}");
+    let order: [&str; 8] = [
+        "argocd app set kafka --sync-policy none",
+        "kubectl -n kafka patch pvc data-kafka-broker-0",
+        "kubectl -n kafka patch pvc data-kafka-broker-2",
+        "kubectl -n kafka delete statefulset kafka-broker --cascade=orphan",
+        &edit,
+        "argocd app sync kafka --resource apps:StatefulSet:kafka-broker",
+        "argocd app set kafka --sync-policy automated",
+        "kubectl -n kafka exec kafka-broker-0",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|c| {
+            text.find(c)
+                .unwrap_or_else(|| panic!("{c:?} missing: {text}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "{order:?} out of order: {text}"
+    );
+    assert!(
+        !text.contains("helm upgrade"),
+        "Argo CD upgrades, not helm: {text}"
+    );
 }

@@ -1,0 +1,304 @@
+//! The resize procedure for releases that a GitOps controller upgrades: `plan --format flux`
+//! and `plan --format argocd`. Both keep the plan's own steps (preflight, PVC patches, the
+//! numeric wait, the fallback, the orphan delete, the verification) and replace its values edit
+//! and `helm upgrade` with what the controller needs, between a stop and a restart of its
+//! reconciliation.
+//!
+//! Flux runs no external post-renderer, only kustomize (`spec.postRenderers[].kustomize.patches`
+//! of the HelmRelease), so the claim templates are grown there with a JSON 6902 patch per
+//! StatefulSet (target by kind and name, a `test` of the claim's name before the `replace`, so a
+//! chart that reorders its claim templates fails the reconcile instead of growing the wrong one).
+//! The Flux output is one YAML document (a HelmRelease patch) whose comments are the steps, so it
+//! can be saved as a file as it is.
+//!
+//! Argo CD has no post-renderer and cannot orphan-delete during a sync: automated syncs are
+//! turned off around the manual steps and one `argocd app sync`.
+
+use crate::plan::{Command, Plan, Step, Target};
+use crate::plan_render::command_line;
+use crate::{stream, validate};
+use serde_json::Value;
+use std::fmt::Write;
+
+/// The index of claim template `claim` in StatefulSet `name` of a manifest stream.
+fn claim_index(manifests: &str, name: &str, claim: &str) -> Result<usize, String> {
+    for chunk in stream::split(manifests) {
+        let doc = &manifests[chunk.range.clone()];
+        if !stream::has_content(doc) || !doc.contains("StatefulSet") || !doc.contains(name) {
+            continue;
+        }
+        let (json, _) = validate::parse_document("manifests", doc, chunk.range.start, chunk.line)?;
+        if json["kind"] != "StatefulSet" || json["metadata"]["name"] != name {
+            continue;
+        }
+        let claims = json
+            .pointer("/spec/volumeClaimTemplates")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        return claims
+            .iter()
+            .position(|c| c.pointer("/metadata/name") == Some(&Value::from(claim)))
+            .ok_or_else(|| format!("StatefulSet {name} has no claim template {claim:?}"));
+    }
+    Err(format!("no StatefulSet {name} in the manifests"))
+}
+
+/// A YAML double-quoted scalar (JSON's escaping is valid YAML).
+fn quoted(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
+/// The `patches` entry that grows one target's claim template, indented for the HelmRelease.
+fn patch_entry(t: &Target, index: usize) -> String {
+    let at = format!("/spec/volumeClaimTemplates/{index}");
+    format!(
+        "          - target:\n              kind: StatefulSet\n              name: {}\n            patch: |\n              - op: test\n                path: {at}/metadata/name\n                value: {}\n              - op: replace\n                path: {at}/spec/resources/requests/storage\n                value: {}\n",
+        quoted(&t.statefulset),
+        quoted(&t.claim),
+        quoted(&t.new.text)
+    )
+}
+
+/// One numbered step as YAML comments.
+fn comment_step(out: &mut String, n: usize, title: &str, detail: &str, commands: &[String]) {
+    let _ = writeln!(out, "#\n# {n}. {title}");
+    if !detail.is_empty() {
+        for line in wrap(detail, 96) {
+            let _ = writeln!(out, "#    {line}");
+        }
+    }
+    for c in commands {
+        let _ = writeln!(out, "#      {c}");
+    }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line");
+        if !last.is_empty() && last.len() + word.len() >= width {
+            lines.push(word.to_owned());
+        } else {
+            if !last.is_empty() {
+                last.push(' ');
+            }
+            last.push_str(word);
+        }
+    }
+    lines
+}
+
+fn step_commands(s: &Step) -> Vec<String> {
+    s.commands.iter().map(command_line).collect()
+}
+
+/// A step the controller needs instead of one of the plan's.
+struct Replacement {
+    title: String,
+    detail: String,
+    commands: Vec<String>,
+}
+
+/// The plan's steps as numbered comments, with `first` before them, the values edit and the
+/// upgrade replaced, and `last` after the upgrade; `recreator` (what re-creates the StatefulSet
+/// after the orphan delete) named in that step.
+fn procedure(
+    out: &mut String,
+    plan: &Plan,
+    recreator: &str,
+    first: Replacement,
+    values: Replacement,
+    upgrade: Replacement,
+    last: Option<Replacement>,
+) {
+    let mut n = 1;
+    comment_step(out, n, &first.title, &first.detail, &first.commands);
+    let mut last = last;
+    for s in &plan.steps {
+        let (title, detail, commands) = match s.id {
+            "values" => (
+                values.title.clone(),
+                values.detail.clone(),
+                values.commands.clone(),
+            ),
+            "helm-upgrade" => (
+                upgrade.title.clone(),
+                upgrade.detail.clone(),
+                upgrade.commands.clone(),
+            ),
+            "orphan-delete" => (
+                s.title.clone(),
+                format!(
+                    "volumeClaimTemplates are immutable; {recreator} re-creates the StatefulSet with the new template, and it adopts the running pods."
+                ),
+                step_commands(s),
+            ),
+            _ => (s.title.clone(), s.detail.clone(), step_commands(s)),
+        };
+        n += 1;
+        let title = if s.branch == "main" {
+            title
+        } else {
+            format!("({} branch) {title}", s.branch)
+        };
+        comment_step(out, n, &title, &detail, &commands);
+        if s.id == "helm-upgrade"
+            && let Some(l) = last.take()
+        {
+            n += 1;
+            comment_step(out, n, &l.title, &l.detail, &l.commands);
+        }
+    }
+}
+
+/// The blocking findings as comments; true when there are any (then nothing is to be applied).
+fn blocking(out: &mut String, plan: &Plan, what: &str) -> bool {
+    if !plan.blocking {
+        return false;
+    }
+    let _ = writeln!(
+        out,
+        "#\n# BLOCKING: no {what} is printed until these are fixed:"
+    );
+    for f in plan.findings.iter().filter(|f| f.severity == "blocking") {
+        for line in wrap(&format!("[{}] {}", f.code, f.message), 96) {
+            let _ = writeln!(out, "#   {line}");
+        }
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "#   fix: {fix}");
+        }
+    }
+    true
+}
+
+fn cli(words: &[&str]) -> String {
+    command_line(&Command {
+        argv: words.iter().map(|w| (*w).to_owned()).collect(),
+        mutating: true,
+    })
+}
+
+fn grown(plan: &Plan) -> String {
+    plan.targets
+        .iter()
+        .map(|t| format!("{}/{}", t.statefulset, t.claim))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The Flux form of a plan: a HelmRelease patch with `spec.postRenderers`, and the procedure
+/// around it as comments. `manifests` is the render the plan was made from.
+pub fn flux(plan: &Plan, manifests: &str) -> Result<String, String> {
+    let (r, ns) = (plan.release.as_str(), plan.namespace.as_str());
+    let mut out = format!(
+        "# pvc-resize plan --format flux: grow {} in the Flux HelmRelease {r} (namespace {ns})\n\
+         # to {}. Flux's helm-controller runs kustomize post-renderers only; the patch below grows\n\
+         # the claim templates at render time. If the HelmRelease already has spec.postRenderers,\n\
+         # add the `kustomize.patches` entries to it (a list in a patch replaces the whole list).\n\
+         # The HelmRelease is assumed to be named like the Helm release; use its own name if it\n\
+         # sets spec.releaseName. Steps, in order:\n",
+        grown(plan),
+        plan.size.text
+    );
+    if blocking(&mut out, plan, "patch") {
+        return Ok(out);
+    }
+    procedure(
+        &mut out,
+        plan,
+        "Flux's upgrade after the resume",
+        Replacement {
+            title: "Stop Flux from reconciling (and re-creating) the release while the PVCs are changed".into(),
+            detail: String::new(),
+            commands: vec![cli(&["flux", "suspend", "helmrelease", r, "-n", ns])],
+        },
+        Replacement {
+            title: "Commit and push the HelmRelease change: this patch under spec.postRenderers (or the new size in spec.values / the values file it reads)".into(),
+            detail: "Flux is suspended, so nothing happens yet.".into(),
+            commands: Vec::new(),
+        },
+        Replacement {
+            title: "Resume: Flux reconciles at once, the upgrade re-creates the StatefulSet with the grown claim templates, and it adopts the running pods".into(),
+            detail: format!("Then check the release: flux get helmrelease {r} -n {ns}"),
+            commands: vec![cli(&["flux", "resume", "helmrelease", r, "-n", ns])],
+        },
+        None,
+    );
+    out.push_str(&format!(
+        "#\n# Once the values carry the new size, the patch is a no-op and can be removed.\n\
+         apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {}\n  namespace: {}\n\
+         spec:\n  postRenderers:\n    - kustomize:\n        patches:\n",
+        quoted(r),
+        quoted(ns)
+    ));
+    for t in &plan.targets {
+        out.push_str(&patch_entry(
+            t,
+            claim_index(manifests, &t.statefulset, &t.claim)?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The Argo CD form of a plan: the manual steps around one sync, as comments (a runbook).
+/// The Application is assumed to be named like the release.
+pub fn argocd(plan: &Plan) -> String {
+    let (r, ns) = (plan.release.as_str(), plan.namespace.as_str());
+    let mut out = format!(
+        "# pvc-resize plan --format argocd: grow {} of the Argo CD Application {r} to {}.\n\
+         # A sync cannot delete a StatefulSet with --cascade=orphan, and a sync of the bigger claim\n\
+         # template fails with `spec: Forbidden`: these steps go around one sync. The Application is\n\
+         # assumed to be named like the release (namespace {ns}); use its own name otherwise.\n",
+        grown(plan),
+        plan.size.text
+    );
+    if blocking(&mut out, plan, "procedure") {
+        return out;
+    }
+    let sts: Vec<&str> = plan
+        .targets
+        .iter()
+        .map(|t| t.statefulset.as_str())
+        .collect();
+    let mut sync = vec!["argocd", "app", "sync", r];
+    let resources: Vec<String> = sts
+        .iter()
+        .map(|s| format!("apps:StatefulSet:{s}"))
+        .collect();
+    for res in &resources {
+        sync.extend(["--resource", res]);
+    }
+    let values_cmds = plan
+        .steps
+        .iter()
+        .find(|s| s.id == "values")
+        .map(step_commands)
+        .unwrap_or_default();
+    procedure(
+        &mut out,
+        plan,
+        "the sync",
+        Replacement {
+            title: "Turn automated syncs off: self-heal would re-create the StatefulSet with the old claim template right after the orphan delete".into(),
+            detail: "Note the current policy (argocd app get) to restore it at the end.".into(),
+            commands: vec![cli(&["argocd", "app", "set", r, "--sync-policy", "none"])],
+        },
+        Replacement {
+            title: "Set the new size in the values Argo CD reads (in the Git checkout), commit and push; don't sync yet".into(),
+            detail: "With the size in the Application itself (spec.source.helm.values or valuesObject), change it there instead.".into(),
+            commands: values_cmds,
+        },
+        Replacement {
+            title: "Sync the StatefulSet: Argo CD creates it with the grown claim template, and it adopts the running pods".into(),
+            detail: "A full `argocd app sync` does the same for the whole application.".into(),
+            commands: vec![cli(&sync)],
+        },
+        Some(Replacement {
+            title: "Turn automated syncs back on (add --self-heal / --auto-prune if the Application had them)".into(),
+            detail: String::new(),
+            commands: vec![cli(&["argocd", "app", "set", r, "--sync-policy", "automated"])],
+        }),
+    );
+    out
+}
