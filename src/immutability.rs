@@ -143,10 +143,16 @@ pub fn compare(
         a.name == b.name
             && (a.namespace == b.namespace || a.namespace.is_empty() || b.namespace.is_empty())
     };
+    // Live objects (`kubectl get statefulset -o yaml`) may belong to other releases: one whose
+    // release is known and is none of NEW's is not this upgrade's business.
+    let releases: Vec<&str> = new.iter().filter_map(release_of).collect();
+    let foreign =
+        |o: &Sts| !releases.is_empty() && release_of(o).is_some_and(|r| !releases.contains(&r));
     let mut out = Vec::new();
     for o in &old {
         match new.iter().find(|n| same(o, n)) {
             Some(n) => compare_one(o, n, &mut out),
+            None if foreign(o) => {}
             None => {
                 let added: Vec<&Sts> = new
                     .iter()
@@ -187,6 +193,15 @@ pub fn compare(
         old: old.len(),
         new: new.len(),
     })
+}
+
+/// The Helm release an object belongs to: its `meta.helm.sh/release-name` annotation (live
+/// objects) or its `app.kubernetes.io/instance` label (renders).
+fn release_of(s: &Sts) -> Option<&str> {
+    let meta = &s.json["metadata"];
+    meta.pointer("/annotations/meta.helm.sh~1release-name")
+        .or_else(|| meta.pointer("/labels/app.kubernetes.io~1instance"))
+        .and_then(Value::as_str)
 }
 
 /// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).

@@ -440,7 +440,12 @@ fn live_list(render: &str) -> String {
         c.insert("status".into(), serde_json::json!({"phase": "Pending"}));
     }
     sts["status"] = serde_json::json!({"replicas": 1, "readyReplicas": 1, "currentRevision": "kafka-6d5f7c9b8"});
-    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [sts], "metadata": {"resourceVersion": ""}});
+    sts["metadata"]["annotations"] = serde_json::json!({"meta.helm.sh/release-name": "kafka"});
+    // Another release's StatefulSet in the same namespace: not this upgrade's business.
+    let mut other = sts.clone();
+    other["metadata"]["name"] = "other-db".into();
+    other["metadata"]["annotations"] = serde_json::json!({"meta.helm.sh/release-name": "other"});
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [sts, other], "metadata": {"resourceVersion": ""}});
     serde_yaml::to_string(&list).unwrap()
 }
 
