@@ -564,3 +564,49 @@ fn reports_follow_the_json_and_sarif_schemas_with_a_hint_each() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn renders_read_from_git_with_rev_path() {
+    let (Some(fixtures), Some(_)) = (shared_fixtures(), program("git")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        output_of(
+            Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+                .args(["-c", "commit.gpgsign=false"])
+                .args(args)
+                .current_dir(dir.path()),
+        )
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::create_dir(dir.path().join("deploy")).unwrap();
+    let file = dir.path().join("deploy/rendered.yaml");
+    std::fs::write(&file, read(&fixtures.join("posthog/rendered-default.yaml"))).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "render"]);
+    std::fs::write(&file, read(&fixtures.join("posthog/rendered-resized.yaml"))).unwrap();
+    // Recognised from content, the base read with `git show`.
+    let o = run_in(
+        Some(dir.path()),
+        &[
+            "check",
+            "--base",
+            "HEAD:deploy/rendered.yaml",
+            "--head",
+            "deploy/rendered.yaml",
+            "--strict",
+            "--format",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["findings"][0]["id"], "grow");
+    assert_eq!(
+        report["findings"][0]["location"]["file"],
+        "deploy/rendered.yaml"
+    );
+}
