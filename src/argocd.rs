@@ -2,7 +2,8 @@
 //! every StatefulSet claim template that lacks them.
 //!
 //! The API server returns claim templates with both fields set, so a GitOps tool that compares
-//! the live object with the render (Argo CD, notably with server-side diff) shows such
+//! the live object with the render (Argo CD with server-side apply or diff: gitops-engine strips
+//! the server's additions to claim templates only in its legacy three-way diff) shows such
 //! StatefulSets OutOfSync forever (argo-cd#16707, #11143). Chart maintainers fix it by writing the
 //! fields (dapr#8067, VictoriaMetrics helm-charts#1092, qdrant-helm#470); this does the same at
 //! render time. Current API servers return the two fields themselves and let an upgrade add them
