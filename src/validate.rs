@@ -6,7 +6,8 @@ use crate::schema::{self, Violation};
 use crate::stream;
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// The outcome for one file: its findings and, for a stream, how many documents were checked.
 #[derive(Debug, Default)]
@@ -76,13 +77,26 @@ fn persistence_schema() -> &'static Value {
     RAW.get_or_init(|| serde_json::from_str(schema::VALUES_PERSISTENCE_SCHEMA).expect("bundled"))
 }
 
-/// A bundled Kubernetes schema (`kind:StatefulSet`, ...) as data; parsed on the error path only.
-fn kubernetes_schema(version: &str, root: &str) -> Option<Value> {
+/// A bundled Kubernetes schema (`kind:StatefulSet`, ...) as data: parsed on the error path
+/// only, once per process.
+fn kubernetes_schema(version: &str, root: &str) -> Option<&'static Value> {
+    type Cache = Mutex<HashMap<(String, String), &'static Value>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let key = (version.to_owned(), root.to_owned());
+    if let Some(v) = cache.get(&key) {
+        return Some(v);
+    }
     let (_, roots) = schema::KUBERNETES_SCHEMAS
         .iter()
         .find(|(v, _)| *v == version)?;
     let (_, text) = roots.iter().find(|(r, _)| *r == root)?;
-    serde_json::from_str(text).ok()
+    let raw: &'static Value = Box::leak(Box::new(serde_json::from_str(text).ok()?));
+    cache.insert(key, raw);
+    Some(raw)
 }
 
 /// The keys a schema allows where an unknown key was found: the `properties` beside the failing
@@ -318,7 +332,7 @@ pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileRepo
                 report.findings.extend(
                     violations
                         .into_iter()
-                        .flat_map(|v| place(file, tree.as_ref(), &object, raw.as_ref(), v)),
+                        .flat_map(|v| place(file, tree.as_ref(), &object, raw, v)),
                 );
             }
         }

@@ -9,6 +9,7 @@ use std::process::Command;
 #[derive(Debug, Default)]
 pub struct RepoPaths {
     roots: HashMap<PathBuf, Option<PathBuf>>,
+    files: HashMap<String, String>,
 }
 
 impl RepoPaths {
@@ -16,6 +17,15 @@ impl RepoPaths {
     /// the file's folder), with `/` separators. The path as given when the file doesn't exist
     /// on disk (`<stdin>`, a `REV:PATH` already relative to the root), or is in no repository.
     pub fn relative(&mut self, file: &str) -> String {
+        if let Some(done) = self.files.get(file) {
+            return done.clone();
+        }
+        let rel = self.resolve(file);
+        self.files.insert(file.to_owned(), rel.clone());
+        rel
+    }
+
+    fn resolve(&mut self, file: &str) -> String {
         let Ok(abs) = std::fs::canonicalize(file) else {
             return file.to_owned();
         };
