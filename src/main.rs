@@ -289,51 +289,9 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         None => None,
     };
     let format = format_of(&a.format);
-    let (mut valid, mut invalid, mut skipped, mut broken) = (0, 0, 0, 0);
-    let mut findings = Vec::new();
-    let inputs = a
-        .values
-        .iter()
-        .map(|f| (f, true))
-        .chain(a.manifests.iter().map(|f| (f, false)));
-    for (file, is_values) in inputs {
-        let name = if file == "-" {
-            "<stdin>"
-        } else {
-            file.as_str()
-        };
-        // One unreadable file doesn't stop the others.
-        let text = match fsutil::read_text(file) {
-            Ok(t) => t,
-            Err(e) => {
-                broken += 1;
-                diag.say(&format!("pvc-resize: error: {e}"));
-                continue;
-            }
-        };
-        let report = if is_values {
-            validate::values_file(name, &text, chart_schema.as_ref())
-        } else {
-            validate::manifest_stream(name, &text, &a.kubernetes_version)
-        };
-        match report {
-            Ok(r) => {
-                findings.extend(r.findings);
-                valid += r.valid;
-                invalid += r.invalid;
-                skipped += r.skipped;
-            }
-            Err(f) => {
-                broken += 1;
-                diag.say(&format!("pvc-resize: error: {f}"));
-                // Machine formats carry it too, so that CI annotates the broken file.
-                if format != Format::Text {
-                    findings.push(*f);
-                }
-            }
-        }
-    }
-    let mut report = Report::new("validate", findings);
+    let (total, broken) = validate_inputs(&a, chart_schema.as_ref(), format, diag);
+    let (valid, invalid, skipped) = (total.valid, total.invalid, total.skipped);
+    let mut report = Report::new("validate", total.findings);
     for (k, v) in [
         ("valid", valid),
         ("invalid", invalid),
@@ -355,11 +313,58 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
     ));
     Ok(ExitCode::from(if broken > 0 {
         2
-    } else if invalid > 0 {
-        1
     } else {
-        0
+        u8::from(invalid > 0)
     }))
+}
+
+/// Validates every input file; one unreadable file doesn't stop the others. Returns the sum of
+/// the reports and how many files couldn't be read or parsed (said on stderr; with a machine
+/// format also reported as findings, so that CI annotates the broken file).
+fn validate_inputs(
+    a: &ValidateArgs,
+    chart_schema: Option<&validate::ChartSchema>,
+    format: Format,
+    diag: &mut Diag,
+) -> (validate::FileReport, usize) {
+    let mut total = validate::FileReport::default();
+    let mut broken = 0;
+    let inputs = a
+        .values
+        .iter()
+        .map(|f| (f, true))
+        .chain(a.manifests.iter().map(|f| (f, false)));
+    for (file, is_values) in inputs {
+        let name = if file == "-" {
+            "<stdin>"
+        } else {
+            file.as_str()
+        };
+        let text = match fsutil::read_text(file) {
+            Ok(t) => t,
+            Err(e) => {
+                broken += 1;
+                diag.say(&format!("pvc-resize: error: {e}"));
+                continue;
+            }
+        };
+        let report = if is_values {
+            validate::values_file(name, &text, chart_schema)
+        } else {
+            validate::manifest_stream(name, &text, &a.kubernetes_version)
+        };
+        match report {
+            Ok(r) => total.add(r),
+            Err(f) => {
+                broken += 1;
+                diag.say(&format!("pvc-resize: error: {f}"));
+                if format != Format::Text {
+                    total.findings.push(*f);
+                }
+            }
+        }
+    }
+    (total, broken)
 }
 
 /// A file, or `REV:PATH` read with `git show` when no such file exists.

@@ -19,6 +19,16 @@ pub struct FileReport {
     pub skipped: usize,
 }
 
+impl FileReport {
+    /// Adds another file's outcome to this one.
+    pub fn add(&mut self, other: FileReport) {
+        self.findings.extend(other.findings);
+        self.valid += other.valid;
+        self.invalid += other.invalid;
+        self.skipped += other.skipped;
+    }
+}
+
 /// Where a JSON pointer lands in a tree: a scalar's own position; for a mapping or a list, the
 /// key that holds it (the root's first key for the root). With `key` (an unknown key of the
 /// mapping at `pointer`), that key itself.
