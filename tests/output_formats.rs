@@ -101,6 +101,10 @@ fn sarif_is_valid_sarif_2_1_0() {
             let rule = &log["runs"][0]["tool"]["driver"]["rules"]
                 [r["ruleIndex"].as_u64().unwrap() as usize];
             assert_eq!(rule["id"], r["ruleId"]);
+            assert!(
+                rule["shortDescription"]["text"].is_string(),
+                "an id missing from finding::IDS: {rule}"
+            );
         }
     }
     // check: the shrink, with the base's value as a related place.
