@@ -17,7 +17,12 @@ pub struct Side {
 impl Side {
     /// Parses one version of the values file. Errors name the file, line and column.
     pub fn parse(name: &str, text: &str) -> Result<Side, String> {
-        let loaded = crate::schema::load_yaml_for_validation(name, text)?;
+        Side::load(name, text).map_err(|f| f.to_string())
+    }
+
+    /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
+    pub fn load(name: &str, text: &str) -> Result<Side, Box<Finding>> {
+        let loaded = crate::schema::load_yaml(name, text)?;
         Ok(Side {
             name: name.to_owned(),
             json: loaded.json,

@@ -402,7 +402,13 @@ fn read_revision(spec: &str) -> Result<String> {
 }
 
 /// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
-fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Result<Vec<Finding>> {
+/// What `check` found: findings, or a values file it can't read (exit status 2).
+enum Checked {
+    Findings(Vec<Finding>),
+    Unreadable(Box<Finding>),
+}
+
+fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Result<Checked> {
     let (base_text, head_text) = (read_revision(base)?, read_revision(head)?);
     let named = a.base_manifests.is_some();
     let (bm, hm) = (
@@ -420,7 +426,7 @@ fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Res
             "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",
             c.old, c.new
         ));
-        return Ok(c.findings);
+        return Ok(Checked::Findings(c.findings));
     }
     if bm != hm {
         let (m, v) = if bm { (base, head) } else { (head, base) };
@@ -429,13 +435,35 @@ fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Res
              hint: compare renders with --base-manifests OLD --head-manifests NEW, or values files with --base/--head"
         );
     }
-    let base = check::Side::parse(base, &base_text).map_err(|e| anyhow!(e))?;
-    let mut head = check::Side::parse(head, &head_text).map_err(|e| anyhow!(e))?;
+    let (base, mut head) = match (
+        check::Side::load(base, &base_text),
+        check::Side::load(head, &head_text),
+    ) {
+        (Ok(b), Ok(h)) => (b, h),
+        (Err(f), _) | (_, Err(f)) => return Ok(Checked::Unreadable(f)),
+    };
     // Findings point at the head's path (without a REV: prefix).
     head.name = git_spec(&head.name)
         .map_or(head.name.as_str(), |(_, path)| path)
         .to_owned();
-    Ok(check::compare(&base, &head, &a.paths))
+    Ok(Checked::Findings(check::compare(&base, &head, &a.paths)))
+}
+
+/// A values file `check` can't read: said on stderr; with a machine format also the report of
+/// that one finding (its place as a repository path), so that CI annotates the broken file.
+fn check_unreadable(a: &CheckArgs, mut f: Finding, diag: &mut Diag) -> Result<ExitCode> {
+    diag.say(&format!("pvc-resize: error: {f}"));
+    let format = format_of(&a.format);
+    if format != Format::Text {
+        if let Some(loc) = f.location.as_mut()
+            && let Some((_, path)) = git_spec(&loc.file)
+        {
+            loc.file = path.to_owned();
+        }
+        let report = Report::new("check", vec![f]);
+        emit(output::render(&report, format, false).as_bytes())?;
+    }
+    Ok(ExitCode::from(2))
 }
 
 fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
@@ -449,7 +477,10 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         .clone()
         .or(a.head.clone())
         .expect("clap requires --head");
-    let mut findings = check_findings(&a, &base, &head, diag)?;
+    let mut findings = match check_findings(&a, &base, &head, diag)? {
+        Checked::Findings(f) => f,
+        Checked::Unreadable(f) => return check_unreadable(&a, *f, diag),
+    };
     check::mark_blocking(&mut findings, a.strict);
     // A base read from git is the same file at another revision: its places name the PATH, so
     // that annotations resolve, and the label names the revision.

@@ -247,3 +247,33 @@ fn colour_follows_the_flag_and_no_color() {
     let out = run_in(Some(&deploy), &["values", "v.yaml", "--size", "50Gi"], b"");
     assert!(!esc(&stdout(&out)));
 }
+
+/// A file that can't be read is an error (exit 2) and, in the machine formats, an annotation at
+/// the place of the syntax error.
+#[test]
+fn unreadable_files_are_annotated() {
+    let Some(dir) = repo() else { return };
+    std::fs::write(
+        dir.path().join("deploy/values.yaml"),
+        "kafka:\n  persistence: {size: 1Gi\n",
+    )
+    .unwrap();
+    for args in commands() {
+        let (code, out) = run_format(dir.path(), &args, "github");
+        assert_eq!(code, 2, "{args:?}: {out}");
+        assert!(
+            out.starts_with("::error file=deploy/values.yaml,line=2,col=16,title=pvc-resize invalid-yaml::invalid YAML: "),
+            "{args:?}: {out}"
+        );
+        let (code, out) = run_format(dir.path(), &args, "sarif");
+        assert_eq!(code, 2);
+        let log: Value = serde_json::from_str(&out).unwrap();
+        assert_valid(&schema("schema/sarif/sarif-schema-2.1.0.json"), &log);
+        let (code, out) = run_format(dir.path(), &args, "text");
+        assert_eq!(
+            (code, out.as_str()),
+            (2, ""),
+            "{args:?}: text output stays empty; the error is on stderr"
+        );
+    }
+}
