@@ -79,13 +79,16 @@ pub enum Command {
         pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - --values values.yaml\n  \
         kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
         pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
-        pvc-resize plan ... --chart posthog/posthog --format script > resize.sh && bash resize.sh\n  \
+        pvc-resize plan ... --chart posthog/posthog --kube-context prod --format script > resize.sh && bash resize.sh\n  \
         pvc-resize plan ... --format flux > helmrelease-patch.yaml     # Flux: postRenderers patch + steps\n\n\
         Exit 0 for a plan with no blocking finding, 1 when one exists (the plan is still printed; a script\n\
         is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
         argument is shell-quoted.")]
     Plan(PlanArgs),
 }
+
+/// The formats of `plan`; a new one is added here and in `run_plan`.
+pub const PLAN_FORMATS: [&str; 6] = ["text", "markdown", "json", "script", "flux", "argocd"];
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -116,11 +119,17 @@ pub struct PlanArgs {
     /// The chart reference for helm upgrade (e.g. posthog/posthog or ./charts/posthog)
     #[arg(long, value_name = "REF")]
     pub chart: Option<String>,
+    /// The chart version the upgrade pins (default: the render's top-chart helm.sh/chart label)
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// The kube context of every kubectl (--context) and helm (--kube-context) call; the script needs it
+    #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
+    pub kube_context: Option<String>,
     /// A snapshot: `kubectl get storageclass,pvc,statefulset -n NS -o yaml`
     #[arg(long, value_name = "FILE")]
     pub cluster: Option<String>,
     /// Output format
-    #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json", "script", "flux", "argocd"])]
+    #[arg(long, default_value = "text", value_parser = PLAN_FORMATS)]
     pub format: String,
     /// The Kubernetes version whose strict schemas the changed StatefulSets must pass
     #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]

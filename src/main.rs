@@ -541,6 +541,9 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         chart: a.chart.as_deref(),
         cluster: cluster.as_ref().map(|(f, t)| (*f, t.as_str())),
         kubernetes_version: &a.kubernetes_version,
+        kube_context: a.kube_context.as_deref(),
+        chart_version: a.version.as_deref(),
+        chart_name: None,
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
     let out = match a.format.as_str() {

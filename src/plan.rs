@@ -31,6 +31,12 @@ pub struct Input<'a> {
     /// `(file name, text)` of `kubectl get storageclass,pvc,statefulset -n NS -o yaml`.
     pub cluster: Option<(&'a str, &'a str)>,
     pub kubernetes_version: &'a str,
+    /// `--kube-context`: passed to every kubectl and helm call.
+    pub kube_context: Option<&'a str>,
+    /// `--version`: the chart version to pin (default: the render's top-chart label).
+    pub chart_version: Option<&'a str>,
+    /// The top chart's name, from the render (set by [`build`]).
+    pub chart_name: Option<&'a str>,
 }
 
 /// A size in three readings.
@@ -108,7 +114,7 @@ pub struct Command {
     pub mutating: bool,
 }
 
-/// One step of the procedure.
+/// One step of the procedure; its `id` names the script's function (`step_<id>`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
     pub id: &'static str,
@@ -117,6 +123,24 @@ pub struct Step {
     pub title: String,
     pub detail: String,
     pub commands: Vec<Command>,
+    /// The read-only checks of the `preflight` step, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// One read-only check of the preflight; its `id` names the script's function (`check_<id>`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub id: &'static str,
+    pub title: String,
+    pub commands: Vec<Command>,
+}
+
+/// The `--post-renderer` form of the upgrade for one Helm major version.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostRendererForm {
+    pub helm: u32,
+    pub command: Command,
 }
 
 /// The values change.
@@ -137,6 +161,15 @@ pub struct Plan {
     pub namespace: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<String>,
+    /// The top chart's name and the pinned version (from the render's `helm.sh/chart` label or `--version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kube_context: Option<String>,
+    /// Where the script keeps the saved StatefulSets and its scratch files.
+    pub work_dir: String,
     pub size: SizeInfo,
     pub cluster_snapshot: bool,
     pub targets: Vec<Target>,
@@ -147,6 +180,8 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values: Option<ValuesChange>,
     pub manifest_diff: String,
+    /// The alternative to the values change: the same upgrade with the post-renderer, per Helm major.
+    pub post_renderer: Vec<PostRendererForm>,
     pub rollback: Vec<String>,
 }
 
@@ -252,17 +287,17 @@ fn blocking(code: &'static str, message: String, fix: Option<String>) -> Finding
     }
 }
 
-fn argv(mutating: bool, words: &[&str]) -> Command {
-    Command {
-        argv: words.iter().map(|w| (*w).to_owned()).collect(),
-        mutating,
-    }
-}
-
 /// Builds the plan. `Err` when the inputs can't be used (exit 2).
 pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     check_name("release", input.release, 53, true)?;
     check_name("namespace", input.namespace, 63, false)?;
+    let top = top_chart(input.manifests_name, input.manifests)?;
+    let chart_version = pinned_version(input, top.as_ref())?;
+    let input = &Input {
+        chart_name: top.as_ref().map(|(n, _)| n.as_str()),
+        chart_version: chart_version.as_deref(),
+        ..*input
+    };
     let size = input.size;
     let cluster = match input.cluster {
         Some((name, text)) => Some(read_cluster(name, text)?),
@@ -285,6 +320,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         else {
             continue;
         };
+        check_instance(input, text, chunk)?;
         targets.push(target(input, &sts, cluster.as_ref(), &mut findings)?);
     }
 
@@ -367,12 +403,18 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     } else {
         steps(input, &targets, &values_path, fallback_offered)
     };
+    findings.extend(procedure_findings(input));
     let rollback = rollback_notes(input, &targets);
     Ok(Plan {
         version: PLAN_VERSION,
         release: input.release.to_owned(),
         namespace: input.namespace.to_owned(),
         chart: input.chart.map(str::to_owned),
+        chart_name: input.chart_name.map(str::to_owned),
+        chart_version: input.chart_version.map(str::to_owned),
+        kube_context: input.kube_context.map(str::to_owned),
+        work_dir: work_dir(input.release),
+        post_renderer: post_renderer_forms(input, &values_file_name(input), &targets),
         size: new,
         cluster_snapshot: cluster.is_some(),
         targets,
@@ -384,6 +426,133 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         manifest_diff,
         rollback,
     })
+}
+
+/// `(name, version)` of the top chart: the `helm.sh/chart` label of a document rendered from the
+/// top chart's own templates (`# Source: NAME/templates/...`).
+fn top_chart(name: &str, manifests: &str) -> Result<Option<(String, String)>, String> {
+    for chunk in stream::split(manifests) {
+        let doc = &manifests[chunk.range.clone()];
+        let Some(chart) = stream::source_comment(doc)
+            .and_then(|p| p.split_once("/templates/"))
+            .map(|(chart, _)| chart)
+            .filter(|c| !c.contains('/'))
+        else {
+            continue;
+        };
+        let (json, _) = validate::parse_document(name, doc, chunk.range.start, chunk.line)?;
+        if let Some(label) = s(&json, "/metadata/labels/helm.sh~1chart")
+            && let Some(version) = label.strip_prefix(&format!("{chart}-"))
+        {
+            return Ok(Some((chart.to_owned(), version.to_owned())));
+        }
+    }
+    Ok(None)
+}
+
+/// `--version`, or the render's; a `--version` other than the render's is refused: the render must be
+/// of the chart version the upgrade pins.
+fn pinned_version(
+    input: &Input<'_>,
+    top: Option<&(String, String)>,
+) -> Result<Option<String>, String> {
+    match (input.chart_version, top) {
+        (Some(v), Some((chart, r))) if v != r => Err(format!(
+            "{}: the manifests were rendered from {chart}-{r} (helm.sh/chart), but --version is {v}\nhint: render the chart at the version the upgrade pins (helm template --version {v}), or drop --version",
+            input.manifests_name
+        )),
+        (Some(v), _) => Ok(Some(v.to_owned())),
+        (None, top) => Ok(top.map(|(_, r)| r.clone())),
+    }
+}
+
+/// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`).
+fn check_instance(input: &Input<'_>, text: &str, chunk: &stream::Chunk) -> Result<(), String> {
+    let (json, _) =
+        validate::parse_document(input.manifests_name, text, chunk.range.start, chunk.line)?;
+    match s(&json, "/metadata/labels/app.kubernetes.io~1instance") {
+        Some(instance) if instance != input.release => Err(format!(
+            "{}:{}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\nhint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
+            input.manifests_name,
+            chunk.line,
+            s(&json, "/metadata/name").unwrap_or("?"),
+            input.release,
+            input.release
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn values_file_name(input: &Input<'_>) -> String {
+    input.values.map_or("VALUES_FILE", |(f, _)| f).to_owned()
+}
+
+/// The `--post-renderer` upgrade per Helm major: Helm 3 runs the executable with `post-render` as its
+/// first argument; Helm 4 takes the plugin NAME, whose plugin.yaml already passes `post-render`.
+fn post_renderer_forms(
+    input: &Input<'_>,
+    values_file: &str,
+    targets: &[Target],
+) -> Vec<PostRendererForm> {
+    let version = input.chart_version.unwrap_or("VERSION");
+    let mut args: Vec<String> = vec!["--size".to_owned(), input.size.text.clone()];
+    for t in targets {
+        args.extend(["--statefulset".to_owned(), t.statefulset.clone()]);
+    }
+    if input.claim != "data" {
+        args.extend(["--claim".to_owned(), input.claim.to_owned()]);
+    }
+    [3, 4]
+        .into_iter()
+        .map(|helm| {
+            let mut command = upgrade(input, values_file, version, false);
+            let at = command
+                .argv
+                .iter()
+                .position(|w| w == "--")
+                .unwrap_or(command.argv.len());
+            let mut extra = vec!["--post-renderer".to_owned(), "pvc-resize".to_owned()];
+            let words = if helm == 3 {
+                std::iter::once("post-render".to_owned())
+                    .chain(args.iter().cloned())
+                    .collect()
+            } else {
+                args.clone()
+            };
+            for w in words {
+                extra.extend(["--post-renderer-args".to_owned(), w]);
+            }
+            command.argv.splice(at..at, extra);
+            PostRendererForm { helm, command }
+        })
+        .collect()
+}
+
+/// What the procedure itself must tell: the context, the pinned version, the Helm 4 post-renderer cost.
+fn procedure_findings(input: &Input<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if input.kube_context.is_none() {
+        out.push(warning(
+            "kube-context-unnamed",
+            "no --kube-context: the commands show CONTEXT; the script needs the context named, so that it never acts on whatever context happens to be current".to_owned(),
+            Some("pass --kube-context NAME (kubectl config get-contexts)".to_owned()),
+        ));
+    }
+    match (input.chart_version, input.chart_name) {
+        (Some(v), Some(n)) => out.push(info("chart-pinned", format!("the upgrade pins chart {n} version {v} (the render's helm.sh/chart label), never the newest"))),
+        (Some(v), None) => out.push(info("chart-pinned", format!("the upgrade pins chart version {v}"))),
+        (None, _) => out.push(warning(
+            "chart-version-unknown",
+            "the render has no top-chart helm.sh/chart label: the chart version to pin is unknown".to_owned(),
+            Some("pass --version (helm list -n NAMESPACE shows the release's chart version)".to_owned()),
+        )),
+    }
+    out.push(warning(
+        "helm4-post-renderer",
+        "with Helm 4, ANY post-renderer makes Helm re-serialise the whole release: on the real PostHog chart four unrelated Deployments change and roll on upgrade. That is why the values change, not the post-renderer, is the default path".to_owned(),
+        None,
+    ));
+    out
 }
 
 fn target(
@@ -648,237 +817,329 @@ fn target_findings(
     }
 }
 
-fn steps(
+/// `kubectl --context=C --namespace=N WORDS...` (a placeholder context when none is named).
+fn kubectl(input: &Input<'_>, mutating: bool, words: &[&str]) -> Command {
+    let mut argv = vec![
+        "kubectl".to_owned(),
+        format!("--context={}", input.kube_context.unwrap_or("CONTEXT")),
+        format!("--namespace={}", input.namespace),
+    ];
+    argv.extend(words.iter().map(|w| (*w).to_owned()));
+    Command { argv, mutating }
+}
+
+/// `helm --kube-context=C --namespace=N WORDS...`.
+fn helm(input: &Input<'_>, mutating: bool, words: &[&str]) -> Command {
+    let mut argv = vec![
+        "helm".to_owned(),
+        format!("--kube-context={}", input.kube_context.unwrap_or("CONTEXT")),
+        format!("--namespace={}", input.namespace),
+    ];
+    argv.extend(words.iter().map(|w| (*w).to_owned()));
+    Command { argv, mutating }
+}
+
+/// The scratch folder of the script (saved StatefulSets, the preflight's values), relative to where it runs.
+pub fn work_dir(release: &str) -> String {
+    format!("pvc-resize-{release}")
+}
+
+/// The upgrade, and its dry run on a scratch copy of the values file already set to the new size.
+/// Flags before `--`, so that a chart reference beginning with `-` stays a chart reference.
+pub fn upgrade(input: &Input<'_>, values_file: &str, version: &str, dry_run: bool) -> Command {
+    let chart = input.chart.unwrap_or("CHART");
+    let mut words = vec!["upgrade".to_owned()];
+    if dry_run {
+        words.push("--dry-run=server".to_owned());
+    }
+    words.push(format!("--values={values_file}"));
+    words.push(format!("--version={version}"));
+    words.extend(["--".to_owned(), input.release.to_owned(), chart.to_owned()]);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    helm(input, !dry_run, &words)
+}
+
+/// The read-only checks of the preflight, in the script's order (`check_<id>` in src/script/resize.sh).
+fn preflight(
     input: &Input<'_>,
     targets: &[Target],
-    values_path: &Option<String>,
-    fallback: bool,
-) -> Vec<Step> {
-    let ns = input.namespace;
+    values_file: &str,
+    vpath: &str,
+    version: &str,
+) -> Vec<Check> {
+    let work = work_dir(input.release);
     let size = &input.size.text;
-    let payload =
-        format!("{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{size}\"}}}}}}}}");
-    let patches: Vec<Command> = targets
-        .iter()
-        .flat_map(|t| t.pvcs.iter().filter(|p| p.patch))
-        .map(|p| {
-            argv(
-                true,
-                &["kubectl", "-n", ns, "patch", "pvc", &p.name, "-p", &payload],
-            )
-        })
-        .collect();
-    let capacity_checks: Vec<Command> = targets
-        .iter()
-        .flat_map(|t| t.pvcs.iter().filter(|p| p.state != "missing"))
-        .map(|p| {
-            argv(false, &[
-                "kubectl",
-                "-n",
-                ns,
+    let chart = input.chart.unwrap_or("CHART");
+    let check = |id: &'static str, title: String, commands: Vec<Command>| Check {
+        id,
+        title,
+        commands,
+    };
+    let mut sts = Vec::new();
+    let mut pvcs = Vec::new();
+    for t in targets {
+        sts.push(kubectl(input, false, &[
+            "get",
+            "statefulset",
+            &t.statefulset,
+            "-o",
+            "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdatePolicy}",
+        ]));
+        for p in &t.pvcs {
+            pvcs.push(kubectl(input, false, &[
                 "get",
                 "pvc",
                 &p.name,
                 "-o",
-                "jsonpath={.status.capacity.storage}{\" \"}{.status.conditions[*].type}{\"\\n\"}",
-            ])
-        })
-        .collect();
-    let bytes = group(input.size.bytes);
-    let mut out = Vec::new();
-
-    let mut pre = Vec::new();
-    for t in targets {
-        match &t.storage_class {
-            Some(sc) => pre.push(argv(
+                "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
+            ]));
+        }
+        if let Some(sc) = &t.storage_class {
+            pvcs.push(kubectl(
+                input,
                 false,
                 &[
-                    "kubectl",
                     "get",
                     "storageclass",
                     sc,
                     "-o",
                     "jsonpath={.allowVolumeExpansion}",
                 ],
-            )),
-            None => {
-                if let Some(p) = t.pvcs.first() {
-                    pre.push(argv(
-                        false,
-                        &[
-                            "kubectl",
-                            "-n",
-                            ns,
-                            "get",
-                            "pvc",
-                            &p.name,
-                            "-o",
-                            "jsonpath={.spec.storageClassName}",
-                        ],
-                    ));
-                }
-            }
+            ));
         }
-        pre.push(argv(
-            false,
-            &[
-                "kubectl",
-                "-n",
-                ns,
-                "get",
-                "statefulset",
-                &t.statefulset,
-                "-o",
-                "jsonpath={.spec.persistentVolumeClaimRetentionPolicy.whenScaled}",
-            ],
-        ));
     }
-    out.push(Step {
-        id: "preflight",
-        branch: "main",
-        title: "Check that the StorageClass allows expansion and the PVCs are Bound".to_owned(),
-        detail: "allowVolumeExpansion must print true; nothing changes until these checks pass. whenScaled must not be Delete if the fallback is used.".to_owned(),
-        commands: pre,
-    });
-    out.push(Step {
-        id: "patch-pvcs",
-        branch: "main",
-        title: format!("Grow each PVC to {size}"),
-        detail: "A PVC already at the size is skipped by the script. If the cloud refuses to grow an attached disk (Azure: \"disk resize is only supported on Unattached disk\"), use the fallback branch instead.".to_owned(),
-        commands: patches.clone(),
-    });
-    out.push(Step {
-        id: "wait-resize",
-        branch: "main",
-        title: "Wait until every PVC reports the new capacity".to_owned(),
-        detail: format!(
-            "Repeat until status.capacity.storage is at least {size} ({bytes} bytes), compared by value: clouds round sizes up, so waiting for the exact string (kubectl wait --for=jsonpath) can hang, and the Resizing condition is removed rather than set to false. FileSystemResizePending means the filesystem grows when the pod restarts."
+    vec![
+        check("tools", format!("kubectl, helm and pvc-resize are on PATH; {values_file} exists"), vec![]),
+        check(
+            "context",
+            format!("the kube context {} reaches namespace {}", input.kube_context.unwrap_or("CONTEXT"), input.namespace),
+            vec![kubectl(input, false, &["get", "namespace", input.namespace, "-o", "name"])],
         ),
-        commands: capacity_checks.clone(),
-    });
-    if fallback {
-        for t in targets {
-            let pods: Vec<Command> = t
-                .pvcs
-                .iter()
-                .filter(|p| p.ordinal < t.replicas)
-                .map(|p| {
-                    argv(
-                        false,
-                        &[
-                            "kubectl",
-                            "-n",
-                            ns,
-                            "wait",
-                            "--for=delete",
-                            &format!("pod/{}", p.pod),
-                            "--timeout=600s",
-                        ],
-                    )
-                })
-                .collect();
-            let scale = |replicas: i64| {
-                let flag = format!("--replicas={replicas}");
-                argv(
-                    true,
-                    &[
-                        "kubectl",
-                        "-n",
-                        ns,
-                        "scale",
-                        "statefulset",
-                        &t.statefulset,
-                        &flag,
-                    ],
-                )
-            };
-            let mut cmds = vec![scale(0)];
-            cmds.extend(pods);
-            out.push(Step {
-                id: "fallback-scale-down",
-                branch: "fallback",
-                title: format!("FALLBACK ONLY: scale {} to 0 so the disks detach", t.statefulset),
-                detail: "Only when the patch failed because the disk is attached. The brokers are down and events are dropped until the scale-up. Then run the patch and wait steps, and scale back.".to_owned(),
-                commands: cmds,
-            });
-            out.push(Step {
-                id: "fallback-scale-up",
-                branch: "fallback",
-                title: format!(
-                    "FALLBACK ONLY: scale {} back to {} replicas after the resize",
-                    t.statefulset, t.replicas
-                ),
-                detail: "After every PVC reports the new capacity.".to_owned(),
-                commands: vec![scale(t.replicas)],
-            });
-        }
-    }
-    out.push(Step {
-        id: "orphan-delete",
-        branch: "main",
-        title: "Delete the StatefulSet object only (pods and PVCs stay)".to_owned(),
-        detail: "volumeClaimTemplates are immutable; helm upgrade re-creates the StatefulSet with the new template and it adopts the running pods.".to_owned(),
-        commands: targets
-            .iter()
-            .map(|t| argv(true, &["kubectl", "-n", ns, "delete", "statefulset", &t.statefulset, "--cascade=orphan"]))
-            .collect(),
-    });
+        check(
+            "release",
+            format!("release {} exists in namespace {}, is deployed (or failed, from an earlier attempt), and runs {}", input.release, input.namespace, chart_label(input, version)),
+            vec![helm(input, false, &["list", "--all", "--filter", &format!("^{}$", input.release), "-o", "json"])],
+        ),
+        check(
+            "chart",
+            format!("the chart reference {chart} resolves at the pinned version {version}"),
+            vec![helm(input, false, &["show", "chart", &format!("--version={version}"), "--", chart])],
+        ),
+        check(
+            "values",
+            format!("`helm upgrade -f {values_file}` replaces the release's user-supplied values with the file, so anything set another way (--set, a second -f) would be dropped: the release's values (helm get values) and {values_file}, both with {vpath} set to {size}, must read the same to Helm; any difference stops the script"),
+            vec![helm(input, false, &["get", "values", input.release, "-o", "yaml"])],
+        ),
+        check(
+            "upgrade",
+            "a dry run of the exact upgrade command, on a copy of the values file already at the new size".to_owned(),
+            vec![upgrade(input, &format!("{work}/values.preflight.yaml"), version, true)],
+        ),
+        check(
+            "statefulsets",
+            "each StatefulSet exists (or was saved by an earlier run that deleted it); no whenScaled: Delete with the fallback; an in-place claim template update (KEP-4650 volumeClaimUpdatePolicy: InPlace) is recognised and skips the orphan delete".to_owned(),
+            sts,
+        ),
+        check(
+            "pvcs",
+            "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare".to_owned(),
+            pvcs,
+        ),
+    ]
+}
+
+fn chart_label(input: &Input<'_>, version: &str) -> String {
+    format!("{}-{version}", input.chart_name.unwrap_or("CHART_NAME"))
+}
+
+fn steps(
+    input: &Input<'_>,
+    targets: &[Target],
+    values_path: &Option<String>,
+    fallback: bool,
+) -> Vec<Step> {
+    let size = &input.size.text;
+    let bytes = group(input.size.bytes);
     let values_file = input.values.map_or("VALUES_FILE", |(f, _)| f);
     let vpath = values_path.as_deref().unwrap_or("kafka.persistence.size");
-    out.push(Step {
-        id: "values",
-        branch: "main",
-        title: format!("Set {vpath} to {size} in {values_file}"),
-        detail:
-            "The diff is below. pvc-resize writes the file atomically and changes nothing else."
-                .to_owned(),
-        commands: vec![argv(
-            true,
+    let version = input.chart_version.unwrap_or("VERSION");
+    let work = work_dir(input.release);
+    let payload =
+        format!("{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{size}\"}}}}}}}}");
+    let pvcs = || targets.iter().flat_map(|t| t.pvcs.iter());
+    let capacity = |p: &Pvc| {
+        kubectl(
+            input,
+            false,
             &[
-                "pvc-resize",
-                "values",
-                values_file,
-                "--size",
-                size,
-                "--path",
-                vpath,
-                "--write",
+                "get",
+                "pvc",
+                &p.name,
+                "-o",
+                "jsonpath={.status.capacity.storage} {.status.conditions[*].type}",
             ],
-        )],
-    });
-    let chart = input.chart.unwrap_or("CHART");
-    out.push(Step {
-        id: "helm-upgrade",
-        branch: "main",
-        title: "Upgrade the release".to_owned(),
-        detail: format!(
-            "Without the values change, keep the template in step with the post-renderer instead: helm upgrade {} {chart} -n {ns} -f {values_file} --post-renderer pvc-resize --post-renderer-args post-render --post-renderer-args --size --post-renderer-args {size}",
-            input.release
-        ),
-        commands: vec![argv(true, &["helm", "upgrade", input.release, chart, "-n", ns, "-f", values_file])],
-    });
+        )
+    };
+    let step = |id: &'static str,
+                branch: &'static str,
+                title: String,
+                detail: String,
+                commands: Vec<Command>| Step {
+        id,
+        branch,
+        title,
+        detail,
+        commands,
+        checks: Vec::new(),
+    };
+    let scale = |replicas: Option<i64>| -> Vec<Command> {
+        targets
+            .iter()
+            .map(|t| {
+                let flag = format!("--replicas={}", replicas.unwrap_or(t.replicas));
+                kubectl(
+                    input,
+                    true,
+                    &["scale", "statefulset", &t.statefulset, &flag],
+                )
+            })
+            .collect()
+    };
+    let mut out = vec![Step {
+        checks: preflight(input, targets, values_file, vpath, version),
+        ..step(
+            "preflight",
+            "main",
+            "Preflight: prove everything the procedure needs, read-only".to_owned(),
+            "Nothing changes until every check passes; any failure stops with a non-zero exit."
+                .to_owned(),
+            vec![],
+        )
+    }];
+    out.push(step(
+        "values",
+        "main",
+        format!("Set {vpath} to {size} in {values_file} (offline)"),
+        "The diff is below. pvc-resize writes the file atomically and changes nothing else; a second run finds it done.".to_owned(),
+        vec![Command {
+            argv: ["pvc-resize", "values", "--size", size, "--path", vpath, "--write", "--", values_file]
+                .map(str::to_owned)
+                .to_vec(),
+            mutating: true,
+        }],
+    ));
+    if fallback {
+        out.push(step(
+            "fallback-scale-down",
+            "fallback",
+            "FALLBACK ONLY (--fallback-scale-to-zero): scale the StatefulSets to 0 so the disks detach".to_owned(),
+            "For clouds that can't grow an attached disk (Azure Disk: \"disk resize is only supported on Unattached disk\"). The brokers are down and events are dropped until the scale-up; waits until the pods are gone.".to_owned(),
+            scale(Some(0)),
+        ));
+    }
+    out.push(step(
+        "patch-pvcs",
+        "main",
+        format!("Grow each PVC to {size}"),
+        "A PVC already requesting at least the size (compared in bytes) is skipped. On AWS EBS the script says first that a volume can be modified once every 6 hours.".to_owned(),
+        pvcs()
+            .filter(|p| p.patch)
+            .map(|p| kubectl(input, true, &["patch", "pvc", &p.name, "--type=merge", "-p", &payload]))
+            .collect(),
+    ));
+    out.push(step(
+        "wait-pvcs",
+        "main",
+        "Wait until every PVC reports the new capacity".to_owned(),
+        format!("Poll until status.capacity.storage is at least {size} ({bytes} bytes), compared in bytes: clouds round sizes up, so `kubectl wait --for=jsonpath` on the exact string can hang. FileSystemResizePending means the disk has grown and the filesystem waits for the pod (handled in verify). A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero; an infeasible size can be retried, with RecoverVolumeExpansionFailure (GA in 1.34), with a size above the current capacity."),
+        pvcs().filter(|p| p.state != "missing").map(capacity).collect(),
+    ));
+    if fallback {
+        out.push(step(
+            "fallback-scale-up",
+            "fallback",
+            "FALLBACK ONLY: scale the StatefulSets back".to_owned(),
+            "After every PVC reports the new capacity.".to_owned(),
+            scale(None),
+        ));
+    }
+    out.push(step(
+        "save-statefulsets",
+        "main",
+        format!("Save each StatefulSet object to {work}/ before it is deleted"),
+        "Without resourceVersion, uid and status, so that `kubectl create -f` takes it back. Skipped for a StatefulSet whose claim template is already at the size, or that updates claim templates in place.".to_owned(),
+        targets
+            .iter()
+            .map(|t| kubectl(input, false, &["get", "statefulset", &t.statefulset, "-o", "yaml"]))
+            .collect(),
+    ));
+    let mut replace: Vec<Command> = targets
+        .iter()
+        .map(|t| {
+            kubectl(
+                input,
+                true,
+                &[
+                    "delete",
+                    "statefulset",
+                    &t.statefulset,
+                    "--cascade=orphan",
+                    "--wait=true",
+                ],
+            )
+        })
+        .collect();
+    replace.push(upgrade(input, values_file, version, false));
+    out.push(step(
+        "replace-statefulsets",
+        "main",
+        "Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them".to_owned(),
+        format!("volumeClaimTemplates are immutable (helm upgrade alone fails with `spec: Forbidden: updates to statefulset spec for fields other than ...`). The upgrade follows the delete directly; the re-created StatefulSet adopts the running pods. If the upgrade fails, the script prints how to put each StatefulSet back (`kubectl create -f {work}/statefulset-NAME.yaml`, the pods are adopted again) and how to resume (run the script again)."),
+        replace,
+    ));
+    out.push(step(
+        "rollout",
+        "main",
+        "Wait for the re-created StatefulSets to roll out".to_owned(),
+        String::new(),
+        targets
+            .iter()
+            .map(|t| {
+                kubectl(
+                    input,
+                    false,
+                    &[
+                        "rollout",
+                        "status",
+                        &format!("statefulset/{}", t.statefulset),
+                        "--timeout=900s",
+                    ],
+                )
+            })
+            .collect(),
+    ));
     let mut verify = Vec::new();
     for t in targets {
-        for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas) {
-            let mut words = vec!["kubectl", "-n", ns, "exec", &p.pod];
+        for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas).rev() {
+            verify.push(capacity(p));
+            let mut words = vec!["exec", &p.pod];
             if let Some(c) = &t.container {
                 words.extend(["-c", c]);
             }
-            words.extend(["--", "df", "-h", t.mount_path.as_deref().unwrap_or("/")]);
-            verify.push(argv(false, &words));
+            words.extend(["--", "df", "-Pk", t.mount_path.as_deref().unwrap_or("/")]);
+            verify.push(kubectl(input, false, &words));
         }
     }
-    verify.extend(capacity_checks);
-    out.push(Step {
-        id: "verify",
-        branch: "main",
-        title: "Verify the filesystems and the PVCs".to_owned(),
-        detail: format!(
-            "df -h prints powers of 1024 with a bare G: {size} shows as about {}.",
+    out.push(step(
+        "verify",
+        "main",
+        "Verify by value: capacity in bytes, and the filesystem each pod sees".to_owned(),
+        format!(
+            "Pod by pod, highest ordinal first: the PVC's capacity must be at least {bytes} bytes; a PVC still FileSystemResizePending after a grace period gets its pod restarted (kubectl delete pod, only while the StatefulSet owns it, then wait for Ready), one pod at a time; then `df` in the pod must show at least 95% of {size} (filesystems keep some space for metadata; df -h shows it as about {}). Anything else stops with the reason, never \"done\".",
             df_reading(input.size.bytes)
         ),
-        commands: verify,
-    });
+        verify,
+    ));
     out
 }
 
@@ -900,8 +1161,8 @@ fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
     vec![
         "A grown PVC can't be shrunk back: the disk change is one-way. Everything else can be undone.".to_owned(),
         format!(
-            "If helm upgrade fails after the orphan delete, the pods keep running without a controller: fix the values and run helm upgrade again, or `helm rollback {} -n {}`. A rollback re-creates the StatefulSet with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
-            input.release, input.namespace, input.size.text
+            "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `kubectl --context=CONTEXT --namespace={ns} create -f {work}/statefulset-NAME.yaml` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `helm rollback {} -n {ns}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
+            input.release, input.size.text, ns = input.namespace, work = work_dir(input.release)
         ),
         format!(
             "If a resize stays in ControllerResizeError or NodeResizeError, `kubectl -n {} describe pvc` shows the cloud's message; with RecoverVolumeExpansionFailure (GA in 1.34) a smaller retry is allowed while still above status.capacity.",

@@ -128,11 +128,20 @@ pub fn text(plan: &Plan, style: &Style) -> String {
             String::new()
         };
         let _ = writeln!(o, "\n{}. {}{marker}", i + 1, style.paint("1", &s.title));
-        let _ = writeln!(o, "   {}", s.detail);
+        if !s.detail.is_empty() {
+            let _ = writeln!(o, "   {}", s.detail);
+        }
+        for (j, c) in s.checks.iter().enumerate() {
+            let _ = writeln!(o, "   {}) [{}] {}", j + 1, c.id, c.title);
+            for c in &c.commands {
+                let _ = writeln!(o, "        $ {}", command_line(c));
+            }
+        }
         for c in &s.commands {
             let _ = writeln!(o, "   $ {}", command_line(c));
         }
     }
+    post_renderer(&mut o, plan, "", "  ");
     if !plan.steps.is_empty() && !plan.fallback_offered {
         let _ = writeln!(
             o,
@@ -145,6 +154,36 @@ pub fn text(plan: &Plan, style: &Style) -> String {
     }
     diffs(&mut o, plan, "");
     o
+}
+
+/// The post-renderer alternative to the values change, in the right form for each Helm major.
+fn post_renderer(o: &mut String, plan: &Plan, heading: &str, indent: &str) {
+    if plan.steps.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{heading}Instead of the values change: the same upgrade with the post-renderer{}\n",
+        if heading.is_empty() { ":" } else { "" }
+    );
+    for f in &plan.post_renderer {
+        let how = if f.helm == 3 {
+            "runs the executable; its first argument is `post-render`"
+        } else {
+            "takes the plugin NAME (helm plugin install plugin/helm4), whose plugin.yaml already passes `post-render`"
+        };
+        let _ = writeln!(o, "{indent}Helm {} {how}:", f.helm);
+        let line = command_line(&f.command);
+        if heading.is_empty() {
+            let _ = writeln!(o, "{indent}  $ {line}");
+        } else {
+            let _ = writeln!(o, "\n```sh\n{line}\n```\n");
+        }
+    }
+    let _ = writeln!(
+        o,
+        "{indent}With Helm 4, any post-renderer re-serialises the whole release: four unrelated PostHog Deployments\n{indent}change and roll. That is why the values change is the default path.\n"
+    );
 }
 
 fn diffs(o: &mut String, plan: &Plan, fence: &str) {
@@ -238,6 +277,15 @@ pub fn markdown(plan: &Plan) -> String {
             ""
         };
         let _ = writeln!(o, "{}. **{}**{branch}  \n   {}\n", i + 1, s.title, s.detail);
+        for c in &s.checks {
+            let _ = writeln!(o, "   - `{}`: {}", c.id, c.title.replace('|', "\\|"));
+            for c in &c.commands {
+                let _ = writeln!(o, "     `{}`", command_line(c).replace('`', "\\`"));
+            }
+        }
+        if !s.checks.is_empty() {
+            o.push('\n');
+        }
         if !s.commands.is_empty() {
             let _ = writeln!(o, "   ```sh");
             for c in &s.commands {
@@ -245,6 +293,9 @@ pub fn markdown(plan: &Plan) -> String {
             }
             let _ = writeln!(o, "   ```\n");
         }
+    }
+    if !plan.steps.is_empty() {
+        post_renderer(&mut o, plan, "### ", "");
     }
     let _ = writeln!(o, "### Rollback notes\n");
     for r in &plan.rollback {
@@ -261,8 +312,27 @@ pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("the plan serialises") + "\n"
 }
 
-/// The bash script: preflight checks before any change, idempotent steps, a bounded wait, and
-/// the fallback only behind `--fallback-scale-to-zero`.
+/// The fixed logic of the script, reviewed and shellcheck'ed as it is.
+pub const SCRIPT_BODY: &str = include_str!("script/resize.sh");
+
+/// A word in single quotes, always (data in the header is never read as code or arithmetic).
+fn quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// `NAME='value'`.
+fn assign(o: &mut String, name: &str, value: &str) {
+    let _ = writeln!(o, "{name}={}", quoted(value));
+}
+
+/// `NAME=('a' 'b' 'c')`.
+fn array<S: AsRef<str>>(o: &mut String, name: &str, items: impl IntoIterator<Item = S>) {
+    let words: Vec<String> = items.into_iter().map(|w| quoted(w.as_ref())).collect();
+    let _ = writeln!(o, "{name}=({})", words.join(" "));
+}
+
+/// The bash script: a header of quoted data (this function) and the fixed logic of
+/// `src/script/resize.sh`. The steps and checks run in the plan's order (`STEPS`, `PREFLIGHT`).
 pub fn script(plan: &Plan) -> Result<String, String> {
     if plan.blocking {
         return Err(
@@ -277,280 +347,138 @@ pub fn script(plan: &Plan) -> Result<String, String> {
         .chart
         .as_deref()
         .ok_or("--format script needs --chart REF (for helm upgrade)")?;
-    let q = |s: &str| shell_quote(s);
-    let mut o = String::new();
+    let context = plan.kube_context.as_deref().ok_or(
+        "--format script needs --kube-context NAME: the script never acts on whatever context is current\nhint: kubectl config get-contexts",
+    )?;
+    let (Some(chart_name), Some(version)) = (&plan.chart_name, &plan.chart_version) else {
+        return Err("--format script needs the chart's name and version: the render has no top-chart helm.sh/chart label\nhint: render with `helm template RELEASE CHART --version V` so that the top chart's own templates are in it".to_owned());
+    };
+    let bytes = plan.size.bytes.ok_or("the size has no byte value")?;
+    let step = |id: &str| plan.steps.iter().find(|s| s.id == id);
+    let command = |id: &str, pos: usize| -> Result<&Command, String> {
+        step(id)
+            .and_then(|s| s.commands.iter().filter(|c| c.argv[0] == "helm").nth(pos))
+            .or_else(|| {
+                step("preflight")
+                    .and_then(|s| s.checks.iter().find(|c| c.id == id)?.commands.first())
+            })
+            .ok_or_else(|| format!("the plan has no {id} command"))
+    };
+    let upgrade = command("replace-statefulsets", 0)?;
+    let dry_run = command("upgrade", 0)?;
     let names: Vec<&str> = plan
         .targets
         .iter()
         .map(|t| t.statefulset.as_str())
         .collect();
+
+    let mut o = String::new();
     let _ = writeln!(o, "#!/usr/bin/env bash");
     let _ = writeln!(
         o,
-        "# Generated by pvc-resize {}: grow {} of release {} (namespace {}) to {}.",
+        "# Generated by pvc-resize {}: grow {} of release {} (namespace {}, context {}) to {}.",
         env!("CARGO_PKG_VERSION"),
         names.join(", "),
         plan.release,
         plan.namespace,
+        context.escape_debug(),
         plan.size.text
     );
     let _ = writeln!(
         o,
-        "# Review it before running. Re-running after a failure resumes: finished steps are skipped."
-    );
-    let _ = writeln!(o, "# Usage: bash THIS_SCRIPT [--fallback-scale-to-zero]");
-    let _ = writeln!(
-        o,
-        "#   --fallback-scale-to-zero  scale the StatefulSets to 0 around the resize, for clouds that"
+        "# Review it, then run it from this folder: bash THIS_SCRIPT [--fallback-scale-to-zero]. Run again after any\n# failure: it resumes. Below the data header is the fixed logic (src/script/resize.sh in pvc-resize)."
     );
     let _ = writeln!(
         o,
-        "#                             can't grow an attached disk (brokers are down meanwhile)"
+        "\n# --- data -------------------------------------------------------------------------------------"
     );
-    let _ = writeln!(o, "set -euo pipefail\n");
-    let _ = writeln!(o, "NS={}", q(&plan.namespace));
-    let _ = writeln!(o, "SIZE={}", q(&plan.size.text));
-    let _ = writeln!(o, "SIZE_BYTES={}", plan.size.bytes.unwrap_or(0));
-    let _ = writeln!(o, "WAIT_SECONDS=\"${{PVC_RESIZE_WAIT_SECONDS:-900}}\"");
-    let _ = writeln!(o, "POLL_SECONDS=\"${{PVC_RESIZE_POLL_SECONDS:-10}}\"");
-    let _ = writeln!(o, "FALLBACK=0");
-    let _ = writeln!(o, "case \"${{1:-}}\" in");
-    let _ = writeln!(o, "  --fallback-scale-to-zero) FALLBACK=1 ;;");
-    let _ = writeln!(o, "  \"\") ;;");
-    let _ = writeln!(
-        o,
-        "  *) echo \"usage: $0 [--fallback-scale-to-zero]\" >&2; exit 2 ;;"
+    assign(&mut o, "RELEASE", &plan.release);
+    assign(&mut o, "NAMESPACE", &plan.namespace);
+    assign(&mut o, "CONTEXT", context);
+    assign(&mut o, "CHART", chart);
+    assign(&mut o, "CHART_NAME", chart_name);
+    assign(&mut o, "CHART_VERSION", version);
+    assign(&mut o, "VALUES_FILE", &values.file);
+    assign(&mut o, "VALUES_PATH", &values.path);
+    assign(&mut o, "SIZE", &plan.size.text);
+    assign(&mut o, "SIZE_BYTES", &bytes.to_string());
+    assign(
+        &mut o,
+        "CLAIM",
+        plan.targets.first().map_or("data", |t| t.claim.as_str()),
     );
-    let _ = writeln!(o, "esac");
+    assign(&mut o, "WORK_DIR", &plan.work_dir);
+    array(&mut o, "STATEFULSETS", &names);
+    array(
+        &mut o,
+        "REPLICAS",
+        plan.targets.iter().map(|t| t.replicas.to_string()),
+    );
+    array(
+        &mut o,
+        "CONTAINERS",
+        plan.targets
+            .iter()
+            .map(|t| t.container.as_deref().unwrap_or("")),
+    );
+    array(
+        &mut o,
+        "MOUNTS",
+        plan.targets
+            .iter()
+            .map(|t| t.mount_path.as_deref().unwrap_or("/")),
+    );
+    let pvcs: Vec<(usize, &crate::plan::Pvc, i64)> = plan
+        .targets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            t.pvcs
+                .iter()
+                .filter(|p| p.state != "missing")
+                .map(move |p| (i, p, t.replicas))
+        })
+        .collect();
+    array(&mut o, "PVCS", pvcs.iter().map(|(_, p, _)| p.name.as_str()));
+    array(
+        &mut o,
+        "PVC_PODS",
+        pvcs.iter().map(|(_, p, _)| p.pod.as_str()),
+    );
+    array(
+        &mut o,
+        "PVC_STS",
+        pvcs.iter().map(|(i, _, _)| i.to_string()),
+    );
+    array(
+        &mut o,
+        "PVC_IN_REPLICAS",
+        pvcs.iter()
+            .map(|(_, p, r)| u8::from(p.ordinal < *r).to_string()),
+    );
+    array(&mut o, "UPGRADE", &upgrade.argv);
+    array(&mut o, "UPGRADE_DRY_RUN", &dry_run.argv);
+    let checks = step("preflight").map_or(&[][..], |s| s.checks.as_slice());
+    array(&mut o, "PREFLIGHT", checks.iter().map(|c| c.id));
+    array(&mut o, "STEPS", plan.steps.iter().map(|s| s.id));
+    array(
+        &mut o,
+        "STEP_TITLES",
+        plan.steps.iter().map(|s| s.title.as_str()),
+    );
     if !plan.fallback_offered {
-        let _ = writeln!(o, "if [ \"$FALLBACK\" = 1 ]; then");
         let _ = writeln!(
             o,
-            "  echo 'pvc-resize: no fallback: whenScaled: Delete would delete the PVCs on scale-down' >&2; exit 1"
-        );
-        let _ = writeln!(o, "fi");
-    }
-    o.push_str(SCRIPT_FUNCTIONS);
-
-    // Preflight: read-only checks, all before the first change.
-    let _ = writeln!(
-        o,
-        "\nlog 'preflight: tools, storage classes, PVCs, retention policy'"
-    );
-    let _ = writeln!(
-        o,
-        "for tool in kubectl helm pvc-resize; do command -v \"$tool\" >/dev/null || die \"$tool is not on PATH\"; done"
-    );
-    let _ = writeln!(
-        o,
-        "[ -f {} ] || die {}",
-        q(&values.file),
-        q(&format!("values file {} not found", values.file))
-    );
-    for t in &plan.targets {
-        let sts = q(&t.statefulset);
-        let _ = writeln!(
-            o,
-            "when_scaled=$(kubectl -n \"$NS\" get statefulset {sts} -o jsonpath='{{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}}' 2>/dev/null || true)"
-        );
-        let _ = writeln!(
-            o,
-            "if [ \"$FALLBACK\" = 1 ] && [ \"$when_scaled\" = Delete ]; then die {}; fi",
-            q(&format!(
-                "{} has whenScaled: Delete; scaling it to 0 would delete its PVCs",
-                t.statefulset
-            ))
-        );
-        for p in t.pvcs.iter().filter(|p| p.patch) {
-            let _ = writeln!(o, "preflight_pvc {}", q(&p.name));
-        }
-    }
-
-    let _ = writeln!(o, "\nif [ \"$FALLBACK\" = 1 ]; then");
-    for t in &plan.targets {
-        let _ = writeln!(
-            o,
-            "  log {}",
-            q(&format!("fallback: scaling {} to 0", t.statefulset))
-        );
-        let _ = writeln!(
-            o,
-            "  kubectl -n \"$NS\" scale statefulset {} --replicas=0",
-            q(&t.statefulset)
-        );
-        for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas) {
-            let _ = writeln!(
-                o,
-                "  kubectl -n \"$NS\" wait --for=delete {} --timeout=\"${{WAIT_SECONDS}}s\"",
-                q(&format!("pod/{}", p.pod))
-            );
-        }
-    }
-    let _ = writeln!(o, "fi");
-
-    let _ = writeln!(o, "\nlog \"growing the PVCs to $SIZE\"");
-    for p in plan
-        .targets
-        .iter()
-        .flat_map(|t| t.pvcs.iter().filter(|p| p.patch))
-    {
-        let _ = writeln!(o, "grow_pvc {}", q(&p.name));
-    }
-    for p in plan
-        .targets
-        .iter()
-        .flat_map(|t| t.pvcs.iter().filter(|p| p.patch))
-    {
-        let _ = writeln!(o, "wait_pvc {}", q(&p.name));
-    }
-
-    let _ = writeln!(o, "\nif [ \"$FALLBACK\" = 1 ]; then");
-    for t in &plan.targets {
-        let _ = writeln!(
-            o,
-            "  kubectl -n \"$NS\" scale statefulset {} --replicas={}",
-            q(&t.statefulset),
-            t.replicas
+            "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: whenScaled: Delete would delete the PVCs on scale-down' >&2; exit 1; fi"
         );
     }
-    let _ = writeln!(o, "fi");
-
     let _ = writeln!(
         o,
-        "\nlog 'deleting the StatefulSet objects (pods and PVCs stay)'"
+        "\n# --- logic --------------------------------------------------------------------------------------"
     );
-    for t in &plan.targets {
-        let _ = writeln!(o, "orphan_delete {} {}", q(&t.statefulset), q(&t.claim));
-    }
-
-    let _ = writeln!(
-        o,
-        "\nlog {}",
-        q(&format!("setting {} in {}", values.path, values.file))
-    );
-    let _ = writeln!(
-        o,
-        "pvc-resize values {} --size \"$SIZE\" --path {} --write",
-        q(&values.file),
-        q(&values.path)
-    );
-
-    let _ = writeln!(o, "\nlog 'helm upgrade'");
-    let _ = writeln!(
-        o,
-        "helm upgrade {} {} -n \"$NS\" -f {}",
-        q(&plan.release),
-        q(chart),
-        q(&values.file)
-    );
-
-    let _ = writeln!(o, "\nlog 'verify'");
-    for t in &plan.targets {
-        for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas) {
-            let container = t
-                .container
-                .as_deref()
-                .map(|c| format!(" -c {}", q(c)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                o,
-                "kubectl -n \"$NS\" wait --for=condition=Ready {} --timeout=\"${{WAIT_SECONDS}}s\"",
-                q(&format!("pod/{}", p.pod))
-            );
-            let _ = writeln!(
-                o,
-                "kubectl -n \"$NS\" exec {}{container} -- df -h {}",
-                q(&p.pod),
-                q(t.mount_path.as_deref().unwrap_or("/"))
-            );
-        }
-    }
-    let _ = writeln!(o, "log 'done'");
+    o.push_str(SCRIPT_BODY);
     Ok(o)
 }
-
-/// The script's helpers: byte conversion of quantities (integers with a suffix, as the API prints
-/// capacities), the idempotent patch and the bounded, numeric wait.
-const SCRIPT_FUNCTIONS: &str = r#"
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'pvc-resize: %s\n' "$*" >&2; exit 1; }
-
-# Bytes of a quantity such as 50Gi, 20G or 53687091200; fails on anything else.
-to_bytes() {
-  local q="$1" n unit
-  [[ "$q" =~ ^([0-9]+)([KMGTPE]i|[kMGTPE])?$ ]] || return 1
-  n="${BASH_REMATCH[1]}"; unit="${BASH_REMATCH[2]}"
-  case "$unit" in
-    "") echo "$n" ;;
-    Ki) echo $((n << 10)) ;; Mi) echo $((n << 20)) ;; Gi) echo $((n << 30)) ;;
-    Ti) echo $((n << 40)) ;; Pi) echo $((n << 50)) ;; Ei) echo $((n << 60)) ;;
-    k) echo $((n * 1000)) ;; M) echo $((n * 1000000)) ;; G) echo $((n * 1000000000)) ;;
-    T) echo $((n * 1000000000000)) ;; P) echo $((n * 1000000000000000)) ;;
-    E) echo $((n * 1000000000000000000)) ;;
-  esac
-}
-
-pvc_field() { kubectl -n "$NS" get pvc "$1" -o "jsonpath=$2"; }
-
-# Read-only: the PVC exists, is Bound, and its StorageClass allows expansion.
-preflight_pvc() {
-  local pvc="$1" phase class expand
-  phase=$(pvc_field "$pvc" '{.status.phase}') || die "PVC $pvc not found in namespace $NS"
-  [ "$phase" = Bound ] || die "PVC $pvc is $phase, not Bound"
-  class=$(pvc_field "$pvc" '{.spec.storageClassName}')
-  [ -n "$class" ] || die "PVC $pvc has no storageClassName"
-  expand=$(kubectl get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}') || die "StorageClass $class not found"
-  [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
-}
-
-# Patches the request unless it is already at least SIZE (so a re-run skips it).
-grow_pvc() {
-  local pvc="$1" current bytes
-  current=$(pvc_field "$pvc" '{.spec.resources.requests.storage}')
-  bytes=$(to_bytes "$current") || die "PVC $pvc requests $current, which this script can't compare"
-  if [ "$bytes" -ge "$SIZE_BYTES" ]; then
-    log "$pvc already requests $current: skipped"
-    return 0
-  fi
-  kubectl -n "$NS" patch pvc "$pvc" -p "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"$SIZE\"}}}}"
-}
-
-# Deletes the StatefulSet object (pods and PVCs stay) unless it is gone already or its claim
-# template already asks for SIZE (re-created by an earlier run's upgrade).
-orphan_delete() {
-  local sts="$1" claim="$2" template bytes
-  if ! kubectl -n "$NS" get statefulset "$sts" >/dev/null 2>&1; then
-    log "statefulset $sts is already deleted"
-    return 0
-  fi
-  template=$(kubectl -n "$NS" get statefulset "$sts" -o "jsonpath={.spec.volumeClaimTemplates[?(@.metadata.name==\"$claim\")].spec.resources.requests.storage}")
-  if bytes=$(to_bytes "$template") && [ "$bytes" -ge "$SIZE_BYTES" ]; then
-    log "statefulset $sts already has a $template claim template: kept"
-    return 0
-  fi
-  kubectl -n "$NS" delete statefulset "$sts" --cascade=orphan
-}
-
-# Waits until status.capacity is at least SIZE, compared in bytes (clouds round sizes up).
-wait_pvc() {
-  local pvc="$1" waited=0 capacity bytes
-  while :; do
-    capacity=$(pvc_field "$pvc" '{.status.capacity.storage}')
-    if bytes=$(to_bytes "$capacity") && [ "$bytes" -ge "$SIZE_BYTES" ]; then
-      log "$pvc has $capacity"
-      return 0
-    fi
-    # Offline expansion: the disk has grown, the filesystem grows when a pod mounts it.
-    if [[ " $(pvc_field "$pvc" '{.status.conditions[*].type}') " == *" FileSystemResizePending "* ]]; then
-      log "$pvc: disk grown, the filesystem grows when the pod starts (FileSystemResizePending)"
-      return 0
-    fi
-    [ "$waited" -lt "$WAIT_SECONDS" ] || die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s; see kubectl -n $NS describe pvc $pvc"
-    sleep "$POLL_SECONDS"
-    waited=$((waited + POLL_SECONDS))
-  done
-}
-"#;
 
 /// The step list as plain command lines (for tests and `--format text` consumers).
 pub fn commands(steps: &[Step]) -> Vec<String> {

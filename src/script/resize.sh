@@ -1,0 +1,433 @@
+# shellcheck shell=bash
+# The fixed logic of the resize script written by `pvc-resize plan --format script`.
+#
+# This file is reviewed as it is: the tool prepends only a header of quoted data (RELEASE, NAMESPACE,
+# CONTEXT, CHART, CHART_VERSION, SIZE, the StatefulSets and PVCs as arrays, the upgrade command as an
+# array, and PREFLIGHT/STEPS, the ids of the checks and steps in the plan's order). Every step below is
+# idempotent: run again after any failure or kill, the script skips what is done and resumes.
+#
+# Guarantees:
+#   - every kubectl call names the context (--context) and the namespace; every helm call --kube-context;
+#   - every preflight check is read-only and runs before the first change; any failure exits non-zero
+#     with nothing changed (the scratch files live in WORK_DIR);
+#   - a PVC request only grows, a PVC is never deleted, a pod is deleted only while a StatefulSet owns it;
+#   - the StatefulSet object is saved to WORK_DIR before the orphan delete, and the upgrade that
+#     re-creates it follows immediately; if it fails, the script prints how to put the object back;
+#   - "done" is printed only when every PVC's capacity (in bytes) and every pod's filesystem (df) have
+#     reached the new size.
+set -euo pipefail
+shopt -s inherit_errexit
+
+WAIT_SECONDS="${PVC_RESIZE_WAIT_SECONDS:-900}"
+POLL_SECONDS="${PVC_RESIZE_POLL_SECONDS:-10}"
+# How long a FileSystemResizePending may last on a running pod before the pod is restarted (drivers that
+# expand online clear it themselves within a minute or two).
+PENDING_GRACE_SECONDS="${PVC_RESIZE_PENDING_GRACE_SECONDS:-120}"
+# A grown filesystem reports at least this share of the new size (ext4 and XFS keep 1-3% for metadata).
+FS_MIN_PERCENT=95
+FALLBACK=0
+
+usage() {
+  cat >&2 <<EOF
+usage: bash $0 [--fallback-scale-to-zero]
+  --fallback-scale-to-zero  scale the StatefulSets to 0 around the PVC patches, for clouds that can't
+                            grow an attached disk (Azure Disk); the brokers are down meanwhile
+EOF
+}
+case "${1:-}" in
+  --fallback-scale-to-zero) FALLBACK=1 ;;
+  "") ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage; exit 2 ;;
+esac
+
+K=(kubectl "--context=$CONTEXT" "--namespace=$NAMESPACE")
+H=(helm "--kube-context=$CONTEXT" "--namespace=$NAMESPACE")
+
+log() { printf '==> %s\n' "$*" >&2; }
+note() { printf '    %s\n' "$*" >&2; }
+die() { printf 'pvc-resize: %s\n' "$*" >&2; exit 1; }
+# A command line as the user would type it again.
+shown() { local out="" w; for w in "$@"; do out+=" $(printf '%q' "$w")"; done; printf '%s' "${out# }"; }
+
+# The number of polls a wait of $1 seconds makes.
+polls() { local p="$POLL_SECONDS"; [ "$p" -gt 0 ] || p=1; echo $(($1 / p + 1)); }
+pause() { sleep "$POLL_SECONDS"; }
+
+# Bytes of a quantity as the API server prints it (an integer with a suffix or an exponent: 50Gi,
+# 20G, 53687091200, 20e9). Anything else, or more than 2^62, fails.
+to_bytes() {
+  local q="$1" n unit mult
+  [[ "$q" =~ ^([0-9]+)([KMGTPE]i|[kMGTPE]|e[0-9]+)?$ ]] || return 1
+  n="${BASH_REMATCH[1]}"; unit="${BASH_REMATCH[2]}"
+  [ "${#n}" -le 18 ] || return 1
+  n=$((10#$n))
+  case "$unit" in
+    "") mult=1 ;;
+    Ki) mult=$((1 << 10)) ;; Mi) mult=$((1 << 20)) ;; Gi) mult=$((1 << 30)) ;;
+    Ti) mult=$((1 << 40)) ;; Pi) mult=$((1 << 50)) ;; Ei) mult=$((1 << 60)) ;;
+    k) mult=1000 ;; M) mult=1000000 ;; G) mult=1000000000 ;; T) mult=1000000000000 ;;
+    P) mult=1000000000000000 ;; E) mult=1000000000000000000 ;;
+    e*) [ "${unit#e}" -le 18 ] || return 1; mult=1; for ((i = 0; i < ${unit#e}; i++)); do mult=$((mult * 10)); done ;;
+  esac
+  [ "$n" -eq 0 ] || [ $(((1 << 62) / n)) -ge "$mult" ] || return 1
+  echo $((n * mult))
+}
+at_least_size() { local b; b=$(to_bytes "$1") && [ "$b" -ge "$SIZE_BYTES" ]; }
+
+get() { "${K[@]}" get "$@"; }
+field() { get "$1" "$2" -o "jsonpath=$3"; }
+sts_exists() { get statefulset "$1" -o name >/dev/null 2>&1; }
+sts_template() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.resources.requests.storage}"; }
+sts_in_place() { [ "$(field statefulset "$1" '{.spec.volumeClaimUpdatePolicy}')" = InPlace ]; }
+saved_file() { printf '%s/statefulset-%s.yaml' "$WORK_DIR" "$1"; }
+pod_owner() { field pod "$1" '{.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}' 2>/dev/null || true; }
+pod_ready() { [ "$(field pod "$1" '{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = True ]; }
+pvc_conditions() { field pvc "$1" '{.status.conditions[*].type}'; }
+# The StatefulSet needs the orphan delete and re-creation: it exists, its template is below SIZE, and the
+# cluster has no in-place claim template update (KEP-4650).
+needs_replace() { sts_exists "$1" && ! at_least_size "$(sts_template "$1")" && ! sts_in_place "$1"; }
+
+# --- preflight: read-only ------------------------------------------------------------------------
+
+check_tools() {
+  local tool
+  for tool in kubectl helm pvc-resize; do
+    command -v "$tool" >/dev/null || die "$tool is not on PATH"
+  done
+  [ -f "$VALUES_FILE" ] || die "values file $VALUES_FILE not found (run the script from the folder the plan was made in)"
+  mkdir -p -- "$WORK_DIR"
+}
+
+check_context() {
+  get namespace "$NAMESPACE" -o name >/dev/null ||
+    die "kube context $CONTEXT can't be used, or has no namespace $NAMESPACE; hint: kubectl config get-contexts"
+}
+
+check_release() {
+  local list status deployed
+  list=$("${H[@]}" list --all --filter "^${RELEASE}\$" -o json) || die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
+  [[ "$list" =~ \"name\":\"$RELEASE\" ]] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: helm list -A --kube-context $(printf '%q' "$CONTEXT")"
+  [[ "$list" =~ \"status\":\"([^\"]*)\" ]] && status="${BASH_REMATCH[1]}"
+  [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
+  case "${status:-}" in
+    deployed | failed) ;;
+    *) die "release $RELEASE is ${status:-in an unknown state}; wait until no other helm operation runs (helm history $RELEASE)" ;;
+  esac
+  [ "${deployed:-}" = "$CHART_NAME-$CHART_VERSION" ] ||
+    die "release $RELEASE runs chart ${deployed:-?}, but the manifests were rendered from $CHART_NAME-$CHART_VERSION; render the release's own chart version (helm template --version)"
+  note "release $RELEASE ($status) runs $deployed"
+}
+
+check_chart() {
+  local meta name version
+  meta=$("${H[@]}" show chart "--version=$CHART_VERSION" -- "$CHART") ||
+    die "chart $CHART does not resolve at version $CHART_VERSION; hint: helm repo add / helm repo update, or pass --chart with a path"
+  name=$(sed -n 's/^name: *//p' <<<"$meta" | head -n 1)
+  version=$(sed -n 's/^version: *//p' <<<"$meta" | head -n 1)
+  if [ "$name" != "$CHART_NAME" ] || [ "$version" != "$CHART_VERSION" ]; then
+    die "chart $CHART is $name $version, not $CHART_NAME $CHART_VERSION"
+  fi
+  note "chart $CHART resolves to $name $version"
+}
+
+# What Helm reads from a values file, as compact JSON with sorted keys (a chart that renders toJson).
+values_json() {
+  local reader="$WORK_DIR/values-reader"
+  mkdir -p -- "$reader/templates"
+  printf 'apiVersion: v2\nname: values-reader\nversion: 0.0.0\n' >"$reader/Chart.yaml"
+  printf '{{ toJson .Values }}\n' >"$reader/templates/values.json"
+  "${H[@]}" template "--values=$1" -- values-reader "$reader" | grep -v -e '^---$' -e '^# Source:'
+}
+
+# `helm upgrade -f VALUES_FILE` replaces the release's user-supplied values with the file: anything
+# set at install time with --set or another -f would be dropped. Both are set to SIZE (so a half-done
+# earlier run compares equal) and read by Helm itself; any other difference stops the script.
+check_values() {
+  local live="$WORK_DIR/release-values.sized.yaml" planned="$WORK_DIR/values.preflight.yaml" a b
+  "${H[@]}" get values "$RELEASE" -o yaml >"$WORK_DIR/release-values.yaml" || die "helm get values $RELEASE failed"
+  cp -- "$WORK_DIR/release-values.yaml" "$live"
+  cp -- "$VALUES_FILE" "$planned"
+  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$live" 2>/dev/null ||
+    die "the release's values ($live) can't take $VALUES_PATH=$SIZE"
+  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$planned" 2>/dev/null ||
+    die "$VALUES_FILE can't take $VALUES_PATH=$SIZE"
+  a=$(values_json "$live") || die "helm can't read the release's values ($live)"
+  b=$(values_json "$planned") || die "helm can't read $VALUES_FILE"
+  if [ "$a" != "$b" ]; then
+    diff -u --label "helm get values $RELEASE" --label "$VALUES_FILE" "$live" "$planned" >&2 || true
+    die "the upgrade would replace the release's values with $VALUES_FILE and drop or change what differs above; make $VALUES_FILE hold the release's values (helm get values $RELEASE -o yaml), then make the plan again"
+  fi
+  note "$VALUES_FILE holds the release's values (apart from $VALUES_PATH)"
+}
+
+check_upgrade() {
+  "${UPGRADE_DRY_RUN[@]}" >"$WORK_DIR/upgrade-dry-run.out" 2>&1 || {
+    cat "$WORK_DIR/upgrade-dry-run.out" >&2
+    die "the dry run of the upgrade failed: $(shown "${UPGRADE_DRY_RUN[@]}")"
+  }
+  note "the dry run of the upgrade passed"
+}
+
+check_statefulsets() {
+  local i sts policy
+  for i in "${!STATEFULSETS[@]}"; do
+    sts="${STATEFULSETS[$i]}"
+    if ! sts_exists "$sts"; then
+      [ -s "$(saved_file "$sts")" ] ||
+        die "StatefulSet $sts not found in namespace $NAMESPACE, and no copy saved by an earlier run in $(saved_file "$sts")"
+      note "StatefulSet $sts was deleted by an earlier run (saved in $(saved_file "$sts")): resuming at the upgrade"
+      continue
+    fi
+    policy=$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}')
+    if [ "$policy" = Delete ] && [ "$FALLBACK" = 1 ]; then
+      die "$sts has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 would delete its PVCs; no fallback"
+    fi
+    if [ "$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenDeleted}')" = Delete ]; then
+      note "$sts has whenDeleted: Delete: only the orphan delete is safe (this script uses nothing else)"
+    fi
+    if sts_in_place "$sts"; then
+      note "$sts has volumeClaimUpdatePolicy: InPlace (KEP-4650): the upgrade grows the PVCs, no orphan delete"
+    fi
+  done
+}
+
+check_pvcs() {
+  local i pvc phase class expand request
+  for i in "${!PVCS[@]}"; do
+    pvc="${PVCS[$i]}"
+    if ! phase=$(field pvc "$pvc" '{.status.phase}' 2>/dev/null); then
+      [ "${PVC_IN_REPLICAS[$i]}" = 0 ] && { note "$pvc does not exist (beyond the replicas): skipped"; continue; }
+      die "PVC $pvc not found in namespace $NAMESPACE"
+    fi
+    [ "$phase" = Bound ] || die "PVC $pvc is ${phase:-without a phase}, not Bound: only a Bound PVC can grow"
+    class=$(field pvc "$pvc" '{.spec.storageClassName}')
+    [ -n "$class" ] || die "PVC $pvc has no storageClassName"
+    expand=$("${K[@]}" get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}') || die "StorageClass $class not found"
+    [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
+    to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"
+  done
+  note "every PVC is Bound and its StorageClass allows expansion"
+}
+
+# --- steps ---------------------------------------------------------------------------------------
+
+step_preflight() {
+  local c
+  for c in "${PREFLIGHT[@]}"; do "check_${c//-/_}"; done
+}
+
+step_values() {
+  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$VALUES_FILE"
+}
+
+# Scales every StatefulSet that still exists to $1 and waits for its pods to go or be Ready.
+scale_all() {
+  local i sts
+  for i in "${!STATEFULSETS[@]}"; do
+    sts="${STATEFULSETS[$i]}"
+    sts_exists "$sts" || continue
+    "${K[@]}" scale statefulset "$sts" "--replicas=$1"
+  done
+}
+
+step_fallback_scale_down() {
+  [ "$FALLBACK" = 1 ] || { note "skipped (only with --fallback-scale-to-zero)"; return 0; }
+  local i n
+  scale_all 0
+  for i in "${!PVCS[@]}"; do
+    [ "${PVC_IN_REPLICAS[$i]}" = 1 ] || continue
+    for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+      get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1 || break
+      pause
+    done
+    [ "$n" -gt 0 ] || die "pod ${PVC_PODS[$i]} still exists after ${WAIT_SECONDS}s at 0 replicas"
+  done
+}
+
+step_patch_pvcs() {
+  local i pvc request
+  for i in "${!PVCS[@]}"; do
+    pvc="${PVCS[$i]}"
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
+    if at_least_size "$request"; then
+      note "$pvc already requests $request"
+      continue
+    fi
+    if [[ "$(field storageclass "$(field pvc "$pvc" '{.spec.storageClassName}')" '{.provisioner}')" == *ebs* ]]; then
+      note "AWS EBS allows one modification per volume every 6 hours: a later change of $pvc within that window fails with VolumeModificationRateExceeded"
+    fi
+    "${K[@]}" patch pvc "$pvc" --type=merge -p "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"$SIZE\"}}}}"
+  done
+}
+
+# Waits until the PVC's capacity reaches SIZE in bytes, or its filesystem awaits a pod restart.
+# Returns 0 when grown, 2 when FileSystemResizePending; dies on a resize error or a timeout.
+wait_pvc() {
+  local pvc="$1" n capacity conditions message
+  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+    capacity=$(field pvc "$pvc" '{.status.capacity.storage}')
+    conditions=" $(pvc_conditions "$pvc") "
+    if [[ "$conditions" == *" ControllerResizeError "* || "$conditions" == *" NodeResizeError "* ]]; then
+      message=$(field pvc "$pvc" '{.status.conditions[?(@.type=="ControllerResizeError")].message}{.status.conditions[?(@.type=="NodeResizeError")].message}')
+      if [[ "$message" == *"Unattached"* ]]; then
+        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the brokers are down while the StatefulSets are at 0)"
+      fi
+      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) make a new plan with a size above the current capacity ${capacity:-?} and below $SIZE; without it the request can't be lowered (kubectl describe pvc $pvc)"
+    fi
+    if [[ "$conditions" == *" FileSystemResizePending "* ]]; then
+      return 2
+    fi
+    if at_least_size "${capacity:-0}" && [[ "$conditions" != *" Resizing "* ]]; then
+      return 0
+    fi
+    pause
+  done
+  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see kubectl describe pvc $pvc"
+}
+
+step_wait_pvcs() {
+  local i rc
+  for i in "${!PVCS[@]}"; do
+    get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
+    rc=0; wait_pvc "${PVCS[$i]}" || rc=$?
+    case "$rc" in
+      0) note "${PVCS[$i]} has grown to $(field pvc "${PVCS[$i]}" '{.status.capacity.storage}')" ;;
+      2) note "${PVCS[$i]}: the disk has grown; its filesystem waits for the pod (FileSystemResizePending)" ;;
+    esac
+  done
+}
+
+step_fallback_scale_up() {
+  [ "$FALLBACK" = 1 ] || { note "skipped (only with --fallback-scale-to-zero)"; return 0; }
+  local i
+  for i in "${!STATEFULSETS[@]}"; do
+    sts_exists "${STATEFULSETS[$i]}" || continue
+    "${K[@]}" scale statefulset "${STATEFULSETS[$i]}" "--replicas=${REPLICAS[$i]}"
+  done
+}
+
+step_save_statefulsets() {
+  local sts file
+  for sts in "${STATEFULSETS[@]}"; do
+    needs_replace "$sts" || continue
+    file=$(saved_file "$sts")
+    # What `kubectl create -f` takes back: no resourceVersion, uid or status.
+    get statefulset "$sts" -o yaml |
+      sed -e '/^  resourceVersion: /d' -e '/^  uid: /d' -e '/^  creationTimestamp: /d' -e '/^status:/,$d' >"$file.tmp"
+    grep -q '^kind: StatefulSet' "$file.tmp" || die "could not save StatefulSet $sts"
+    mv -- "$file.tmp" "$file"
+    note "saved StatefulSet $sts in $file"
+  done
+}
+
+upgrade_failed() {
+  local sts
+  printf '\npvc-resize: helm upgrade failed.\n' >&2
+  for sts in "${STATEFULSETS[@]}"; do
+    sts_exists "$sts" && continue
+    printf 'StatefulSet %s is deleted; its pods and PVCs run on without a controller. To put it back as it was\n(it adopts the running pods again):\n  %s\n' \
+      "$sts" "$(shown "${K[@]}" create -f "$(saved_file "$sts")")" >&2
+  done
+  printf 'To resume instead: fix the cause above, then run this script again; it skips what is done and\nruns the upgrade:\n  %s\n' "$(shown bash "$0" "$@")" >&2
+  exit 1
+}
+
+# The orphan delete and the upgrade that re-creates the StatefulSet, back to back.
+step_replace_statefulsets() {
+  local sts n need_upgrade=0
+  for sts in "${STATEFULSETS[@]}"; do
+    if needs_replace "$sts"; then
+      [ -s "$(saved_file "$sts")" ] || die "no saved copy of StatefulSet $sts"
+      "${K[@]}" delete statefulset "$sts" --cascade=orphan --wait=true
+      for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+        sts_exists "$sts" || break
+        pause
+      done
+      [ "$n" -gt 0 ] || die "StatefulSet $sts is still there ${WAIT_SECONDS}s after the orphan delete"
+    fi
+    if ! sts_exists "$sts" || ! at_least_size "$(sts_template "$sts")"; then need_upgrade=1; fi
+  done
+  # Also when every template is grown already: the release's values must record the size.
+  if [ "$need_upgrade" = 0 ] && pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$WORK_DIR/release-values.yaml" >/dev/null 2>&1; then
+    note "the release and every StatefulSet already have $SIZE"
+    return 0
+  fi
+  "${UPGRADE[@]}" || upgrade_failed "$@"
+}
+
+step_rollout() {
+  local sts
+  for sts in "${STATEFULSETS[@]}"; do
+    "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
+  done
+}
+
+# Restarts a pod whose filesystem awaits it, if (and only if) a StatefulSet owns it, and waits for Ready.
+restart_pod() {
+  local pod="$1" sts="$2" uid n
+  [ "$(pod_owner "$pod")" = "StatefulSet/$sts" ] ||
+    die "pod $pod is not owned by StatefulSet $sts (owner: $(pod_owner "$pod")); not restarting it: run this script again once the StatefulSet is back"
+  uid=$(field pod "$pod" '{.metadata.uid}')
+  log "restarting $pod so that its filesystem grows (FileSystemResizePending)"
+  "${K[@]}" delete pod "$pod" --wait=true
+  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+    if [ "$(field pod "$pod" '{.metadata.uid}' 2>/dev/null || true)" != "$uid" ] && pod_ready "$pod"; then
+      return 0
+    fi
+    pause
+  done
+  die "pod $pod is not Ready ${WAIT_SECONDS}s after its restart; see kubectl describe pod $pod"
+}
+
+# The filesystem size seen by the pod, in bytes.
+fs_bytes() {
+  "${K[@]}" exec "$1" -c "$2" -- df -Pk "$3" | awk 'NR == 2 { print $2 * 1024 }'
+}
+
+step_verify() {
+  local i j pvc pod sts rc n got
+  # One pod at a time, highest ordinal first, as a StatefulSet rolls.
+  for ((j = ${#PVCS[@]} - 1; j >= 0; j--)); do
+    i="$j"; pvc="${PVCS[$i]}"; pod="${PVC_PODS[$i]}"; sts="${STATEFULSETS[${PVC_STS[$i]}]}"
+    get pvc "$pvc" -o name >/dev/null 2>&1 || continue
+    rc=0; wait_pvc "$pvc" || rc=$?
+    if [ "${PVC_IN_REPLICAS[$i]}" = 0 ]; then
+      note "$pvc has no pod (beyond the replicas); its filesystem grows when a pod mounts it"
+      continue
+    fi
+    for ((n = $(polls "$PENDING_GRACE_SECONDS"); rc == 2 && n > 0; n--)); do
+      pause; rc=0; wait_pvc "$pvc" || rc=$?
+    done
+    if [ "$rc" = 2 ]; then
+      restart_pod "$pod" "$sts"
+      rc=0; wait_pvc "$pvc" || rc=$?
+      [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see kubectl describe pvc $pvc"
+    fi
+    pod_ready "$pod" || die "pod $pod is not Ready"
+    got=$(fs_bytes "$pod" "${CONTAINERS[${PVC_STS[$i]}]}" "${MOUNTS[${PVC_STS[$i]}]}") ||
+      die "could not read the filesystem size of $pod"
+    if ! [[ "$got" =~ ^[0-9]+$ ]] || [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ]; then
+      die "the filesystem of $pod at ${MOUNTS[${PVC_STS[$i]}]} has ${got:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod (kubectl delete pod $pod, while its StatefulSet owns it) and run this script again"
+    fi
+    note "$pod: the filesystem at ${MOUNTS[${PVC_STS[$i]}]} has $got bytes"
+  done
+}
+
+main() {
+  local k id
+  for k in "${!STEPS[@]}"; do
+    id="${STEPS[$k]}"
+    log "step $((k + 1))/${#STEPS[@]} $id: ${STEP_TITLES[$k]}"
+    if [ "$id" = preflight ]; then
+      step_preflight
+      cp -- "$WORK_DIR/release-values.yaml" "$WORK_DIR/release-values.yaml"
+    else
+      "step_${id//-/_}" "$@"
+    fi
+  done
+  log "done: every PVC and filesystem of $RELEASE has $SIZE"
+}
+
+main "$@"
