@@ -219,6 +219,10 @@ step_preflight() {
 }
 
 step_values() {
+  if pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$VALUES_FILE" >/dev/null 2>&1; then
+    note "$VALUES_FILE already sets $VALUES_PATH to $SIZE"
+    return 0
+  fi
   pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$VALUES_FILE"
 }
 
@@ -247,7 +251,7 @@ step_fallback_scale_down() {
 }
 
 step_patch_pvcs() {
-  local i pvc request
+  local i pvc request ebs_said=0
   for i in "${!PVCS[@]}"; do
     pvc="${PVCS[$i]}"
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
@@ -255,8 +259,9 @@ step_patch_pvcs() {
       note "$pvc already requests $request"
       continue
     fi
-    if [[ "$(field storageclass "$(field pvc "$pvc" '{.spec.storageClassName}')" '{.provisioner}')" == *ebs* ]]; then
-      note "AWS EBS allows one modification per volume every 6 hours: a later change of $pvc within that window fails with VolumeModificationRateExceeded"
+    if [ "$ebs_said" = 0 ] && [[ "$(field storageclass "$(field pvc "$pvc" '{.spec.storageClassName}')" '{.provisioner}')" == *ebs* ]]; then
+      note "AWS EBS allows one modification per volume every 6 hours: a later change of these volumes within that window fails with VolumeModificationRateExceeded"
+      ebs_said=1
     fi
     "${K[@]}" patch pvc "$pvc" --type=merge -p "{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"$SIZE\"}}}}"
   done
@@ -383,7 +388,10 @@ restart_pod() {
 
 # The filesystem size seen by the pod, in bytes.
 fs_bytes() {
-  "${K[@]}" exec "$1" -c "$2" -- df -Pk "$3" | awk 'NR == 2 { print $2 * 1024 }'
+  local blocks
+  blocks=$("${K[@]}" exec "$1" -c "$2" -- df -Pk "$3" | awk 'NR == 2 { print $2 }')
+  [[ "$blocks" =~ ^[0-9]+$ ]] || return 1
+  echo $((blocks * 1024))
 }
 
 step_verify() {
@@ -420,12 +428,7 @@ main() {
   for k in "${!STEPS[@]}"; do
     id="${STEPS[$k]}"
     log "step $((k + 1))/${#STEPS[@]} $id: ${STEP_TITLES[$k]}"
-    if [ "$id" = preflight ]; then
-      step_preflight
-      cp -- "$WORK_DIR/release-values.yaml" "$WORK_DIR/release-values.yaml"
-    else
-      "step_${id//-/_}" "$@"
-    fi
+    "step_${id//-/_}" "$@"
   done
   log "done: every PVC and filesystem of $RELEASE has $SIZE"
 }

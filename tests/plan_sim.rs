@@ -1,0 +1,948 @@
+//! The resize script against a simulated cluster with injected faults (tests/sim/sim.py behind fake
+//! `kubectl`, `helm` and `pvc-resize`), for the real PostHog (1 and 3 replicas) and Bitnami 32 renders.
+//!
+//! Every run checks the invariants: no PVC deleted or shrunk, no pod deleted without an owner, every
+//! call names the context. "Converged" means: every PVC requests and holds the size, every claim
+//! template asks for it, every pod runs, is owned and sees a grown filesystem, the release is deployed
+//! with the values file, and the values file sets the size (as Helm reads it).
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+struct Case {
+    name: &'static str,
+    dir: &'static str,
+    render: &'static str,
+    values: &'static str,
+    release: &'static str,
+    extra: &'static [&'static str],
+}
+
+const POSTHOG_1: Case = Case {
+    name: "posthog-1",
+    dir: "posthog",
+    render: "rendered-default.yaml",
+    values: "values-default.yaml",
+    release: "posthog",
+    extra: &[],
+};
+const POSTHOG_3: Case = Case {
+    name: "posthog-3",
+    dir: "posthog",
+    render: "rendered-3-replicas.yaml",
+    values: "values-3-replicas.yaml",
+    release: "posthog",
+    extra: &[],
+};
+const BITNAMI_32: Case = Case {
+    name: "bitnami32-brokers",
+    dir: "bitnami-kafka-32",
+    render: "rendered-split.yaml",
+    values: "values-split.yaml",
+    release: "kafka",
+    extra: &["--statefulset", "kafka-broker"],
+};
+const CASES: [&Case; 3] = [&POSTHOG_1, &POSTHOG_3, &BITNAMI_32];
+
+const SIZE: &str = "50Gi";
+const SIZE_BYTES: i64 = 50 << 30;
+
+/// What the tests need from outside the crate.
+struct Env {
+    fixtures: PathBuf,
+    helm: PathBuf,
+}
+
+fn env() -> Option<Env> {
+    let fixtures = shared_fixtures()?;
+    program("bash")?;
+    program("python3")?;
+    Some(Env {
+        fixtures,
+        helm: helm(3)?,
+    })
+}
+
+/// How a simulated cluster differs from the healthy default.
+#[derive(Clone)]
+struct Opts {
+    /// `online`, `offline` (FileSystemResizePending until the pod restarts), `attached-refusal`
+    /// (Azure Disk), `stuck` (the filesystem never grows).
+    mode: &'static str,
+    values_file: &'static str,
+    chart: &'static str,
+    context: &'static str,
+    when_scaled: &'static str,
+    in_place: bool,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            mode: "online",
+            values_file: "values.yaml",
+            chart: "posthog/posthog",
+            context: "prod",
+            when_scaled: "Retain",
+            in_place: false,
+        }
+    }
+}
+
+/// One simulated cluster (its server runs until the Sim is dropped) and a work folder holding the
+/// values file and the script.
+struct Sim {
+    dir: tempfile::TempDir,
+    server: std::process::Child,
+    opts: Opts,
+    original_values: String,
+    plan: Value,
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Sim {
+    fn new(e: &Env, case: &Case, opts: Opts) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        let values = read(&e.fixtures.join(case.dir).join(case.values));
+        std::fs::write(dir.path().join(opts.values_file), &values).unwrap();
+        let render = read(&e.fixtures.join(case.dir).join(case.render));
+        let plan_args = |format: &str| -> Vec<String> {
+            let mut a: Vec<String> = [
+                "plan",
+                "--release",
+                case.release,
+                "--namespace",
+                case.release,
+                "--size",
+                SIZE,
+                "--manifests",
+                "-",
+                "--format",
+                format,
+            ]
+            .map(str::to_owned)
+            .to_vec();
+            a.push(format!("--values={}", opts.values_file));
+            a.push(format!("--chart={}", opts.chart));
+            a.push(format!("--kube-context={}", opts.context));
+            a.extend(case.extra.iter().map(|s| (*s).to_owned()));
+            a
+        };
+        let run_plan = |format: &str| {
+            let args = plan_args(format);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = run_in(Some(dir.path()), &args, render.as_bytes());
+            assert_eq!(code(&out), 0, "{}: {}", case.name, stderr(&out));
+            stdout(&out)
+        };
+        let plan: Value = serde_json::from_str(&run_plan("json")).unwrap();
+        std::fs::write(dir.path().join("resize.sh"), run_plan("script")).unwrap();
+        let sim_dir = dir.path().join("sim");
+        std::fs::create_dir(&sim_dir).unwrap();
+        let server = Command::new("python3")
+            .arg(manifest_dir().join("tests/sim/sim.py"))
+            .arg(&sim_dir)
+            .env("SIM_REAL_HELM", &e.helm)
+            .spawn()
+            .unwrap();
+        let sim = Sim {
+            dir,
+            server,
+            opts,
+            original_values: values,
+            plan,
+        };
+        sim.write_state(&sim.initial_state());
+        let fifo = sim_dir.join("request");
+        let started = std::time::Instant::now();
+        while !fifo.exists() {
+            assert!(
+                started.elapsed().as_secs() < 30,
+                "the simulation server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        sim
+    }
+
+    /// The environment of a call to the fakes.
+    fn envs(&self) -> Vec<(&'static str, String)> {
+        let path = format!(
+            "{}:{}",
+            manifest_dir().join("tests/sim").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        vec![
+            ("PATH", path),
+            ("SIM_DIR", self.dir.path().join("sim").display().to_string()),
+            (
+                "SIM_PVC_RESIZE",
+                env!("CARGO_BIN_EXE_pvc-resize").to_owned(),
+            ),
+        ]
+    }
+
+    fn initial_state(&self) -> Value {
+        let p = &self.plan;
+        let (release, ns) = (
+            p["release"].as_str().unwrap(),
+            p["namespace"].as_str().unwrap(),
+        );
+        let (mut sts, mut shapes, mut pods, mut pvcs) =
+            (json!({}), json!({}), json!({}), json!({}));
+        let mut uid = 0;
+        let mut next = || {
+            uid += 1;
+            format!("uid-{uid}")
+        };
+        let mut values_path = String::new();
+        for t in p["targets"].as_array().unwrap() {
+            let name = t["statefulset"].as_str().unwrap();
+            let old = t["old"]["canonical"].as_str().unwrap();
+            let old_bytes = t["old"]["bytes"].as_i64().unwrap();
+            values_path = t["values_path"].as_str().unwrap().to_owned();
+            let mut spec = json!({
+                "replicas": t["replicas"],
+                "serviceName": format!("{name}-headless"),
+                "selector": {"matchLabels": {"app.kubernetes.io/instance": release}},
+                "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": self.opts.when_scaled},
+                "template": {"spec": {"containers": [{"name": t["container"], "volumeMounts": [{"name": t["claim"], "mountPath": t["mount_path"]}]}]}},
+                "volumeClaimTemplates": [{"metadata": {"name": t["claim"]}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": old}}}}],
+            });
+            if self.opts.in_place {
+                spec["volumeClaimUpdatePolicy"] = json!("InPlace");
+            }
+            let shape = json!({
+                "apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/instance": release}},
+                "spec": spec,
+            });
+            let mut live = shape.clone();
+            live["metadata"]["uid"] = json!(next());
+            live["metadata"]["resourceVersion"] = json!("100");
+            live["metadata"]["creationTimestamp"] = json!("2026-01-01T00:00:00Z");
+            live["status"] = json!({"replicas": t["replicas"], "readyReplicas": t["replicas"]});
+            sts[name] = live;
+            shapes[name] = shape;
+            for pvc in t["pvcs"].as_array().unwrap() {
+                let pvc_name = pvc["name"].as_str().unwrap();
+                pvcs[pvc_name] = json!({"uid": next(), "class": "sim", "phase": "Bound", "request": old_bytes, "capacity": old_bytes, "conditions": [], "message": "", "ticks": 0, "fs": old_bytes * 98 / 100});
+                pods[pvc["pod"].as_str().unwrap()] =
+                    json!({"uid": next(), "owner": name, "ready": true, "pvc": pvc_name});
+            }
+        }
+        let (chart_name, version) = (
+            p["chart_name"].as_str().unwrap(),
+            p["chart_version"].as_str().unwrap(),
+        );
+        json!({
+            "contexts": ["prod", "staging"], "context": "prod", "current_context": "staging",
+            "namespace": ns, "namespaces": [ns],
+            "storageclasses": {"sim": {"provisioner": "ebs.csi.aws.com", "allowVolumeExpansion": true, "mode": self.opts.mode, "round": 1 << 30, "delay": 1}},
+            "pvcs": pvcs, "pods": pods, "statefulsets": sts,
+            "releases": {release: {"namespace": ns, "chart": chart_name, "version": version, "status": "deployed", "revision": 1, "values": self.original_values}},
+            "charts": {self.opts.chart: {"name": chart_name, "versions": [version, "99.0.0"]}},
+            "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes},
+            "values_file": self.opts.values_file,
+            "faults": {}, "mutations": 0, "changes": [], "calls": [], "violations": [], "uid": uid,
+        })
+    }
+
+    fn state_path(&self) -> PathBuf {
+        self.dir.path().join("sim/state.json")
+    }
+
+    fn state(&self) -> Value {
+        serde_json::from_str(&read(&self.state_path())).unwrap()
+    }
+
+    fn write_state(&self, v: &Value) {
+        std::fs::write(self.state_path(), serde_json::to_string_pretty(v).unwrap()).unwrap();
+    }
+
+    fn edit(&self, f: impl FnOnce(&mut Value)) {
+        let mut v = self.state();
+        f(&mut v);
+        self.write_state(&v);
+    }
+
+    /// Runs the script (in its own process group, which a `kill_at` fault kills): (exit code or -1
+    /// when killed, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        RUNS.fetch_add(1, Ordering::Relaxed);
+        let out = Command::new("bash")
+            .arg("resize.sh")
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(self.envs())
+            .env("PVC_RESIZE_POLL_SECONDS", "0")
+            .env("PVC_RESIZE_WAIT_SECONDS", "4")
+            .env("PVC_RESIZE_PENDING_GRACE_SECONDS", "1")
+            .process_group(0)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), err)
+    }
+
+    fn values_now(&self) -> String {
+        read(&self.dir.path().join(self.opts.values_file))
+    }
+
+    /// No PVC deleted or shrunk, no pod deleted without an owner, every call named the context.
+    fn invariants(&self, before: &Value, what: &str) {
+        let now = self.state();
+        assert_eq!(now["violations"], json!([]), "{what}: violations");
+        for (name, p) in before["pvcs"].as_object().unwrap() {
+            let q = &now["pvcs"][name];
+            assert!(q.is_object(), "{what}: PVC {name} is gone");
+            assert_eq!(q["uid"], p["uid"], "{what}: PVC {name} was re-created");
+            assert!(
+                q["request"].as_i64() >= p["request"].as_i64(),
+                "{what}: {name} shrank"
+            );
+        }
+        for call in now["calls"].as_array().unwrap() {
+            let c = call.as_str().unwrap();
+            if c.starts_with("kubectl") {
+                assert!(
+                    c.contains(&format!("--context={}", self.opts.context)),
+                    "{what}: {c}"
+                );
+            }
+            if c.starts_with("helm") {
+                assert!(
+                    c.contains(&format!("--kube-context={}", self.opts.context)),
+                    "{what}: {c}"
+                );
+            }
+        }
+    }
+
+    /// The cluster and the values file are exactly as they started.
+    fn unchanged(&self, before: &Value, what: &str) {
+        let now = self.state();
+        assert_eq!(now["changes"], json!([]), "{what}: changes were made");
+        for key in ["pvcs", "pods", "statefulsets", "releases"] {
+            assert_eq!(now[key], before[key], "{what}: {key} changed");
+        }
+        assert_eq!(
+            self.values_now(),
+            self.original_values,
+            "{what}: values file changed"
+        );
+    }
+
+    fn converged(&self, oracle: &HelmOracle, what: &str) {
+        let s = self.state();
+        for t in self.plan["targets"].as_array().unwrap() {
+            let name = t["statefulset"].as_str().unwrap();
+            let sts = &s["statefulsets"][name];
+            assert!(sts.is_object(), "{what}: StatefulSet {name} missing");
+            assert_eq!(
+                sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+                SIZE,
+                "{what}: {name}'s claim template"
+            );
+            for p in t["pvcs"].as_array().unwrap() {
+                let pvc = &s["pvcs"][p["name"].as_str().unwrap()];
+                assert!(
+                    pvc["request"].as_i64().unwrap() >= SIZE_BYTES,
+                    "{what}: {pvc}"
+                );
+                assert!(
+                    pvc["capacity"].as_i64().unwrap() >= SIZE_BYTES,
+                    "{what}: {pvc}"
+                );
+                assert_eq!(pvc["conditions"], json!([]), "{what}: {pvc}");
+                let pod = &s["pods"][p["pod"].as_str().unwrap()];
+                assert_eq!(pod["owner"], name, "{what}: {pod}");
+                assert_eq!(pod["ready"], true, "{what}: {pod}");
+                assert!(
+                    pvc["fs"].as_i64().unwrap() >= SIZE_BYTES * 95 / 100,
+                    "{what}: {pvc}"
+                );
+            }
+        }
+        let rel = &s["releases"][self.plan["release"].as_str().unwrap()];
+        assert_eq!(rel["status"], "deployed", "{what}");
+        assert_eq!(
+            rel["values"].as_str().unwrap(),
+            self.values_now(),
+            "{what}: release values"
+        );
+        let read = oracle
+            .read_values_text(self.values_now().as_bytes())
+            .unwrap();
+        let path = self.plan["targets"][0]["values_path"].as_str().unwrap();
+        let got = path.split('.').fold(&read, |v, k| &v[k]);
+        assert_eq!(got, SIZE, "{what}: {path} as Helm reads the values file");
+    }
+}
+
+fn expect_done(
+    sim: &Sim,
+    oracle: &HelmOracle,
+    before: &Value,
+    what: &str,
+    args: &[&str],
+) -> String {
+    let (code, err) = sim.run(args);
+    assert_eq!(code, 0, "{what}:\n{err}");
+    assert!(err.contains("==> done:"), "{what}: {err}");
+    if std::env::var_os("SIM_CALLS").is_some() {
+        let calls = sim.state()["calls"].clone();
+        eprintln!(
+            "{what}: {} calls\n{}",
+            calls.as_array().unwrap().len(),
+            serde_json::to_string_pretty(&calls).unwrap()
+        );
+    }
+    sim.invariants(before, what);
+    sim.converged(oracle, what);
+    err
+}
+
+fn changes(sim: &Sim) -> Vec<String> {
+    serde_json::from_value(sim.state()["changes"].clone()).unwrap()
+}
+
+/// Happy path, then a kill before each change in turn followed by a rerun. Returns the fault points.
+fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &Case, mode: &'static str) -> usize {
+    let opts = Opts {
+        mode,
+        ..Opts::default()
+    };
+    let sim = Sim::new(e, case, opts.clone());
+    let before = sim.state();
+    let what = format!("{} {mode} happy path", case.name);
+    expect_done(&sim, oracle, &before, &what, &[]);
+    let points = changes(&sim);
+    // The order of the changes: values, patches, orphan delete immediately followed by the upgrade,
+    // then (offline) one pod restart at a time.
+    assert!(points[0].starts_with("pvc-resize values"), "{points:?}");
+    let delete = points
+        .iter()
+        .position(|c| c.starts_with("delete statefulset"))
+        .unwrap();
+    assert!(points[delete].ends_with(" orphan"), "{points:?}");
+    assert!(points[delete + 1].starts_with("helm upgrade"), "{points:?}");
+    assert!(
+        points[1..delete].iter().all(|c| c.starts_with("patch pvc")),
+        "{points:?}"
+    );
+    if mode == "offline" {
+        assert!(
+            points[delete + 2..]
+                .iter()
+                .all(|c| c.starts_with("delete pod")),
+            "{points:?}"
+        );
+        assert_eq!(points.len() - delete - 2, case_pods(&sim), "{points:?}");
+    }
+    // A second run changes nothing but what must be re-asserted (no change at all).
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(changes(&sim), points, "{what}: a rerun changed something");
+
+    for k in 1..=points.len() {
+        let sim = Sim::new(e, case, opts.clone());
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["kill_at"] = json!(k));
+        let (code, err) = sim.run(&[]);
+        let what = format!(
+            "{} {mode}: killed before change {k} ({})",
+            case.name,
+            points[k - 1]
+        );
+        assert_eq!(code, -1, "{what}: not killed:\n{err}");
+        assert_eq!(
+            sim.state()["killed_before"],
+            points[k - 1].as_str(),
+            "{what}"
+        );
+        assert!(!err.contains("==> done"), "{what}");
+        sim.invariants(&before, &what);
+        expect_done(
+            &sim,
+            oracle,
+            &before,
+            &format!("{what}, then run again"),
+            &[],
+        );
+    }
+    points.len()
+}
+
+fn case_pods(sim: &Sim) -> usize {
+    sim.plan["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["replicas"].as_u64().unwrap() as usize)
+        .sum()
+}
+
+#[test]
+fn happy_path_and_a_kill_before_each_change_then_rerun() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let started = std::time::Instant::now();
+    let mut points = Vec::new();
+    for case in CASES {
+        for mode in ["online", "offline"] {
+            points.push((case.name, mode, kills_and_reruns(&e, &oracle, case, mode)));
+        }
+    }
+    let total: usize = points.iter().map(|p| p.2).sum();
+    eprintln!(
+        "fault points: {total} ({points:?}); script runs so far: {}; {:.1}s",
+        RUNS.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn broken_helm_or_cluster_changes_nothing() {
+    let Some(e) = env() else { return };
+    type Break = (&'static str, Opts, fn(&mut Value), &'static str);
+    let none: fn(&mut Value) = |_| {};
+    let cases: Vec<Break> = vec![
+        (
+            "repository missing",
+            Opts::default(),
+            |s| s["charts"] = json!({}),
+            "does not resolve",
+        ),
+        (
+            "chart version missing",
+            Opts::default(),
+            |s| {
+                for c in s["charts"].as_object_mut().unwrap().values_mut() {
+                    c["versions"] = json!(["99.0.0"]);
+                }
+            },
+            "does not resolve",
+        ),
+        (
+            "release missing",
+            Opts::default(),
+            |s| s["releases"] = json!({}),
+            "not found",
+        ),
+        (
+            "wrong context",
+            Opts {
+                context: "staging",
+                ..Opts::default()
+            },
+            none,
+            "can't be used",
+        ),
+        (
+            "unknown context",
+            Opts {
+                context: "nope",
+                ..Opts::default()
+            },
+            none,
+            "can't be used",
+        ),
+        (
+            "values set at install and missing from the file",
+            Opts::default(),
+            |s| {
+                let r = s["releases"]
+                    .as_object_mut()
+                    .unwrap()
+                    .values_mut()
+                    .next()
+                    .unwrap();
+                r["values"] = json!(format!(
+                    "{}ingress:\n  hostname: posthog.example.com\n",
+                    r["values"].as_str().unwrap()
+                ));
+            },
+            "drop or change",
+        ),
+        (
+            "release in another operation",
+            Opts::default(),
+            |s| {
+                s["releases"]
+                    .as_object_mut()
+                    .unwrap()
+                    .values_mut()
+                    .next()
+                    .unwrap()["status"] = json!("pending-upgrade");
+            },
+            "pending-upgrade",
+        ),
+        (
+            "class without expansion",
+            Opts::default(),
+            |s| s["storageclasses"]["sim"]["allowVolumeExpansion"] = json!(false),
+            "does not allow volume expansion",
+        ),
+        (
+            "PVC not Bound",
+            Opts::default(),
+            |s| {
+                s["pvcs"]
+                    .as_object_mut()
+                    .unwrap()
+                    .values_mut()
+                    .next()
+                    .unwrap()["phase"] = json!("Pending");
+            },
+            "not Bound",
+        ),
+        (
+            "release runs another chart version",
+            Opts::default(),
+            |s| {
+                s["releases"]
+                    .as_object_mut()
+                    .unwrap()
+                    .values_mut()
+                    .next()
+                    .unwrap()["version"] = json!("1.0.0");
+            },
+            "rendered from",
+        ),
+        (
+            "fallback asked with whenScaled: Delete",
+            Opts {
+                when_scaled: "Delete",
+                ..Opts::default()
+            },
+            none,
+            "whenScaled: Delete",
+        ),
+    ];
+    for case in CASES {
+        for (what, opts, breakit, needle) in &cases {
+            let sim = Sim::new(&e, case, opts.clone());
+            sim.edit(breakit);
+            let before = sim.state();
+            let args: &[&str] = if opts.when_scaled == "Delete" {
+                &["--fallback-scale-to-zero"]
+            } else {
+                &[]
+            };
+            let (code, err) = sim.run(args);
+            let what = format!("{}: {what}", case.name);
+            assert_eq!(code, 1, "{what}:\n{err}");
+            assert!(err.contains(needle), "{what}: {needle:?} not in\n{err}");
+            sim.unchanged(&before, &what);
+            sim.invariants(&before, &what);
+        }
+    }
+}
+
+#[test]
+fn upgrade_failing_after_the_orphan_delete() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    for case in CASES {
+        // Fixed and run again: converges.
+        let sim = Sim::new(&e, case, Opts::default());
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["upgrade_fail"] = json!("timed out waiting for the condition"));
+        let (code, err) = sim.run(&[]);
+        let what = format!("{}: upgrade fails", case.name);
+        assert_eq!(code, 1, "{what}:\n{err}");
+        assert!(err.contains("create -f pvc-resize-"), "{what}: {err}");
+        assert!(err.contains("run this script again"), "{what}: {err}");
+        sim.invariants(&before, &what);
+        let s = sim.state();
+        for pod in before["pods"].as_object().unwrap().keys() {
+            assert_eq!(
+                s["pods"][pod]["owner"],
+                Value::Null,
+                "{what}: {pod} should run on, orphaned"
+            );
+        }
+        sim.edit(|s| s["faults"]["upgrade_fail"] = Value::Null);
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, fixed, run again"),
+            &[],
+        );
+
+        // Or put back with the printed command, then run again: converges too.
+        let sim = Sim::new(&e, case, Opts::default());
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["upgrade_fail"] = json!("timed out"));
+        let (_, err) = sim.run(&[]);
+        let restore = err
+            .lines()
+            .find(|l| l.contains(" create -f "))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let out = Command::new("bash")
+            .args(["-c", &restore])
+            .current_dir(sim.dir.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    manifest_dir().join("tests/sim").display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .env("SIM_STATE", sim.state_path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{restore}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = sim.state();
+        for (pod, p) in before["pods"].as_object().unwrap() {
+            assert_eq!(
+                s["pods"][pod]["owner"], p["owner"],
+                "{restore}: {pod} adopted again"
+            );
+            assert_eq!(
+                s["pods"][pod]["uid"], p["uid"],
+                "{restore}: {pod} kept running"
+            );
+        }
+        sim.edit(|s| s["faults"]["upgrade_fail"] = Value::Null);
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{}: restored, run again", case.name),
+            &[],
+        );
+    }
+}
+
+#[test]
+fn filesystems_grown_or_a_clear_stop() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    for case in CASES {
+        // The filesystem never grows (a driver that can't expand offline): a clear stop, never "done".
+        let sim = Sim::new(
+            &e,
+            case,
+            Opts {
+                mode: "stuck",
+                ..Opts::default()
+            },
+        );
+        let before = sim.state();
+        let (code, err) = sim.run(&[]);
+        let what = format!("{}: stuck filesystem", case.name);
+        assert_eq!(code, 1, "{what}:\n{err}");
+        assert!(!err.contains("==> done"), "{what}");
+        assert!(
+            err.contains("still FileSystemResizePending after"),
+            "{what}: {err}"
+        );
+        sim.invariants(&before, &what);
+
+        // Azure refuses to grow an attached disk: stop with the fallback named; with it, converge.
+        let sim = Sim::new(
+            &e,
+            case,
+            Opts {
+                mode: "attached-refusal",
+                ..Opts::default()
+            },
+        );
+        let before = sim.state();
+        let (code, err) = sim.run(&[]);
+        let what = format!("{}: attached-disk refusal", case.name);
+        assert_eq!(code, 1, "{what}:\n{err}");
+        assert!(
+            err.contains("Unattached") && err.contains("--fallback-scale-to-zero"),
+            "{what}: {err}"
+        );
+        sim.invariants(&before, &what);
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, then the fallback"),
+            &["--fallback-scale-to-zero"],
+        );
+
+        // KEP-4650 InPlace: no orphan delete, the upgrade grows the claims.
+        let sim = Sim::new(
+            &e,
+            case,
+            Opts {
+                in_place: true,
+                ..Opts::default()
+            },
+        );
+        let before = sim.state();
+        let err = expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{}: InPlace", case.name),
+            &[],
+        );
+        assert!(err.contains("volumeClaimUpdatePolicy: InPlace"), "{err}");
+        assert!(
+            !changes(&sim)
+                .iter()
+                .any(|c| c.starts_with("delete statefulset")),
+            "{:?}",
+            changes(&sim)
+        );
+    }
+}
+
+#[test]
+fn awkward_names_stay_arguments() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let opts = Opts {
+        values_file: "-values of prod ü.yaml",
+        chart: "-charts/posthog x",
+        context: "-prod ctx é",
+        ..Opts::default()
+    };
+    let sim = Sim::new(&e, &POSTHOG_3, opts);
+    sim.edit(|s| {
+        s["contexts"] = json!(["-prod ctx é"]);
+        s["context"] = json!("-prod ctx é");
+    });
+    let before = sim.state();
+    expect_done(&sim, &oracle, &before, "awkward names", &[]);
+}
+
+#[test]
+fn the_sim_refuses_what_kubernetes_refuses() {
+    let Some(e) = env() else { return };
+    let sim = Sim::new(&e, &POSTHOG_1, Opts::default());
+    let run = |args: &[&str]| -> (bool, String) {
+        let out = Command::new(manifest_dir().join("tests/sim").join(args[0]))
+            .args(&args[1..])
+            .current_dir(sim.dir.path())
+            .envs(sim.envs())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let k = ["kubectl", "--context=prod", "--namespace=posthog"];
+    fn with<'a>(k: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        k.iter().chain(extra).copied().collect()
+    }
+    let pvc = "data-posthog-posthog-kafka-0";
+    // A shrink is refused with the API server's text.
+    let (ok, err) = run(&with(
+        &k,
+        &[
+            "patch",
+            "pvc",
+            pvc,
+            "-p",
+            r#"{"spec":{"resources":{"requests":{"storage":"10Gi"}}}}"#,
+        ],
+    ));
+    assert!(
+        !ok && err.contains("field can not be less than previous value"),
+        "{err}"
+    );
+    // The upgrade onto a StatefulSet with a different claim template fails as Helm 3 reports it.
+    std::fs::write(
+        sim.dir.path().join("big.yaml"),
+        "kafka:\n  persistence:\n    size: 50Gi\n",
+    )
+    .unwrap();
+    let big = sim.dir.path().join("big.yaml");
+    let (ok, err) = run(&[
+        "helm",
+        "--kube-context=prod",
+        "--namespace=posthog",
+        "upgrade",
+        &format!("--values={}", big.display()),
+        "--version=30.46.0",
+        "--",
+        "posthog",
+        "posthog/posthog",
+    ]);
+    assert!(
+        !ok && err.contains("cannot patch \"posthog-posthog-kafka\" with kind StatefulSet")
+            && err.contains("spec: Forbidden: updates to statefulset spec for fields other than"),
+        "{err}"
+    );
+    // A normal delete kills the pods; the PVCs stay.
+    let (ok, err) = run(&with(
+        &k,
+        &["delete", "statefulset", "posthog-posthog-kafka"],
+    ));
+    assert!(ok, "{err}");
+    let s = sim.state();
+    assert_eq!(s["pods"], json!({}));
+    assert!(s["pvcs"][pvc].is_object());
+    // Without --context, the call lands on the current (other) context and is recorded.
+    let (ok, _) = run(&["kubectl", "get", "pvc", pvc, "-o", "name"]);
+    assert!(!ok);
+    let v = sim.state()["violations"].to_string();
+    assert!(
+        v.contains("shrink requested") && v.contains("kubectl without --context"),
+        "{v}"
+    );
+}
+
+#[test]
+fn every_step_and_check_has_its_function_in_the_script() {
+    let Some(e) = env() else { return };
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let body = read(&manifest_dir().join("src/script/resize.sh"));
+    for s in sim.plan["steps"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap().replace('-', "_");
+        assert!(body.contains(&format!("\nstep_{id}() {{")), "step_{id}");
+        for c in s["checks"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap().replace('-', "_");
+            assert!(body.contains(&format!("\ncheck_{id}() {{")), "check_{id}");
+        }
+    }
+    // The script runs them in the plan's order: its log names every step, in order.
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let logged: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("==> step "))
+        .map(|l| l.split_whitespace().nth(1).unwrap().trim_end_matches(':'))
+        .collect();
+    let planned: Vec<&str> = sim.plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(logged, planned);
+}

@@ -1,0 +1,680 @@
+#!/usr/bin/env python3
+"""A small stateful Kubernetes + Helm simulation behind fake `kubectl`, `helm` and `pvc-resize`.
+
+`python3 sim.py SIM_DIR` serves the fakes: `kubectl`, `helm` and `pvc-resize` beside this file are links to
+`client`, which sends its name and arguments through the FIFO SIM_DIR/request and prints the answer (one
+Python process per cluster instead of one per call). The cluster lives in the JSON file
+SIM_DIR/state.json; every call loads it, lets the "controllers" run (time passes), acts, and saves it, so a
+test can read and edit it between runs.
+
+Rules enforced, as the API server and the controllers do:
+  - a PVC request only grows, only while Bound, only when its StorageClass has allowVolumeExpansion;
+  - a StatefulSet's claim templates are immutable (helm upgrade fails with the real `spec: Forbidden`
+    text), unless it has the KEP-4650 draft field volumeClaimUpdatePolicy: InPlace (then grow only);
+  - an orphan delete keeps pods and PVCs (their ownerReferences go); a normal delete kills the pods;
+  - a StatefulSet re-creates its missing pods and adopts matching orphans; a pod deleted while no
+    StatefulSet owns it is gone for good;
+  - FileSystemResizePending (offline expansion) lasts until the pod restarts; an "attached-refusal"
+    class refuses to grow a disk while a pod uses it (the Azure Disk error text);
+  - contexts, releases, chart references and versions.
+Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
+call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import contextlib
+import errno
+import io
+import time
+
+SIM_DIR = sys.argv[1] if __name__ == "__main__" else ""
+STATE = os.path.join(SIM_DIR, "state.json")
+UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50,
+         "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+FORBIDDEN = ("spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
+             "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")
+AZURE = "disk resize is only supported on Unattached disk, current disk state: Attached"
+
+
+def to_bytes(q):
+    m = re.fullmatch(r"([0-9]+)([KMGTP]i|[kMGTP])?", str(q))
+    if not m:
+        raise ValueError(f"quantities must match the regular expression: {q!r}")
+    return int(m.group(1)) * UNITS[m.group(2) or ""]
+
+
+def quantity(b):
+    for suffix in ("Ti", "Gi", "Mi", "Ki"):
+        if b % UNITS[suffix] == 0:
+            return f"{b // UNITS[suffix]}{suffix}"
+    return str(b)
+
+
+def fail(msg, code=1):
+    sys.stderr.write(msg.rstrip("\n") + "\n")
+    save()
+    sys.exit(code)
+
+
+# --- state -------------------------------------------------------------------------------------
+
+S = {}
+CLIENT_PGID = [0]
+
+
+class Killed(Exception):
+    """The fault `kill_at` killed the client's process group: no answer is sent."""
+
+
+def load():
+    global S
+    with open(STATE) as f:
+        S = json.load(f)
+
+
+def save():
+    tmp = STATE + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(S, f, indent=1, sort_keys=True)
+    os.replace(tmp, STATE)
+
+
+def violation(text):
+    S["violations"].append(text)
+
+
+def next_uid():
+    S["uid"] += 1
+    return f"uid-{S['uid']}"
+
+
+def mutate(what):
+    """Counts a change; the fault `kill_at` kills the script (its whole process group) before it."""
+    S["mutations"] += 1
+    S["changes"].append(what)
+    if S["faults"].get("kill_at") == S["mutations"]:
+        S["faults"]["kill_at"] = None
+        S["killed_before"] = what
+        S["changes"].pop()
+        S["mutations"] -= 1
+        save()
+        os.killpg(CLIENT_PGID[0], signal.SIGKILL)
+        raise Killed()
+
+
+# --- objects -------------------------------------------------------------------------------------
+
+def pvc_obj(name):
+    p = S["pvcs"][name]
+    conds = [{"type": t, "status": "True", **({"message": p["message"]} if t.endswith("Error") else {})}
+             for t in p["conditions"]]
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"]},
+            "spec": {"storageClassName": p["class"], "resources": {"requests": {"storage": quantity(p["request"])}}},
+            "status": {"phase": p["phase"], "capacity": {"storage": quantity(p["capacity"])}, "conditions": conds}}
+
+
+def pod_obj(name):
+    p = S["pods"][name]
+    owners = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": p["owner"], "controller": True}] if p["owner"] else []
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"], "ownerReferences": owners},
+            "status": {"conditions": [{"type": "Ready", "status": "True" if p["ready"] else "False"}]}}
+
+
+def sc_obj(name):
+    c = S["storageclasses"][name]
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
+            "provisioner": c["provisioner"], "allowVolumeExpansion": c["allowVolumeExpansion"]}
+
+
+def sts_obj(name):
+    return S["statefulsets"][name]
+
+
+def claim_of(sts):
+    return next(t for t in sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
+
+
+def template_bytes(sts):
+    return to_bytes(claim_of(sts)["spec"]["resources"]["requests"]["storage"])
+
+
+# --- controllers -----------------------------------------------------------------------------
+
+def pods_of_pvc(pvc):
+    return [n for n, p in S["pods"].items() if p["pvc"] == pvc]
+
+
+def reconcile():
+    for name, sts in S["statefulsets"].items():
+        replicas = sts["spec"]["replicas"]
+        claim = claim_of(sts)
+        policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy", {})
+        for pod, p in list(S["pods"].items()):
+            m = re.fullmatch(re.escape(name) + r"-([0-9]+)", pod)
+            if not m:
+                continue
+            if p["owner"] is None:
+                p["owner"] = name  # adoption
+            if p["owner"] == name and int(m.group(1)) >= replicas:
+                del S["pods"][pod]  # scale down
+                if policy.get("whenScaled") == "Delete":
+                    S["pvcs"].pop(p["pvc"], None)
+                    violation(f"PVC {p['pvc']} deleted by a scale-down with whenScaled: Delete")
+        for i in range(replicas):
+            pod, pvc = f"{name}-{i}", f"{S['model']['claim']}-{name}-{i}"
+            if pvc not in S["pvcs"]:
+                b = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
+                S["pvcs"][pvc] = new_pvc(S["model"]["class"], b)
+            if sts["spec"].get("volumeClaimUpdatePolicy") == "InPlace":
+                want = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
+                if S["pvcs"][pvc]["request"] < want:
+                    request(pvc, want)
+            if pod not in S["pods"]:
+                start_pod(pod, name, pvc)
+    for name, p in S["pvcs"].items():
+        resize(name, p)
+
+
+def new_pvc(cls, b):
+    return {"uid": next_uid(), "class": cls, "phase": "Bound", "request": b, "capacity": b,
+            "conditions": [], "message": "", "ticks": 0, "fs": b * 98 // 100}
+
+
+def start_pod(pod, owner, pvc):
+    p = S["pvcs"][pvc]
+    if "FileSystemResizePending" in p["conditions"] and S["storageclasses"][p["class"]]["mode"] != "stuck":
+        p["conditions"].remove("FileSystemResizePending")  # the filesystem grows when the volume is mounted
+        p["fs"] = p["capacity"] * 98 // 100
+    S["pods"][pod] = {"uid": next_uid(), "owner": owner, "ready": True, "pvc": pvc}
+
+
+def resize(name, p):
+    cls = S["storageclasses"][p["class"]]
+    attached = any(True for _ in pods_of_pvc(name))
+    if p["request"] <= p["capacity"]:
+        return
+    if cls["mode"] == "attached-refusal" and attached:
+        p["conditions"] = ["ControllerResizeError"]
+        p["message"] = f"resize volume \"{name}\" by resizer \"disk.csi.azure.com\" failed: rpc error: code = Unknown desc = {AZURE}"
+        return
+    if p["ticks"] > 0:
+        p["ticks"] -= 1
+        p["conditions"] = ["Resizing"]
+        return
+    step = cls.get("round", 1)
+    p["capacity"] = -(-p["request"] // step) * step
+    p["conditions"] = []
+    if cls["mode"] in ("offline", "stuck") or not attached:
+        p["conditions"] = ["FileSystemResizePending"]
+    else:
+        p["fs"] = p["capacity"] * 98 // 100
+
+
+def request(pvc, b):
+    p = S["pvcs"][pvc]
+    if b < p["request"]:
+        violation(f"PVC {pvc} shrink requested")
+        fail(f'The PersistentVolumeClaim "{pvc}" is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value')
+    if p["phase"] != "Bound":
+        fail(f'The PersistentVolumeClaim "{pvc}" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')
+    if not S["storageclasses"][p["class"]]["allowVolumeExpansion"]:
+        fail(f'persistentvolumeclaims "{pvc}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize')
+    if b > p["request"]:
+        p["request"] = b
+        p["ticks"] = S["storageclasses"][p["class"]].get("delay", 1)
+        p["conditions"] = ["Resizing"]
+
+
+# --- jsonpath, YAML ------------------------------------------------------------------------------
+
+def jsonpath(obj, template):
+    out = []
+    for literal, expr in re.findall(r"([^{]*)(?:\{([^}]*)\})?", template):
+        out.append(literal)
+        if expr:
+            vals = walk([obj], expr)
+            out.append(" ".join(json.dumps(v) if isinstance(v, (dict, list)) else
+                                ("true" if v is True else "false" if v is False else str(v)) for v in vals))
+    return "".join(out)
+
+
+def walk(vals, expr):
+    for tok in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\*|\?\(@\.[a-zA-Z]+==[^)]*\))\]", expr):
+        key, sel = tok
+        nxt = []
+        for v in vals:
+            if key:
+                if isinstance(v, dict) and key in v:
+                    nxt.append(v[key])
+            elif sel == "*":
+                nxt.extend(v if isinstance(v, list) else [])
+            else:
+                f, want = re.fullmatch(r"\?\(@\.([a-zA-Z]+)==(.*)\)", sel).groups()
+                want = json.loads(want)
+                nxt.extend(i for i in (v if isinstance(v, list) else []) if isinstance(i, dict) and i.get(f) == want)
+        vals = nxt
+    return vals
+
+
+def scalar(x):
+    plain = isinstance(x, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9./_-]*", x) and \
+        x.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n")
+    return x if plain else json.dumps(x)
+
+
+def parse_scalar(text):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def to_yaml(v, indent=0):
+    pad = " " * indent
+    if isinstance(v, dict):
+        lines = []
+        for k in sorted(v, key=lambda k: (k == "status", k)):
+            x = v[k]
+            if isinstance(x, (dict, list)) and x:
+                lines.append(f"{pad}{k}:\n{to_yaml(x, indent + 2)}")
+            else:
+                lines.append(f"{pad}{k}: {scalar(x)}")
+        return "\n".join(lines)
+    lines = []
+    for x in v:
+        body = to_yaml(x, indent + 2) if isinstance(x, (dict, list)) and x else pad + "  " + scalar(x)
+        lines.append(pad + "- " + body.lstrip())
+    return "\n".join(lines)
+
+
+def from_yaml(text):
+    """Reads what to_yaml writes (block maps and lists, JSON scalars)."""
+    lines = [l for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    pos = [0]
+
+    def block(indent):
+        line = lines[pos[0]]
+        if line[indent:].startswith("- "):
+            out = []
+            while pos[0] < len(lines) and lines[pos[0]].startswith(" " * indent + "- "):
+                lines[pos[0]] = " " * (indent + 2) + lines[pos[0]][indent + 2:]
+                out.append(item(indent + 2))
+            return out
+        out = {}
+        while pos[0] < len(lines) and len(lines[pos[0]]) - len(lines[pos[0]].lstrip()) == indent and not lines[pos[0]][indent:].startswith("- "):
+            k, _, rest = lines[pos[0]][indent:].partition(":")
+            pos[0] += 1
+            out[k] = parse_scalar(rest.strip()) if rest.strip() else block(len(lines[pos[0]]) - len(lines[pos[0]].lstrip()))
+        return out
+
+    def item(indent):
+        line = lines[pos[0]][indent:]
+        if ":" in line and not line.startswith('"'):
+            return block(indent)
+        pos[0] += 1
+        return parse_scalar(line)
+
+    return block(0)
+
+
+# --- kubectl ----------------------------------------------------------------------------------
+
+def kubectl(args):
+    ctx, ns, rest, i = None, None, [], 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--context="):
+            ctx = a.split("=", 1)[1]
+        elif a == "--context":
+            ctx, i = args[i + 1], i + 1
+        elif a.startswith("--namespace="):
+            ns = a.split("=", 1)[1]
+        elif a in ("-n", "--namespace"):
+            ns, i = args[i + 1], i + 1
+        else:
+            rest.append(a)
+        i += 1
+    if ctx is None:
+        violation("kubectl without --context: " + " ".join(args))
+        ctx = S["current_context"]
+    if ctx not in S["contexts"]:
+        fail(f'error: context "{ctx}" does not exist')
+    if ctx != S["context"]:
+        fail(f'Error from server (Forbidden): the kube context {ctx} is another cluster')
+    ns = ns or "default"
+    opts = {}
+    pos = []
+    j = 0
+    while j < len(rest):
+        a = rest[j]
+        if a == "--":
+            pos.append(rest[j + 1:])
+            break
+        if a in ("-o", "-p", "-f", "-c"):
+            opts[a], j = rest[j + 1], j + 2
+            continue
+        if a.startswith("--"):
+            k, _, v = a.partition("=")
+            opts[k] = v
+        else:
+            pos.append(a)
+        j += 1
+    verb = pos[0]
+    reconcile()
+    if verb == "get":
+        return get(pos[1], pos[2], ns, opts)
+    if verb == "patch":
+        pvc = pos[2]
+        if pos[1] != "pvc" or pvc not in S["pvcs"]:
+            fail(f'Error from server (NotFound): persistentvolumeclaims "{pvc}" not found')
+        size = json.loads(opts["-p"])["spec"]["resources"]["requests"]["storage"]
+        mutate(f"patch pvc {pvc} {size}")
+        request(pvc, to_bytes(size))
+        reconcile()
+        return f"persistentvolumeclaim/{pvc} patched"
+    if verb == "delete":
+        kind, name = pos[1], pos[2]
+        if kind == "pvc":
+            violation(f"PVC {name} deleted")
+        if kind == "statefulset":
+            if name not in S["statefulsets"]:
+                fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
+            mutate(f"delete statefulset {name} {opts.get('--cascade', 'background')}")
+            del S["statefulsets"][name]
+            for pod, p in list(S["pods"].items()):
+                if p["owner"] == name:
+                    if opts.get("--cascade") == "orphan":
+                        p["owner"] = None
+                    else:
+                        del S["pods"][pod]
+            return f'statefulset.apps "{name}" deleted'
+        if kind == "pod":
+            if name not in S["pods"]:
+                fail(f'Error from server (NotFound): pods "{name}" not found')
+            mutate(f"delete pod {name}")
+            if S["pods"][name]["owner"] is None or S["pods"][name]["owner"] not in S["statefulsets"]:
+                violation(f"pod {name} deleted without an owner")
+            del S["pods"][name]
+            reconcile()
+            return f'pod "{name}" deleted'
+    if verb == "scale":
+        name = pos[2]
+        if name not in S["statefulsets"]:
+            fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
+        mutate(f"scale statefulset {name} {opts['--replicas']}")
+        S["statefulsets"][name]["spec"]["replicas"] = int(opts["--replicas"])
+        reconcile()
+        return f"statefulset.apps/{name} scaled"
+    if verb == "rollout":
+        name = pos[2].split("/", 1)[1]
+        sts = S["statefulsets"].get(name)
+        if not sts:
+            fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
+        for i in range(sts["spec"]["replicas"]):
+            p = S["pods"].get(f"{name}-{i}")
+            if not p or not p["ready"] or p["owner"] != name:
+                fail(f"error: timed out waiting for the condition on statefulsets/{name}")
+        return f"partitioned roll out complete: {sts['spec']['replicas']} new pods have been updated..."
+    if verb == "exec":
+        pod = S["pods"].get(pos[1])
+        if not pod:
+            fail(f'Error from server (NotFound): pods "{pos[1]}" not found')
+        cmd = pos[-1]
+        if cmd[:2] != ["df", "-Pk"]:
+            fail(f"sim: unexpected exec {cmd}")
+        blocks = S["pvcs"][pod["pvc"]]["fs"] // 1024
+        return f"Filesystem     1024-blocks  Used Available Capacity Mounted on\n/dev/sdb {blocks} 1024 {blocks - 1024} 1% {cmd[2]}"
+    if verb == "create":
+        with open(opts["-f"]) as f:
+            obj = from_yaml(f.read())
+        for bad in ("resourceVersion", "uid"):
+            if bad in obj["metadata"]:
+                fail("Error from server (BadRequest): error when creating: resourceVersion should not be set on objects to be created")
+        name = obj["metadata"]["name"]
+        if name in S["statefulsets"]:
+            fail(f'Error from server (AlreadyExists): statefulsets.apps "{name}" already exists')
+        mutate(f"create statefulset {name}")
+        obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
+        obj["status"] = {}
+        S["statefulsets"][name] = obj
+        reconcile()
+        return f"statefulset.apps/{name} created"
+    fail(f"sim: unexpected kubectl call {args}", 3)
+
+
+def get(kind, name, ns, opts):
+    if kind == "namespace":
+        if name not in S["namespaces"]:
+            fail(f'Error from server (NotFound): namespaces "{name}" not found')
+        obj = {"metadata": {"name": name}}
+        plural = "namespaces"
+    else:
+        table = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
+                 "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io")}[kind]
+        if ns != S["namespace"] and kind != "storageclass" or name not in S[table[0]]:
+            fail(f'Error from server (NotFound): {table[2]} "{name}" not found')
+        obj = table[1](name)
+        plural = table[2]
+    out = opts.get("-o", "")
+    if out == "name":
+        return f"{plural.split('.')[0].rstrip('s') if kind != 'namespace' else 'namespace'}/{name}"
+    if out == "yaml":
+        return to_yaml(obj)
+    if out.startswith("jsonpath="):
+        return jsonpath(obj, out[len("jsonpath="):])
+    fail(f"sim: unexpected output {out}", 3)
+
+
+# --- helm -------------------------------------------------------------------------------------
+
+def helm(args):
+    ctx, ns, rest, i = None, "default", [], 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("--kube-context="):
+            ctx = a.split("=", 1)[1]
+        elif a.startswith("--namespace="):
+            ns = a.split("=", 1)[1]
+        elif a in ("-n", "--namespace"):
+            ns, i = args[i + 1], i + 1
+        else:
+            rest.append(a)
+        i += 1
+    if ctx is None:
+        violation("helm without --kube-context: " + " ".join(args))
+        ctx = S["current_context"]
+    cmd = rest[0]
+    if cmd == "template":
+        real = subprocess.run([os.environ["SIM_REAL_HELM"]] + rest, capture_output=True, text=True)
+        sys.stderr.write(real.stderr)
+        if real.returncode:
+            fail("", real.returncode)
+        return real.stdout.rstrip("\n")
+    if cmd == "show":
+        opts, pos = split_flags(rest[2:])
+        return show_chart(pos[0], opts.get("--version"))
+    if ctx not in S["contexts"]:
+        fail(f'Error: Kubernetes cluster unreachable: context "{ctx}" does not exist')
+    if ctx != S["context"]:
+        fail("Error: Kubernetes cluster unreachable: the server has asked for the client to provide credentials")
+    reconcile()
+    opts, pos = split_flags(rest[1:])
+    rel = S["releases"].get(pos[0]) if pos else None
+    if rel and rel["namespace"] != ns:
+        rel = None
+    if cmd == "list":
+        want = re.compile(opts["--filter"])
+        rows = [{"name": n, "namespace": r["namespace"], "revision": str(r["revision"]), "updated": "2026-11-26 10:00:00.0 +0000 UTC",
+                 "status": r["status"], "chart": f"{r['chart']}-{r['version']}", "app_version": "1.43.0"}
+                for n, r in S["releases"].items() if r["namespace"] == ns and want.search(n)]
+        return json.dumps(rows, separators=(",", ":"))
+    if cmd == "get":
+        opts, pos = split_flags(rest[2:])
+        rel = S["releases"].get(pos[0])
+        if not rel or rel["namespace"] != ns:
+            fail("Error: release: not found")
+        return rel["values"].rstrip("\n")
+    if cmd == "upgrade":
+        return upgrade(pos[0], pos[1], rel, opts)
+    fail(f"sim: unexpected helm call {args}", 3)
+
+
+def split_flags(words):
+    opts, pos, j = {}, [], 0
+    while j < len(words):
+        a = words[j]
+        if a == "--":
+            pos.extend(words[j + 1:])
+            break
+        if a.startswith("--"):
+            k, _, v = a.partition("=")
+            opts[k] = v
+        else:
+            pos.append(a)
+        j += 1
+    return opts, pos
+
+
+def show_chart(ref, version):
+    chart = S["charts"].get(ref)
+    if chart is None:
+        if "/" in ref and not ref.startswith((".", "/")):
+            fail(f"Error: repo {ref.split('/')[0]} not found")
+        fail(f'Error: path "{ref}" not found')
+    if version not in chart["versions"]:
+        fail(f'Error: chart "{chart["name"]}" version "{version}" not found in https://charts.example.invalid repository')
+    return f"apiVersion: v2\nname: {chart['name']}\nversion: {version}\n"
+
+
+def values_size(path):
+    """The size at the model's values path, as Helm reads the file (the real helm, a toJson chart)."""
+    reader = os.path.join(os.path.dirname(STATE), "values-reader")
+    os.makedirs(os.path.join(reader, "templates"), exist_ok=True)
+    with open(os.path.join(reader, "Chart.yaml"), "w") as f:
+        f.write("apiVersion: v2\nname: values-reader\nversion: 0.0.0\n")
+    with open(os.path.join(reader, "templates", "v.json"), "w") as f:
+        f.write("{{ toJson .Values }}\n")
+    real = subprocess.run([os.environ["SIM_REAL_HELM"], "template", "r", reader, "--values", path], capture_output=True, text=True)
+    if real.returncode:
+        fail(real.stderr)
+    v = json.loads([l for l in real.stdout.splitlines() if l.startswith("{")][0])
+    for k in S["model"]["values_path"].split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    return v or S["model"]["default_size"]
+
+
+def upgrade(name, ref, rel, opts):
+    dry = "--dry-run" in opts
+    if rel is None:
+        fail(f'Error: UPGRADE FAILED: "{name}" has no deployed releases')
+    show_chart(ref, opts.get("--version"))
+    values = opts["--values"]
+    if not os.path.exists(values):
+        fail(f"Error: open {values}: no such file or directory")
+    size = values_size(values)
+    if dry:
+        return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nSTATUS: pending-upgrade'
+    mutate(f"helm upgrade {name} {size}")
+    rel["revision"] += 1
+    if S["faults"].get("upgrade_fail"):
+        rel["status"] = "failed"
+        fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail']}")
+    for sts_name, shape in S["model"]["statefulsets"].items():
+        live = S["statefulsets"].get(sts_name)
+        if live is None:
+            obj = json.loads(json.dumps(shape))
+            claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
+            claim["spec"]["resources"]["requests"]["storage"] = size
+            obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
+            S["statefulsets"][sts_name] = obj
+        elif template_bytes(live) != to_bytes(size):
+            if live["spec"].get("volumeClaimUpdatePolicy") == "InPlace" and to_bytes(size) > template_bytes(live):
+                claim_of(live)["spec"]["resources"]["requests"]["storage"] = size
+            else:
+                rel["status"] = "failed"
+                fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
+    with open(values) as f:
+        rel["values"] = f.read()
+    rel["status"] = "deployed"
+    reconcile()
+    return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\nSTATUS: deployed\nREVISION: {rel["revision"]}'
+
+
+# --- pvc-resize (the real one; a write to the values file is a change) ---------------------------
+
+def pvc_resize(args):
+    """A write to the values file is a change; then the client runs the real pvc-resize."""
+    if "--write" in args and args[-1] == S["values_file"]:
+        mutate("pvc-resize values --write")
+    return "exec"
+
+
+def answer(tool, args):
+    """(exit code or "exec", stdout, stderr) of one call."""
+    load()
+    S["calls"].append(" ".join([tool] + args))
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            if tool == "pvc-resize":
+                code = pvc_resize(args)
+            else:
+                text = kubectl(args) if tool == "kubectl" else helm(args)
+                if text:
+                    print(text)
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 1
+    save()
+    return code, out.getvalue(), err.getvalue()
+
+
+def reply(path, code, out, err):
+    for suffix, text in ((".out", out), (".err", err)):
+        with open(path + suffix, "w") as f:
+            f.write(text)
+    deadline = time.time() + 10
+    while True:  # the client opens its FIFO after sending the request
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError as e:
+            if e.errno not in (errno.ENXIO, errno.ENOENT) or time.time() > deadline:
+                return
+            time.sleep(0.001)
+    os.write(fd, f"{code}\n".encode())
+    os.close(fd)
+
+
+def serve():
+    request = os.path.join(SIM_DIR, "request")
+    if not os.path.exists(request):
+        os.mkfifo(request)
+    while True:
+        with open(request, "rb") as f:
+            data = f.read()
+        if not data:
+            continue
+        tool, pid, cwd, back, *args = [w.decode() for w in data.split(b"\0")[:-1]]
+        try:
+            CLIENT_PGID[0] = os.getpgid(int(pid))
+        except OSError:
+            continue
+        os.chdir(cwd)
+        try:
+            code, out, err = answer(tool, args)
+        except Killed:
+            continue
+        except Exception as e:  # a bug of the simulation: say so, loudly
+            code, out, err = 99, "", f"sim: internal error: {e!r}\n"
+        reply(back, code, out, err)
+
+
+if __name__ == "__main__":
+    serve()
