@@ -246,7 +246,7 @@ def jsonpath(obj, template):
 
 
 def walk(vals, expr):
-    for tok in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\*|\?\(@\.[a-zA-Z]+==[^)]*\))\]", expr):
+    for tok in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\*|\?\(@(?:\.[a-zA-Z]+)+==[^)]*\))\]", expr):
         key, sel = tok
         nxt = []
         for v in vals:
@@ -256,9 +256,9 @@ def walk(vals, expr):
             elif sel == "*":
                 nxt.extend(v if isinstance(v, list) else [])
             else:
-                f, want = re.fullmatch(r"\?\(@\.([a-zA-Z]+)==(.*)\)", sel).groups()
+                f, want = re.fullmatch(r"\?\(@((?:\.[a-zA-Z]+)+)==(.*)\)", sel).groups()
                 want = json.loads(want)
-                nxt.extend(i for i in (v if isinstance(v, list) else []) if isinstance(i, dict) and i.get(f) == want)
+                nxt.extend(i for i in (v if isinstance(v, list) else []) if walk([i], f) == [want])
         vals = nxt
     return vals
 
@@ -553,8 +553,22 @@ def show_chart(ref, version):
     return f"apiVersion: v2\nname: {chart['name']}\nversion: {version}\n"
 
 
+VALUES_READ = {}
+
+
 def values_size(path):
     """The size at the model's values path, as Helm reads the file (the real helm, a toJson chart)."""
+    with open(path, "rb") as f:
+        text = f.read()
+    if text not in VALUES_READ:
+        VALUES_READ[text] = read_values(path)
+    v = VALUES_READ[text]
+    for k in S["model"]["values_path"].split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    return v or S["model"]["default_size"]
+
+
+def read_values(path):
     reader = os.path.join(os.path.dirname(STATE), "values-reader")
     os.makedirs(os.path.join(reader, "templates"), exist_ok=True)
     with open(os.path.join(reader, "Chart.yaml"), "w") as f:
@@ -564,10 +578,7 @@ def values_size(path):
     real = subprocess.run([os.environ["SIM_REAL_HELM"], "template", "r", reader, "--values", path], capture_output=True, text=True)
     if real.returncode:
         fail(real.stderr)
-    v = json.loads([l for l in real.stdout.splitlines() if l.startswith("{")][0])
-    for k in S["model"]["values_path"].split("."):
-        v = v.get(k) if isinstance(v, dict) else None
-    return v or S["model"]["default_size"]
+    return json.loads([l for l in real.stdout.splitlines() if l.startswith("{")][0])
 
 
 def upgrade(name, ref, rel, opts):
@@ -636,9 +647,6 @@ def answer(tool, args):
 
 
 def reply(path, code, out, err):
-    for suffix, text in ((".out", out), (".err", err)):
-        with open(path + suffix, "w") as f:
-            f.write(text)
     deadline = time.time() + 10
     while True:  # the client opens its FIFO after sending the request
         try:
@@ -648,7 +656,10 @@ def reply(path, code, out, err):
             if e.errno not in (errno.ENXIO, errno.ENOENT) or time.time() > deadline:
                 return
             time.sleep(0.001)
-    os.write(fd, f"{code}\n".encode())
+    os.set_blocking(fd, True)
+    data = f"{code}\0{out}\0{err}\0".encode()
+    while data:
+        data = data[os.write(fd, data):]
     os.close(fd)
 
 
