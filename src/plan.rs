@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The plan JSON format version (`schema/plan.schema.json`).
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 
 /// What `plan` is given.
 pub struct Input<'a> {
@@ -483,6 +483,11 @@ fn check_instance(input: &Input<'_>, text: &str, chunk: &stream::Chunk) -> Resul
     }
 }
 
+/// A word as the shell reads it back (the renderer quotes commands the same way).
+fn shell_word(w: &str) -> String {
+    crate::plan_render::shell_quote(w)
+}
+
 fn values_file_name(input: &Input<'_>) -> String {
     input.values.map_or("VALUES_FILE", |(f, _)| f).to_owned()
 }
@@ -585,7 +590,8 @@ fn target(
         .and_then(|l| l.pointer("/spec/replicas"))
         .and_then(Value::as_i64)
         .unwrap_or(sts.replicas);
-    let mount = sts.mounts.iter().find(|(_, v, _)| *v == input.claim);
+    // `exec` needs a running container: init containers come first in `mounts`, so take the last.
+    let mount = sts.mounts.iter().rfind(|(_, v, _)| *v == input.claim);
 
     let mut pvcs = Vec::new();
     let mut ordinals: Vec<i64> = (0..replicas).collect();
@@ -1101,7 +1107,8 @@ fn steps(
         "rollout",
         "main",
         "Wait for the re-created StatefulSets to roll out".to_owned(),
-        String::new(),
+        "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current."
+            .to_owned(),
         targets
             .iter()
             .map(|t| {
@@ -1161,8 +1168,9 @@ fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
     vec![
         "A grown PVC can't be shrunk back: the disk change is one-way. Everything else can be undone.".to_owned(),
         format!(
-            "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `kubectl --context=CONTEXT --namespace={ns} create -f {work}/statefulset-NAME.yaml` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `helm rollback {} -n {ns}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
-            input.release, input.size.text, ns = input.namespace, work = work_dir(input.release)
+            "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `kubectl --context={ctx} --namespace={ns} create -f {work}/statefulset-NAME.yaml` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `helm rollback {} -n {ns}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
+            input.release, input.size.text, ns = input.namespace, work = work_dir(input.release),
+            ctx = shell_word(input.kube_context.unwrap_or("CONTEXT"))
         ),
         format!(
             "If a resize stays in ControllerResizeError or NodeResizeError, `kubectl -n {} describe pvc` shows the cloud's message; with RecoverVolumeExpansionFailure (GA in 1.34) a smaller retry is allowed while still above status.capacity.",

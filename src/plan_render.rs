@@ -182,7 +182,7 @@ fn post_renderer(o: &mut String, plan: &Plan, heading: &str, indent: &str) {
     }
     let _ = writeln!(
         o,
-        "{indent}With Helm 4, any post-renderer re-serialises the whole release: four unrelated PostHog Deployments\n{indent}change and roll. That is why the values change is the default path.\n"
+        "{indent}With Helm 4, any post-renderer re-serialises the whole release (with the real PostHog chart, four\n{indent}unrelated Deployments change and roll). That is why the values change is the default path.\n"
     );
 }
 

@@ -1,6 +1,7 @@
 //! `plan` on the real renders: golden outputs of every format, the JSON against its schema, the
-//! script through bash -n, shellcheck and a fake kubectl/helm, and the patch payloads through the
-//! real `kubectl patch --local`.
+//! script (its fixed logic as it is, and every generated one) through bash -n and shellcheck, the
+//! patch payloads through the real `kubectl patch --local`, and the offline refusals. The script
+//! against a simulated cluster with faults: tests/plan_sim.rs.
 
 mod common;
 use common::*;
@@ -86,6 +87,8 @@ fn plan(dir: &Path, c: &Case, render: &str, format: &str) -> (i32, String, Strin
         "values.yaml",
         "--chart",
         "./charts/posthog",
+        "--kube-context",
+        "prod",
         "--format",
         format,
     ];
@@ -161,7 +164,7 @@ fn facts_from_the_cluster_snapshot() {
     let pvcs = &v["targets"][0]["pvcs"];
     assert_eq!(pvcs[1]["state"], "grown", "data-...-1 already has 50Gi");
     assert_eq!(pvcs[1]["patch"], false);
-    let patches: Vec<&str> = v["steps"][1]["commands"]
+    let patches: Vec<&str> = step(&v, "patch-pvcs")["commands"]
         .as_array()
         .unwrap()
         .iter()
@@ -295,6 +298,16 @@ fn refusals() {
     );
 }
 
+fn step<'v>(plan: &'v serde_json::Value, id: &str) -> &'v serde_json::Value {
+    plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+/// The script's fixed logic as it is in the source tree, and every generated script.
 fn scripts() -> Vec<PathBuf> {
     let dir = manifest_dir().join("tests/snapshots");
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -304,6 +317,7 @@ fn scripts() -> Vec<PathBuf> {
         .collect();
     v.sort();
     assert!(v.len() >= 4);
+    v.push(manifest_dir().join("src/script/resize.sh"));
     v
 }
 
@@ -349,8 +363,17 @@ fn patch_payloads_are_accepted_by_kubectl() {
     let (_, out, _) = plan(dir.path(), &CASES[0], &render, "json");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let argv: Vec<String> =
-        serde_json::from_value(v["steps"][1]["commands"][0]["argv"].clone()).unwrap();
-    assert_eq!(&argv[..5], ["kubectl", "-n", "posthog", "patch", "pvc"]);
+        serde_json::from_value(step(&v, "patch-pvcs")["commands"][0]["argv"].clone()).unwrap();
+    assert_eq!(
+        &argv[..5],
+        [
+            "kubectl",
+            "--context=prod",
+            "--namespace=posthog",
+            "patch",
+            "pvc"
+        ]
+    );
     let pvc = dir.path().join("pvc.yaml");
     std::fs::write(
         &pvc,
@@ -372,7 +395,7 @@ fn patch_payloads_are_accepted_by_kubectl() {
     let out = Command::new(kubectl)
         .args(["patch", "--local", "--dry-run=client", "-o", "yaml", "-f"])
         .arg(&pvc)
-        .args(["-p", &argv[7]])
+        .args(["--type=merge", "-p", &argv[8]])
         .output()
         .unwrap();
     assert!(
@@ -385,197 +408,167 @@ fn patch_payloads_are_accepted_by_kubectl() {
     assert_eq!(patched["metadata"]["name"], "data-posthog-posthog-kafka-0");
 }
 
-/// The fake cluster: state files from the snapshot, fake kubectl and helm first on PATH.
-struct Fake {
-    dir: tempfile::TempDir,
-    path: String,
-}
-
-impl Fake {
-    fn new(snapshot: &str) -> Fake {
-        let dir = tempfile::tempdir().unwrap();
-        let st = dir.path().join("state");
-        let v: serde_json::Value = serde_yaml::from_str(snapshot).unwrap();
-        for item in v["items"].as_array().unwrap() {
-            let name = item["metadata"]["name"].as_str().unwrap();
-            let put = |kind: &str, field: &str, value: &serde_json::Value| {
-                let d = st.join(kind).join(name);
-                std::fs::create_dir_all(&d).unwrap();
-                let text = match value {
-                    serde_json::Value::String(s) => s.clone(),
-                    serde_json::Value::Null => String::new(),
-                    other => other.to_string(),
-                };
-                std::fs::write(d.join(field), text).unwrap();
-            };
-            match item["kind"].as_str().unwrap() {
-                "StorageClass" => put("sc", "allowVolumeExpansion", &item["allowVolumeExpansion"]),
-                "PersistentVolumeClaim" => {
-                    put("pvc", "phase", &item["status"]["phase"]);
-                    put("pvc", "class", &item["spec"]["storageClassName"]);
-                    put(
-                        "pvc",
-                        "request",
-                        &item["spec"]["resources"]["requests"]["storage"],
-                    );
-                    put("pvc", "capacity", &item["status"]["capacity"]["storage"]);
-                }
-                "StatefulSet" => {
-                    put(
-                        "sts",
-                        "whenScaled",
-                        &item["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"],
-                    );
-                    put("sts", "template", &serde_json::json!("20Gi"));
-                }
-                _ => {}
-            }
-        }
-        std::fs::write(st.join("calls"), "").unwrap();
-        let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
-            .parent()
-            .unwrap()
-            .to_owned();
-        let path = format!(
-            "{}:{}:{}",
-            manifest_dir().join("tests/fake").display(),
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        Fake { dir, path }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("state")
-    }
-
-    /// Runs the script in `work`; returns (exit code, the calls it made, stderr).
-    fn run(&self, script: &Path, work: &Path, args: &[&str]) -> (i32, Vec<String>, String) {
-        std::fs::write(self.state().join("calls"), "").unwrap();
-        let out = Command::new("bash")
-            .arg(script)
-            .args(args)
-            .current_dir(work)
-            .env("PATH", &self.path)
-            .env("FAKE_STATE", self.state())
-            .env("FAKE_RECREATE", "posthog-posthog-kafka")
-            .env("FAKE_UPGRADE_SIZE", "50Gi")
-            .env("PVC_RESIZE_POLL_SECONDS", "0")
-            .output()
-            .unwrap();
-        let calls = read(&self.state().join("calls"))
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        (
-            out.status.code().unwrap_or(-1),
-            calls,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-fn is_mutating(call: &str) -> bool {
-    [" patch ", " delete ", " scale ", "helm upgrade"]
-        .iter()
-        .any(|m| call.contains(m))
+/// Runs `plan` on the 1-replica PostHog render with `extra` arguments.
+fn plan_with(dir: &Path, render: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "plan",
+        "--release",
+        "posthog",
+        "--namespace",
+        "posthog",
+        "--size",
+        "50Gi",
+        "--manifests",
+        "-",
+    ];
+    args.extend_from_slice(extra);
+    run_in(Some(dir), &args, render.as_bytes())
 }
 
 #[test]
-fn script_against_a_fake_cluster() {
+fn the_render_must_be_of_this_release_and_chart_version() {
     let Some(root) = shared_fixtures() else {
         return;
     };
-    if program("bash").is_none() {
+    let (dir, render) = setup(&root, &CASES[0]);
+    let d = dir.path();
+    let out = run_in(
+        Some(d),
+        &[
+            "plan",
+            "--release",
+            "wrong",
+            "--namespace",
+            "posthog",
+            "--size",
+            "50Gi",
+            "--manifests",
+            "-",
+        ],
+        render.as_bytes(),
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr(&out).contains(
+            "was rendered for release \"posthog\" (app.kubernetes.io/instance), not \"wrong\""
+        ) && stderr(&out).contains("hint: pass --release posthog"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plan_with(d, &render, &["--version", "30.47.0"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out)
+            .contains("rendered from posthog-30.46.0 (helm.sh/chart), but --version is 30.47.0"),
+        "{}",
+        stderr(&out)
+    );
+    // The version is pinned from the render, and the context is required for the script.
+    let out = plan_with(
+        d,
+        &render,
+        &[
+            "--values",
+            "values.yaml",
+            "--chart",
+            "posthog/posthog",
+            "--format",
+            "script",
+        ],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("--format script needs --kube-context NAME"),
+        "{}",
+        stderr(&out)
+    );
+    let out = plan_with(d, &render, &["--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["chart_name"].as_str(), v["chart_version"].as_str()),
+        (Some("posthog"), Some("30.46.0"))
+    );
+    // Bitnami 32: the top chart is kafka itself.
+    let (dir, render) = setup(&root, &CASES[3]);
+    let out = run_in(
+        Some(dir.path()),
+        &[
+            "plan",
+            "--release",
+            "kafka",
+            "--namespace",
+            "kafka",
+            "--size",
+            "50Gi",
+            "--manifests",
+            "-",
+            "--statefulset",
+            "kafka-broker",
+            "--format",
+            "json",
+        ],
+        render.as_bytes(),
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (v["chart_name"].as_str(), v["chart_version"].as_str()),
+        (Some("kafka"), Some("32.4.4"))
+    );
+}
+
+/// One source of steps: the text and markdown plans list the script's preflight checks and steps,
+/// in the script's order (its STEPS and PREFLIGHT arrays).
+#[test]
+fn text_markdown_and_script_list_the_same_steps() {
+    let Some(root) = shared_fixtures() else {
         return;
-    }
-    let case = &CASES[1];
-    let (dir, render) = setup(&root, case);
-    let (_, script_text, _) = plan(dir.path(), case, &render, "script");
-    let script = dir.path().join("resize.sh");
-    std::fs::write(&script, &script_text).unwrap();
-    let snapshot = read(&manifest_dir().join("fixtures/cluster-posthog.yaml"));
-
-    // A blocking preflight (the class can't expand) stops before any mutating call.
-    let fake =
-        Fake::new(&snapshot.replace("allowVolumeExpansion: true", "allowVolumeExpansion: false"));
-    let (code, calls, err) = fake.run(&script, dir.path(), &[]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("does not allow volume expansion"), "{err}");
-    assert!(!calls.iter().any(|c| is_mutating(c)), "{calls:#?}");
-    assert_eq!(
-        read(&dir.path().join("values.yaml")),
-        read(&root.join(case.dir).join(case.values))
-    );
-
-    // Interrupted on the second patch: the first is done, the rest is not.
-    let fake = Fake::new(&snapshot);
-    std::fs::write(
-        fake.state().join("fail_patch"),
-        "data-posthog-posthog-kafka-2",
-    )
-    .unwrap();
-    let (code, calls, _) = fake.run(&script, dir.path(), &[]);
-    assert_ne!(code, 0);
-    let mutating: Vec<&String> = calls.iter().filter(|c| is_mutating(c)).collect();
-    assert_eq!(mutating.len(), 2, "{mutating:#?}");
-    assert!(
-        mutating[0].starts_with("kubectl -n posthog patch pvc data-posthog-posthog-kafka-0 -p ")
-    );
-
-    // The re-run resumes: kafka-0 is not patched again, kafka-1 was grown before, and the
-    // mutating calls come in the documented order, each after every preflight read.
-    let (code, calls, err) = fake.run(&script, dir.path(), &[]);
-    assert_eq!(code, 0, "{err}");
-    let mutating: Vec<String> = calls.iter().filter(|c| is_mutating(c)).cloned().collect();
-    let payload = r#"-p {"spec":{"resources":{"requests":{"storage":"50Gi"}}}}"#;
-    assert_eq!(
-        mutating,
-        vec![
-            format!("kubectl -n posthog patch pvc data-posthog-posthog-kafka-2 {payload}"),
-            "kubectl -n posthog delete statefulset posthog-posthog-kafka --cascade=orphan"
-                .to_owned(),
-            "helm upgrade posthog ./charts/posthog -n posthog -f values.yaml".to_owned(),
-        ]
-    );
-    let first_mutation = calls.iter().position(|c| is_mutating(c)).unwrap();
-    let last_preflight = calls
-        .iter()
-        .rposition(|c| c.contains("get storageclass"))
-        .unwrap();
-    assert!(last_preflight < first_mutation, "{calls:#?}");
-    assert!(
-        calls
+    };
+    for c in CASES {
+        let (dir, render) = setup(&root, c);
+        let (_, script, _) = plan(dir.path(), c, &render, "script");
+        let array = |name: &str| -> Vec<String> {
+            let line = script
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}=(")))
+                .unwrap_or_else(|| panic!("{name} missing"));
+            line.trim_end_matches(')')
+                .split("' '")
+                .map(|w| w.trim_matches('\'').to_owned())
+                .collect()
+        };
+        let (steps, titles, checks) = (array("STEPS"), array("STEP_TITLES"), array("PREFLIGHT"));
+        assert_eq!(steps.len(), titles.len());
+        let (_, json, _) = plan(dir.path(), c, &render, "json");
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let ids: Vec<&str> = v["steps"]
+            .as_array()
+            .unwrap()
             .iter()
-            .any(|c| c.contains("exec posthog-posthog-kafka-2 -c kafka -- df -h /bitnami/kafka")),
-        "{calls:#?}"
-    );
-    assert!(read(&dir.path().join("values.yaml")).contains("size: 50Gi"));
-    assert!(
-        !calls.iter().any(|c| c.contains(" scale ")),
-        "no fallback without the flag"
-    );
-
-    // A third run has nothing left to change but the (idempotent) upgrade: the re-created
-    // StatefulSet already has the new template, so it is kept.
-    let (code, calls, _) = fake.run(&script, dir.path(), &[]);
-    assert_eq!(code, 0);
-    let mutating: Vec<&String> = calls.iter().filter(|c| is_mutating(c)).collect();
-    assert_eq!(mutating.len(), 1, "{mutating:#?}");
-    assert!(mutating[0].starts_with("helm upgrade"));
-
-    // The fallback only behind its flag, and then around the patches.
-    let fake = Fake::new(&snapshot);
-    let (code, calls, err) = fake.run(&script, dir.path(), &["--fallback-scale-to-zero"]);
-    assert_eq!(code, 0, "{err}");
-    let scale: Vec<usize> = calls
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.contains(" scale "))
-        .map(|(i, _)| i)
-        .collect();
-    let patch = calls.iter().position(|c| c.contains(" patch ")).unwrap();
-    assert_eq!(scale.len(), 2);
-    assert!(scale[0] < patch && patch < scale[1], "{calls:#?}");
-    assert!(calls[scale[1]].ends_with("--replicas=3"));
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, steps, "{}", c.name);
+        for format in ["text", "markdown"] {
+            let (_, out, _) = plan(dir.path(), c, &render, format);
+            let mut at = 0;
+            for t in &titles {
+                let found = out[at..].find(t.as_str()).unwrap_or_else(|| {
+                    panic!("{} {format}: {t:?} missing or out of order", c.name)
+                });
+                at += found + t.len();
+            }
+            let mut at = 0;
+            for id in &checks {
+                let needle = if format == "text" {
+                    format!("[{id}]")
+                } else {
+                    format!("`{id}`")
+                };
+                let found = out[at..].find(&needle).unwrap_or_else(|| {
+                    panic!("{} {format}: check {id} missing or out of order", c.name)
+                });
+                at += found + needle.len();
+            }
+        }
+    }
 }
