@@ -514,6 +514,10 @@ fn happy_path_and_a_kill_before_each_change_then_rerun() {
         points.push((case.name, mode, kills_and_reruns(&e, &oracle, case, mode)));
     }
     let total: usize = points.iter().map(|p| p.2).sum();
+    assert_eq!(
+        total, 25,
+        "the fault points documented in README.md: {points:?}"
+    );
     eprintln!(
         "fault points: {total} ({points:?}); script runs so far: {}; {:.1}s",
         RUNS.load(Ordering::Relaxed),
@@ -785,6 +789,48 @@ fn filesystems_grown_or_a_clear_stop() {
             &format!("{what}, then the fallback"),
             &["--fallback-scale-to-zero"],
         );
+
+        // The re-created StatefulSet does not adopt the pods (a selector that no longer matches): the
+        // offline filesystems can't be restarted safely, so a clear stop, and no pod deleted.
+        let sim = Sim::new(
+            &e,
+            case,
+            Opts {
+                mode: "offline",
+                ..Opts::default()
+            },
+        );
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["no_adopt"] = json!(true));
+        let (code, err) = sim.run(&[]);
+        let what = format!("{}: pods not adopted", case.name);
+        assert_eq!(code, 1, "{what}:\n{err}");
+        assert!(!err.contains("==> done"), "{what}");
+        assert!(
+            !changes(&sim).iter().any(|c| c.starts_with("delete pod")),
+            "{what}"
+        );
+        sim.invariants(&before, &what);
+
+        // An infeasible size: stop, and say how to retry above the current capacity.
+        let sim = Sim::new(
+            &e,
+            case,
+            Opts {
+                mode: "infeasible",
+                ..Opts::default()
+            },
+        );
+        let before = sim.state();
+        let (code, err) = sim.run(&[]);
+        let what = format!("{}: infeasible", case.name);
+        assert_eq!(code, 1, "{what}:\n{err}");
+        assert!(
+            err.contains("RecoverVolumeExpansionFailure")
+                && err.contains("above the current capacity"),
+            "{what}: {err}"
+        );
+        sim.invariants(&before, &what);
 
         // KEP-4650 InPlace: no orphan delete, the upgrade grows the claims.
         let sim = Sim::new(

@@ -160,7 +160,7 @@ def reconcile():
             m = re.fullmatch(re.escape(name) + r"-([0-9]+)", pod)
             if not m:
                 continue
-            if p["owner"] is None:
+            if p["owner"] is None and not S["faults"].get("no_adopt"):
                 p["owner"] = name  # adoption
             if p["owner"] == name and int(m.group(1)) >= replicas:
                 del S["pods"][pod]  # scale down
@@ -199,6 +199,10 @@ def resize(name, p):
     cls = S["storageclasses"][p["class"]]
     attached = any(True for _ in pods_of_pvc(name))
     if p["request"] <= p["capacity"]:
+        return
+    if cls["mode"] == "infeasible":
+        p["conditions"] = ["ControllerResizeError"]
+        p["message"] = f"resize volume \"{name}\" by resizer \"ebs.csi.aws.com\" failed: rpc error: code = OutOfRange desc = requested size exceeds the maximum"
         return
     if cls["mode"] == "attached-refusal" and attached:
         p["conditions"] = ["ControllerResizeError"]
