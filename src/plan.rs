@@ -293,8 +293,17 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     check_name("namespace", input.namespace, 63, false)?;
     let top = top_chart(input.manifests_name, input.manifests)?;
     let chart_version = pinned_version(input, top.as_ref())?;
+    // Without a top-chart label, the name is the first part of every `# Source:` path.
+    let source_name = stream::split(input.manifests).iter().find_map(|c| {
+        stream::source_comment(&input.manifests[c.range.clone()])
+            .and_then(|p| p.split_once('/'))
+            .map(|(chart, _)| chart.to_owned())
+    });
     let input = &Input {
-        chart_name: top.as_ref().map(|(n, _)| n.as_str()),
+        chart_name: top
+            .as_ref()
+            .map(|(n, _)| n.as_str())
+            .or(source_name.as_deref()),
         chart_version: chart_version.as_deref(),
         ..*input
     };
