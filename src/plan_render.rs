@@ -500,4 +500,16 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("{\"a\":1}"), "'{\"a\":1}'");
     }
+
+    #[test]
+    fn header_data_is_always_single_quoted() {
+        let mut o = String::new();
+        assign(&mut o, "A", "pvc-resize-x");
+        assign(&mut o, "B", "it's $(rm -rf /) `x` \\");
+        array(&mut o, "C", ["-x y", "ü", ""]);
+        assert_eq!(
+            o,
+            "A='pvc-resize-x'\nB='it'\\''s $(rm -rf /) `x` \\'\nC=('-x y' 'ü' '')\n"
+        );
+    }
 }

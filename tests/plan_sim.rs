@@ -653,12 +653,9 @@ fn broken_helm_or_cluster_changes_nothing() {
             } else {
                 &[]
             };
-            let (code, err) = sim.run(args);
             let what = format!("{}: {what}", case.name);
-            assert_eq!(code, 1, "{what}:\n{err}");
-            assert!(err.contains(needle), "{what}: {needle:?} not in\n{err}");
+            expect_stop(&sim, &what, args, &[needle]);
             sim.unchanged(&before, &what);
-            sim.invariants(&before, &what);
         }
     }
 }
@@ -739,123 +736,86 @@ fn upgrade_failing_after_the_orphan_delete() {
     }
 }
 
+/// A run that must stop (exit 1, never "done", every needle in stderr), with the invariants kept.
+fn expect_stop(sim: &Sim, what: &str, args: &[&str], needles: &[&str]) {
+    let before = sim.state();
+    let (code, err) = sim.run(args);
+    assert_eq!(code, 1, "{what}:\n{err}");
+    assert!(!err.contains("==> done"), "{what}");
+    for n in needles {
+        assert!(err.contains(n), "{what}: {n:?} not in\n{err}");
+    }
+    sim.invariants(&before, what);
+}
+
+fn mode(mode: &'static str) -> Opts {
+    Opts {
+        mode,
+        ..Opts::default()
+    }
+}
+
 #[test]
 fn filesystems_grown_or_a_clear_stop() {
     let Some(e) = env() else { return };
     let oracle = HelmOracle::new(e.helm.clone());
     for case in CASES {
+        let what = |w: &str| format!("{}: {w}", case.name);
         // The filesystem never grows (a driver that can't expand offline): a clear stop, never "done".
-        let sim = Sim::new(
-            &e,
-            case,
-            Opts {
-                mode: "stuck",
-                ..Opts::default()
-            },
+        let sim = Sim::new(&e, case, mode("stuck"));
+        expect_stop(
+            &sim,
+            &what("stuck filesystem"),
+            &[],
+            &["still FileSystemResizePending after"],
         );
-        let before = sim.state();
-        let (code, err) = sim.run(&[]);
-        let what = format!("{}: stuck filesystem", case.name);
-        assert_eq!(code, 1, "{what}:\n{err}");
-        assert!(!err.contains("==> done"), "{what}");
-        assert!(
-            err.contains("still FileSystemResizePending after"),
-            "{what}: {err}"
-        );
-        sim.invariants(&before, &what);
 
         // Azure refuses to grow an attached disk: stop with the fallback named; with it, converge.
-        let sim = Sim::new(
-            &e,
-            case,
-            Opts {
-                mode: "attached-refusal",
-                ..Opts::default()
-            },
-        );
+        let sim = Sim::new(&e, case, mode("attached-refusal"));
         let before = sim.state();
-        let (code, err) = sim.run(&[]);
-        let what = format!("{}: attached-disk refusal", case.name);
-        assert_eq!(code, 1, "{what}:\n{err}");
-        assert!(
-            err.contains("Unattached") && err.contains("--fallback-scale-to-zero"),
-            "{what}: {err}"
+        expect_stop(
+            &sim,
+            &what("attached disk"),
+            &[],
+            &["Unattached", "--fallback-scale-to-zero"],
         );
-        sim.invariants(&before, &what);
+        let fallback = ["--fallback-scale-to-zero"];
         expect_done(
             &sim,
             &oracle,
             &before,
-            &format!("{what}, then the fallback"),
-            &["--fallback-scale-to-zero"],
+            &what("attached disk, then the fallback"),
+            &fallback,
         );
 
         // The re-created StatefulSet does not adopt the pods (a selector that no longer matches): the
         // offline filesystems can't be restarted safely, so a clear stop, and no pod deleted.
-        let sim = Sim::new(
-            &e,
-            case,
-            Opts {
-                mode: "offline",
-                ..Opts::default()
-            },
-        );
-        let before = sim.state();
+        let sim = Sim::new(&e, case, mode("offline"));
         sim.edit(|s| s["faults"]["no_adopt"] = json!(true));
-        let (code, err) = sim.run(&[]);
-        let what = format!("{}: pods not adopted", case.name);
-        assert_eq!(code, 1, "{what}:\n{err}");
-        assert!(!err.contains("==> done"), "{what}");
-        assert!(
-            !changes(&sim).iter().any(|c| c.starts_with("delete pod")),
-            "{what}"
-        );
-        sim.invariants(&before, &what);
+        expect_stop(&sim, &what("pods not adopted"), &[], &[]);
+        assert!(!changes(&sim).iter().any(|c| c.starts_with("delete pod")));
 
         // An infeasible size: stop, and say how to retry above the current capacity.
-        let sim = Sim::new(
-            &e,
-            case,
-            Opts {
-                mode: "infeasible",
-                ..Opts::default()
-            },
-        );
-        let before = sim.state();
-        let (code, err) = sim.run(&[]);
-        let what = format!("{}: infeasible", case.name);
-        assert_eq!(code, 1, "{what}:\n{err}");
-        assert!(
-            err.contains("RecoverVolumeExpansionFailure")
-                && err.contains("above the current capacity"),
-            "{what}: {err}"
-        );
-        sim.invariants(&before, &what);
+        let sim = Sim::new(&e, case, mode("infeasible"));
+        let needles = [
+            "RecoverVolumeExpansionFailure",
+            "above the current capacity",
+        ];
+        expect_stop(&sim, &what("infeasible"), &[], &needles);
 
         // KEP-4650 InPlace: no orphan delete, the upgrade grows the claims.
-        let sim = Sim::new(
-            &e,
-            case,
-            Opts {
-                in_place: true,
-                ..Opts::default()
-            },
-        );
+        let opts = Opts {
+            in_place: true,
+            ..Opts::default()
+        };
+        let sim = Sim::new(&e, case, opts);
         let before = sim.state();
-        let err = expect_done(
-            &sim,
-            &oracle,
-            &before,
-            &format!("{}: InPlace", case.name),
-            &[],
-        );
+        let err = expect_done(&sim, &oracle, &before, &what("InPlace"), &[]);
         assert!(err.contains("volumeClaimUpdatePolicy: InPlace"), "{err}");
+        let changes = changes(&sim);
         assert!(
-            !changes(&sim)
-                .iter()
-                .any(|c| c.starts_with("delete statefulset")),
-            "{:?}",
-            changes(&sim)
+            !changes.iter().any(|c| c.starts_with("delete statefulset")),
+            "{changes:?}"
         );
     }
 }

@@ -107,7 +107,7 @@ check_context() {
 check_release() {
   local list status deployed
   list=$("${H[@]}" list --all --filter "^${RELEASE}\$" -o json) || die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
-  [[ "$list" =~ \"name\":\"$RELEASE\" ]] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: helm list -A --kube-context $(printf '%q' "$CONTEXT")"
+  [[ "$list" == *"\"name\":\"$RELEASE\""* ]] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: helm list -A --kube-context $(printf '%q' "$CONTEXT")"
   [[ "$list" =~ \"status\":\"([^\"]*)\" ]] && status="${BASH_REMATCH[1]}"
   [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
   case "${status:-}" in
@@ -144,14 +144,16 @@ values_json() {
 # set at install time with --set or another -f would be dropped. Both are set to SIZE (so a half-done
 # earlier run compares equal) and read by Helm itself; any other difference stops the script.
 check_values() {
-  local live="$WORK_DIR/release-values.sized.yaml" planned="$WORK_DIR/values.preflight.yaml" a b
+  local live="$WORK_DIR/release-values.sized.yaml" planned="$WORK_DIR/values.preflight.yaml" a b out
   "${H[@]}" get values "$RELEASE" -o yaml >"$WORK_DIR/release-values.yaml" || die "helm get values $RELEASE failed"
+  # A release installed without user-supplied values has `null`.
+  [ "$(<"$WORK_DIR/release-values.yaml")" != null ] || echo '{}' >"$WORK_DIR/release-values.yaml"
   cp -- "$WORK_DIR/release-values.yaml" "$live"
   cp -- "$VALUES_FILE" "$planned"
-  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$live" 2>/dev/null ||
-    die "the release's values ($live) can't take $VALUES_PATH=$SIZE"
-  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$planned" 2>/dev/null ||
-    die "$VALUES_FILE can't take $VALUES_PATH=$SIZE"
+  out=$(pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$live" 2>&1) ||
+    die "the release's values ($live) can't take $VALUES_PATH=$SIZE: $out"
+  out=$(pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$planned" 2>&1) ||
+    die "$VALUES_FILE can't take $VALUES_PATH=$SIZE: $out"
   a=$(values_json "$live") || die "helm can't read the release's values ($live)"
   b=$(values_json "$planned") || die "helm can't read $VALUES_FILE"
   if [ "$a" != "$b" ]; then

@@ -330,13 +330,15 @@ def from_yaml(text):
 
 # --- kubectl ----------------------------------------------------------------------------------
 
-def kubectl(args):
-    ctx, ns, rest, i = None, None, [], 0
+def global_flags(tool, args, context_flag):
+    """(context, namespace, the other words); a call that names no context is recorded and lands on
+    the current context, which is another cluster."""
+    ctx, ns, rest, i = None, "default", [], 0
     while i < len(args):
         a = args[i]
-        if a.startswith("--context="):
+        if a.startswith(context_flag + "="):
             ctx = a.split("=", 1)[1]
-        elif a == "--context":
+        elif a == context_flag:
             ctx, i = args[i + 1], i + 1
         elif a.startswith("--namespace="):
             ns = a.split("=", 1)[1]
@@ -346,8 +348,13 @@ def kubectl(args):
             rest.append(a)
         i += 1
     if ctx is None:
-        violation("kubectl without --context: " + " ".join(args))
+        violation(f"{tool} without {context_flag}: " + " ".join(args))
         ctx = S["current_context"]
+    return ctx, ns, rest
+
+
+def kubectl(args):
+    ctx, ns, rest = global_flags("kubectl", args, "--context")
     if ctx not in S["contexts"]:
         fail(f'error: context "{ctx}" does not exist')
     if ctx != S["context"]:
@@ -479,21 +486,7 @@ def get(kind, name, ns, opts):
 # --- helm -------------------------------------------------------------------------------------
 
 def helm(args):
-    ctx, ns, rest, i = None, "default", [], 0
-    while i < len(args):
-        a = args[i]
-        if a.startswith("--kube-context="):
-            ctx = a.split("=", 1)[1]
-        elif a.startswith("--namespace="):
-            ns = a.split("=", 1)[1]
-        elif a in ("-n", "--namespace"):
-            ns, i = args[i + 1], i + 1
-        else:
-            rest.append(a)
-        i += 1
-    if ctx is None:
-        violation("helm without --kube-context: " + " ".join(args))
-        ctx = S["current_context"]
+    ctx, ns, rest = global_flags("helm", args, "--kube-context")
     cmd = rest[0]
     if cmd == "template":
         real = subprocess.run([os.environ["SIM_REAL_HELM"]] + rest, capture_output=True, text=True)
