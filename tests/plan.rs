@@ -345,7 +345,7 @@ fn scripts_pass_bash_n_and_shellcheck() {
     let tmp = tempfile::tempdir().unwrap();
     let scripts = scripts(&root, tmp.path());
     for s in &scripts {
-        let out = Command::new(&bash).arg("-n").arg(&s).output().unwrap();
+        let out = Command::new(&bash).arg("-n").arg(s).output().unwrap();
         assert!(
             out.status.success(),
             "{}: {}",
@@ -359,7 +359,7 @@ fn scripts_pass_bash_n_and_shellcheck() {
     for s in &scripts {
         let out = Command::new(&shellcheck)
             .arg("--shell=bash")
-            .arg(&s)
+            .arg(s)
             .output()
             .unwrap();
         assert!(
