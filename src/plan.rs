@@ -967,196 +967,291 @@ fn chart_label(input: &Input<'_>, version: &str) -> String {
     format!("{}-{version}", input.chart_name.unwrap_or("CHART_NAME"))
 }
 
+fn step(
+    id: &'static str,
+    branch: &'static str,
+    title: String,
+    detail: &str,
+    commands: Vec<Command>,
+) -> Step {
+    Step {
+        id,
+        branch,
+        title,
+        detail: detail.to_owned(),
+        commands,
+        checks: Vec::new(),
+    }
+}
+
+/// What every step is built from.
+struct Steps<'a, 'i> {
+    input: &'a Input<'i>,
+    targets: &'a [Target],
+    values_file: &'a str,
+    vpath: &'a str,
+    version: &'a str,
+    work: String,
+}
+
+/// The procedure, in the script's order (`step_<id>` in src/script/resize.sh).
 fn steps(
     input: &Input<'_>,
     targets: &[Target],
     values_path: &Option<String>,
     fallback: bool,
 ) -> Vec<Step> {
-    let size = &input.size.text;
-    let bytes = group(input.size.bytes);
-    let values_file = input.values.map_or("VALUES_FILE", |(f, _)| f);
-    let vpath = values_path.as_deref().unwrap_or("kafka.persistence.size");
-    let version = input.chart_version.unwrap_or("VERSION");
-    let work = work_dir(input.release);
-    let payload =
-        format!("{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{size}\"}}}}}}}}");
-    let pvcs = || targets.iter().flat_map(|t| t.pvcs.iter());
-    let capacity = |p: &Pvc| {
-        kubectl(
-            input,
-            false,
-            &[
-                "get",
-                "pvc",
-                &p.name,
-                "-o",
-                "jsonpath={.status.capacity.storage} {.status.conditions[*].type}",
-            ],
+    let s = Steps {
+        input,
+        targets,
+        values_file: input.values.map_or("VALUES_FILE", |(f, _)| f),
+        vpath: values_path.as_deref().unwrap_or("kafka.persistence.size"),
+        version: input.chart_version.unwrap_or("VERSION"),
+        work: work_dir(input.release),
+    };
+    let mut out = vec![s.preflight(), s.values()];
+    if fallback {
+        out.push(s.scale(true));
+    }
+    out.extend([s.patch(), s.wait()]);
+    if fallback {
+        out.push(s.scale(false));
+    }
+    out.extend([s.save(), s.replace(), s.rollout(), s.verify()]);
+    out
+}
+
+impl Steps<'_, '_> {
+    fn size(&self) -> &str {
+        &self.input.size.text
+    }
+
+    fn pvcs(&self) -> impl Iterator<Item = &Pvc> {
+        self.targets.iter().flat_map(|t| t.pvcs.iter())
+    }
+
+    fn capacity(&self, p: &Pvc) -> Command {
+        let jsonpath = "jsonpath={.status.capacity.storage} {.status.conditions[*].type}";
+        kubectl(self.input, false, &["get", "pvc", &p.name, "-o", jsonpath])
+    }
+
+    fn preflight(&self) -> Step {
+        Step {
+            checks: preflight(
+                self.input,
+                self.targets,
+                self.values_file,
+                self.vpath,
+                self.version,
+            ),
+            ..step(
+                "preflight",
+                "main",
+                "Preflight: prove everything the procedure needs, read-only".to_owned(),
+                "Nothing changes until every check passes; any failure stops with a non-zero exit.",
+                vec![],
+            )
+        }
+    }
+
+    fn values(&self) -> Step {
+        let argv = [
+            "pvc-resize",
+            "values",
+            "--size",
+            self.size(),
+            "--path",
+            self.vpath,
+            "--write",
+            "--",
+            self.values_file,
+        ];
+        step(
+            "values",
+            "main",
+            format!(
+                "Set {} to {} in {} (offline)",
+                self.vpath,
+                self.size(),
+                self.values_file
+            ),
+            "The diff is below. pvc-resize writes the file atomically and changes nothing else; a second run finds it done.",
+            vec![Command {
+                argv: argv.map(str::to_owned).to_vec(),
+                mutating: true,
+            }],
         )
-    };
-    let step = |id: &'static str,
-                branch: &'static str,
-                title: String,
-                detail: String,
-                commands: Vec<Command>| Step {
-        id,
-        branch,
-        title,
-        detail,
-        commands,
-        checks: Vec::new(),
-    };
-    let scale = |replicas: Option<i64>| -> Vec<Command> {
-        targets
+    }
+
+    /// The fallback's scale to 0 (`down`) or back to the replicas.
+    fn scale(&self, down: bool) -> Step {
+        let commands = self
+            .targets
             .iter()
             .map(|t| {
-                let flag = format!("--replicas={}", replicas.unwrap_or(t.replicas));
+                let flag = format!("--replicas={}", if down { 0 } else { t.replicas });
                 kubectl(
-                    input,
+                    self.input,
                     true,
                     &["scale", "statefulset", &t.statefulset, &flag],
                 )
             })
-            .collect()
-    };
-    let mut out = vec![Step {
-        checks: preflight(input, targets, values_file, vpath, version),
-        ..step(
-            "preflight",
+            .collect();
+        if down {
+            step(
+                "fallback-scale-down",
+                "fallback",
+                "FALLBACK ONLY (--fallback-scale-to-zero): scale the StatefulSets to 0 so the disks detach".to_owned(),
+                "For clouds that can't grow an attached disk (Azure Disk: \"disk resize is only supported on Unattached disk\"). The brokers are down and events are dropped until the scale-up; waits until the pods are gone.",
+                commands,
+            )
+        } else {
+            step(
+                "fallback-scale-up",
+                "fallback",
+                "FALLBACK ONLY: scale the StatefulSets back".to_owned(),
+                "After every PVC reports the new capacity.",
+                commands,
+            )
+        }
+    }
+
+    fn patch(&self) -> Step {
+        let payload = format!(
+            "{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{}\"}}}}}}}}",
+            self.size()
+        );
+        step(
+            "patch-pvcs",
             "main",
-            "Preflight: prove everything the procedure needs, read-only".to_owned(),
-            "Nothing changes until every check passes; any failure stops with a non-zero exit."
-                .to_owned(),
-            vec![],
+            format!("Grow each PVC to {}", self.size()),
+            "A PVC already requesting at least the size (compared in bytes) is skipped. On AWS EBS the script says first that a volume can be modified once every 6 hours.",
+            self.pvcs()
+                .filter(|p| p.patch)
+                .map(|p| {
+                    kubectl(
+                        self.input,
+                        true,
+                        &["patch", "pvc", &p.name, "--type=merge", "-p", &payload],
+                    )
+                })
+                .collect(),
         )
-    }];
-    out.push(step(
-        "values",
-        "main",
-        format!("Set {vpath} to {size} in {values_file} (offline)"),
-        "The diff is below. pvc-resize writes the file atomically and changes nothing else; a second run finds it done.".to_owned(),
-        vec![Command {
-            argv: ["pvc-resize", "values", "--size", size, "--path", vpath, "--write", "--", values_file]
-                .map(str::to_owned)
-                .to_vec(),
-            mutating: true,
-        }],
-    ));
-    if fallback {
-        out.push(step(
-            "fallback-scale-down",
-            "fallback",
-            "FALLBACK ONLY (--fallback-scale-to-zero): scale the StatefulSets to 0 so the disks detach".to_owned(),
-            "For clouds that can't grow an attached disk (Azure Disk: \"disk resize is only supported on Unattached disk\"). The brokers are down and events are dropped until the scale-up; waits until the pods are gone.".to_owned(),
-            scale(Some(0)),
-        ));
     }
-    out.push(step(
-        "patch-pvcs",
-        "main",
-        format!("Grow each PVC to {size}"),
-        "A PVC already requesting at least the size (compared in bytes) is skipped. On AWS EBS the script says first that a volume can be modified once every 6 hours.".to_owned(),
-        pvcs()
-            .filter(|p| p.patch)
-            .map(|p| kubectl(input, true, &["patch", "pvc", &p.name, "--type=merge", "-p", &payload]))
-            .collect(),
-    ));
-    out.push(step(
-        "wait-pvcs",
-        "main",
-        "Wait until every PVC reports the new capacity".to_owned(),
-        format!("Poll until status.capacity.storage is at least {size} ({bytes} bytes), compared in bytes: clouds round sizes up, so `kubectl wait --for=jsonpath` on the exact string can hang. FileSystemResizePending means the disk has grown and the filesystem waits for the pod (handled in verify). A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero; an infeasible size can be retried, with RecoverVolumeExpansionFailure (GA in 1.34), with a size above the current capacity."),
-        pvcs().filter(|p| p.state != "missing").map(capacity).collect(),
-    ));
-    if fallback {
-        out.push(step(
-            "fallback-scale-up",
-            "fallback",
-            "FALLBACK ONLY: scale the StatefulSets back".to_owned(),
-            "After every PVC reports the new capacity.".to_owned(),
-            scale(None),
-        ));
+
+    fn wait(&self) -> Step {
+        step(
+            "wait-pvcs",
+            "main",
+            "Wait until every PVC reports the new capacity".to_owned(),
+            &format!(
+                "Poll until status.capacity.storage is at least {} ({} bytes), compared in bytes: clouds round sizes up, so `kubectl wait --for=jsonpath` on the exact string can hang. FileSystemResizePending means the disk has grown and the filesystem waits for the pod (handled in verify). A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero; an infeasible size can be retried, with RecoverVolumeExpansionFailure (GA in 1.34), with a size above the current capacity.",
+                self.size(),
+                group(self.input.size.bytes)
+            ),
+            self.pvcs()
+                .filter(|p| p.state != "missing")
+                .map(|p| self.capacity(p))
+                .collect(),
+        )
     }
-    out.push(step(
-        "save-statefulsets",
-        "main",
-        format!("Save each StatefulSet object to {work}/ before it is deleted"),
-        "Without resourceVersion, uid and status, so that `kubectl create -f` takes it back. Skipped for a StatefulSet whose claim template is already at the size, or that updates claim templates in place.".to_owned(),
-        targets
+
+    fn save(&self) -> Step {
+        step(
+            "save-statefulsets",
+            "main",
+            format!(
+                "Save each StatefulSet object to {}/ before it is deleted",
+                self.work
+            ),
+            "Without resourceVersion, uid and status, so that `kubectl create -f` takes it back. Skipped for a StatefulSet whose claim template is already at the size, or that updates claim templates in place.",
+            self.targets
+                .iter()
+                .map(|t| {
+                    kubectl(
+                        self.input,
+                        false,
+                        &["get", "statefulset", &t.statefulset, "-o", "yaml"],
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn replace(&self) -> Step {
+        let mut commands: Vec<Command> = self
+            .targets
             .iter()
-            .map(|t| kubectl(input, false, &["get", "statefulset", &t.statefulset, "-o", "yaml"]))
-            .collect(),
-    ));
-    let mut replace: Vec<Command> = targets
-        .iter()
-        .map(|t| {
-            kubectl(
-                input,
-                true,
-                &[
+            .map(|t| {
+                let words = [
                     "delete",
                     "statefulset",
                     &t.statefulset,
                     "--cascade=orphan",
                     "--wait=true",
-                ],
-            )
-        })
-        .collect();
-    replace.push(upgrade(input, values_file, version, false));
-    out.push(step(
-        "replace-statefulsets",
-        "main",
-        "Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them".to_owned(),
-        format!("volumeClaimTemplates are immutable (helm upgrade alone fails with `spec: Forbidden: updates to statefulset spec for fields other than ...`). The upgrade follows the delete directly; the re-created StatefulSet adopts the running pods. If the upgrade fails, the script prints how to put each StatefulSet back (`kubectl create -f {work}/statefulset-NAME.yaml`, the pods are adopted again) and how to resume (run the script again)."),
-        replace,
-    ));
-    out.push(step(
-        "rollout",
-        "main",
-        "Wait for the re-created StatefulSets to roll out".to_owned(),
-        "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current."
-            .to_owned(),
-        targets
-            .iter()
-            .map(|t| {
-                kubectl(
-                    input,
-                    false,
-                    &[
-                        "rollout",
-                        "status",
-                        &format!("statefulset/{}", t.statefulset),
-                        "--timeout=900s",
-                    ],
-                )
+                ];
+                kubectl(self.input, true, &words)
             })
-            .collect(),
-    ));
-    let mut verify = Vec::new();
-    for t in targets {
-        for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas).rev() {
-            verify.push(capacity(p));
-            let mut words = vec!["exec", &p.pod];
-            if let Some(c) = &t.container {
-                words.extend(["-c", c]);
-            }
-            words.extend(["--", "df", "-Pk", t.mount_path.as_deref().unwrap_or("/")]);
-            verify.push(kubectl(input, false, &words));
-        }
+            .collect();
+        commands.push(upgrade(self.input, self.values_file, self.version, false));
+        step(
+            "replace-statefulsets",
+            "main",
+            "Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them".to_owned(),
+            &format!(
+                "volumeClaimTemplates are immutable (helm upgrade alone fails with `spec: Forbidden: updates to statefulset spec for fields other than ...`). The upgrade follows the delete directly; the re-created StatefulSet adopts the running pods. If the upgrade fails, the script prints how to put each StatefulSet back (`kubectl create -f {}/statefulset-NAME.yaml`, the pods are adopted again) and how to resume (run the script again).",
+                self.work
+            ),
+            commands,
+        )
     }
-    out.push(step(
-        "verify",
-        "main",
-        "Verify by value: capacity in bytes, and the filesystem each pod sees".to_owned(),
-        format!(
-            "Pod by pod, highest ordinal first: the PVC's capacity must be at least {bytes} bytes; a PVC still FileSystemResizePending after a grace period gets its pod restarted (kubectl delete pod, only while the StatefulSet owns it, then wait for Ready), one pod at a time; then `df` in the pod must show at least 95% of {size} (filesystems keep some space for metadata; df -h shows it as about {}). Anything else stops with the reason, never \"done\".",
-            df_reading(input.size.bytes)
-        ),
-        verify,
-    ));
-    out
+
+    fn rollout(&self) -> Step {
+        step(
+            "rollout",
+            "main",
+            "Wait for the re-created StatefulSets to roll out".to_owned(),
+            "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current.",
+            self.targets
+                .iter()
+                .map(|t| {
+                    let sts = format!("statefulset/{}", t.statefulset);
+                    kubectl(
+                        self.input,
+                        false,
+                        &["rollout", "status", &sts, "--timeout=900s"],
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    fn verify(&self) -> Step {
+        let mut commands = Vec::new();
+        for t in self.targets {
+            for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas).rev() {
+                commands.push(self.capacity(p));
+                let mut words = vec!["exec", &p.pod];
+                if let Some(c) = &t.container {
+                    words.extend(["-c", c]);
+                }
+                words.extend(["--", "df", "-Pk", t.mount_path.as_deref().unwrap_or("/")]);
+                commands.push(kubectl(self.input, false, &words));
+            }
+        }
+        step(
+            "verify",
+            "main",
+            "Verify by value: capacity in bytes, and the filesystem each pod sees".to_owned(),
+            &format!(
+                "Pod by pod, highest ordinal first: the PVC's capacity must be at least {} bytes; a PVC still FileSystemResizePending after a grace period gets its pod restarted (kubectl delete pod, only while the StatefulSet owns it, then wait for Ready), one pod at a time; then `df` in the pod must show at least 95% of {} (filesystems keep some space for metadata; df -h shows it as about {}). Anything else stops with the reason, never \"done\".",
+                group(self.input.size.bytes),
+                self.size(),
+                df_reading(self.input.size.bytes)
+            ),
+            commands,
+        )
+    }
 }
 
 /// What `df -h` shows for a size: powers of 1024 with a bare unit letter, whole units rounded up

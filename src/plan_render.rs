@@ -331,47 +331,77 @@ fn array<S: AsRef<str>>(o: &mut String, name: &str, items: impl IntoIterator<Ite
     let _ = writeln!(o, "{name}=({})", words.join(" "));
 }
 
-/// The bash script: a header of quoted data (this function) and the fixed logic of
-/// `src/script/resize.sh`. The steps and checks run in the plan's order (`STEPS`, `PREFLIGHT`).
-pub fn script(plan: &Plan) -> Result<String, String> {
-    if plan.blocking {
-        return Err(
-            "the plan has a blocking finding; no script is written (see --format text)".to_owned(),
-        );
+/// What a script needs beyond the plan's steps; each missing piece is an error with a hint.
+struct ScriptInputs<'p> {
+    values: &'p crate::plan::ValuesChange,
+    chart: &'p str,
+    context: &'p str,
+    chart_name: &'p str,
+    version: &'p str,
+    bytes: i64,
+    upgrade: &'p Command,
+    dry_run: &'p Command,
+}
+
+impl<'p> ScriptInputs<'p> {
+    fn of(plan: &'p Plan) -> Result<Self, String> {
+        if plan.blocking {
+            return Err(
+                "the plan has a blocking finding; no script is written (see --format text)"
+                    .to_owned(),
+            );
+        }
+        let (Some(chart_name), Some(version)) = (&plan.chart_name, &plan.chart_version) else {
+            return Err("--format script needs the chart's name and version: the render has no top-chart helm.sh/chart label\nhint: render with `helm template RELEASE CHART --version V` so that the top chart's own templates are in it, or pass --version".to_owned());
+        };
+        Ok(ScriptInputs {
+            values: plan
+                .values
+                .as_ref()
+                .ok_or("--format script needs --values FILE (the script changes it)")?,
+            chart: plan
+                .chart
+                .as_deref()
+                .ok_or("--format script needs --chart REF (for helm upgrade)")?,
+            context: plan.kube_context.as_deref().ok_or(
+                "--format script needs --kube-context NAME: the script never acts on whatever context is current\nhint: kubectl config get-contexts",
+            )?,
+            chart_name,
+            version,
+            bytes: plan.size.bytes.ok_or("the size has no byte value")?,
+            upgrade: helm_command(plan, "replace-statefulsets")?,
+            dry_run: helm_command(plan, "upgrade")?,
+        })
     }
-    let values = plan
-        .values
-        .as_ref()
-        .ok_or("--format script needs --values FILE (the script changes it)")?;
-    let chart = plan
-        .chart
-        .as_deref()
-        .ok_or("--format script needs --chart REF (for helm upgrade)")?;
-    let context = plan.kube_context.as_deref().ok_or(
-        "--format script needs --kube-context NAME: the script never acts on whatever context is current\nhint: kubectl config get-contexts",
-    )?;
-    let (Some(chart_name), Some(version)) = (&plan.chart_name, &plan.chart_version) else {
-        return Err("--format script needs the chart's name and version: the render has no top-chart helm.sh/chart label\nhint: render with `helm template RELEASE CHART --version V` so that the top chart's own templates are in it".to_owned());
-    };
-    let bytes = plan.size.bytes.ok_or("the size has no byte value")?;
-    let step = |id: &str| plan.steps.iter().find(|s| s.id == id);
-    let command = |id: &str, pos: usize| -> Result<&Command, String> {
-        step(id)
-            .and_then(|s| s.commands.iter().filter(|c| c.argv[0] == "helm").nth(pos))
-            .or_else(|| {
-                step("preflight")
-                    .and_then(|s| s.checks.iter().find(|c| c.id == id)?.commands.first())
-            })
-            .ok_or_else(|| format!("the plan has no {id} command"))
-    };
-    let upgrade = command("replace-statefulsets", 0)?;
-    let dry_run = command("upgrade", 0)?;
+}
+
+/// The helm command of a step, or of a preflight check.
+fn helm_command<'p>(plan: &'p Plan, id: &str) -> Result<&'p Command, String> {
+    let preflight = plan.steps.iter().find(|s| s.id == "preflight");
+    plan.steps
+        .iter()
+        .find(|s| s.id == id)
+        .and_then(|s| s.commands.iter().find(|c| c.argv[0] == "helm"))
+        .or_else(|| {
+            preflight?
+                .checks
+                .iter()
+                .find(|c| c.id == id)?
+                .commands
+                .first()
+        })
+        .ok_or_else(|| format!("the plan has no {id} command"))
+}
+
+/// The bash script: a header of quoted data and the fixed logic of `src/script/resize.sh`. The
+/// steps and checks run in the plan's order (`STEPS`, `PREFLIGHT`).
+pub fn script(plan: &Plan) -> Result<String, String> {
+    let need = ScriptInputs::of(plan)?;
     let names: Vec<&str> = plan
         .targets
         .iter()
         .map(|t| t.statefulset.as_str())
         .collect();
-
     let mut o = String::new();
     let _ = writeln!(o, "#!/usr/bin/env bash");
     let _ = writeln!(
@@ -381,7 +411,7 @@ pub fn script(plan: &Plan) -> Result<String, String> {
         names.join(", "),
         plan.release,
         plan.namespace,
-        context.escape_debug(),
+        need.context.escape_debug(),
         plan.size.text
     );
     let _ = writeln!(
@@ -392,37 +422,48 @@ pub fn script(plan: &Plan) -> Result<String, String> {
         o,
         "\n# --- data -------------------------------------------------------------------------------------"
     );
-    assign(&mut o, "RELEASE", &plan.release);
-    assign(&mut o, "NAMESPACE", &plan.namespace);
-    assign(&mut o, "CONTEXT", context);
-    assign(&mut o, "CHART", chart);
-    assign(&mut o, "CHART_NAME", chart_name);
-    assign(&mut o, "CHART_VERSION", version);
-    assign(&mut o, "VALUES_FILE", &values.file);
-    assign(&mut o, "VALUES_PATH", &values.path);
-    assign(&mut o, "SIZE", &plan.size.text);
-    assign(&mut o, "SIZE_BYTES", &bytes.to_string());
+    data(&mut o, plan, &need, &names);
+    let _ = writeln!(
+        o,
+        "\n# --- logic --------------------------------------------------------------------------------------"
+    );
+    o.push_str(SCRIPT_BODY);
+    Ok(o)
+}
+
+/// The header's variables (the names the logic in src/script/resize.sh reads).
+fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
+    assign(o, "RELEASE", &plan.release);
+    assign(o, "NAMESPACE", &plan.namespace);
+    assign(o, "CONTEXT", need.context);
+    assign(o, "CHART", need.chart);
+    assign(o, "CHART_NAME", need.chart_name);
+    assign(o, "CHART_VERSION", need.version);
+    assign(o, "VALUES_FILE", &need.values.file);
+    assign(o, "VALUES_PATH", &need.values.path);
+    assign(o, "SIZE", &plan.size.text);
+    assign(o, "SIZE_BYTES", &need.bytes.to_string());
     assign(
-        &mut o,
+        o,
         "CLAIM",
         plan.targets.first().map_or("data", |t| t.claim.as_str()),
     );
-    assign(&mut o, "WORK_DIR", &plan.work_dir);
-    array(&mut o, "STATEFULSETS", &names);
+    assign(o, "WORK_DIR", &plan.work_dir);
+    array(o, "STATEFULSETS", names);
     array(
-        &mut o,
+        o,
         "REPLICAS",
         plan.targets.iter().map(|t| t.replicas.to_string()),
     );
     array(
-        &mut o,
+        o,
         "CONTAINERS",
         plan.targets
             .iter()
             .map(|t| t.container.as_deref().unwrap_or("")),
     );
     array(
-        &mut o,
+        o,
         "MOUNTS",
         plan.targets
             .iter()
@@ -439,30 +480,26 @@ pub fn script(plan: &Plan) -> Result<String, String> {
                 .map(move |p| (i, p, t.replicas))
         })
         .collect();
-    array(&mut o, "PVCS", pvcs.iter().map(|(_, p, _)| p.name.as_str()));
+    array(o, "PVCS", pvcs.iter().map(|(_, p, _)| p.name.as_str()));
+    array(o, "PVC_PODS", pvcs.iter().map(|(_, p, _)| p.pod.as_str()));
+    array(o, "PVC_STS", pvcs.iter().map(|(i, _, _)| i.to_string()));
     array(
-        &mut o,
-        "PVC_PODS",
-        pvcs.iter().map(|(_, p, _)| p.pod.as_str()),
-    );
-    array(
-        &mut o,
-        "PVC_STS",
-        pvcs.iter().map(|(i, _, _)| i.to_string()),
-    );
-    array(
-        &mut o,
+        o,
         "PVC_IN_REPLICAS",
         pvcs.iter()
             .map(|(_, p, r)| u8::from(p.ordinal < *r).to_string()),
     );
-    array(&mut o, "UPGRADE", &upgrade.argv);
-    array(&mut o, "UPGRADE_DRY_RUN", &dry_run.argv);
-    let checks = step("preflight").map_or(&[][..], |s| s.checks.as_slice());
-    array(&mut o, "PREFLIGHT", checks.iter().map(|c| c.id));
-    array(&mut o, "STEPS", plan.steps.iter().map(|s| s.id));
+    array(o, "UPGRADE", &need.upgrade.argv);
+    array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
+    let checks = plan
+        .steps
+        .iter()
+        .find(|s| s.id == "preflight")
+        .map_or(&[][..], |s| s.checks.as_slice());
+    array(o, "PREFLIGHT", checks.iter().map(|c| c.id));
+    array(o, "STEPS", plan.steps.iter().map(|s| s.id));
     array(
-        &mut o,
+        o,
         "STEP_TITLES",
         plan.steps.iter().map(|s| s.title.as_str()),
     );
@@ -472,12 +509,6 @@ pub fn script(plan: &Plan) -> Result<String, String> {
             "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: whenScaled: Delete would delete the PVCs on scale-down' >&2; exit 1; fi"
         );
     }
-    let _ = writeln!(
-        o,
-        "\n# --- logic --------------------------------------------------------------------------------------"
-    );
-    o.push_str(SCRIPT_BODY);
-    Ok(o)
 }
 
 /// The step list as plain command lines (for tests and `--format text` consumers).
