@@ -81,6 +81,7 @@ struct Opts {
     context: &'static str,
     when_scaled: &'static str,
     in_place: bool,
+    on_delete: bool,
 }
 
 impl Default for Opts {
@@ -92,6 +93,7 @@ impl Default for Opts {
             context: "prod",
             when_scaled: "Retain",
             in_place: false,
+            on_delete: false,
         }
     }
 }
@@ -228,6 +230,9 @@ impl Sim {
             });
             if self.opts.in_place {
                 spec["volumeClaimUpdatePolicy"] = json!("InPlace");
+            }
+            if self.opts.on_delete {
+                spec["updateStrategy"] = json!({"type": "OnDelete"});
             }
             let shape = json!({
                 "apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -818,6 +823,20 @@ fn filesystems_grown_or_a_clear_stop() {
             "{changes:?}"
         );
     }
+}
+
+/// `kubectl rollout status` refuses an OnDelete StatefulSet: the script waits for Ready replicas.
+#[test]
+fn on_delete_update_strategy() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let opts = Opts {
+        on_delete: true,
+        ..Opts::default()
+    };
+    let sim = Sim::new(&e, &POSTHOG_3, opts);
+    let before = sim.state();
+    expect_done(&sim, &oracle, &before, "OnDelete", &[]);
 }
 
 #[test]

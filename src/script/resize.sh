@@ -365,9 +365,18 @@ step_replace_statefulsets() {
 }
 
 step_rollout() {
-  local sts
+  local sts n
   for sts in "${STATEFULSETS[@]}"; do
-    "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
+    if [ "$(field statefulset "$sts" '{.spec.updateStrategy.type}')" != OnDelete ]; then
+      "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
+      continue
+    fi
+    # `rollout status` refuses OnDelete: wait until every replica is Ready instead.
+    for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+      [ "$(field statefulset "$sts" '{.status.readyReplicas}')" = "$(field statefulset "$sts" '{.spec.replicas}')" ] && break
+      pause
+    done
+    [ "$n" -gt 0 ] || die "StatefulSet $sts has not every replica Ready after ${WAIT_SECONDS}s"
   done
 }
 
@@ -416,9 +425,14 @@ step_verify() {
       [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see kubectl describe pvc $pvc"
     fi
     pod_ready "$pod" || die "pod $pod is not Ready"
-    got=$(fs_bytes "$pod" "${CONTAINERS[${PVC_STS[$i]}]}" "${MOUNTS[${PVC_STS[$i]}]}") ||
-      die "could not read the filesystem size of $pod"
-    if ! [[ "$got" =~ ^[0-9]+$ ]] || [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ]; then
+    # Online expansion: the kubelet grows a mounted filesystem within a minute or two.
+    for ((n = $(polls "$PENDING_GRACE_SECONDS"); n > 0; n--)); do
+      got=$(fs_bytes "$pod" "${CONTAINERS[${PVC_STS[$i]}]}" "${MOUNTS[${PVC_STS[$i]}]}") ||
+        die "could not read the filesystem size of $pod"
+      [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ] || break
+      pause
+    done
+    if [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ]; then
       die "the filesystem of $pod at ${MOUNTS[${PVC_STS[$i]}]} has ${got:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod (kubectl delete pod $pod, while its StatefulSet owns it) and run this script again"
     fi
     note "$pod: the filesystem at ${MOUNTS[${PVC_STS[$i]}]} has $got bytes"

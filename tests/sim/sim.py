@@ -178,6 +178,9 @@ def reconcile():
                     request(pvc, want)
             if pod not in S["pods"]:
                 start_pod(pod, name, pvc)
+    for name, sts in S["statefulsets"].items():
+        ready = [p for p in S["pods"].values() if p["owner"] == name and p["ready"]]
+        sts.setdefault("status", {})["readyReplicas"] = len(ready)
     for name, p in S["pvcs"].items():
         resize(name, p)
 
@@ -428,6 +431,8 @@ def kubectl(args):
         sts = S["statefulsets"].get(name)
         if not sts:
             fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
+        if sts["spec"].get("updateStrategy", {}).get("type") == "OnDelete":
+            fail("error: rollout status is only available for RollingUpdate strategy type")
         for i in range(sts["spec"]["replicas"]):
             p = S["pods"].get(f"{name}-{i}")
             if not p or not p["ready"] or p["owner"] != name:
