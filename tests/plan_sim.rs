@@ -472,6 +472,8 @@ fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &Case, mode: &'static st
         for (k, point) in points.iter().enumerate().map(|(i, p)| (i + 1, p)) {
             let opts = opts.clone();
             scope.spawn(move || {
+                // Its own oracle: HelmOracle reads through fixed file names, one caller at a time.
+                let oracle = &HelmOracle::new(e.helm.clone());
                 let sim = Sim::new(e, case, opts);
                 let before = sim.state();
                 sim.edit(|s| s["faults"]["kill_at"] = json!(k));
