@@ -115,24 +115,34 @@ fn procedure(
     let mut n = 1;
     comment_step(out, n, &first.title, &first.detail, &first.commands);
     let mut last = last;
+    // The controller upgrades: the plan's helm commands (its dry run, the upgrade) are left out.
+    let kubectl_only = |cs: &[Command]| -> Vec<String> {
+        cs.iter()
+            .filter(|c| c.argv[0] != "helm")
+            .map(command_line)
+            .collect()
+    };
     for s in &plan.steps {
         let (title, detail, commands) = match s.id {
+            "preflight" => (
+                s.title.clone(),
+                s.detail.clone(),
+                s.checks
+                    .iter()
+                    .flat_map(|c| kubectl_only(&c.commands))
+                    .collect(),
+            ),
             "values" => (
                 values.title.clone(),
                 values.detail.clone(),
                 values.commands.clone(),
             ),
-            "helm-upgrade" => (
-                upgrade.title.clone(),
-                upgrade.detail.clone(),
-                upgrade.commands.clone(),
-            ),
-            "orphan-delete" => (
-                s.title.clone(),
+            "replace-statefulsets" => (
+                "Delete the StatefulSet objects only (pods and PVCs stay)".to_owned(),
                 format!(
                     "volumeClaimTemplates are immutable; {recreator} re-creates the StatefulSet with the new template, and it adopts the running pods."
                 ),
-                step_commands(s),
+                kubectl_only(&s.commands),
             ),
             _ => (s.title.clone(), s.detail.clone(), step_commands(s)),
         };
@@ -143,11 +153,14 @@ fn procedure(
             format!("({} branch) {title}", s.branch)
         };
         comment_step(out, n, &title, &detail, &commands);
-        if s.id == "helm-upgrade"
-            && let Some(l) = last.take()
-        {
+        // The plan's upgrade follows its orphan delete in the same step: the controller's here.
+        if s.id == "replace-statefulsets" {
             n += 1;
-            comment_step(out, n, &l.title, &l.detail, &l.commands);
+            comment_step(out, n, &upgrade.title, &upgrade.detail, &upgrade.commands);
+            if let Some(l) = last.take() {
+                n += 1;
+                comment_step(out, n, &l.title, &l.detail, &l.commands);
+            }
         }
     }
 }
