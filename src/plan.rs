@@ -933,7 +933,7 @@ fn preflight(
         check(
             "release",
             format!("release {} exists in namespace {}, is deployed (or failed, from an earlier attempt), and runs {}", input.release, input.namespace, chart_label(input, version)),
-            vec![helm(input, false, &["list", "--all", "--filter", &format!("^{}$", input.release), "-o", "json"])],
+            vec![helm(input, false, &["list", "--deployed", "--failed", "--pending", "--filter", &format!("^{}$", input.release), "-o", "json"])],
         ),
         check(
             "chart",

@@ -592,3 +592,242 @@ fn text_markdown_and_script_list_the_same_steps() {
         }
     }
 }
+
+/// Every command the plan prints, run by the real tool with a kubeconfig that has no contexts: the
+/// arguments must parse (the failure is the missing context, never a flag or an argument count),
+/// `helm show chart` must resolve the real chart at the pinned version, and the values step must
+/// work on a copy of the values file.
+#[test]
+fn every_command_parses_with_the_real_helm_and_kubectl() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let Some(kubectl) = program("kubectl") else {
+        return;
+    };
+    let (dir, render) = setup(&root, &CASES[1]);
+    let chart = root.join("posthog/chart/posthog-30.46.0.tgz");
+    let args = [
+        "plan",
+        "--release",
+        "posthog",
+        "--namespace",
+        "posthog",
+        "--size",
+        "50Gi",
+        "--manifests",
+        "-",
+        "--values",
+        "values.yaml",
+        "--kube-context",
+        "prod",
+        "--format",
+        "json",
+    ];
+    let mut args: Vec<&str> = args.to_vec();
+    let chart_arg = format!("--chart={}", chart.display());
+    args.push(&chart_arg);
+    let out = run_in(Some(dir.path()), &args, render.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let mut commands: Vec<Vec<String>> = Vec::new();
+    for s in v["steps"].as_array().unwrap() {
+        let checks = s["checks"].as_array().into_iter().flatten();
+        for c in s["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(checks.flat_map(|c| c["commands"].as_array().unwrap()))
+        {
+            commands.push(serde_json::from_value(c["argv"].clone()).unwrap());
+        }
+    }
+    for f in v["post_renderer"].as_array().unwrap() {
+        commands.push(serde_json::from_value(f["command"]["argv"].clone()).unwrap());
+    }
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncontexts: []\nclusters: []\nusers: []\n",
+    )
+    .unwrap();
+    // The Helm 4 plugin, as `helm plugin install plugin/helm4` lays it out (a folder of plugins).
+    let plugins = dir.path().join("plugins");
+    let plugin = plugins.join("pvc-resize");
+    std::fs::create_dir_all(plugin.join("bin")).unwrap();
+    std::fs::copy(
+        manifest_dir().join("plugin/helm4/plugin.yaml"),
+        plugin.join("plugin.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        env!("CARGO_BIN_EXE_pvc-resize"),
+        plugin.join("bin/pvc-resize"),
+    )
+    .unwrap();
+    let usage = [
+        "unknown flag",
+        "unknown shorthand",
+        "accepts",
+        "requires",
+        "Usage:",
+        "invalid argument",
+        "flag needs",
+    ];
+    let mut tools = vec![("kubectl".to_owned(), kubectl)];
+    for major in [3, 4] {
+        if let Some(h) = helm(major) {
+            tools.push((format!("helm{major}"), h));
+        }
+    }
+    let mut ran = 0;
+    for argv in &commands {
+        for (name, exe) in &tools {
+            if !name.starts_with(argv[0].as_str()) {
+                continue;
+            }
+            // The Helm 3 post-renderer form is for Helm 3, the plugin form for Helm 4.
+            if argv.iter().any(|w| w == "--post-renderer")
+                && (argv.iter().any(|w| w == "post-render")) != (name == "helm3")
+            {
+                continue;
+            }
+            // pvc-resize on PATH: Helm 3 looks the post-renderer up when it parses the flag.
+            let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
+                .parent()
+                .unwrap();
+            let path = format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let mut cmd = Command::new(exe);
+            cmd.args(&argv[1..])
+                .current_dir(dir.path())
+                .env("KUBECONFIG", &kubeconfig)
+                .env("PATH", path);
+            if name == "helm4" {
+                cmd.env("HELM_PLUGINS", &plugins);
+            }
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            ran += 1;
+            assert!(
+                !usage.iter().any(|u| err.contains(u)),
+                "{name} {argv:?}:\n{err}"
+            );
+            if argv.get(3).map(String::as_str) == Some("show") {
+                assert!(out.status.success(), "{name} {argv:?}: {err}");
+                assert!(String::from_utf8_lossy(&out.stdout).contains("version: 30.46.0"));
+            } else if argv[0] == "kubectl" {
+                assert!(
+                    err.contains("context \"prod\" does not exist"),
+                    "{argv:?}: {err}"
+                );
+            }
+        }
+        if argv[0] == "pvc-resize" {
+            let out = Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+                .args(&argv[1..])
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{argv:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            ran += 1;
+        }
+    }
+    assert!(ran >= 20, "{ran} commands run");
+}
+
+/// The script's jsonpath expressions, evaluated by the real kubectl on objects of each kind (the
+/// simulation has its own evaluator: this keeps it honest).
+#[test]
+fn the_script_s_jsonpaths_with_the_real_kubectl() {
+    let Some(kubectl) = program("kubectl") else {
+        return;
+    };
+    let body = read(&manifest_dir().join("src/script/resize.sh"));
+    let dir = tempfile::tempdir().unwrap();
+    let objects = [
+        (
+            "sts",
+            r#"{"apiVersion":"apps/v1","kind":"StatefulSet","metadata":{"name":"k"},"spec":{"volumeClaimUpdatePolicy":"InPlace","updateStrategy":{"type":"OnDelete"},"replicas":3,"persistentVolumeClaimRetentionPolicy":{"whenScaled":"Delete","whenDeleted":"Retain"},"volumeClaimTemplates":[{"metadata":{"name":"logs"},"spec":{"resources":{"requests":{"storage":"8Gi"}}}},{"metadata":{"name":"data"},"spec":{"resources":{"requests":{"storage":"20Gi"}}}}]},"status":{"readyReplicas":3}}"#,
+        ),
+        (
+            "pod",
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"k-0","uid":"u1","ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":"x","uid":"a"},{"apiVersion":"apps/v1","kind":"StatefulSet","name":"k","uid":"b","controller":true}]},"status":{"conditions":[{"type":"Initialized","status":"True"},{"type":"Ready","status":"True"}]}}"#,
+        ),
+        (
+            "pvc",
+            r#"{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"data-k-0"},"spec":{"storageClassName":"gp3","resources":{"requests":{"storage":"50Gi"}}},"status":{"phase":"Bound","capacity":{"storage":"20Gi"},"conditions":[{"type":"Resizing","status":"True"},{"type":"ControllerResizeError","status":"True","message":"disk resize is only supported on Unattached disk"}]}}"#,
+        ),
+        (
+            "sc",
+            r#"{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"gp3"},"provisioner":"ebs.csi.aws.com","allowVolumeExpansion":true}"#,
+        ),
+    ];
+    let cases = [
+        (
+            "sts",
+            "{.spec.volumeClaimTemplates[?(@.metadata.name==\\\"$CLAIM\\\")].spec.resources.requests.storage}",
+            "20Gi",
+        ),
+        ("sts", "{.spec.volumeClaimUpdatePolicy}", "InPlace"),
+        ("sts", "{.spec.updateStrategy.type}", "OnDelete"),
+        ("sts", "{.status.readyReplicas}", "3"),
+        (
+            "sts",
+            "{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}",
+            "Delete",
+        ),
+        (
+            "pod",
+            "{.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}",
+            "StatefulSet/k",
+        ),
+        (
+            "pod",
+            "{.status.conditions[?(@.type==\"Ready\")].status}",
+            "True",
+        ),
+        ("pod", "{.metadata.uid}", "u1"),
+        (
+            "pvc",
+            "{.status.conditions[*].type}",
+            "Resizing ControllerResizeError",
+        ),
+        (
+            "pvc",
+            "{.status.conditions[?(@.type==\"ControllerResizeError\")].message}{.status.conditions[?(@.type==\"NodeResizeError\")].message}",
+            "disk resize is only supported on Unattached disk",
+        ),
+        ("pvc", "{.status.capacity.storage}", "20Gi"),
+        ("pvc", "{.spec.resources.requests.storage}", "50Gi"),
+        ("pvc", "{.status.phase}", "Bound"),
+        ("sc", "{.allowVolumeExpansion}", "true"),
+        ("sc", "{.provisioner}", "ebs.csi.aws.com"),
+    ];
+    for (kind, text) in objects {
+        std::fs::write(dir.path().join(format!("{kind}.json")), text).unwrap();
+    }
+    for (kind, expr, want) in cases {
+        assert!(body.contains(expr), "the script no longer uses {expr}");
+        let expr = expr.replace("\\\"$CLAIM\\\"", "\"data\"");
+        let out = Command::new(&kubectl)
+            .args(["patch", "--local", "--type=merge", "-p", "{}", "-f"])
+            .arg(dir.path().join(format!("{kind}.json")))
+            .arg(format!("-o=jsonpath={expr}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{expr}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{expr}");
+    }
+}

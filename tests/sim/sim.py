@@ -512,6 +512,9 @@ def helm(args):
     if rel and rel["namespace"] != ns:
         rel = None
     if cmd == "list":
+        for flag in opts:
+            if flag not in ("--filter", "--deployed", "--failed", "--pending"):
+                fail(f"Error: unknown flag: {flag}")  # Helm 4 has no --all
         want = re.compile(opts["--filter"])
         rows = [{"name": n, "namespace": r["namespace"], "revision": str(r["revision"]), "updated": "2026-11-26 10:00:00.0 +0000 UTC",
                  "status": r["status"], "chart": f"{r['chart']}-{r['version']}", "app_version": "1.43.0"}
@@ -535,6 +538,9 @@ def split_flags(words):
         if a == "--":
             pos.extend(words[j + 1:])
             break
+        if a in ("--filter", "--version", "--values"):
+            opts[a], j = words[j + 1], j + 2
+            continue
         if a.startswith("--"):
             k, _, v = a.partition("=")
             opts[k] = v
