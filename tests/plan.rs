@@ -288,23 +288,7 @@ fn refusals() {
         "{}",
         stdout(&out)
     );
-    let out = run_in(
-        Some(d),
-        &[
-            "plan",
-            "--release",
-            "posthog",
-            "--namespace",
-            "posthog",
-            "--size",
-            "50Gi",
-            "--manifests",
-            "-",
-            "--format",
-            "script",
-        ],
-        render.as_bytes(),
-    );
+    let out = plan_with(d, &render, &["--format", "script"]);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("--format script needs --values"),

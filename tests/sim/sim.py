@@ -362,24 +362,8 @@ def kubectl(args):
         fail(f'error: context "{ctx}" does not exist')
     if ctx != S["context"]:
         fail(f'Error from server (Forbidden): the kube context {ctx} is another cluster')
-    ns = ns or "default"
-    opts = {}
-    pos = []
-    j = 0
-    while j < len(rest):
-        a = rest[j]
-        if a == "--":
-            pos.append(rest[j + 1:])
-            break
-        if a in ("-o", "-p", "-f", "-c"):
-            opts[a], j = rest[j + 1], j + 2
-            continue
-        if a.startswith("--"):
-            k, _, v = a.partition("=")
-            opts[k] = v
-        else:
-            pos.append(a)
-        j += 1
+    # `kubectl exec POD -- CMD...`: the command is one positional, a list.
+    opts, pos = split_flags(rest, ("-o", "-p", "-f", "-c"), nested=True)
     verb = pos[0]
     reconcile()
     if verb == "get":
@@ -531,14 +515,19 @@ def helm(args):
     fail(f"sim: unexpected helm call {args}", 3)
 
 
-def split_flags(words):
+def split_flags(words, value_flags=("--filter", "--version", "--values"), nested=False):
+    """(flags, positionals): `--k=v`, or a flag of `value_flags` and the next word; after `--`,
+    the rest are positionals (one list if `nested`)."""
     opts, pos, j = {}, [], 0
     while j < len(words):
         a = words[j]
         if a == "--":
-            pos.extend(words[j + 1:])
+            if nested:
+                pos.append(words[j + 1:])
+            else:
+                pos.extend(words[j + 1:])
             break
-        if a in ("--filter", "--version", "--values"):
+        if a in value_flags:
             opts[a], j = words[j + 1], j + 2
             continue
         if a.startswith("--"):
