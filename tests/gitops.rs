@@ -277,7 +277,7 @@ fn argocd_steps_go_around_one_sync() {
     let values = fixtures.join("bitnami-kafka-32/values-split.yaml");
     let values = values.to_str().unwrap();
     let edit =
-        format!("pvc-resize values {values} --size 50Gi --path broker.persistence.size --write");
+        format!("pvc-resize values --size 50Gi --path broker.persistence.size --write -- {values}");
     let out = run(
         &[
             "plan",
@@ -301,15 +301,16 @@ fn argocd_steps_go_around_one_sync() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let text = stdout(&out);
     assert!(documents(&text).is_empty(), "a runbook of comments: {text}");
+    // The plan's order: the values edit (offline; pushed, not synced) before any change.
     let order: [&str; 8] = [
         "argocd app set kafka --sync-policy none",
-        "kubectl -n kafka patch pvc data-kafka-broker-0",
-        "kubectl -n kafka patch pvc data-kafka-broker-2",
-        "kubectl -n kafka delete statefulset kafka-broker --cascade=orphan",
         &edit,
+        "--namespace=kafka patch pvc data-kafka-broker-0",
+        "--namespace=kafka patch pvc data-kafka-broker-2",
+        "--namespace=kafka delete statefulset kafka-broker --cascade=orphan",
         "argocd app sync kafka --resource apps:StatefulSet:kafka-broker",
         "argocd app set kafka --sync-policy automated",
-        "kubectl -n kafka exec kafka-broker-0",
+        "--namespace=kafka exec kafka-broker-0",
     ];
     let at: Vec<usize> = order
         .iter()
