@@ -1,26 +1,108 @@
-//! YAML to JSON data the way Kubernetes and Helm read it.
+//! YAML to JSON data exactly as Helm reads it.
 //!
-//! Helm and kubectl go through `sigs.k8s.io/yaml`, i.e. go-yaml v2: YAML 1.1 scalar resolution.
-//! So a plain `0755` is the octal integer 493 (a `defaultMode`), `yes`/`on`/`y` are `true`, `1_000`
-//! is 1000, and keys become strings. A YAML 1.2 loader reads `0755` as a string and would make a
-//! valid StatefulSet look invalid; this module is what the validator and the patcher see.
+//! Helm (3 and 4) and kubectl read YAML through `sigs.k8s.io/yaml`, i.e. go-yaml v2 then a JSON
+//! step: YAML 1.1 scalar resolution (a plain `0755` is 493, `yes`/`on`/`y` are `true`, `1_000` is
+//! 1000, but `1:20` stays the string "1:20": no base 60), merge keys (`<<`) applied in document
+//! order (a merge written after an explicit key overrides it), tags checked (`!!int 1.5` is an
+//! error, `!!binary` is decoded), keys turned into strings the way Go formats them (a float key
+//! with float32 precision), and `.inf`/`.nan` refused (JSON has no infinities). Every rule here was
+//! measured with the real Helm 3.17.2 and 4.1.4 (tests/helm_judge.rs replays them against both).
 
-use crate::yaml::{Kind, Node, Style};
+use crate::yaml::{Kind, Node, Pos, Style};
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
+use std::fmt;
 
 /// The most nodes the data of one document may have once aliases are expanded: an alias bomb
 /// ("billion laughs") stops here with an error instead of exhausting memory.
 pub const MAX_NODES: usize = 1_000_000;
 
+/// Why Helm would refuse the data of a document, at the node it refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+impl fmt::Display for DataError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pos, self.message)
+    }
+}
+
+impl std::error::Error for DataError {}
+
+fn refuse(node: &Node, message: String) -> DataError {
+    DataError {
+        pos: node.pos,
+        message,
+    }
+}
+
 /// Converts a span-tree node to JSON data. Aliases are resolved, merge keys (`<<`) merged.
-/// Fails only when alias expansion exceeds [`MAX_NODES`].
+/// `Err` where Helm refuses the document (the message says why, as Helm would), or when alias
+/// expansion exceeds [`MAX_NODES`]. The error text starts with `line:column: `.
 pub fn to_json(root: &Node) -> Result<Value, String> {
+    read(root).map_err(|e| e.to_string())
+}
+
+/// [`to_json`] with the error's position kept apart.
+pub fn read(root: &Node) -> Result<Value, DataError> {
     let mut conv = Converter {
         anchors: HashMap::new(),
         nodes: 0,
     };
     conv.convert(root)
+}
+
+/// The root of the document Helm reads values from. Helm 3 reads only the first document of a
+/// values file and Helm 4 merges all of them, so a file whose later documents hold data would
+/// mean different things to the two; it is refused. Empty later documents (a trailing `---`)
+/// are fine.
+pub fn values_root(docs: Vec<crate::yaml::Document>) -> Result<Option<Node>, DataError> {
+    let mut docs = docs.into_iter();
+    let first = docs.next().and_then(|d| d.root);
+    if let Some(later) = docs.filter_map(|d| d.root).find(|r| !r.is_null()) {
+        return Err(DataError {
+            pos: later.pos,
+            message: "the values file holds more than one YAML document with data: Helm 3 reads only the first, Helm 4 merges them all (later ones win), so the two would read different values".to_owned(),
+        });
+    }
+    Ok(first)
+}
+
+/// The value Helm reads for a scalar node (tags applied), or why Helm refuses it.
+pub fn scalar_value(node: &Node) -> Result<Value, DataError> {
+    match node.kind {
+        Kind::Scalar { .. } => scalar_node(node),
+        _ => Err(refuse(node, "not a scalar".to_owned())),
+    }
+}
+
+/// The JSON key Helm makes of a scalar key node (`y` is "true", `0755` is "493"); `None` for
+/// a key Helm refuses or that is not a scalar.
+pub fn key_string(key: &Node) -> Option<String> {
+    match &key.kind {
+        Kind::Scalar { .. } => {
+            let mut conv = Converter {
+                anchors: HashMap::new(),
+                nodes: 0,
+            };
+            conv.key(key).ok()
+        }
+        _ => None,
+    }
+}
+
+/// True for a key go-yaml treats as a merge: `<<` plain and untagged, or tagged `!!merge` / `!`.
+pub fn is_merge_key(key: &Node) -> bool {
+    match &key.kind {
+        Kind::Scalar { value, style } if value == "<<" => match key.tag.as_deref() {
+            None => *style == Style::Plain,
+            Some(t) => t == "!!merge" || t == "!",
+        },
+        _ => false,
+    }
 }
 
 struct Converter {
@@ -30,28 +112,31 @@ struct Converter {
 }
 
 impl Converter {
-    fn count(&mut self, n: usize) -> Result<(), String> {
+    fn count(&mut self, n: usize, node: &Node) -> Result<(), DataError> {
         self.nodes += n;
         if self.nodes > MAX_NODES {
-            return Err(format!(
-                "the document expands to more than {MAX_NODES} nodes through aliases (an alias bomb?); refused"
+            return Err(refuse(
+                node,
+                format!(
+                    "the document expands to more than {MAX_NODES} nodes through aliases (an alias bomb?); refused"
+                ),
             ));
         }
         Ok(())
     }
 
-    fn convert(&mut self, node: &Node) -> Result<Value, String> {
+    fn convert(&mut self, node: &Node) -> Result<Value, DataError> {
         let start = self.nodes;
-        self.count(1)?;
+        self.count(1, node)?;
         let value = match &node.kind {
-            Kind::Scalar { value, style } => scalar(value, *style, node.tag.as_deref()),
+            Kind::Scalar { .. } => scalar_node(node)?,
             Kind::Alias(id) => match self.anchors.get(id) {
                 Some((v, weight)) => {
                     let (v, weight) = (v.clone(), *weight);
-                    self.count(weight)?;
+                    self.count(weight, node)?;
                     v
                 }
-                None => Value::Null,
+                None => return Err(refuse(node, "unknown anchor referenced".to_owned())),
             },
             Kind::Sequence { items, .. } => Value::Array(
                 items
@@ -68,101 +153,297 @@ impl Converter {
         Ok(value)
     }
 
-    fn mapping(&mut self, entries: &[(Node, Node)]) -> Result<Value, String> {
-        {
-            let mut map = Map::new();
-            let mut merged = Map::new();
-            for (k, v) in entries {
-                let val = self.convert(v)?;
-                if k.as_str() == Some("<<") && k.tag.is_none() {
-                    // Explicit keys win over merged ones; earlier merged maps win over later ones.
-                    let sources = match val {
-                        Value::Array(list) => list,
-                        other => vec![other],
-                    };
-                    for src in sources {
-                        if let Value::Object(m) = src {
-                            for (mk, mv) in m {
-                                merged.entry(mk).or_insert(mv);
-                            }
-                        }
+    /// go-yaml's order: every entry in document order, each overriding what came before, a merge
+    /// included (so `a: 1` then `<<: {a: 2}` is 2, and `<<: {a: 2}` then `a: 1` is 1).
+    fn mapping(&mut self, entries: &[(Node, Node)]) -> Result<Value, DataError> {
+        let mut map = Map::new();
+        for (k, v) in entries {
+            if is_merge_key(k) {
+                self.merge(v, &mut map)?;
+                continue;
+            }
+            let key = self.key(k)?;
+            let val = self.convert(v)?;
+            map.insert(key, val);
+        }
+        Ok(Value::Object(map))
+    }
+
+    /// A merge's value: a mapping, an alias of one, or a list of those (the earlier ones win).
+    fn merge(&mut self, v: &Node, map: &mut Map<String, Value>) -> Result<(), DataError> {
+        let wrong = || {
+            refuse(
+                v,
+                "map merge requires map or sequence of maps as the value (as Helm says): `<<:` must be followed by a mapping, an alias of one, or a list of those".to_owned(),
+            )
+        };
+        let sources = match &v.kind {
+            Kind::Sequence { items, .. } => {
+                let mut all = Vec::with_capacity(items.len());
+                for item in items {
+                    match (&item.kind, self.convert(item)?) {
+                        (Kind::Mapping { .. } | Kind::Alias(_), Value::Object(m)) => all.push(m),
+                        _ => return Err(wrong()),
                     }
-                    continue;
                 }
-                let key = self.convert(k)?;
-                map.insert(key_string(&key), val);
+                all.reverse();
+                all
             }
-            for (mk, mv) in merged {
-                map.entry(mk).or_insert(mv);
+            Kind::Mapping { .. } | Kind::Alias(_) => match self.convert(v)? {
+                Value::Object(m) => vec![m],
+                _ => return Err(wrong()),
+            },
+            Kind::Scalar { .. } => return Err(wrong()),
+        };
+        for m in sources {
+            for (mk, mv) in m {
+                map.insert(mk, mv);
             }
-            Ok(Value::Object(map))
+        }
+        Ok(())
+    }
+
+    /// A key as `sigs.k8s.io/yaml` turns it into a JSON object key.
+    fn key(&mut self, k: &Node) -> Result<String, DataError> {
+        let value = self.convert(k)?;
+        match value {
+            Value::String(s) => Ok(s),
+            Value::Bool(b) => Ok(b.to_string()),
+            Value::Number(n) if n.is_i64() => Ok(n.to_string()),
+            Value::Number(n) if n.is_u64() => Err(refuse(
+                k,
+                format!("unsupported map key of type uint64 ({n}): Helm refuses an integer key above 2^63-1; quote it"),
+            )),
+            Value::Number(n) => Ok(go_float32_key(n.as_f64().unwrap_or_default())),
+            Value::Null => Err(refuse(
+                k,
+                "a null key (`~:`, `null:` or an empty key): Helm refuses it; quote it (\"~\") or remove it".to_owned(),
+            )),
+            Value::Array(_) | Value::Object(_) => Err(refuse(
+                k,
+                "invalid map key: a list or mapping as a key; Helm refuses it".to_owned(),
+            )),
         }
     }
 }
 
-fn key_string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "null".to_owned(),
-        other => other.to_string(),
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest float32 digits, exponent form from 1e6
+/// up and below 1e-4 (how sigs.k8s.io/yaml names a float key).
+fn go_float32_key(f: f64) -> String {
+    let f = f as f32;
+    if f.is_nan() {
+        return ".nan".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_owned();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let sci = format!("{f:e}"); // e.g. "1.234567e6", "-5e-5"
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let neg = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if neg { "-" } else { "" };
+    // Go's shortest 'g': the exponent form when exp < -4 || exp >= 6.
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp.abs());
+    }
+    let n = digits.len() as i32;
+    if exp < 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    } else if exp + 1 >= n {
+        format!("{sign}{digits}{}", "0".repeat((exp + 1 - n) as usize))
+    } else {
+        let (int, frac) = digits.split_at((exp + 1) as usize);
+        format!("{sign}{int}.{frac}")
     }
 }
 
-fn scalar(text: &str, style: Style, tag: Option<&str>) -> Value {
-    match tag {
-        Some("!!str") | Some("!") => return Value::String(text.to_owned()),
-        Some("!!int") | Some("!!float") | Some("!!bool") | Some("!!null") => {}
-        Some(_) => return Value::String(text.to_owned()),
-        None if style != Style::Plain => return Value::String(text.to_owned()),
-        None => {}
-    }
-    resolve_plain(text)
+/// What go-yaml's `resolve` makes of a scalar: its tag and value.
+#[derive(Debug, Clone, PartialEq)]
+enum Resolved {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str,
+    Timestamp,
 }
 
-/// go-yaml v2's resolution of a plain scalar.
+impl Resolved {
+    fn tag(&self) -> &'static str {
+        match self {
+            Resolved::Null => "!!null",
+            Resolved::Bool(_) => "!!bool",
+            Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+            Resolved::Float(_) => "!!float",
+            Resolved::Str => "!!str",
+            Resolved::Timestamp => "!!timestamp",
+        }
+    }
+}
+
+/// The JSON value of a scalar node as Helm reads it, or why Helm refuses it.
+fn scalar_node(node: &Node) -> Result<Value, DataError> {
+    let Kind::Scalar { value: text, style } = &node.kind else {
+        unreachable!("scalar_value is called on scalars")
+    };
+    let tag = node.tag.as_deref().unwrap_or("");
+    if tag.is_empty() && *style != Style::Plain {
+        return Ok(Value::String(text.clone()));
+    }
+    if tag == "!!binary" {
+        return match base64_decode(text) {
+            Some(bytes) => Ok(Value::String(go_utf8(&bytes))),
+            None => Err(refuse(
+                node,
+                "!!binary value contains invalid base64 data (as Helm says)".to_owned(),
+            )),
+        };
+    }
+    if !matches!(
+        tag,
+        "" | "!!str" | "!!bool" | "!!null" | "!!int" | "!!float" | "!!timestamp"
+    ) {
+        // A local or unknown tag: the text, as a string.
+        return Ok(Value::String(text.clone()));
+    }
+    let resolved = resolve(tag, text);
+    let resolved = match (tag, &resolved) {
+        ("", _) | ("!!str", _) => resolved,
+        (t, r) if t == r.tag() => resolved,
+        ("!!float", Resolved::Int(i)) => Resolved::Float(*i as f64),
+        (t, r) => {
+            return Err(refuse(
+                node,
+                format!(
+                    "cannot decode {} `{text}` as a {t} (as Helm says); remove the tag or write a value of that type",
+                    r.tag()
+                ),
+            ));
+        }
+    };
+    Ok(match resolved {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Number(i.into()),
+        Resolved::Uint(u) => Value::Number(u.into()),
+        Resolved::Float(f) => match Number::from_f64(f) {
+            Some(n) => Value::Number(n),
+            None => {
+                return Err(refuse(
+                    node,
+                    format!(
+                        "`{text}` is the float {f}, which JSON cannot hold: Helm refuses it (json: unsupported value); quote it to mean the text"
+                    ),
+                ));
+            }
+        },
+        Resolved::Str | Resolved::Timestamp => Value::String(text.clone()),
+    })
+}
+
+/// The value of a plain scalar without a tag (go-yaml v2's YAML 1.1 resolution).
 pub fn resolve_plain(text: &str) -> Value {
+    match resolve("", text) {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Number(i.into()),
+        Resolved::Uint(u) => Value::Number(u.into()),
+        Resolved::Float(f) => {
+            Number::from_f64(f).map_or(Value::String(text.to_owned()), Value::Number)
+        }
+        Resolved::Str | Resolved::Timestamp => Value::String(text.to_owned()),
+    }
+}
+
+/// True when a plain scalar `text` would not read back as the string `text` (YAML 1.1 as Helm
+/// reads it): a number, boolean, null, infinity or NaN.
+pub fn plain_retypes(text: &str) -> bool {
+    resolve("", text) != Resolved::Str && resolve("", text) != Resolved::Timestamp
+}
+
+/// go-yaml v2's `resolve(tag, in)` for the tags it resolves ("" is no tag).
+fn resolve(tag: &str, text: &str) -> Resolved {
+    if tag == "!!str" {
+        return Resolved::Str;
+    }
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
         "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            return Value::Bool(true);
+            return Resolved::Bool(true);
         }
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false);
+            return Resolved::Bool(false);
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => {
-            // JSON has no infinities or NaN; Kubernetes' YAML-to-JSON step fails on them too.
-            return Value::String(text.to_owned());
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Resolved::Float(f64::INFINITY);
         }
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         _ => {}
     }
-    let first = text.as_bytes()[0];
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
-        return Value::String(text.to_owned());
+    match text.as_bytes()[0] {
+        b'.' => go_parse_float(text).map_or(Resolved::Str, Resolved::Float),
+        b'0'..=b'9' | b'+' | b'-' => {
+            if matches!(tag, "" | "!!timestamp") && is_timestamp(text) {
+                return Resolved::Timestamp;
+            }
+            let plain = text.replace('_', "");
+            if let Some(i) = go_parse_int(&plain) {
+                return i;
+            }
+            if is_yaml_style_float(&plain)
+                && let Some(f) = go_parse_float(&plain)
+            {
+                return Resolved::Float(f);
+            }
+            Resolved::Str
+        }
+        _ => Resolved::Str,
     }
-    let plain = text.replace('_', "");
-    if let Some(i) = parse_go_int(&plain) {
-        return Value::Number(i);
-    }
-    if is_yaml11_float(&plain)
-        && let Ok(f) = plain.parse::<f64>()
-        && let Some(n) = Number::from_f64(f)
-    {
-        return Value::Number(n);
-    }
-    Value::String(text.to_owned())
 }
 
-/// `strconv.ParseInt(s, 0, 64)`, then `ParseUint`: decimal, `0x`, `0o`/leading-zero octal, `0b`.
-fn parse_go_int(s: &str) -> Option<Number> {
+/// go-yaml v2's quick timestamp check: `YYYY-M-D`, optionally followed by a time.
+fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |from: usize, max: usize| {
+        b[from.min(b.len())..]
+            .iter()
+            .take(max)
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
+    if digits(0, 5) != 4 || b.get(4) != Some(&b'-') {
+        return false;
+    }
+    let m = digits(5, 3);
+    if m == 0 || m > 2 || b.get(5 + m) != Some(&b'-') {
+        return false;
+    }
+    let d = digits(6 + m, 3);
+    if d == 0 || d > 2 {
+        return false;
+    }
+    let rest = &s[6 + m + d..];
+    rest.is_empty()
+        || (rest.starts_with(['T', 't', ' ']) && rest.len() > 1 && rest[1..].contains(':'))
+}
+
+/// `strconv.ParseInt(s, 0, 64)`, then `ParseUint(s, 0, 64)` (no sign): decimal, `0x`, `0o`,
+/// `0b`, and a leading `0` for octal.
+fn go_parse_int(s: &str) -> Option<Resolved> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    if body.is_empty() {
-        return None;
-    }
     let lower = body.to_ascii_lowercase();
     let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
         (16, d)
@@ -175,34 +456,117 @@ fn parse_go_int(s: &str) -> Option<Number> {
     } else {
         (10, lower.as_str())
     };
-    if digits.is_empty() {
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
     let magnitude = u64::from_str_radix(digits, radix).ok()?;
     if neg {
-        let v = 0i64.checked_sub_unsigned(magnitude)?;
-        Some(Number::from(v))
+        0i64.checked_sub_unsigned(magnitude).map(Resolved::Int)
+    } else if let Ok(i) = i64::try_from(magnitude) {
+        Some(Resolved::Int(i))
+    } else if s.starts_with('+') {
+        None
     } else {
-        Some(Number::from(magnitude))
+        Some(Resolved::Uint(magnitude))
     }
 }
 
-/// go-yaml v2 tries `ParseFloat` only on text that its float pattern accepts.
-fn is_yaml11_float(s: &str) -> bool {
+/// go-yaml v2's float pattern: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn is_yaml_style_float(s: &str) -> bool {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
     let (mantissa, exp) = match body.find(['e', 'E']) {
         Some(i) => (&body[..i], Some(&body[i + 1..])),
         None => (body, None),
     };
-    let digits_ok = !mantissa.is_empty()
-        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && mantissa.bytes().filter(|&b| b == b'.').count() <= 1
-        && mantissa.bytes().any(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+        Some((int, frac)) => {
+            int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+                && (!int.is_empty() || !frac.is_empty())
+        }
+    };
     let exp_ok = exp.is_none_or(|e| {
         let e = e.strip_prefix(['-', '+']).unwrap_or(e);
         !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
     });
-    digits_ok && exp_ok
+    mantissa_ok && exp_ok
+}
+
+/// `strconv.ParseFloat(s, 64)` for decimal text: underscores only between digits; out of range
+/// (an infinity) is an error.
+fn go_parse_float(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_' {
+            let digit = |j: Option<usize>| j.and_then(|j| b.get(j)).is_some_and(u8::is_ascii_digit);
+            if !digit(i.checked_sub(1)) || !digit(Some(i + 1)) {
+                return None;
+            }
+        }
+    }
+    let plain = s.replace('_', "");
+    let body = plain.strip_prefix(['-', '+']).unwrap_or(&plain);
+    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') || !is_yaml_style_float(&plain) {
+        return None;
+    }
+    plain.parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// Go's `base64.StdEncoding.DecodeString`: padding required, line breaks ignored.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !clean.len().is_multiple_of(4) {
+        return None;
+    }
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(clean.len() / 4 * 3);
+    let quads = clean.len() / 4;
+    for (q, chunk) in clean.chunks(4).enumerate() {
+        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
+        if pad > 2 || (pad > 0 && q + 1 != quads) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &chunk[..4 - pad] {
+            n = (n << 6) | value(c)?;
+        }
+        n <<= 6 * pad as u32;
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..3 - pad]);
+    }
+    Some(out)
+}
+
+/// Bytes as Go's JSON encoder writes them: each byte of an invalid UTF-8 sequence becomes U+FFFD.
+fn go_utf8(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let good = e.valid_up_to();
+                out.push_str(std::str::from_utf8(&bytes[..good]).expect("checked"));
+                out.push('\u{fffd}');
+                bytes = &bytes[good + 1..];
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -255,5 +619,62 @@ mod tests {
             json!({"base": {"size": "8Gi", "enabled": true}, "kafka": {"persistence": {"size": "20Gi", "enabled": true}},
                    "zk": {"size": "8Gi", "enabled": true}, "1": "x"})
         );
+    }
+
+    #[test]
+    fn merges_apply_in_document_order() {
+        assert_eq!(data("a: 2\n<<: {a: 1}\n"), json!({"a": 1}));
+        assert_eq!(data("<<: {a: 1}\na: 2\n"), json!({"a": 2}));
+        assert_eq!(
+            data("<<: [{a: 1}, {a: 2, b: 2}]\n"),
+            json!({"a": 1, "b": 2})
+        );
+        assert_eq!(data("<<: {a: 1}\n<<: {a: 3}\n"), json!({"a": 3}));
+        assert_eq!(data("\"<<\": {a: 1}\n"), json!({"<<": {"a": 1}}));
+        assert_eq!(data("!!merge <<: {a: 1}\n"), json!({"a": 1}));
+    }
+
+    fn refused(src: &str) -> String {
+        to_json(
+            &crate::yaml::parse_stream(src, 0, 0).unwrap()[0]
+                .root
+                .clone()
+                .unwrap(),
+        )
+        .unwrap_err()
+    }
+
+    #[test]
+    fn tags_and_keys_as_helm_reads_them() {
+        assert_eq!(
+            data(
+                "a: !!binary aGVsbG8=\nb: !!int \"0755\"\nc: !!float 1\nd: !foo 12\ne: !!binary 4oI=\nf: !!null\n"
+            ),
+            json!({"a": "hello", "b": 493, "c": 1.0, "d": "12", "e": "\u{fffd}\u{fffd}", "f": null})
+        );
+        assert_eq!(
+            data("1e6: a\n0.1: b\n3.14159265358979: c\n0755: d\ny: e\n-0: f\n"),
+            json!({"1e+06": "a", "0.1": "b", "3.1415927": "c", "493": "d", "true": "e", "0": "f"})
+        );
+        assert_eq!(
+            data("a: .5_0\nb: .5_\nc: 1__\nd: 0_x10\ne: 1:20\n"),
+            json!({"a": 0.5, "b": ".5_", "c": 1, "d": 16, "e": "1:20"})
+        );
+        for (src, why) in [
+            ("a: !!int 1.5\n", "cannot decode !!float `1.5` as a !!int"),
+            ("a: !!null x\n", "cannot decode !!str `x` as a !!null"),
+            ("a: !!float 9223372036854775808\n", "cannot decode !!int"),
+            ("a: !!binary gA\n", "invalid base64"),
+            ("a: .inf\n", "JSON cannot hold"),
+            ("~: 1\n", "null key"),
+            ("18446744073709551615: 1\n", "uint64"),
+            ("? [1]\n: 1\n", "invalid map key"),
+            ("<<: 1\n", "map merge requires"),
+            ("<<: [1]\n", "map merge requires"),
+        ] {
+            let e = refused(src);
+            assert!(e.contains(why), "{src:?}: {e}");
+            assert!(e.starts_with("1:"), "{e}");
+        }
     }
 }

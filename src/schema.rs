@@ -260,7 +260,9 @@ pub struct YamlForValidation {
     pub tree: Option<Node>,
 }
 
-/// Parses a single-document YAML file for validation. Errors name the file, line and column.
+/// Parses a values-like YAML file as Helm reads it (`data::values_root`: later documents with
+/// data are refused, an empty trailing one is fine; `data::read`: what Helm refuses is refused).
+/// Errors name the file, line and column.
 pub fn load_yaml_for_validation(name: &str, text: &str) -> Result<YamlForValidation, String> {
     load_yaml(name, text).map_err(|f| f.to_string())
 }
@@ -268,26 +270,23 @@ pub fn load_yaml_for_validation(name: &str, text: &str) -> Result<YamlForValidat
 /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
 pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Finding>> {
     let docs = yaml::parse_stream(text, 0, 0).map_err(|e| Box::new(syntax_finding(name, &e)))?;
-    if docs.len() > 1 {
-        let second = docs[1]
-            .root
-            .as_ref()
-            .map_or(Pos { line: 1, col: 1 }, |r| r.pos);
-        return Err(Box::new(Finding::new(
-            "multiple-documents",
-            Severity::Error,
-            format!("holds {} YAML documents; expected one", docs.len()),
+    let tree = crate::data::values_root(docs).map_err(|e| {
+        Box::new(
+            Finding::new("multiple-documents", Severity::Error, e.message)
+                .at(Location::new(name, e.pos))
+                .hint("keep one document per values file: move the keys of the later documents into the first"),
         )
-        .at(Location::new(name, second))
-        .hint("keep one document: Helm 3 reads only the first of a values file, Helm 4 merges them all")));
-    }
-    let tree = docs.into_iter().next().and_then(|d| d.root);
+    })?;
     let json = match &tree {
-        Some(t) => crate::data::to_json(t).map_err(|e| {
+        Some(t) => crate::data::read(t).map_err(|e| {
             Box::new(
-                Finding::new("invalid-yaml", Severity::Error, e)
-                    .at(Location::new(name, t.pos))
-                    .hint("write the values out instead of through nested aliases"),
+                Finding::new(
+                    "invalid-yaml",
+                    Severity::Error,
+                    format!("Helm would refuse this file: {}", e.message),
+                )
+                .at(Location::new(name, e.pos))
+                .hint("fix that node first (`helm template` reports the same error)"),
             )
         })?,
         None => Value::Null,

@@ -126,12 +126,15 @@ pub fn set_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditE
 /// the splice: an unusual layout that would put the value elsewhere is refused), and the edited
 /// persistence block must pass the schema.
 fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), EditError> {
-    // The edit was checked to parse; what can still fail is the alias expansion budget.
+    // The original was read as Helm reads it before the edit; the edited file must read too.
     let loaded = crate::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
         fail(
             Pos { line: 1, col: 1 },
-            format!("the file can't be read as Helm would read it{e}"),
-            "Helm's YAML reader would refuse or exhaust memory on this file too; remove the alias chain",
+            format!("the edited file would not read as Helm reads it ({e}); nothing written"),
+            format!(
+                "set {path}: {} by hand, and please report this file",
+                size.text
+            ),
         )
     })?;
     let pointer = |keys: &[String]| -> String {
@@ -186,114 +189,25 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
         ));
     }
     let docs = yaml::parse_stream(src, 0, 0)?;
-    if docs.len() > 1 {
-        return Err(fail(
-            Pos { line: 1, col: 1 },
-            format!(
-                "the values file holds {} YAML documents; Helm reads values from one",
-                docs.len()
-            ),
-            "keep one document per values file",
-        ));
+    let root = crate::data::values_root(docs).map_err(|e| {
+        fail(
+            e.pos,
+            e.message,
+            "keep one document per values file: move the keys of the later documents into the first",
+        )
+    })?;
+    if let Some(r) = &root {
+        crate::data::read(r).map_err(|e| {
+            fail(
+                e.pos,
+                format!("Helm would refuse this file: {}", e.message),
+                "fix that node first (`helm template` reports the same error)",
+            )
+        })?;
     }
-    let root = docs.into_iter().next().and_then(|d| d.root);
     let mut warnings = Vec::new();
-    let target = locate(src, root.as_ref(), &path.0)?;
-    let new_text = |style| yaml::render_scalar(&size.text, style);
-    match target {
-        Target::Existing(node) => {
-            let old_text = node.as_str().unwrap_or_default().to_owned();
-            if let Kind::Scalar {
-                style: Style::Literal | Style::Folded,
-                ..
-            } = node.kind
-            {
-                return Err(fail(
-                    node.pos,
-                    format!("{path} is a block scalar (| or >), not a size"),
-                    format!(
-                        "write it on one line, e.g. `{}: {}`",
-                        path.0.last().unwrap(),
-                        size.text
-                    ),
-                ));
-            }
-            let style = match &node.kind {
-                Kind::Scalar { style, .. } => *style,
-                _ => {
-                    return Err(fail(
-                        node.pos,
-                        format!("{path} is a mapping or a list, not a size"),
-                        "point --path at the scalar that holds the size",
-                    ));
-                }
-            };
-            if node.is_null() {
-                let (at, text) = if node.span.is_empty() {
-                    // `size:` with nothing after it: the value goes after the colon.
-                    let colon = find_colon(src, node.span.start);
-                    (colon..colon, format!(" {}", new_text(Style::Plain)))
-                } else {
-                    (node.span.clone(), new_text(Style::Plain))
-                };
-                warnings.push(format!(
-                    "{path} was empty (null) at line {}: the chart default applied, which could not be compared with {}",
-                    node.pos.line, size.text
-                ));
-                return Ok(Edit {
-                    output: splice(src, at, &text),
-                    change: Change::Replaced {
-                        old: old_text,
-                        pos: node.pos,
-                    },
-                    warnings,
-                });
-            }
-            match Quantity::parse(&old_text) {
-                Ok(old) => {
-                    if old == size.quantity {
-                        return Ok(Edit {
-                            output: src.to_owned(),
-                            change: Change::Unchanged { old: old_text, pos: node.pos },
-                            warnings,
-                        });
-                    }
-                    if size.quantity < old {
-                        let old_bytes = old.bytes_grouped();
-                        return Err(fail(
-                            node.pos,
-                            format!(
-                                "refusing to shrink {path} from {old_text} ({old_bytes} bytes) to {} ({} bytes)",
-                                size.text,
-                                group(size.bytes)
-                            ),
-                            "Kubernetes forbids shrinking a PersistentVolumeClaim \
-                             (\"field can not be less than previous value\"); give a size of at least the current one",
-                        ));
-                    }
-                    warnings.extend(decimal_for_binary(&old_text, &old, &size.text, &size.quantity));
-                }
-                Err(e) => warnings.push(format!(
-                    "the old value {old_text:?} at line {} is not a valid Kubernetes quantity ({e}); replacing it",
-                    node.pos.line
-                )),
-            }
-            let anchor_note = node.anchor != 0;
-            if anchor_note {
-                warnings.push(format!(
-                    "the old value at line {} carries an anchor (&); it is kept on the new value",
-                    node.pos.line
-                ));
-            }
-            Ok(Edit {
-                output: splice(src, node.span.clone(), &new_text(style)),
-                change: Change::Replaced {
-                    old: old_text,
-                    pos: node.pos,
-                },
-                warnings,
-            })
-        }
+    match locate(src, root.as_ref(), &path.0)? {
+        Target::Existing(node) => replace_existing(src, node, path, size, warnings),
         Target::Missing { at, text, pos } => {
             // The chart layout decides: a path the file's chart ignores is refused.
             if let Some((at, message, hint)) = root
@@ -307,7 +221,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
                  against {} (a shrink would fail in Kubernetes)",
                 size.text
             ));
-            let text = text.replace("\u{0}", &new_text(Style::Plain));
+            let text = text.replace("\u{0}", &yaml::render_scalar(&size.text, Style::Plain));
             Ok(Edit {
                 output: splice(src, at..at, &text),
                 change: Change::Inserted { pos },
@@ -315,6 +229,143 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             })
         }
     }
+}
+
+/// Replaces the scalar that holds the size: its tag goes (Helm would apply it to the new value),
+/// an anchor stays, quoting stays. The old value is compared as Helm reads it.
+fn replace_existing(
+    src: &str,
+    node: &Node,
+    path: &ValuesPath,
+    size: &Size,
+    mut warnings: Vec<String>,
+) -> Result<Edit, EditError> {
+    let style = match &node.kind {
+        Kind::Scalar {
+            style: Style::Literal | Style::Folded,
+            ..
+        } => {
+            return Err(fail(
+                node.pos,
+                format!("{path} is a block scalar (| or >), not a size"),
+                format!(
+                    "write it on one line, e.g. `{}: {}`",
+                    path.0.last().unwrap(),
+                    size.text
+                ),
+            ));
+        }
+        Kind::Scalar { style, .. } => *style,
+        _ => {
+            return Err(fail(
+                node.pos,
+                format!("{path} is a mapping or a list, not a size"),
+                "point --path at the scalar that holds the size",
+            ));
+        }
+    };
+    // What Helm reads there (the file was read whole before, so this succeeds).
+    let old =
+        crate::data::scalar_value(node).map_err(|e| fail(e.pos, e.message, "fix the value"))?;
+    let old_text = match &old {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (range, anchors, style) = replacement_range(src, node, style);
+    let new_text = format!("{anchors}{}", yaml::render_scalar(&size.text, style));
+    let new_text = if range.is_empty() && !src[..range.start].ends_with([' ', '\t']) {
+        format!(" {new_text}")
+    } else {
+        new_text
+    };
+    match &old {
+        serde_json::Value::Null => warnings.push(format!(
+            "{path} was empty (null) at line {}: the chart default applied, which could not be compared with {}",
+            node.pos.line, size.text
+        )),
+        serde_json::Value::String(s) => match Quantity::parse(s) {
+            Ok(q) if q == size.quantity && node.tag.is_none() => {
+                return Ok(Edit {
+                    output: src.to_owned(),
+                    change: Change::Unchanged {
+                        old: old_text,
+                        pos: node.pos,
+                    },
+                    warnings,
+                });
+            }
+            Ok(q) if size.quantity < q => {
+                return Err(fail(
+                    node.pos,
+                    format!(
+                        "refusing to shrink {path} from {old_text} ({} bytes) to {} ({} bytes)",
+                        q.bytes_grouped(),
+                        size.text,
+                        group(size.bytes)
+                    ),
+                    "Kubernetes forbids shrinking a PersistentVolumeClaim \
+                     (\"field can not be less than previous value\"); give a size of at least the current one",
+                ));
+            }
+            Ok(q) => warnings.extend(decimal_for_binary(s, &q, &size.text, &size.quantity)),
+            Err(e) => warnings.push(format!(
+                "the old value {old_text:?} at line {} is not a valid Kubernetes quantity ({e}); replacing it",
+                node.pos.line
+            )),
+        },
+        other => warnings.push(format!(
+            "the old value at line {} is {other} for Helm (not a string), so it is not a size Kubernetes accepts; replacing it",
+            node.pos.line
+        )),
+    }
+    if let Some(tag) = &node.tag {
+        warnings.push(format!(
+            "the old value at line {} carried the tag {tag}; the new value is written without it",
+            node.pos.line
+        ));
+    }
+    if node.anchor != 0 {
+        warnings.push(format!(
+            "the old value at line {} carries an anchor (&); it is kept on the new value",
+            node.pos.line
+        ));
+    }
+    Ok(Edit {
+        output: splice(src, range, &new_text),
+        change: Change::Replaced {
+            old: old_text,
+            pos: node.pos,
+        },
+        warnings,
+    })
+}
+
+/// The bytes to replace for a new value, the anchors to write before it, and the quoting: the
+/// scalar and any tag before it go (anchors stay). An empty value (`size:`) gets a plain one.
+fn replacement_range(
+    src: &str,
+    node: &Node,
+    style: Style,
+) -> (std::ops::Range<usize>, String, Style) {
+    let style = if node.is_null() { Style::Plain } else { style };
+    let props = yaml::properties(src, node.span.start);
+    if node.tag.is_none() || props.is_empty() {
+        if node.span.is_empty() {
+            // `size:` with nothing after it: the value goes after the colon.
+            let colon = find_colon(src, node.span.start);
+            return (colon..colon, String::new(), style);
+        }
+        return (node.span.clone(), String::new(), style);
+    }
+    let first = props.last().expect("not empty").start;
+    let anchors: Vec<&str> = props
+        .iter()
+        .rev()
+        .map(|p| &src[p.clone()])
+        .filter(|t| t.starts_with('&'))
+        .collect();
+    let prefix = anchors.iter().map(|a| format!("{a} ")).collect();
+    (first..node.span.end, prefix, style)
 }
 
 /// Where the size is, or where it goes. For `Missing`, `text` is the inserted text with a NUL
@@ -373,53 +424,59 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                     "editing the anchor would change every other user of it; replace the alias with its own mapping first",
                 ));
             }
-            Kind::Mapping { entries, flow } => match node.entry(key) {
-                Some((k, v)) => {
-                    if let Kind::Alias(_) = v.kind {
-                        return Err(fail(
-                            v.pos,
-                            format!("{} is a YAML alias (*)", path[..=i].join(".")),
-                            "editing the anchor would change every other user of it; replace the alias with its own value first",
-                        ));
-                    }
-                    if i + 1 < path.len() && v.is_empty_null() {
-                        // `kafka:` with nothing under it: insert the rest below it.
-                        let at = line_end(src, k.span.end);
-                        let indent = k.pos.col - 1 + unit;
-                        let text = place_lines(
-                            src,
-                            at,
-                            block_lines(&path[i + 1..], indent, unit, eol),
-                            eol,
-                        );
-                        return Ok(Target::Missing {
-                            at,
-                            text,
-                            pos: yaml::line_col(src, at),
-                        });
-                    }
-                    if i + 1 < path.len() && v.is_null() {
-                        return Err(fail(
-                            v.pos,
-                            format!("{} is null", path[..=i].join(".")),
-                            format!("replace the null with a mapping, e.g. `{key}: {{}}`"),
-                        ));
-                    }
-                    node = v;
+            Kind::Mapping { entries, flow } => {
+                let found = helm_entry(entries, key);
+                let after = found.map_or(0, |(j, _, _)| j + 1);
+                if let Some((mk, _)) = entries[after..].iter().find(|(mk, mv)| {
+                    crate::data::is_merge_key(mk) && merge_provides(root, mv, key, 0)
+                }) {
+                    let what = match found {
+                        Some((_, k, _)) => {
+                            format!("overrides the `{key}` written at line {}", k.pos.line)
+                        }
+                        None => format!("provides `{key}`"),
+                    };
+                    return Err(fail(
+                        mk.pos,
+                        format!(
+                            "the value Helm reads for {} comes from the merge key (<<) at line {}: Helm applies merges in document order, and this one {what}",
+                            path[..=i].join("."),
+                            mk.pos.line
+                        ),
+                        "edit the anchor the merge refers to by hand (every user of it changes), or write the key explicitly after the merge",
+                    ));
                 }
-                None => {
-                    if let Some((k, _)) = entries.iter().find(|(k, _)| k.as_str() == Some("<<")) {
-                        return Err(fail(
-                            k.pos,
-                            format!(
-                                "{key} is missing here but this mapping has a merge key (<<) that may provide it"
-                            ),
-                            "set the key explicitly in this mapping (without the merge) or edit the merged anchor by hand",
-                        ));
-                    }
-                    return Ok(insert_into(src, node, entries, *flow, rest, unit, eol));
+                let Some((_, k, v)) = found else {
+                    return insert_into(src, node, entries, *flow, rest, unit, eol);
+                };
+                if let Kind::Alias(_) = v.kind {
+                    return Err(fail(
+                        v.pos,
+                        format!("{} is a YAML alias (*)", path[..=i].join(".")),
+                        "editing the anchor would change every other user of it; replace the alias with its own value first",
+                    ));
                 }
-            },
+                if i + 1 < path.len() && v.is_empty_null() && v.tag.is_none() {
+                    // `kafka:` with nothing under it: insert the rest below it.
+                    let at = line_end(src, k.span.end);
+                    let indent = k.pos.col - 1 + unit;
+                    let text =
+                        place_lines(src, at, block_lines(&path[i + 1..], indent, unit, eol), eol);
+                    return Ok(Target::Missing {
+                        at,
+                        text,
+                        pos: yaml::line_col(src, at),
+                    });
+                }
+                if i + 1 < path.len() && v.is_null() {
+                    return Err(fail(
+                        v.pos,
+                        format!("{} is null", path[..=i].join(".")),
+                        format!("replace the null with a mapping, e.g. `{key}: {{}}`"),
+                    ));
+                }
+                node = v;
+            }
             _ => {
                 return Err(fail(
                     node.pos,
@@ -438,6 +495,48 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
     }
     shared(node)?;
     Ok(Target::Existing(node))
+}
+
+/// The last entry whose key Helm reads as `key` (a key is compared as Helm turns it into a
+/// string: `"kafka"`, `'kafka'` and `!!str kafka` are all `kafka`), with its index.
+fn helm_entry<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(usize, &'a Node, &'a Node)> {
+    entries
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, (k, _))| {
+            !crate::data::is_merge_key(k) && crate::data::key_string(k).as_deref() == Some(key)
+        })
+        .map(|(j, (k, v))| (j, k, v))
+}
+
+/// True when a merge's value (a mapping, an alias of one, or a list of those) gives `key`.
+fn merge_provides(root: &Node, value: &Node, key: &str, depth: usize) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    match &value.kind {
+        Kind::Mapping { entries, .. } => entries.iter().any(|(k, v)| {
+            if crate::data::is_merge_key(k) {
+                merge_provides(root, v, key, depth + 1)
+            } else {
+                crate::data::key_string(k).as_deref() == Some(key)
+            }
+        }),
+        Kind::Sequence { items, .. } => items
+            .iter()
+            .any(|n| merge_provides(root, n, key, depth + 1)),
+        Kind::Alias(id) => {
+            let mut anchored = None;
+            root.walk(&mut |n| {
+                if n.anchor == *id && n.span.start < value.span.start {
+                    anchored = Some(n.clone());
+                }
+            });
+            anchored.is_none_or(|n| merge_provides(root, &n, key, depth + 1))
+        }
+        Kind::Scalar { .. } => false,
+    }
 }
 
 /// The indentation step the file uses: the smallest positive difference between a block mapping
@@ -515,7 +614,7 @@ fn insert_into<'a>(
     keys: &[String],
     unit: usize,
     eol: &str,
-) -> Target<'a> {
+) -> Result<Target<'a>, EditError> {
     if flow {
         let close = node.span.end - 1; // the `}`
         let before = src[node.span.start + 1..close].trim_end();
@@ -528,50 +627,71 @@ fn insert_into<'a>(
         // Insert right after the last non-space byte before `}` to keep any trailing spaces.
         let at = node.span.start + 1 + before.len();
         let text = format!("{sep}{pad}{}", flow_text(keys));
-        return Target::Missing {
+        return Ok(Target::Missing {
             at,
             text,
             pos: yaml::line_col(src, at),
-        };
+        });
     }
     // The mapping's own column (an explicit `? key` starts the mapping before its first key).
     let indent = node.pos.col.min(entries[0].0.pos.col) - 1;
-    let (_, last_value) = entries.last().unwrap();
-    let at = line_end(src, content_end(src, last_value));
-    let text = place_lines(src, at, block_lines(keys, indent, unit, eol), eol);
-    Target::Missing {
+    let (last_key, last_value) = entries.last().unwrap();
+    let lines = block_lines(keys, indent, unit, eol);
+    if ends_in_block_scalar(last_value) {
+        // Lines after a block scalar can belong to it (kept blank lines, lines of spaces, the
+        // missing final line break at the end of the file): the new keys go before the last
+        // entry instead, so the scalar's bytes and meaning stay exactly as they were.
+        let line = src[..last_key.span.start].rfind('\n').map_or(0, |i| i + 1);
+        let key_start = explicit_key_start(src, last_key);
+        if src[line..key_start].bytes().all(|b| b == b' ') {
+            return Ok(Target::Missing {
+                at: line,
+                text: lines,
+                pos: yaml::line_col(src, line),
+            });
+        }
+        return Err(fail(
+            last_key.pos,
+            "the mapping's last entry ends in a block scalar (| or >) and shares its line with other syntax, so there is no place to insert a key that leaves that scalar unchanged",
+            format!("add `{}:` by hand", keys.join(".")),
+        ));
+    }
+    let at = line_end(src, last_value.span.end.max(last_key.span.end));
+    let text = place_lines(src, at, lines, eol);
+    Ok(Target::Missing {
         at,
         text,
         pos: yaml::line_col(src, at),
+    })
+}
+
+/// Where a key's properties (tag, anchor) or an explicit `? ` start.
+fn explicit_key_start(src: &str, key: &Node) -> usize {
+    let start = yaml::properties(src, key.span.start)
+        .last()
+        .map_or(key.span.start, |p| p.start);
+    let before = src[..start].trim_end_matches(' ');
+    if before.ends_with('?') {
+        before.len() - 1
+    } else {
+        start
     }
 }
 
-/// The end of a node's content: for a block scalar, before the blank lines it does not keep.
-fn content_end(src: &str, node: &Node) -> usize {
+/// True when a node's last line is the content of a block scalar (| or >), itself or as the
+/// last value of a block mapping or list.
+fn ends_in_block_scalar(node: &Node) -> bool {
     match &node.kind {
         Kind::Mapping {
             entries,
             flow: false,
-        } => entries
-            .last()
-            .map_or(node.span.end, |(_, v)| content_end(src, v)),
-        Kind::Sequence { items, flow: false } => {
-            items.last().map_or(node.span.end, |v| content_end(src, v))
-        }
+        } => entries.last().is_some_and(|(_, v)| ends_in_block_scalar(v)),
+        Kind::Sequence { items, flow: false } => items.last().is_some_and(ends_in_block_scalar),
         Kind::Scalar {
             style: Style::Literal | Style::Folded,
             ..
-        } => {
-            let span = &src[node.span.clone()];
-            let header_end = span.find('\n').unwrap_or(span.len());
-            if span[..header_end].contains('+') {
-                // Keep chomping: trailing blank lines are content.
-                node.span.start + span.rfind('\n').map_or(span.len(), |i| i + 1) - 1
-            } else {
-                node.span.start + span.trim_end().len()
-            }
-        }
-        _ => node.span.end,
+        } => true,
+        _ => false,
     }
 }
 
@@ -638,9 +758,21 @@ mod tests {
             ),
             "kafka:\r\n  persistence: {enabled: true, size: 50Gi}\r\n"
         );
+        // A tag would apply to the new value too (`!!int 9Gi` is refused by Helm): it goes.
         assert_eq!(
             edit("kafka:\n  persistence:\n    size: !!str 8Gi", "9Gi"),
-            "kafka:\n  persistence:\n    size: !!str 9Gi"
+            "kafka:\n  persistence:\n    size: 9Gi"
+        );
+        assert_eq!(
+            edit(
+                "kafka:\n  persistence:\n    size: !!str &s \"8Gi\"\n",
+                "9Gi"
+            ),
+            "kafka:\n  persistence:\n    size: &s \"9Gi\"\n"
+        );
+        assert_eq!(
+            edit("kafka:\n  persistence:\n    size: !!null\n", "9Gi"),
+            "kafka:\n  persistence:\n    size: 9Gi\n"
         );
     }
 
@@ -690,9 +822,10 @@ mod tests {
             edit("kafka: # later\nb: 1\n", "5Gi"),
             "kafka: # later\n  persistence:\n    size: 5Gi\nb: 1\n"
         );
+        // After a block scalar, lines can be part of it: the new keys go before that entry.
         assert_eq!(
             edit("kafka:\n  script: |\n    echo hi\n\nzk: 1\n", "5Gi"),
-            "kafka:\n  script: |\n    echo hi\n  persistence:\n    size: 5Gi\n\nzk: 1\n"
+            "kafka:\n  persistence:\n    size: 5Gi\n  script: |\n    echo hi\n\nzk: 1\n"
         );
         assert_eq!(
             edit("\u{feff}kafka:\n  enabled: true\n", "5Gi"),
@@ -777,10 +910,16 @@ mod tests {
         // Bare CR line breaks: refused with the line.
         let e = refuse("a: 1\rkafka:\r", "5Gi");
         assert!(e.message.contains("bare CR"), "{e}");
-        // An explicit key: the new keys go at the mapping's column.
+        // An explicit empty key is a null key, which Helm refuses ("unsupported map key").
+        let e = refuse("?\n", "5Gi");
+        assert!(
+            e.message.contains("Helm would refuse") && e.message.contains("null key"),
+            "{e}"
+        );
+        // An explicit key with a name: the new keys go at the mapping's column.
         assert_eq!(
-            edit("?\n", "5Gi"),
-            "?\nkafka:\n  persistence:\n    size: 5Gi\n"
+            edit("? a\n", "5Gi"),
+            "? a\nkafka:\n  persistence:\n    size: 5Gi\n"
         );
     }
 

@@ -262,6 +262,17 @@ pub fn parse_stream(
         let range = span.byte_range().unwrap_or(0..0);
         let range = range.start + base..range.end + base;
         let pos = shift(pos_of(&span.start));
+        let local = range.start - base;
+        if matches!(
+            event,
+            Event::Scalar(..)
+                | Event::Alias(_)
+                | Event::MappingStart(..)
+                | Event::SequenceStart(..)
+        ) {
+            go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
+                .map_err(|(at, message)| err(pos_of_offset(src, at), message))?;
+        }
         let node = match event {
             Event::DocumentStart(..) => {
                 root = None;
@@ -273,7 +284,8 @@ pub fn parse_stream(
             }
             Event::Scalar(value, style, anchor, tag) => Node {
                 kind: Kind::Scalar {
-                    value: value.into_owned(),
+                    value: go_yaml_scalar(src, local, range.end - base, value.into_owned(), style)
+                        .map_err(|(at, message)| err(pos_of_offset(src, at), message))?,
                     style: style_of(style),
                 },
                 span: range,
@@ -372,11 +384,146 @@ pub fn parse_stream(
     Ok(docs)
 }
 
+/// A scalar's value as go-yaml reads it, where that differs from YAML 1.2: a block scalar that
+/// ends the file without a final line break has no final line break in its value (go-yaml adds
+/// only the breaks that are written), and the escape `\/` (YAML 1.2 only) is refused, as Helm
+/// refuses it.
+fn go_yaml_scalar(
+    src: &str,
+    start: usize,
+    end: usize,
+    mut value: String,
+    style: ScalarStyle,
+) -> Result<String, (usize, String)> {
+    match style {
+        ScalarStyle::Literal | ScalarStyle::Folded
+            if ends_without_break(src, start, end) && value.ends_with('\n') =>
+        {
+            value.pop();
+        }
+        ScalarStyle::DoubleQuoted => {
+            let b = src.as_bytes();
+            let mut i = start + 1;
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' {
+                    if b.get(i + 1) == Some(&b'/') {
+                        return Err((i, "the escape `\\/` is YAML 1.2 only: Helm's YAML reader (go-yaml, YAML 1.1) refuses it (\"found unknown escape character\"); write `/`".to_owned()));
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+        }
+        _ => {}
+    }
+    Ok(value)
+}
+
+/// True when a block scalar whose content starts at `start` and ends at `end` runs to the end of
+/// a text that has no final line break, and the last line is a content line (more spaces than
+/// the indentation, or text): go-yaml then adds no line break after it, granit-parser does.
+fn ends_without_break(src: &str, start: usize, end: usize) -> bool {
+    if end < src.len() || src.ends_with('\n') {
+        return false;
+    }
+    let line_start = |at: usize| src[..at].rfind('\n').map_or(0, |i| i + 1);
+    let indent = start - line_start(start);
+    let last = &src[line_start(src.len())..];
+    !last.trim().is_empty() || last.len() > indent
+}
+
+fn pos_of_offset(src: &str, at: usize) -> Pos {
+    line_col(src, at)
+}
+
+/// The property tokens (tags `!...`, anchors `&...`) written before a node's content at `start`,
+/// nearest first.
+pub fn properties(src: &str, start: usize) -> Vec<Range<usize>> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = start.min(b.len());
+    loop {
+        let mut end = i;
+        while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
+            end -= 1;
+        }
+        let mut from = end;
+        while from > 0
+            && !matches!(
+                b[from - 1],
+                b' ' | b'\t' | b'\r' | b'\n' | b'[' | b'{' | b','
+            )
+        {
+            from -= 1;
+        }
+        if from == end || !matches!(b[from], b'!' | b'&') {
+            return out;
+        }
+        out.push(from..end);
+        i = from;
+    }
+}
+
+fn go_yaml_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+}
+
+/// What go-yaml (Helm's YAML reader) reads differently from YAML 1.2 in a node's properties: a
+/// tag must be followed by a space (go-yaml reads `,`, `[` and `]` as part of a tag, and refuses
+/// `{` or `}` after one), and anchor and alias names are letters, digits, `_` and `-` only.
+fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize, String)> {
+    let b = src.as_bytes();
+    if alias {
+        let end = start
+            + b[start..]
+                .iter()
+                .take_while(|c| !matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b',' | b']' | b'}'))
+                .count();
+        let name = &src[(start + 1).min(end)..end];
+        if !go_yaml_name(name) {
+            return Err((
+                start,
+                format!(
+                    "the alias `*{name}`: Helm's YAML reader (go-yaml) allows only letters, digits, `_` and `-` in anchor names; rename the anchor and its aliases"
+                ),
+            ));
+        }
+        return Ok(());
+    }
+    for p in properties(src, start) {
+        let token = &src[p.clone()];
+        if let Some(name) = token.strip_prefix('&') {
+            if !go_yaml_name(name) {
+                return Err((
+                    p.start,
+                    format!(
+                        "the anchor `{token}`: Helm's YAML reader (go-yaml) allows only letters, digits, `_` and `-` in anchor names; rename it and its aliases"
+                    ),
+                ));
+            }
+        } else if let Some(&next) = b.get(p.end)
+            && !matches!(next, b' ' | b'\t' | b'\r' | b'\n')
+        {
+            return Err((
+                p.start,
+                format!(
+                    "the tag `{token}` is directly followed by `{}`: Helm's YAML reader (go-yaml) reads that as part of the tag (or refuses it), so Helm would not read what is written; put a space after the tag",
+                    next as char
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn tag_name(t: &granit_parser::Tag) -> String {
-    if t.handle() == "tag:yaml.org,2002:" {
-        format!("!!{}", t.suffix())
-    } else {
-        format!("{}{}", t.handle(), t.suffix())
+    let full = format!("{}{}", t.handle(), t.suffix());
+    match full.strip_prefix("tag:yaml.org,2002:") {
+        Some(core) => format!("!!{core}"),
+        None => full,
     }
 }
 
@@ -384,22 +531,23 @@ fn check_duplicates(entries: &[(Node, Node)]) -> Result<(), (Pos, String)> {
     if entries.len() < 2 {
         return Ok(());
     }
-    let mut seen: Vec<(&str, Pos)> = Vec::with_capacity(entries.len());
+    // A hash set: linear in the number of keys (a list scan made 60k keys take 16 s).
+    let mut seen: std::collections::HashMap<&str, Pos> =
+        std::collections::HashMap::with_capacity(entries.len());
     for (k, _) in entries {
         if let Some(name) = k.as_str() {
-            if name == "<<" {
+            if crate::data::is_merge_key(k) {
                 continue;
             }
-            if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            if let Some(first) = seen.insert(name, k.pos) {
                 return Err((
                     k.pos,
                     format!(
-                        "duplicate key {name:?} (first defined at line {}); remove one of them",
+                        "duplicate key {name:?} (first defined at line {}): Helm would silently use the last one; remove one of them",
                         first.line
                     ),
                 ));
             }
-            seen.push((name, k.pos));
         }
     }
     Ok(())

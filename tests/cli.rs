@@ -120,7 +120,7 @@ fn values_bad_files() {
         ),
         (b"kafka: [1, 2\n", &["values.yaml:", "invalid YAML"]),
         (b"kafka:\n  a: \xff\n", &["values.yaml:2:6:", "UTF-8"]),
-        (b"a: 1\n---\nb: 2\n", &["2 YAML documents"]),
+        (b"a: 1\n---\nb: 2\n", &["Helm 3 reads only the first"]),
         (b"kafka: 3\n", &["kafka is not a mapping"]),
         (
             b"base: &p {size: 8Gi}\nkafka:\n  persistence: *p\n",

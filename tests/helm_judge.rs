@@ -1,0 +1,750 @@
+//! The differential suite: generated values files judged by the real Helm 3 and Helm 4.
+//!
+//! For every generated file (block scalars with every chomping and indentation indicator, merges
+//! in every position, tags, YAML 1.1 keywords, escapes, multi-document files, flow collections,
+//! CRLF, BOM, comments):
+//! - the tool's own reading (`data::read`) equals what Helm reads (`fromYaml`), or both refuse;
+//! - `values --size` either refuses (exit 2; every refusal of a file Helm reads must be one of the
+//!   deliberate ones the README lists) or produces a file that Helm reads as the original tree with
+//!   only the target changed;
+//! - a file Helm refuses is never edited.
+//!
+//! `PVC_RESIZE_CASES` sets the number of cases per Helm (default 2000); `PVC_RESIZE_SEED` the seed.
+//! `scripts/helm-differential.sh` runs 100k.
+
+mod common;
+use common::*;
+use pvc_resize::quantity::Size;
+use pvc_resize::values::{Change, ValuesPath, set_size};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// xorshift64*: deterministic, so a failing case is reproduced by its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Plain scalars Helm reads as something other than the text (YAML 1.1), and some it doesn't.
+const KEYWORDS: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "N",
+    "True",
+    "FALSE",
+    "~",
+    "null",
+    "Null",
+    "1_000",
+    "0_7",
+    "0755",
+    "0x1F",
+    "0b101",
+    "0o17",
+    "1:20",
+    "190:20:30",
+    "+.5",
+    ".5",
+    "1.",
+    "1e3",
+    "1E+3",
+    "-0",
+    "09",
+    "_1",
+    "1__0",
+    ".5_",
+    ".5_0",
+    "2001-12-14",
+    "0x",
+    "1e",
+    "tRUE",
+    "12e03",
+    "-.5e-3",
+    "9223372036854775808",
+    "18446744073709551616",
+    "1e400",
+    "3.14159265358979",
+];
+
+/// Values Helm refuses (so the whole file is refused).
+const REFUSED_SCALARS: &[&str] = &[
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "!!int 1.5",
+    "!!null x",
+    "!!binary gA",
+    "\"\\/\"",
+];
+
+const TAGGED: &[&str] = &[
+    "!!str 12",
+    "!!int \"12\"",
+    "!!float 1",
+    "!!float \"0755\"",
+    "!!null",
+    "!!null ~",
+    "!!bool yes",
+    "!!binary aGVsbG8=",
+    "!!binary 4oI=",
+    "!local 12",
+    "! 12",
+    "!!str",
+    "!!binary",
+    "!!timestamp 2001-12-14",
+    "!<tag:yaml.org,2002:int> \"7\"",
+];
+
+const ESCAPED: &[&str] = &[
+    "\"\\x41\\u00e9\\t\"",
+    "\"a\\\"b\"",
+    "\"\\N\\_\"",
+    "'it''s'",
+    "\"x\\\n  y\"",
+    "\"line\\nbreak\"",
+];
+
+const WORDS: &[&str] = &[
+    "image",
+    "tag",
+    "replicas",
+    "env",
+    "name",
+    "value",
+    "config",
+    "mode",
+    "debug",
+    "port",
+    "zk",
+    "clickhouse",
+    "redis",
+    "note",
+    "script",
+    "on",
+    "y",
+    "1",
+    "0755",
+    "\"quoted key\"",
+    "'single'",
+];
+
+struct Gen<'a> {
+    rng: &'a mut Rng,
+    eol: &'static str,
+    anchors: Vec<String>,
+    next_anchor: usize,
+}
+
+impl Gen<'_> {
+    fn scalar(&mut self) -> String {
+        match self.rng.below(10) {
+            0..=2 => self.rng.pick(KEYWORDS).to_owned(),
+            3 => self.rng.pick(TAGGED).to_owned(),
+            4 => self.rng.pick(ESCAPED).replace('\n', self.eol),
+            5 if self.rng.chance(4) => self.rng.pick(REFUSED_SCALARS).to_owned(),
+            6 if !self.anchors.is_empty() && self.rng.chance(30) => {
+                format!("*{}", self.anchors[self.rng.below(self.anchors.len())])
+            }
+            _ => self
+                .rng
+                .pick(&[
+                    "plain text",
+                    "x#y",
+                    "'quoted'",
+                    "\"dq\"",
+                    "a b c",
+                    "20Gi",
+                    "http://x:1/y",
+                ])
+                .to_owned(),
+        }
+    }
+
+    fn key(&mut self, taken: &mut Vec<String>) -> String {
+        for _ in 0..8 {
+            let k = self.rng.pick(WORDS).to_owned();
+            if !taken.contains(&k) {
+                taken.push(k.clone());
+                return k;
+            }
+        }
+        let k = format!("k{}", taken.len());
+        taken.push(k.clone());
+        k
+    }
+
+    /// A block scalar header and body at `indent`: every chomping and indentation indicator,
+    /// blank lines, lines of only spaces, more-indented lines.
+    fn block_scalar(&mut self, indent: usize) -> String {
+        let style = self.rng.pick(&["|", ">"]);
+        let chomp = self.rng.pick(&["", "-", "+"]);
+        let explicit = self.rng.chance(25);
+        let header = if explicit {
+            let n = 1 + self.rng.below(2);
+            if self.rng.chance(50) {
+                format!("{style}{n}{chomp}")
+            } else {
+                format!("{style}{chomp}{n}")
+            }
+        } else {
+            format!("{style}{chomp}")
+        };
+        let content_indent = if explicit {
+            let digit: usize = header
+                .chars()
+                .find(|c| c.is_ascii_digit())
+                .unwrap()
+                .to_digit(10)
+                .unwrap() as usize;
+            indent + digit
+        } else {
+            indent + 2
+        };
+        let pad = " ".repeat(content_indent);
+        let mut s = header;
+        let lines = 1 + self.rng.below(3);
+        for i in 0..lines {
+            s.push_str(self.eol);
+            if i > 0 && self.rng.chance(30) {
+                // A blank line, or one of only spaces (shorter or longer than the indentation).
+                let spaces = " ".repeat(self.rng.below(content_indent + 3));
+                s.push_str(&spaces);
+                s.push_str(self.eol);
+            }
+            let extra = if self.rng.chance(20) { "  " } else { "" };
+            s.push_str(&format!(
+                "{pad}{extra}{}",
+                self.rng
+                    .pick(&["echo hi", "x: y", "a  b", "# not a comment", "last"])
+            ));
+        }
+        // Trailing blank lines and space-only lines (kept by `+`).
+        for _ in 0..self.rng.below(3) {
+            s.push_str(self.eol);
+            s.push_str(&" ".repeat(self.rng.below(content_indent + 3)));
+        }
+        s
+    }
+
+    fn comment(&mut self, pad: &str, out: &mut String) {
+        if self.rng.chance(15) {
+            out.push_str(&format!("{pad}# a comment{}", self.eol));
+        }
+        if self.rng.chance(10) {
+            out.push_str(self.eol);
+        }
+    }
+
+    /// A value after `key:` (including the space): a scalar, a block scalar, a flow or block
+    /// collection, an anchored mapping.
+    fn value(&mut self, indent: usize, depth: usize, out: &mut String) {
+        let eol = self.eol;
+        match self.rng.below(12) {
+            0 | 1 if depth < 3 => {
+                let anchor = if self.rng.chance(20) {
+                    self.next_anchor += 1;
+                    let a = format!("a{}", self.next_anchor);
+                    self.anchors.push(a.clone());
+                    format!(" &{a}")
+                } else {
+                    String::new()
+                };
+                out.push_str(&format!("{anchor}{eol}"));
+                self.mapping(indent + 2, depth + 1, out);
+            }
+            2 => {
+                let s = self.block_scalar(indent);
+                out.push_str(&format!(" {s}{eol}"));
+            }
+            3 => {
+                let a = self.scalar();
+                let b = self.scalar();
+                out.push_str(&format!(" {{x: {a}, y2: {b}}}{eol}"));
+            }
+            4 => {
+                let a = self.scalar();
+                out.push_str(&format!(" [{a}, 2]{eol}"));
+            }
+            5 if depth < 3 => {
+                out.push_str(eol);
+                let pad = " ".repeat(indent);
+                for _ in 0..1 + self.rng.below(2) {
+                    if self.rng.chance(40) {
+                        let s = self.block_scalar(indent + 2);
+                        out.push_str(&format!("{pad}- {s}{eol}"));
+                    } else {
+                        let s = self.scalar();
+                        out.push_str(&format!("{pad}- {s}{eol}"));
+                    }
+                }
+            }
+            6 => out.push_str(eol),
+            _ => {
+                let s = self.scalar();
+                out.push_str(&format!(" {s}{eol}"));
+            }
+        }
+    }
+
+    fn mapping(&mut self, indent: usize, depth: usize, out: &mut String) {
+        let pad = " ".repeat(indent);
+        let mut taken = Vec::new();
+        for _ in 0..1 + self.rng.below(3) {
+            self.comment(&pad, out);
+            self.merge_maybe(&pad, out);
+            let k = self.key(&mut taken);
+            out.push_str(&format!("{pad}{k}:"));
+            self.value(indent, depth, out);
+        }
+    }
+
+    fn merge_maybe(&mut self, pad: &str, out: &mut String) {
+        if !self.anchors.is_empty() && self.rng.chance(10) {
+            let a = self.anchors[self.rng.below(self.anchors.len())].clone();
+            let v = if self.rng.chance(30) {
+                format!("[*{a}, {{m: 1}}]")
+            } else {
+                format!("*{a}")
+            };
+            out.push_str(&format!("{pad}<<: {v}{}", self.eol));
+        }
+    }
+
+    /// The persistence block: keys the schema allows, the size in every style, merges before and
+    /// after it, and a block scalar as its last entry (where the insertion goes).
+    fn persistence(&mut self, indent: usize, out: &mut String) {
+        let eol = self.eol;
+        let pad = " ".repeat(indent);
+        let mut keys: Vec<String> = Vec::new();
+        let enabled = self
+            .rng
+            .pick(&["true", "yes", "on", "True", "false", "!!bool true"]);
+        keys.push(format!("{pad}enabled: {enabled}{eol}"));
+        if self.rng.chance(40) {
+            let class = self
+                .rng
+                .pick(&["gp3", "\"yes\"", "'1:20'", "~", "\"0755\""]);
+            keys.push(format!("{pad}storageClass: {class}{eol}"));
+        }
+        if self.rng.chance(30) {
+            keys.push(format!("{pad}accessModes:{eol}{pad}  - ReadWriteOnce{eol}"));
+        }
+        if self.rng.chance(60) {
+            let size = self.rng.pick(&[
+                "20Gi",
+                "\"20Gi\"",
+                "'20Gi'",
+                "!!str 20Gi",
+                "!local 20Gi",
+                "!!binary MjBHaQ==",
+                "!!null",
+                "",
+                "\"8Ti\"",
+                "20Gi # the disk",
+                "&s 20Gi",
+                "!!int 20",
+                "!!float 20",
+                "20",
+                "1_000",
+            ]);
+            let space = if size.is_empty() { "" } else { " " };
+            keys.push(format!("{pad}size:{space}{size}{eol}"));
+        }
+        if self.rng.chance(50) {
+            // Annotations whose last value is a block scalar: the insertion point follows it.
+            let s = self.block_scalar(indent + 2);
+            keys.push(format!("{pad}annotations:{eol}{pad}  note: {s}{eol}"));
+        }
+        if self.rng.chance(25) {
+            let s = self.block_scalar(indent);
+            keys.push(format!("{pad}existingClaim: {s}{eol}"));
+        }
+        let n = keys.len();
+        let a = self.rng.below(n + 1);
+        let b = self.rng.below(n + 1);
+        keys.swap(a.min(n - 1), b.min(n - 1));
+        if !self.anchors.is_empty() && self.rng.chance(15) {
+            let at = self.rng.below(keys.len() + 1);
+            let anchor = self.anchors[self.rng.below(self.anchors.len())].clone();
+            keys.insert(at, format!("{pad}<<: *{anchor}{eol}"));
+        }
+        for k in keys {
+            out.push_str(&k);
+        }
+    }
+
+    fn kafka(&mut self, out: &mut String) {
+        let eol = self.eol;
+        match self.rng.below(10) {
+            0 => {}
+            1 => out.push_str(&format!("kafka:{eol}")),
+            2 => out.push_str(&format!(
+                "kafka: {{enabled: true, persistence: {{size: 20Gi}}}}{eol}"
+            )),
+            3 => out.push_str(&format!("kafka:{eol}  persistence: {{enabled: yes}}{eol}")),
+            5 if self.anchors.contains(&"d".to_owned()) => {
+                // The block, or its size, is an alias of an anchor elsewhere.
+                if self.rng.chance(50) {
+                    out.push_str(&format!("kafka:{eol}  persistence: *d{eol}"));
+                } else {
+                    out.push_str(&format!("kafka:{eol}  persistence:{eol}    size: &s 20Gi{eol}zk:{eol}  size: *s{eol}"));
+                }
+            }
+            4 if !self.anchors.is_empty() => {
+                let a = self.anchors[self.rng.below(self.anchors.len())].clone();
+                out.push_str(&format!("kafka:{eol}  <<: *{a}{eol}  enabled: true{eol}"));
+            }
+            _ => {
+                out.push_str(&format!("kafka:{eol}"));
+                if self.rng.chance(50) {
+                    self.mapping(2, 2, out);
+                }
+                if self.rng.chance(80) {
+                    out.push_str(&format!("  persistence:{eol}"));
+                    self.persistence(4, out);
+                }
+                if self.rng.chance(50) {
+                    out.push_str("  last:");
+                    self.value(2, 2, out);
+                }
+            }
+        }
+    }
+}
+
+/// One generated values file.
+fn generate(seed: u64) -> Vec<u8> {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let crlf = rng.chance(15);
+    let eol = if crlf { "\r\n" } else { "\n" };
+    let mut g = Gen {
+        rng: &mut rng,
+        eol,
+        anchors: Vec::new(),
+        next_anchor: 0,
+    };
+    let mut out = String::new();
+    if g.rng.chance(5) {
+        out.push('\u{feff}');
+    }
+    if g.rng.chance(10) {
+        out.push_str(&format!("---{eol}"));
+    }
+    if g.rng.chance(30) {
+        out.push_str(&format!(
+            "defaults: &d{eol}  size: 8Gi{eol}  enabled: true{eol}"
+        ));
+        g.anchors.push("d".into());
+    }
+    let mut taken = vec!["kafka".to_owned(), "defaults".to_owned()];
+    for _ in 0..g.rng.below(3) {
+        g.comment("", &mut out);
+        let k = g.key(&mut taken);
+        out.push_str(&format!("{k}:"));
+        g.value(0, 1, &mut out);
+    }
+    g.kafka(&mut out);
+    for _ in 0..g.rng.below(2) {
+        let k = g.key(&mut taken);
+        out.push_str(&format!("{k}:"));
+        g.value(0, 1, &mut out);
+    }
+    match g.rng.below(20) {
+        0 => out.push_str(&format!("---{eol}other: 1{eol}")),
+        1 => out.push_str(&format!("---{eol}")),
+        2 => out.push_str(&format!("...{eol}")),
+        3 => out.push_str("# trailing comment without a final newline"),
+        _ => {}
+    }
+    if g.rng.chance(15) {
+        // No final newline (a block scalar at the end keeps its last line open).
+        while out.ends_with('\n') {
+            out.truncate(out.len() - 1);
+            if out.ends_with('\r') {
+                out.truncate(out.len() - 1);
+            }
+        }
+    }
+    out.into_bytes()
+}
+
+/// Numbers as Helm holds them (float64), so 493 and 493.0 compare equal.
+fn norm(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => json!(n.as_f64().unwrap()),
+        Value::Array(a) => Value::Array(a.iter().map(norm).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), norm(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The tool's reading of a file's first document, as `fromYaml` gives it (a mapping, `{}` for
+/// an empty document).
+fn tool_read(text: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(text).map_err(|e| e.to_string())?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let docs = pvc_resize::yaml::parse_stream(text, 0, 0).map_err(|e| e.to_string())?;
+    let Some(root) = docs.into_iter().next().and_then(|d| d.root) else {
+        return Ok(json!({}));
+    };
+    match pvc_resize::data::read(&root).map_err(|e| e.to_string())? {
+        Value::Null => Ok(json!({})),
+        v @ Value::Object(_) => Ok(v),
+        other => Err(format!("not a mapping: {other}")),
+    }
+}
+
+/// The files Helm reads that the tool refuses to read, deliberately (the README lists them).
+const DELIBERATE_READ: &[(&str, &str)] = &[
+    ("duplicate key", "duplicate key (Helm keeps the last)"),
+    (
+        "directly followed by",
+        "a tag glued to `,` `[` `]` (go-yaml reads it into the tag)",
+    ),
+];
+
+/// The refusals of a file Helm reads that the README lists as deliberate, by class.
+const DELIBERATE: &[(&str, &str)] = &[
+    ("YAML document", "several documents (Helm 3 and 4 differ)"),
+    (
+        "directly followed by",
+        "a tag glued to `,` `[` `]` (go-yaml reads it into the tag)",
+    ),
+    ("alias", "alias or anchor on the path"),
+    ("anchored", "alias or anchor on the path"),
+    ("merge", "merge key on the path"),
+    ("block scalar", "target is a block scalar"),
+    ("refusing to shrink", "shrink"),
+    ("duplicate key", "duplicate key (Helm keeps the last)"),
+    ("bare CR", "bare CR line breaks"),
+    ("not a mapping", "a parent is not a mapping"),
+    ("is null", "a parent is null"),
+    ("mapping or a list", "target is a collection"),
+    (
+        "persistence schema",
+        "edited block fails the persistence schema",
+    ),
+    (
+        "tag",
+        "target carries a tag Helm would apply to the new value",
+    ),
+];
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    helm_refused: usize,
+    edited: usize,
+    deliberate: BTreeMap<&'static str, usize>,
+    failures: Vec<String>,
+}
+
+fn set(tree: &mut Value, path: &[&str], leaf: Value) {
+    let mut node = tree;
+    for k in &path[..path.len() - 1] {
+        if !node[*k].is_object() {
+            node[*k] = json!({});
+        }
+        node = &mut node[*k];
+    }
+    node[path[path.len() - 1]] = leaf;
+}
+
+fn judge(oracle: &HelmOracle, seeds: std::ops::Range<u64>, tally: &mut Tally) {
+    let path = ValuesPath::parse("kafka.persistence.size").unwrap();
+    let size = Size::parse("5Ti").unwrap();
+    let inputs: Vec<Vec<u8>> = seeds.clone().map(generate).collect();
+    let edits: Vec<Option<Result<pvc_resize::values::Edit, String>>> = inputs
+        .iter()
+        .map(|t| {
+            std::str::from_utf8(t)
+                .ok()
+                .map(|s| set_size(s, &path, &size).map_err(|e| e.to_string()))
+        })
+        .collect();
+    let mut texts: Vec<&[u8]> = inputs.iter().map(Vec::as_slice).collect();
+    let outputs: Vec<(usize, &[u8])> = edits
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e {
+            Some(Ok(edit)) if !matches!(edit.change, Change::Unchanged { .. }) => {
+                Some((i, edit.output.as_bytes()))
+            }
+            _ => None,
+        })
+        .collect();
+    texts.extend(outputs.iter().map(|(_, t)| *t));
+    let t = std::time::Instant::now();
+    let helm = oracle.read_many(&texts);
+    if std::env::var_os("PVC_RESIZE_TIMING").is_some() {
+        eprintln!(
+            "helm read {} texts in {:.1} s",
+            texts.len(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let name = oracle.helm.display().to_string();
+    let show = |i: usize| {
+        format!(
+            "seed {}:\n{}",
+            seeds.start + i as u64,
+            String::from_utf8_lossy(&inputs[i])
+        )
+    };
+    for (i, input) in inputs.iter().enumerate() {
+        tally.cases += 1;
+        let helm_read = helm[i].as_ref().map(norm);
+        let tool = tool_read(input).map(|v| norm(&v));
+        match (&helm_read, &tool) {
+            (Ok(h), Ok(t)) if h == t => {}
+            (Err(_), Err(_)) => {}
+            (Ok(_), Err(e)) if DELIBERATE_READ.iter().any(|(m, _)| e.contains(m)) => {
+                let (_, class) = DELIBERATE_READ.iter().find(|(m, _)| e.contains(m)).unwrap();
+                *tally.deliberate.entry(class).or_default() += 1;
+            }
+            _ => tally.failures.push(format!(
+                "[read] {name} {helm_read:?}\n  tool {tool:?}\n{}",
+                show(i)
+            )),
+        }
+        let Some(edit) = &edits[i] else { continue };
+        match (&helm_read, edit) {
+            (Err(h), Ok(e)) if !matches!(e.change, Change::Unchanged { .. }) => {
+                tally.failures.push(format!(
+                    "[edit of a file Helm refuses] {name}: {h}\n{}",
+                    show(i)
+                ))
+            }
+            (Err(_), _) => tally.helm_refused += 1,
+            (Ok(_), Err(msg)) => match DELIBERATE.iter().find(|(m, _)| msg.contains(m)) {
+                Some((_, class)) => {
+                    if std::env::var_os("PVC_RESIZE_SHOW_REFUSALS").is_some() {
+                        eprintln!("refusal [{class}]: {}", msg.lines().next().unwrap_or(""));
+                    }
+                    *tally.deliberate.entry(class).or_default() += 1
+                }
+                None => tally
+                    .failures
+                    .push(format!("[refused what Helm reads] {msg}\n{}", show(i))),
+            },
+            (Ok(before), Ok(e)) => {
+                if matches!(e.change, Change::Unchanged { .. }) {
+                    continue;
+                }
+                tally.edited += 1;
+                let j = outputs.iter().position(|(k, _)| *k == i).unwrap();
+                let after = helm[inputs.len() + j].as_ref().map(norm);
+                let mut want = before.clone();
+                set(&mut want, &["kafka", "persistence", "size"], json!("5Ti"));
+                if after.as_ref() != Ok(&want) {
+                    tally.failures.push(format!(
+                        "[edit changed more than the target] {name}\n  want {want}\n  got  {after:?}\n{}\n--- edited:\n{}",
+                        show(i),
+                        e.output
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn cases() -> u64 {
+    std::env::var("PVC_RESIZE_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2000)
+}
+
+fn seed() -> u64 {
+    std::env::var("PVC_RESIZE_SEED")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(1)
+}
+
+#[test]
+fn generated_values_files_mean_to_the_tool_what_they_mean_to_helm() {
+    let (n, start) = (cases(), seed());
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let t0 = std::time::Instant::now();
+        let mut tally = Tally::default();
+        let batch = 2000;
+        let mut from = start;
+        while from < start + n {
+            let to = (from + batch).min(start + n);
+            judge(&oracle, from..to, &mut tally);
+            from = to;
+        }
+        eprintln!(
+            "helm {major}: {} cases in {:.1} s: {} edited and re-read by Helm, {} refused by Helm and by the tool, deliberate refusals {:?}, {} disagreements",
+            tally.cases,
+            t0.elapsed().as_secs_f64(),
+            tally.edited,
+            tally.helm_refused,
+            tally.deliberate,
+            tally.failures.len()
+        );
+        if !tally.failures.is_empty() {
+            let shown: Vec<&String> = tally
+                .failures
+                .iter()
+                .take(
+                    std::env::var("PVC_RESIZE_SHOW")
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(8),
+                )
+                .collect();
+            panic!(
+                "{} disagreements with helm {major}; the first:\n{}",
+                tally.failures.len(),
+                shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n=====\n")
+            );
+        }
+    }
+}
+
+#[test]
+fn the_generator_covers_the_classes() {
+    let all: Vec<String> = (1..2001)
+        .map(|s| String::from_utf8(generate(s)).unwrap())
+        .collect();
+    let has = |pat: &str| all.iter().filter(|t| t.contains(pat)).count();
+    for pat in [
+        "|+", ">+", "|-", ">2", "<<: *", "!!binary", "!!int", "!!null", "!local", "\r\n",
+        "\u{feff}", "---", "- |", "yes", "0_7",
+    ] {
+        assert!(
+            has(pat) >= 5,
+            "{pat:?} appears in only {} of 2000 files",
+            has(pat)
+        );
+    }
+    assert!(all.iter().filter(|t| !t.ends_with('\n')).count() >= 100);
+}
