@@ -193,11 +193,9 @@ impl PatchSet {
         if !applied {
             return Ok(None);
         }
-        let body = serde_yaml::to_string(&doc).map_err(|e| RenderError {
-            pos,
-            message: format!("could not write the patched {kind} {name}: {e}"),
-            hint: None,
-        })?;
+        // Written so that Helm and kubectl (go-yaml, YAML 1.1) read back exactly the patched data:
+        // `"yes"`, `"1_000"`, `"~"` stay strings.
+        let body = crate::yaml::to_yaml(&doc);
         Ok(Some((
             format!("{}{}{}", leading(text), body, trailing(text)),
             format!("{kind} {name}"),

@@ -563,14 +563,26 @@ pub fn line_col(src: &str, offset: usize) -> Pos {
 }
 
 /// The text to write for a new scalar value where the old one had `style`: the same quoting, and
-/// quotes added to a plain value that YAML would read as a number or a keyword.
+/// quotes added to a plain value that Helm (go-yaml, YAML 1.1) would read as something else.
 pub fn render_scalar(value: &str, style: Style) -> String {
     match style {
-        Style::SingleQuoted => format!("'{}'", value.replace('\'', "''")),
-        Style::DoubleQuoted => format!("\"{}\"", escape_double(value)),
+        Style::SingleQuoted if single_quotable(value) => format!("'{}'", value.replace('\'', "''")),
+        Style::SingleQuoted | Style::DoubleQuoted => format!("\"{}\"", escape_double(value)),
         _ if plain_is_safe(value) => value.to_owned(),
+        _ if single_quotable(value) => format!("'{}'", value.replace('\'', "''")),
         _ => format!("\"{}\"", escape_double(value)),
     }
+}
+
+/// Characters go-yaml reads as line breaks (or drops) inside a quoted scalar, which must be
+/// escaped in double quotes: C0 and C1 controls, DEL, NEL, LS, PS and the BOM.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+}
+
+/// True when single quotes keep `value` as it is (no line breaks or characters to escape).
+fn single_quotable(value: &str) -> bool {
+    !value.chars().any(needs_escape)
 }
 
 fn escape_double(value: &str) -> String {
@@ -579,19 +591,28 @@ fn escape_double(value: &str) -> String {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && (c as u32) <= 0xff => {
                 out.push_str(&format!("\\x{:02x}", c as u32))
             }
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
     out
 }
 
-/// True when `value` written plain reads back as the same string (YAML 1.1 and 1.2 both), and
-/// not as a number, boolean or null.
+/// True when `value` written plain reads back as the same string for Helm (go-yaml v2, YAML 1.1)
+/// and for YAML 1.2 readers: not a number, boolean, null, infinity (`yes`, `1_000`, `0_7`, `~`,
+/// `.inf`, `0x1F`, `1e3`...), no indicator or comment syntax.
 pub fn plain_is_safe(value: &str) -> bool {
-    if value.is_empty() || value.parse::<f64>().is_ok() {
+    // `<<` plain is a merge key for go-yaml.
+    if value.is_empty()
+        || value == "<<"
+        || crate::data::plain_retypes(value)
+        || value.parse::<f64>().is_ok()
+    {
         return false;
     }
     let lower = value.to_ascii_lowercase();
@@ -602,7 +623,7 @@ pub fn plain_is_safe(value: &str) -> bool {
     if keywords.contains(&lower.as_str()) {
         return false;
     }
-    // Integers with a base prefix, sexagesimal and underscores (YAML 1.1).
+    // Integers with a base prefix, sexagesimal and underscores (YAML 1.1), conservatively.
     let numeric_ish = value
         .trim_start_matches(['+', '-'])
         .chars()
@@ -619,8 +640,113 @@ pub fn plain_is_safe(value: &str) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) || first.is_whitespace() {
         return false;
     }
-    !(value.contains(": ") || value.contains(" #") || value.ends_with(':') || value.ends_with(' '))
-        && value.chars().all(|c| !c.is_control())
+    !(value.contains(": ")
+        || value.contains(" #")
+        || value.contains('\t')
+        || value.ends_with(':')
+        || value.ends_with(' ')
+        || value.starts_with("---")
+        || value.starts_with("..."))
+        && !value.chars().any(needs_escape)
+}
+
+/// JSON data as a block YAML document that Helm (go-yaml) and YAML 1.2 readers read back as the
+/// same data: strings quoted where YAML 1.1 would retype them, multi-line strings as literal
+/// blocks where that is exact, double quotes with escapes otherwise.
+pub fn to_yaml(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_value(value, 0, false, &mut out);
+    out.strip_prefix(['\n', ' '])
+        .map(str::to_owned)
+        .unwrap_or(out)
+}
+
+fn inline(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => render_scalar(s, Style::Plain),
+        Value::Array(_) => "[]".to_owned(),
+        Value::Object(_) => "{}".to_owned(),
+    }
+}
+
+/// A string as a literal block (`|`, `|-`), when that reads back exactly: lines without
+/// characters to escape, no line of only spaces, no leading space on the first line, at most one
+/// final line break.
+fn literal_block(s: &str, indent: usize) -> Option<String> {
+    if !s.contains('\n') || s.ends_with("\n\n") || s.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return None;
+    }
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    let lines: Vec<&str> = body.split('\n').collect();
+    if lines.iter().any(|l| !l.is_empty() && l.trim().is_empty())
+        || lines
+            .iter()
+            .find(|l| !l.is_empty())
+            .is_none_or(|l| l.starts_with([' ', '\t']))
+    {
+        return None;
+    }
+    let mut out = String::from(if s.ends_with('\n') { "|" } else { "|-" });
+    let pad = " ".repeat(indent);
+    for l in lines {
+        out.push('\n');
+        if !l.is_empty() {
+            out.push_str(&pad);
+            out.push_str(l);
+        }
+    }
+    Some(out)
+}
+
+/// Writes a value that follows `key:` (`under_key`) or `- `, ending with a line break: a
+/// scalar after a space, a collection on the next lines with its keys or items at `indent` (a
+/// list under a key at the key's own column, as Helm's `toYaml` writes it).
+fn write_value(value: &serde_json::Value, indent: usize, under_key: bool, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            for (k, v) in m {
+                out.push_str(&" ".repeat(indent));
+                out.push_str(&render_scalar(k, Style::Plain));
+                out.push(':');
+                write_value(v, indent + 2, true, out);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            let col = if under_key { indent - 2 } else { indent };
+            for item in a {
+                out.push_str(&" ".repeat(col));
+                out.push('-');
+                let mut text = String::new();
+                write_value(item, col + 2, false, &mut text);
+                // A mapping's first key goes on the dash's line.
+                let first_line = format!("\n{}", " ".repeat(col + 2));
+                match text.strip_prefix(&first_line) {
+                    Some(rest) if item.is_object() => {
+                        out.push(' ');
+                        out.push_str(rest);
+                    }
+                    _ => out.push_str(&text),
+                }
+            }
+        }
+        Value::String(s) => {
+            out.push(' ');
+            out.push_str(&literal_block(s, indent).unwrap_or_else(|| inline(value)));
+            out.push('\n');
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&inline(other));
+            out.push('\n');
+        }
+    }
 }
 
 #[cfg(test)]

@@ -748,3 +748,188 @@ fn the_generator_covers_the_classes() {
     }
     assert!(all.iter().filter(|t| !t.ends_with('\n')).count() >= 100);
 }
+
+/// Strings that go-yaml (YAML 1.1) would retype or misread if written plain or carelessly. (A
+/// BOM, DEL or NEL can't be in the list: Helm re-reads its own JSON output as YAML and refuses them
+/// there; `to_yaml` escapes them, see yaml.rs's unit tests.)
+const TRICKY_STRINGS: &[&str] = &[
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "Y",
+    "NO",
+    "true",
+    "False",
+    "~",
+    "null",
+    "",
+    " ",
+    "1_000",
+    "0_7",
+    "0755",
+    "1:20",
+    "190:20:30",
+    "0x1F",
+    "0b1",
+    "0o7",
+    "+.5",
+    ".5",
+    "1.",
+    "1e3",
+    ".inf",
+    "-.Inf",
+    ".nan",
+    "2001-12-14",
+    "20Gi",
+    "5Ti",
+    "a: b",
+    "a #b",
+    "#x",
+    "- x",
+    "? x",
+    "&a",
+    "*a",
+    "!t",
+    "|",
+    ">",
+    "'",
+    "\"",
+    "%x",
+    "@x",
+    "`x",
+    "---",
+    "...",
+    "a\nb",
+    "a\nb\n",
+    "a\n\nb\n\n",
+    " lead",
+    "trail ",
+    "\ttab",
+    "x\ty",
+    "line\u{2028}sep",
+    "ctl\u{1}",
+    "é ü",
+    "{a: 1}",
+    "[1]",
+    "a,b",
+    "http://x:1/y",
+    "  indented\nnext",
+    "x\n  y\n",
+    "a\r\nb",
+    "<<",
+];
+
+fn tricky_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 2 { 3 } else { 6 }) {
+        0 | 1 => json!(rng.pick(TRICKY_STRINGS)),
+        2 => match rng.below(4) {
+            0 => json!(rng.below(1000)),
+            1 => json!(true),
+            2 => Value::Null,
+            _ => json!(1.5),
+        },
+        3 | 4 => {
+            let mut m = serde_json::Map::new();
+            for _ in 0..rng.below(4) {
+                m.insert(
+                    rng.pick(TRICKY_STRINGS).to_owned(),
+                    tricky_value(rng, depth + 1),
+                );
+            }
+            Value::Object(m)
+        }
+        _ => Value::Array(
+            (0..rng.below(4))
+                .map(|_| tricky_value(rng, depth + 1))
+                .collect(),
+        ),
+    }
+}
+
+/// `post-render --patch` re-serialises a patched document with `yaml::to_yaml`: Helm must read
+/// back exactly the patched data (a string stays a string: `"yes"`, `"1_000"`, `"~"`, `".inf"`).
+#[test]
+fn patched_documents_read_back_as_the_patch_wrote_them() {
+    let mut rng = Rng(7);
+    let values: Vec<Value> = (0..1500)
+        .map(|_| {
+            let mut m = serde_json::Map::new();
+            for _ in 0..1 + rng.below(4) {
+                m.insert(
+                    rng.pick(TRICKY_STRINGS).to_owned(),
+                    tricky_value(&mut rng, 0),
+                );
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let texts: Vec<String> = values.iter().map(pvc_resize::yaml::to_yaml).collect();
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
+        let got = oracle.read_many(&bytes);
+        for ((v, t), g) in values.iter().zip(&texts).zip(&got) {
+            assert_eq!(g.as_ref().map(norm), Ok(norm(v)), "helm {major} reads\n{t}");
+        }
+    }
+}
+
+/// The README's `--patch` example, verbatim, on the real PostHog render: the Kafka StatefulSet
+/// (with `ALLOW_PLAINTEXT_LISTENER: "yes"`) gets the annotation and nothing else changes for Helm.
+#[test]
+fn the_readme_patch_example_works_on_the_posthog_kafka_statefulset() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let readme = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
+    let section = &readme[readme
+        .find("### `--patch FILE`")
+        .expect("the --patch section")..];
+    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let example = &section[start..start + section[start..].find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let patch = dir.path().join("patch.yaml");
+    std::fs::write(&patch, example).unwrap();
+    let rendered = read(&fixtures.join("posthog/rendered-default.yaml"));
+    let out = run(
+        &["post-render", "--patch", patch.to_str().unwrap()],
+        rendered.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let output = stdout(&out);
+    let kafka = |text: &str| -> String {
+        let at = text
+            .find("# Source: posthog/charts/kafka/templates/statefulset.yaml")
+            .unwrap();
+        let rest = &text[at..];
+        rest[..rest[1..].find("\n---").map_or(rest.len(), |i| i + 1)].to_owned()
+    };
+    assert!(kafka(&output).contains("ALLOW_PLAINTEXT_LISTENER"));
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let (before, after) = (kafka(&rendered), kafka(&output));
+        let got = oracle.read_many(&[before.as_bytes(), after.as_bytes()]);
+        let mut want = got[0].clone().unwrap();
+        want["metadata"]["annotations"] = json!({"example.com/owner": "data-team"});
+        assert_eq!(got[1].as_ref().unwrap(), &want, "helm {major}");
+        assert_eq!(
+            want["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == "ALLOW_PLAINTEXT_LISTENER")
+                .unwrap()["value"],
+            "yes"
+        );
+    }
+    // Every other document is byte-identical.
+    assert_eq!(
+        output.replace(&kafka(&output), ""),
+        rendered.replace(&kafka(&rendered), "")
+    );
+}
