@@ -569,7 +569,6 @@ pub fn render_scalar(value: &str, style: Style) -> String {
         Style::SingleQuoted if single_quotable(value) => format!("'{}'", value.replace('\'', "''")),
         Style::SingleQuoted | Style::DoubleQuoted => format!("\"{}\"", escape_double(value)),
         _ if plain_is_safe(value) => value.to_owned(),
-        _ if single_quotable(value) => format!("'{}'", value.replace('\'', "''")),
         _ => format!("\"{}\"", escape_double(value)),
     }
 }
@@ -667,7 +666,8 @@ fn inline(value: &serde_json::Value) -> String {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => render_scalar(s, Style::Plain),
+        Value::String(s) if plain_is_safe(s) => s.clone(),
+        Value::String(s) => render_scalar(s, Style::SingleQuoted),
         Value::Array(_) => "[]".to_owned(),
         Value::Object(_) => "{}".to_owned(),
     }
@@ -812,5 +812,19 @@ mod tests {
         // Conservative: anything that could pass for a number is quoted.
         assert_eq!(render_scalar("1E", Style::Plain), "\"1E\"");
         assert_eq!(render_scalar("50Ei", Style::Plain), "50Ei");
+        assert_eq!(render_scalar("<<", Style::Plain), "\"<<\"");
+    }
+
+    #[test]
+    fn to_yaml_escapes_what_go_yaml_would_not_keep() {
+        let v = serde_json::json!({"a": "x\u{7f}\u{feff}\u{85}\u{2028}", "b": ["yes", "1_000", {"c": "l1\nl2\n"}], "<<": 1});
+        let text = to_yaml(&v);
+        assert_eq!(
+            text,
+            "a: \"x\\x7f\\ufeff\\x85\\u2028\"\nb:\n- 'yes'\n- '1_000'\n- c: |\n    l1\n    l2\n\"<<\": 1\n"
+        );
+        let back =
+            crate::data::to_json(&parse_stream(&text, 0, 0).unwrap()[0].root.clone().unwrap());
+        assert_eq!(back.unwrap(), v);
     }
 }
