@@ -235,7 +235,9 @@ fn presence(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
 fn enabled(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
     let name = &b.name;
     let path = b.with("enabled");
-    let read = |s: &Side| s.get(&path).and_then(Value::as_bool);
+    // As the chart's `{{ if .Values...enabled }}` reads it (a null deletes the key in Helm's merge
+    // of values, so the template sees nothing: false too).
+    let read = |s: &Side| s.get(&path).map(truthy);
     match (read(base), read(head)) {
         (Some(true) | None, Some(false)) if b.base.is_some() => out.push(
             finding(
@@ -260,6 +262,18 @@ fn enabled(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
             .hint("claim templates are immutable: the StatefulSet must be deleted (`kubectl delete statefulset NAME --cascade=orphan`) before `helm upgrade` re-creates it"),
         ),
         _ => {}
+    }
+}
+
+/// Go template truthiness (`{{ if }}`): false, 0, 0.0, "", [], {} and null are false.
+pub fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
     }
 }
 
@@ -586,6 +600,23 @@ mod tests {
         // Its size is reported against the chart's default, also without a base place.
         let grow = f.iter().find(|f| f.id == "grow").expect("grow");
         assert!(grow.related.is_empty());
+    }
+
+    #[test]
+    fn every_falsy_enabled_is_a_disable() {
+        let base = "kafka:\n  persistence:\n    enabled: true\n    size: 20Gi\n";
+        for falsy in [
+            "false", "0", "\"\"", "[]", "{}", "0.0", "null", "~", "", "off", "no",
+        ] {
+            let head = format!("kafka:\n  persistence:\n    enabled: {falsy}\n    size: 20Gi\n");
+            let f = run(base, &head);
+            assert!(f.iter().any(|x| x.id == "disable"), "{falsy}: {f:?}");
+        }
+        let head = "kafka:\n  persistence:\n    enabled: \"false\"\n    size: 20Gi\n";
+        assert!(
+            !run(base, head).iter().any(|x| x.id == "disable"),
+            "the string \"false\" is true to a template"
+        );
     }
 
     #[test]

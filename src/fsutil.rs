@@ -73,10 +73,24 @@ pub fn bytes_to_text(name: &str, bytes: Vec<u8>) -> Result<String, String> {
 }
 
 /// Replaces `path` with `content`, atomically: a temporary file in the same folder, flushed to
-/// disk, given the original's permissions, then renamed over the original. A symlink is followed
-/// (the target is replaced, the link kept). If the file no longer holds `expected` (someone
-/// changed it since it was read), nothing is replaced.
+/// disk, given the original's mode, owner and group, then renamed over the original. A symlink is
+/// followed (the target is replaced, the link kept); a file with several hard links is refused
+/// (a rename would leave the other names with the old content). If the file no longer holds
+/// `expected`, nothing is replaced. Lines appended by another process between that check and the
+/// rename are not lost: they are read back through the old file and appended to the new one.
 pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), String> {
+    replace_file_racing(path, expected, content, &|| {})
+}
+
+/// [`replace_file`] with `race` run between the final check and the rename (tests put a
+/// concurrent writer there).
+fn replace_file_racing(
+    path: &str,
+    expected: &str,
+    content: &str,
+    race: &dyn Fn(),
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
     let unchanged = |message: String| {
         hinted(
             message,
@@ -91,39 +105,27 @@ pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), Str
             format!("make it writable first (`chmod u+w {path}`); nothing was written"),
         ));
     }
+    if meta.nlink() > 1 {
+        return Err(hinted(
+            format!(
+                "{path}: the file has {} hard links; replacing it would leave the other names with the old content, so nothing is written",
+                meta.nlink()
+            ),
+            format!(
+                "write the result elsewhere (`pvc-resize values {path} --size Q` prints a diff; apply it with `patch`), or break the link first (`cp {path} {path}.new && mv {path}.new {path}`)"
+            ),
+        ));
+    }
+    // The original stays open: after the rename, what was written to it meanwhile is still there.
+    let mut original = fs::File::open(&target).map_err(|e| unchanged(format!("{path}: {e}")))?;
     let dir = target.parent().unwrap_or(Path::new("."));
     let base = target
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("values");
     let tmp = dir.join(format!(".{base}.pvc-resize-{}.tmp", std::process::id()));
-    let result = (|| -> Result<(), String> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| {
-                hinted(
-                    format!(
-                        "{}: cannot create a temporary file beside {path}: {e}",
-                        dir.display()
-                    ),
-                    "the folder must be writable (the file is replaced by a rename); the file is unchanged",
-                )
-            })?;
-        f.write_all(content.as_bytes())
-            .and_then(|_| f.sync_all())
-            .map_err(|e| {
-                hinted(
-                    format!("{}: cannot write: {e}; {path} is unchanged", tmp.display()),
-                    "free some space on that disk, then run again",
-                )
-            })?;
-        fs::set_permissions(&tmp, meta.permissions())
-            .map_err(|e| unchanged(format!("{}: {e}", tmp.display())))?;
-        let now =
-            fs::read(&target).map_err(|e| unchanged(format!("{path}: cannot re-read: {e}")))?;
-        if now != expected.as_bytes() {
+    let result = write_temp(&tmp, path, dir, content, &meta).and_then(|()| {
+        if read_all(&mut original, path)? != expected.as_bytes() {
             return Err(hinted(
                 format!(
                     "{path}: the file changed while pvc-resize was editing it; nothing written"
@@ -131,21 +133,271 @@ pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), Str
                 "run the command again on the file as it is now",
             ));
         }
+        race();
         fs::rename(&tmp, &target).map_err(|e| unchanged(format!("{path}: cannot replace: {e}")))?;
         if let Ok(d) = fs::File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
-    })();
+        carry_late_appends(&mut original, &target, path, expected)
+    });
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
 }
 
+/// The temporary file: `content`, flushed, with the original's mode, owner and group.
+fn write_temp(
+    tmp: &Path,
+    path: &str,
+    dir: &Path,
+    content: &str,
+    meta: &fs::Metadata,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| {
+            hinted(
+                format!(
+                    "{}: cannot create a temporary file beside {path}: {e}",
+                    dir.display()
+                ),
+                "the folder must be writable (the file is replaced by a rename); the file is unchanged",
+            )
+        })?;
+    f.write_all(content.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| {
+            hinted(
+                format!("{}: cannot write: {e}; {path} is unchanged", tmp.display()),
+                "free some space on that disk, then run again",
+            )
+        })?;
+    f.set_permissions(meta.permissions())
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let new = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
+        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid())).map_err(|e| {
+            hinted(
+                format!(
+                    "{path}: cannot give the new file the owner {}:{} of the old one ({e}); nothing written",
+                    meta.uid(),
+                    meta.gid()
+                ),
+                "run as that user (or root), or write the diff (without --write) and apply it",
+            )
+        })?;
+    }
+    Ok(())
+}
+
+fn read_all(f: &mut fs::File, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Seek;
+    let mut buf = Vec::new();
+    f.seek(io::SeekFrom::Start(0))
+        .and_then(|_| f.read_to_end(&mut buf))
+        .map_err(|e| format!("{path}: cannot re-read: {e}"))?;
+    Ok(buf)
+}
+
+/// After the rename: bytes another process appended to the old file between the check and the
+/// rename are appended to the new one. Any other late change is restored in place of the edit.
+fn carry_late_appends(
+    original: &mut fs::File,
+    target: &Path,
+    path: &str,
+    expected: &str,
+) -> Result<(), String> {
+    let mut carried = expected.len();
+    // Until the old file stops changing (a writer still holding it may write a little more).
+    for _ in 0..100 {
+        let now = read_all(original, path)?;
+        if now.len() == carried && now.starts_with(expected.as_bytes()) {
+            return Ok(());
+        }
+        if !now.starts_with(expected.as_bytes()) || now.len() < carried {
+            fs::write(target, &now).map_err(|e| format!("{path}: {e}"))?;
+            return Err(hinted(
+                format!(
+                    "{path}: the file changed while pvc-resize was writing it; the other change was kept and the edit was not applied"
+                ),
+                "run the command again on the file as it is now",
+            ));
+        }
+        let mut out = fs::OpenOptions::new()
+            .append(true)
+            .open(target)
+            .map_err(|e| format!("{path}: {e}"))?;
+        out.write_all(&now[carried..])
+            .and_then(|_| out.sync_all())
+            .map_err(|e| format!("{path}: cannot carry over lines appended meanwhile: {e}"))?;
+        carried = now.len();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// How many symbolic links a `REV:PATH` may follow inside git (as Linux's path resolution).
+const MAX_GIT_LINKS: usize = 40;
+
+fn git(args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+    }
+    Ok(out.stdout)
+}
+
+/// Reads `PATH` at revision `REV` from git as a checkout would give it: a symlink is followed
+/// inside the tree; a directory, a submodule, a link leaving the repository and a binary blob are
+/// refused. A revision that starts with `-` is refused before it reaches git as an option.
+pub fn read_git(rev: &str, path: &str) -> Result<String, String> {
+    read_git_object(rev, path).map_err(|e| {
+        if e.contains("\n  hint:") {
+            e
+        } else {
+            hinted(
+                e,
+                "give a file, or REV:PATH with a branch, tag or commit and PATH from the repository's root (`git show REV:PATH` prints it)",
+            )
+        }
+    })
+}
+
+fn read_git_object(rev: &str, path: &str) -> Result<String, String> {
+    let spec = format!("{rev}:{path}");
+    if rev.starts_with('-') || rev.is_empty() {
+        return Err(format!(
+            "{spec}: the revision {rev:?} is not a revision name (one starting with `-` would reach git as an option); give a branch, tag or commit"
+        ));
+    }
+    // Paths are from the repository's root, as in `git show REV:PATH` (`./` is from here).
+    let mut path = if path.starts_with("./") || path.starts_with("../") {
+        let prefix = String::from_utf8_lossy(
+            &git(&["rev-parse", "--show-prefix"]).map_err(|e| format!("{spec}: {e}"))?,
+        )
+        .trim()
+        .to_owned();
+        normalize(&format!("{prefix}{path}"))
+            .ok_or_else(|| format!("{spec}: the path leaves the repository"))?
+    } else {
+        path.to_owned()
+    };
+    for _ in 0..MAX_GIT_LINKS {
+        let listing = git(&["ls-tree", "-z", "--full-tree", rev, "--", &path])
+            .map_err(|e| format!("{spec}: git cannot read it: {e}"))?;
+        let entry = String::from_utf8_lossy(&listing);
+        let entry = entry.split('\0').next().unwrap_or("");
+        let Some((meta, _)) = entry.split_once('\t') else {
+            return Err(format!(
+                "{spec}: no such file in {rev} (paths are from the repository's root)"
+            ));
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let (mode, object) = (fields[0], fields[2]);
+        match mode {
+            "040000" => {
+                return Err(format!(
+                    "{spec}: is a directory in {rev}, not a values file"
+                ));
+            }
+            "160000" => {
+                return Err(format!(
+                    "{spec}: is a submodule in {rev}; give the path of a file inside it from that repository"
+                ));
+            }
+            _ => {}
+        }
+        let blob = git(&["cat-file", "blob", object]).map_err(|e| format!("{spec}: {e}"))?;
+        if mode == "120000" {
+            // A symbolic link: its content is the target, relative to the link's folder.
+            let target = String::from_utf8_lossy(&blob).into_owned();
+            let dir = path.rfind('/').map_or("", |i| &path[..=i]);
+            let joined = if target.starts_with('/') {
+                None
+            } else {
+                normalize(&format!("{dir}{target}"))
+            };
+            path = joined.ok_or_else(|| format!("{spec}: is a symbolic link to {target:?}, outside the repository; give that file instead"))?;
+            continue;
+        }
+        if blob.contains(&0) {
+            return Err(format!(
+                "{spec}: is a binary file in {rev} (it holds NUL bytes), not YAML"
+            ));
+        }
+        return bytes_to_text(&spec, blob);
+    }
+    Err(format!(
+        "{spec}: more than {MAX_GIT_LINKS} symbolic links (a loop?)"
+    ))
+}
+
+/// `a/./b/../c` to `a/c`; `None` when `..` leaves the root.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_appended_between_check_and_rename_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("v.yaml");
+        fs::write(&f, "a: 1\n").unwrap();
+        let append = |line: &str| {
+            let mut h = fs::OpenOptions::new().append(true).open(&f).unwrap();
+            h.write_all(line.as_bytes()).unwrap();
+        };
+        replace_file_racing(f.to_str().unwrap(), "a: 1\n", "a: 2\n", &|| {
+            append("late: 1\n")
+        })
+        .unwrap();
+        assert_eq!(fs::read_to_string(&f).unwrap(), "a: 2\nlate: 1\n");
+        // Any other late change wins over the edit, and the run says so.
+        let e = replace_file_racing(
+            f.to_str().unwrap(),
+            "a: 2\nlate: 1\n",
+            "a: 3\nlate: 1\n",
+            &|| {
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&f)
+                    .unwrap()
+                    .write_all(b"b")
+                    .unwrap();
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("the other change was kept"), "{e}");
+        assert_eq!(fs::read_to_string(&f).unwrap(), "b: 2\nlate: 1\n");
+    }
+
+    #[test]
+    fn git_paths_normalize() {
+        assert_eq!(normalize("a/./b/../c").as_deref(), Some("a/c"));
+        assert_eq!(normalize("../x"), None);
+    }
 
     #[test]
     fn utf8_errors_have_positions() {

@@ -377,28 +377,10 @@ fn git_spec(spec: &str) -> Option<(&str, &str)> {
 }
 
 fn read_revision(spec: &str) -> Result<String> {
-    if git_spec(spec).is_none() {
-        return fsutil::read_text(spec).map_err(|e| anyhow!(e));
+    match git_spec(spec) {
+        None => fsutil::read_text(spec).map_err(|e| anyhow!(e)),
+        Some((rev, path)) => fsutil::read_git(rev, path).map_err(|e| anyhow!(e)),
     }
-    let out = std::process::Command::new("git")
-        .args(["show", spec])
-        .output()
-        .map_err(|e| {
-            anyhow!(fsutil::hinted(
-                format!("{spec}: cannot run git: {e}"),
-                "install git, or give the base as a file"
-            ))
-        })?;
-    if !out.status.success() {
-        bail!(fsutil::hinted(
-            format!(
-                "{spec}: no such file, and git show failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            "give a file, or REV:PATH with PATH from the repository's root (`git show REV:PATH` must print it)"
-        ));
-    }
-    fsutil::bytes_to_text(spec, out.stdout).map_err(|e| anyhow!(e))
 }
 
 /// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
