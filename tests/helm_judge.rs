@@ -516,6 +516,12 @@ fn tool_read(text: &[u8]) -> Result<Value, String> {
 
 /// The files Helm reads that the tool refuses to read, deliberately (the README lists them).
 const DELIBERATE_READ: &[(&str, &str)] = &[
+    ("directive", "a %YAML directive (Helm 3 and 4 differ)"),
+    ("unknown escape", "the escape \\' (go-yaml only)"),
+    (
+        "line separator",
+        "a raw U+2028, U+2029 or U+0085 (go-yaml: a line break)",
+    ),
     ("duplicate key", "duplicate key (Helm keeps the last)"),
     (
         "directly followed by",
@@ -525,6 +531,12 @@ const DELIBERATE_READ: &[(&str, &str)] = &[
 
 /// The refusals of a file Helm reads that the README lists as deliberate, by class.
 const DELIBERATE: &[(&str, &str)] = &[
+    ("directive", "a %YAML directive (Helm 3 and 4 differ)"),
+    ("unknown escape", "the escape \\' (go-yaml only)"),
+    (
+        "line separator",
+        "a raw U+2028, U+2029 or U+0085 (go-yaml: a line break)",
+    ),
     ("YAML document", "several documents (Helm 3 and 4 differ)"),
     (
         "directly followed by",
@@ -932,4 +944,166 @@ fn the_readme_patch_example_works_on_the_posthog_kafka_statefulset() {
         output.replace(&kafka(&output), ""),
         rendered.replace(&kafka(&rendered), "")
     );
+}
+
+/// Class 5: what Helm refuses (`-f`), `values` refuses with exit 2 and an unchanged file; what
+/// Helm reads is edited (or refused for a listed, deliberate reason).
+#[test]
+fn values_refuses_exactly_what_helm_refuses() {
+    let cases: &[&str] = &[
+        "a: x\u{2028}y\nkafka: {}\n",
+        "a: \"\\/\"\nkafka: {}\n",
+        "a: \"\\'\"\nkafka: {}\n",
+        "a: .inf\n",
+        "a: !!int 1.5\n",
+        "a: !!binary gA\n",
+        "~: 1\n",
+        "<<: 1\n",
+        "a: *nope\n",
+        "a:\tb\nkafka: {}\n",
+        "a:\n\tb: 1\n",
+        "a: 1\n---\n",
+        "a: 1\n...\n",
+        "---\na: 1\n",
+        "a: [!!null, 2]\n",
+        "a: {b: !!str}\n",
+        "a: &a.b 1\n",
+        "a: b\u{85}c\n",
+        "a: \"x\u{7f}\"\n",
+        "\u{feff}a: 1\n",
+        "a: 'x\n\n  y'\n",
+        "a: |\n  x\n\tb\n",
+        "%YAML 1.2\n---\na: 1\n",
+        "%YAML 1.1\n---\na: 1\n",
+        "a: 1 # c\u{2029}\n",
+        "? [1]\n: 2\n",
+        "a: !!timestamp abc\n",
+    ];
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        for case in cases {
+            let helm_read = oracle.read_values_text(case.as_bytes());
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("values.yaml");
+            std::fs::write(&f, case).unwrap();
+            let out = run(
+                &["values", f.to_str().unwrap(), "--size", "5Ti", "--write"],
+                b"",
+            );
+            let now = std::fs::read_to_string(&f).unwrap();
+            match &helm_read {
+                Err(e) => {
+                    assert_eq!(
+                        code(&out),
+                        2,
+                        "helm {major} refuses {case:?} ({e}); the tool: {}",
+                        stderr(&out)
+                    );
+                    assert_eq!(&now, case, "a refused file is untouched");
+                }
+                Ok(before) => {
+                    let deliberate = DELIBERATE
+                        .iter()
+                        .chain(DELIBERATE_READ)
+                        .any(|(m, _)| stderr(&out).contains(m));
+                    if code(&out) == 2 && deliberate {
+                        continue;
+                    }
+                    assert_eq!(
+                        code(&out),
+                        0,
+                        "helm {major} reads {case:?}; the tool: {}",
+                        stderr(&out)
+                    );
+                    let mut want = before.clone();
+                    set(&mut want, &["kafka", "persistence", "size"], json!("5Ti"));
+                    assert_eq!(
+                        oracle.read_values(&[&f]).unwrap(),
+                        want,
+                        "helm {major}, {case:?} ->\n{now}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Classes 1-3 by name: insertion beside block scalars, merges, tags; Helm reads the edited file
+/// as the original with only the size changed, or the edit is refused for the stated reason.
+#[test]
+fn block_scalars_merges_and_tags_by_name() {
+    let edited: &[&str] = &[
+        // Keep chomping followed by blank lines and lines of only spaces, at every level.
+        "kafka:\n  script: |+\n    echo hi\n\n   \n",
+        "kafka:\n  script: >+\n    echo hi\n\n\nzk: 1\n",
+        "kafka:\n  persistence:\n    enabled: true\n    annotations:\n      note: |+\n        x\n\n",
+        "kafka:\n  list:\n  - |+\n    x\n\n  - >2-\n     y\n",
+        // A block scalar ending the file without a final line break.
+        "kafka:\n  script: |\n    echo hi",
+        "kafka:\n  script: |+\n    echo hi\n      ",
+        "kafka:\n  script: |2\n     lead\n",
+        // CRLF.
+        "kafka:\r\n  script: |+\r\n    x\r\n\r\n",
+        // Merges that do not provide the path, before or after.
+        "d: &d {a: 1}\nkafka:\n  <<: *d\n  enabled: true\n",
+        "d: &d {enabled: true}\nkafka:\n  persistence:\n    size: 20Gi\n    <<: *d\n",
+        // Tags on the old size: gone from the new one.
+        "kafka:\n  persistence:\n    size: !!str 20Gi\n",
+        "kafka:\n  persistence:\n    size: !!binary MjBHaQ==\n",
+        "kafka:\n  persistence:\n    size: !local 20Gi\n",
+        "kafka:\n  persistence:\n    size: !!null\n",
+        "kafka:\n  persistence:\n    size: !!int 20\n",
+        "kafka:\n  persistence:\n    size: !!float 20\n",
+        "kafka:\n  persistence:\n    size: !!str &s \"20Gi\"\n",
+    ];
+    let refused: &[(&str, &str)] = &[
+        (
+            "d: &d {size: 1Ti}\nkafka:\n  persistence:\n    size: 20Gi\n    <<: *d\n",
+            "merge key",
+        ),
+        (
+            "d: &d {size: 1Ti}\nkafka:\n  persistence:\n    <<: *d\n",
+            "merge key",
+        ),
+        (
+            "d: &d {persistence: {size: 1Ti}}\nkafka:\n  persistence: {size: 20Gi}\n  <<: [*d]\n",
+            "merge key",
+        ),
+        (
+            "kafka:\n  persistence:\n    size: !!binary OFRp\n",
+            "refusing to shrink",
+        ),
+        ("d: &d {size: 20Gi}\nkafka:\n  persistence: *d\n", "alias"),
+    ];
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        for case in edited {
+            let dir = tempfile::tempdir().unwrap();
+            let f = dir.path().join("values.yaml");
+            std::fs::write(&f, case).unwrap();
+            let before = oracle.read_values(&[&f]).unwrap();
+            let out = run(
+                &["values", f.to_str().unwrap(), "--size", "5Ti", "--write"],
+                b"",
+            );
+            assert_eq!(code(&out), 0, "{case:?}: {}", stderr(&out));
+            let now = std::fs::read_to_string(&f).unwrap();
+            assert!(!now.contains("!!"), "no tag survives:\n{now}");
+            let mut want = before;
+            set(&mut want, &["kafka", "persistence", "size"], json!("5Ti"));
+            assert_eq!(
+                oracle.read_values(&[&f]).unwrap(),
+                want,
+                "helm {major}, {case:?} ->\n{now}"
+            );
+        }
+        for (case, why) in refused {
+            oracle.read_values_text(case.as_bytes()).unwrap();
+            let out = run(&["values", "-", "--size", "5Ti"], case.as_bytes());
+            assert_eq!(code(&out), 2, "{case:?}: {}", stdout(&out));
+            assert!(stderr(&out).contains(why), "{case:?}: {}", stderr(&out));
+        }
+    }
 }
