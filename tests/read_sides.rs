@@ -132,6 +132,52 @@ fn check_sees_merges_and_tags_as_helm_does() {
     }
 }
 
+/// Files Helm reads are not refused with a false reason: a trailing `---` or `...`, a leading
+/// `---`, an empty later document (Helm 3 and 4 agree on these).
+#[test]
+fn check_reads_what_helm_reads() {
+    for head in [
+        format!("{BASE}---\n"),
+        format!("{BASE}...\n"),
+        format!("---\n{BASE}"),
+        format!("{BASE}---\n~\n"),
+    ] {
+        for major in [3, 4] {
+            let Some(h) = helm(major) else { continue };
+            let read = HelmOracle::new(h)
+                .read_values_text(head.as_bytes())
+                .unwrap();
+            assert_eq!(read["kafka"]["persistence"]["size"], "20Gi");
+        }
+        let out = check_files(BASE, &head);
+        assert_eq!(code(&out), 0, "{head:?}: {}", stderr(&out));
+    }
+    // Data in a second document: Helm 3 and Helm 4 read different values, so it is refused.
+    let two = format!("{BASE}---\nkafka: {{persistence: {{size: 1Gi}}}}\n");
+    if let (Some(h3), Some(h4)) = (helm(3), helm(4)) {
+        let r3 = HelmOracle::new(h3)
+            .read_values_text(two.as_bytes())
+            .unwrap();
+        let r4 = HelmOracle::new(h4)
+            .read_values_text(two.as_bytes())
+            .unwrap();
+        assert_eq!(
+            (
+                r3["kafka"]["persistence"]["size"].as_str(),
+                r4["kafka"]["persistence"]["size"].as_str()
+            ),
+            (Some("20Gi"), Some("1Gi"))
+        );
+    }
+    let out = check_files(BASE, &two);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("Helm 3 reads only the first"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)
