@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 cases="${1:-100000}"
 seed="${2:-1}"
 export PVC_RESIZE_CASES="$cases" PVC_RESIZE_SEED="$seed"
-exec cargo test --release --test helm_judge generated_values_files -- --nocapture
+exec cargo test --test helm_judge generated_values_files -- --nocapture
