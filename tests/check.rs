@@ -285,7 +285,11 @@ fn formats_and_inputs() {
         b"",
     );
     assert_eq!(code(&out), 2);
-    assert!(stderr(&out).contains("git cannot read it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("git cannot read it"),
+        "{}",
+        stderr(&out)
+    );
     std::fs::write(d.join("broken.yaml"), "kafka: [\n").unwrap();
     let out = run_in(
         Some(d),

@@ -178,19 +178,6 @@ fn check_reads_what_helm_reads() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn revisions_are_read_as_a_checkout_would_give_them() {
     if program("git").is_none() {
