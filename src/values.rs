@@ -457,8 +457,9 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                     ));
                 }
                 if i + 1 < path.len() && v.is_empty_null() && v.tag.is_none() {
-                    // `kafka:` with nothing under it: insert the rest below it.
-                    let at = line_end(src, k.span.end);
+                    // `kafka:` with nothing under it: insert the rest below it (after the `:`
+                    // line of an explicit `? kafka` key).
+                    let at = line_end(src, k.span.end.max(v.span.start));
                     let indent = k.pos.col - 1 + unit;
                     let text =
                         place_lines(src, at, block_lines(&path[i + 1..], indent, unit, eol), eol);
@@ -642,7 +643,7 @@ fn insert_into<'a>(
         // missing final line break at the end of the file): the new keys go before the last
         // entry instead, so the scalar's bytes and meaning stay exactly as they were.
         let line = src[..last_key.span.start].rfind('\n').map_or(0, |i| i + 1);
-        let key_start = explicit_key_start(src, last_key);
+        let key_start = explicit_key_start(src, last_key).max(line);
         if src[line..key_start].bytes().all(|b| b == b' ') {
             return Ok(Target::Missing {
                 at: line,

@@ -245,6 +245,12 @@ pub fn parse_stream(
         pos: shift(pos),
         message,
     };
+    if let Some(at) = leading_document_end(src) {
+        return Err(err(
+            pos_of_offset(src, at),
+            "a document end marker (`...`) before any document: Helm's YAML reader (go-yaml) refuses it (\"did not find expected node content\"); remove the line".to_owned(),
+        ));
+    }
     if let Some(at) = unicode_line_break(src) {
         return Err(err(
             pos_of_offset(src, at),
@@ -451,6 +457,21 @@ fn ends_without_break(src: &str, start: usize, end: usize) -> bool {
     !last.trim().is_empty() || last.len() > indent
 }
 
+/// The offset of a `...` line that comes before any content (only comments and blank lines above).
+fn leading_document_end(src: &str) -> Option<usize> {
+    let mut at = 0;
+    for line in src.split_inclusive('\n') {
+        let t = line.trim_start_matches('\u{feff}').trim_end();
+        if t.is_empty() || t.starts_with('#') {
+            at += line.len();
+            continue;
+        }
+        let marker = t == "..." || t.starts_with("... ") || t.starts_with("...\t");
+        return marker.then_some(at);
+    }
+    None
+}
+
 /// The offset of the first U+2028, U+2029 or U+0085 in `src` (a line break to YAML 1.1).
 fn unicode_line_break(src: &str) -> Option<usize> {
     let b = src.as_bytes();
@@ -470,8 +491,20 @@ fn pos_of_offset(src: &str, at: usize) -> Pos {
 /// nearest first.
 pub fn properties(src: &str, start: usize) -> Vec<Range<usize>> {
     let b = src.as_bytes();
+    let start = start.min(b.len());
+    let line_start = |at: usize| {
+        b[..at]
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |i| i + 1)
+    };
+    let indent = |ls: usize| b[ls..].iter().take_while(|&&c| c == b' ').count();
+    // A property on an earlier line belongs to the node only when the node is indented deeper
+    // than that line (`key: &a` then `  nested: 1`); `- !!null` then `key:` at the same column
+    // is another node's tag.
+    let column = start - line_start(start);
     let mut out = Vec::new();
-    let mut i = start.min(b.len());
+    let mut i = start;
     loop {
         let mut end = i;
         while end > 0 && matches!(b[end - 1], b' ' | b'\t' | b'\r' | b'\n') {
@@ -487,6 +520,10 @@ pub fn properties(src: &str, start: usize) -> Vec<Range<usize>> {
             from -= 1;
         }
         if from == end || !matches!(b[from], b'!' | b'&') {
+            return out;
+        }
+        let token_line = line_start(from);
+        if token_line != line_start(start) && indent(token_line) >= column {
             return out;
         }
         out.push(from..end);

@@ -415,12 +415,28 @@ impl Gen<'_> {
                 out.push_str(&format!("kafka:{eol}  <<: *{a}{eol}  enabled: true{eol}"));
             }
             _ => {
-                out.push_str(&format!("kafka:{eol}"));
+                // The path's keys in every style Helm reads as the same key.
+                let styles = [
+                    "kafka:",
+                    "\"kafka\":",
+                    "'kafka':",
+                    "!!str kafka:",
+                    "? kafka\n:",
+                ];
+                let k = self.rng.pick(&styles).replace('\n', eol);
+                out.push_str(&format!("{k}{eol}"));
                 if self.rng.chance(50) {
                     self.mapping(2, 2, out);
                 }
                 if self.rng.chance(80) {
-                    out.push_str(&format!("  persistence:{eol}"));
+                    let styles = [
+                        "persistence:",
+                        "\"persistence\":",
+                        "!!str persistence:",
+                        "? persistence\n  :",
+                    ];
+                    let k = self.rng.pick(&styles).replace('\n', eol);
+                    out.push_str(&format!("  {k}{eol}"));
                     self.persistence(4, out);
                 }
                 if self.rng.chance(50) {
@@ -963,6 +979,12 @@ fn values_refuses_exactly_what_helm_refuses() {
         "a: 1 # c\u{2029}\n",
         "? [1]\n: 2\n",
         "a: !!timestamp abc\n",
+        "...\n",
+        "# c\n...\n",
+        "a: 1\n...\n...\n",
+        "? kafka\n:\nb: 1\n",
+        "!!str kafka:\n  a: 1\n",
+        "\"kafka\":\n  'persistence': {}\n",
     ];
     for major in [3, 4] {
         let Some(h) = helm(major) else { continue };
@@ -1028,6 +1050,8 @@ fn block_scalars_merges_and_tags_by_name() {
         "kafka:\n  script: |\n    echo hi",
         "kafka:\n  script: |+\n    echo hi\n      ",
         "kafka:\n  script: |2\n     lead\n",
+        // A tag on the line above the last key belongs to another node.
+        "kafka:\n  replicas:\n  - !!null\n  last:\n  - >1\n     last\n",
         // CRLF.
         "kafka:\r\n  script: |+\r\n    x\r\n\r\n",
         // Merges that do not provide the path, before or after.
@@ -1075,7 +1099,12 @@ fn block_scalars_merges_and_tags_by_name() {
             );
             assert_eq!(code(&out), 0, "{case:?}: {}", stderr(&out));
             let now = std::fs::read_to_string(&f).unwrap();
-            assert!(!now.contains("!!"), "no tag survives:\n{now}");
+            assert!(
+                now.lines()
+                    .filter(|l| l.contains("size:"))
+                    .all(|l| !l.contains('!')),
+                "no tag survives on the size:\n{now}"
+            );
             let mut want = before;
             set(&mut want, &["kafka", "persistence", "size"], json!("5Ti"));
             assert_eq!(
