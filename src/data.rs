@@ -52,7 +52,34 @@ pub fn read(root: &Node) -> Result<Value, DataError> {
         anchors: HashMap::new(),
         nodes: 0,
     };
-    conv.convert(root)
+    let value = conv.convert(root)?;
+    non_finite(&value).map_or(Ok(value), Err)
+}
+
+/// Marks an infinity or NaN while converting (JSON has none); [`non_finite`] finds the ones that
+/// survive. No YAML text can produce a string starting with NUL, SOH.
+const NON_FINITE: &str = "\u{0}\u{1}non-finite:";
+
+/// The first infinity or NaN left in the data, as Helm's error.
+fn non_finite(value: &Value) -> Option<DataError> {
+    match value {
+        Value::String(s) => {
+            let rest = s.strip_prefix(NON_FINITE)?;
+            let mut parts = rest.splitn(3, ':');
+            let line = parts.next()?.parse().ok()?;
+            let col = parts.next()?.parse().ok()?;
+            let text = parts.next()?;
+            Some(DataError {
+                pos: Pos { line, col },
+                message: format!(
+                    "`{text}` is an infinity or NaN, which JSON cannot hold: Helm refuses it (json: unsupported value); quote it to mean the text"
+                ),
+            })
+        }
+        Value::Array(a) => a.iter().find_map(non_finite),
+        Value::Object(m) => m.values().find_map(non_finite),
+        _ => None,
+    }
 }
 
 /// The root of the document Helm reads values from. Helm 3 reads only the first document of a
@@ -73,10 +100,11 @@ pub fn values_root(docs: Vec<crate::yaml::Document>) -> Result<Option<Node>, Dat
 
 /// The value Helm reads for a scalar node (tags applied), or why Helm refuses it.
 pub fn scalar_value(node: &Node) -> Result<Value, DataError> {
-    match node.kind {
-        Kind::Scalar { .. } => scalar_node(node),
-        _ => Err(refuse(node, "not a scalar".to_owned())),
-    }
+    let value = match node.kind {
+        Kind::Scalar { .. } => scalar_node(node)?,
+        _ => return Err(refuse(node, "not a scalar".to_owned())),
+    };
+    non_finite(&value).map_or(Ok(value), Err)
 }
 
 /// The JSON key Helm makes of a scalar key node (`y` is "true", `0755` is "493"); `None` for
@@ -207,6 +235,18 @@ impl Converter {
     fn key(&mut self, k: &Node) -> Result<String, DataError> {
         let value = self.convert(k)?;
         match value {
+            Value::String(s) if s.starts_with(NON_FINITE) => {
+                // An infinity or NaN key: Go names it as strconv does.
+                let text = s.rsplit(':').next().unwrap_or_default().to_ascii_lowercase();
+                Ok(if text.contains("nan") {
+                    ".nan"
+                } else if text.starts_with('-') {
+                    "-.inf"
+                } else {
+                    ".inf"
+                }
+                .to_owned())
+            }
             Value::String(s) => Ok(s),
             Value::Bool(b) => Ok(b.to_string()),
             Value::Number(n) if n.is_i64() => Ok(n.to_string()),
@@ -336,14 +376,12 @@ fn scalar_node(node: &Node) -> Result<Value, DataError> {
         Resolved::Uint(u) => Value::Number(u.into()),
         Resolved::Float(f) => match Number::from_f64(f) {
             Some(n) => Value::Number(n),
-            None => {
-                return Err(refuse(
-                    node,
-                    format!(
-                        "`{text}` is the float {f}, which JSON cannot hold: Helm refuses it (json: unsupported value); quote it to mean the text"
-                    ),
-                ));
-            }
+            // Refused only if it survives into the data (a later duplicate key can replace it):
+            // Helm's JSON step fails on it, go-yaml's decoding does not.
+            None => Value::String(format!(
+                "{NON_FINITE}{}:{}:{text}",
+                node.pos.line, node.pos.col
+            )),
         },
         Resolved::Str | Resolved::Timestamp => Value::String(text.clone()),
     })

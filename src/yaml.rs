@@ -1,7 +1,11 @@
 //! A small YAML syntax tree with exact byte spans, built from `granit-parser` events.
 //!
-//! Nothing here re-serialises YAML: callers find the node they want and splice new bytes into the
-//! original text, so every byte outside the edited span stays as it was.
+//! Edits never re-serialise a file: callers find the node they want and splice new bytes into the
+//! original text, so every byte outside the edited span stays as it was. The parser is YAML 1.2;
+//! where Helm's reader (go-yaml v2, YAML 1.1) reads the same text differently, the tree follows
+//! go-yaml or the text is refused with the reason (see `go_yaml_scalar`, `go_yaml_properties`).
+//! `render_scalar` and `to_yaml` write text that go-yaml reads back unchanged (only `--patch`
+//! writes whole documents).
 
 use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use std::fmt;
