@@ -251,6 +251,36 @@ fn cases() -> Vec<Case> {
             "invalid YAML",
         ),
         values(
+            "values: an infinity (Helm refuses it)",
+            b"a: .inf\nkafka: {}\n".to_vec(),
+            2,
+            "<stdin>:1:4: Helm would refuse this file",
+        ),
+        values(
+            "values: a raw line separator",
+            "a: x\u{2028}y\n".as_bytes().to_vec(),
+            2,
+            "Unicode line separator",
+        ),
+        values(
+            "values: a %YAML 1.2 directive",
+            b"%YAML 1.2\n---\nkafka: {}\n".to_vec(),
+            2,
+            "%YAML 1.2",
+        ),
+        values(
+            "values: data in a second document",
+            b"kafka: {}\n---\nkafka: {persistence: {size: 1Gi}}\n".to_vec(),
+            2,
+            "Helm 4 merges them all",
+        ),
+        values(
+            "values: a trailing --- (Helm reads it)",
+            b"kafka:\n  persistence:\n    size: 20Gi\n---\n".to_vec(),
+            0,
+            "20Gi -> 50Gi",
+        ),
+        values(
             "values: a BOM and CRLF",
             "\u{feff}kafka:\r\n  persistence:\r\n    size: 20Gi\r\n"
                 .as_bytes()
