@@ -9,7 +9,7 @@ use pvc_resize::values;
 #[derive(Parser)]
 #[command(
     name = "pvc-resize",
-    version,
+    version = env!("PVC_RESIZE_LONG_VERSION"),
     about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed",
     long_about = "Grow the volumes of Helm-managed StatefulSets (Kafka first), offline and reviewed.\n\n\
         Exit status: 0 done (nothing wrong), 1 a check found something (--check would change the file), \
@@ -85,6 +85,44 @@ pub enum Command {
         is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
         argument is shell-quoted.")]
     Plan(PlanArgs),
+    /// Lay out a ready Helm 4 post-renderer plugin folder: plugin.yaml and this binary in bin/
+    #[command(after_help = "Examples:\n  \
+        pvc-resize helm-plugin ~/helm-plugins/pvc-resize && helm plugin install ~/helm-plugins/pvc-resize\n  \
+        pvc-resize helm-plugin /tmp/pvc-resize && helm plugin package /tmp/pvc-resize --sign --key NAME\n\n\
+        Helm 4 only (a `postrenderer/v1` plugin; Helm 3 must never see it in its plugins folder). An install\n\
+        from a folder is a link to it: keep the folder. The folder is created if missing; an existing\n\
+        pvc-resize plugin in it is replaced, any other plugin.yaml is refused.")]
+    HelmPlugin(HelmPluginArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = "Examples:\n  \
+        pvc-resize completions bash > ~/.local/share/bash-completion/completions/pvc-resize\n  \
+        pvc-resize completions zsh > \"${fpath[1]}/_pvc-resize\"\n  \
+        pvc-resize completions fish > ~/.config/fish/completions/pvc-resize.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per command into a folder
+    #[command(after_help = "Examples:\n  \
+        pvc-resize man | man -l -\n  \
+        pvc-resize man --dir /usr/local/share/man/man1")]
+    Man(ManArgs),
+}
+
+#[derive(Args)]
+pub struct HelmPluginArgs {
+    /// The plugin folder to write (created if missing)
+    pub dir: std::path::PathBuf,
+}
+
+#[derive(Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args)]
+pub struct ManArgs {
+    /// Write pvc-resize.1 and pvc-resize-COMMAND.1 into this folder instead of printing pvc-resize.1
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// The formats of `plan`; a new one is added here and in `run_plan`.

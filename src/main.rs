@@ -6,8 +6,13 @@
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{CommandFactory, Parser};
 mod cli;
+mod helm4_run;
+mod install;
 
-use cli::{CheckArgs, Cli, Command, PlanArgs, PostRenderArgs, ValidateArgs, ValuesArgs};
+use cli::{
+    CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs, ValidateArgs,
+    ValuesArgs,
+};
 use pvc_resize::argocd;
 use pvc_resize::check;
 use pvc_resize::finding::{Finding, Report, Severity};
@@ -24,9 +29,13 @@ use pvc_resize::values::{self, Change, ValuesPath};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-/// Where diagnostics go: stderr, and a log file when asked.
+/// Where diagnostics go: stderr, and a log file when asked (by `--log`, or by default when Helm 4
+/// runs the plugin, since it drops stderr). Under Helm 4 an error also goes to stdout, the one
+/// channel Helm shows (see `helm4_run`).
 struct Diag {
     log: Option<std::fs::File>,
+    log_path: Option<std::path::PathBuf>,
+    plugin: Option<helm4_run::PluginRun>,
 }
 
 impl Diag {
@@ -36,11 +45,53 @@ impl Diag {
             let _ = writeln!(f, "{line}");
         }
     }
+
+    /// Starts the default log when running as Helm 4's plugin; `--log` replaces it later.
+    fn for_run() -> Diag {
+        let plugin = helm4_run::detect();
+        let (log, log_path) = match plugin.as_ref().and_then(|p| p.open_log()) {
+            Some((f, p)) => (Some(f), Some(p)),
+            None => (None, None),
+        };
+        let mut diag = Diag {
+            log,
+            log_path,
+            plugin,
+        };
+        if diag.plugin.is_some() {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            diag.say(&format!(
+                "pvc-resize {}: run by Helm 4 as its post-renderer plugin, args {args:?}",
+                env!("PVC_RESIZE_LONG_VERSION")
+            ));
+        }
+        diag
+    }
+
+    /// Reports a failure; returns the exit status. Under Helm 4 the message goes to stdout as a
+    /// non-manifest document and the status is 0, so that Helm fails *and* prints it.
+    fn fail(&mut self, message: &str) -> ExitCode {
+        self.say(message);
+        if self.plugin.is_some() {
+            helm4_run::emit_error(message, self.log_path.as_deref());
+            return ExitCode::SUCCESS;
+        }
+        ExitCode::from(2)
+    }
 }
 
 fn main() -> ExitCode {
+    let mut diag = Diag::for_run();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        Err(e) if diag.plugin.is_some() => {
+            let text = if e.use_stderr() {
+                argument_error(&e)
+            } else {
+                e.render().to_string()
+            };
+            return diag.fail(&text);
+        }
         Err(e) if !e.use_stderr() => {
             // --help, --version: the product, on stdout.
             let _ = e.print();
@@ -51,21 +102,51 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut diag = Diag { log: None };
     let result = match cli.command {
         Command::Values(a) => run_values(a, &mut diag),
         Command::PostRender(a) => run_post_render(a, &mut diag),
         Command::Validate(a) => run_validate(a, &mut diag),
         Command::Check(a) => run_check(a, &mut diag),
         Command::Plan(a) => run_plan(a, &mut diag),
+        Command::HelmPlugin(a) => run_helm_plugin(a, &mut diag),
+        Command::Completions(a) => emit(&install::completions(a.shell)).map(|_| ExitCode::SUCCESS),
+        Command::Man(a) => run_man(a, &mut diag),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            diag.say(&format!("pvc-resize: error: {e:#}"));
-            ExitCode::from(2)
+        Err(e) => diag.fail(&format!("pvc-resize: error: {e:#}")),
+    }
+}
+
+fn run_helm_plugin(a: HelmPluginArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let [manifest, bin] = install::lay_out_helm4_plugin(&a.dir)?;
+    diag.say(&format!(
+        "pvc-resize: wrote {} and {} ({})",
+        manifest.display(),
+        bin.display(),
+        env!("PVC_RESIZE_LONG_VERSION")
+    ));
+    diag.say(&format!(
+        "pvc-resize: next (Helm 4): helm plugin install {} (a link to this folder: keep it), \
+         or package it signed: helm plugin package {} --sign --key NAME --keyring FILE",
+        a.dir.display(),
+        a.dir.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_man(a: ManArgs, diag: &mut Diag) -> Result<ExitCode> {
+    match &a.dir {
+        None => {
+            emit(&install::man_page()?)?;
+        }
+        Some(dir) => {
+            for page in install::write_man_pages(dir)? {
+                diag.say(&format!("pvc-resize: wrote {}", page.display()));
+            }
         }
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A clap error as every other error: `pvc-resize: error: ...`, clap's usage line, and a hint
@@ -198,6 +279,7 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
                 ))
             })?;
         diag.log = Some(f);
+        diag.log_path = Some(path.into());
     }
     if a.size.is_none() && a.patches.is_empty() && !a.claim_typemeta {
         bail!(

@@ -1,0 +1,42 @@
+//! Puts the git commit into `pvc-resize --version` (as `PVC_RESIZE_COMMIT`). Without git, or
+//! outside a repository (a source tarball), the version says so instead of failing the build;
+//! `PVC_RESIZE_COMMIT` set in the environment wins (for packagers building from a tarball).
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()?;
+    let text = String::from_utf8(out.stdout).ok()?;
+    (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_owned())
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=PVC_RESIZE_COMMIT");
+    let commit = std::env::var("PVC_RESIZE_COMMIT")
+        .ok()
+        .filter(|c| !c.is_empty())
+        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]));
+    // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs.
+    if let (Some(dir), Some(common)) = (
+        git(&["rev-parse", "--absolute-git-dir"]),
+        git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]),
+    ) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={common}/packed-refs");
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            let file = Path::new(&common).join(branch);
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    let long = match commit {
+        Some(c) => format!("{version} (commit {c})"),
+        None => format!("{version} (commit unknown: built without git metadata)"),
+    };
+    println!("cargo:rustc-env=PVC_RESIZE_LONG_VERSION={long}");
+}
