@@ -69,3 +69,46 @@ fn helm3_cli_plugin() {
     assert_eq!(p["version"].as_str().unwrap(), env!("CARGO_PKG_VERSION"));
     assert_eq!(p["command"], "pvc-resize");
 }
+
+/// Another plugin passing its HELM_PLUGIN_DIR on (helm-diff running `helm upgrade
+/// --post-renderer pvc-resize`, or a Helm 3 CLI plugin) must not switch on the Helm 4 plugin
+/// channel: errors keep their exit status 2 and stderr.
+#[test]
+fn the_helm4_channel_is_only_for_the_binary_in_its_own_postrenderer_plugin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tmp.path().join("diff");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(
+        other.join("plugin.yaml"),
+        "apiVersion: v1\ntype: postrenderer/v1\nname: diff\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        .args(["post-render", "--size", "0Gi"])
+        .env("HELM_PLUGIN_DIR", &other)
+        .env("HELM_PLUGIN_NAME", "diff")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(!other.join("post-render.log").exists());
+
+    // The same binary inside a postrenderer/v1 folder: the error becomes a document, exit 0.
+    let mine = tmp.path().join("pvc-resize");
+    let out = run(&["helm-plugin", mine.to_str().unwrap()], b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = std::process::Command::new(mine.join("bin/pvc-resize"))
+        .args(["post-render", "--size", "0Gi"])
+        .env("HELM_PLUGIN_DIR", &mine)
+        .env("HELM_PLUGIN_NAME", "pvc-resize")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = stdout(&out);
+    assert!(doc.starts_with("--- |\n  pvc-resize: error: "), "{doc}");
+    let v: Value = serde_yaml::from_str(&doc).unwrap();
+    assert!(v.is_string(), "not a manifest: {v}");
+    let log = read(&mine.join("post-render.log"));
+    assert!(log.contains("pvc-resize: error: "), "{log}");
+}
