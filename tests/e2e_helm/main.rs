@@ -5,7 +5,10 @@
 //! failed command with nothing rendered, and under Helm 4 the user must still see the reason.
 //! Each Helm gets its own data, config, cache and GnuPG homes in a temporary folder.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod contrib;
+mod readme;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -705,5 +708,40 @@ fn helm3_and_the_helm4_manifest() {
         stdout(&out).starts_with("pvc-resize 0."),
         "{}",
         stdout(&out)
+    );
+}
+
+/// Helm 4 runs the Helm 3 CLI plugin too, but not beside the post-renderer plugin: both are
+/// named pvc-resize, and two plugins of one name break every Helm 4 command.
+#[test]
+fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
+    let Some(helm) = Helm::new(4) else { return };
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    helm.ok(&[
+        "plugin",
+        "install",
+        repo.join("plugin/helm3").to_str().unwrap(),
+    ]);
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let out = helm
+        .cmd()
+        .env("PATH", &path)
+        .args(["pvc-resize", "--version"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("pvc-resize 0."),
+        "{}",
+        stdout(&out)
+    );
+    helm.install_pvc_resize();
+    let out = helm.run(&["plugin", "list"]);
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("two plugins claim the name \"pvc-resize\""),
+        "{}",
+        stderr(&out)
     );
 }
