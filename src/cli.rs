@@ -47,8 +47,9 @@ pub enum Command {
         helm template ... | pvc-resize post-render --claim-typemeta   # apiVersion/kind in claim templates (Argo CD)\n\n\
         Without --statefulset, the StatefulSets of the `kafka` chart are picked (exactly one must exist).\n\
         Every byte outside the edited sizes is kept. On any error nothing is written to stdout and the exit\n\
-        status is 2, so Helm stops instead of applying a partial release. Helm 4 drops a plugin's stderr:\n\
-        use --log FILE to keep the diagnostics.")]
+        status is 2, so Helm stops instead of applying a partial release. Run by Helm 4 as its plugin\n\
+        (which drops stderr and the exit status), diagnostics go to $HELM_PLUGIN_DIR/post-render.log\n\
+        (or --log FILE), and an error comes back as a non-manifest document that Helm refuses and prints.")]
     PostRender(PostRenderArgs),
     /// Validate values files and rendered manifests against the bundled JSON schemas
     #[command(after_help = "Examples:\n  \
@@ -247,7 +248,7 @@ pub struct PostRenderArgs {
     /// A file of RFC 6902 patches with targets (repeatable); see schema/patch-file.schema.json
     #[arg(long = "patch", value_name = "FILE")]
     pub patches: Vec<String>,
-    /// Also write diagnostics to this file (Helm 4 discards a post-renderer's stderr)
+    /// Also append diagnostics to this file (run by Helm 4: instead of $HELM_PLUGIN_DIR/post-render.log)
     #[arg(long, value_name = "FILE")]
     pub log: Option<String>,
     /// Parse every document, not only those that could be selected (slower; Helm already parsed them)
