@@ -745,3 +745,28 @@ fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
         stderr(&out)
     );
 }
+
+/// Helm 4.1.4 installs into `$HELM_DATA_HOME/plugins` even when `$HELM_PLUGINS` points
+/// elsewhere, and loads from `$HELM_PLUGINS`: the plugin is installed but not found. The README
+/// says to set HELM_DATA_HOME rather than HELM_PLUGINS.
+#[test]
+fn helm4_installs_beside_helm_plugins() {
+    let Some(helm) = Helm::new(4) else { return };
+    let dir = helm.path("src/pvc-resize");
+    assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
+    let elsewhere = helm.path("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let with_plugins = |args: &[&str]| {
+        helm.cmd()
+            .env("HELM_PLUGINS", &elsewhere)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_plugins(&["plugin", "install", dir.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(helm.path("data/plugins/pvc-resize").is_symlink());
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    let list = with_plugins(&["plugin", "list"]);
+    assert!(!stdout(&list).contains("pvc-resize"), "{}", stdout(&list));
+}
