@@ -70,6 +70,30 @@ impl Helm {
         dir
     }
 
+    /// Installs ./plugin/helm3 and runs `helm pvc-resize --version` (the binary on PATH).
+    fn run_helm3_cli_plugin(&self) {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        self.ok(&[
+            "plugin",
+            "install",
+            repo.join("plugin/helm3").to_str().unwrap(),
+        ]);
+        let bin_dir = Path::new(BIN).parent().unwrap();
+        let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+        let out = self
+            .cmd()
+            .env("PATH", path)
+            .args(["pvc-resize", "--version"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with("pvc-resize 0."),
+            "{}",
+            stdout(&out)
+        );
+    }
+
     /// A post-renderer plugin that changes nothing: what Helm 4 itself does to the stream.
     fn install_noop(&self) {
         let dir = self.path("src/noop");
@@ -690,25 +714,7 @@ fn helm3_and_the_helm4_manifest() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     // The Helm 3 CLI plugin: `helm pvc-resize ...` runs the pvc-resize on PATH.
-    helm.ok(&[
-        "plugin",
-        "install",
-        repo.join("plugin/helm3").to_str().unwrap(),
-    ]);
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    let out = helm
-        .cmd()
-        .env("PATH", path)
-        .args(["pvc-resize", "--version"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).starts_with("pvc-resize 0."),
-        "{}",
-        stdout(&out)
-    );
+    helm.run_helm3_cli_plugin();
 }
 
 /// Helm 4 runs the Helm 3 CLI plugin too, but not beside the post-renderer plugin: both are
@@ -716,26 +722,7 @@ fn helm3_and_the_helm4_manifest() {
 #[test]
 fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
     let Some(helm) = Helm::new(4) else { return };
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
-    helm.ok(&[
-        "plugin",
-        "install",
-        repo.join("plugin/helm3").to_str().unwrap(),
-    ]);
-    let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    let out = helm
-        .cmd()
-        .env("PATH", &path)
-        .args(["pvc-resize", "--version"])
-        .output()
-        .unwrap();
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(
-        stdout(&out).starts_with("pvc-resize 0."),
-        "{}",
-        stdout(&out)
-    );
+    helm.run_helm3_cli_plugin();
     helm.install_pvc_resize();
     let out = helm.run(&["plugin", "list"]);
     assert_ne!(code(&out), 0);
