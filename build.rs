@@ -1,6 +1,7 @@
-//! Puts the git commit into `pvc-resize --version` (as `PVC_RESIZE_COMMIT`). Without git, or
-//! outside a repository (a source tarball), the version says so instead of failing the build;
-//! `PVC_RESIZE_COMMIT` set in the environment wins (for packagers building from a tarball).
+//! Puts the git commit into `pvc-resize --version` (`PVC_RESIZE_LONG_VERSION`). Without git, or
+//! outside pvc-resize's own repository (a source tarball, a subtree in another repository), the
+//! version says so instead of failing the build; `PVC_RESIZE_COMMIT` set in the environment wins
+//! (for packagers building from a tarball).
 
 use std::path::Path;
 use std::process::Command;
@@ -17,10 +18,20 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=PVC_RESIZE_COMMIT");
+    // Only pvc-resize's own repository: vendored inside another one (a git subtree), the
+    // enclosing repository's commit would be a wrong answer.
+    let own_repo = git(&["rev-parse", "--show-toplevel"]).is_some_and(|top| {
+        let canon = |p: &str| std::fs::canonicalize(p).ok();
+        canon(&top).is_some() && canon(&top) == canon(env!("CARGO_MANIFEST_DIR"))
+    });
     let commit = std::env::var("PVC_RESIZE_COMMIT")
         .ok()
         .filter(|c| !c.is_empty())
-        .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]));
+        .or_else(|| {
+            own_repo
+                .then(|| git(&["rev-parse", "--short=12", "HEAD"]))
+                .flatten()
+        });
     // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs.
     if let (Some(dir), Some(common)) = (
         git(&["rev-parse", "--absolute-git-dir"]),
@@ -36,7 +47,7 @@ fn main() {
     let version = env!("CARGO_PKG_VERSION");
     let long = match commit {
         Some(c) => format!("{version} (commit {c})"),
-        None => format!("{version} (commit unknown: built without git metadata)"),
+        None => format!("{version} (commit unknown: not built in a clone of pvc-resize)"),
     };
     println!("cargo:rustc-env=PVC_RESIZE_LONG_VERSION={long}");
 }
