@@ -132,6 +132,13 @@ fn run_helm_plugin(a: HelmPluginArgs, diag: &mut Diag) -> Result<ExitCode> {
         a.dir.display(),
         a.dir.display()
     ));
+    if a.dir.file_name().is_some_and(|n| n != install::PLUGIN_NAME) {
+        diag.say(&format!(
+            "pvc-resize: note: Helm 4 links a folder install under the folder's name; naming it {} \
+             keeps that link's name the plugin's",
+            install::PLUGIN_NAME
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
