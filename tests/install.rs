@@ -47,6 +47,16 @@ fn helm_plugin_lays_out_a_ready_folder() {
         "{}",
         stderr(&out)
     );
+    assert!(!stderr(&out).contains("note:"), "{}", stderr(&out));
+    let other = run(
+        &["helm-plugin", tmp.path().join("pr").to_str().unwrap()],
+        b"",
+    );
+    assert!(
+        stderr(&other).contains("note: Helm 4 links"),
+        "{}",
+        stderr(&other)
+    );
     let manifest = read(&dir.join("plugin.yaml"));
     assert_eq!(
         manifest,
