@@ -277,3 +277,39 @@ fn unreadable_files_are_annotated() {
         );
     }
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), `auto` colours unless NO_COLOR is
+/// set to something.
+#[test]
+fn auto_colours_a_terminal_unless_no_color() {
+    if program("script").is_none() {
+        skip("script (util-linux)");
+        return;
+    }
+    let Some(dir) = repo() else { return };
+    let on_a_tty = |no_color: Option<&str>| {
+        let mut cmd = Command::new("script");
+        cmd.args([
+            "-qec",
+            &format!(
+                "{} validate --values values.yaml",
+                env!("CARGO_BIN_EXE_pvc-resize")
+            ),
+            "/dev/null",
+        ])
+        .current_dir(dir.path().join("deploy"))
+        .env_remove("NO_COLOR");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        String::from_utf8_lossy(&cmd.output().unwrap().stdout).into_owned()
+    };
+    let coloured = on_a_tty(None);
+    assert!(
+        coloured.contains("\x1b[1;31merror[unknown-key]:\x1b[0m"),
+        "{coloured:?}"
+    );
+    assert!(!on_a_tty(Some("1")).contains('\x1b'));
+    // An empty NO_COLOR doesn't count (no-color.org).
+    assert!(on_a_tty(Some("")).contains('\x1b'));
+}
