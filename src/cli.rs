@@ -127,7 +127,9 @@ pub struct ManArgs {
 }
 
 /// The formats of `plan`; a new one is added here and in `run_plan`.
-pub const PLAN_FORMATS: [&str; 6] = ["text", "markdown", "json", "script", "flux", "argocd"];
+pub const PLAN_FORMATS: [&str; 8] = [
+    "text", "markdown", "json", "script", "flux", "argocd", "github", "sarif",
+];
 
 #[derive(Args)]
 pub struct PlanArgs {

@@ -225,6 +225,67 @@ pub const IDS: &[(&str, &str)] = &[
         "statefulset-added",
         "A StatefulSet is new in the new render",
     ),
+    // plan (`shrink` and `decimal-size` as for check)
+    (
+        "chart-pinned",
+        "The upgrade pins the chart version of the render",
+    ),
+    (
+        "chart-version-unknown",
+        "The chart version to pin is not known",
+    ),
+    (
+        "kube-context-unnamed",
+        "No --kube-context: the commands show CONTEXT, and the script needs it named",
+    ),
+    (
+        "helm4-post-renderer",
+        "Under Helm 4 any post-renderer re-serialises the whole release",
+    ),
+    (
+        "storageclass-unknown",
+        "The StorageClass's allowVolumeExpansion is not known",
+    ),
+    (
+        "storageclass-expands",
+        "The StorageClass allows volume expansion",
+    ),
+    (
+        "storageclass-no-expansion",
+        "The StorageClass does not allow volume expansion: the PVC patch would be refused",
+    ),
+    ("cloud-notes", "How the clouds' disks differ when grown"),
+    (
+        "cloud-ebs",
+        "AWS EBS: one modification per volume every 6 hours",
+    ),
+    (
+        "cloud-azure-disk",
+        "Azure Disk may refuse to grow an attached disk",
+    ),
+    ("cloud-gce", "GCE PD rounds sizes up to whole GiB"),
+    (
+        "pvc-beyond-replicas",
+        "A PVC beyond the replica count (left by a scale-down) is grown too",
+    ),
+    (
+        "pvc-missing",
+        "A PVC of the StatefulSet is not in the cluster snapshot",
+    ),
+    (
+        "pvc-not-bound",
+        "A PVC is not Bound: only a Bound PVC can be expanded",
+    ),
+    ("pvc-grown", "A PVC already has the new size or more"),
+    (
+        "log-retention",
+        "Kafka's retention bytes exceed the new disk",
+    ),
+    ("render-at-size", "The render already asks for the new size"),
+    (
+        "retention-delete",
+        "whenScaled: Delete: scaling to 0 would delete the PVCs",
+    ),
     // validate
     (
         "unknown-key",

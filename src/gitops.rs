@@ -174,12 +174,12 @@ fn blocking(out: &mut String, plan: &Plan, what: &str) -> bool {
         out,
         "#\n# BLOCKING: no {what} is printed until these are fixed:"
     );
-    for f in plan.findings.iter().filter(|f| f.severity == "blocking") {
-        for line in wrap(&format!("[{}] {}", f.code, f.message), 96) {
+    for f in plan.findings.iter().filter(|f| f.blocking) {
+        for line in wrap(&format!("[{}] {}", f.id, f.message), 96) {
             let _ = writeln!(out, "#   {line}");
         }
-        if let Some(fix) = &f.fix {
-            let _ = writeln!(out, "#   fix: {fix}");
+        if let Some(hint) = &f.hint {
+            let _ = writeln!(out, "#   hint: {hint}");
         }
     }
     true

@@ -622,11 +622,17 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         "json" => plan_render::json(&plan),
         "flux" => pvc_resize::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
         "argocd" => pvc_resize::gitops::argocd(&plan),
+        // The preflight findings alone, as annotations or for code scanning.
+        "github" | "sarif" => output::render(
+            &Report::new("plan", plan.findings.clone()),
+            format_of(&a.format),
+            false,
+        ),
         "script" => match plan_render::script(&plan) {
             Ok(s) => s,
             Err(e) if plan.blocking => {
-                for f in plan.findings.iter().filter(|f| f.severity == "blocking") {
-                    diag.say(&format!("pvc-resize: blocking [{}]: {}", f.code, f.message));
+                for f in plan.findings.iter().filter(|f| f.blocking) {
+                    diag.say(&format!("pvc-resize: blocking [{}]: {}", f.id, f.message));
                 }
                 diag.say(&format!("pvc-resize: {e}"));
                 return Ok(ExitCode::from(1));

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The plan JSON format version (`schema/plan.schema.json`).
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 /// What `plan` is given.
 pub struct Input<'a> {
@@ -93,17 +93,31 @@ pub struct Target {
     /// The effective `persistentVolumeClaimRetentionPolicy.whenScaled` (`Retain` by default).
     pub when_scaled: String,
     pub pvcs: Vec<Pvc>,
+    /// The claim template's size in the render (where findings about the render point).
+    #[serde(skip)]
+    pub at: Option<Location>,
 }
 
-/// A preflight finding.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Finding {
-    /// `blocking`, `warning` or `info`.
-    pub severity: &'static str,
-    pub code: &'static str,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+/// A preflight finding: the shared model (`crate::finding`). A blocking finding is an error.
+pub use crate::finding::{Finding, Location, Severity};
+
+/// The findings about what the render says, which point at the claim template's size in it
+/// (the others are about the cluster or the procedure).
+const RENDER_IDS: [&str; 5] = [
+    "shrink",
+    "render-at-size",
+    "decimal-size",
+    "retention-delete",
+    "log-retention",
+];
+
+/// Places the render's findings among `findings` at `at`.
+fn place_in_render(findings: &mut [Finding], at: &Location) {
+    for f in findings {
+        if f.location.is_none() && RENDER_IDS.contains(&f.id) {
+            f.location = Some(at.clone());
+        }
+    }
 }
 
 /// A command as an argument vector; quoted only when printed.
@@ -260,30 +274,24 @@ fn s<'v>(v: &'v Value, pointer: &str) -> Option<&'v str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
 
-fn info(code: &'static str, message: String) -> Finding {
-    Finding {
-        severity: "info",
-        code,
-        message,
-        fix: None,
+fn info(id: &'static str, message: String) -> Finding {
+    Finding::new(id, Severity::Notice, message)
+}
+
+fn warning(id: &'static str, message: String, hint: Option<String>) -> Finding {
+    let f = Finding::new(id, Severity::Warning, message);
+    match hint {
+        Some(h) => f.hint(h),
+        None => f,
     }
 }
 
-fn warning(code: &'static str, message: String, fix: Option<String>) -> Finding {
-    Finding {
-        severity: "warning",
-        code,
-        message,
-        fix,
-    }
-}
-
-fn blocking(code: &'static str, message: String, fix: Option<String>) -> Finding {
-    Finding {
-        severity: "blocking",
-        code,
-        message,
-        fix,
+/// A finding that stops the plan (exit 1, no script).
+fn blocking(id: &'static str, message: String, hint: Option<String>) -> Finding {
+    let f = Finding::new(id, Severity::Error, message);
+    match hint {
+        Some(h) => f.hint(h),
+        None => f,
     }
 }
 
@@ -372,7 +380,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
                     diff: crate::render::unified_diff(text, &edit.output, file),
                 }),
                 Err(e) if e.message.contains("refusing to shrink") => {
-                    findings.push(blocking("shrink", format!("{file}:{e}"), None));
+                    let f = Finding::new("shrink", Severity::Error, e.message.clone())
+                        .at(Location::new(file, e.pos));
+                    findings.push(match e.hint {
+                        Some(h) => f.hint(h),
+                        None => f,
+                    });
                     None
                 }
                 Err(e) => return Err(format!("{file}:{e}")),
@@ -405,7 +418,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         crate::render::unified_diff(input.manifests, &out.output, input.manifests_name)
     };
 
-    let is_blocking = findings.iter().any(|f| f.severity == "blocking");
+    let is_blocking = findings.iter().any(|f| f.blocking);
     let fallback_offered = !targets.iter().any(|t| t.when_scaled == "Delete");
     let steps = if is_blocking {
         Vec::new()
@@ -576,6 +589,7 @@ fn target(
     findings: &mut Vec<Finding>,
 ) -> Result<Target, String> {
     check_name("StatefulSet", &sts.name, 253, true)?;
+    let first_finding = findings.len();
     let claim = sts
         .claims
         .iter()
@@ -724,7 +738,13 @@ fn target(
             Some("lower logRetentionBytes in the chart's values, or grow the disk further".to_owned()),
         ));
     }
+    let at = Location::new(
+        input.manifests_name,
+        claim.storage.map_or(claim.pos, |n| n.pos),
+    );
+    place_in_render(&mut findings[first_finding..], &at);
     Ok(Target {
+        at: Some(at),
         statefulset: sts.name.clone(),
         replicas,
         claim: input.claim.to_owned(),
@@ -743,6 +763,19 @@ fn target(
 }
 
 fn target_findings(
+    input: &Input<'_>,
+    t: &Target,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) {
+    let first_finding = findings.len();
+    target_checks(input, t, cluster, findings);
+    if let Some(at) = &t.at {
+        place_in_render(&mut findings[first_finding..], at);
+    }
+}
+
+fn target_checks(
     input: &Input<'_>,
     t: &Target,
     cluster: Option<&Cluster>,

@@ -1,5 +1,6 @@
 //! Turns a [`Plan`] into text (terminal), markdown (a PR comment), JSON and a bash script.
 
+use crate::finding::Severity;
 use crate::plan::{Command, Plan, Step, Target};
 use crate::quantity::group;
 use std::fmt::Write;
@@ -102,13 +103,17 @@ pub fn text(plan: &Plan, style: &Style) -> String {
     );
     for f in &plan.findings {
         let label = match f.severity {
-            "blocking" => style.paint("1;31", "BLOCKING"),
-            "warning" => style.paint("33", "warning"),
-            _ => style.paint("36", "info"),
+            Severity::Error => style.paint("1;31", "BLOCKING"),
+            Severity::Warning => style.paint("33", "warning"),
+            Severity::Notice => style.paint("36", "info"),
         };
-        let _ = writeln!(o, "  {label} [{}] {}", f.code, f.message);
-        if let Some(fix) = &f.fix {
-            let _ = writeln!(o, "      fix: {fix}");
+        let at = f
+            .location
+            .as_ref()
+            .map_or(String::new(), |l| format!(" ({l})"));
+        let _ = writeln!(o, "  {label} [{}] {}{at}", f.id, f.message);
+        if let Some(hint) = &f.hint {
+            let _ = writeln!(o, "      hint: {hint}");
         }
     }
     if plan.blocking {
@@ -244,19 +249,14 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(o, "\n### Preflight\n");
     for f in &plan.findings {
         let icon = match f.severity {
-            "blocking" => "**BLOCKING**",
-            "warning" => "warning",
-            _ => "info",
+            Severity::Error => "**BLOCKING**",
+            Severity::Warning => "warning",
+            Severity::Notice => "info",
         };
-        let _ = write!(
-            o,
-            "- {icon} `{}`: {}",
-            f.code,
-            f.message.replace('|', "\\|")
-        );
-        match &f.fix {
-            Some(fix) => {
-                let _ = writeln!(o, " Fix: `{fix}`");
+        let _ = write!(o, "- {icon} `{}`: {}", f.id, f.message.replace('|', "\\|"));
+        match &f.hint {
+            Some(hint) => {
+                let _ = writeln!(o, " Hint: `{hint}`");
             }
             None => o.push('\n'),
         }

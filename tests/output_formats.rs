@@ -313,3 +313,54 @@ fn auto_colours_a_terminal_unless_no_color() {
     // An empty NO_COLOR doesn't count (no-color.org).
     assert!(on_a_tty(Some("")).contains('\x1b'));
 }
+
+/// `plan` reports its preflight findings in the same model: annotations at the render's claim
+/// template and at the values file, SARIF valid against the official schema, exit 1 when blocking.
+#[test]
+fn plan_findings_as_annotations_and_sarif() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let plan = |format: &str| {
+        run_in(
+            Some(root),
+            &[
+                "plan",
+                "--release",
+                "posthog",
+                "--namespace",
+                "posthog",
+                "--size",
+                "10Gi",
+                "--manifests",
+                "fixtures/rendered-kafka.yaml",
+                "--values",
+                "fixtures/posthog-values.yaml",
+                "--format",
+                format,
+            ],
+            b"",
+        )
+    };
+    let out = plan("github");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "::error file=fixtures/rendered-kafka.yaml,line=47,col=22,title=pvc-resize shrink::"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("::error file=fixtures/posthog-values.yaml,line=13,col=11,title=pvc-resize shrink::refusing to shrink"), "{text}");
+    let out = plan("sarif");
+    assert_eq!(code(&out), 1);
+    let log: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_valid(&schema("schema/sarif/sarif-schema-2.1.0.json"), &log);
+    for rule in log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            rule["shortDescription"]["text"].is_string(),
+            "an id missing from finding::IDS: {rule}"
+        );
+    }
+}

@@ -196,7 +196,7 @@ fn facts_from_the_cluster_snapshot() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| f["code"].as_str().unwrap())
+        .map(|f| f["id"].as_str().unwrap())
         .collect();
     assert!(
         codes.contains(&"storageclass-expands") && codes.contains(&"cloud-ebs"),
