@@ -265,8 +265,18 @@ fn format_of(name: &str) -> Format {
 
 /// Writes the product to stdout. A closed pipe (`| head`) is not an error; returns false then.
 fn emit(bytes: &[u8]) -> Result<bool> {
+    emit_parts([bytes])
+}
+
+/// Writes the product from pieces, in order (a post-rendered stream is the input with a few
+/// ranges replaced: no second copy of it is built).
+fn emit_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Result<bool> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|_| out.flush()) {
+    let written = parts
+        .into_iter()
+        .try_for_each(|p| out.write_all(p))
+        .and_then(|_| out.flush());
+    match written {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(e).context("cannot write to stdout"),
@@ -317,6 +327,7 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         claim: a.claim,
         patches,
         parse_all: a.parse_all,
+        ..Options::default()
     };
     let outcome = post_render::post_render(&input, &opts).map_err(|e| match e.pos {
         Some(_) => anyhow!("<stdin>:{e}"),
@@ -343,17 +354,18 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         "pvc-resize: {} documents in, {} out",
         outcome.documents, outcome.documents
     ));
-    let mut output = outcome.output;
     if a.claim_typemeta {
+        let output = outcome.output.to_string();
         let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
         for (sts, claim, line) in &added.claims {
             diag.say(&format!(
                 "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
             ));
         }
-        output = added.output;
+        emit(added.output.as_bytes())?;
+    } else {
+        emit_parts(outcome.output.segments().map(str::as_bytes))?;
     }
-    emit(output.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -32,6 +32,8 @@ pub struct StatefulSet<'a> {
 pub struct ClaimTemplate<'a> {
     pub name: String,
     pub pos: Pos,
+    /// The whole template.
+    pub node: &'a Node,
     /// The `spec.resources.requests.storage` scalar.
     pub storage: Option<&'a Node>,
     /// `spec.storageClassName`, when set.
@@ -65,6 +67,7 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
         .map(|t| ClaimTemplate {
             name: str_at(t, &["metadata", "name"]).unwrap_or_default(),
             pos: t.pos,
+            node: t,
             storage: t
                 .get_path(&["spec", "resources", "requests", "storage"])
                 .filter(|n| matches!(n.kind, Kind::Scalar { .. })),
@@ -109,6 +112,34 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
         mounts,
         env,
     })
+}
+
+/// The Kubernetes objects of a document: the document itself, or the items of a `kind: *List`
+/// (`List`, `StatefulSetList`, ...), which Helm's client and kubectl apply one by one.
+pub fn objects(root: &Node) -> Vec<&Node> {
+    let mut out = Vec::new();
+    collect_objects(root, &mut out, 0);
+    out
+}
+
+fn collect_objects<'a>(node: &'a Node, out: &mut Vec<&'a Node>, depth: usize) {
+    let is_list = str_at(node, &["kind"]).is_some_and(|k| k.ends_with("List"));
+    match node.get("items") {
+        Some(items) if is_list && depth < 64 => {
+            for item in items.items() {
+                collect_objects(item, out, depth + 1);
+            }
+        }
+        _ => out.push(node),
+    }
+}
+
+/// Every StatefulSet of a document, at the top or inside a `*List`.
+pub fn statefulsets<'a>(root: &'a Node, source_comment: Option<&str>) -> Vec<StatefulSet<'a>> {
+    objects(root)
+        .into_iter()
+        .filter_map(|o| statefulset(o, source_comment))
+        .collect()
 }
 
 impl StatefulSet<'_> {

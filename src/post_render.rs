@@ -8,10 +8,14 @@ use crate::manifest::{self, StatefulSet};
 use crate::patch::PatchSet;
 use crate::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::stream::{self, Chunk};
+use crate::schema;
 use crate::yaml::{self, Pos, Style};
-use crate::{schema, validate};
 use memchr::memmem;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The chart whose StatefulSets are picked when no `--statefulset` is given.
 pub const DEFAULT_CHART: &str = "kafka";
@@ -28,6 +32,12 @@ pub struct Options {
     pub parse_all: bool,
     /// The Kubernetes version whose schemas the changed documents must pass (empty: the default).
     pub kubernetes_version: String,
+    /// Threads for the scan (0: one per core for large streams).
+    pub threads: usize,
+    /// The straightforward path, for tests that compare it with the fast one: every document
+    /// parsed, on one thread, and every changed document parsed again and checked with the
+    /// full schema validator.
+    pub reference: bool,
 }
 
 /// A failure, with the line in the input stream where it applies.
@@ -75,21 +85,81 @@ pub struct ClaimChange {
 
 /// The rewritten stream and what was done.
 #[derive(Debug)]
-pub struct Outcome {
-    pub output: String,
+pub struct Outcome<'a> {
+    pub output: Spliced<'a>,
     pub documents: usize,
     pub claims: Vec<ClaimChange>,
     pub patched: Vec<String>,
     pub warnings: Vec<String>,
 }
 
-/// A selected-StatefulSet candidate found in the stream.
+/// The output stream as the input with replaced byte ranges, validated whole before anything is
+/// written: no second copy of a large stream is built (`to_string()` builds one when wanted).
+#[derive(Debug)]
+pub struct Spliced<'a> {
+    input: &'a str,
+    /// Sorted, non-overlapping ranges of `input` and their replacements.
+    edits: Vec<(Range<usize>, String)>,
+}
+
+impl<'a> Spliced<'a> {
+    /// The output, piece by piece, in order.
+    pub fn segments(&self) -> impl Iterator<Item = &str> + '_ {
+        let mut cursor = 0;
+        let mut edits = self.edits.iter();
+        let mut pending: Option<&str> = None;
+        std::iter::from_fn(move || {
+            if let Some(p) = pending.take() {
+                return Some(p);
+            }
+            match edits.next() {
+                Some((range, new)) => {
+                    let before = &self.input[cursor..range.start];
+                    cursor = range.end;
+                    pending = Some(new.as_str());
+                    Some(before)
+                }
+                None if cursor <= self.input.len() => {
+                    let rest = &self.input[cursor..];
+                    cursor = self.input.len() + 1;
+                    Some(rest)
+                }
+                None => None,
+            }
+        })
+        .filter(|s| !s.is_empty())
+    }
+
+    /// The length of the output in bytes.
+    pub fn len(&self) -> usize {
+        self.edits
+            .iter()
+            .fold(self.input.len(), |n, (r, new)| n - r.len() + new.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Spliced<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.segments().try_for_each(|s| f.write_str(s))
+    }
+}
+
+/// A StatefulSet found in the stream.
 struct Found {
     chunk: usize,
     name: String,
+    namespace: Option<String>,
     pos: Pos,
     from_chart: bool,
     claims: Vec<FoundClaim>,
+    /// The claim templates as JSON data, for the schema check after a resize without parsing
+    /// the changed text again. `None` when the document has aliases or merge keys: then the
+    /// changed text is parsed again.
+    templates: Option<Vec<Value>>,
 }
 
 /// A claim template of a candidate, with its storage scalar when it has one.
@@ -101,14 +171,27 @@ struct FoundClaim {
 
 /// The storage scalar: where it is and how it is written.
 struct Storage {
-    range: std::ops::Range<usize>,
+    range: Range<usize>,
     text: String,
     style: Style,
     pos: Pos,
+    /// A tag or an anchor on the scalar: its new value is read back from the changed text.
+    decorated: bool,
 }
 
+/// A size change to make: which candidate, which of its claim templates, the new text.
+struct Resize {
+    found: usize,
+    claim: usize,
+    range: Range<usize>,
+    text: String,
+}
+
+/// Streams at least this large are scanned on several threads.
+const PARALLEL_BYTES: usize = 1 << 20;
+
 /// Runs the post-renderer over a whole stream.
-pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> {
+pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, RenderError> {
     let chunks = stream::split(input);
     let documents = chunks
         .iter()
@@ -123,166 +206,309 @@ pub fn post_render(input: &str, opts: &Options) -> Result<Outcome, RenderError> 
         ));
     }
 
+    let scan = Scan {
+        input,
+        chunks: &chunks,
+        threads: threads(opts, input.len()),
+    };
     let mut found = Vec::new();
     if opts.size.is_some() {
-        let filter = prefilter(&opts.statefulsets);
-        found = scan_statefulsets(input, &chunks, &filter, opts.parse_all)?;
+        let filter = if opts.reference {
+            Prefilter::everything()
+        } else {
+            prefilter(&opts.statefulsets)
+        };
+        found = scan.run(&filter, opts.parse_all)?;
     } else if opts.parse_all {
-        scan_statefulsets(input, &chunks, &Prefilter::everything(), true)?;
+        scan.run(&Prefilter::everything(), true)?;
     }
 
     let mut warnings = Vec::new();
-    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    let mut resizes = Vec::new();
     let mut claims = Vec::new();
     if let Some(size) = &opts.size {
-        let selected = select(input, &chunks, &found, &opts.statefulsets)?;
+        let selected = select(&scan, &mut found, &opts.statefulsets)?;
         for f in selected {
-            let Some(FoundClaim {
-                pos: tpos, storage, ..
-            }) = f.claims.iter().find(|c| c.name == opts.claim)
-            else {
-                let names: Vec<&str> = f.claims.iter().map(|c| c.name.as_str()).collect();
-                return Err(err(
-                    Some(f.pos),
-                    format!(
-                        "StatefulSet {} has no volumeClaimTemplate named {:?} (it has: {})",
-                        f.name,
-                        opts.claim,
-                        if names.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            names.join(", ")
-                        }
-                    ),
-                    "name the claim template with --claim",
-                ));
-            };
-            let Some(Storage {
-                range,
-                text: old_text,
-                style,
-                pos,
-            }) = storage
-            else {
-                return Err(err(
-                    Some(*tpos),
-                    format!(
-                        "claim template {:?} of StatefulSet {} has no spec.resources.requests.storage",
-                        opts.claim, f.name
-                    ),
-                    "the chart renders no size for this claim; set it in the chart's values instead",
-                ));
-            };
-            let old = Quantity::parse(old_text).map_err(|e| {
-                err(
-                    Some(*pos),
-                    format!(
-                        "StatefulSet {} claim {:?} has storage {old_text:?}: {e}",
-                        f.name, opts.claim
-                    ),
-                    "fix the size in the chart's values; Kubernetes would refuse this manifest",
-                )
-            })?;
-            if size.quantity < old {
-                let old_bytes = old.bytes_grouped();
-                return Err(err(
-                    Some(*pos),
-                    format!(
-                        "refusing to shrink StatefulSet {} claim {:?} from {old_text} ({old_bytes} bytes) to {} ({} bytes)",
-                        f.name,
-                        opts.claim,
-                        size.text,
-                        group(size.bytes)
-                    ),
-                    "Kubernetes forbids shrinking a PersistentVolumeClaim; pass a size at least as large as the rendered one",
-                ));
-            }
-            if matches!(style, Style::Literal | Style::Folded) {
-                return Err(err(
-                    Some(*pos),
-                    "the storage request is a block scalar (| or >)",
-                    "render the size as a plain or quoted scalar",
-                ));
-            }
-            let changed = size.quantity != old;
-            if changed {
-                warnings.extend(decimal_for_binary(
-                    old_text,
-                    &old,
-                    &size.text,
-                    &size.quantity,
-                ));
-                edits.push((range.clone(), yaml::render_scalar(&size.text, *style)));
-            }
-            claims.push(ClaimChange {
-                statefulset: f.name.clone(),
-                claim: opts.claim.clone(),
-                old: old_text.clone(),
-                new: size.text.clone(),
-                pos: *pos,
-                changed,
-            });
+            let (change, resize) = resize_one(&found[f], f, size, &opts.claim, &mut warnings)?;
+            claims.push(change);
+            resizes.extend(resize);
         }
     }
+    resizes.sort_by_key(|r| r.range.start);
 
-    edits.sort_by_key(|(r, _)| r.start);
-    let mut output = String::with_capacity(input.len() + 64);
-    let mut patched = Vec::new();
-    let mut pending = edits.iter().peekable();
-    let mut line_delta: isize = 0;
-    for chunk in &chunks {
-        let text = &input[chunk.range.clone()];
-        // The chunk with its storage scalars replaced (edits never cross a chunk boundary).
-        let mut local: Option<String> = None;
-        let mut cursor = chunk.range.start;
-        while let Some((range, new)) = pending.next_if(|(r, _)| r.start < chunk.range.end) {
-            let doc = local.get_or_insert_with(String::new);
-            doc.push_str(&input[cursor..range.start]);
-            doc.push_str(new);
-            cursor = range.end;
-        }
-        if let Some(doc) = &mut local {
-            doc.push_str(&input[cursor..chunk.range.end]);
-        }
-        let mut was_patched = false;
-        if let Some(patches) = &opts.patches {
-            let current = local.as_deref().unwrap_or(text);
-            if let Some((doc, id)) = patches.apply(current, chunk.line)? {
-                patched.push(id);
-                local = Some(doc);
-                was_patched = true;
-            }
-        }
-        if let Some(doc) = &local {
-            // The line of this chunk in the output (patched documents may change line counts).
-            let line = chunk.line.saturating_add_signed(line_delta);
-            check_changed_document(doc, output.len(), line, opts, was_patched)?;
-            let lines = |t: &str| memchr::memchr_iter(b'\n', t.as_bytes()).count() as isize;
-            line_delta += lines(doc) - lines(text);
-        }
-        output.push_str(local.as_deref().unwrap_or(text));
-    }
-    if let Some(patches) = &opts.patches {
-        patches.check_all_used()?;
-    }
-
-    let out_documents = stream::count_documents(&output);
-    if out_documents != documents {
-        return Err(err(
-            None,
-            format!(
-                "internal check failed: {documents} documents in, {out_documents} out; nothing was written"
-            ),
-            "this is a bug in pvc-resize; please report it with the input",
-        ));
-    }
+    let (edits, patched) = build_edits(input, &chunks, &found, &resizes, opts)?;
     Ok(Outcome {
-        output,
+        output: Spliced { input, edits },
         documents,
         claims,
         patched,
         warnings,
     })
+}
+
+fn threads(opts: &Options, len: usize) -> usize {
+    if opts.reference {
+        return 1;
+    }
+    if opts.threads > 0 {
+        return opts.threads;
+    }
+    if len < PARALLEL_BYTES {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// Checks and plans the resize of one selected StatefulSet: no [`Resize`] when the size is
+/// already right.
+fn resize_one(
+    f: &Found,
+    index: usize,
+    size: &Size,
+    claim: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(ClaimChange, Option<Resize>), RenderError> {
+    let mut named = f.claims.iter().enumerate().filter(|(_, c)| c.name == claim);
+    let Some((ci, FoundClaim { pos: tpos, storage, .. })) = named.next() else {
+        let names: Vec<&str> = f.claims.iter().map(|c| c.name.as_str()).collect();
+        return Err(err(
+            Some(f.pos),
+            format!(
+                "StatefulSet {} has no volumeClaimTemplate named {claim:?} (it has: {})",
+                f.name,
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            "name the claim template with --claim",
+        ));
+    };
+    if let Some((_, twin)) = named.next() {
+        return Err(err(
+            Some(twin.pos),
+            format!(
+                "StatefulSet {} has two volumeClaimTemplates named {claim:?} (the first at line {}): \
+                 refusing to resize one of them",
+                f.name, tpos.line
+            ),
+            "Kubernetes refuses duplicate claim template names; fix the chart's template",
+        ));
+    }
+    let Some(Storage {
+        range,
+        text: old_text,
+        style,
+        pos,
+        ..
+    }) = storage
+    else {
+        return Err(err(
+            Some(*tpos),
+            format!(
+                "claim template {claim:?} of StatefulSet {} has no spec.resources.requests.storage",
+                f.name
+            ),
+            "the chart renders no size for this claim; set it in the chart's values instead",
+        ));
+    };
+    let old = Quantity::parse(old_text).map_err(|e| {
+        err(
+            Some(*pos),
+            format!(
+                "StatefulSet {} claim {claim:?} has storage {old_text:?}: {e}",
+                f.name
+            ),
+            "fix the size in the chart's values; Kubernetes would refuse this manifest",
+        )
+    })?;
+    if size.quantity < old {
+        let old_bytes = old.bytes_grouped();
+        return Err(err(
+            Some(*pos),
+            format!(
+                "refusing to shrink StatefulSet {} claim {claim:?} from {old_text} ({old_bytes} bytes) to {} ({} bytes)",
+                f.name,
+                size.text,
+                group(size.bytes)
+            ),
+            "Kubernetes forbids shrinking a PersistentVolumeClaim; pass a size at least as large as the rendered one",
+        ));
+    }
+    if matches!(style, Style::Literal | Style::Folded) {
+        return Err(err(
+            Some(*pos),
+            "the storage request is a block scalar (| or >)",
+            "render the size as a plain or quoted scalar",
+        ));
+    }
+    let changed = size.quantity != old;
+    let mut resize = None;
+    if changed {
+        warnings.extend(decimal_for_binary(
+            old_text,
+            &old,
+            &size.text,
+            &size.quantity,
+        ));
+        resize = Some(Resize {
+            found: index,
+            claim: ci,
+            range: range.clone(),
+            text: yaml::render_scalar(&size.text, *style),
+        });
+    }
+    let change = ClaimChange {
+        statefulset: f.name.clone(),
+        claim: claim.to_owned(),
+        old: old_text.clone(),
+        new: size.text.clone(),
+        pos: *pos,
+        changed,
+    };
+    Ok((change, resize))
+}
+
+/// Applies the resizes and the patches chunk by chunk, checks every changed document, and
+/// returns the edits of the output and the ids of the patches applied.
+fn build_edits(
+    input: &str,
+    chunks: &[Chunk],
+    found: &[Found],
+    resizes: &[Resize],
+    opts: &Options,
+) -> Result<(Vec<(Range<usize>, String)>, Vec<String>), RenderError> {
+    let mut edits = Vec::new();
+    let mut patched = Vec::new();
+    let mut pending = resizes.iter().peekable();
+    let mut line_delta: isize = 0;
+    let mut byte_delta: isize = 0;
+    let mut by_chunk: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        by_chunk.entry(f.chunk).or_default().push(i);
+    }
+    for (index, chunk) in chunks.iter().enumerate() {
+        let mut here = Vec::new();
+        while let Some(r) = pending.next_if(|r| r.range.start < chunk.range.end) {
+            here.push(r);
+        }
+        if here.is_empty() && opts.patches.is_none() {
+            continue;
+        }
+        let text = &input[chunk.range.clone()];
+        let mut doc: Option<String> = None;
+        if !here.is_empty() {
+            let mut local = String::with_capacity(text.len() + 16);
+            let mut cursor = chunk.range.start;
+            for r in &here {
+                local.push_str(&input[cursor..r.range.start]);
+                local.push_str(&r.text);
+                cursor = r.range.end;
+            }
+            local.push_str(&input[cursor..chunk.range.end]);
+            doc = Some(local);
+        }
+        let mut was_patched = false;
+        if let Some(patches) = &opts.patches {
+            let current = doc.as_deref().unwrap_or(text);
+            if let Some((new, id)) = patches.apply(current, chunk.line)? {
+                patched.push(id);
+                doc = Some(new);
+                was_patched = true;
+            }
+        }
+        let Some(doc) = doc else { continue };
+        let out_start = chunk.range.start.saturating_add_signed(byte_delta);
+        let line = chunk.line.saturating_add_signed(line_delta);
+        let siblings = by_chunk.get(&index).map_or(&[][..], Vec::as_slice);
+        let quick = !was_patched && !opts.reference && quick_valid(found, siblings, &here, opts)?;
+        if !quick {
+            check_changed_document(&doc, out_start, line, opts, was_patched)?;
+        }
+        check_boundaries(text, &doc, index + 1 == chunks.len())?;
+        let lines = |t: &str| memchr::memchr_iter(b'\n', t.as_bytes()).count() as isize;
+        line_delta += lines(&doc) - lines(text);
+        byte_delta += doc.len() as isize - text.len() as isize;
+        if was_patched {
+            edits.push((chunk.range.clone(), doc));
+        } else {
+            edits.extend(here.iter().map(|r| (r.range.clone(), r.text.clone())));
+        }
+    }
+    if let Some(patches) = &opts.patches {
+        patches.check_all_used()?;
+    }
+    Ok((edits, patched))
+}
+
+/// A changed chunk must keep its number of documents and end where a marker line can follow,
+/// so that the output has exactly the documents of the input.
+fn check_boundaries(old: &str, new: &str, last: bool) -> Result<(), RenderError> {
+    let (before, after) = (stream::count_documents(old), stream::count_documents(new));
+    if before != after || !(last || new.ends_with('\n')) {
+        return Err(err(
+            None,
+            format!(
+                "internal check failed: a changed document became {after} documents (was {before}); nothing was written"
+            ),
+            "this is a bug in pvc-resize; please report it with the input",
+        ));
+    }
+    Ok(())
+}
+
+/// The schema check of a resized chunk without parsing it again: every StatefulSet of the chunk
+/// has its claim templates as JSON data from the first parse; the changed storage values are
+/// replaced and the templates checked with the schema's quick check. False sends the chunk
+/// to the full path (a parse of the changed text, and the validator's messages).
+fn quick_valid(
+    found: &[Found],
+    siblings: &[usize],
+    here: &[&Resize],
+    opts: &Options,
+) -> Result<bool, RenderError> {
+    let version = kubernetes_version(opts);
+    let plain = here.iter().all(|r| {
+        found[r.found].claims[r.claim]
+            .storage
+            .as_ref()
+            .is_some_and(|s| !s.decorated)
+    });
+    if !plain {
+        return Ok(false);
+    }
+    for &i in siblings {
+        let f = &found[i];
+        let Some(templates) = &f.templates else {
+            return Ok(false);
+        };
+        let mut templates = templates.clone();
+        for r in here.iter().filter(|r| r.found == i) {
+            let Some(slot) = templates
+                .get_mut(r.claim)
+                .and_then(|t| t.pointer_mut("/spec/resources/requests/storage"))
+            else {
+                return Ok(false);
+            };
+            let new = &opts.size.as_ref().expect("resizes need a size").text;
+            *slot = Value::String(new.clone());
+        }
+        let ok = schema::claim_templates_quick_valid(version, &templates)
+            .map_err(|e| err(None, e, "pass --kubernetes-version with a bundled version"))?;
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn kubernetes_version(opts: &Options) -> &str {
+    if opts.kubernetes_version.is_empty() {
+        schema::DEFAULT_KUBERNETES_VERSION
+    } else {
+        opts.kubernetes_version.as_str()
+    }
 }
 
 /// The StatefulSets `patterns` select in a stream, by the post-renderer's own rules (the `kafka`
@@ -292,16 +518,22 @@ pub fn select_statefulsets(
     patterns: &[String],
 ) -> Result<Vec<(Chunk, String)>, RenderError> {
     let chunks = stream::split(input);
-    let found = scan_statefulsets(input, &chunks, &prefilter(patterns), false)?;
-    let picked = select(input, &chunks, &found, patterns)?;
+    let scan = Scan {
+        input,
+        chunks: &chunks,
+        threads: 1,
+    };
+    let mut found = scan.run(&prefilter(patterns), false)?;
+    let picked = select(&scan, &mut found, patterns)?;
     Ok(picked
         .into_iter()
-        .map(|f| (chunks[f.chunk].clone(), f.name.clone()))
+        .map(|f| (chunks[found[f].chunk].clone(), found[f].name.clone()))
         .collect())
 }
 
 /// A document the tool changed must still pass the strict Kubernetes schema of its kind: the
-/// whole object when a patch changed it, its claim templates when only a size changed.
+/// whole object when a patch changed it, the claim templates of its StatefulSets when only a
+/// size changed. Every object of the document is checked (the items of a `*List` too).
 fn check_changed_document(
     doc: &str,
     base: usize,
@@ -309,51 +541,75 @@ fn check_changed_document(
     opts: &Options,
     whole: bool,
 ) -> Result<(), RenderError> {
-    let version = if opts.kubernetes_version.is_empty() {
-        schema::DEFAULT_KUBERNETES_VERSION
-    } else {
-        opts.kubernetes_version.as_str()
-    };
-    let (json, tree) = validate::parse_document("<output>", doc, base, line).map_err(|e| {
+    let version = kubernetes_version(opts);
+    let broken = |e: String| {
         err(
             Some(Pos { line, col: 1 }),
             format!("the changed document can't be read back: {e}"),
             "an alias bomb or too deep nesting in this document is refused; fix the chart's output (otherwise this is a bug in pvc-resize)",
         )
-    })?;
-    let violations = if whole {
-        schema::validate_object(version, &json).map(Option::unwrap_or_default)
-    } else {
-        schema::validate_claim_templates(version, &json)
-    }
-    .map_err(|e| err(None, e, "pass --kubernetes-version with a bundled version"))?;
-    if let Some(v) = violations.first() {
-        let pos = tree
-            .as_ref()
-            .map(|t| schema::node_at_pointer(t, &v.pointer).pos);
-        let all: Vec<String> = violations
-            .iter()
-            .map(|v| format!("{} (at {})", v.message, v.pointer))
-            .collect();
-        return Err(err(
-            pos,
-            format!(
-                "the changed {} {} would not be valid for Kubernetes {version} (line numbers are of the output): {}",
-                json.get("kind")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("?"),
-                json.pointer("/metadata/name")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or("?"),
-                all.join("; ")
-            ),
-            "fix the patch or the size; nothing was written",
-        ));
+    };
+    let docs = yaml::parse_stream(doc, base, line - 1).map_err(|e| broken(e.to_string()))?;
+    for tree in docs.iter().filter_map(|d| d.root.as_ref()) {
+        let json = crate::data::to_json(tree).map_err(|e| broken(format!("{line}: {e}")))?;
+        for (prefix, object) in json_objects(&json) {
+            let violations = if whole {
+                schema::validate_object(version, object).map(Option::unwrap_or_default)
+            } else if object.get("kind").and_then(Value::as_str) == Some("StatefulSet") {
+                schema::validate_claim_templates(version, object)
+            } else {
+                Ok(Vec::new())
+            }
+            .map_err(|e| err(None, e, "pass --kubernetes-version with a bundled version"))?;
+            if let Some(v) = violations.first() {
+                let pos = schema::node_at_pointer(tree, &format!("{prefix}{}", v.pointer)).pos;
+                let all: Vec<String> = violations
+                    .iter()
+                    .map(|v| format!("{} (at {prefix}{})", v.message, v.pointer))
+                    .collect();
+                return Err(err(
+                    Some(pos),
+                    format!(
+                        "the changed {} {} would not be valid for Kubernetes {version} (line numbers are of the output): {}",
+                        object.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                        object
+                            .pointer("/metadata/name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("?"),
+                        all.join("; ")
+                    ),
+                    "fix the patch or the size; nothing was written",
+                ));
+            }
+        }
     }
     Ok(())
 }
 
-/// Which chunks are worth parsing: those that contain all of these byte strings.
+/// The objects of a document as JSON data, with their JSON pointer: the document, or the items
+/// of a `*List` (as [`manifest::objects`] reads the tree).
+fn json_objects(doc: &Value) -> Vec<(String, &Value)> {
+    fn go<'v>(v: &'v Value, prefix: String, out: &mut Vec<(String, &'v Value)>, depth: usize) {
+        let is_list = v
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"));
+        match v.get("items").and_then(Value::as_array) {
+            Some(items) if is_list && depth < 64 => {
+                for (i, item) in items.iter().enumerate() {
+                    go(item, format!("{prefix}/items/{i}"), out, depth + 1);
+                }
+            }
+            _ => out.push((prefix, v)),
+        }
+    }
+    let mut out = Vec::new();
+    go(doc, String::new(), &mut out, 0);
+    out
+}
+
+/// Which chunks are worth parsing: those that contain all of these byte strings, written out
+/// or behind backslash escapes.
 struct Prefilter {
     needles: Vec<Vec<u8>>,
 }
@@ -366,29 +622,93 @@ impl Prefilter {
     }
 
     fn may_match(&self, text: &[u8]) -> bool {
-        if !self.needles.iter().all(|n| memmem::find(text, n).is_some()) {
-            // A `kind` written with escapes (`"State\x66ulSet"`) would hide from the search:
-            // such a line must still be parsed.
-            return escaped_kind(text);
+        let missing: Vec<&Vec<u8>> = self
+            .needles
+            .iter()
+            .filter(|n| memmem::find(text, n).is_none())
+            .collect();
+        if missing.is_empty() {
+            return true;
         }
-        true
+        // A double-quoted scalar can spell a needle with escapes (`"State\x66ulSet"`): look
+        // for the missing ones in the text with every escape decoded.
+        if memchr::memchr(b'\\', text).is_none() {
+            return false;
+        }
+        let decoded = decode_escapes(text);
+        missing
+            .iter()
+            .all(|n| memmem::find(&decoded, n).is_some())
     }
 }
 
-/// True when a line carries both `kind` and a backslash escape.
-fn escaped_kind(text: &[u8]) -> bool {
-    memmem::find_iter(text, b"\\").any(|at| {
-        let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
-        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
-        memmem::find(&text[start..end], b"kind").is_some()
-    })
+/// The text with every backslash escape of a double-quoted YAML scalar decoded, wherever it is
+/// (outside double quotes this decodes too much, which only makes the prefilter parse more),
+/// and escaped line breaks joined.
+fn decode_escapes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'\\', &text[i..]).map(|a| i + a) {
+        out.extend_from_slice(&text[i..at]);
+        let Some(&c) = text.get(at + 1) else {
+            i = at + 1;
+            break;
+        };
+        i = at + 2;
+        let hex = match c {
+            b'x' => 2,
+            b'u' => 4,
+            b'U' => 8,
+            _ => 0,
+        };
+        if hex > 0 {
+            let digits = text.get(at + 2..at + 2 + hex).and_then(|d| std::str::from_utf8(d).ok());
+            match digits
+                .and_then(|d| u32::from_str_radix(d, 16).ok())
+                .and_then(char::from_u32)
+            {
+                Some(ch) => {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    i = at + 2 + hex;
+                }
+                None => out.push(c),
+            }
+            continue;
+        }
+        match c {
+            b'\r' | b'\n' => {
+                // An escaped line break: the break and the next line's indentation vanish.
+                while matches!(text.get(i), Some(b'\n' | b'\r' | b' ' | b'\t')) {
+                    i += 1;
+                }
+            }
+            b'0' => out.push(0),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b't' => out.push(b'\t'),
+            b'n' => out.push(b'\n'),
+            b'v' => out.push(11),
+            b'f' => out.push(12),
+            b'r' => out.push(b'\r'),
+            b'e' => out.push(27),
+            b'N' => out.extend_from_slice("\u{85}".as_bytes()),
+            b'_' => out.extend_from_slice("\u{a0}".as_bytes()),
+            b'L' => out.extend_from_slice("\u{2028}".as_bytes()),
+            b'P' => out.extend_from_slice("\u{2029}".as_bytes()),
+            other => out.push(other),
+        }
+    }
+    out.extend_from_slice(&text[i.min(text.len())..]);
+    out
 }
 
 fn prefilter(patterns: &[String]) -> Prefilter {
     let mut needles = vec![b"StatefulSet".to_vec()];
     if patterns.len() == 1 {
         let lit = manifest::glob_literal(&patterns[0]);
-        if !lit.is_empty() {
+        // A literal with white space or a quote could be written folded or doubled (`''`).
+        if !lit.is_empty() && !lit.contains(|c: char| c.is_whitespace() || c == '\'') {
             needles.push(lit.as_bytes().to_vec());
         }
     } else if patterns.is_empty() {
@@ -397,47 +717,121 @@ fn prefilter(patterns: &[String]) -> Prefilter {
     Prefilter { needles }
 }
 
-fn scan_statefulsets(
-    input: &str,
-    chunks: &[Chunk],
-    filter: &Prefilter,
-    parse_all: bool,
-) -> Result<Vec<Found>, RenderError> {
-    let mut found = Vec::new();
-    for (i, chunk) in chunks.iter().enumerate() {
-        let text = &input[chunk.range.clone()];
-        let candidate = filter.may_match(text.as_bytes());
-        if !candidate && !parse_all {
-            continue;
-        }
-        let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1).map_err(|e| {
-            err(
-                Some(e.pos),
-                format!("invalid YAML in the manifest stream: {}", e.message),
-                "the chart rendered a broken document; run `helm template` and check that line",
-            )
-        })?;
-        if !candidate {
-            continue;
-        }
-        let source = stream::source_comment(text);
-        for doc in &docs {
-            let Some(root) = &doc.root else { continue };
-            let Some(sts) = manifest::statefulset(root, source) else {
-                continue;
-            };
-            found.push(to_found(i, &sts, DEFAULT_CHART));
-        }
-    }
-    Ok(found)
+/// The chunks of a stream, scanned for StatefulSets on `threads` threads.
+struct Scan<'s> {
+    input: &'s str,
+    chunks: &'s [Chunk],
+    threads: usize,
 }
 
-fn to_found(chunk: usize, sts: &StatefulSet<'_>, chart: &str) -> Found {
+/// Chunks per unit of parallel work.
+const BLOCK: usize = 64;
+
+impl Scan<'_> {
+    /// Every StatefulSet in the chunks that pass `filter` (or in all, with `parse_all` for
+    /// syntax errors), in stream order. The first error in stream order is the one returned.
+    fn run(&self, filter: &Prefilter, parse_all: bool) -> Result<Vec<Found>, RenderError> {
+        let blocks = self.chunks.len().div_ceil(BLOCK);
+        if self.threads <= 1 || blocks <= 1 {
+            return self.range(0..self.chunks.len(), filter, parse_all);
+        }
+        let next = AtomicUsize::new(0);
+        let mut results: Vec<(usize, Result<Vec<Found>, RenderError>)> =
+            std::thread::scope(|s| {
+                let workers: Vec<_> = (0..self.threads.min(blocks))
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut mine = Vec::new();
+                            loop {
+                                let b = next.fetch_add(1, Ordering::Relaxed);
+                                if b >= blocks {
+                                    break mine;
+                                }
+                                let end = ((b + 1) * BLOCK).min(self.chunks.len());
+                                mine.push((b, self.range(b * BLOCK..end, filter, parse_all)));
+                            }
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().expect("a scan thread panicked"))
+                    .collect()
+            });
+        results.sort_by_key(|(b, _)| *b);
+        let mut found = Vec::new();
+        for (_, r) in results {
+            found.extend(r?);
+        }
+        Ok(found)
+    }
+
+    fn range(
+        &self,
+        range: Range<usize>,
+        filter: &Prefilter,
+        parse_all: bool,
+    ) -> Result<Vec<Found>, RenderError> {
+        let mut found = Vec::new();
+        for i in range {
+            let chunk = &self.chunks[i];
+            let text = &self.input[chunk.range.clone()];
+            let candidate = filter.may_match(text.as_bytes());
+            if !candidate && !parse_all {
+                continue;
+            }
+            let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1).map_err(|e| {
+                err(
+                    Some(e.pos),
+                    format!("invalid YAML in the manifest stream: {}", e.message),
+                    "the chart rendered a broken document; run `helm template` and check that line",
+                )
+            })?;
+            if !candidate {
+                continue;
+            }
+            let source = stream::source_comment(text);
+            for root in docs.iter().filter_map(|d| d.root.as_ref()) {
+                let sts = manifest::statefulsets(root, source);
+                if sts.is_empty() {
+                    continue;
+                }
+                let plain = !has_alias_or_merge(root);
+                for s in &sts {
+                    found.push(to_found(i, s, plain));
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// True when a tree has an alias or a merge key anywhere: then a subtree's data may come from
+/// elsewhere in the document.
+fn has_alias_or_merge(root: &yaml::Node) -> bool {
+    let mut seen = false;
+    root.walk(&mut |n| {
+        seen |= matches!(n.kind, yaml::Kind::Alias(_)) || n.as_str() == Some("<<");
+    });
+    seen
+}
+
+fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
+    let templates = if plain {
+        sts.claims
+            .iter()
+            .map(|c| crate::data::to_json(c.node).ok())
+            .collect()
+    } else {
+        None
+    };
     Found {
         chunk,
         name: sts.name.clone(),
+        namespace: sts.namespace.clone(),
         pos: sts.pos,
-        from_chart: sts.from_chart(chart),
+        from_chart: sts.from_chart(DEFAULT_CHART),
+        templates,
         claims: sts
             .claims
             .iter()
@@ -452,6 +846,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, chart: &str) -> Found {
                         text: n.as_str().unwrap_or_default().to_owned(),
                         style,
                         pos: n.pos,
+                        decorated: n.tag.is_some() || n.anchor != 0,
                     }
                 });
                 FoundClaim {
@@ -465,8 +860,8 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, chart: &str) -> Found {
 }
 
 /// Lists every StatefulSet of the stream (parsing them all), for error messages.
-fn all_statefulsets(input: &str, chunks: &[Chunk]) -> Vec<(String, bool)> {
-    scan_statefulsets(input, chunks, &prefilter_all(), false)
+fn all_statefulsets(scan: &Scan<'_>) -> Vec<(String, bool)> {
+    scan.run(&prefilter_all(), false)
         .map(|v| v.into_iter().map(|f| (f.name, f.from_chart)).collect())
         .unwrap_or_default()
 }
@@ -477,14 +872,15 @@ fn prefilter_all() -> Prefilter {
     }
 }
 
-fn select<'f>(
-    input: &str,
-    chunks: &[Chunk],
-    found: &'f [Found],
+/// The candidates `patterns` pick (indexes into `found`), each once, in the order of the
+/// patterns. Refuses a pick that is ambiguous: the same StatefulSet twice in the stream.
+fn select(
+    scan: &Scan<'_>,
+    found: &mut Vec<Found>,
     patterns: &[String],
-) -> Result<Vec<&'f Found>, RenderError> {
+) -> Result<Vec<usize>, RenderError> {
     let describe = || {
-        let all = all_statefulsets(input, chunks);
+        let all = all_statefulsets(scan);
         if all.is_empty() {
             "the stream has no StatefulSet at all".to_owned()
         } else {
@@ -502,55 +898,108 @@ fn select<'f>(
         }
     };
     if patterns.is_empty() {
-        let picked: Vec<&Found> = found.iter().filter(|f| f.from_chart).collect();
-        return match picked.len() {
-            0 => Err(err(
-                None,
-                format!(
-                    "no StatefulSet of the {DEFAULT_CHART:?} chart found; {}",
-                    describe()
-                ),
-                "name the StatefulSet with --statefulset NAME (a `*` glob works too)",
-            )),
-            1 => Ok(picked),
-            _ => Err(err(
-                Some(picked[1].pos),
-                format!(
-                    "{} StatefulSets of the {DEFAULT_CHART:?} chart found ({}); refusing to guess",
-                    picked.len(),
-                    picked
-                        .iter()
-                        .map(|f| f.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                "pick them with --statefulset NAME (repeatable), e.g. --statefulset kafka-broker",
-            )),
+        let picked: Vec<usize> = (0..found.len()).filter(|&i| found[i].from_chart).collect();
+        match picked.len() {
+            0 => {
+                return Err(err(
+                    None,
+                    format!(
+                        "no StatefulSet of the {DEFAULT_CHART:?} chart found; {}",
+                        describe()
+                    ),
+                    "name the StatefulSet with --statefulset NAME (a `*` glob works too)",
+                ));
+            }
+            1 => {}
+            _ => {
+                refuse_duplicates(found, &picked)?;
+                return Err(err(
+                    Some(found[picked[1]].pos),
+                    format!(
+                        "{} StatefulSets of the {DEFAULT_CHART:?} chart found ({}); refusing to guess",
+                        picked.len(),
+                        picked
+                            .iter()
+                            .map(|&i| found[i].name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    "pick them with --statefulset NAME (repeatable), e.g. --statefulset kafka-broker",
+                ));
+            }
+        }
+        // The prefilter looked for the chart's name; a copy of the pick elsewhere needs only
+        // the StatefulSet's own name.
+        let name = found[picked[0]].name.clone();
+        let filter = Prefilter {
+            needles: vec![b"StatefulSet".to_vec(), name.into_bytes()],
         };
+        let at = |f: &Found| (f.chunk, f.pos.line, f.pos.col);
+        let known: HashSet<(usize, usize, usize)> = found.iter().map(at).collect();
+        let more = scan.run(&filter, false)?;
+        found.extend(more.into_iter().filter(|f| !known.contains(&at(f))));
+        refuse_duplicates(found, &picked)?;
+        return Ok(picked);
     }
-    let mut picked: Vec<&Found> = Vec::new();
+    let mut taken = vec![false; found.len()];
+    let mut picked = Vec::new();
     for p in patterns {
-        let matches: Vec<&Found> = found
-            .iter()
-            .filter(|f| manifest::glob_match(p, &f.name))
-            .collect();
-        if matches.is_empty() {
+        let mut matched = false;
+        for (i, f) in found.iter().enumerate() {
+            if manifest::glob_match(p, &f.name) {
+                matched = true;
+                if !std::mem::replace(&mut taken[i], true) {
+                    picked.push(i);
+                }
+            }
+        }
+        if !matched {
             return Err(err(
                 None,
                 format!("--statefulset {p:?} matched no StatefulSet; {}", describe()),
                 "check the name: Helm prefixes it with the release name (e.g. posthog-posthog-kafka)",
             ));
         }
-        for m in matches {
-            if !picked
-                .iter()
-                .any(|x| x.chunk == m.chunk && x.name == m.name)
-            {
-                picked.push(m);
-            }
+    }
+    refuse_duplicates(found, &picked)?;
+    Ok(picked)
+}
+
+/// A picked StatefulSet that appears twice in the stream (the same name, in the same namespace
+/// or where one of them leaves the namespace to the release) would be applied twice by Helm,
+/// and one copy could stay at the old size: exit 2. Linear: one pass to index names.
+fn refuse_duplicates(found: &[Found], picked: &[usize]) -> Result<(), RenderError> {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(found.len());
+    for (i, f) in found.iter().enumerate() {
+        by_name.entry(f.name.as_str()).or_default().push(i);
+    }
+    for &p in picked {
+        let f = &found[p];
+        let same = |o: &Found| match (&f.namespace, &o.namespace) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        if let Some(&twin) = by_name[f.name.as_str()]
+            .iter()
+            .find(|&&o| o != p && same(&found[o]))
+        {
+            let (first, second) = if found[twin].pos.line < f.pos.line {
+                (&found[twin], f)
+            } else {
+                (f, &found[twin])
+            };
+            return Err(err(
+                Some(second.pos),
+                format!(
+                    "StatefulSet {} is in the stream twice (first at line {}; a `*List`'s items count): \
+                     refusing to resize an ambiguous stream",
+                    f.name, first.pos.line
+                ),
+                "render each StatefulSet once (check the chart for a duplicated template or a List that repeats it)",
+            ));
         }
     }
-    Ok(picked)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -579,7 +1028,7 @@ mod tests {
         );
         let out = post_render(&input, &opts("50Gi")).unwrap();
         assert_eq!(
-            out.output,
+            out.output.to_string(),
             input
                 .replace("storage: \"20Gi\"\n", "storage: \"50Gi\"\n")
                 .replacen("storage: \"50Gi\"", "storage: \"20Gi\"", 1)
@@ -611,7 +1060,7 @@ mod tests {
     fn equal_size_is_left_alone() {
         let input = sts("k", "1024Mi");
         let out = post_render(&input, &opts("1Gi")).unwrap();
-        assert_eq!(out.output, input);
+        assert_eq!(out.output.to_string(), input);
         assert!(!out.claims[0].changed);
     }
 }
