@@ -415,7 +415,11 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         };
         let out = post_render::post_render(input.manifests, &opts)
             .map_err(|e| format!("{}:{e}", input.manifests_name))?;
-        crate::render::unified_diff(input.manifests, &out.output.to_string(), input.manifests_name)
+        crate::render::unified_diff(
+            input.manifests,
+            &out.output.to_string(),
+            input.manifests_name,
+        )
     };
 
     let is_blocking = findings.iter().any(|f| f.blocking);

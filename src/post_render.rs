@@ -7,8 +7,8 @@
 use crate::manifest::{self, StatefulSet};
 use crate::patch::PatchSet;
 use crate::quantity::{Quantity, Size, decimal_for_binary, group};
-use crate::stream::{self, Chunk};
 use crate::schema;
+use crate::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
 use memchr::memmem;
 use serde_json::Value;
@@ -93,13 +93,16 @@ pub struct Outcome<'a> {
     pub warnings: Vec<String>,
 }
 
+/// A range of the input and the text that replaces it.
+type Edit = (Range<usize>, String);
+
 /// The output stream as the input with replaced byte ranges, validated whole before anything is
 /// written: no second copy of a large stream is built (`to_string()` builds one when wanted).
 #[derive(Debug)]
 pub struct Spliced<'a> {
     input: &'a str,
     /// Sorted, non-overlapping ranges of `input` and their replacements.
-    edits: Vec<(Range<usize>, String)>,
+    edits: Vec<Edit>,
 }
 
 impl<'a> Spliced<'a> {
@@ -269,7 +272,13 @@ fn resize_one(
     warnings: &mut Vec<String>,
 ) -> Result<(ClaimChange, Option<Resize>), RenderError> {
     let mut named = f.claims.iter().enumerate().filter(|(_, c)| c.name == claim);
-    let Some((ci, FoundClaim { pos: tpos, storage, .. })) = named.next() else {
+    let Some((
+        ci,
+        FoundClaim {
+            pos: tpos, storage, ..
+        },
+    )) = named.next()
+    else {
         let names: Vec<&str> = f.claims.iter().map(|c| c.name.as_str()).collect();
         return Err(err(
             Some(f.pos),
@@ -378,7 +387,7 @@ fn build_edits(
     found: &[Found],
     resizes: &[Resize],
     opts: &Options,
-) -> Result<(Vec<(Range<usize>, String)>, Vec<String>), RenderError> {
+) -> Result<(Vec<Edit>, Vec<String>), RenderError> {
     let mut edits = Vec::new();
     let mut patched = Vec::new();
     let mut pending = resizes.iter().peekable();
@@ -636,9 +645,7 @@ impl Prefilter {
             return false;
         }
         let decoded = decode_escapes(text);
-        missing
-            .iter()
-            .all(|n| memmem::find(&decoded, n).is_some())
+        missing.iter().all(|n| memmem::find(&decoded, n).is_some())
     }
 }
 
@@ -662,7 +669,9 @@ fn decode_escapes(text: &[u8]) -> Vec<u8> {
             _ => 0,
         };
         if hex > 0 {
-            let digits = text.get(at + 2..at + 2 + hex).and_then(|d| std::str::from_utf8(d).ok());
+            let digits = text
+                .get(at + 2..at + 2 + hex)
+                .and_then(|d| std::str::from_utf8(d).ok());
             match digits
                 .and_then(|d| u32::from_str_radix(d, 16).ok())
                 .and_then(char::from_u32)
@@ -724,40 +733,41 @@ struct Scan<'s> {
     threads: usize,
 }
 
-/// Chunks per unit of parallel work.
+/// The most chunks per unit of parallel work (fewer for small streams, so that each thread
+/// gets several units).
 const BLOCK: usize = 64;
 
 impl Scan<'_> {
     /// Every StatefulSet in the chunks that pass `filter` (or in all, with `parse_all` for
     /// syntax errors), in stream order. The first error in stream order is the one returned.
     fn run(&self, filter: &Prefilter, parse_all: bool) -> Result<Vec<Found>, RenderError> {
-        let blocks = self.chunks.len().div_ceil(BLOCK);
+        let block = (self.chunks.len() / (self.threads * 8)).clamp(1, BLOCK);
+        let blocks = self.chunks.len().div_ceil(block);
         if self.threads <= 1 || blocks <= 1 {
             return self.range(0..self.chunks.len(), filter, parse_all);
         }
         let next = AtomicUsize::new(0);
-        let mut results: Vec<(usize, Result<Vec<Found>, RenderError>)> =
-            std::thread::scope(|s| {
-                let workers: Vec<_> = (0..self.threads.min(blocks))
-                    .map(|_| {
-                        s.spawn(|| {
-                            let mut mine = Vec::new();
-                            loop {
-                                let b = next.fetch_add(1, Ordering::Relaxed);
-                                if b >= blocks {
-                                    break mine;
-                                }
-                                let end = ((b + 1) * BLOCK).min(self.chunks.len());
-                                mine.push((b, self.range(b * BLOCK..end, filter, parse_all)));
+        let mut results: Vec<(usize, Result<Vec<Found>, RenderError>)> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..self.threads.min(blocks))
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let b = next.fetch_add(1, Ordering::Relaxed);
+                            if b >= blocks {
+                                break mine;
                             }
-                        })
+                            let end = ((b + 1) * block).min(self.chunks.len());
+                            mine.push((b, self.range(b * block..end, filter, parse_all)));
+                        }
                     })
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|w| w.join().expect("a scan thread panicked"))
-                    .collect()
-            });
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("a scan thread panicked"))
+                .collect()
+        });
         results.sort_by_key(|(b, _)| *b);
         let mut found = Vec::new();
         for (_, r) in results {
@@ -912,7 +922,8 @@ fn select(
             }
             1 => {}
             _ => {
-                refuse_duplicates(found, &picked)?;
+                // Among the picks only: other copies may not have been parsed.
+                refuse_duplicates(found, &picked, &picked)?;
                 return Err(err(
                     Some(found[picked[1]].pos),
                     format!(
@@ -938,7 +949,8 @@ fn select(
         let known: HashSet<(usize, usize, usize)> = found.iter().map(at).collect();
         let more = scan.run(&filter, false)?;
         found.extend(more.into_iter().filter(|f| !known.contains(&at(f))));
-        refuse_duplicates(found, &picked)?;
+        let all: Vec<usize> = (0..found.len()).collect();
+        refuse_duplicates(found, &all, &picked)?;
         return Ok(picked);
     }
     let mut taken = vec![false; found.len()];
@@ -961,17 +973,18 @@ fn select(
             ));
         }
     }
-    refuse_duplicates(found, &picked)?;
+    let all: Vec<usize> = (0..found.len()).collect();
+    refuse_duplicates(found, &all, &picked)?;
     Ok(picked)
 }
 
-/// A picked StatefulSet that appears twice in the stream (the same name, in the same namespace
+/// A picked StatefulSet that appears twice among `pool` (the same name, in the same namespace
 /// or where one of them leaves the namespace to the release) would be applied twice by Helm,
 /// and one copy could stay at the old size: exit 2. Linear: one pass to index names.
-fn refuse_duplicates(found: &[Found], picked: &[usize]) -> Result<(), RenderError> {
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(found.len());
-    for (i, f) in found.iter().enumerate() {
-        by_name.entry(f.name.as_str()).or_default().push(i);
+fn refuse_duplicates(found: &[Found], pool: &[usize], picked: &[usize]) -> Result<(), RenderError> {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(pool.len());
+    for &i in pool {
+        by_name.entry(found[i].name.as_str()).or_default().push(i);
     }
     for &p in picked {
         let f = &found[p];

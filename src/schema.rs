@@ -264,13 +264,17 @@ fn node_check(root: &Value, schema: &Value, inst: &Value, depth: usize) -> Verdi
             },
             "type" => type_check(value, inst),
             "properties" => properties_check(root, value, inst, depth),
-            "additionalProperties" => additional_check(root, map.get("properties"), value, inst, depth),
+            "additionalProperties" => {
+                additional_check(root, map.get("properties"), value, inst, depth)
+            }
             "required" => required_check(value, inst),
             "enum" => enum_check(value, inst),
             "items" => match (value, inst) {
-                (Value::Object(_) | Value::Bool(_), Value::Array(items)) => items
-                    .iter()
-                    .fold(Verdict::Valid, |acc, i| acc.and(node_check(root, value, i, depth + 1))),
+                (Value::Object(_) | Value::Bool(_), Value::Array(items)) => {
+                    items.iter().fold(Verdict::Valid, |acc, i| {
+                        acc.and(node_check(root, value, i, depth + 1))
+                    })
+                }
                 (Value::Object(_) | Value::Bool(_), _) => Verdict::Valid,
                 _ => Verdict::Unsure,
             },
@@ -319,11 +323,15 @@ fn type_check(types: &Value, inst: &Value) -> Verdict {
         (None, _) => Verdict::Unsure,
     };
     match types {
-        Value::Array(list) => list.iter().map(one).fold(Verdict::Invalid, |acc, v| match (acc, v) {
-            (Verdict::Valid, _) | (_, Verdict::Valid) => Verdict::Valid,
-            (Verdict::Unsure, _) | (_, Verdict::Unsure) => Verdict::Unsure,
-            _ => Verdict::Invalid,
-        }),
+        Value::Array(list) => {
+            list.iter()
+                .map(one)
+                .fold(Verdict::Invalid, |acc, v| match (acc, v) {
+                    (Verdict::Valid, _) | (_, Verdict::Valid) => Verdict::Valid,
+                    (Verdict::Unsure, _) | (_, Verdict::Unsure) => Verdict::Unsure,
+                    _ => Verdict::Invalid,
+                })
+        }
         t => one(t),
     }
 }
@@ -371,7 +379,11 @@ fn required_check(required: &Value, inst: &Value) -> Verdict {
     let Some(obj) = inst.as_object() else {
         return Verdict::Valid;
     };
-    match names.iter().map(Value::as_str).collect::<Option<Vec<&str>>>() {
+    match names
+        .iter()
+        .map(Value::as_str)
+        .collect::<Option<Vec<&str>>>()
+    {
         Some(names) => Verdict::from_bool(names.iter().all(|n| obj.contains_key(*n))),
         None => Verdict::Unsure,
     }
@@ -382,7 +394,11 @@ fn enum_check(allowed: &Value, inst: &Value) -> Verdict {
         return Verdict::Unsure;
     };
     // Numbers compare by value in JSON Schema (1 == 1.0): leave those to the validator.
-    if inst.is_number() || allowed.iter().any(|a| !(a.is_string() || a.is_null() || a.is_boolean())) {
+    if inst.is_number()
+        || allowed
+            .iter()
+            .any(|a| !(a.is_string() || a.is_null() || a.is_boolean()))
+    {
         return Verdict::Unsure;
     }
     Verdict::from_bool(allowed.contains(inst))

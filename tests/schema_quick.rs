@@ -1,0 +1,225 @@
+//! The quick schema check (`schema::quick_check`, what post-render and validate use instead of
+//! compiling a validator) agrees with the jsonschema validator on every bundled schema: both run
+//! on thousands of instances generated from the schema itself, valid and broken in every way the
+//! schema can tell (wrong types, unknown keys, missing required keys, bad quantities, enums).
+
+mod common;
+
+use pvc_resize::schema::{self, KUBERNETES_SCHEMAS, Verdict};
+use serde_json::{Map, Value, json};
+
+/// A small deterministic generator (xorshift64*), so a failure is reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const QUANTITIES: &[&str] = &[
+    "20Gi",
+    "50Gi",
+    "1",
+    "0",
+    "1.5",
+    "100M",
+    "8e3",
+    "1Ki",
+    "20GiB",
+    "",
+    "-1Gi",
+    "1.5.5",
+    "Gi",
+    "9999999999999999999999Ei",
+    "1e1000",
+    " 1Gi",
+    "0.1m",
+    "12345678901234567890",
+];
+const STRINGS: &[&str] = &[
+    "data",
+    "ReadWriteOnce",
+    "",
+    "x y",
+    "2024-01-01T00:00:00Z",
+    "nope",
+];
+const DATES: &[&str] = &["2024-01-01T00:00:00Z", "2024-13-01T00:00:00Z", "yesterday"];
+
+fn resolve<'a>(root: &'a Value, mut s: &'a Value) -> &'a Value {
+    while let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/definitions/");
+        s = &root["definitions"][name];
+    }
+    s
+}
+
+/// Any value, for a wrong type.
+fn wild(rng: &mut Rng) -> Value {
+    match rng.below(7) {
+        0 => Value::Null,
+        1 => json!(rng.below(5) as i64 - 1),
+        2 => json!(1.5),
+        3 => json!(2.0),
+        4 => json!(*rng.pick(STRINGS)),
+        5 => json!([]),
+        _ => json!({}),
+    }
+}
+
+fn generate(root: &Value, schema: &Value, rng: &mut Rng, depth: usize) -> Value {
+    let s = resolve(root, schema);
+    if depth > 7 || rng.chance(3) {
+        return wild(rng);
+    }
+    if let Some(branches) = s
+        .get("anyOf")
+        .or_else(|| s.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        let b = rng.pick(branches).clone();
+        return generate(root, &b, rng, depth);
+    }
+    if let Some(options) = s.get("enum").and_then(Value::as_array) {
+        return if rng.chance(85) {
+            rng.pick(options).clone()
+        } else {
+            wild(rng)
+        };
+    }
+    let types: Vec<&str> = match s.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => vec!["object"],
+    };
+    // Null is allowed almost everywhere: pick the real type most of the time.
+    let t = match types.iter().find(|t| **t != "null") {
+        Some(t) if rng.chance(92) => *t,
+        _ => *rng.pick(&types),
+    };
+    match t {
+        "object" => {
+            let mut m = Map::new();
+            let required: Vec<&str> = s
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(props) = s.get("properties").and_then(Value::as_object) {
+                for (k, sub) in props {
+                    let wanted = if required.contains(&k.as_str()) {
+                        rng.chance(95)
+                    } else {
+                        rng.chance(35)
+                    };
+                    if wanted {
+                        m.insert(k.clone(), generate(root, sub, rng, depth + 1));
+                    }
+                }
+            }
+            match s.get("additionalProperties") {
+                Some(Value::Bool(false)) if rng.chance(5) => {
+                    m.insert("unknownKey".into(), wild(rng));
+                }
+                Some(extra @ Value::Object(_)) => {
+                    for i in 0..rng.below(3) {
+                        m.insert(format!("k{i}"), generate(root, extra, rng, depth + 1));
+                    }
+                }
+                _ => {}
+            }
+            Value::Object(m)
+        }
+        "array" => {
+            let items = s.get("items").cloned().unwrap_or(json!({}));
+            Value::Array(
+                (0..rng.below(3))
+                    .map(|_| generate(root, &items, rng, depth + 1))
+                    .collect(),
+            )
+        }
+        "string" => match s.get("format").and_then(Value::as_str) {
+            Some("k8s-quantity") => json!(*rng.pick(QUANTITIES)),
+            Some("date-time") => json!(*rng.pick(DATES)),
+            _ => json!(*rng.pick(STRINGS)),
+        },
+        "integer" => match rng.below(4) {
+            0 => json!(3.0),
+            1 => json!(-7),
+            _ => json!(rng.below(100)),
+        },
+        "number" => rng.pick(&[json!(1), json!(2.5), json!(-3)]).clone(),
+        "boolean" => json!(rng.chance(50)),
+        _ => Value::Null,
+    }
+}
+
+#[test]
+fn quick_check_agrees_with_the_validator_on_generated_instances() {
+    for (version, roots) in KUBERNETES_SCHEMAS {
+        for (root_name, _) in *roots {
+            let cases = if root_name.contains("StatefulSet") {
+                600
+            } else {
+                3000
+            };
+            let schema_json = schema::kubernetes_schema(version, root_name).unwrap();
+            let validator = schema::kubernetes_validator(version, root_name).unwrap();
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ root_name.len() as u64);
+            let (mut valid, mut invalid, mut unsure) = (0, 0, 0);
+            for case in 0..cases {
+                let instance = generate(schema_json, schema_json, &mut rng, 0);
+                let full = validator.is_valid(&instance);
+                let quick = schema::quick_check(schema_json, &instance);
+                match quick {
+                    Verdict::Valid => valid += 1,
+                    Verdict::Invalid => invalid += 1,
+                    Verdict::Unsure => unsure += 1,
+                }
+                assert!(
+                    quick == Verdict::Unsure || (quick == Verdict::Valid) == full,
+                    "{version} {root_name} case {case}: quick {quick:?}, validator {full}\n{instance:#}"
+                );
+            }
+            eprintln!("{version} {root_name}: {valid} valid, {invalid} invalid, {unsure} unsure");
+            // Not vacuous: both answers are common, and `Unsure` (the validator decides) is rare.
+            assert!(
+                valid * 10 >= cases && invalid * 10 >= cases,
+                "{valid} {invalid}"
+            );
+            assert!(unsure * 5 <= cases, "{unsure} unsure of {cases}");
+        }
+    }
+}
+
+#[test]
+fn the_real_claim_templates_are_valid_without_a_compile() {
+    let Some(dir) = common::shared_fixtures() else {
+        return;
+    };
+    let text = std::fs::read_to_string(dir.join("posthog/rendered-default.yaml")).unwrap();
+    let mut seen = 0;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let v: Value = serde::Deserialize::deserialize(doc).unwrap();
+        if v["kind"] == "StatefulSet" {
+            let templates = v["spec"]["volumeClaimTemplates"].as_array().cloned();
+            let ok = schema::claim_templates_quick_valid("1.32", &templates.unwrap_or_default());
+            assert_eq!(ok, Ok(true), "{}", v["metadata"]["name"]);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 4);
+}
