@@ -12,7 +12,7 @@ use crate::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
 use memchr::memmem;
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -215,12 +215,12 @@ pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, Re
         threads: threads(opts, input.len()),
     };
     let mut found = Vec::new();
+    let filter = if opts.reference {
+        Prefilter::everything()
+    } else {
+        prefilter(&opts.statefulsets)
+    };
     if opts.size.is_some() {
-        let filter = if opts.reference {
-            Prefilter::everything()
-        } else {
-            prefilter(&opts.statefulsets)
-        };
         found = scan.run(&filter, opts.parse_all)?;
     } else if opts.parse_all {
         scan.run(&Prefilter::everything(), true)?;
@@ -230,7 +230,7 @@ pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, Re
     let mut resizes = Vec::new();
     let mut claims = Vec::new();
     if let Some(size) = &opts.size {
-        let selected = select(&scan, &mut found, &opts.statefulsets)?;
+        let selected = select(&scan, &filter, &mut found, &opts.statefulsets)?;
         for f in selected {
             let (change, resize) = resize_one(&found[f], f, size, &opts.claim, &mut warnings)?;
             claims.push(change);
@@ -532,8 +532,9 @@ pub fn select_statefulsets(
         chunks: &chunks,
         threads: 1,
     };
-    let mut found = scan.run(&prefilter(patterns), false)?;
-    let picked = select(&scan, &mut found, patterns)?;
+    let filter = prefilter(patterns);
+    let mut found = scan.run(&filter, false)?;
+    let picked = select(&scan, &filter, &mut found, patterns)?;
     Ok(picked
         .into_iter()
         .map(|f| (chunks[found[f].chunk].clone(), found[f].name.clone()))
@@ -618,23 +619,37 @@ fn json_objects(doc: &Value) -> Vec<(String, &Value)> {
 }
 
 /// Which chunks are worth parsing: those that contain all of these byte strings, written out
-/// or behind backslash escapes.
+/// or behind backslash escapes, and that `unless` does not pass.
+#[derive(Clone)]
 struct Prefilter {
-    needles: Vec<Vec<u8>>,
+    needles: Vec<memmem::Finder<'static>>,
+    unless: Option<Box<Prefilter>>,
 }
 
 impl Prefilter {
     fn everything() -> Prefilter {
+        Prefilter::of(Vec::new())
+    }
+
+    fn of(needles: Vec<Vec<u8>>) -> Prefilter {
         Prefilter {
-            needles: Vec::new(),
+            needles: needles
+                .iter()
+                .map(|n| memmem::Finder::new(n).into_owned())
+                .collect(),
+            unless: None,
         }
     }
 
     fn may_match(&self, text: &[u8]) -> bool {
-        let missing: Vec<&Vec<u8>> = self
+        self.all_found(text) && !self.unless.as_ref().is_some_and(|u| u.all_found(text))
+    }
+
+    fn all_found(&self, text: &[u8]) -> bool {
+        let missing: Vec<&memmem::Finder<'static>> = self
             .needles
             .iter()
-            .filter(|n| memmem::find(text, n).is_none())
+            .filter(|n| n.find(text).is_none())
             .collect();
         if missing.is_empty() {
             return true;
@@ -644,72 +659,9 @@ impl Prefilter {
         if memchr::memchr(b'\\', text).is_none() {
             return false;
         }
-        let decoded = decode_escapes(text);
-        missing.iter().all(|n| memmem::find(&decoded, n).is_some())
+        let decoded = stream::decode_escapes(text);
+        missing.iter().all(|n| n.find(&decoded).is_some())
     }
-}
-
-/// The text with every backslash escape of a double-quoted YAML scalar decoded, wherever it is
-/// (outside double quotes this decodes too much, which only makes the prefilter parse more),
-/// and escaped line breaks joined.
-fn decode_escapes(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while let Some(at) = memchr::memchr(b'\\', &text[i..]).map(|a| i + a) {
-        out.extend_from_slice(&text[i..at]);
-        let Some(&c) = text.get(at + 1) else {
-            i = at + 1;
-            break;
-        };
-        i = at + 2;
-        let hex = match c {
-            b'x' => 2,
-            b'u' => 4,
-            b'U' => 8,
-            _ => 0,
-        };
-        if hex > 0 {
-            let digits = text
-                .get(at + 2..at + 2 + hex)
-                .and_then(|d| std::str::from_utf8(d).ok());
-            match digits
-                .and_then(|d| u32::from_str_radix(d, 16).ok())
-                .and_then(char::from_u32)
-            {
-                Some(ch) => {
-                    let mut buf = [0; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                    i = at + 2 + hex;
-                }
-                None => out.push(c),
-            }
-            continue;
-        }
-        match c {
-            b'\r' | b'\n' => {
-                // An escaped line break: the break and the next line's indentation vanish.
-                while matches!(text.get(i), Some(b'\n' | b'\r' | b' ' | b'\t')) {
-                    i += 1;
-                }
-            }
-            b'0' => out.push(0),
-            b'a' => out.push(7),
-            b'b' => out.push(8),
-            b't' => out.push(b'\t'),
-            b'n' => out.push(b'\n'),
-            b'v' => out.push(11),
-            b'f' => out.push(12),
-            b'r' => out.push(b'\r'),
-            b'e' => out.push(27),
-            b'N' => out.extend_from_slice("\u{85}".as_bytes()),
-            b'_' => out.extend_from_slice("\u{a0}".as_bytes()),
-            b'L' => out.extend_from_slice("\u{2028}".as_bytes()),
-            b'P' => out.extend_from_slice("\u{2029}".as_bytes()),
-            other => out.push(other),
-        }
-    }
-    out.extend_from_slice(&text[i.min(text.len())..]);
-    out
 }
 
 fn prefilter(patterns: &[String]) -> Prefilter {
@@ -723,7 +675,7 @@ fn prefilter(patterns: &[String]) -> Prefilter {
     } else if patterns.is_empty() {
         needles.push(DEFAULT_CHART.as_bytes().to_vec());
     }
-    Prefilter { needles }
+    Prefilter::of(needles)
 }
 
 /// The chunks of a stream, scanned for StatefulSets on `threads` threads.
@@ -877,15 +829,14 @@ fn all_statefulsets(scan: &Scan<'_>) -> Vec<(String, bool)> {
 }
 
 fn prefilter_all() -> Prefilter {
-    Prefilter {
-        needles: vec![b"StatefulSet".to_vec()],
-    }
+    Prefilter::of(vec![b"StatefulSet".to_vec()])
 }
 
 /// The candidates `patterns` pick (indexes into `found`), each once, in the order of the
 /// patterns. Refuses a pick that is ambiguous: the same StatefulSet twice in the stream.
 fn select(
     scan: &Scan<'_>,
+    scan_filter: &Prefilter,
     found: &mut Vec<Found>,
     patterns: &[String],
 ) -> Result<Vec<usize>, RenderError> {
@@ -941,14 +892,14 @@ fn select(
         }
         // The prefilter looked for the chart's name; a copy of the pick elsewhere needs only
         // the StatefulSet's own name.
+        // Chunks the first pass parsed are skipped.
         let name = found[picked[0]].name.clone();
         let filter = Prefilter {
-            needles: vec![b"StatefulSet".to_vec(), name.into_bytes()],
+            unless: Some(Box::new(scan_filter.clone())),
+            ..Prefilter::of(vec![b"StatefulSet".to_vec(), name.into_bytes()])
         };
-        let at = |f: &Found| (f.chunk, f.pos.line, f.pos.col);
-        let known: HashSet<(usize, usize, usize)> = found.iter().map(at).collect();
         let more = scan.run(&filter, false)?;
-        found.extend(more.into_iter().filter(|f| !known.contains(&at(f))));
+        found.extend(more);
         let all: Vec<usize> = (0..found.len()).collect();
         refuse_duplicates(found, &all, &picked)?;
         return Ok(picked);

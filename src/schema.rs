@@ -253,7 +253,18 @@ fn node_check(root: &Value, schema: &Value, inst: &Value, depth: usize) -> Verdi
     let mut verdict = Verdict::Valid;
     for (keyword, value) in map {
         let v = match keyword.as_str() {
-            "$comment" | "$schema" | "definitions" => Verdict::Valid,
+            "$comment" | "$schema" | "definitions" | "title" | "description" => Verdict::Valid,
+            // At the root, `$id` only names the document that `#/definitions/...` points into.
+            "$id" if std::ptr::eq(schema, root) => Verdict::Valid,
+            "minItems" | "maxItems" => match (value.as_u64(), inst) {
+                (Some(n), Value::Array(items)) => Verdict::from_bool(if keyword == "minItems" {
+                    items.len() as u64 >= n
+                } else {
+                    items.len() as u64 <= n
+                }),
+                (Some(_), _) => Verdict::Valid,
+                (None, _) => Verdict::Unsure,
+            },
             "$ref" => match value
                 .as_str()
                 .and_then(|r| r.strip_prefix("#/definitions/"))
@@ -481,11 +492,16 @@ pub fn validate_object(version: &str, doc: &Value) -> Result<Option<Vec<Violatio
 /// file's root.
 pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    let validator = V.get_or_init(|| compile(VALUES_PERSISTENCE_SCHEMA));
+    static S: OnceLock<Value> = OnceLock::new();
+    let schema = S.get_or_init(|| serde_json::from_str(VALUES_PERSISTENCE_SCHEMA).expect("JSON"));
     let mut out = Vec::new();
     for path in crate::manifest::persistence_blocks() {
         let pointer: String = path.split('.').map(|k| format!("/{k}")).collect();
         if let Some(block) = values.pointer(&pointer) {
+            if quick_check(schema, block) == Verdict::Valid {
+                continue;
+            }
+            let validator = V.get_or_init(|| compile(VALUES_PERSISTENCE_SCHEMA));
             for v in collect(validator, block) {
                 out.push(Violation {
                     pointer: format!("{pointer}{}", v.pointer),

@@ -67,6 +67,85 @@ fn merge_sorted(
     })
 }
 
+/// The text with every backslash escape of a double-quoted YAML scalar decoded, wherever it is
+/// (outside double quotes this decodes too much, which only makes the prefilter parse more),
+/// and escaped line breaks joined.
+pub fn decode_escapes(text: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(at) = memchr::memchr(b'\\', &text[i..]).map(|a| i + a) {
+        out.extend_from_slice(&text[i..at]);
+        let Some(&c) = text.get(at + 1) else {
+            i = at + 1;
+            break;
+        };
+        i = at + 2;
+        let hex = match c {
+            b'x' => 2,
+            b'u' => 4,
+            b'U' => 8,
+            _ => 0,
+        };
+        if hex > 0 {
+            let digits = text
+                .get(at + 2..at + 2 + hex)
+                .and_then(|d| std::str::from_utf8(d).ok());
+            match digits
+                .and_then(|d| u32::from_str_radix(d, 16).ok())
+                .and_then(char::from_u32)
+            {
+                Some(ch) => {
+                    let mut buf = [0; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                    i = at + 2 + hex;
+                }
+                None => out.push(c),
+            }
+            continue;
+        }
+        match c {
+            b'\r' | b'\n' => {
+                // An escaped line break: the break and the next line's indentation vanish.
+                while matches!(text.get(i), Some(b'\n' | b'\r' | b' ' | b'\t')) {
+                    i += 1;
+                }
+            }
+            b'0' => out.push(0),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b't' => out.push(b'\t'),
+            b'n' => out.push(b'\n'),
+            b'v' => out.push(11),
+            b'f' => out.push(12),
+            b'r' => out.push(b'\r'),
+            b'e' => out.push(27),
+            b'N' => out.extend_from_slice("\u{85}".as_bytes()),
+            b'_' => out.extend_from_slice("\u{a0}".as_bytes()),
+            b'L' => out.extend_from_slice("\u{2028}".as_bytes()),
+            b'P' => out.extend_from_slice("\u{2029}".as_bytes()),
+            other => out.push(other),
+        }
+    }
+    out.extend_from_slice(&text[i.min(text.len())..]);
+    out
+}
+
+/// True when `text` holds one of `needles`, written out or spelled with the escapes of a
+/// double-quoted scalar (`"State\x66ulSet"`): what a prefilter must assume before it skips
+/// parsing a document.
+pub fn holds_any(text: &str, needles: &[&str]) -> bool {
+    if needles.iter().any(|n| text.contains(n)) {
+        return true;
+    }
+    if memchr::memchr(b'\\', text.as_bytes()).is_none() {
+        return false;
+    }
+    let decoded = decode_escapes(text.as_bytes());
+    needles
+        .iter()
+        .any(|n| memmem::find(&decoded, n.as_bytes()).is_some())
+}
+
 /// True when the chunk holds YAML content: anything beyond marker lines, blank lines and
 /// comments. A chunk without content is not a document to Helm.
 pub fn has_content(text: &str) -> bool {

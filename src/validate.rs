@@ -303,7 +303,8 @@ pub fn values_file(
 
 /// True when a document's text may hold one of the kinds with a bundled schema.
 fn may_have_schema(text: &str) -> bool {
-    schema::KINDS.iter().any(|(k, _)| text.contains(k)) || text.contains('\\')
+    let kinds: Vec<&str> = schema::KINDS.iter().map(|(k, _)| *k).collect();
+    stream::holds_any(text, &kinds)
 }
 
 /// Validates every document of a manifest stream whose kind has a bundled schema. `Err` when a

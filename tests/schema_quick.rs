@@ -206,6 +206,40 @@ fn quick_check_agrees_with_the_validator_on_generated_instances() {
 }
 
 #[test]
+fn quick_check_agrees_on_values_persistence_blocks() {
+    let text = schema::VALUES_PERSISTENCE_SCHEMA;
+    let schema_json: Value = serde_json::from_str(text).unwrap();
+    let validator = jsonschema::options()
+        .with_format("k8s-quantity", |s: &str| {
+            pvc_resize::quantity::Quantity::parse(s).is_ok()
+        })
+        .should_validate_formats(true)
+        .build(&schema_json)
+        .unwrap();
+    let mut rng = Rng(0x51_7CC1_B727_220A);
+    let (mut valid, mut invalid, mut unsure) = (0, 0, 0);
+    for case in 0..3000 {
+        let instance = generate(&schema_json, &schema_json, &mut rng, 0);
+        let full = validator.is_valid(&instance);
+        let quick = schema::quick_check(&schema_json, &instance);
+        match quick {
+            Verdict::Valid => valid += 1,
+            Verdict::Invalid => invalid += 1,
+            Verdict::Unsure => unsure += 1,
+        }
+        assert!(
+            quick == Verdict::Unsure || (quick == Verdict::Valid) == full,
+            "case {case}: quick {quick:?}, validator {full}\n{instance:#}"
+        );
+    }
+    eprintln!("values persistence: {valid} valid, {invalid} invalid, {unsure} unsure");
+    assert!(
+        valid >= 300 && invalid >= 300 && unsure <= 900,
+        "{valid} {invalid} {unsure}"
+    );
+}
+
+#[test]
 fn the_real_claim_templates_are_valid_without_a_compile() {
     let Some(dir) = common::shared_fixtures() else {
         return;
