@@ -27,25 +27,32 @@ EVERY = ["--statefulset", "*-kafka", "--statefulset", "*-zookeeper", "--stateful
 PATCH = '[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"50Gi"}]'
 
 
+CPU = {}  # argv -> the least CPU time (user + sys) of its runs
+
+
 def run(argv, stdin_path, cwd=None, ok=(0,)):
-    """Runs once; returns (seconds, stdout bytes)."""
-    with open(stdin_path, "rb") as f:
+    """Runs once, stdout to /dev/null; returns (wall seconds, CPU seconds)."""
+    with open(stdin_path, "rb") as f, tempfile.TemporaryFile() as err:
         t = time.perf_counter()
-        p = subprocess.run(argv, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+        p = subprocess.Popen(argv, stdin=f, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
+        _, status, usage = os.wait4(p.pid, 0)
         dt = time.perf_counter() - t
-    if p.returncode not in ok:
-        sys.exit(f"{' '.join(argv)} failed ({p.returncode}): {p.stderr.decode()[:2000]}")
-    return dt, p.stdout
+        code = os.waitstatus_to_exitcode(status)
+        if code not in ok:
+            err.seek(0)
+            sys.exit(f"{' '.join(argv)} failed ({code}): {err.read().decode()[:2000]}")
+    return dt, usage.ru_utime + usage.ru_stime
 
 
 def best_of(n, argv, stdin_path, cwd=None, ok=(0,)):
-    times = []
-    out = b""
+    """(best wall, median wall, least CPU) of n runs."""
+    times, cpus = [], []
     for _ in range(n):
-        dt, out = run(argv, stdin_path, cwd, ok)
+        dt, cpu = run(argv, stdin_path, cwd, ok)
         times.append(dt)
+        cpus.append(cpu)
     times.sort()
-    return times[0], times[len(times) // 2], out
+    return times[0], times[len(times) // 2], min(cpus)
 
 
 def peak_rss(argv, stdin_path):
@@ -102,21 +109,23 @@ def main():
     kubectl = shutil.which("kubectl")
     work = tempfile.mkdtemp()
     rows = []
+    notes = []
     n = 10 if QUICK else 40
     size = os.path.getsize(render)
 
     # 1. The PostHog render, both tools interleaved so that they see the same machine load.
     mine = [BIN, "post-render", "--size", "50Gi"]
-    pr_best, pr_med, _ = best_of(n, mine, render)
-    rows.append(("pvc-resize post-render", "PostHog render", size, pr_best, pr_med, ""))
-    floor_best, floor_med, _ = best_of(n, [BIN, "--version"], render)
-    rows.append(("pvc-resize --version (process start)", "-", 0, floor_best, floor_med, ""))
+    pr_best, pr_med, pr_cpu = best_of(n, mine, render)
+    floor_best, floor_med, floor_cpu = best_of(n, [BIN, "--version"], render)
     if kubectl:
         d = kustomize(render, "posthog-posthog-kafka")
-        kb, km, _ = best_of(5 if QUICK else 15, [kubectl, "kustomize", d], render)
-        pr_best2, pr_med2, _ = best_of(n, mine, render)
-        pr_best, pr_med = min(pr_best, pr_best2), (pr_med + pr_med2) / 2
-        rows.append(("kubectl kustomize + JSON 6902", "PostHog render", size, kb, km,
+        kb, km, kcpu = best_of(5 if QUICK else 15, [kubectl, "kustomize", d], render)
+        pr_best2, pr_med2, pr_cpu2 = best_of(n, mine, render)
+        pr_best, pr_med, pr_cpu = min(pr_best, pr_best2), (pr_med + pr_med2) / 2, min(pr_cpu, pr_cpu2)
+    rows.append(("pvc-resize post-render", "PostHog render", size, pr_best, pr_med, pr_cpu, ""))
+    rows.append(("pvc-resize --version (process start)", "-", 0, floor_best, floor_med, floor_cpu, ""))
+    if kubectl:
+        rows.append(("kubectl kustomize + JSON 6902", "PostHog render", size, kb, km, kcpu,
                      f"pvc-resize {kb / pr_best:.0f}x faster (best), {km / pr_med:.0f}x (median)"))
 
     # 2. The other commands on the PostHog inputs, against the post-render figure.
@@ -132,8 +141,8 @@ def main():
           "--manifests", render, "--values", values], (0, 1)),
     ]
     for tool, inp, path, argv, ok in others:
-        b, m, _ = best_of(n, argv, render, ok=ok)
-        rows.append((tool, inp, os.path.getsize(path), b, m, f"{b / pr_best:.2f}x post-render (best)"))
+        b, m, c = best_of(n, argv, render, ok=ok)
+        rows.append((tool, inp, os.path.getsize(path), b, m, c, f"{b / pr_best:.2f}x post-render (best wall), {c / pr_cpu:.2f}x (CPU)"))
 
     # 3. Small streams, where kustomize still finishes.
     for copies in ([8] if QUICK else [8, 32]):
@@ -141,12 +150,12 @@ def main():
         copies_stream(render, copies, path)
         sz = os.path.getsize(path)
         argv = [BIN, "post-render", "--size", "50Gi", "--statefulset", "p1x-p1x-kafka"]
-        b, m, _ = best_of(5, argv, path)
-        rows.append(("pvc-resize post-render (one StatefulSet)", f"PostHog copies x{copies}", sz, b, m, ""))
+        b, m, c = best_of(5, argv, path)
+        rows.append(("pvc-resize post-render (one StatefulSet)", f"PostHog copies x{copies}", sz, b, m, c, ""))
         if kubectl:
             d = kustomize(path, "p1x-p1x-kafka")
-            kb, km, _ = best_of(1, [kubectl, "kustomize", d], path)
-            rows.append(("kubectl kustomize + JSON 6902", f"PostHog copies x{copies}", sz, kb, km,
+            kb, km, kc = best_of(1, [kubectl, "kustomize", d], path)
+            rows.append(("kubectl kustomize + JSON 6902", f"PostHog copies x{copies}", sz, kb, km, kc,
                          f"pvc-resize {kb / b:.0f}x faster (best)"))
 
     # 4. Large streams: throughput, linearity, and one core against all of them.
@@ -163,8 +172,12 @@ def main():
         if mb == sizes[0]:
             cases.append(("every StatefulSet with a data claim, --parse-all", EVERY + ["--parse-all"]))
         for what, extra in cases:
-            b, m, _ = best_of(reps, [BIN, "post-render", "--size", "50Ti"] + extra, path)
-            rows.append((f"pvc-resize post-render ({what})", label, sz, b, m, ""))
+            b, m, c = best_of(reps, [BIN, "post-render", "--size", "50Ti"] + extra, path)
+            rows.append((f"pvc-resize post-render ({what})", label, sz, b, m, c, ""))
+        if mb == sizes[-1]:
+            rss = peak_rss([BIN, "post-render", "--size", "50Ti"] + EVERY, path)
+            notes.append(f"peak RSS, every StatefulSet with a data claim, {label}: "
+                         f"{rss / 2**20:.0f} MiB = {rss / sz:.2f}x the input")
         os.remove(path)
 
         path = os.path.join(work, f"sts-{mb}.yaml")
@@ -172,23 +185,27 @@ def main():
         sz = os.path.getsize(path)
         label = f"StatefulSets only ({count}), {sz / 1e6:.0f} MB"
         argv = [BIN, "post-render", "--size", "50Ti", "--statefulset", "*"]
-        b, m, _ = best_of(reps, argv, path)
-        rows.append(("pvc-resize post-render (every StatefulSet)", label, sz, b, m, "all cores"))
+        b, m, c = best_of(reps, argv, path)
+        rows.append(("pvc-resize post-render (every StatefulSet)", label, sz, b, m, c, "all cores"))
         if mb == sizes[0] and shutil.which("taskset"):
-            b1, m1, _ = best_of(reps, ["taskset", "-c", "0"] + argv, path)
-            rows.append(("pvc-resize post-render (every StatefulSet)", label, sz, b1, m1,
+            b1, m1, c1 = best_of(reps, ["taskset", "-c", "0"] + argv, path)
+            rows.append(("pvc-resize post-render (every StatefulSet)", label, sz, b1, m1, c1,
                          f"one core; all cores are {b1 / b:.2f}x faster"))
         if mb == sizes[-1]:
-            rss = peak_rss(argv, path)
-            rss_note = f"peak RSS {rss / 2**20:.0f} MiB = {rss / sz:.2f}x the input"
-            rows[-1] = rows[-1][:5] + (rows[-1][5] + "; " + rss_note,)
+            for what, mem_argv, mem_path in [("every StatefulSet", argv, path)]:
+                rss = peak_rss(mem_argv, mem_path)
+                notes.append(f"peak RSS, {what}, {label}: {rss / 2**20:.0f} MiB = {rss / sz:.2f}x the input")
         os.remove(path)
 
-    print("| tool | input | size | best | median | MB/s (best) | note |")
-    print("|---|---|---|---|---|---|---|")
-    for tool, inp, sz, b, m, note in rows:
+    print("| tool | input | size | best | median | MB/s (best) | CPU (least) | MB per CPU-s | note |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for tool, inp, sz, b, m, c, note in rows:
         rate = f"{sz / 1e6 / b:.1f}" if sz else "-"
-        print(f"| {tool} | {inp} | {sz / 1e6:.2f} MB | {ms(b)} | {ms(m)} | {rate} | {note} |")
+        per_cpu = f"{sz / 1e6 / c:.0f}" if sz and c else "-"
+        print(f"| {tool} | {inp} | {sz / 1e6:.2f} MB | {ms(b)} | {ms(m)} | {rate} | {ms(c)} | {per_cpu} | {note} |")
+    print()
+    for line in notes:
+        print(f"- {line}")
     shutil.rmtree(work)
 
 
