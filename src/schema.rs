@@ -492,8 +492,7 @@ pub fn validate_object(version: &str, doc: &Value) -> Result<Option<Vec<Violatio
 /// file's root.
 pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    static S: OnceLock<Value> = OnceLock::new();
-    let schema = S.get_or_init(|| serde_json::from_str(VALUES_PERSISTENCE_SCHEMA).expect("JSON"));
+    let schema = values_persistence_schema();
     let mut out = Vec::new();
     for path in crate::manifest::persistence_blocks() {
         let pointer: String = path.split('.').map(|k| format!("/{k}")).collect();
@@ -511,6 +510,14 @@ pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
         }
     }
     out
+}
+
+/// The bundled persistence schema as data, parsed once.
+pub fn values_persistence_schema() -> &'static Value {
+    static S: OnceLock<Value> = OnceLock::new();
+    S.get_or_init(|| {
+        serde_json::from_str(VALUES_PERSISTENCE_SCHEMA).expect("bundled schema is JSON")
+    })
 }
 
 /// Validates a patch file against `schema/patch-file.schema.json`.

@@ -6,8 +6,6 @@ use crate::schema::{self, Violation};
 use crate::stream;
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 /// The outcome for one file: its findings and, for a stream, how many documents were checked.
 #[derive(Debug, Default)]
@@ -83,30 +81,12 @@ impl ChartSchema {
 
 /// The bundled persistence schema as data.
 fn persistence_schema() -> &'static Value {
-    static RAW: OnceLock<Value> = OnceLock::new();
-    RAW.get_or_init(|| serde_json::from_str(schema::VALUES_PERSISTENCE_SCHEMA).expect("bundled"))
+    schema::values_persistence_schema()
 }
 
-/// A bundled Kubernetes schema (`kind:StatefulSet`, ...) as data: parsed on the error path
-/// only, once per process.
+/// A bundled Kubernetes schema (`kind:StatefulSet`, ...) as data.
 fn kubernetes_schema(version: &str, root: &str) -> Option<&'static Value> {
-    type Cache = Mutex<HashMap<(String, String), &'static Value>>;
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let key = (version.to_owned(), root.to_owned());
-    if let Some(v) = cache.get(&key) {
-        return Some(v);
-    }
-    let (_, roots) = schema::KUBERNETES_SCHEMAS
-        .iter()
-        .find(|(v, _)| *v == version)?;
-    let (_, text) = roots.iter().find(|(r, _)| *r == root)?;
-    let raw: &'static Value = Box::leak(Box::new(serde_json::from_str(text).ok()?));
-    cache.insert(key, raw);
-    Some(raw)
+    schema::kubernetes_schema(version, root).ok()
 }
 
 /// The keys a schema allows where an unknown key was found: the `properties` beside the failing
