@@ -144,6 +144,11 @@ def main():
         b, m, c = best_of(n, argv, render, ok=ok)
         rows.append((tool, inp, os.path.getsize(path), b, m, c, f"{b / pr_best:.2f}x post-render (best wall), {c / pr_cpu:.2f}x (CPU)"))
 
+    kv = shutil.which("kubernetes-validate")
+    if kv:
+        kb, km, kc = best_of(3 if QUICK else 5, [kv, "--strict", "-k", "1.32.0", "--quiet", render], render)
+        rows.append(("kubernetes-validate --strict (PyPI)", "PostHog render", size, kb, km, kc, ""))
+
     # 3. Small streams, where kustomize still finishes.
     for copies in ([8] if QUICK else [8, 32]):
         path = os.path.join(work, f"gen-{copies}.yaml")
