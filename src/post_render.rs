@@ -1,7 +1,7 @@
 //! The Helm post-renderer: a manifest stream in, the same stream out with the chosen
 //! StatefulSets' claim templates grown (and optional RFC 6902 patches applied).
 //!
-//! The output is built whole before anything is written: on any error the caller writes nothing,
+//! Every change is made and checked before anything is written: on any error the caller writes nothing,
 //! so Helm never sees a partial stream (a missing document would be deleted from the release).
 
 use crate::manifest::{self, StatefulSet};
