@@ -758,7 +758,7 @@ impl Scan<'_> {
                 if sts.is_empty() {
                     continue;
                 }
-                let plain = !has_alias_or_merge(root);
+                let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
                 for s in &sts {
                     found.push(to_found(i, s, plain));
                 }
@@ -766,6 +766,13 @@ impl Scan<'_> {
         }
         Ok(found)
     }
+}
+
+/// False when the text can't hold an alias (`*`) or a merge key (`<<`, or one spelled with
+/// escapes): then the tree need not be walked.
+fn may_alias_or_merge(text: &str) -> bool {
+    memchr::memchr2(b'*', b'\\', text.as_bytes()).is_some()
+        || memmem::find(text.as_bytes(), b"<<").is_some()
 }
 
 /// True when a tree has an alias or a merge key anywhere: then a subtree's data may come from
