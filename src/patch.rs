@@ -11,13 +11,36 @@
 //! ```
 
 use crate::manifest;
-use crate::post_render::RenderError;
 use crate::schema;
 use crate::stream;
 use crate::yaml::Pos;
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::Cell;
+
+/// A failure of the post-renderer (or of a patch it applies), with the line in the input stream
+/// where it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError {
+    pub pos: Option<Pos>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(p) = self.pos {
+            write!(f, "{p}: ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RenderError {}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -40,28 +40,9 @@ pub struct Options {
     pub reference: bool,
 }
 
-/// A failure, with the line in the input stream where it applies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RenderError {
-    pub pos: Option<Pos>,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for RenderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(p) = self.pos {
-            write!(f, "{p}: ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RenderError {}
+/// A failure, with the line in the input stream where it applies. It lives in `patch` (patches
+/// fail the same way), so that `patch` needs nothing from this module.
+pub use crate::patch::RenderError;
 
 fn err(pos: Option<Pos>, message: impl Into<String>, hint: impl Into<String>) -> RenderError {
     RenderError {
