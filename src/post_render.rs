@@ -161,6 +161,9 @@ struct Storage {
     pos: Pos,
     /// A tag or an anchor on the scalar: its new value is read back from the changed text.
     decorated: bool,
+    /// The alias (`*name`) that reuses an anchor on the scalar or on a node around it, if any:
+    /// editing the anchored text would change that alias's value too.
+    shared: Option<Pos>,
 }
 
 /// A size change to make: which candidate, which of its claim templates, the new text.
@@ -291,6 +294,7 @@ fn resize_one(
         text: old_text,
         style,
         pos,
+        shared,
         ..
     }) = storage
     else {
@@ -334,6 +338,16 @@ fn resize_one(
         ));
     }
     let changed = size.quantity != old;
+    if let (true, Some(alias)) = (changed, shared) {
+        return Err(err(
+            Some(*pos),
+            format!(
+                "the storage request of StatefulSet {} claim {claim:?} is inside a YAML anchor (&) that the alias at line {} reuses: resizing it would change that value too",
+                f.name, alias.line
+            ),
+            "render the size without anchors and aliases (in the chart's template), or change both with --patch",
+        ));
+    }
     let mut resize = None;
     if changed {
         warnings.extend(decimal_for_binary(
@@ -741,7 +755,13 @@ impl Scan<'_> {
                 }
                 let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
                 for s in &sts {
-                    found.push(to_found(i, s, plain));
+                    let mut f = to_found(i, s, plain);
+                    if !plain {
+                        for st in f.claims.iter_mut().filter_map(|c| c.storage.as_mut()) {
+                            st.shared = alias_over(root, &st.range);
+                        }
+                    }
+                    found.push(f);
                 }
             }
         }
@@ -797,6 +817,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
                         style,
                         pos: n.pos,
                         decorated: n.tag.is_some() || n.anchor != 0,
+                        shared: None,
                     }
                 });
                 FoundClaim {
@@ -807,6 +828,24 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
             })
             .collect(),
     }
+}
+
+/// Where an alias reuses an anchor defined on the node at `range` or on any node around it.
+fn alias_over(root: &yaml::Node, range: &Range<usize>) -> Option<Pos> {
+    let mut anchors = Vec::new();
+    let mut aliases = Vec::new();
+    root.walk(&mut |n| {
+        if n.anchor != 0 && n.span.start <= range.start && range.end <= n.span.end {
+            anchors.push(n.anchor);
+        }
+        if let yaml::Kind::Alias(id) = n.kind {
+            aliases.push((id, n.pos));
+        }
+    });
+    aliases
+        .into_iter()
+        .find(|(id, _)| anchors.contains(id))
+        .map(|(_, pos)| pos)
 }
 
 /// Lists every StatefulSet of the stream (parsing them all), for error messages.
