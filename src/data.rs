@@ -82,6 +82,27 @@ fn non_finite(value: &Value) -> Option<DataError> {
     }
 }
 
+/// Helm 4 splits a values file into documents itself, on every line that starts with `---`
+/// (apimachinery's YAMLReader), and refuses the file when such a line has anything but spaces or
+/// a comment after the marker (`invalid Yaml document separator`): `--- {a: 1}`, `--- ~`, and
+/// even a key `---x: 1`, all of which Helm 3 reads.
+pub fn helm4_separator(src: &str) -> Result<(), DataError> {
+    let mut at = 0;
+    for line in src.split_inclusive('\n') {
+        let rest = line.strip_prefix("---").map(str::trim);
+        if let Some(rest) = rest.filter(|r| !r.is_empty() && !r.starts_with('#')) {
+            return Err(DataError {
+                pos: crate::yaml::line_col(src, at),
+                message: format!(
+                    "Helm 4 refuses this line (\"invalid Yaml document separator: {rest}\"): it splits values files on lines starting with `---` and allows only spaces or a comment after the marker"
+                ),
+            });
+        }
+        at += line.len();
+    }
+    Ok(())
+}
+
 /// The root of the document Helm reads values from. Helm 3 reads only the first document of a
 /// values file and Helm 4 merges all of them, so a file whose later documents hold data would
 /// mean different things to the two; it is refused. Empty later documents (a trailing `---`)

@@ -541,6 +541,13 @@ pub fn load_yaml_for_validation(name: &str, text: &str) -> Result<YamlForValidat
 
 /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
 pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Finding>> {
+    crate::data::helm4_separator(text).map_err(|e| {
+        Box::new(
+            Finding::new("invalid-yaml", Severity::Error, e.message)
+                .at(Location::new(name, e.pos))
+                .hint("put the document's content on the lines after `---` (or rename a key that starts with `---`)"),
+        )
+    })?;
     let docs = yaml::parse_stream(text, 0, 0).map_err(|e| Box::new(syntax_finding(name, &e)))?;
     let tree = crate::data::values_root(docs).map_err(|e| {
         Box::new(

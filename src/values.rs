@@ -188,6 +188,13 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g'`), then run again",
         ));
     }
+    crate::data::helm4_separator(src).map_err(|e| {
+        fail(
+            e.pos,
+            e.message,
+            "put the document's content on the lines after `---` (or rename a key that starts with `---`)",
+        )
+    })?;
     let docs = yaml::parse_stream(src, 0, 0)?;
     let root = crate::data::values_root(docs).map_err(|e| {
         fail(

@@ -83,3 +83,53 @@ fn post_render_refuses_an_anchored_size_that_an_alias_reuses() {
     assert_eq!(code(&same), 0, "{}", stderr(&same));
     assert_eq!(stdout(&same), ANCHORED);
 }
+
+/// Helm 4 splits values files on lines starting with `---` and refuses content after the marker
+/// on that line, which Helm 3 reads: `values` must not edit such a file, and `check` and
+/// `validate` must not read it as valid.
+#[test]
+fn values_refuses_what_helm4_refuses_after_a_document_marker() {
+    let (Some(h3), Some(h4)) = (helm(3), helm(4)) else {
+        return;
+    };
+    let (helm3, helm4) = (HelmOracle::new(h3), HelmOracle::new(h4));
+    let body = "kafka:\n  persistence:\n    size: 20Gi\n";
+    let cases = [
+        ("--- {kafka: {persistence: {size: 20Gi}}}\n".to_owned(), 1),
+        (format!("{body}--- ~\n"), 4),
+        (format!("---x: 1\n{body}"), 1),
+    ];
+    for (text, line) in &cases {
+        assert!(helm3.read_values_text(text.as_bytes()).is_ok(), "{text}");
+        let refused = helm4.read_values_text(text.as_bytes()).unwrap_err();
+        assert!(
+            refused.contains("invalid Yaml document separator"),
+            "{refused}"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("values.yaml");
+        std::fs::write(&file, text).unwrap();
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["values", f, "--size", "50Gi", "--write"],
+            vec!["check", "--base", f, "--head", f],
+            vec!["validate", "--values", f],
+        ] {
+            let out = run(&args, b"");
+            let err = stderr(&out);
+            assert_eq!(code(&out), 2, "{args:?} {text:?}: {err}");
+            assert!(err.contains(&format!("{f}:{line}:1:")), "{args:?}: {err}");
+            assert!(
+                err.contains("Helm 4 refuses") && err.contains("hint:"),
+                "{err}"
+            );
+        }
+        assert_eq!(&common::read(&file), text, "the file is unchanged");
+    }
+    // A comment or spaces after the marker are fine for both.
+    let ok = format!("--- # c\n{body}---  \n");
+    assert!(helm4.read_values_text(ok.as_bytes()).is_ok());
+    let out = run(&["values", "-", "--size", "50Gi"], ok.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
