@@ -232,8 +232,11 @@ struct Cluster {
     statefulsets: BTreeMap<String, Value>,
 }
 
-fn read_cluster(name: &str, text: &str) -> Result<Cluster, String> {
+/// Objects of other namespaces (a `kubectl get -A` snapshot) are left out; a snapshot whose
+/// PVCs and StatefulSets are all in other namespaces is refused.
+fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, String> {
     let mut c = Cluster::default();
+    let mut elsewhere = std::collections::BTreeSet::new();
     for chunk in stream::split(text) {
         let doc = &text[chunk.range.clone()];
         if !stream::has_content(doc) {
@@ -254,6 +257,10 @@ fn read_cluster(name: &str, text: &str) -> Result<Cluster, String> {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_owned();
+            if let Some(ns) = s(&item, "/metadata/namespace").filter(|ns| *ns != namespace) {
+                elsewhere.insert(ns.to_owned());
+                continue;
+            }
             match item.get("kind").and_then(Value::as_str) {
                 Some("StorageClass") => c.classes.insert(n, item),
                 Some("PersistentVolumeClaim") => c.pvcs.insert(n, item),
@@ -261,6 +268,13 @@ fn read_cluster(name: &str, text: &str) -> Result<Cluster, String> {
                 _ => None,
             };
         }
+    }
+    if c.pvcs.is_empty() && c.statefulsets.is_empty() && !elsewhere.is_empty() {
+        let other: Vec<_> = elsewhere.into_iter().collect();
+        return Err(format!(
+            "{name}: the snapshot's objects are in namespace {}, not in {namespace}: the plan would describe another install's PVCs; make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml`",
+            other.join(", ")
+        ));
     }
     if c.classes.is_empty() && c.pvcs.is_empty() && c.statefulsets.is_empty() {
         return Err(format!(
@@ -317,7 +331,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     };
     let size = input.size;
     let cluster = match input.cluster {
-        Some((name, text)) => Some(read_cluster(name, text)?),
+        Some((name, text)) => Some(read_cluster(name, text, input.namespace)?),
         None => None,
     };
 

@@ -133,3 +133,65 @@ fn values_refuses_what_helm4_refuses_after_a_document_marker() {
     let out = run(&["values", "-", "--size", "50Gi"], ok.as_bytes());
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// `plan --cluster` used a snapshot of another namespace as if it were the release's: a PVC
+/// already grown in staging made the production plan skip that PVC's patch. Objects of other
+/// namespaces are left out (a `kubectl get -A` snapshot works), and a snapshot with none of the
+/// release's namespace is refused.
+#[test]
+fn plan_reads_only_the_release_namespace_from_a_cluster_snapshot() {
+    let Some(shared) = shared_fixtures() else {
+        return;
+    };
+    let render = shared.join("posthog/rendered-3-replicas.yaml");
+    let snapshot = common::read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/cluster-posthog.yaml"
+    )));
+    // Staging has every PVC grown already.
+    let staging = snapshot
+        .replace("namespace: posthog", "namespace: staging")
+        .replace("storage: 20Gi", "storage: 50Gi");
+    let dir = tempfile::tempdir().unwrap();
+    let plan = |snapshot: &str| {
+        let file = dir.path().join("cluster.yaml");
+        std::fs::write(&file, snapshot).unwrap();
+        let args = [
+            "plan",
+            "--release",
+            "posthog",
+            "--namespace",
+            "posthog",
+            "--size",
+            "50Gi",
+            "--manifests",
+            render.to_str().unwrap(),
+            "--cluster",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        run(&args, b"")
+    };
+    let own = plan(&snapshot);
+    assert_eq!(code(&own), 0, "{}", stderr(&own));
+    assert!(
+        stdout(&own).contains("\"grown\""),
+        "the fixture has one grown PVC"
+    );
+
+    let other = plan(&staging);
+    assert_eq!(code(&other), 2, "{}", stderr(&other));
+    assert!(other.stdout.is_empty());
+    assert!(
+        stderr(&other).contains("namespace staging, not in posthog"),
+        "{}",
+        stderr(&other)
+    );
+
+    // Both namespaces in one snapshot (`-A`): only posthog's objects count.
+    let both = format!("{snapshot}\n---\n{staging}");
+    let all = plan(&both);
+    assert_eq!(code(&all), 0, "{}", stderr(&all));
+    assert_eq!(stdout(&all), stdout(&own));
+}
