@@ -41,10 +41,13 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         helm template posthog posthog/posthog -f values.yaml | pvc-resize post-render --size 50Gi\n  \
         pvc-resize post-render --size 50Gi --statefulset kafka-broker < rendered.yaml\n  \
+        # Helm 3 (the executable on PATH):\n  \
         helm upgrade posthog posthog/posthog -n posthog -f values.yaml --post-renderer pvc-resize \\\n    \
-        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi   (Helm 3)\n  \
-        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi  (Helm 4 plugin)\n  \
-        helm template ... | pvc-resize post-render --claim-typemeta   # apiVersion/kind in claim templates (Argo CD)\n\n\
+        --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi\n  \
+        # Helm 4 (the postrenderer/v1 plugin, which passes post-render itself):\n  \
+        helm upgrade ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 50Gi\n  \
+        # apiVersion/kind in claim templates (Argo CD):\n  \
+        helm template ... | pvc-resize post-render --claim-typemeta\n\n\
         Without --statefulset, the StatefulSets of the `kafka` chart are picked (exactly one must exist).\n\
         Every byte outside the edited sizes is kept. On any error nothing is written to stdout and the exit\n\
         status is 2, so Helm stops instead of applying a partial release. Run by Helm 4 as its plugin\n\
@@ -67,8 +70,10 @@ pub enum Command {
         pvc-resize check --base origin/main:deploy/values.yaml --head deploy/values.yaml\n  \
         pvc-resize check --base old-values.yaml --head values.yaml --format github\n  \
         pvc-resize check --base HEAD:values.yaml --head values.yaml --strict --format json\n  \
-        helm get manifest kafka -n kafka > old.yaml; helm template kafka ./chart -n kafka -f values.yaml > new.yaml\n  \
-        pvc-resize check --base-manifests old.yaml --head-manifests new.yaml   # spec: Forbidden, before the upgrade\n\n\
+        # spec: Forbidden, before the upgrade:\n  \
+        helm get manifest kafka -n kafka > old.yaml\n  \
+        helm template kafka ./chart -n kafka -f values.yaml > new.yaml\n  \
+        pvc-resize check --base-manifests old.yaml --head-manifests new.yaml\n\n\
         --base and --head are files, or REV:PATH read with `git show` (PATH from the repository's root).\n\
         Checked: the persistence blocks of PostHog (kafka., zookeeper.) and Bitnami Kafka (persistence,\n\
         controller., broker.), and any --path. Exit 0 when nothing blocks, 1 when a finding blocks (errors;\n\
@@ -77,11 +82,13 @@ pub enum Command {
     /// The whole resize procedure for one release: findings, ordered commands, diffs
     #[command(after_help = "Examples:\n  \
         helm template posthog posthog/posthog -n posthog -f values.yaml | \\\n    \
-        pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - --values values.yaml\n  \
+        pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - \\\n    \
+        --values values.yaml\n  \
         kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
         pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
-        pvc-resize plan ... --chart posthog/posthog --kube-context prod --format script > resize.sh && bash resize.sh\n  \
-        pvc-resize plan ... --format flux > helmrelease-patch.yaml     # Flux: postRenderers patch + steps\n\n\
+        pvc-resize plan ... --chart posthog/posthog --kube-context prod --format script > resize.sh\n  \
+        pvc-resize plan ... --format flux > helmrelease-patch.yaml   # Flux: postRenderers patch + steps\n  \
+        pvc-resize plan ... --format argocd                          # Argo CD: the steps around one sync\n\n\
         Exit 0 for a plan with no blocking finding, 1 when one exists (the plan is still printed; a script\n\
         is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
         argument is shell-quoted.")]

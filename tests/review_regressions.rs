@@ -195,3 +195,33 @@ fn plan_reads_only_the_release_namespace_from_a_cluster_snapshot() {
     assert_eq!(code(&all), 0, "{}", stderr(&all));
     assert_eq!(stdout(&all), stdout(&own));
 }
+
+/// clap wraps help at 100 columns: an example longer than that was split mid-command (`>` at
+/// the end of one line, the file name on the next), so pasting it failed. Every line of every
+/// Examples block is now a command, a comment, or the continuation of a line ending in `\`.
+#[test]
+fn help_examples_paste_as_they_are() {
+    for cmd in [
+        vec!["--help"],
+        vec!["values", "--help"],
+        vec!["post-render", "--help"],
+        vec!["validate", "--help"],
+        vec!["check", "--help"],
+        vec!["plan", "--help"],
+    ] {
+        let out = run(&cmd, b"");
+        assert_eq!(code(&out), 0);
+        let help = stdout(&out);
+        let block = help.split("Examples:\n").nth(1).expect("an Examples block");
+        let mut continued = false;
+        for line in block.lines().take_while(|l| !l.is_empty()) {
+            let starts = ["  pvc-resize ", "  helm ", "  kubectl ", "  # "];
+            assert!(
+                (continued && line.starts_with("    "))
+                    || (!continued && starts.iter().any(|s| line.starts_with(s))),
+                "{cmd:?}: a wrapped example line: {line:?}\n{block}"
+            );
+            continued = line.ends_with('\\');
+        }
+    }
+}
