@@ -303,6 +303,13 @@ pub fn parse_stream(
                     ),
                 ));
             }
+            Event::DocumentStart(true, None) if directive_before(src, local).is_some() => {
+                let at = directive_before(src, local).unwrap_or(local);
+                return Err(err(
+                    pos_of_offset(src, at),
+                    "a directive (`%TAG ...`): Helm 4 splits a values file on its `---` lines and refuses the directive left alone before it (\"did not find expected <document start>\"); remove it and write tags out in full".to_owned(),
+                ));
+            }
             Event::DocumentStart(..) => {
                 root = None;
                 continue;
@@ -474,6 +481,31 @@ fn leading_document_end(src: &str) -> Option<usize> {
         return marker.then_some(at);
     }
     None
+}
+
+/// The offset of a directive line (`%...`) that Helm 4 refuses before the `---` at `start`.
+/// Helm 4 cuts the file at every `---` line and reads the first document of each piece: a
+/// directive with only blank lines, comments or other directives before it in its piece is an
+/// error there ("did not find expected <document start>"); one after a document and its `...`
+/// is never read.
+fn directive_before(src: &str, start: usize) -> Option<usize> {
+    let head = src.get(..start)?;
+    let mut end = head.len();
+    let mut found = None;
+    for line in head.split_inclusive('\n').rev() {
+        end -= line.len();
+        let bare = line.trim_start_matches('\u{feff}');
+        let t = bare.trim_end();
+        if t.starts_with("---") {
+            break;
+        }
+        if t.starts_with('%') {
+            found = Some(end + line.len() - bare.len());
+        } else if !(t.is_empty() || t.starts_with('#') || t == "...") {
+            return None;
+        }
+    }
+    found
 }
 
 /// The offset of the first U+2028, U+2029 or U+0085 in `src` (a line break to YAML 1.1).

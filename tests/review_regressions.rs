@@ -225,3 +225,30 @@ fn help_examples_paste_as_they_are() {
         }
     }
 }
+
+/// A `%TAG` directive: Helm 3 reads the file, Helm 4 refuses it when the directive opens its piece
+/// of the file (it cuts at `---` lines), and ignores one after a document and its `...`.
+#[test]
+fn tag_directives_as_helm4_reads_them() {
+    let (Some(h3), Some(h4)) = (helm(3), helm(4)) else {
+        return;
+    };
+    let (helm3, helm4) = (HelmOracle::new(h3), HelmOracle::new(h4));
+    let refused =
+        "# values\n%TAG !e! tag:example.com,2000:\n---\nkafka:\n  persistence:\n    size: 20Gi\n";
+    assert!(helm3.read_values_text(refused.as_bytes()).is_ok());
+    let why = helm4.read_values_text(refused.as_bytes()).unwrap_err();
+    assert!(
+        why.contains("did not find expected <document start>"),
+        "{why}"
+    );
+    let out = run(&["values", "-", "--size", "50Gi"], refused.as_bytes());
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert!(stderr(&out).contains("<stdin>:2:1:") && stderr(&out).contains("hint:"));
+
+    let read = "kafka:\n  persistence:\n    size: 20Gi\n...\n%TAG !e! tag:example.com,2000:\n---\n";
+    assert!(helm4.read_values_text(read.as_bytes()).is_ok());
+    let out = run(&["values", "-", "--size", "50Gi"], read.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
