@@ -984,7 +984,7 @@ fn preflight(
         check(
             "release",
             format!("release {} exists in namespace {}, is deployed (or failed, from an earlier attempt), and runs {}", input.release, input.namespace, chart_label(input, version)),
-            vec![helm(input, false, &["list", "--deployed", "--failed", "--pending", "--filter", &format!("^{}$", input.release), "-o", "json"])],
+            vec![helm(input, false, &["list", "--deployed", "--failed", "--pending", "--filter", &format!("^{}$", input.release.replace('.', "\\.")), "-o", "json"])],
         ),
         check(
             "chart",

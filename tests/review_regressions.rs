@@ -252,3 +252,72 @@ fn tag_directives_as_helm4_reads_them() {
     let out = run(&["values", "-", "--size", "50Gi"], read.as_bytes());
     assert_eq!(code(&out), 0, "{}", stderr(&out));
 }
+
+/// `helm list --filter` takes a regular expression: for a release named `my.rel`, `^my.rel$`
+/// also listed `myxrel`, and the script's release check read the first release's status and
+/// chart, which could be the other one's. The dot is escaped now, in the script and in the plan.
+#[test]
+fn the_release_check_lists_only_the_release_with_a_dot_in_its_name() {
+    let Some(bash) = program("bash") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let manifests = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/rendered-kafka.yaml");
+    let values = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/posthog-values.yaml");
+    let plan = |format: &str| {
+        let args = [
+            "plan",
+            "--release",
+            "my.rel",
+            "--namespace",
+            "demo",
+            "--size",
+            "50Gi",
+            "--manifests",
+            manifests,
+            "--values",
+            values,
+            "--chart",
+            "demo/demo",
+            "--version",
+            "30.46.0",
+            "--kube-context",
+            "demo",
+            "--format",
+            format,
+        ];
+        let out = run(&args, b"");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    assert!(
+        plan("text").contains(r"--filter '^my\.rel$'"),
+        "{}",
+        plan("text")
+    );
+
+    // A helm that lists what its --filter matches (Go's regexp and Python's agree on `^`, `.`,
+    // `\.` and `$`): the other release first, deployed; ours in the middle of an upgrade.
+    std::fs::write(
+        d.join("helm"),
+        "#!/usr/bin/env python3\nimport re, sys, json\n\
+         a = sys.argv\nf = a[a.index('--filter') + 1]\n\
+         rs = [{'name': 'myxrel', 'status': 'deployed', 'chart': 'demo-30.46.0'},\n\
+               {'name': 'my.rel', 'status': 'pending-upgrade', 'chart': 'demo-30.46.0'}]\n\
+         print(json.dumps([r for r in rs if re.search(f, r['name'])], separators=(',', ':')))\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("script.sh"), plan("script")).unwrap();
+    let body = format!(
+        "set -euo pipefail\nchmod +x {d}/helm\nPATH={d}:$PATH\n\
+         eval \"$(sed -n -e '/^RELEASE=/p;/^NAMESPACE=/p;/^CONTEXT=/p;/^CHART_NAME=/p;/^CHART_VERSION=/p' \
+           -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' {d}/script.sh)\"\n\
+         check_release\n",
+        d = d.display()
+    );
+    let out = Command::new(bash).arg("-c").arg(&body).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "the check must refuse: {err}");
+    assert!(err.contains("release my.rel is pending-upgrade"), "{err}");
+}

@@ -107,7 +107,7 @@ check_context() {
 check_release() {
   local list status deployed
   # (Helm 4 has no --all: the states are named; pending ones must show, to be refused.)
-  list=$("${H[@]}" list --deployed --failed --pending --filter "^${RELEASE}\$" -o json) || die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
+  list=$("${H[@]}" list --deployed --failed --pending --filter "^${RELEASE//./\\.}\$" -o json) || die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
   [[ "$list" == *"\"name\":\"$RELEASE\""* ]] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: helm list -A --kube-context $(printf '%q' "$CONTEXT")"
   [[ "$list" =~ \"status\":\"([^\"]*)\" ]] && status="${BASH_REMATCH[1]}"
   [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
