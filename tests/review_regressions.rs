@@ -208,6 +208,8 @@ fn help_examples_paste_as_they_are() {
         vec!["validate", "--help"],
         vec!["check", "--help"],
         vec!["plan", "--help"],
+        vec!["helm-plugin", "--help"],
+        vec!["completions", "--help"],
     ] {
         let out = run(&cmd, b"");
         assert_eq!(code(&out), 0);
