@@ -272,7 +272,7 @@ fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, Stri
     if c.pvcs.is_empty() && c.statefulsets.is_empty() && !elsewhere.is_empty() {
         let other: Vec<_> = elsewhere.into_iter().collect();
         return Err(format!(
-            "{name}: the snapshot's objects are in namespace {}, not in {namespace}: the plan would describe another install's PVCs; make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml`",
+            "{name}: the snapshot's objects are in namespace {}, not in {namespace}: the plan would describe another install's PVCs\n  hint: make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml`",
             other.join(", ")
         ));
     }

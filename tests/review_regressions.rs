@@ -184,7 +184,8 @@ fn plan_reads_only_the_release_namespace_from_a_cluster_snapshot() {
     assert_eq!(code(&other), 2, "{}", stderr(&other));
     assert!(other.stdout.is_empty());
     assert!(
-        stderr(&other).contains("namespace staging, not in posthog"),
+        stderr(&other).contains("namespace staging, not in posthog")
+            && stderr(&other).contains("\n  hint: make it with `kubectl get"),
         "{}",
         stderr(&other)
     );
