@@ -422,7 +422,7 @@ fn pvc_names(block: &[&str], from: i64, to: i64) -> String {
     let (sts, claim) = layout.map_or(("STATEFULSET", "data"), |l| (l.statefulset, l.claim));
     let names: Vec<String> = (from..to)
         .take(4)
-        .map(|i| format!("{claim}-{sts}-{i}"))
+        .map(|i| crate::manifest::pvc_name(claim, sts, i))
         .collect();
     let more = if to - from > 4 { ", ..." } else { "" };
     format!("{}{more}", names.join(", "))

@@ -207,15 +207,21 @@ fn release_of(s: &Sts) -> Option<&str> {
 /// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).
 fn pvc_names(s: &Sts) -> Vec<String> {
     let spec = &s.json["spec"];
-    let replicas = spec.get("replicas").and_then(Value::as_u64).unwrap_or(1);
-    let start = spec
-        .pointer("/ordinals/start")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let ordinals = crate::manifest::Ordinals {
+        start: spec
+            .pointer("/ordinals/start")
+            .and_then(Value::as_i64)
+            .unwrap_or(0),
+        replicas: spec.get("replicas").and_then(Value::as_i64).unwrap_or(1),
+    };
     claims(&s.json)
         .iter()
         .filter_map(|c| c.pointer("/metadata/name").and_then(Value::as_str))
-        .flat_map(|claim| (start..start + replicas).map(move |i| format!("{claim}-{}-{i}", s.name)))
+        .flat_map(|claim| {
+            ordinals
+                .range()
+                .map(move |i| crate::manifest::pvc_name(claim, &s.name, i))
+        })
         .collect()
 }
 

@@ -18,6 +18,8 @@ pub struct StatefulSet<'a> {
     pub claims: Vec<ClaimTemplate<'a>>,
     /// `spec.replicas` (Kubernetes' default is 1).
     pub replicas: i64,
+    /// `spec.ordinals.start` (default 0): the first pod's ordinal.
+    pub ordinal_start: i64,
     /// `spec.persistentVolumeClaimRetentionPolicy.whenScaled` / `.whenDeleted` (default Retain).
     pub when_scaled: Option<String>,
     pub when_deleted: Option<String>,
@@ -77,6 +79,9 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
     let replicas = str_at(root, &["spec", "replicas"])
         .and_then(|r| r.parse().ok())
         .unwrap_or(1);
+    let ordinal_start = str_at(root, &["spec", "ordinals", "start"])
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
     let policy = |k| str_at(root, &["spec", "persistentVolumeClaimRetentionPolicy", k]);
     let mut mounts = Vec::new();
     let mut env = Vec::new();
@@ -107,11 +112,47 @@ pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<S
         source,
         claims,
         replicas,
+        ordinal_start,
         when_scaled: policy("whenScaled"),
         when_deleted: policy("whenDeleted"),
         mounts,
         env,
     })
+}
+
+/// The ordinals of a StatefulSet's pods: `start..start + replicas`, from `spec.ordinals.start`
+/// (default 0). With [`pod_name`] and [`pvc_name`], the one place these names are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ordinals {
+    pub start: i64,
+    pub replicas: i64,
+}
+
+impl Ordinals {
+    pub fn range(self) -> std::ops::Range<i64> {
+        self.start..self.start + self.replicas.max(0)
+    }
+
+    pub fn contains(self, ordinal: i64) -> bool {
+        self.range().contains(&ordinal)
+    }
+}
+
+/// The pod of ordinal `i`: `<sts>-<i>`.
+pub fn pod_name(sts: &str, i: i64) -> String {
+    format!("{sts}-{i}")
+}
+
+/// The PVC a StatefulSet makes for ordinal `i` from a claim template: `<claim>-<sts>-<i>`.
+pub fn pvc_name(claim: &str, sts: &str, i: i64) -> String {
+    format!("{claim}-{sts}-{i}")
+}
+
+/// The ordinal of a PVC named by [`pvc_name`] for this claim and StatefulSet, if it is one.
+pub fn pvc_ordinal(name: &str, claim: &str, sts: &str) -> Option<i64> {
+    name.strip_prefix(&format!("{claim}-{sts}-"))
+        .filter(|o| o.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|o| o.parse().ok())
 }
 
 /// The Kubernetes objects of a document: the document itself, or the items of a `kind: *List`

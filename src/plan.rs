@@ -74,11 +74,28 @@ pub struct Pvc {
     pub patch: bool,
 }
 
+impl Target {
+    /// The ordinals of the StatefulSet's pods.
+    pub fn ordinals(&self) -> manifest::Ordinals {
+        manifest::Ordinals {
+            start: self.ordinals_start,
+            replicas: self.replicas,
+        }
+    }
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 /// One StatefulSet the plan grows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
     pub statefulset: String,
     pub replicas: i64,
+    /// `spec.ordinals.start`: the pods are `<sts>-<start>..`; left out when 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ordinals_start: i64,
     pub claim: String,
     pub old: SizeInfo,
     pub new: SizeInfo,
@@ -634,17 +651,28 @@ fn target(
     // `exec` needs a running container: init containers come first in `mounts`, so take the last.
     let mount = sts.mounts.iter().rfind(|(_, v, _)| *v == input.claim);
 
+    // The live StatefulSet's pods are the ones whose PVCs exist (no `ordinals` there means 0).
+    let start = live.map_or(sts.ordinal_start, |l| {
+        l.pointer("/spec/ordinals/start")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    });
+    let range = manifest::Ordinals { start, replicas };
     let mut pvcs = Vec::new();
-    let mut ordinals: Vec<i64> = (0..replicas).collect();
+    let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {
-        // PVCs of higher ordinals left by an earlier scale-down are reused on scale-up: grow them too.
-        let prefix = format!("{}-{}-", input.claim, sts.name);
         for name in c.pvcs.keys() {
-            if let Some(n) = name
-                .strip_prefix(&prefix)
-                .and_then(|o| o.parse::<i64>().ok())
-                && !ordinals.contains(&n)
-            {
+            let Some(n) = manifest::pvc_ordinal(name, input.claim, &sts.name) else {
+                continue;
+            };
+            if n < range.start {
+                // Below `ordinals.start` (left from before it was set): no pod of this StatefulSet mounts it.
+                findings.push(info(
+                    "pvc-below-ordinals",
+                    format!("{name} is below the StatefulSet's first ordinal {} (ordinals.start): no pod uses it; it is left as it is", range.start),
+                ));
+            } else if !ordinals.contains(&n) {
+                // PVCs of higher ordinals left by an earlier scale-down are reused on scale-up: grow them too.
                 ordinals.push(n);
                 findings.push(info(
                     "pvc-beyond-replicas",
@@ -654,10 +682,10 @@ fn target(
         }
     }
     for i in ordinals {
-        let name = format!("{}-{}-{i}", input.claim, sts.name);
+        let name = manifest::pvc_name(input.claim, &sts.name, i);
         check_name("PVC", &name, 253, true)?;
         let mut pvc = Pvc {
-            pod: format!("{}-{i}", sts.name),
+            pod: manifest::pod_name(&sts.name, i),
             name: name.clone(),
             ordinal: i,
             state: "unknown".to_owned(),
@@ -765,6 +793,7 @@ fn target(
         at: Some(at),
         statefulset: sts.name.clone(),
         replicas,
+        ordinals_start: range.start,
         claim: input.claim.to_owned(),
         old,
         new,
@@ -1280,7 +1309,12 @@ impl Steps<'_, '_> {
     fn verify(&self) -> Step {
         let mut commands = Vec::new();
         for t in self.targets {
-            for p in t.pvcs.iter().filter(|p| p.ordinal < t.replicas).rev() {
+            for p in t
+                .pvcs
+                .iter()
+                .filter(|p| t.ordinals().contains(p.ordinal))
+                .rev()
+            {
                 commands.push(self.capacity(p));
                 let mut words = vec!["exec", &p.pod];
                 if let Some(c) = &t.container {

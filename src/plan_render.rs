@@ -469,7 +469,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
             .iter()
             .map(|t| t.mount_path.as_deref().unwrap_or("/")),
     );
-    let pvcs: Vec<(usize, &crate::plan::Pvc, i64)> = plan
+    let pvcs: Vec<(usize, &crate::plan::Pvc, crate::manifest::Ordinals)> = plan
         .targets
         .iter()
         .enumerate()
@@ -477,7 +477,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
             t.pvcs
                 .iter()
                 .filter(|p| p.state != "missing")
-                .map(move |p| (i, p, t.replicas))
+                .map(move |p| (i, p, t.ordinals()))
         })
         .collect();
     array(o, "PVCS", pvcs.iter().map(|(_, p, _)| p.name.as_str()));
@@ -487,7 +487,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
         o,
         "PVC_IN_REPLICAS",
         pvcs.iter()
-            .map(|(_, p, r)| u8::from(p.ordinal < *r).to_string()),
+            .map(|(_, p, r)| u8::from(r.contains(p.ordinal)).to_string()),
     );
     array(o, "UPGRADE", &need.upgrade.argv);
     array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);

@@ -324,3 +324,114 @@ fn the_release_check_lists_only_the_release_with_a_dot_in_its_name() {
     assert_eq!(out.status.code(), Some(1), "the check must refuse: {err}");
     assert!(err.contains("release my.rel is pending-upgrade"), "{err}");
 }
+
+/// `plan` names the PVCs and pods from `spec.ordinals.start`: with `start: 5` and 3 replicas they
+/// are `-5..7`, never `-0..2` (stale PVCs of those ordinals are left alone, not grown).
+#[test]
+fn plan_names_pvcs_and_pods_from_ordinals_start() {
+    let Some(shared) = shared_fixtures() else {
+        return;
+    };
+    let render = common::read(&shared.join("posthog/rendered-3-replicas.yaml"));
+    let sts = "kind: StatefulSet\nmetadata:\n  name: posthog-posthog-kafka\n";
+    let at = render.find(sts).expect("the Kafka StatefulSet");
+    let replicas = at + render[at..].find("  replicas: 3\n").unwrap();
+    let render = format!(
+        "{}  ordinals:\n    start: 5\n{}",
+        &render[..replicas],
+        &render[replicas..]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("render.yaml");
+    std::fs::write(&manifests, &render).unwrap();
+    let values = shared.join("posthog/values-3-replicas.yaml");
+    let plan = |format: &str, cluster: Option<&str>| {
+        let mut args = vec![
+            "plan",
+            "--release",
+            "posthog",
+            "--namespace",
+            "posthog",
+            "--size",
+            "50Gi",
+            "--manifests",
+            manifests.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+            "--chart",
+            "posthog/posthog",
+            "--kube-context",
+            "prod",
+            "--format",
+            format,
+        ];
+        args.extend(cluster.iter().flat_map(|c| ["--cluster", *c]));
+        let out = run(&args, b"");
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        stdout(&out)
+    };
+    let names = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v["targets"][0]["pvcs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["patch"] == true)
+            .map(|p| p[key].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let want = |prefix: &str| -> Vec<String> { (5..8).map(|i| format!("{prefix}-{i}")).collect() };
+
+    let json: serde_json::Value = serde_json::from_str(&plan("json", None)).unwrap();
+    assert_eq!(json["targets"][0]["ordinals_start"], 5);
+    assert_eq!(names(&json, "name"), want("data-posthog-posthog-kafka"));
+    assert_eq!(names(&json, "pod"), want("posthog-posthog-kafka"));
+    let script = plan("script", None);
+    for line in [
+        "PVCS=('data-posthog-posthog-kafka-5' 'data-posthog-posthog-kafka-6' 'data-posthog-posthog-kafka-7')",
+        "PVC_PODS=('posthog-posthog-kafka-5' 'posthog-posthog-kafka-6' 'posthog-posthog-kafka-7')",
+        "PVC_IN_REPLICAS=('1' '1' '1')",
+    ] {
+        assert!(
+            script.lines().any(|l| l == line),
+            "{line} not in:\n{script}"
+        );
+    }
+
+    // A cluster whose StatefulSet starts at 5 and still holds PVCs -0..2 from before: only
+    // -5..7 are grown; -0..2 are named as left alone.
+    let snapshot = common::read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/cluster-posthog.yaml"
+    )));
+    let live = snapshot.replace(
+        "      replicas: 3\n",
+        "      replicas: 3\n      ordinals: {start: 5}\n",
+    );
+    let pvc = |i: i64| {
+        format!(
+            "  - {{apiVersion: v1, kind: PersistentVolumeClaim, metadata: {{name: data-posthog-posthog-kafka-{i}, namespace: posthog}}, spec: {{storageClassName: gp3}}, status: {{phase: Bound, capacity: {{storage: 20Gi}}}}}}\n"
+        )
+    };
+    let more: String = (5..8).map(pvc).collect();
+    let cluster = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &cluster,
+        format!("{live}\n---\napiVersion: v1\nkind: List\nitems:\n{more}"),
+    )
+    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&plan("json", Some(cluster.to_str().unwrap()))).unwrap();
+    assert_eq!(names(&json, "name"), want("data-posthog-posthog-kafka"));
+    let below: Vec<&str> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "pvc-below-ordinals")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(below.len(), 3, "{below:?}");
+    assert!(
+        below[0].starts_with("data-posthog-posthog-kafka-0 "),
+        "{below:?}"
+    );
+}
