@@ -1,6 +1,7 @@
 //! `plan`: the whole resize procedure for one release, as data. The renderers in
 //! [`crate::plan_render`] turn it into text, markdown, JSON and a bash script.
 
+use crate::fsutil::hinted;
 use crate::manifest::{self, StatefulSet};
 use crate::post_render::{self, Options};
 use crate::quantity::{Quantity, Size, decimal_for_binary, group};
@@ -234,9 +235,14 @@ pub fn check_name(what: &str, name: &str, max: usize, dots: bool) -> Result<(), 
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{what} {name:?} is not a valid Kubernetes name (DNS-1123: lowercase letters, digits and '-'{}, at most {max} characters); refusing to put it in a command",
-            if dots { ", labels joined by '.'" } else { "" }
+        Err(hinted(
+            format!(
+                "{what} {name:?} is not a valid Kubernetes name (DNS-1123: lowercase letters, digits and '-'{}, at most {max} characters); refusing to put it in a command",
+                if dots { ", labels joined by '.'" } else { "" }
+            ),
+            format!(
+                "give the {what}'s name as Kubernetes shows it (kubectl get, helm list): lowercase, no '_' or spaces"
+            ),
         ))
     }
 }
@@ -294,8 +300,13 @@ fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, Stri
         ));
     }
     if c.classes.is_empty() && c.pvcs.is_empty() && c.statefulsets.is_empty() {
-        return Err(format!(
-            "{name}: no StorageClass, PersistentVolumeClaim or StatefulSet in the snapshot; make it with `kubectl get storageclass,pvc,statefulset -n NAMESPACE -o yaml`"
+        return Err(hinted(
+            format!(
+                "{name}: no StorageClass, PersistentVolumeClaim or StatefulSet in the snapshot"
+            ),
+            format!(
+                "make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml > cluster.yaml`"
+            ),
         ));
     }
     Ok(c)
@@ -326,10 +337,23 @@ fn blocking(id: &'static str, message: String, hint: Option<String>) -> Finding 
     }
 }
 
+/// A render error in FILE: `FILE:LINE:COL: ...` where the error has a place, `FILE: ...` otherwise;
+/// always with a `hint:`.
+fn placed(file: &str, e: &post_render::RenderError) -> String {
+    let sep = if e.pos.is_some() { ":" } else { ": " };
+    match e.hint {
+        Some(_) => format!("{file}{sep}{e}"),
+        None => hinted(
+            format!("{file}{sep}{e}"),
+            "check the render with `pvc-resize validate --manifests FILE`",
+        ),
+    }
+}
+
 /// Builds the plan. `Err` when the inputs can't be used (exit 2).
 pub fn build(input: &Input<'_>) -> Result<Plan, String> {
-    check_name("release", input.release, 53, true)?;
-    check_name("namespace", input.namespace, 63, false)?;
+    check_name("release", input.release, 53, true).map_err(|e| format!("--release: {e}"))?;
+    check_name("namespace", input.namespace, 63, false).map_err(|e| format!("--namespace: {e}"))?;
     let top = top_chart(input.manifests_name, input.manifests)?;
     let chart_version = pinned_version(input, top.as_ref())?;
     // Without a top-chart label, the name is the first part of every `# Source:` path.
@@ -341,7 +365,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let input = &Input {
         chart_name: top
             .as_ref()
-            .map(|(n, _)| n.as_str())
+            .map(|t| t.name.as_str())
             .or(source_name.as_deref()),
         chart_version: chart_version.as_deref(),
         ..*input
@@ -353,7 +377,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     };
 
     let selected = post_render::select_statefulsets(input.manifests, input.statefulsets)
-        .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+        .map_err(|e| placed(input.manifests_name, &e))?;
     let mut findings = Vec::new();
     let mut targets = Vec::new();
     for (chunk, name) in &selected {
@@ -398,7 +422,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         .or_else(|| targets.iter().find_map(|t| t.values_path.clone()));
     let values = match (input.values, &values_path) {
         (Some((file, text)), Some(p)) => {
-            let path = ValuesPath::parse(p)?;
+            let path = ValuesPath::parse(p).map_err(|e| {
+                hinted(
+                    format!("--path: {e}"),
+                    "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`",
+                )
+            })?;
             match values::set_size(text, &path, size) {
                 Ok(edit) => Some(ValuesChange {
                     file: file.to_owned(),
@@ -419,12 +448,19 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
                     });
                     None
                 }
-                Err(e) => return Err(format!("{file}:{e}")),
+                Err(e) if e.hint.is_some() => return Err(format!("{file}:{e}")),
+                Err(e) => {
+                    return Err(hinted(
+                        format!("{file}:{e}"),
+                        "see `pvc-resize values FILE --size Q` for the same edit alone",
+                    ));
+                }
             }
         }
         (Some((file, _)), None) => {
-            return Err(format!(
-                "{file}: the values path of the size could not be inferred from the chart; pass --path (e.g. kafka.persistence.size)"
+            return Err(hinted(
+                format!("{file}: the values path of the size could not be inferred from the chart"),
+                "pass --path (e.g. kafka.persistence.size)",
             ));
         }
         _ => None,
@@ -445,7 +481,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             ..Options::default()
         };
         let out = post_render::post_render(input.manifests, &opts)
-            .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+            .map_err(|e| placed(input.manifests_name, &e))?;
         crate::render::unified_diff(
             input.manifests,
             &out.output.to_string(),
@@ -485,9 +521,16 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     })
 }
 
-/// `(name, version)` of the top chart: the `helm.sh/chart` label of a document rendered from the
-/// top chart's own templates (`# Source: NAME/templates/...`).
-fn top_chart(name: &str, manifests: &str) -> Result<Option<(String, String)>, String> {
+/// The top chart: the `helm.sh/chart` label of a document rendered from the top chart's own
+/// templates (`# Source: NAME/templates/...`).
+struct TopChart {
+    name: String,
+    version: String,
+    /// Where the label is in the render.
+    pos: yaml::Pos,
+}
+
+fn top_chart(name: &str, manifests: &str) -> Result<Option<TopChart>, String> {
     for chunk in stream::split(manifests) {
         let doc = &manifests[chunk.range.clone()];
         let Some(chart) = stream::source_comment(doc)
@@ -497,11 +540,25 @@ fn top_chart(name: &str, manifests: &str) -> Result<Option<(String, String)>, St
         else {
             continue;
         };
-        let (json, _) = validate::parse_document(name, doc, chunk.range.start, chunk.line)?;
+        let (json, tree) = validate::parse_document(name, doc, chunk.range.start, chunk.line)?;
         if let Some(label) = s(&json, "/metadata/labels/helm.sh~1chart")
             && let Some(version) = label.strip_prefix(&format!("{chart}-"))
         {
-            return Ok(Some((chart.to_owned(), version.to_owned())));
+            let pos = tree
+                .as_ref()
+                .and_then(|t| t.get_path(&["metadata", "labels", "helm.sh/chart"]))
+                .map_or(
+                    yaml::Pos {
+                        line: chunk.line,
+                        col: 1,
+                    },
+                    |n| n.pos,
+                );
+            return Ok(Some(TopChart {
+                name: chart.to_owned(),
+                version: version.to_owned(),
+                pos,
+            }));
         }
     }
     Ok(None)
@@ -509,17 +566,14 @@ fn top_chart(name: &str, manifests: &str) -> Result<Option<(String, String)>, St
 
 /// `--version`, or the render's; a `--version` other than the render's is refused: the render must be
 /// of the chart version the upgrade pins.
-fn pinned_version(
-    input: &Input<'_>,
-    top: Option<&(String, String)>,
-) -> Result<Option<String>, String> {
+fn pinned_version(input: &Input<'_>, top: Option<&TopChart>) -> Result<Option<String>, String> {
     match (input.chart_version, top) {
-        (Some(v), Some((chart, r))) if v != r => Err(format!(
-            "{}: the manifests were rendered from {chart}-{r} (helm.sh/chart), but --version is {v}\nhint: render the chart at the version the upgrade pins (helm template --version {v}), or drop --version",
-            input.manifests_name
+        (Some(v), Some(t)) if v != t.version => Err(format!(
+            "{}:{}: the manifests were rendered from {}-{} (helm.sh/chart), but --version is {v}\n  hint: render the chart at the version the upgrade pins (helm template --version {v}), or drop --version",
+            input.manifests_name, t.pos, t.name, t.version
         )),
         (Some(v), _) => Ok(Some(v.to_owned())),
-        (None, top) => Ok(top.map(|(_, r)| r.clone())),
+        (None, top) => Ok(top.map(|t| t.version.clone())),
     }
 }
 
@@ -529,7 +583,7 @@ fn check_instance(input: &Input<'_>, text: &str, chunk: &stream::Chunk) -> Resul
         validate::parse_document(input.manifests_name, text, chunk.range.start, chunk.line)?;
     match s(&json, "/metadata/labels/app.kubernetes.io~1instance") {
         Some(instance) if instance != input.release => Err(format!(
-            "{}:{}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\nhint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
+            "{}:{}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
             input.manifests_name,
             chunk.line,
             s(&json, "/metadata/name").unwrap_or("?"),
@@ -623,17 +677,26 @@ fn target(
     cluster: Option<&Cluster>,
     findings: &mut Vec<Finding>,
 ) -> Result<Target, String> {
-    check_name("StatefulSet", &sts.name, 253, true)?;
+    let here = |e: String| format!("{}:{}: {e}", input.manifests_name, sts.pos);
+    check_name("StatefulSet", &sts.name, 253, true).map_err(here)?;
     let first_finding = findings.len();
     let claim = sts
         .claims
         .iter()
         .find(|c| c.name == input.claim)
         .ok_or_else(|| {
-            format!(
-                "StatefulSet {} has no volumeClaimTemplate named {:?}",
-                sts.name, input.claim
-            )
+            let names: Vec<&str> = sts.claims.iter().map(|c| c.name.as_str()).collect();
+            here(hinted(
+                format!(
+                    "StatefulSet {} has no volumeClaimTemplate named {:?}",
+                    sts.name, input.claim
+                ),
+                if names.is_empty() {
+                    "this StatefulSet has no volumeClaimTemplates (no PVCs to grow); pick another with --statefulset".to_owned()
+                } else {
+                    format!("pass --claim with one of: {}", names.join(", "))
+                },
+            ))
         })?;
     let old_text = claim.storage.and_then(|n| n.as_str()).unwrap_or_default();
     let old = SizeInfo::of(old_text);
@@ -683,7 +746,7 @@ fn target(
     }
     for i in ordinals {
         let name = manifest::pvc_name(input.claim, &sts.name, i);
-        check_name("PVC", &name, 253, true)?;
+        check_name("PVC", &name, 253, true).map_err(here)?;
         let mut pvc = Pvc {
             pod: manifest::pod_name(&sts.name, i),
             name: name.clone(),
@@ -763,7 +826,7 @@ fn target(
             })
     });
     if let Some(sc) = &storage_class {
-        check_name("StorageClass", sc, 253, true)?;
+        check_name("StorageClass", sc, 253, true).map_err(here)?;
     }
     let log_bytes = sts
         .env

@@ -352,23 +352,23 @@ impl<'p> ScriptInputs<'p> {
             );
         }
         let (Some(chart_name), Some(version)) = (&plan.chart_name, &plan.chart_version) else {
-            return Err("--format script needs the chart's name and version: the render has no top-chart helm.sh/chart label\nhint: render with `helm template RELEASE CHART --version V` so that the top chart's own templates are in it, or pass --version".to_owned());
+            return Err("--format script needs the chart's name and version: the render has no top-chart helm.sh/chart label\n  hint: render with `helm template RELEASE CHART --version V` so that the top chart's own templates are in it, or pass --version".to_owned());
         };
         Ok(ScriptInputs {
             values: plan
                 .values
                 .as_ref()
-                .ok_or("--format script needs --values FILE (the script changes it)")?,
+                .ok_or("--format script needs --values FILE (the script changes it)\n  hint: pass --values with the values file the release is installed with")?,
             chart: plan
                 .chart
                 .as_deref()
-                .ok_or("--format script needs --chart REF (for helm upgrade)")?,
+                .ok_or("--format script needs --chart REF (for helm upgrade)\n  hint: pass --chart with the reference `helm upgrade` takes, e.g. posthog/posthog")?,
             context: plan.kube_context.as_deref().ok_or(
-                "--format script needs --kube-context NAME: the script never acts on whatever context is current\nhint: kubectl config get-contexts",
+                "--format script needs --kube-context NAME: the script never acts on whatever context is current\n  hint: pass --kube-context with one of `kubectl config get-contexts`",
             )?,
             chart_name,
             version,
-            bytes: plan.size.bytes.ok_or("the size has no byte value")?,
+            bytes: plan.size.bytes.ok_or("--size has no byte value\n  hint: give the size in bytes or with a unit, e.g. 50Gi")?,
             upgrade: helm_command(plan, "replace-statefulsets")?,
             dry_run: helm_command(plan, "upgrade")?,
         })

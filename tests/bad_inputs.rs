@@ -453,6 +453,18 @@ fn expected_place(name: &str) -> Option<Option<&'static str>> {
         | "argument: --write on stdin"
         | "argument: an empty --claim" => None,
         "argument: --log in a missing folder" => Some("--log DIR/none/x.log"),
+        "plan: an invalid release name" => Some("--release: "),
+        "plan: an invalid namespace" => Some("--namespace: "),
+        "plan: an empty cluster snapshot" => Some("/dev/null: "),
+        "plan: a cluster snapshot that is not YAML" => Some("DIR/broken.yaml:2:3: "),
+        "plan: an empty render" => Some("/dev/null: "),
+        "plan: an unknown --statefulset" => Some("DIR/render.yaml: --statefulset"),
+        "plan: an unknown --claim" => Some("DIR/render.yaml:3:1: "),
+        "plan: a render of another release" => Some("DIR/render.yaml:1:1: "),
+        "plan: a --version other than the render's" => Some("DIR/render.yaml:8:20: "),
+        "plan: an empty --path key" => Some("--path: "),
+        "plan: values that ignore the inferred path" => Some("DIR/ok.yaml:1:1: "),
+        "plan: --format script without --values" => Some("--format script needs --values"),
         "argument: missing --size"
         | "argument: unknown --format"
         | "argument: unknown flag"
@@ -490,7 +502,7 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
         code: 2,
         message: "",
     };
-    vec![
+    let mut cases = vec![
         case(
             "values: a Bitnami Kafka values file and the PostHog path",
             &["values", "DIR/bitnami.yaml", "--size", "50Gi", "--write"],
@@ -598,8 +610,118 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
             &["values", "DIR/ok.yaml", "--size", "50Gi", "--sise"],
         ),
         case("argument: unknown subcommand", &["valus", "DIR/ok.yaml"]),
-    ]
+    ];
+    std::fs::write(dir.join("render.yaml"), PLAN_RENDER).unwrap();
+    let plan = |name: &'static str, extra: &[&str]| {
+        let args = [
+            "plan",
+            "--release",
+            "kafka",
+            "--namespace",
+            "kafka",
+            "--size",
+            "50Gi",
+            "--manifests",
+            "DIR/render.yaml",
+        ];
+        // clap refuses a flag given twice: the defaults are replaced, not repeated.
+        let args = replace_flags(&args, extra);
+        case(name, &args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    cases.extend([
+        plan("plan: an invalid release name", &["--release", "Bad_Name"]),
+        plan("plan: an invalid namespace", &["--namespace", "Bad_ns"]),
+        plan(
+            "plan: an empty cluster snapshot",
+            &["--cluster", "/dev/null"],
+        ),
+        plan(
+            "plan: a cluster snapshot that is not YAML",
+            &["--cluster", "DIR/broken.yaml"],
+        ),
+        plan("plan: an empty render", &["--manifests", "/dev/null"]),
+        plan("plan: an unknown --statefulset", &["--statefulset", "nope"]),
+        plan("plan: an unknown --claim", &["--claim", "nope"]),
+        plan("plan: a render of another release", &["--release", "other"]),
+        plan(
+            "plan: a --version other than the render's",
+            &["--version", "9.9.9"],
+        ),
+        plan(
+            "plan: an empty --path key",
+            &["--values", "DIR/ok.yaml", "--path", "a..b"],
+        ),
+        plan(
+            "plan: values that ignore the inferred path",
+            &["--values", "DIR/ok.yaml", "--claim", "logs"],
+        ),
+        plan(
+            "plan: --format script without --values",
+            &[
+                "--format",
+                "script",
+                "--chart",
+                "x/kafka",
+                "--kube-context",
+                "k",
+            ],
+        ),
+    ]);
+    cases
 }
+
+/// `base` with the value of every flag of `extra` replaced (or appended when `base` lacks it).
+fn replace_flags(base: &[&str], extra: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = base.iter().map(|a| a.to_string()).collect();
+    for pair in extra.chunks(2) {
+        match out.iter().position(|a| a == pair[0]) {
+            Some(i) => out[i + 1] = pair[1].to_owned(),
+            None => out.extend(pair.iter().map(|a| a.to_string())),
+        }
+    }
+    out
+}
+
+/// A small render of one Kafka StatefulSet (release `kafka`, chart kafka-14.9.3) with a `data`
+/// and a `logs` claim, for the plan cases.
+const PLAN_RENDER: &str = "\
+---
+# Source: kafka/templates/statefulset.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: kafka
+  labels:
+    helm.sh/chart: kafka-14.9.3
+    app.kubernetes.io/instance: kafka
+spec:
+  replicas: 1
+  serviceName: kafka
+  selector:
+    matchLabels: {app: kafka}
+  template:
+    metadata:
+      labels: {app: kafka}
+    spec:
+      containers:
+        - name: kafka
+          image: kafka
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources:
+          requests:
+            storage: 20Gi
+    - metadata:
+        name: logs
+      spec:
+        accessModes: [ReadWriteOnce]
+        resources:
+          requests:
+            storage: 20Gi
+";
 
 /// `FILE:LINE:COL: ` somewhere after the prefix, or an argument named.
 fn names_a_place(stderr: &str) -> bool {
