@@ -6,27 +6,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 const BASE: &str = "# PostHog values\ncloud: private\nkafka:\n  replicaCount: 1\n  persistence:\n    enabled: true\n    size: 20Gi\n    storageClass: gp2\n    accessModes: [ReadWriteOnce]\n";
 
 /// A repository whose first commit is BASE; then each case is committed on top of it.
