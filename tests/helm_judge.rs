@@ -19,27 +19,6 @@ use pvc_resize::values::{Change, ValuesPath, set_size};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// xorshift64*: deterministic, so a failing case is reproduced by its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Plain scalars Helm reads as something other than the text (YAML 1.1), and some it doesn't.
 const KEYWORDS: &[&str] = &[
     "yes",
@@ -158,31 +137,29 @@ struct Gen<'a> {
 impl Gen<'_> {
     fn scalar(&mut self) -> String {
         match self.rng.below(10) {
-            0..=2 => self.rng.pick(KEYWORDS).to_owned(),
-            3 => self.rng.pick(TAGGED).to_owned(),
+            0..=2 => (*self.rng.pick(KEYWORDS)).to_owned(),
+            3 => (*self.rng.pick(TAGGED)).to_owned(),
             4 => self.rng.pick(ESCAPED).replace('\n', self.eol),
-            5 if self.rng.chance(4) => self.rng.pick(REFUSED_SCALARS).to_owned(),
+            5 if self.rng.chance(4) => (*self.rng.pick(REFUSED_SCALARS)).to_owned(),
             6 if !self.anchors.is_empty() && self.rng.chance(30) => {
                 format!("*{}", self.anchors[self.rng.below(self.anchors.len())])
             }
-            _ => self
-                .rng
-                .pick(&[
-                    "plain text",
-                    "x#y",
-                    "'quoted'",
-                    "\"dq\"",
-                    "a b c",
-                    "20Gi",
-                    "http://x:1/y",
-                ])
-                .to_owned(),
+            _ => (*self.rng.pick(&[
+                "plain text",
+                "x#y",
+                "'quoted'",
+                "\"dq\"",
+                "a b c",
+                "20Gi",
+                "http://x:1/y",
+            ]))
+            .to_owned(),
         }
     }
 
     fn key(&mut self, taken: &mut Vec<String>) -> String {
         for _ in 0..8 {
-            let k = self.rng.pick(WORDS).to_owned();
+            let k = (*self.rng.pick(WORDS)).to_owned();
             if !taken.contains(&k) {
                 taken.push(k.clone());
                 return k;
@@ -837,7 +814,7 @@ fn tricky_key(rng: &mut Rng) -> String {
     } else {
         TRICKY_STRINGS
     };
-    rng.pick(list).to_owned()
+    (*rng.pick(list)).to_owned()
 }
 
 fn tricky_value(rng: &mut Rng, depth: usize) -> Value {

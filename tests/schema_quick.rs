@@ -4,30 +4,10 @@
 //! schema can tell (wrong types, unknown keys, missing required keys, bad quantities, enums).
 
 mod common;
+use common::Rng;
 
 use pvc_resize::schema::{self, KUBERNETES_SCHEMAS, Verdict};
 use serde_json::{Map, Value, json};
-
-/// A small deterministic generator (xorshift64*), so a failure is reproducible from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
 
 const QUANTITIES: &[&str] = &[
     "20Gi",
