@@ -161,8 +161,9 @@ pub fn collect(validator: &jsonschema::Validator, instance: &Value) -> Vec<Viola
         .collect()
 }
 
-/// The validators compiled so far, by (Kubernetes version, root definition).
-type Cache = Mutex<HashMap<(String, String), &'static jsonschema::Validator>>;
+/// What was built so far from the bundled schemas (validators, parsed JSON), by (Kubernetes
+/// version, root definition).
+type Cache<T> = Mutex<HashMap<(String, String), &'static T>>;
 
 /// The compiled strict schema of a root (`kind:<Kind>` or [`CLAIM_TEMPLATE`]) for a bundled
 /// Kubernetes version, compiled once per process.
@@ -170,9 +171,20 @@ pub fn kubernetes_validator(
     version: &str,
     root: &str,
 ) -> Result<&'static jsonschema::Validator, String> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+    static CACHE: OnceLock<Cache<jsonschema::Validator>> = OnceLock::new();
+    once_per_root(&CACHE, version, root, compile)
+}
+
+/// The value `make` builds from the bundled schema text of (`version`, `root`), built once per
+/// process and kept in `cache`. Leaked once per (version, root): at most eight small values.
+fn once_per_root<T: Send + Sync + 'static>(
+    cache: &OnceLock<Cache<T>>,
+    version: &str,
+    root: &str,
+    make: impl FnOnce(&str) -> T,
+) -> Result<&'static T, String> {
     let text = bundled_text(version, root)?;
-    let mut cache = CACHE
+    let mut cache = cache
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|p| p.into_inner());
@@ -180,10 +192,9 @@ pub fn kubernetes_validator(
     if let Some(v) = cache.get(&key) {
         return Ok(v);
     }
-    // Leaked once per (version, root): at most eight small validators per process.
-    let validator: &'static jsonschema::Validator = Box::leak(Box::new(compile(text)));
-    cache.insert(key, validator);
-    Ok(validator)
+    let value: &'static T = Box::leak(Box::new(make(text)));
+    cache.insert(key, value);
+    Ok(value)
 }
 
 /// The answer of [`quick_check`]: `Unsure` where the bundled schemas use something it leaves to
@@ -213,21 +224,10 @@ impl Verdict {
 /// A bundled Kubernetes schema as JSON data, parsed once per process (no compile step: a 7 kB
 /// claim template schema parses in tens of microseconds, where compiling it takes a millisecond).
 pub fn kubernetes_schema(version: &str, root: &str) -> Result<&'static Value, String> {
-    static CACHE: OnceLock<Mutex<HashMap<(String, String), &'static Value>>> = OnceLock::new();
-    let text = bundled_text(version, root)?;
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let key = (version.to_owned(), root.to_owned());
-    if let Some(v) = cache.get(&key) {
-        return Ok(v);
-    }
-    let schema: &'static Value = Box::leak(Box::new(
-        serde_json::from_str(text).expect("bundled schema is JSON"),
-    ));
-    cache.insert(key, schema);
-    Ok(schema)
+    static CACHE: OnceLock<Cache<Value>> = OnceLock::new();
+    once_per_root(&CACHE, version, root, |text| {
+        serde_json::from_str(text).expect("bundled schema is JSON")
+    })
 }
 
 /// The deepest nesting [`quick_check`] follows before it answers `Unsure`.
