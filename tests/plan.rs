@@ -8,25 +8,9 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-struct Case {
-    name: &'static str,
-    dir: &'static str,
-    render: &'static str,
-    values: &'static str,
-    release: &'static str,
-    extra: &'static [&'static str],
-}
-
-const CASES: &[Case] = &[
-    Case {
-        name: "posthog-1",
-        dir: "posthog",
-        render: "rendered-default.yaml",
-        values: "values-default.yaml",
-        release: "posthog",
-        extra: &[],
-    },
-    Case {
+const CASES: &[RenderCase] = &[
+    POSTHOG_1,
+    RenderCase {
         name: "posthog-3-cluster",
         dir: "posthog",
         render: "rendered-3-replicas.yaml",
@@ -34,7 +18,7 @@ const CASES: &[Case] = &[
         release: "posthog",
         extra: &["--cluster", "cluster.yaml"],
     },
-    Case {
+    RenderCase {
         name: "posthog-logpersistence",
         dir: "posthog",
         render: "rendered-logpersistence.yaml",
@@ -42,14 +26,7 @@ const CASES: &[Case] = &[
         release: "posthog",
         extra: &[],
     },
-    Case {
-        name: "bitnami32-brokers",
-        dir: "bitnami-kafka-32",
-        render: "rendered-split.yaml",
-        values: "values-split.yaml",
-        release: "kafka",
-        extra: &["--statefulset", "kafka-broker"],
-    },
+    BITNAMI_32,
 ];
 
 fn manifest_dir() -> PathBuf {
@@ -57,7 +34,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 /// A work folder with values.yaml (and cluster.yaml), and the render to pipe in.
-fn setup(root: &Path, c: &Case) -> (tempfile::TempDir, String) {
+fn setup(root: &Path, c: &RenderCase) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("values.yaml"),
@@ -72,7 +49,7 @@ fn setup(root: &Path, c: &Case) -> (tempfile::TempDir, String) {
     (dir, read(&root.join(c.dir).join(c.render)))
 }
 
-fn plan(dir: &Path, c: &Case, render: &str, format: &str) -> (i32, String, String) {
+fn plan(dir: &Path, c: &RenderCase, render: &str, format: &str) -> (i32, String, String) {
     let mut args = vec![
         "plan",
         "--release",

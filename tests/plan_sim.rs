@@ -16,24 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);
 
-struct Case {
-    name: &'static str,
-    dir: &'static str,
-    render: &'static str,
-    values: &'static str,
-    release: &'static str,
-    extra: &'static [&'static str],
-}
-
-const POSTHOG_1: Case = Case {
-    name: "posthog-1",
-    dir: "posthog",
-    render: "rendered-default.yaml",
-    values: "values-default.yaml",
-    release: "posthog",
-    extra: &[],
-};
-const POSTHOG_3: Case = Case {
+/// PostHog's chart with three Kafka replicas.
+const POSTHOG_3: RenderCase = RenderCase {
     name: "posthog-3",
     dir: "posthog",
     render: "rendered-3-replicas.yaml",
@@ -41,15 +25,7 @@ const POSTHOG_3: Case = Case {
     release: "posthog",
     extra: &[],
 };
-const BITNAMI_32: Case = Case {
-    name: "bitnami32-brokers",
-    dir: "bitnami-kafka-32",
-    render: "rendered-split.yaml",
-    values: "values-split.yaml",
-    release: "kafka",
-    extra: &["--statefulset", "kafka-broker"],
-};
-const CASES: [&Case; 3] = [&POSTHOG_1, &POSTHOG_3, &BITNAMI_32];
+const CASES: [&RenderCase; 3] = [&POSTHOG_1, &POSTHOG_3, &BITNAMI_32];
 
 const SIZE: &str = "50Gi";
 const SIZE_BYTES: i64 = 50 << 30;
@@ -120,7 +96,7 @@ impl Drop for Sim {
 }
 
 impl Sim {
-    fn new(e: &Env, case: &Case, opts: Opts) -> Sim {
+    fn new(e: &Env, case: &RenderCase, opts: Opts) -> Sim {
         let dir = tempfile::tempdir().unwrap();
         let values = read(&e.fixtures.join(case.dir).join(case.values));
         std::fs::write(dir.path().join(opts.values_file), &values).unwrap();
@@ -430,7 +406,7 @@ fn changes(sim: &Sim) -> Vec<String> {
 }
 
 /// Happy path, then a kill before each change in turn followed by a rerun. Returns the fault points.
-fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &Case, mode: &'static str) -> usize {
+fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &RenderCase, mode: &'static str) -> usize {
     let opts = Opts {
         mode,
         ..Opts::default()

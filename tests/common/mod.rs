@@ -301,3 +301,35 @@ impl Rng {
         &items[self.below(items.len())]
     }
 }
+
+/// A real render in the shared fixtures, the values file it was rendered from, and the
+/// arguments `plan` needs for it.
+pub struct RenderCase {
+    pub name: &'static str,
+    /// The folder under the shared fixtures.
+    pub dir: &'static str,
+    pub render: &'static str,
+    pub values: &'static str,
+    pub release: &'static str,
+    pub extra: &'static [&'static str],
+}
+
+/// PostHog's chart with its default values: one Kafka replica.
+pub const POSTHOG_1: RenderCase = RenderCase {
+    name: "posthog-1",
+    dir: "posthog",
+    render: "rendered-default.yaml",
+    values: "values-default.yaml",
+    release: "posthog",
+    extra: &[],
+};
+
+/// Bitnami's Kafka chart 32 with split controllers and brokers: the brokers are grown.
+pub const BITNAMI_32: RenderCase = RenderCase {
+    name: "bitnami32-brokers",
+    dir: "bitnami-kafka-32",
+    render: "rendered-split.yaml",
+    values: "values-split.yaml",
+    release: "kafka",
+    extra: &["--statefulset", "kafka-broker"],
+};
