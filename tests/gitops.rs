@@ -80,19 +80,12 @@ fn storage_sizes(objects: &std::collections::BTreeMap<(String, String), Value>) 
 
 fn flux_against_kustomize(render: &Path, release: &str, extra: &[&str], kubectl: &Path) {
     let render_text = read(render);
-    let mut args = vec![
-        "plan",
-        "--release",
+    let mut args = plan_argv(
         release,
-        "--namespace",
-        release,
-        "--size",
         "50Gi",
-        "--manifests",
         render.to_str().unwrap(),
-        "--format",
-        "flux",
-    ];
+        &["--format", "flux"],
+    );
     args.extend_from_slice(extra);
     let out = run(&args, b"");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -191,21 +184,12 @@ fn a_reordered_chart_fails_the_patch_instead_of_growing_the_wrong_claim() {
     };
     let render = fixtures.join("posthog/rendered-logpersistence.yaml");
     let out = run(
-        &[
-            "plan",
-            "--release",
+        &plan_argv(
             "posthog",
-            "--namespace",
-            "posthog",
-            "--size",
             "50Gi",
-            "--manifests",
             render.to_str().unwrap(),
-            "--claim",
-            "logs",
-            "--format",
-            "flux",
-        ],
+            &["--claim", "logs", "--format", "flux"],
+        ),
         b"",
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -246,18 +230,12 @@ fn a_blocking_plan_prints_no_patch() {
         return;
     };
     let render = fixtures.join("posthog/rendered-default.yaml");
-    let args = [
-        "plan",
-        "--release",
+    let argv = plan_argv(
         "posthog",
-        "--namespace",
-        "posthog",
-        "--size",
         "10Gi",
-        "--manifests",
-    ];
-    let mut argv: Vec<&str> = args.to_vec();
-    argv.extend([render.to_str().unwrap(), "--format", "flux"]);
+        render.to_str().unwrap(),
+        &["--format", "flux"],
+    );
     let out = run(&argv, b"");
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     let text = stdout(&out);
@@ -279,23 +257,19 @@ fn argocd_steps_go_around_one_sync() {
     let edit =
         format!("pvc-resize values --size 50Gi --path broker.persistence.size --write -- {values}");
     let out = run(
-        &[
-            "plan",
-            "--release",
+        &plan_argv(
             "kafka",
-            "--namespace",
-            "kafka",
-            "--size",
             "50Gi",
-            "--manifests",
             render.to_str().unwrap(),
-            "--statefulset",
-            "kafka-broker",
-            "--values",
-            values,
-            "--format",
-            "argocd",
-        ],
+            &[
+                "--statefulset",
+                "kafka-broker",
+                "--values",
+                values,
+                "--format",
+                "argocd",
+            ],
+        ),
         b"",
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));

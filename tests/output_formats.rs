@@ -322,21 +322,17 @@ fn plan_findings_as_annotations_and_sarif() {
     let plan = |format: &str| {
         run_in(
             Some(root),
-            &[
-                "plan",
-                "--release",
+            &plan_argv(
                 "posthog",
-                "--namespace",
-                "posthog",
-                "--size",
                 "10Gi",
-                "--manifests",
                 "fixtures/rendered-kafka.yaml",
-                "--values",
-                "fixtures/posthog-values.yaml",
-                "--format",
-                format,
-            ],
+                &[
+                    "--values",
+                    "fixtures/posthog-values.yaml",
+                    "--format",
+                    format,
+                ],
+            ),
             b"",
         )
     };

@@ -50,25 +50,21 @@ fn setup(root: &Path, c: &RenderCase) -> (tempfile::TempDir, String) {
 }
 
 fn plan(dir: &Path, c: &RenderCase, render: &str, format: &str) -> (i32, String, String) {
-    let mut args = vec![
-        "plan",
-        "--release",
+    let mut args = plan_argv(
         c.release,
-        "--namespace",
-        c.release,
-        "--size",
         "50Gi",
-        "--manifests",
         "-",
-        "--values",
-        "values.yaml",
-        "--chart",
-        "./charts/posthog",
-        "--kube-context",
-        "prod",
-        "--format",
-        format,
-    ];
+        &[
+            "--values",
+            "values.yaml",
+            "--chart",
+            "./charts/posthog",
+            "--kube-context",
+            "prod",
+            "--format",
+            format,
+        ],
+    );
     args.extend_from_slice(c.extra);
     let out = run_in(Some(dir), &args, render.as_bytes());
     (code(&out), stdout(&out), stderr(&out))
@@ -246,17 +242,7 @@ fn refusals() {
     // A shrink is a blocking finding: the plan is printed with exit 1.
     let out = run_in(
         Some(d),
-        &[
-            "plan",
-            "--release",
-            "posthog",
-            "--namespace",
-            "posthog",
-            "--size",
-            "10Gi",
-            "--manifests",
-            "-",
-        ],
+        &plan_argv("posthog", "10Gi", "-", &[]),
         render.as_bytes(),
     );
     assert_eq!(code(&out), 1, "{}", stderr(&out));
@@ -391,19 +377,11 @@ fn patch_payloads_are_accepted_by_kubectl() {
 
 /// Runs `plan` on the 1-replica PostHog render with `extra` arguments.
 fn plan_with(dir: &Path, render: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "plan",
-        "--release",
-        "posthog",
-        "--namespace",
-        "posthog",
-        "--size",
-        "50Gi",
-        "--manifests",
-        "-",
-    ];
-    args.extend_from_slice(extra);
-    run_in(Some(dir), &args, render.as_bytes())
+    run_in(
+        Some(dir),
+        &plan_argv("posthog", "50Gi", "-", extra),
+        render.as_bytes(),
+    )
 }
 
 #[test]
@@ -474,21 +452,12 @@ fn the_render_must_be_of_this_release_and_chart_version() {
     let (dir, render) = setup(&root, &CASES[3]);
     let out = run_in(
         Some(dir.path()),
-        &[
-            "plan",
-            "--release",
+        &plan_argv(
             "kafka",
-            "--namespace",
-            "kafka",
-            "--size",
             "50Gi",
-            "--manifests",
             "-",
-            "--statefulset",
-            "kafka-broker",
-            "--format",
-            "json",
-        ],
+            &["--statefulset", "kafka-broker", "--format", "json"],
+        ),
         render.as_bytes(),
     );
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -568,26 +537,21 @@ fn every_command_parses_with_the_real_helm_and_kubectl() {
     };
     let (dir, render) = setup(&root, &CASES[1]);
     let chart = root.join("posthog/chart/posthog-30.46.0.tgz");
-    let args = [
-        "plan",
-        "--release",
-        "posthog",
-        "--namespace",
-        "posthog",
-        "--size",
-        "50Gi",
-        "--manifests",
-        "-",
-        "--values",
-        "values.yaml",
-        "--kube-context",
-        "prod",
-        "--format",
-        "json",
-    ];
-    let mut args: Vec<&str> = args.to_vec();
     let chart_arg = format!("--chart={}", chart.display());
-    args.push(&chart_arg);
+    let args = plan_argv(
+        "posthog",
+        "50Gi",
+        "-",
+        &[
+            "--values",
+            "values.yaml",
+            "--kube-context",
+            "prod",
+            "--format",
+            "json",
+            &chart_arg,
+        ],
+    );
     let out = run_in(Some(dir.path()), &args, render.as_bytes());
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();

@@ -102,21 +102,10 @@ impl Sim {
         std::fs::write(dir.path().join(opts.values_file), &values).unwrap();
         let render = read(&e.fixtures.join(case.dir).join(case.render));
         let plan_args = |format: &str| -> Vec<String> {
-            let mut a: Vec<String> = [
-                "plan",
-                "--release",
-                case.release,
-                "--namespace",
-                case.release,
-                "--size",
-                SIZE,
-                "--manifests",
-                "-",
-                "--format",
-                format,
-            ]
-            .map(str::to_owned)
-            .to_vec();
+            let mut a: Vec<String> = plan_argv(case.release, SIZE, "-", &["--format", format])
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
             a.push(format!("--values={}", opts.values_file));
             a.push(format!("--chart={}", opts.chart));
             a.push(format!("--kube-context={}", opts.context));

@@ -333,3 +333,26 @@ pub const BITNAMI_32: RenderCase = RenderCase {
     release: "kafka",
     extra: &["--statefulset", "kafka-broker"],
 };
+
+/// The arguments of `plan` for `release` (in a namespace of the same name) growing to `size`
+/// from the render at `manifests` (`-` for stdin), then `extra`.
+pub fn plan_argv<'a>(
+    release: &'a str,
+    size: &'a str,
+    manifests: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "plan",
+        "--release",
+        release,
+        "--namespace",
+        release,
+        "--size",
+        size,
+        "--manifests",
+        manifests,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
