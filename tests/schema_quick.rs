@@ -147,6 +147,35 @@ fn generate(root: &Value, schema: &Value, rng: &mut Rng, depth: usize) -> Value 
     }
 }
 
+/// Runs `cases` instances generated from `schema_json` through the quick check and the full
+/// `validator`, fails on the first disagreement (an `Unsure` defers to the validator), and
+/// returns how many were valid, invalid and unsure.
+fn agree(
+    label: &str,
+    schema_json: &Value,
+    validator: &jsonschema::Validator,
+    rng: &mut Rng,
+    cases: usize,
+) -> (usize, usize, usize) {
+    let (mut valid, mut invalid, mut unsure) = (0, 0, 0);
+    for case in 0..cases {
+        let instance = generate(schema_json, schema_json, rng, 0);
+        let full = validator.is_valid(&instance);
+        let quick = schema::quick_check(schema_json, &instance);
+        match quick {
+            Verdict::Valid => valid += 1,
+            Verdict::Invalid => invalid += 1,
+            Verdict::Unsure => unsure += 1,
+        }
+        assert!(
+            quick == Verdict::Unsure || (quick == Verdict::Valid) == full,
+            "{label} case {case}: quick {quick:?}, validator {full}\n{instance:#}"
+        );
+    }
+    eprintln!("{label}: {valid} valid, {invalid} invalid, {unsure} unsure");
+    (valid, invalid, unsure)
+}
+
 #[test]
 fn quick_check_agrees_with_the_validator_on_generated_instances() {
     for (version, roots) in KUBERNETES_SCHEMAS {
@@ -159,22 +188,8 @@ fn quick_check_agrees_with_the_validator_on_generated_instances() {
             let schema_json = schema::kubernetes_schema(version, root_name).unwrap();
             let validator = schema::kubernetes_validator(version, root_name).unwrap();
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ root_name.len() as u64);
-            let (mut valid, mut invalid, mut unsure) = (0, 0, 0);
-            for case in 0..cases {
-                let instance = generate(schema_json, schema_json, &mut rng, 0);
-                let full = validator.is_valid(&instance);
-                let quick = schema::quick_check(schema_json, &instance);
-                match quick {
-                    Verdict::Valid => valid += 1,
-                    Verdict::Invalid => invalid += 1,
-                    Verdict::Unsure => unsure += 1,
-                }
-                assert!(
-                    quick == Verdict::Unsure || (quick == Verdict::Valid) == full,
-                    "{version} {root_name} case {case}: quick {quick:?}, validator {full}\n{instance:#}"
-                );
-            }
-            eprintln!("{version} {root_name}: {valid} valid, {invalid} invalid, {unsure} unsure");
+            let label = format!("{version} {root_name}");
+            let (valid, invalid, unsure) = agree(&label, schema_json, validator, &mut rng, cases);
             // Not vacuous: both answers are common, and `Unsure` (the validator decides) is rare.
             assert!(
                 valid * 10 >= cases && invalid * 10 >= cases,
@@ -197,22 +212,13 @@ fn quick_check_agrees_on_values_persistence_blocks() {
         .build(&schema_json)
         .unwrap();
     let mut rng = Rng(0x51_7CC1_B727_220A);
-    let (mut valid, mut invalid, mut unsure) = (0, 0, 0);
-    for case in 0..3000 {
-        let instance = generate(&schema_json, &schema_json, &mut rng, 0);
-        let full = validator.is_valid(&instance);
-        let quick = schema::quick_check(&schema_json, &instance);
-        match quick {
-            Verdict::Valid => valid += 1,
-            Verdict::Invalid => invalid += 1,
-            Verdict::Unsure => unsure += 1,
-        }
-        assert!(
-            quick == Verdict::Unsure || (quick == Verdict::Valid) == full,
-            "case {case}: quick {quick:?}, validator {full}\n{instance:#}"
-        );
-    }
-    eprintln!("values persistence: {valid} valid, {invalid} invalid, {unsure} unsure");
+    let (valid, invalid, unsure) = agree(
+        "values persistence",
+        &schema_json,
+        &validator,
+        &mut rng,
+        3000,
+    );
     assert!(
         valid >= 300 && invalid >= 300 && unsure <= 900,
         "{valid} {invalid} {unsure}"
