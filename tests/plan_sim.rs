@@ -470,6 +470,11 @@ fn case_pods(sim: &Sim) -> usize {
         .sum()
 }
 
+/// The first object of a simulated cluster's map (`releases`, `pvcs`): the one the case has.
+fn first(map: &mut Value) -> &mut Value {
+    map.as_object_mut().unwrap().values_mut().next().unwrap()
+}
+
 #[test]
 fn happy_path_and_a_kill_before_each_change_then_rerun() {
     let Some(e) = env() else { return };
@@ -547,12 +552,7 @@ fn broken_helm_or_cluster_changes_nothing() {
             "values set at install and missing from the file",
             Opts::default(),
             |s| {
-                let r = s["releases"]
-                    .as_object_mut()
-                    .unwrap()
-                    .values_mut()
-                    .next()
-                    .unwrap();
+                let r = first(&mut s["releases"]);
                 r["values"] = json!(format!(
                     "{}ingress:\n  hostname: posthog.example.com\n",
                     r["values"].as_str().unwrap()
@@ -564,12 +564,7 @@ fn broken_helm_or_cluster_changes_nothing() {
             "release in another operation",
             Opts::default(),
             |s| {
-                s["releases"]
-                    .as_object_mut()
-                    .unwrap()
-                    .values_mut()
-                    .next()
-                    .unwrap()["status"] = json!("pending-upgrade");
+                first(&mut s["releases"])["status"] = json!("pending-upgrade");
             },
             "pending-upgrade",
         ),
@@ -583,12 +578,7 @@ fn broken_helm_or_cluster_changes_nothing() {
             "PVC not Bound",
             Opts::default(),
             |s| {
-                s["pvcs"]
-                    .as_object_mut()
-                    .unwrap()
-                    .values_mut()
-                    .next()
-                    .unwrap()["phase"] = json!("Pending");
+                first(&mut s["pvcs"])["phase"] = json!("Pending");
             },
             "not Bound",
         ),
@@ -596,12 +586,7 @@ fn broken_helm_or_cluster_changes_nothing() {
             "release runs another chart version",
             Opts::default(),
             |s| {
-                s["releases"]
-                    .as_object_mut()
-                    .unwrap()
-                    .values_mut()
-                    .next()
-                    .unwrap()["version"] = json!("1.0.0");
+                first(&mut s["releases"])["version"] = json!("1.0.0");
             },
             "rendered from",
         ),
