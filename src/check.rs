@@ -6,6 +6,8 @@ use crate::quantity::Quantity;
 use crate::yaml::{self, Node, Pos};
 use serde_json::Value;
 
+mod identity;
+
 /// A parsed values file: data for comparing, the tree for line numbers.
 pub struct Side {
     /// The name its findings carry (the head's file as annotations need it).
@@ -88,6 +90,7 @@ pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
         let path: Vec<&str> = block.split('.').collect();
         compare_block(base, head, &path, &mut out);
     }
+    identity::check(base, head, &mut out);
     // Blocks that share a replica count report its change once.
     let mut seen = Vec::new();
     out.retain(|f| {

@@ -184,6 +184,18 @@ pub const IDS: &[(&str, &str)] = &[
         "replicas-set",
         "A replica count is now set where the chart's default applied",
     ),
+    (
+        "subchart-disabled",
+        "A subchart's `enabled` condition turns false: its StatefulSet is deleted and the PVCs orphaned",
+    ),
+    (
+        "condition-not-bool",
+        "A subchart's `enabled` is not a boolean: Helm ignores it and renders the subchart",
+    ),
+    (
+        "rename",
+        "nameOverride or fullnameOverride renames a StatefulSet: new, empty PVCs; the old ones orphaned",
+    ),
     // check on two renders (`--base-manifests` / `--head-manifests`)
     (
         "claim-template-changed",

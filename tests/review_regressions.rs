@@ -435,3 +435,89 @@ fn plan_names_pvcs_and_pods_from_ordinals_start() {
         "{below:?}"
     );
 }
+
+/// The StatefulSet names of a PostHog render with `values`.
+fn posthog_statefulsets(
+    helm: &std::path::Path,
+    chart: &std::path::Path,
+    values: &str,
+) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    std::fs::write(&file, values).unwrap();
+    let render = helm_template(helm, "r", chart, "r", &file, &[]);
+    let docs = render
+        .split("\n---")
+        .filter(|d| d.contains("\nkind: StatefulSet"));
+    docs.map(|d| tree(d)["metadata"]["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `check` blocks a change that deletes or renames a StatefulSet exactly when the real Helm's
+/// render of the head lacks a StatefulSet of the base's (a non-boolean `enabled` is a condition
+/// Helm ignores: the subchart stays, and so does the merge).
+#[test]
+fn check_blocks_what_removes_or_renames_a_statefulset_in_helm() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    for major in [3, 4] {
+        if let Some(helm) = helm(major) {
+            removes_or_renames(&helm, &fixtures.join("posthog/chart/posthog-30.46.0.tgz"));
+        }
+    }
+}
+
+fn removes_or_renames(helm: &std::path::Path, chart: &std::path::Path) {
+    let base = "cloud: private\nkafka:\n  persistence:\n    size: 20Gi\n";
+    let before = posthog_statefulsets(helm, chart, base);
+    assert!(before.contains(&"r-posthog-kafka".to_owned()), "{before:?}");
+    let cases: &[(&str, Option<&str>)] = &[
+        ("kafka:\n  enabled: false\n", Some("subchart-disabled")),
+        ("kafka:\n  nameOverride: events\n", Some("rename")),
+        ("kafka:\n  fullnameOverride: kafka\n", Some("rename")),
+        ("zookeeper:\n  enabled: false\n", Some("subchart-disabled")),
+        ("zookeeper:\n  fullnameOverride: zk\n", Some("rename")),
+        ("kafka:\n  enabled: 0\n", None),
+        ("kafka:\n  enabled: \"\"\n", None),
+        ("kafka:\n  enabled: null\n", None),
+        (
+            "kafka:\n  nameOverride: posthog-kafka\n  fullnameOverride: \"\"\n",
+            None,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let base_file = dir.path().join("base.yaml");
+    std::fs::write(&base_file, base).unwrap();
+    for (change, id) in cases {
+        // Under the base's `kafka:`, or a new root key.
+        let head = match change.strip_prefix("kafka:\n") {
+            Some(inner) => format!("{base}{inner}"),
+            None => format!("{base}{change}"),
+        };
+        let after = posthog_statefulsets(helm, chart, &head);
+        let lost = before.iter().any(|s| !after.contains(s));
+        let head_file = dir.path().join("head.yaml");
+        std::fs::write(&head_file, &head).unwrap();
+        let out = run(
+            &[
+                "check",
+                "--base",
+                base_file.to_str().unwrap(),
+                "--head",
+                head_file.to_str().unwrap(),
+            ],
+            b"",
+        );
+        let text = stdout(&out) + &stderr(&out);
+        assert_eq!(
+            lost,
+            id.is_some(),
+            "{change:?}: helm {before:?} -> {after:?}"
+        );
+        assert_eq!(code(&out), i32::from(lost), "{change:?}: {text}");
+        if let Some(id) = id {
+            assert!(text.contains(&format!("error[{id}]")), "{change:?}: {text}");
+        }
+    }
+}
