@@ -11,6 +11,8 @@ use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use std::fmt;
 use std::ops::Range;
 
+mod tabs;
+
 /// A position in a source text, 1-based line and column (columns count characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pos {
@@ -416,6 +418,12 @@ pub fn parse_stream(
                 Some(k) => entries.push((k, node)),
             },
         }
+    }
+    if let Some((at, message)) = tabs::refused(src, base, &docs) {
+        return Err(err(
+            pos_of_offset(src, at),
+            format!("a tab where Helm's YAML reader refuses it: {message}"),
+        ));
     }
     Ok(docs)
 }

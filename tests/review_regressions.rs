@@ -521,3 +521,90 @@ fn removes_or_renames(helm: &std::path::Path, chart: &std::path::Path) {
         }
     }
 }
+
+/// Tabs before and between tokens, where go-yaml (Helm 3 and 4) skips some and refuses others.
+const TABS: &[&str] = &[
+    "kafka:\n  \tpersistence: 1\n",
+    "kafka:\n\tpersistence: 1\n",
+    "kafka:\n\t  persistence: 1\n",
+    "a:\n  b:\n    \tc: 1\n",
+    "a:\n  \t- 1\n",
+    "a:\n  -\t1\n",
+    "a:\n  - \tb\n",
+    "a:\n  - -\tx\n",
+    "a:\n  -\tb: 1\n",
+    "a:\n  \t1\n",
+    "a:\n  \t\"x\"\n",
+    " \t# c\na: 1\n",
+    "a: {x: 1}\n\t# c\nb: 2\n",
+    "a:\n  b: {x: 1}\n  \t\n  d: 2\n",
+    "a: \"1\"\nb:\n  c: 1\n  \t# c\n  d: 2\n",
+    "a: 1\n\t\nb: 2\n",
+    "a:\r\n  b: 1\r\n  \t\r\n  c: 2\r\n",
+    "a:\n  - x\n  \t# c\n  - y\n",
+    // Read by Helm: blanks after a plain scalar at or beyond its indentation, inside quotes or
+    // flow collections, after `:` and inside a line.
+    "a: 1\n  \t# c\n",
+    "a: 1\n \t\n",
+    "a: foo\n  \tbar\n",
+    "a:\n  b: foo\n    \tbar\n",
+    "a:\n  - x\n   \t# c\n  - y\n",
+    "a:\n  - &x-y 1\n   \t# c\n  - y\n",
+    "a:\n- 1\n \t- 2\n",
+    "a: 'x\n  \ty'\n",
+    "a: [\n  \t1]\n",
+    "a:\tb\n",
+    "a:\n  b:\t{c: 1}\n",
+    "a: x\ty\n",
+    "a: |\n  x\n  \ty\n",
+];
+
+/// `validate` refuses exactly the tab placements Helm 3 and 4 refuse, at Helm's line, with the
+/// tab's column and a hint.
+#[test]
+fn tabs_are_refused_where_helm_refuses_them() {
+    let (Some(h3), Some(h4)) = (helm(3), helm(4)) else {
+        return;
+    };
+    let texts: Vec<&[u8]> = TABS.iter().map(|t| t.as_bytes()).collect();
+    let (r3, r4) = (
+        HelmOracle::new(h3).read_many(&texts),
+        HelmOracle::new(h4).read_many(&texts),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    let f = file.to_str().unwrap();
+    for (i, text) in TABS.iter().enumerate() {
+        assert_eq!(
+            r3[i].is_ok(),
+            r4[i].is_ok(),
+            "{text:?}: {:?} {:?}",
+            r3[i],
+            r4[i]
+        );
+        std::fs::write(&file, text).unwrap();
+        let out = run(&["validate", "--values", f], b"");
+        let err = stderr(&out);
+        match &r3[i] {
+            Ok(_) => assert_eq!(code(&out), 0, "Helm reads {text:?}: {err}"),
+            Err(helm) => {
+                assert_eq!(code(&out), 2, "Helm refuses {text:?} ({helm}): {err}");
+                assert!(err.contains("hint: indent with spaces"), "{err}");
+                // Helm names the line (not at the first line of the stream); we the tab.
+                let line = helm.split("line ").nth(1).and_then(|s| s.split(':').next());
+                let at = text
+                    .split('\n')
+                    .enumerate()
+                    .find_map(|(n, l)| l.find('\t').map(|c| format!("{f}:{}:{}:", n + 1, c + 1)));
+                let at = at.unwrap();
+                assert!(err.contains(&at), "{text:?}: {at} in {err}");
+                if let Some(line) = line {
+                    assert!(
+                        at.contains(&format!(":{line}:")),
+                        "{text:?}: {helm} vs {err}"
+                    );
+                }
+            }
+        }
+    }
+}
