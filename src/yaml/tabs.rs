@@ -60,8 +60,51 @@ fn walk(src: &str, node: &Node, indent: Option<usize>, base: usize, s: &mut Span
     }
 }
 
-fn inside(r: &Range<usize>, at: usize) -> bool {
-    r.start < at && at < r.end
+impl Spans {
+    /// Sorts what `walk` gathered, so that every question below is a binary search: the
+    /// ranges of `skip` are disjoint, and so are those of `plain` (neither nests), which keeps
+    /// the whole check linear in the text, however many lines hold a tab.
+    fn sorted(mut self) -> Self {
+        self.skip.sort_by_key(|r| r.start);
+        self.plain.sort_by_key(|(r, _)| r.start);
+        self.ends.sort_by_key(|(end, _)| *end);
+        self
+    }
+
+    /// The `skip` range holding `at` (`start < at < end`, or `start <= at` with `from_start`).
+    fn skipped(&self, at: usize, from_start: bool) -> bool {
+        containing(&self.skip, |r| r, at, from_start).is_some()
+    }
+
+    /// The plain scalar holding `at`, with its least tab column.
+    fn plain_at(&self, at: usize, from_start: bool) -> Option<usize> {
+        containing(&self.plain, |(r, _)| r, at, from_start).map(|(_, least)| *least)
+    }
+
+    /// The least tab column after the last token that ends at or before `at`.
+    fn after_token(&self, at: usize) -> Option<usize> {
+        let n = self.ends.partition_point(|(end, _)| *end <= at);
+        n.checked_sub(1).and_then(|i| self.ends[i].1)
+    }
+}
+
+/// The element of `items` (disjoint ranges sorted by start) whose range holds `at`.
+fn containing<T>(
+    items: &[T],
+    range: impl Fn(&T) -> &Range<usize>,
+    at: usize,
+    from_start: bool,
+) -> Option<&T> {
+    let n = items.partition_point(|t| {
+        let r = range(t);
+        if from_start {
+            r.start <= at
+        } else {
+            r.start < at
+        }
+    });
+    let t = items.get(n.checked_sub(1)?)?;
+    (at < range(t).end).then_some(t)
 }
 
 /// The first tab Helm refuses: its byte offset in `src` and go-yaml's words for it.
@@ -73,6 +116,7 @@ pub(super) fn refused(src: &str, base: usize, docs: &[Document]) -> Option<(usiz
     for root in docs.iter().filter_map(|d| d.root.as_ref()) {
         walk(src, root, None, base, &mut s);
     }
+    let s = s.sorted();
     let mut start = 0;
     for line in src.split_inclusive('\n') {
         let at = start;
@@ -88,18 +132,13 @@ pub(super) fn refused(src: &str, base: usize, docs: &[Document]) -> Option<(usiz
 fn leading_tab(s: &Spans, line: &str, at: usize) -> Option<(usize, &'static str)> {
     let blanks = line.len() - line.trim_start_matches([' ', '\t']).len();
     let col = line[..blanks].find('\t')?;
-    if s.skip.iter().any(|r| inside(r, at)) {
+    if s.skipped(at, false) {
         return None;
     }
     // Inside a plain scalar, or after the token that ends before this line.
-    let least = match s.plain.iter().find(|(r, _)| inside(r, at)) {
-        Some((_, least)) => Some(*least),
-        None => s
-            .ends
-            .iter()
-            .filter(|(end, _)| *end <= at)
-            .max_by_key(|(end, _)| *end)
-            .and_then(|(_, least)| *least),
+    let least = match s.plain_at(at, false) {
+        Some(least) => Some(least),
+        None => s.after_token(at),
     };
     match least {
         Some(least) if col >= least => None,
@@ -113,8 +152,7 @@ fn dash_tab(s: &Spans, line: &str, at: usize) -> Option<(usize, &'static str)> {
     let mut i = line.len() - line.trim_start_matches(' ').len();
     while line[i..].starts_with('-') {
         let dash = at + i;
-        let text = s.skip.iter().chain(s.plain.iter().map(|(r, _)| r));
-        if text.into_iter().any(|r| r.start <= dash && dash < r.end) {
+        if s.skipped(dash, true) || s.plain_at(dash, true).is_some() {
             return None;
         }
         let rest = &line[i + 1..];
