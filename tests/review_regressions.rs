@@ -156,21 +156,12 @@ fn plan_reads_only_the_release_namespace_from_a_cluster_snapshot() {
     let plan = |snapshot: &str| {
         let file = dir.path().join("cluster.yaml");
         std::fs::write(&file, snapshot).unwrap();
-        let args = [
-            "plan",
-            "--release",
+        let args = plan_argv(
             "posthog",
-            "--namespace",
-            "posthog",
-            "--size",
             "50Gi",
-            "--manifests",
             render.to_str().unwrap(),
-            "--cluster",
-            file.to_str().unwrap(),
-            "--format",
-            "json",
-        ];
+            &["--cluster", file.to_str().unwrap(), "--format", "json"],
+        );
         run(&args, b"")
     };
     let own = plan(&snapshot);
@@ -346,16 +337,8 @@ fn plan_names_pvcs_and_pods_from_ordinals_start() {
     std::fs::write(&manifests, &render).unwrap();
     let values = shared.join("posthog/values-3-replicas.yaml");
     let plan = |format: &str, cluster: Option<&str>| {
-        let mut args = vec![
-            "plan",
-            "--release",
-            "posthog",
-            "--namespace",
-            "posthog",
-            "--size",
-            "50Gi",
-            "--manifests",
-            manifests.to_str().unwrap(),
+        let mut args = plan_argv("posthog", "50Gi", manifests.to_str().unwrap(), &[]);
+        args.extend([
             "--values",
             values.to_str().unwrap(),
             "--chart",
@@ -364,7 +347,7 @@ fn plan_names_pvcs_and_pods_from_ordinals_start() {
             "prod",
             "--format",
             format,
-        ];
+        ]);
         args.extend(cluster.iter().flat_map(|c| ["--cluster", *c]));
         let out = run(&args, b"");
         assert_eq!(code(&out), 0, "{}", stderr(&out));
