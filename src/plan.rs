@@ -376,11 +376,19 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         None => None,
     };
 
-    let selected = post_render::select_statefulsets(input.manifests, input.statefulsets)
+    // One scan picks the StatefulSets; the resized stream for the diff comes from the same scan.
+    let opts = Options {
+        size: Some(size.clone()),
+        statefulsets: input.statefulsets.to_vec(),
+        claim: input.claim.to_owned(),
+        kubernetes_version: input.kubernetes_version.to_owned(),
+        ..Options::default()
+    };
+    let selection = post_render::Selection::new(input.manifests, &opts)
         .map_err(|e| placed(input.manifests_name, &e))?;
     let mut findings = Vec::new();
     let mut targets = Vec::new();
-    for (chunk, name) in &selected {
+    for (chunk, name) in selection.picked() {
         let text = &input.manifests[chunk.range.clone()];
         let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
             .map_err(|e| format!("{}:{e}", input.manifests_name))?;
@@ -388,11 +396,11 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             .iter()
             .filter_map(|d| d.root.as_ref())
             .filter_map(|r| manifest::statefulset(r, stream::source_comment(text)))
-            .find(|s| &s.name == name)
+            .find(|s| s.name == name)
         else {
             continue;
         };
-        check_instance(input, text, chunk)?;
+        check_instance(input, &docs, chunk)?;
         targets.push(target(input, &sts, cluster.as_ref(), &mut findings)?);
     }
 
@@ -473,18 +481,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let manifest_diff = if shrinking {
         String::new()
     } else {
-        let opts = Options {
-            size: Some(size.clone()),
-            statefulsets: targets.iter().map(|t| t.statefulset.clone()).collect(),
-            claim: input.claim.to_owned(),
-            kubernetes_version: input.kubernetes_version.to_owned(),
-            ..Options::default()
-        };
-        let out = post_render::post_render(input.manifests, &opts)
+        let out = selection
+            .render(&opts)
             .map_err(|e| placed(input.manifests_name, &e))?;
-        crate::render::unified_diff(
+        crate::output::diff::unified_diff_of_edits(
             input.manifests,
-            &out.output.to_string(),
+            out.output.edits(),
             input.manifests_name,
         )
     };
@@ -577,10 +579,22 @@ fn pinned_version(input: &Input<'_>, top: Option<&TopChart>) -> Result<Option<St
     }
 }
 
-/// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`).
-fn check_instance(input: &Input<'_>, text: &str, chunk: &stream::Chunk) -> Result<(), String> {
-    let (json, _) =
-        validate::parse_document(input.manifests_name, text, chunk.range.start, chunk.line)?;
+/// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`, read
+/// from the chunk's first document as Kubernetes reads it: merge keys and aliases applied).
+fn check_instance(
+    input: &Input<'_>,
+    docs: &[yaml::Document],
+    chunk: &stream::Chunk,
+) -> Result<(), String> {
+    let Some(root) = docs.iter().find_map(|d| d.root.as_ref()) else {
+        return Ok(());
+    };
+    let json = crate::data::to_json(root).map_err(|e| {
+        hinted(
+            format!("{}:{}:1: {e}", input.manifests_name, chunk.line),
+            "write the document out instead of through nested aliases",
+        )
+    })?;
     match s(&json, "/metadata/labels/app.kubernetes.io~1instance") {
         Some(instance) if instance != input.release => Err(format!(
             "{}:{}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",

@@ -75,7 +75,7 @@ pub struct Outcome<'a> {
 }
 
 /// A range of the input and the text that replaces it.
-type Edit = (Range<usize>, String);
+pub type Edit = (Range<usize>, String);
 
 /// The output stream as the input with replaced byte ranges, validated whole before anything is
 /// written: no second copy of a large stream is built (`to_string()` builds one when wanted).
@@ -123,6 +123,11 @@ impl<'a> Spliced<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The replaced ranges of the input and their replacements, in order.
+    pub fn edits(&self) -> &[Edit] {
+        &self.edits
     }
 }
 
@@ -180,11 +185,10 @@ const PARALLEL_BYTES: usize = 1 << 20;
 /// Runs the post-renderer over a whole stream.
 pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, RenderError> {
     let chunks = stream::split(input);
-    let documents = chunks
+    if !chunks
         .iter()
-        .filter(|c| stream::has_content(&input[c.range.clone()]))
-        .count();
-    if documents == 0 {
+        .any(|c| stream::has_content(&input[c.range.clone()]))
+    {
         return Err(err(
             None,
             "the manifest stream on stdin is empty: refusing to produce an empty release",
@@ -192,45 +196,95 @@ pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, Re
              check that the chart rendered anything (`helm template ...`)",
         ));
     }
+    Selection::of_chunks(input, chunks, opts)?.render(opts)
+}
 
-    let scan = Scan {
-        input,
-        chunks: &chunks,
-        threads: threads(opts, input.len()),
-    };
-    let mut found = Vec::new();
-    let filter = if opts.reference {
-        Prefilter::everything()
-    } else {
-        prefilter(&opts.statefulsets)
-    };
-    if opts.size.is_some() {
-        found = scan.run(&filter, opts.parse_all)?;
-    } else if opts.parse_all {
-        scan.run(&Prefilter::everything(), true)?;
+/// The StatefulSets a run picks, found by one scan of the stream: what the post-renderer
+/// resizes, and what `plan` reads before it asks for the resized stream.
+pub struct Selection<'a> {
+    input: &'a str,
+    chunks: Vec<Chunk>,
+    found: Vec<Found>,
+    /// Indexes into `found`, in the order of the patterns.
+    picked: Vec<usize>,
+}
+
+impl<'a> Selection<'a> {
+    /// Scans `input` and picks the StatefulSets of `opts.statefulsets` (the `kafka` chart's when
+    /// empty). With no `opts.size` nothing is picked; `opts.parse_all` still checks every
+    /// document's syntax.
+    pub fn new(input: &'a str, opts: &Options) -> Result<Selection<'a>, RenderError> {
+        Selection::of_chunks(input, stream::split(input), opts)
     }
 
-    let mut warnings = Vec::new();
-    let mut resizes = Vec::new();
-    let mut claims = Vec::new();
-    if let Some(size) = &opts.size {
-        let selected = select(&scan, &filter, &mut found, &opts.statefulsets)?;
-        for f in selected {
-            let (change, resize) = resize_one(&found[f], f, size, &opts.claim, &mut warnings)?;
-            claims.push(change);
-            resizes.extend(resize);
+    fn of_chunks(
+        input: &'a str,
+        chunks: Vec<Chunk>,
+        opts: &Options,
+    ) -> Result<Selection<'a>, RenderError> {
+        let scan = Scan {
+            input,
+            chunks: &chunks,
+            threads: threads(opts, input.len()),
+        };
+        let filter = if opts.reference {
+            Prefilter::everything()
+        } else {
+            prefilter(&opts.statefulsets)
+        };
+        let mut found = Vec::new();
+        let mut picked = Vec::new();
+        if opts.size.is_some() {
+            found = scan.run(&filter, opts.parse_all)?;
+            picked = select(&scan, &filter, &mut found, &opts.statefulsets)?;
+        } else if opts.parse_all {
+            scan.run(&Prefilter::everything(), true)?;
         }
+        Ok(Selection {
+            input,
+            chunks,
+            found,
+            picked,
+        })
     }
-    resizes.sort_by_key(|r| r.range.start);
 
-    let (edits, patched) = build_edits(input, &chunks, &found, &resizes, opts)?;
-    Ok(Outcome {
-        output: Spliced { input, edits },
-        documents,
-        claims,
-        patched,
-        warnings,
-    })
+    /// The picked StatefulSets: the chunk of the stream each is in, and its name.
+    pub fn picked(&self) -> impl Iterator<Item = (&Chunk, &str)> {
+        self.picked.iter().map(|&f| {
+            let found = &self.found[f];
+            (&self.chunks[found.chunk], found.name.as_str())
+        })
+    }
+
+    /// The stream with the picked StatefulSets resized to `opts.size` and `opts.patches`
+    /// applied, every changed document checked.
+    pub fn render(&self, opts: &Options) -> Result<Outcome<'a>, RenderError> {
+        let input = self.input;
+        let mut warnings = Vec::new();
+        let mut resizes = Vec::new();
+        let mut claims = Vec::new();
+        if let Some(size) = &opts.size {
+            for &f in &self.picked {
+                let (change, resize) =
+                    resize_one(&self.found[f], f, size, &opts.claim, &mut warnings)?;
+                claims.push(change);
+                resizes.extend(resize);
+            }
+        }
+        resizes.sort_by_key(|r| r.range.start);
+        let (edits, patched) = build_edits(input, &self.chunks, &self.found, &resizes, opts)?;
+        Ok(Outcome {
+            output: Spliced { input, edits },
+            documents: self
+                .chunks
+                .iter()
+                .filter(|c| stream::has_content(&input[c.range.clone()]))
+                .count(),
+            claims,
+            patched,
+            warnings,
+        })
+    }
 }
 
 fn threads(opts: &Options, len: usize) -> usize {
@@ -513,27 +567,6 @@ fn kubernetes_version(opts: &Options) -> &str {
     } else {
         opts.kubernetes_version.as_str()
     }
-}
-
-/// The StatefulSets `patterns` select in a stream, by the post-renderer's own rules (the `kafka`
-/// chart's when `patterns` is empty): the chunk each is in, and its name.
-pub fn select_statefulsets(
-    input: &str,
-    patterns: &[String],
-) -> Result<Vec<(Chunk, String)>, RenderError> {
-    let chunks = stream::split(input);
-    let scan = Scan {
-        input,
-        chunks: &chunks,
-        threads: 1,
-    };
-    let filter = prefilter(patterns);
-    let mut found = scan.run(&filter, false)?;
-    let picked = select(&scan, &filter, &mut found, patterns)?;
-    Ok(picked
-        .into_iter()
-        .map(|f| (chunks[found[f].chunk].clone(), found[f].name.clone()))
-        .collect())
 }
 
 /// A document the tool changed must still pass the strict Kubernetes schema of its kind: the
