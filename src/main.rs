@@ -333,38 +333,48 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         Some(_) => anyhow!("<stdin>:{e}"),
         None => anyhow!("<stdin>: {e}"),
     })?;
-    for w in &outcome.warnings {
-        diag.say(&format!("pvc-resize: warning: {w}"));
-    }
+    // What was done is said once the whole stream is written: a failed write (a full disk, a
+    // closed pipe) must not follow lines that report success.
+    let mut said: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|w| format!("pvc-resize: warning: {w}"))
+        .collect();
     for c in &outcome.claims {
         let what = if c.changed {
             format!("{} -> {}", c.old, c.new)
         } else {
             format!("is already {} (equal to {}); left as it is", c.old, c.new)
         };
-        diag.say(&format!(
+        said.push(format!(
             "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {what}",
             c.pos, c.statefulset, c.claim
         ));
     }
-    for p in &outcome.patched {
-        diag.say(&format!("pvc-resize: patched {p}"));
-    }
-    diag.say(&format!(
-        "pvc-resize: {} documents in, {} out",
-        outcome.documents, outcome.documents
-    ));
-    if a.claim_typemeta {
+    said.extend(
+        outcome
+            .patched
+            .iter()
+            .map(|p| format!("pvc-resize: patched {p}")),
+    );
+    let written = if a.claim_typemeta {
         let output = outcome.output.to_string();
         let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
         for (sts, claim, line) in &added.claims {
-            diag.say(&format!(
+            said.push(format!(
                 "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
             ));
         }
-        emit(added.output.as_bytes())?;
+        emit(added.output.as_bytes())?
     } else {
-        emit_parts(outcome.output.segments().map(str::as_bytes))?;
+        emit_parts(outcome.output.segments().map(str::as_bytes))?
+    };
+    said.push(format!(
+        "pvc-resize: {} documents in, {} out",
+        outcome.documents, outcome.documents
+    ));
+    if written {
+        said.iter().for_each(|line| diag.say(line));
     }
     Ok(ExitCode::SUCCESS)
 }

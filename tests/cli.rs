@@ -223,6 +223,34 @@ fn post_render_bundled_example() {
     assert!(stderr(&out).contains("3 documents in, 3 out"));
 }
 
+/// A stream that could not be written (here a full disk: `/dev/full`) is an error, and no line
+/// on stderr says a claim was grown or documents went out.
+#[test]
+fn post_render_says_nothing_done_when_stdout_fails() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return skip("/dev/full");
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        .args(["post-render", "--size", "50Gi"])
+        .stdin(
+            fs::File::open(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/rendered-kafka.yaml"
+            ))
+            .unwrap(),
+        )
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("cannot write to stdout"), "{err}");
+    assert!(
+        !err.contains("->") && !err.contains("documents in"),
+        "{err}"
+    );
+}
+
 #[test]
 fn post_render_bad_inputs_leave_stdout_empty() {
     let input = rendered();
