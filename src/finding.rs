@@ -317,6 +317,10 @@ pub const IDS: &[(&str, &str)] = &[
         "multiple-documents",
         "A values file holds more than one YAML document",
     ),
+    (
+        "empty-manifests",
+        "A manifest stream with no Kubernetes object (post-render refuses it)",
+    ),
 ];
 
 /// The description of a finding id, if the catalogue knows it.

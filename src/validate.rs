@@ -328,6 +328,18 @@ pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileRepo
             }
         }
     }
+    if report.valid + report.invalid + report.skipped == 0 {
+        // What post-render refuses: Helm 3 would delete every resource of the release.
+        return Err(Box::new(
+            Finding::new(
+                "empty-manifests",
+                Severity::Error,
+                "no Kubernetes object in the manifests (the file is empty, or holds only comments and `---`)",
+            )
+            .at(Location::new(file, Pos { line: 1, col: 1 }))
+            .hint("check that the chart rendered anything (`helm template ...` and its exit status); post-render refuses an empty stream"),
+        ));
+    }
     Ok(report)
 }
 

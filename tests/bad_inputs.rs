@@ -441,6 +441,7 @@ fn expected_place(name: &str) -> Option<Option<&'static str>> {
         "values file with a tab after a multi-byte character" => Some("DIR/tab.yaml:3:1"),
         "validate: malformed YAML" => Some("DIR/broken.yaml:2:3"),
         "validate: missing file" => Some("DIR/nope.yaml"),
+        "validate: manifests with no object" => Some("DIR/empty.yaml:1:1"),
         "check: missing head" => Some("DIR/nope.yaml"),
         "check: malformed head" => Some("DIR/broken.yaml:2:3"),
         "post-render: missing patch file" => Some("--patch DIR/nope.yaml"),
@@ -483,6 +484,7 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o444)).unwrap();
     std::fs::write(dir.join("tab.yaml"), "é: x\nkafka:\n\t persistence: {}\n").unwrap();
     std::fs::write(dir.join("broken.yaml"), "kafka:\n  [persistence\n").unwrap();
+    std::fs::write(dir.join("empty.yaml"), "# nothing rendered\n---\n---\n").unwrap();
     std::fs::write(
         dir.join("ok.yaml"),
         "kafka:\n  persistence:\n    size: 20Gi\n",
@@ -532,6 +534,10 @@ fn file_and_argument_cases(dir: &std::path::Path) -> Vec<Case> {
             &["validate", "--values", "DIR/nope.yaml"],
         ),
         case("validate: nothing to validate", &["validate"]),
+        case(
+            "validate: manifests with no object",
+            &["validate", "--manifests", "DIR/empty.yaml"],
+        ),
         case(
             "check: missing head",
             &["check", "--base", "DIR/ok.yaml", "--head", "DIR/nope.yaml"],
