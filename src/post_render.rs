@@ -156,6 +156,9 @@ struct FoundClaim {
     name: String,
     pos: Pos,
     storage: Option<Storage>,
+    /// Where `spec.resources.requests.storage` is written when it is not a scalar (an alias,
+    /// a mapping, a list), and whether it is an alias.
+    unusable: Option<(Pos, bool)>,
 }
 
 /// The storage scalar: where it is and how it is written.
@@ -313,7 +316,10 @@ fn resize_one(
     let Some((
         ci,
         FoundClaim {
-            pos: tpos, storage, ..
+            pos: tpos,
+            storage,
+            unusable,
+            ..
         },
     )) = named.next()
     else {
@@ -352,14 +358,32 @@ fn resize_one(
         ..
     }) = storage
     else {
-        return Err(err(
-            Some(*tpos),
-            format!(
-                "claim template {claim:?} of StatefulSet {} has no spec.resources.requests.storage",
-                f.name
+        return Err(match unusable {
+            Some((at, true)) => err(
+                Some(*at),
+                format!(
+                    "the storage request of StatefulSet {} claim {claim:?} is an alias (`*name`) of a value written elsewhere in the document: resizing it would mean changing that value, and whatever else reads it",
+                    f.name
+                ),
+                "render the size without anchors and aliases (in the chart's template), or change it with --patch",
             ),
-            "the chart renders no size for this claim; set it in the chart's values instead",
-        ));
+            Some((at, false)) => err(
+                Some(*at),
+                format!(
+                    "the storage request of StatefulSet {} claim {claim:?} is not a single value (a mapping or a list): Kubernetes expects a quantity such as 20Gi",
+                    f.name
+                ),
+                "fix the chart's template so that it renders a quantity",
+            ),
+            None => err(
+                Some(*tpos),
+                format!(
+                    "claim template {claim:?} of StatefulSet {} has no spec.resources.requests.storage",
+                    f.name
+                ),
+                "the chart renders no size for this claim; set it in the chart's values instead",
+            ),
+        });
     };
     let old = Quantity::parse(old_text).map_err(|e| {
         err(
@@ -857,6 +881,11 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
                     name: c.name.clone(),
                     pos: c.pos,
                     storage,
+                    unusable: c
+                        .node
+                        .get_path(&["spec", "resources", "requests", "storage"])
+                        .filter(|n| !matches!(n.kind, yaml::Kind::Scalar { .. }))
+                        .map(|n| (n.pos, matches!(n.kind, yaml::Kind::Alias(_)))),
                 }
             })
             .collect(),
@@ -1078,6 +1107,16 @@ mod tests {
                 .contains("StatefulSets in the stream: a (kafka chart), b (kafka chart)"),
             "{e}"
         );
+        // A size that is there but is no scalar is named for what it is, at its place.
+        let aliased = sts("k", "*sz").replace("  selector: {}", "  selector: {x: &sz 1Gi}");
+        let e = post_render(&aliased, &opts("10Gi")).unwrap_err();
+        assert!(e.message.contains("is an alias (`*name`)"), "{e}");
+        assert_eq!(e.pos.map(|p| (p.line, p.col)), Some((17, 22)));
+        let e = post_render(&sts("k", "{a: 1}"), &opts("10Gi")).unwrap_err();
+        assert!(e.message.contains("is not a single value"), "{e}");
+        let absent = sts("k", "1Gi").replace("storage: ", "limit: ");
+        let e = post_render(&absent, &opts("10Gi")).unwrap_err();
+        assert!(e.message.contains("has no spec.resources"), "{e}");
     }
 
     #[test]
