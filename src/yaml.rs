@@ -63,6 +63,16 @@ impl SyntaxError {
     }
 }
 
+/// The byte offset where 1-based `line` of `src` starts (the end of `src` past its last line).
+fn line_offset(src: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    memchr::memchr_iter(b'\n', src.as_bytes())
+        .nth(line - 2)
+        .map_or(src.len(), |i| i + 1)
+}
+
 /// The position of the tab a tab error is about: go-yaml and Helm name the line of the tab, and
 /// the parser's marker can sit after the tab or on the line before. Looks for a tab in the
 /// indentation of the marker's line and the next; the marker when there is none.
@@ -243,13 +253,90 @@ pub fn parse_stream(
     base: usize,
     line_base: usize,
 ) -> Result<Vec<Document>, SyntaxError> {
+    // The YAML 1.2 parser refuses a tab that indents the line after a flow collection's opening
+    // bracket (`a: {` then `\tb: 1}`), which go-yaml reads as white space. Such a tab is handed
+    // to the parser as a space (same length: offsets and columns stay), and kept only where the
+    // tree shows it inside a flow collection and outside any plain scalar, where go-yaml skips it.
+    let mut text = std::borrow::Cow::Borrowed(src);
+    // The tabs of each line made spaces, and the parser's error that line had.
+    let mut spaced: Vec<(Vec<usize>, SyntaxError)> = Vec::new();
+    loop {
+        match parse_events(src, &text, base, line_base) {
+            Ok(docs) => {
+                return match spaced
+                    .into_iter()
+                    .find(|(tabs, _)| !tabs.iter().all(|&t| flow_white(&docs, t + base)))
+                {
+                    Some((_, e)) => Err(e),
+                    None => Ok(docs),
+                };
+            }
+            Err((e, Some(line))) if spaced.len() < MAX_SPACED_LINES => {
+                let indent = &src[line..];
+                let blanks = indent.len() - indent.trim_start_matches([' ', '\t']).len();
+                let tabs: Vec<usize> = (line..line + blanks)
+                    .filter(|&i| text.as_bytes()[i] == b'\t')
+                    .collect();
+                if tabs.is_empty() {
+                    return Err(e);
+                }
+                // A tab and a space are both one byte of ASCII: offsets and columns stay.
+                let mut bytes = std::mem::take(text.to_mut()).into_bytes();
+                tabs.iter().for_each(|&i| bytes[i] = b' ');
+                text = std::borrow::Cow::Owned(String::from_utf8(bytes).expect("ASCII for ASCII"));
+                spaced.push((tabs, e));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// The most lines whose tabs [`parse_stream`] hands to the parser as spaces (one parse each).
+const MAX_SPACED_LINES: usize = 64;
+
+/// True when byte `at` of the stream is inside a flow collection and outside every plain scalar
+/// (go-yaml skips a tab there as white space).
+fn flow_white(docs: &[Document], at: usize) -> bool {
+    let (mut in_flow, mut in_plain) = (false, false);
+    for root in docs.iter().filter_map(|d| d.root.as_ref()) {
+        root.walk(&mut |n| {
+            let inside = n.span.start < at && at < n.span.end;
+            match &n.kind {
+                Kind::Mapping { flow: true, .. } | Kind::Sequence { flow: true, .. } => {
+                    in_flow |= inside;
+                }
+                Kind::Scalar {
+                    style: Style::Plain,
+                    ..
+                } => in_plain |= inside,
+                _ => {}
+            }
+        });
+    }
+    in_flow && !in_plain
+}
+
+/// One parse of `parsed` (the stream, or a copy with some tabs made spaces) with every check made
+/// on `src`. On an error, the offset of the line to retry with its indentation's tabs as spaces,
+/// when the error is the parser's refusal of a tab there.
+fn parse_events(
+    src: &str,
+    parsed: &str,
+    base: usize,
+    line_base: usize,
+) -> Result<Vec<Document>, (SyntaxError, Option<usize>)> {
     let shift = |p: Pos| Pos {
         line: p.line + line_base,
         col: p.col,
     };
-    let err = |pos: Pos, message: String| SyntaxError {
-        pos: shift(pos),
-        message,
+    let err = |pos: Pos, message: String| {
+        (
+            SyntaxError {
+                pos: shift(pos),
+                message,
+            },
+            None,
+        )
     };
     if let Some(at) = leading_document_end(src) {
         return Err(err(
@@ -266,19 +353,23 @@ pub fn parse_stream(
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
-    for item in Parser::new_from_str(src) {
+    for item in Parser::new_from_str(parsed) {
         let (event, span) = match item {
             Ok(x) => x,
             Err(e) => {
                 let mut pos = pos_of(e.marker());
+                let mut retry = None;
                 if e.info().contains("tab") {
-                    pos = tab_position(src, pos);
+                    pos = tab_position(parsed, pos);
+                    if e.info().contains("tabs disallowed within this context") {
+                        retry = Some(line_offset(src, pos.line));
+                    }
                 }
                 let mut message = e.info().to_owned();
                 if message.contains("unknown escape") {
                     message.push_str(" (go-yaml also takes `\\'` for `'`, which YAML 1.2 and pvc-resize do not: write `'`)");
                 }
-                return Err(err(pos, message));
+                return Err((err(pos, message).0, retry));
             }
         };
         let range = span.byte_range().unwrap_or(0..0);
@@ -377,7 +468,7 @@ pub fn parse_stream(
                         };
                         // Unique keys: Helm's YAML loader refuses duplicates, so do we.
                         check_duplicates(&entries)
-                            .map_err(|(pos, message)| SyntaxError { pos, message })?;
+                            .map_err(|(pos, message)| (SyntaxError { pos, message }, None))?;
                         Node {
                             kind: Kind::Mapping { entries, flow },
                             span: start..end,

@@ -276,6 +276,17 @@ impl Gen<'_> {
                 }
             }
             6 => out.push_str(eol),
+            // A flow collection whose entries are on the next lines, indented with tabs (the
+            // YAML 1.2 parser refuses such a tab, go-yaml skips it).
+            7 if self.rng.chance(40) => {
+                let a = self.scalar();
+                let (pad, close) = if self.rng.chance(50) {
+                    ("\t", "\t}")
+                } else {
+                    (" \t", "}")
+                };
+                out.push_str(&format!(" {{{eol}{pad}x: {a},{eol}{pad}y2: [{eol}\t1]{eol}{close}{eol}"));
+            }
             _ => {
                 let s = self.scalar();
                 out.push_str(&format!(" {s}{eol}"));

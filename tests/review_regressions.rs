@@ -540,6 +540,21 @@ const TABS: &[&str] = &[
     "a:\n  b:\t{c: 1}\n",
     "a: x\ty\n",
     "a: |\n  x\n  \ty\n",
+    // The line after a flow collection's opening bracket, indented with a tab: the YAML 1.2
+    // parser refuses it, go-yaml reads it (so the tool hands the tab to the parser as a space).
+    "a: {\n\tb: 1}\n",
+    "a: [\n\t1]\n",
+    "a: {\n \tb: 1}\n",
+    "a:\n  - {\n\tb: 1}\n",
+    "a: {\n\t}\n",
+    "a: [\n\t]\nb: 2\n",
+    "a: {\n\t# c\n b: 1}\n",
+    "a: {b: [\n\t1,\n\t2]}\n",
+    "a: {\n\tb: \"x\n\ty\"}\n",
+    "kafka: {\n\tpersistence: {\n\t\tsize: 1Gi}}\n",
+    // ... but not inside a plain scalar there.
+    "a: {b: x\n\ty}\n",
+    "a: {\n\tb: x\n\ty}\n",
 ];
 
 /// `validate` refuses exactly the tab placements Helm 3 and 4 refuse, at Helm's line, with the
@@ -569,16 +584,25 @@ fn tabs_are_refused_where_helm_refuses_them() {
         let out = run(&["validate", "--values", f], b"");
         let err = stderr(&out);
         match &r3[i] {
-            Ok(_) => assert_eq!(code(&out), 0, "Helm reads {text:?}: {err}"),
+            Ok(helm) => {
+                assert_eq!(code(&out), 0, "Helm reads {text:?}: {err}");
+                let docs = pvc_resize::yaml::parse_stream(text, 0, 0).unwrap();
+                let root = docs[0].root.as_ref().unwrap();
+                let ours = pvc_resize::data::read(root).unwrap();
+                assert_eq!(&ours, helm, "{text:?}: the tool reads what Helm reads");
+            }
             Err(helm) => {
                 assert_eq!(code(&out), 2, "Helm refuses {text:?} ({helm}): {err}");
                 assert!(err.contains("hint: indent with spaces"), "{err}");
                 // Helm names the line (not at the first line of the stream); we the tab.
                 let line = helm.split("line ").nth(1).and_then(|s| s.split(':').next());
-                let at = text
-                    .split('\n')
-                    .enumerate()
-                    .find_map(|(n, l)| l.find('\t').map(|c| format!("{f}:{}:{}:", n + 1, c + 1)));
+                // The first tab on Helm's line when Helm names one (a tab the tool reads can
+                // come before it), else the first tab.
+                let on_line = |n: usize| line.is_none_or(|l| l == (n + 1).to_string());
+                let at = text.split('\n').enumerate().find_map(|(n, l)| {
+                    let c = l.find('\t').filter(|_| on_line(n))?;
+                    Some(format!("{f}:{}:{}:", n + 1, c + 1))
+                });
                 let at = at.unwrap();
                 assert!(err.contains(&at), "{text:?}: {at} in {err}");
                 if let Some(line) = line {
