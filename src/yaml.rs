@@ -353,6 +353,8 @@ fn parse_events(
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Node> = None;
+    // A tag starts with `!` and an anchor with `&`: without either, no node has properties.
+    let may_have_properties = memchr::memchr2(b'!', b'&', src.as_bytes()).is_some();
     for item in Parser::new_from_str(parsed) {
         let (event, span) = match item {
             Ok(x) => x,
@@ -376,14 +378,15 @@ fn parse_events(
         let range = range.start + base..range.end + base;
         let pos = shift(pos_of(&span.start));
         let local = range.start - base;
-        if matches!(
-            event,
-            Event::Scalar(..)
-                | Event::Alias(_)
-                | Event::MappingStart(..)
-                | Event::SequenceStart(..)
-        ) {
-            go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
+        let alias = matches!(event, Event::Alias(_));
+        if alias
+            || (may_have_properties
+                && matches!(
+                    event,
+                    Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..)
+                ))
+        {
+            go_yaml_properties(src, local, alias)
                 .map_err(|(at, message)| err(pos_of_offset(src, at), message))?;
         }
         let node = match event {
@@ -730,29 +733,42 @@ fn tag_name(t: &granit_parser::Tag) -> String {
 }
 
 fn check_duplicates(entries: &[(Node, Node)]) -> Result<(), (Pos, String)> {
-    if entries.len() < 2 {
+    let duplicate = |k: &Node, name: &str, first: Pos| {
+        (
+            k.pos,
+            format!(
+                "duplicate key {name:?} (first defined at line {}): Helm would silently use the last one; remove one of them",
+                first.line
+            ),
+        )
+    };
+    // Most mappings are small: comparing every pair there costs less than hashing.
+    if entries.len() <= 12 {
+        for (i, (k, _)) in entries.iter().enumerate() {
+            let Some(name) = key_name(k) else { continue };
+            if let Some((first, _)) = entries[..i].iter().find(|(f, _)| key_name(f) == Some(name)) {
+                return Err(duplicate(k, name, first.pos));
+            }
+        }
         return Ok(());
     }
     // A hash set: linear in the number of keys (a list scan made 60k keys take 16 s).
     let mut seen: std::collections::HashMap<&str, Pos> =
         std::collections::HashMap::with_capacity(entries.len());
     for (k, _) in entries {
-        if let Some(name) = k.as_str() {
-            if crate::data::is_merge_key(k) {
-                continue;
-            }
-            if let Some(first) = seen.insert(name, k.pos) {
-                return Err((
-                    k.pos,
-                    format!(
-                        "duplicate key {name:?} (first defined at line {}): Helm would silently use the last one; remove one of them",
-                        first.line
-                    ),
-                ));
-            }
+        if let Some(name) = key_name(k)
+            && let Some(first) = seen.insert(name, k.pos)
+        {
+            return Err(duplicate(k, name, first));
         }
     }
     Ok(())
+}
+
+/// A key as the duplicate check compares it: a scalar's text; none for a merge key (`<<`,
+/// which may repeat) or a collection.
+fn key_name(k: &Node) -> Option<&str> {
+    k.as_str().filter(|_| !crate::data::is_merge_key(k))
 }
 
 /// 1-based line and column of a byte offset.
@@ -973,6 +989,20 @@ mod tests {
         let e = parse_stream("a: 1\nb: 2\na: 3\n", 0, 0).unwrap_err();
         assert_eq!(e.pos, Pos { line: 3, col: 1 });
         assert!(e.message.contains("duplicate key \"a\""), "{e}");
+        // Small mappings compare pairs, large ones hash: the same answer at every size (the
+        // second occurrence, naming the first), and merge keys may repeat.
+        for n in [3, 12, 13, 40] {
+            let keys: String = (0..n).map(|i| format!("k{i}: {i}\n")).collect();
+            let src = format!("<<: {{m: 1}}\n{keys}k1: x\n<<: {{m: 2}}\nk1: y\n");
+            let e = parse_stream(&src, 0, 0).unwrap_err();
+            assert_eq!(e.pos.line, n + 2, "{n}: {e}");
+            assert!(
+                e.message.contains("\"k1\" (first defined at line 3)"),
+                "{n}: {e}"
+            );
+            let ok = format!("<<: {{m: 1}}\n{keys}<<: {{m: 2}}\n");
+            assert!(parse_stream(&ok, 0, 0).is_ok(), "{n}");
+        }
     }
 
     #[test]

@@ -285,7 +285,9 @@ impl Gen<'_> {
                 } else {
                     (" \t", "}")
                 };
-                out.push_str(&format!(" {{{eol}{pad}x: {a},{eol}{pad}y2: [{eol}\t1]{eol}{close}{eol}"));
+                out.push_str(&format!(
+                    " {{{eol}{pad}x: {a},{eol}{pad}y2: [{eol}\t1]{eol}{close}{eol}"
+                ));
             }
             _ => {
                 let s = self.scalar();
