@@ -1,4 +1,5 @@
-//! The quick schema check (`schema::quick_check`, what post-render and validate use instead of
+//! The quick schema check (`schema::quick_check`, and `quick_check_bundled` with the bundled
+//! schemas' definitions parsed on first use: what post-render and validate use instead of
 //! compiling a validator) agrees with the jsonschema validator on every bundled schema: both run
 //! on thousands of instances generated from the schema itself, valid and broken in every way the
 //! schema can tell (wrong types, unknown keys, missing required keys, bad quantities, enums).
@@ -153,6 +154,7 @@ fn generate(root: &Value, schema: &Value, rng: &mut Rng, depth: usize) -> Value 
 fn agree(
     label: &str,
     schema_json: &Value,
+    quick: impl Fn(&Value) -> Verdict,
     validator: &jsonschema::Validator,
     rng: &mut Rng,
     cases: usize,
@@ -161,7 +163,7 @@ fn agree(
     for case in 0..cases {
         let instance = generate(schema_json, schema_json, rng, 0);
         let full = validator.is_valid(&instance);
-        let quick = schema::quick_check(schema_json, &instance);
+        let quick = quick(&instance);
         match quick {
             Verdict::Valid => valid += 1,
             Verdict::Invalid => invalid += 1,
@@ -189,7 +191,16 @@ fn quick_check_agrees_with_the_validator_on_generated_instances() {
             let validator = schema::kubernetes_validator(version, root_name).unwrap();
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ root_name.len() as u64);
             let label = format!("{version} {root_name}");
-            let (valid, invalid, unsure) = agree(&label, schema_json, validator, &mut rng, cases);
+            // What post-render and validate run: the bundled schema, definitions parsed lazily;
+            // and the same check over the schema held whole as data.
+            let bundled = |i: &Value| schema::quick_check_bundled(version, root_name, i).unwrap();
+            let whole = |i: &Value| {
+                let verdict = schema::quick_check(schema_json, i);
+                assert_eq!(verdict, bundled(i), "{label}: {i:#}");
+                verdict
+            };
+            let (valid, invalid, unsure) =
+                agree(&label, schema_json, whole, validator, &mut rng, cases);
             // Not vacuous: both answers are common, and `Unsure` (the validator decides) is rare.
             assert!(
                 valid * 10 >= cases && invalid * 10 >= cases,
@@ -215,6 +226,7 @@ fn quick_check_agrees_on_values_persistence_blocks() {
     let (valid, invalid, unsure) = agree(
         "values persistence",
         &schema_json,
+        |i| schema::quick_check(&schema_json, i),
         &validator,
         &mut rng,
         3000,
