@@ -14,7 +14,9 @@ Usage:
     cargo build --release && python3 bench/bench.py [--quick]
 
 Figures go to stdout as Markdown. Nothing here asserts a time: it measures. On a shared machine
-take the best figures and the ratios (both tools run in the same minute), not the medians.
+take the best figures and the ratios (both tools run in the same minute), not the medians. With
+valgrind installed, a second table counts the instructions of each command on the PostHog inputs
+(callgrind), which other processes' load does not change.
 """
 import os, re, resource, shutil, subprocess, sys, tempfile, time
 
@@ -53,6 +55,20 @@ def best_of(n, argv, stdin_path, cwd=None, ok=(0,)):
         cpus.append(cpu)
     times.sort()
     return times[0], times[len(times) // 2], min(cpus)
+
+
+def instructions(argv, stdin_path, ok=(0,)):
+    """Instructions executed by one run (valgrind's callgrind), or None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        return None
+    with open(stdin_path, "rb") as f:
+        p = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null"] + argv,
+                           stdin=f, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if p.returncode not in ok:
+        sys.exit(f"valgrind {' '.join(argv)} failed ({p.returncode})")
+    m = re.search(r"Collected : (\d+)", p.stderr.decode())
+    return int(m.group(1)) if m else None
 
 
 def peak_rss(argv, stdin_path):
@@ -143,6 +159,10 @@ def main():
     for tool, inp, path, argv, ok in others:
         b, m, c = best_of(n, argv, render, ok=ok)
         rows.append((tool, inp, os.path.getsize(path), b, m, c, f"{b / pr_best:.2f}x post-render (best wall), {c / pr_cpu:.2f}x (CPU)"))
+    counted = [("pvc-resize --version (process start)", [BIN, "--version"], (0,)),
+               ("pvc-resize post-render", mine, (0,))]
+    counted += [(tool, argv, ok) for tool, _, _, argv, ok in others]
+    counts = [(tool, instructions(argv, render, ok)) for tool, argv, ok in counted]
 
     kv = shutil.which("kubernetes-validate")
     if kv:
@@ -211,6 +231,13 @@ def main():
     print()
     for line in notes:
         print(f"- {line}")
+    if all(c for _, c in counts):
+        base = counts[1][1]
+        print()
+        print("| tool (PostHog inputs) | instructions (callgrind) | to post-render |")
+        print("|---|---|---|")
+        for tool, c in counts:
+            print(f"| {tool} | {c / 1e6:.2f} M | {c / base:.2f}x |")
     shutil.rmtree(work)
 
 

@@ -382,16 +382,24 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         statefulsets: input.statefulsets.to_vec(),
         claim: input.claim.to_owned(),
         kubernetes_version: input.kubernetes_version.to_owned(),
+        keep_documents: true,
         ..Options::default()
     };
     let selection = post_render::Selection::new(input.manifests, &opts)
         .map_err(|e| placed(input.manifests_name, &e))?;
     let mut findings = Vec::new();
     let mut targets = Vec::new();
-    for (chunk, name) in selection.picked() {
+    for (chunk, name, kept) in selection.picked() {
         let text = &input.manifests[chunk.range.clone()];
-        let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
-            .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+        let parsed;
+        let docs = match kept {
+            Some(docs) => docs,
+            None => {
+                parsed = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
+                    .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+                &parsed
+            }
+        };
         let Some(sts) = docs
             .iter()
             .filter_map(|d| d.root.as_ref())
@@ -400,7 +408,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         else {
             continue;
         };
-        check_instance(input, &docs, chunk)?;
+        check_instance(input, docs, chunk)?;
         targets.push(target(input, &sts, cluster.as_ref(), &mut findings)?);
     }
 

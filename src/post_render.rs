@@ -15,6 +15,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The chart whose StatefulSets are picked when no `--statefulset` is given.
@@ -38,6 +39,9 @@ pub struct Options {
     /// parsed, on one thread, and every changed document parsed again and checked with the
     /// full schema validator.
     pub reference: bool,
+    /// Keep the parsed documents of the StatefulSets found (`plan` reads the picked ones whole;
+    /// the post-renderer drops each tree once read).
+    pub keep_documents: bool,
 }
 
 /// A failure, with the line in the input stream where it applies. It lives in `patch` (patches
@@ -149,6 +153,8 @@ struct Found {
     /// the changed text again. `None` when the document has aliases or merge keys: then the
     /// changed text is parsed again.
     templates: Option<Vec<Value>>,
+    /// The documents of its chunk, with [`Options::keep_documents`].
+    documents: Option<Arc<Vec<yaml::Document>>>,
 }
 
 /// A claim template of a candidate, with its storage scalar when it has one.
@@ -229,6 +235,7 @@ impl<'a> Selection<'a> {
             input,
             chunks: &chunks,
             threads: threads(opts, input.len()),
+            keep: opts.keep_documents,
         };
         let filter = if opts.reference {
             Prefilter::everything()
@@ -251,11 +258,13 @@ impl<'a> Selection<'a> {
         })
     }
 
-    /// The picked StatefulSets: the chunk of the stream each is in, and its name.
-    pub fn picked(&self) -> impl Iterator<Item = (&Chunk, &str)> {
+    /// The picked StatefulSets: the chunk of the stream each is in, its name, and the chunk's
+    /// documents with [`Options::keep_documents`].
+    pub fn picked(&self) -> impl Iterator<Item = (&Chunk, &str, Option<&[yaml::Document]>)> {
         self.picked.iter().map(|&f| {
             let found = &self.found[f];
-            (&self.chunks[found.chunk], found.name.as_str())
+            let documents = found.documents.as_deref().map(Vec::as_slice);
+            (&self.chunks[found.chunk], found.name.as_str(), documents)
         })
     }
 
@@ -735,6 +744,8 @@ struct Scan<'s> {
     input: &'s str,
     chunks: &'s [Chunk],
     threads: usize,
+    /// Keep each StatefulSet's documents in its [`Found`].
+    keep: bool,
 }
 
 /// The most chunks per unit of parallel work (fewer for small streams, so that each thread
@@ -804,6 +815,7 @@ impl Scan<'_> {
             if !candidate {
                 continue;
             }
+            let docs = Arc::new(docs);
             let source = stream::source_comment(text);
             for root in docs.iter().filter_map(|d| d.root.as_ref()) {
                 let sts = manifest::statefulsets(root, source);
@@ -813,6 +825,7 @@ impl Scan<'_> {
                 let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
                 for s in &sts {
                     let mut f = to_found(i, s, plain);
+                    f.documents = self.keep.then(|| Arc::clone(&docs));
                     if !plain {
                         for st in f.claims.iter_mut().filter_map(|c| c.storage.as_mut()) {
                             st.shared = alias_over(root, &st.range);
@@ -854,6 +867,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
     };
     Found {
         chunk,
+        documents: None,
         name: sts.name.clone(),
         namespace: sts.namespace.clone(),
         pos: sts.pos,
