@@ -58,6 +58,8 @@ struct Opts {
     when_scaled: &'static str,
     in_place: bool,
     on_delete: bool,
+    /// `spec.ordinals.start` of the targeted StatefulSets (set in the render; 0: left out).
+    ordinals_start: i64,
 }
 
 impl Default for Opts {
@@ -70,6 +72,7 @@ impl Default for Opts {
             when_scaled: "Retain",
             in_place: false,
             on_delete: false,
+            ordinals_start: 0,
         }
     }
 }
@@ -82,6 +85,9 @@ struct Sim {
     opts: Opts,
     original_values: String,
     plan: Value,
+    /// The render `plan` reads, and its arguments but `--format` and `--cluster`.
+    render: String,
+    plan_args: Vec<String>,
 }
 
 fn manifest_dir() -> PathBuf {
@@ -100,27 +106,14 @@ impl Sim {
         let dir = tempfile::tempdir().unwrap();
         let values = read(&e.fixtures.join(case.dir).join(case.values));
         std::fs::write(dir.path().join(opts.values_file), &values).unwrap();
-        let render = read(&e.fixtures.join(case.dir).join(case.render));
-        let plan_args = |format: &str| -> Vec<String> {
-            let mut a: Vec<String> = plan_argv(case.release, SIZE, "-", &["--format", format])
-                .into_iter()
-                .map(str::to_owned)
-                .collect();
-            a.push(format!("--values={}", opts.values_file));
-            a.push(format!("--chart={}", opts.chart));
-            a.push(format!("--kube-context={}", opts.context));
-            a.extend(case.extra.iter().map(|s| (*s).to_owned()));
-            a
-        };
-        let run_plan = |format: &str| {
-            let args = plan_args(format);
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = run_in(Some(dir.path()), &args, render.as_bytes());
-            assert_eq!(code(&out), 0, "{}: {}", case.name, stderr(&out));
-            stdout(&out)
-        };
-        let plan: Value = serde_json::from_str(&run_plan("json")).unwrap();
-        std::fs::write(dir.path().join("resize.sh"), run_plan("script")).unwrap();
+        let mut plan_args: Vec<String> = plan_argv(case.release, SIZE, "-", &[])
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        plan_args.push(format!("--values={}", opts.values_file));
+        plan_args.push(format!("--chart={}", opts.chart));
+        plan_args.push(format!("--kube-context={}", opts.context));
+        plan_args.extend(case.extra.iter().map(|s| (*s).to_owned()));
         let sim_dir = dir.path().join("sim");
         std::fs::create_dir(&sim_dir).unwrap();
         let server = Command::new("python3")
@@ -129,13 +122,20 @@ impl Sim {
             .env("SIM_REAL_HELM", &e.helm)
             .spawn()
             .unwrap();
-        let sim = Sim {
+        let mut sim = Sim {
             dir,
             server,
             opts,
             original_values: values,
-            plan,
+            plan: Value::Null,
+            render: read(&e.fixtures.join(case.dir).join(case.render)),
+            plan_args,
         };
+        if sim.opts.ordinals_start != 0 {
+            sim.make_plan(None);
+            sim.render = with_ordinals(&sim.render, &sim.plan, sim.opts.ordinals_start);
+        }
+        sim.make_plan(None);
         sim.write_state(&sim.initial_state());
         let fifo = sim_dir.join("request");
         let started = std::time::Instant::now();
@@ -147,6 +147,44 @@ impl Sim {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         sim
+    }
+
+    /// Makes the plan (JSON, kept in `self.plan`) and the script (`resize.sh`) of the render, with
+    /// `--cluster FILE` when given.
+    fn make_plan(&mut self, cluster: Option<&std::path::Path>) {
+        let run_plan = |format: &str| {
+            let mut args: Vec<&str> = self.plan_args.iter().map(String::as_str).collect();
+            args.extend(["--format", format]);
+            let cluster = cluster.map(|c| format!("--cluster={}", c.display()));
+            args.extend(cluster.as_deref());
+            let out = run_in(Some(self.dir.path()), &args, self.render.as_bytes());
+            assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+            stdout(&out)
+        };
+        let plan = serde_json::from_str(&run_plan("json")).unwrap();
+        std::fs::write(self.dir.path().join("resize.sh"), run_plan("script")).unwrap();
+        self.plan = plan;
+    }
+
+    /// What `kubectl get storageclass,pvc,statefulset -o yaml` prints of the simulated cluster now
+    /// (through the fake kubectl), written to `cluster.yaml`: the `--cluster` snapshot.
+    fn snapshot(&self) -> PathBuf {
+        let ns = self.plan["namespace"].as_str().unwrap();
+        let out = Command::new(manifest_dir().join("tests/sim/kubectl"))
+            .arg(format!("--context={}", self.opts.context))
+            .arg(format!("--namespace={ns}"))
+            .args(["get", "storageclass,pvc,statefulset", "-o", "yaml"])
+            .envs(self.envs())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = self.dir.path().join("cluster.yaml");
+        std::fs::write(&file, &out.stdout).unwrap();
+        file
     }
 
     /// The environment of a call to the fakes.
@@ -198,6 +236,9 @@ impl Sim {
             }
             if self.opts.on_delete {
                 spec["updateStrategy"] = json!({"type": "OnDelete"});
+            }
+            if let Some(start) = t.get("ordinals_start") {
+                spec["ordinals"] = json!({ "start": start });
             }
             let shape = json!({
                 "apiVersion": "apps/v1", "kind": "StatefulSet",
@@ -276,10 +317,15 @@ impl Sim {
         read(&self.dir.path().join(self.opts.values_file))
     }
 
-    /// No PVC deleted or shrunk, no pod deleted without an owner, every call named the context.
+    /// No PVC deleted or shrunk, none changed that the plan does not name, no pod deleted without
+    /// an owner, every call named the context.
     fn invariants(&self, before: &Value, what: &str) {
         let now = self.state();
         assert_eq!(now["violations"], json!([]), "{what}: violations");
+        let targets = self.plan["targets"].as_array().unwrap().iter();
+        let named: Vec<&Value> = targets
+            .flat_map(|t| t["pvcs"].as_array().unwrap())
+            .collect();
         for (name, p) in before["pvcs"].as_object().unwrap() {
             let q = &now["pvcs"][name];
             assert!(q.is_object(), "{what}: PVC {name} is gone");
@@ -288,6 +334,9 @@ impl Sim {
                 q["request"].as_i64() >= p["request"].as_i64(),
                 "{what}: {name} shrank"
             );
+            if !named.iter().any(|n| n["name"] == name.as_str()) {
+                assert_eq!(q, p, "{what}: {name}, which the plan leaves alone, changed");
+            }
         }
         for call in now["calls"].as_array().unwrap() {
             let c = call.as_str().unwrap();
@@ -331,6 +380,8 @@ impl Sim {
                 SIZE,
                 "{what}: {name}'s claim template"
             );
+            let start = t["ordinals_start"].as_i64().unwrap_or(0);
+            let replicas = start..start + t["replicas"].as_i64().unwrap();
             for p in t["pvcs"].as_array().unwrap() {
                 let pvc = &s["pvcs"][p["name"].as_str().unwrap()];
                 assert!(
@@ -341,6 +392,11 @@ impl Sim {
                     pvc["capacity"].as_i64().unwrap() >= SIZE_BYTES,
                     "{what}: {pvc}"
                 );
+                if !replicas.contains(&p["ordinal"].as_i64().unwrap()) {
+                    // Beyond the replicas: no pod; the filesystem grows when one mounts it.
+                    assert!(!s["pods"][p["pod"].as_str().unwrap()].is_object(), "{what}");
+                    continue;
+                }
                 assert_eq!(pvc["conditions"], json!([]), "{what}: {pvc}");
                 let pod = &s["pods"][p["pod"].as_str().unwrap()];
                 assert_eq!(pod["owner"], name, "{what}: {pod}");
@@ -390,17 +446,51 @@ fn expect_done(
     err
 }
 
+/// `render` with `spec.ordinals.start: start` in each StatefulSet that `plan` targets (as a chart
+/// that sets it would render it).
+fn with_ordinals(render: &str, plan: &Value, start: i64) -> String {
+    let mut out = render.to_owned();
+    for t in plan["targets"].as_array().unwrap() {
+        let head = format!(
+            "kind: StatefulSet\nmetadata:\n  name: {}\n",
+            t["statefulset"].as_str().unwrap()
+        );
+        let at = out.find(&head).expect("the targeted StatefulSet");
+        let spec = at + out[at..].find("\nspec:\n").unwrap() + "\nspec:\n".len();
+        out.insert_str(spec, &format!("  ordinals:\n    start: {start}\n"));
+    }
+    out
+}
+
 fn changes(sim: &Sim) -> Vec<String> {
     serde_json::from_value(sim.state()["changes"].clone()).unwrap()
 }
 
-/// Happy path, then a kill before each change in turn followed by a rerun. Returns the fault points.
-fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &RenderCase, mode: &'static str) -> usize {
-    let opts = Opts {
-        mode,
-        ..Opts::default()
-    };
-    let sim = Sim::new(e, case, opts.clone());
+/// How a fault-point run's cluster is made after `Sim::new`, and which changes it kills before.
+struct Faults {
+    prepare: fn(&mut Sim),
+    pick: fn(&str) -> bool,
+}
+
+/// Every change, on the cluster as `Sim::new` makes it.
+const EVERY_CHANGE: Faults = Faults {
+    prepare: |_| {},
+    pick: |_| true,
+};
+
+/// Happy path, then a kill before each change in turn (those `faults` picks) followed by a rerun,
+/// each on a cluster made with `opts` then `faults.prepare`. Returns the fault points.
+fn kills_and_reruns(
+    e: &Env,
+    oracle: &HelmOracle,
+    case: &RenderCase,
+    opts: Opts,
+    faults: &Faults,
+) -> usize {
+    let prepare = faults.prepare;
+    let mode = opts.mode;
+    let mut sim = Sim::new(e, case, opts.clone());
+    prepare(&mut sim);
     let before = sim.state();
     let what = format!("{} {mode} happy path", case.name);
     expect_done(&sim, oracle, &before, &what, &[]);
@@ -435,11 +525,15 @@ fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &RenderCase, mode: &'sta
     // Each fault point in its own cluster, in parallel.
     std::thread::scope(|scope| {
         for (k, point) in points.iter().enumerate().map(|(i, p)| (i + 1, p)) {
+            if !(faults.pick)(point) {
+                continue;
+            }
             let opts = opts.clone();
             scope.spawn(move || {
                 // Its own oracle: HelmOracle reads through fixed file names, one caller at a time.
                 let oracle = &HelmOracle::new(e.helm.clone());
-                let sim = Sim::new(e, case, opts);
+                let mut sim = Sim::new(e, case, opts);
+                prepare(&mut sim);
                 let before = sim.state();
                 sim.edit(|s| s["faults"]["kill_at"] = json!(k));
                 let (code, err) = sim.run(&[]);
@@ -458,7 +552,7 @@ fn kills_and_reruns(e: &Env, oracle: &HelmOracle, case: &RenderCase, mode: &'sta
             });
         }
     });
-    points.len()
+    points.iter().filter(|p| (faults.pick)(p)).count()
 }
 
 fn case_pods(sim: &Sim) -> usize {
@@ -488,7 +582,8 @@ fn happy_path_and_a_kill_before_each_change_then_rerun() {
         (&BITNAMI_32, "online"),
         (&POSTHOG_3, "offline"),
     ] {
-        points.push((case.name, mode, kills_and_reruns(&e, &oracle, case, mode)));
+        let n = kills_and_reruns(&e, &oracle, case, self::mode(mode), &EVERY_CHANGE);
+        points.push((case.name, mode, n));
     }
     let total: usize = points.iter().map(|p| p.2).sum();
     assert_eq!(
@@ -916,4 +1011,141 @@ fn every_step_and_check_has_its_function_in_the_script() {
         .map(|s| s["id"].as_str().unwrap())
         .collect();
     assert_eq!(logged, planned);
+}
+
+/// 3 replicas from ordinal 2 (`spec.ordinals.start`, StatefulSetStartOrdinal, GA in 1.31) on the
+/// real PostHog render: the pods are `-2..4`, so are the PVCs grown; a PVC below the start is never
+/// touched, one beyond the replicas is grown.
+#[test]
+fn ordinals_from_start() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let started = std::time::Instant::now();
+    let opts = |mode| Opts {
+        mode,
+        ordinals_start: 2,
+        ..Opts::default()
+    };
+    // Without --cluster, offline (a restart per pod): exactly -2..4 grown and restarted, highest
+    // first; a rerun changes nothing.
+    let sim = Sim::new(&e, &POSTHOG_3, opts("offline"));
+    let what = "ordinals from 2, offline";
+    let t = &sim.plan["targets"][0];
+    assert_eq!(t["ordinals_start"], 2, "{what}");
+    let sts = t["statefulset"].as_str().unwrap();
+    let names = |prefix: &str, ordinals: &[i64]| -> Vec<String> {
+        ordinals
+            .iter()
+            .map(|i| format!("{prefix}{sts}-{i}"))
+            .collect()
+    };
+    let before = sim.state();
+    assert_eq!(keys(&before["pods"]), names("", &[2, 3, 4]), "{what}");
+    expect_done(&sim, &oracle, &before, what, &[]);
+    let done = changes(&sim);
+    let acted = |verb: &str| -> Vec<String> {
+        let words = done.iter().filter_map(|c| c.strip_prefix(verb));
+        words
+            .map(|c| c.split(' ').next().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(acted("patch pvc "), names("data-", &[2, 3, 4]), "{what}");
+    assert_eq!(acted("delete pod "), names("", &[4, 3, 2]), "{what}");
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 0, "{what}, run again: {err}");
+    assert_eq!(changes(&sim), done, "{what}: a rerun changed something");
+
+    // The simulated controller itself: a scale-down keeps the lowest ordinals and every PVC, a
+    // scale-up brings the same pods back on them.
+    let scale = |replicas: &str| {
+        let out = Command::new(manifest_dir().join("tests/sim/kubectl"))
+            .args(["--context=prod", "--namespace=posthog", "scale"])
+            .args(["statefulset", sts, &format!("--replicas={replicas}")])
+            .envs(sim.envs())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        sim.state()
+    };
+    let grown = sim.state();
+    assert_eq!(keys(&scale("1")["pods"]), names("", &[2]), "scaled to 1");
+    let s = scale("3");
+    assert_eq!(keys(&s["pods"]), names("", &[2, 3, 4]), "scaled to 3");
+    assert_eq!(s["pvcs"], grown["pvcs"], "scaled to 1, then 3");
+
+    // Azure refuses an attached disk: the fallback scales to 0 and back to the same ordinals.
+    let sim = Sim::new(&e, &POSTHOG_3, opts("attached-refusal"));
+    let before = sim.state();
+    let what = "ordinals from 2, attached disk";
+    expect_stop(&sim, what, &[], &["--fallback-scale-to-zero"]);
+    expect_done(&sim, &oracle, &before, what, &["--fallback-scale-to-zero"]);
+
+    // With --cluster and PVCs left below and beyond: a kill before the first and the last patch,
+    // the orphan delete and the upgrade, then a rerun, converges; `-0` is never touched.
+    let faults = Faults {
+        prepare: leftovers,
+        pick: |c| {
+            let patch = |i| c.starts_with("patch pvc") && c.contains(&format!("-{i} "));
+            patch(2)
+                || patch(5)
+                || c.starts_with("delete statefulset")
+                || c.starts_with("helm upgrade")
+        },
+    };
+    let n = kills_and_reruns(&e, &oracle, &POSTHOG_3, opts("online"), &faults);
+    assert_eq!(n, 4, "the fault points documented in README.md");
+    eprintln!(
+        "ordinals: {n} fault points; {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The names in a simulated cluster's map (`pods`, `pvcs`), sorted.
+fn keys(map: &Value) -> Vec<String> {
+    map.as_object().unwrap().keys().cloned().collect()
+}
+
+/// PVCs `-0` (left from before `ordinals.start` was 2) and `-5` (left by a scale-down from 4)
+/// in the cluster, and the plan made again with `--cluster` (a snapshot of the simulated cluster):
+/// `pvc-below-ordinals` for `-0`, not targeted; `pvc-beyond-replicas` for `-5`, grown.
+fn leftovers(sim: &mut Sim) {
+    let sts = sim.plan["targets"][0]["statefulset"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.edit(|s| {
+        for i in [0, 5] {
+            let mut pvc = s["pvcs"][format!("data-{sts}-2")].clone();
+            s["uid"] = json!(s["uid"].as_i64().unwrap() + 1);
+            pvc["uid"] = json!(format!("uid-{}", s["uid"]));
+            s["pvcs"][format!("data-{sts}-{i}")] = pvc;
+        }
+    });
+    let cluster = sim.snapshot();
+    sim.make_plan(Some(&cluster));
+    let finding = |id: &str| -> Vec<String> {
+        let found = sim.plan["findings"].as_array().unwrap().iter();
+        let found = found.filter(|f| f["id"] == id);
+        found
+            .map(|f| {
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(finding("pvc-below-ordinals"), [format!("data-{sts}-0")]);
+    assert_eq!(finding("pvc-beyond-replicas"), [format!("data-{sts}-5")]);
+    let pvcs = sim.plan["targets"][0]["pvcs"].as_array().unwrap().iter();
+    let named: Vec<&str> = pvcs.map(|p| p["name"].as_str().unwrap()).collect();
+    let want: Vec<String> = [2, 3, 4, 5]
+        .iter()
+        .map(|i| format!("data-{sts}-{i}"))
+        .collect();
+    assert_eq!(named, want);
 }

@@ -12,8 +12,10 @@ Rules enforced, as the API server and the controllers do:
   - a StatefulSet's claim templates are immutable (helm upgrade fails with the real `spec: Forbidden`
     text), unless it has the KEP-4650 draft field volumeClaimUpdatePolicy: InPlace (then grow only);
   - an orphan delete keeps pods and PVCs (their ownerReferences go); a normal delete kills the pods;
-  - a StatefulSet re-creates its missing pods and adopts matching orphans; a pod deleted while no
-    StatefulSet owns it is gone for good;
+  - a StatefulSet's pods are `<sts>-<i>` and its PVCs `<claim>-<sts>-<i>` for i in start..start+replicas,
+    start being spec.ordinals.start (default 0; StatefulSetStartOrdinal, GA in 1.31); it re-creates its
+    missing pods, adopts matching orphans and deletes the pods it owns outside those ordinals (a
+    scale-down, or a raised start); a pod deleted while no StatefulSet owns it is gone for good;
   - FileSystemResizePending (offline expansion) lasts until the pod restarts; an "attached-refusal"
     class refuses to grow a disk while a pod uses it (the Azure Disk error text);
   - contexts, releases, chart references and versions.
@@ -141,6 +143,12 @@ def claim_of(sts):
     return next(t for t in sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
 
 
+def ordinals(sts):
+    """The ordinals of a StatefulSet's pods: start..start+replicas, start = spec.ordinals.start (default 0)."""
+    start = (sts["spec"].get("ordinals") or {}).get("start", 0)
+    return range(start, start + sts["spec"]["replicas"])
+
+
 def template_bytes(sts):
     return to_bytes(claim_of(sts)["spec"]["resources"]["requests"]["storage"])
 
@@ -153,7 +161,7 @@ def pods_of_pvc(pvc):
 
 def reconcile():
     for name, sts in S["statefulsets"].items():
-        replicas = sts["spec"]["replicas"]
+        live = ordinals(sts)
         claim = claim_of(sts)
         policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy", {})
         for pod, p in list(S["pods"].items()):
@@ -162,12 +170,12 @@ def reconcile():
                 continue
             if p["owner"] is None and not S["faults"].get("no_adopt"):
                 p["owner"] = name  # adoption
-            if p["owner"] == name and int(m.group(1)) >= replicas:
-                del S["pods"][pod]  # scale down
+            if p["owner"] == name and int(m.group(1)) not in live:
+                del S["pods"][pod]  # scale down (or below a raised ordinals.start)
                 if policy.get("whenScaled") == "Delete":
                     S["pvcs"].pop(p["pvc"], None)
                     violation(f"PVC {p['pvc']} deleted by a scale-down with whenScaled: Delete")
-        for i in range(replicas):
+        for i in live:
             pod, pvc = f"{name}-{i}", f"{S['model']['claim']}-{name}-{i}"
             if pvc not in S["pvcs"]:
                 b = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
@@ -367,6 +375,8 @@ def kubectl(args):
     verb = pos[0]
     reconcile()
     if verb == "get":
+        if len(pos) == 2:
+            return get_list(pos[1].split(","), ns, opts)
         return get(pos[1], pos[2], ns, opts)
     if verb == "patch":
         pvc = pos[2]
@@ -417,7 +427,7 @@ def kubectl(args):
             fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
         if sts["spec"].get("updateStrategy", {}).get("type") == "OnDelete":
             fail("error: rollout status is only available for RollingUpdate strategy type")
-        for i in range(sts["spec"]["replicas"]):
+        for i in ordinals(sts):
             p = S["pods"].get(f"{name}-{i}")
             if not p or not p["ready"] or p["owner"] != name:
                 fail(f"error: timed out waiting for the condition on statefulsets/{name}")
@@ -449,6 +459,24 @@ def kubectl(args):
     fail(f"sim: unexpected kubectl call {args}", 3)
 
 
+KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
+         "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io")}
+
+
+def get_list(kinds, ns, opts):
+    """`kubectl get storageclass,pvc,statefulset -o yaml`: a List of every object of those kinds."""
+    items = []
+    for kind in kinds:
+        if kind not in KINDS:
+            fail(f'error: the server doesn\'t have a resource type "{kind}"')
+        table, obj = KINDS[kind][:2]
+        if kind == "storageclass" or ns == S["namespace"]:
+            items.extend(obj(name) for name in sorted(S[table]))
+    if opts.get("-o") != "yaml":
+        fail(f"sim: unexpected output {opts.get('-o')}", 3)
+    return to_yaml({"apiVersion": "v1", "kind": "List", "items": items})
+
+
 def get(kind, name, ns, opts):
     if kind == "namespace":
         if name not in S["namespaces"]:
@@ -456,8 +484,7 @@ def get(kind, name, ns, opts):
         obj = {"metadata": {"name": name}}
         plural = "namespaces"
     else:
-        table = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
-                 "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io")}[kind]
+        table = KINDS[kind]
         if ns != S["namespace"] and kind != "storageclass" or name not in S[table[0]]:
             fail(f'Error from server (NotFound): {table[2]} "{name}" not found')
         obj = table[1](name)
