@@ -281,6 +281,14 @@ pub const IDS: &[(&str, &str)] = &[
         "A PVC beyond the replica count (left by a scale-down) is grown too",
     ),
     (
+        "pvc-below-ordinals",
+        "A PVC below the StatefulSet's ordinals.start: no pod uses it; left alone",
+    ),
+    (
+        "ordinals-differ",
+        "The live StatefulSet's ordinals.start differs from the render's: re-created, it would move the pods",
+    ),
+    (
         "pvc-missing",
         "A PVC of the StatefulSet is not in the cluster snapshot",
     ),

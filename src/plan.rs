@@ -328,6 +328,37 @@ fn warning(id: &'static str, message: String, hint: Option<String>) -> Finding {
     }
 }
 
+/// The live StatefulSet's pods start at another ordinal than the render's: the orphan delete and
+/// the upgrade re-create it from the render, which would delete some of its pods and start others.
+fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> Finding {
+    let render = manifest::Ordinals {
+        start: render_start,
+        replicas: live.replicas,
+    };
+    // The pods of `a` that `b` has not.
+    let only = |a: manifest::Ordinals, b: manifest::Ordinals| {
+        let pods: Vec<String> = a
+            .range()
+            .filter(|&i| !b.contains(i))
+            .map(|i| manifest::pod_name(name, i))
+            .collect();
+        pods.join(", ")
+    };
+    blocking(
+        "ordinals-differ",
+        format!(
+            "StatefulSet {name} starts at ordinal {} in the cluster (spec.ordinals.start) but at {render_start} in the render: the orphan delete and the upgrade re-create it from the render, which would delete pods [{}] and start [{}] on other PVCs",
+            live.start,
+            only(live, render),
+            only(render, live)
+        ),
+        Some(format!(
+            "make the chart render spec.ordinals.start: {} (or set the live StatefulSet back to {render_start}), then make the plan again",
+            live.start
+        )),
+    )
+}
+
 /// A finding that stops the plan (exit 1, no script).
 fn blocking(id: &'static str, message: String, hint: Option<String>) -> Finding {
     let f = Finding::new(id, Severity::Error, message);
@@ -743,6 +774,9 @@ fn target(
             .unwrap_or(0)
     });
     let range = manifest::Ordinals { start, replicas };
+    if start != sts.ordinal_start {
+        findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start));
+    }
     let mut pvcs = Vec::new();
     let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {

@@ -704,6 +704,8 @@ fn the_script_s_jsonpaths_with_the_real_kubectl() {
         ("sts", "{.spec.volumeClaimUpdatePolicy}", "InPlace"),
         ("sts", "{.spec.updateStrategy.type}", "OnDelete"),
         ("sts", "{.status.readyReplicas}", "3"),
+        // No `ordinals`: nothing (the script reads it as 0).
+        ("sts", "{.spec.ordinals.start}", ""),
         (
             "sts",
             "{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}",

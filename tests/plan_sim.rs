@@ -153,17 +153,22 @@ impl Sim {
     /// `--cluster FILE` when given.
     fn make_plan(&mut self, cluster: Option<&std::path::Path>) {
         let run_plan = |format: &str| {
-            let mut args: Vec<&str> = self.plan_args.iter().map(String::as_str).collect();
-            args.extend(["--format", format]);
-            let cluster = cluster.map(|c| format!("--cluster={}", c.display()));
-            args.extend(cluster.as_deref());
-            let out = run_in(Some(self.dir.path()), &args, self.render.as_bytes());
-            assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+            let out = self.plan_output(format, cluster);
+            assert_eq!(code(&out), 0, "{}", stderr(&out));
             stdout(&out)
         };
         let plan = serde_json::from_str(&run_plan("json")).unwrap();
         std::fs::write(self.dir.path().join("resize.sh"), run_plan("script")).unwrap();
         self.plan = plan;
+    }
+
+    /// `pvc-resize plan --format FORMAT` of the render, with `--cluster FILE` when given.
+    fn plan_output(&self, format: &str, cluster: Option<&std::path::Path>) -> std::process::Output {
+        let mut args: Vec<&str> = self.plan_args.iter().map(String::as_str).collect();
+        args.extend(["--format", format]);
+        let cluster = cluster.map(|c| format!("--cluster={}", c.display()));
+        args.extend(cluster.as_deref());
+        run_in(Some(self.dir.path()), &args, self.render.as_bytes())
     }
 
     /// What `kubectl get storageclass,pvc,statefulset -o yaml` prints of the simulated cluster now
@@ -1148,4 +1153,51 @@ fn leftovers(sim: &mut Sim) {
         .map(|i| format!("data-{sts}-{i}"))
         .collect();
     assert_eq!(named, want);
+}
+
+/// A live StatefulSet moved to ordinal 2 (`kubectl patch`; `ordinals` is mutable) whose render has
+/// no `ordinals`: the orphan delete and the upgrade would re-create it from 0, deleting pods -3 and
+/// -4 and starting -0 and -1 on stale disks. The script refuses before any change; with `--cluster`
+/// the plan blocks.
+#[test]
+fn live_ordinals_that_differ_from_the_render() {
+    let Some(e) = env() else { return };
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let sts = sim.plan["targets"][0]["statefulset"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.edit(|s| {
+        s["statefulsets"][&sts]["spec"]["ordinals"] = json!({"start": 2});
+        for i in [3, 4] {
+            let pvc = format!("data-{sts}-{i}");
+            s["pvcs"][&pvc] = s["pvcs"][format!("data-{sts}-0")].clone();
+            s["pvcs"][&pvc]["uid"] = json!(format!("uid-{pvc}"));
+            s["pods"][format!("{sts}-{i}")] =
+                json!({"uid": format!("uid-pod-{i}"), "owner": sts, "ready": true, "pvc": pvc});
+        }
+        for i in [0, 1] {
+            s["pods"]
+                .as_object_mut()
+                .unwrap()
+                .remove(&format!("{sts}-{i}"));
+        }
+    });
+    let before = sim.state();
+    let what = "live ordinals from 2, render from 0";
+    let needle = "starts at ordinal 2 (spec.ordinals.start), the render at 0";
+    expect_stop(&sim, what, &[], &[needle]);
+    sim.unchanged(&before, what);
+
+    let cluster = sim.snapshot();
+    let out = sim.plan_output("json", Some(&cluster));
+    assert_eq!(code(&out), 1, "{what}: {}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let found = plan["findings"].as_array().unwrap().iter();
+    let differ: Vec<&Value> = found.filter(|f| f["id"] == "ordinals-differ").collect();
+    assert_eq!(differ.len(), 1, "{what}: {}", plan["findings"]);
+    let pods = |a, b| format!("[{sts}-{a}, {sts}-{b}]");
+    let message = differ[0]["message"].as_str().unwrap();
+    let moved = format!("delete pods {} and start {}", pods(3, 4), pods(0, 1));
+    assert!(message.contains(&moved), "{what}: {message}");
 }

@@ -2,7 +2,7 @@
 # The fixed logic of the resize script written by `pvc-resize plan --format script`.
 #
 # This file is reviewed as it is: the tool prepends only a header of quoted data (RELEASE, NAMESPACE,
-# CONTEXT, CHART, CHART_VERSION, SIZE, the StatefulSets and PVCs as arrays, the upgrade command as an
+# CONTEXT, CHART, CHART_VERSION, SIZE, the StatefulSets (with their ordinals.start) and PVCs as arrays, the upgrade command as an
 # array, and PREFLIGHT/STEPS, the ids of the checks and steps in the plan's order). Every step below is
 # idempotent: run again after any failure or kill, the script skips what is done and resumes.
 #
@@ -173,7 +173,7 @@ check_upgrade() {
 }
 
 check_statefulsets() {
-  local i sts policy
+  local i sts policy start
   for i in "${!STATEFULSETS[@]}"; do
     sts="${STATEFULSETS[$i]}"
     if ! sts_exists "$sts"; then
@@ -182,6 +182,10 @@ check_statefulsets() {
       note "StatefulSet $sts was deleted by an earlier run (saved in $(saved_file "$sts")): resuming at the upgrade"
       continue
     fi
+    # The upgrade re-creates it from the render: its pods must keep their ordinals.
+    start=$(field statefulset "$sts" '{.spec.ordinals.start}')
+    [ "${start:-0}" = "${ORDINALS_START[$i]}" ] ||
+      die "StatefulSet $sts starts at ordinal ${start:-0} (spec.ordinals.start), the render at ${ORDINALS_START[$i]}: re-created from the render by the upgrade, it would delete its pods and start others on other PVCs; make the chart render spec.ordinals.start: ${start:-0} (or set the StatefulSet back), then make the plan again"
     policy=$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}')
     if [ "$policy" = Delete ] && [ "$FALLBACK" = 1 ]; then
       die "$sts has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 would delete its PVCs; no fallback"

@@ -18,6 +18,7 @@ CLAIM='data'
 WORK_DIR='pvc-resize-kafka'
 STATEFULSETS=('kafka-broker')
 REPLICAS=('3')
+ORDINALS_START=('0')
 CONTAINERS=('kafka')
 MOUNTS=('/bitnami/kafka')
 PVCS=('data-kafka-broker-0' 'data-kafka-broker-1' 'data-kafka-broker-2')
