@@ -174,22 +174,25 @@ impl Sim {
     /// What `kubectl get storageclass,pvc,statefulset -o yaml` prints of the simulated cluster now
     /// (through the fake kubectl), written to `cluster.yaml`: the `--cluster` snapshot.
     fn snapshot(&self) -> PathBuf {
+        let file = self.dir.path().join("cluster.yaml");
+        let yaml = self.kubectl(&["get", "storageclass,pvc,statefulset", "-o", "yaml"]);
+        std::fs::write(&file, yaml).unwrap();
+        file
+    }
+
+    /// The fake kubectl with the context and namespace, which must succeed: its stdout.
+    fn kubectl(&self, args: &[&str]) -> Vec<u8> {
         let ns = self.plan["namespace"].as_str().unwrap();
         let out = Command::new(manifest_dir().join("tests/sim/kubectl"))
             .arg(format!("--context={}", self.opts.context))
             .arg(format!("--namespace={ns}"))
-            .args(["get", "storageclass,pvc,statefulset", "-o", "yaml"])
+            .args(args)
             .envs(self.envs())
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let file = self.dir.path().join("cluster.yaml");
-        std::fs::write(&file, &out.stdout).unwrap();
-        file
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "kubectl {args:?}: {err}");
+        out.stdout
     }
 
     /// The environment of a call to the fakes.
@@ -1063,14 +1066,12 @@ fn ordinals_from_start() {
     // The simulated controller itself: a scale-down keeps the lowest ordinals and every PVC, a
     // scale-up brings the same pods back on them.
     let scale = |replicas: &str| {
-        let out = Command::new(manifest_dir().join("tests/sim/kubectl"))
-            .args(["--context=prod", "--namespace=posthog", "scale"])
-            .args(["statefulset", sts, &format!("--replicas={replicas}")])
-            .envs(sim.envs())
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{err}");
+        sim.kubectl(&[
+            "scale",
+            "statefulset",
+            sts,
+            &format!("--replicas={replicas}"),
+        ]);
         sim.state()
     };
     let grown = sim.state();
