@@ -23,6 +23,8 @@ printf '%s' 3.001n > corpus/quantity/d; printf '%s' 9Ei > corpus/quantity/e; pri
 seed stream_split ../fixtures/rendered-kafka.yaml "$shared"/posthog/rendered-default.yaml
 seed post_render ../fixtures/rendered-kafka.yaml "$shared"/bitnami-kafka-14/rendered-default.yaml
 seed values_edit ../fixtures/posthog-values.yaml "$shared"/posthog/values-logpersistence.yaml "$shared"/bitnami-kafka-32/values-split.yaml
+# Tabs after a flow collection's bracket: the parser is retried with them as spaces.
+printf 'kafka: {\n\tpersistence: {\n\t\tsize: 1Gi},\n\tx: [\n\t1]}\n' > corpus/values_edit/flow-tabs
 seed patch_file ../fixtures/patches.yaml
 status=0
 for target in quantity stream_split values_edit post_render patch_file; do
