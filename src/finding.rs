@@ -289,6 +289,10 @@ pub const IDS: &[(&str, &str)] = &[
         "The live StatefulSet's ordinals.start differs from the render's: re-created, it would move the pods",
     ),
     (
+        "replicas-differ",
+        "The live StatefulSet's replicas differ from the render's: re-created, it would delete or add pods",
+    ),
+    (
         "pvc-missing",
         "A PVC of the StatefulSet is not in the cluster snapshot",
     ),

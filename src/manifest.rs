@@ -403,6 +403,20 @@ pub fn infer_values_path(source: Option<&str>, claim: &str) -> Option<String> {
     Some(prefix.join("."))
 }
 
+/// The values path of the replica count beside a size's values path, in Bitnami's layout (which
+/// PostHog's Kafka subchart has): `kafka.persistence.size` -> `kafka.replicaCount`,
+/// `controller.logPersistence.size` -> `controller.replicaCount`. `None` for any other shape.
+pub fn replica_values_path(size_path: &str) -> Option<String> {
+    let block = size_path.strip_suffix(".size")?;
+    let prefix = ["persistence", "logPersistence"]
+        .iter()
+        .find_map(|b| block.strip_suffix(b))?;
+    if !(prefix.is_empty() || prefix.ends_with('.')) {
+        return None;
+    }
+    Some(format!("{prefix}replicaCount"))
+}
+
 /// Matches a name against a glob with `*` (any run) and `?` (one character).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {

@@ -94,6 +94,10 @@ fn is_zero(n: &i64) -> bool {
 pub struct Target {
     pub statefulset: String,
     pub replicas: i64,
+    /// The render's `spec.replicas` (`replicas` is the live one with `--cluster`); in the JSON only
+    /// in the findings (`replicas-differ`) when they differ.
+    #[serde(skip)]
+    pub render_replicas: i64,
     /// `spec.ordinals.start`: the pods are `<sts>-<start>..`; left out when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub ordinals_start: i64,
@@ -357,6 +361,57 @@ fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> F
             live.start
         )),
     )
+}
+
+/// The live StatefulSet has another replica count than the render (a `kubectl scale`): the orphan
+/// delete and the upgrade re-create it with the render's, which deletes the pods above it (and their
+/// PVCs with `whenScaled: Delete`): blocking; or adds pods: a warning. A live 0 (the fallback's
+/// scale-down, before a rerun) is neither.
+fn replicas_differ(
+    name: &str,
+    live: manifest::Ordinals,
+    render: i64,
+    when_scaled: &str,
+    values_path: Option<&str>,
+) -> Option<Finding> {
+    if live.replicas == render || live.replicas == 0 {
+        return None;
+    }
+    let (low, high) = (live.replicas.min(render), live.replicas.max(render));
+    let pods: Vec<String> = (live.start + low..live.start + high)
+        .map(|i| manifest::pod_name(name, i))
+        .collect();
+    let pods = pods.join(", ");
+    let head = format!(
+        "StatefulSet {name} has {} replicas in the cluster (spec.replicas) but {render} in the render: the orphan delete and the upgrade re-create it from the render",
+        live.replicas
+    );
+    if live.replicas < render {
+        return Some(warning(
+            "replicas-differ",
+            format!(
+                "{head}, which adds pods [{pods}] (on their PVCs if they exist, else on new ones of the new size)"
+            ),
+            None,
+        ));
+    }
+    let pvcs = if when_scaled == "Delete" {
+        " and, as whenScaled is Delete, their PVCs (data loss)"
+    } else {
+        " (their PVCs are kept)"
+    };
+    let setting = values_path
+        .and_then(manifest::replica_values_path)
+        .map_or("the chart's replica count".to_owned(), |p| {
+            format!("the chart's replica count ({p}: {})", live.replicas)
+        });
+    Some(blocking(
+        "replicas-differ",
+        format!("{head}, which would delete pods [{pods}]{pvcs}"),
+        Some(format!(
+            "set {setting} in the values and render again, or scale the StatefulSet back to {render} first; then make the plan again"
+        )),
+    ))
 }
 
 /// A finding that stops the plan (exit 1, no script).
@@ -777,6 +832,17 @@ fn target(
     if start != sts.ordinal_start {
         findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start));
     }
+    let values_path = input
+        .values_path
+        .map(str::to_owned)
+        .or_else(|| manifest::infer_values_path(sts.source.as_deref(), input.claim));
+    findings.extend(replicas_differ(
+        &sts.name,
+        range,
+        sts.replicas,
+        &when_scaled,
+        values_path.as_deref(),
+    ));
     let mut pvcs = Vec::new();
     let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {
@@ -919,10 +985,8 @@ fn target(
         storage_class,
         mount_path: mount.map(|(_, _, p)| p.clone()),
         container: mount.map(|(c, _, _)| c.clone()),
-        values_path: input
-            .values_path
-            .map(str::to_owned)
-            .or_else(|| manifest::infer_values_path(sts.source.as_deref(), input.claim)),
+        values_path,
+        render_replicas: sts.replicas,
         when_scaled,
         pvcs,
     })

@@ -457,6 +457,11 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
     );
     array(
         o,
+        "RENDER_REPLICAS",
+        plan.targets.iter().map(|t| t.render_replicas.to_string()),
+    );
+    array(
+        o,
         "ORDINALS_START",
         plan.targets.iter().map(|t| t.ordinals_start.to_string()),
     );

@@ -706,6 +706,7 @@ fn the_script_s_jsonpaths_with_the_real_kubectl() {
         ("sts", "{.status.readyReplicas}", "3"),
         // No `ordinals`: nothing (the script reads it as 0).
         ("sts", "{.spec.ordinals.start}", ""),
+        ("sts", "{.spec.replicas}", "3"),
         (
             "sts",
             "{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}",

@@ -388,8 +388,9 @@ impl Sim {
                 SIZE,
                 "{what}: {name}'s claim template"
             );
+            // The pods of the StatefulSet as it ends (re-created with the render's replicas).
             let start = t["ordinals_start"].as_i64().unwrap_or(0);
-            let replicas = start..start + t["replicas"].as_i64().unwrap();
+            let replicas = start..start + sts["spec"]["replicas"].as_i64().unwrap();
             for p in t["pvcs"].as_array().unwrap() {
                 let pvc = &s["pvcs"][p["name"].as_str().unwrap()];
                 assert!(
@@ -1201,4 +1202,149 @@ fn live_ordinals_that_differ_from_the_render() {
     let message = differ[0]["message"].as_str().unwrap();
     let moved = format!("delete pods {} and start {}", pods(3, 4), pods(0, 1));
     assert!(message.contains(&moved), "{what}: {message}");
+}
+
+/// The live StatefulSet scaled with `kubectl scale`, away from the render's 3 replicas: `edit`
+/// gives it `replicas` pods (`-0..`), each on its PVC (kept by a scale-down with `Retain`).
+fn scaled(sim: &Sim, replicas: i64) -> String {
+    let sts = sim.plan["targets"][0]["statefulset"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.edit(|s| {
+        s["statefulsets"][&sts]["spec"]["replicas"] = json!(replicas);
+        s["statefulsets"][&sts]["status"] =
+            json!({"replicas": replicas, "readyReplicas": replicas});
+        for i in 0..replicas.max(3) {
+            let (pod, pvc) = (format!("{sts}-{i}"), format!("data-{sts}-{i}"));
+            if !s["pvcs"][&pvc].is_object() {
+                s["pvcs"][&pvc] = s["pvcs"][format!("data-{sts}-0")].clone();
+                s["pvcs"][&pvc]["uid"] = json!(format!("uid-{pvc}"));
+            }
+            if i < replicas {
+                s["pods"][&pod] =
+                    json!({"uid": format!("uid-pod-{i}"), "owner": sts, "ready": true, "pvc": pvc});
+            } else {
+                s["pods"].as_object_mut().unwrap().remove(&pod);
+            }
+        }
+    });
+    sts
+}
+
+/// The plan's findings with this id.
+fn findings_of<'p>(plan: &'p Value, id: &str) -> Vec<&'p Value> {
+    let found = plan["findings"].as_array().unwrap().iter();
+    found.filter(|f| f["id"] == id).collect()
+}
+
+/// Scaled to 4 brokers while the render says 3 (whenScaled: Delete): the orphan delete and the
+/// upgrade would re-create it with 3, deleting broker -3 and its PVC. The script refuses before any
+/// change; with `--cluster` the plan blocks and writes no script.
+#[test]
+fn live_replicas_above_the_render() {
+    let Some(e) = env() else { return };
+    let opts = Opts {
+        when_scaled: "Delete",
+        ..Opts::default()
+    };
+    let sim = Sim::new(&e, &POSTHOG_3, opts);
+    let sts = scaled(&sim, 4);
+    let before = sim.state();
+    let what = "live 4 replicas, render 3";
+    let needle = "has 4 replicas (spec.replicas), the render 3";
+    expect_stop(&sim, what, &[], &[needle, "from ordinal 3 on"]);
+    sim.unchanged(&before, what);
+
+    let cluster = sim.snapshot();
+    let out = sim.plan_output("json", Some(&cluster));
+    assert_eq!(code(&out), 1, "{what}: {}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let differ = findings_of(&plan, "replicas-differ");
+    assert_eq!(differ.len(), 1, "{what}: {}", plan["findings"]);
+    assert_eq!(differ[0]["severity"], "error", "{what}");
+    let message = differ[0]["message"].as_str().unwrap();
+    let deleted = format!("delete pods [{sts}-3] and, as whenScaled is Delete, their PVCs");
+    assert!(message.contains(&deleted), "{what}: {message}");
+    let hint = differ[0]["hint"].as_str().unwrap();
+    assert!(hint.contains("kafka.replicaCount: 4"), "{what}: {hint}");
+    let out = sim.plan_output("script", Some(&cluster));
+    assert_eq!(code(&out), 1, "{what}: {}", stderr(&out));
+    assert_eq!(stdout(&out), "", "{what}: a script was written");
+}
+
+/// Scaled to 2 brokers while the render says 3: the re-created StatefulSet brings broker -2 back
+/// on its PVC, grown. Offline the plan names 3 replicas (all grown, pod -2 checked after the
+/// upgrade); with `--cluster` a `replicas-differ` warning, data -2 grown as beyond the replicas.
+/// Then the fallback killed after its scale to 0: the rerun sees 0 live replicas and converges.
+#[test]
+fn live_replicas_below_the_render() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let mut sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let sts = scaled(&sim, 2);
+    let before = sim.state();
+    let what = "live 2 replicas, render 3, offline plan";
+    let err = expect_done(&sim, &oracle, &before, what, &[]);
+    assert!(
+        err.contains("adds the pods from ordinal 2 on"),
+        "{what}: {err}"
+    );
+
+    sim.write_state(&before);
+    let cluster = sim.snapshot();
+    sim.make_plan(Some(&cluster));
+    let what = "live 2 replicas, render 3, --cluster";
+    let differ = findings_of(&sim.plan, "replicas-differ");
+    assert_eq!(differ.len(), 1, "{what}: {}", sim.plan["findings"]);
+    assert_eq!(differ[0]["severity"], "warning", "{what}");
+    let message = differ[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("adds pods [{sts}-2]")),
+        "{what}: {message}"
+    );
+    assert_eq!(findings_of(&sim.plan, "pvc-beyond-replicas").len(), 1);
+    expect_done(&sim, &oracle, &before, what, &[]);
+    let pvc = &sim.state()["pvcs"][format!("data-{sts}-2")];
+    assert_eq!(pvc["uid"], before["pvcs"][format!("data-{sts}-2")]["uid"]);
+    assert!(
+        pvc["fs"].as_i64().unwrap() >= SIZE_BYTES * 95 / 100,
+        "{pvc}"
+    );
+
+    // Scaled down with whenScaled: Delete, so data -2 is gone: the re-created StatefulSet makes it
+    // from the new claim template, at the new size.
+    let opts = Opts {
+        when_scaled: "Delete",
+        ..Opts::default()
+    };
+    let sim = Sim::new(&e, &POSTHOG_3, opts);
+    scaled(&sim, 2);
+    let pvc = format!("data-{sts}-2");
+    sim.edit(|s| {
+        s["pvcs"].as_object_mut().unwrap().remove(&pvc);
+    });
+    let before = sim.state();
+    let what = "live 2 replicas, render 3, PVC -2 deleted";
+    let err = expect_done(&sim, &oracle, &before, what, &[]);
+    assert!(
+        err.contains(&format!("{pvc} and pod {sts}-2 do not exist")),
+        "{what}: {err}"
+    );
+    let made = &sim.state()["pvcs"][&pvc];
+    assert_eq!(made["request"], SIZE_BYTES, "{what}: {made}");
+    assert!(!changes(&sim).iter().any(|c| c.contains(&pvc)), "{what}");
+
+    // The fallback killed after its scale to 0, then run again: 0 live replicas is no drift.
+    let sim = Sim::new(&e, &POSTHOG_3, mode("attached-refusal"));
+    let before = sim.state();
+    let what = "fallback killed after the scale to 0";
+    sim.edit(|s| s["faults"]["kill_at"] = json!(3));
+    let (code, err) = sim.run(&["--fallback-scale-to-zero"]);
+    assert_eq!(code, -1, "{what}: not killed:\n{err}");
+    let done = changes(&sim);
+    assert!(done[1].starts_with("scale statefulset"), "{what}: {done:?}");
+    assert_eq!(sim.state()["statefulsets"][&sts]["spec"]["replicas"], 0);
+    let fallback = ["--fallback-scale-to-zero"];
+    expect_done(&sim, &oracle, &before, what, &fallback);
 }

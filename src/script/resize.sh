@@ -2,7 +2,8 @@
 # The fixed logic of the resize script written by `pvc-resize plan --format script`.
 #
 # This file is reviewed as it is: the tool prepends only a header of quoted data (RELEASE, NAMESPACE,
-# CONTEXT, CHART, CHART_VERSION, SIZE, the StatefulSets (with their ordinals.start) and PVCs as arrays, the upgrade command as an
+# CONTEXT, CHART, CHART_VERSION, SIZE, the StatefulSets (with their replicas, the render's replicas and
+# ordinals.start) and PVCs as arrays, the upgrade command as an
 # array, and PREFLIGHT/STEPS, the ids of the checks and steps in the plan's order). Every step below is
 # idempotent: run again after any failure or kill, the script skips what is done and resumes.
 #
@@ -173,7 +174,7 @@ check_upgrade() {
 }
 
 check_statefulsets() {
-  local i sts policy start
+  local i sts policy start count
   for i in "${!STATEFULSETS[@]}"; do
     sts="${STATEFULSETS[$i]}"
     if ! sts_exists "$sts"; then
@@ -186,6 +187,13 @@ check_statefulsets() {
     start=$(field statefulset "$sts" '{.spec.ordinals.start}')
     [ "${start:-0}" = "${ORDINALS_START[$i]}" ] ||
       die "StatefulSet $sts starts at ordinal ${start:-0} (spec.ordinals.start), the render at ${ORDINALS_START[$i]}: re-created from the render by the upgrade, it would delete its pods and start others on other PVCs; make the chart render spec.ordinals.start: ${start:-0} (or set the StatefulSet back), then make the plan again"
+    # ... and keep its pods: re-created, it has the render's replicas (0 is the fallback's scale-down).
+    count=$(field statefulset "$sts" '{.spec.replicas}')
+    if [ "${count:-1}" -gt "${RENDER_REPLICAS[$i]}" ]; then
+      die "StatefulSet $sts has ${count} replicas (spec.replicas), the render ${RENDER_REPLICAS[$i]}: re-created from the render by the upgrade, it would delete the pods from ordinal $((${start:-0} + RENDER_REPLICAS[i])) on (and their PVCs with whenScaled: Delete); set the chart's replica count to ${count} and render again (or scale the StatefulSet back to ${RENDER_REPLICAS[$i]}), then make the plan again"
+    elif [ "${count:-1}" != 0 ] && [ "${count:-1}" -lt "${RENDER_REPLICAS[$i]}" ]; then
+      note "$sts has ${count} replicas, the render ${RENDER_REPLICAS[$i]}: the upgrade re-creates it with ${RENDER_REPLICAS[$i]} and adds the pods from ordinal $((${start:-0} + count)) on"
+    fi
     policy=$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}')
     if [ "$policy" = Delete ] && [ "$FALLBACK" = 1 ]; then
       die "$sts has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 would delete its PVCs; no fallback"
@@ -205,7 +213,11 @@ check_pvcs() {
     pvc="${PVCS[$i]}"
     if ! phase=$(field pvc "$pvc" '{.status.phase}' 2>/dev/null); then
       [ "${PVC_IN_REPLICAS[$i]}" = 0 ] && { note "$pvc does not exist (beyond the replicas): skipped"; continue; }
-      die "PVC $pvc not found in namespace $NAMESPACE"
+      # A StatefulSet scaled below the render (whenScaled: Delete took the PVC): the re-created one
+      # makes it from the new claim template when it starts the pod; the verify step checks both.
+      get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1 ||
+        { note "$pvc and pod ${PVC_PODS[$i]} do not exist: the StatefulSet makes the PVC from its claim template when it starts the pod"; continue; }
+      die "PVC $pvc not found in namespace $NAMESPACE, while pod ${PVC_PODS[$i]} exists"
     fi
     [ "$phase" = Bound ] || die "PVC $pvc is ${phase:-without a phase}, not Bound: only a Bound PVC can grow"
     class=$(field pvc "$pvc" '{.spec.storageClassName}')

@@ -18,6 +18,7 @@ CLAIM='data'
 WORK_DIR='pvc-resize-posthog'
 STATEFULSETS=('posthog-posthog-kafka')
 REPLICAS=('3')
+RENDER_REPLICAS=('3')
 ORDINALS_START=('0')
 CONTAINERS=('kafka')
 MOUNTS=('/bitnami/kafka')

@@ -18,6 +18,7 @@ CLAIM='data'
 WORK_DIR='pvc-resize-posthog'
 STATEFULSETS=('posthog-posthog-kafka')
 REPLICAS=('1')
+RENDER_REPLICAS=('1')
 ORDINALS_START=('0')
 CONTAINERS=('kafka')
 MOUNTS=('/bitnami/kafka')
