@@ -479,6 +479,24 @@ mod tests {
     }
 
     #[test]
+    fn replica_values_paths() {
+        let r = |p| replica_values_path(p);
+        assert_eq!(
+            r("kafka.persistence.size").as_deref(),
+            Some("kafka.replicaCount")
+        );
+        assert_eq!(r("persistence.size").as_deref(), Some("replicaCount"));
+        assert_eq!(
+            r("broker.logPersistence.size").as_deref(),
+            Some("broker.replicaCount")
+        );
+        // Not Bitnami's shape: no guess.
+        assert_eq!(r("kafka.mypersistence.size"), None);
+        assert_eq!(r("kafka.storage.size"), None);
+        assert_eq!(r("kafka.persistence.capacity"), None);
+    }
+
+    #[test]
     fn globs() {
         assert!(glob_match("kafka", "kafka"));
         assert!(!glob_match("kafka", "kafka-broker"));

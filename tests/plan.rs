@@ -759,3 +759,82 @@ fn the_script_s_jsonpaths_with_the_real_kubectl() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{expr}");
     }
 }
+
+/// `spec.replicas` of the StatefulSet `name` in a render.
+fn rendered_replicas(render: &str, name: &str) -> Option<i64> {
+    let head = format!("kind: StatefulSet\nmetadata:\n  name: {name}\n");
+    let at = render.find(&head)?;
+    let rest = &render[at..];
+    let end = rest[1..].find("\n---").map_or(rest.len(), |e| e + 1);
+    let line = rest[..end]
+        .lines()
+        .find(|l| l.starts_with("  replicas: "))?;
+    line["  replicas: ".len()..].trim().parse().ok()
+}
+
+/// The values path `replicas-differ` names for the replica count, for every known persistence
+/// block, set with the real Helm on the real charts: the block's StatefulSet renders that count.
+#[test]
+fn replica_values_paths_with_the_real_helm() {
+    use pvc_resize::manifest::{BLOCK_LAYOUTS, Chart, replica_values_path};
+    let (Some(root), Some(helm)) = (shared_fixtures(), helm(3)) else {
+        return;
+    };
+    let charts = [
+        (
+            Chart::PostHog,
+            "posthog",
+            "posthog-30.46.0.tgz",
+            "values-3-replicas.yaml",
+            "posthog",
+        ),
+        (
+            Chart::Kafka14,
+            "bitnami-kafka-14",
+            "kafka-14.9.3.tgz",
+            "values-3-replicas.yaml",
+            "r",
+        ),
+        (
+            Chart::KafkaKraft,
+            "bitnami-kafka-32",
+            "kafka-32.4.4.tgz",
+            "values-split.yaml",
+            "r",
+        ),
+    ];
+    // (Bitnami's names drop the release when it contains the chart's name: "r", not "kafka".)
+    for (chart, dir, tarball, values, release) in charts {
+        let layouts: Vec<_> = BLOCK_LAYOUTS.iter().filter(|l| l.chart == chart).collect();
+        // One count per StatefulSet (two blocks may size the same one), from 5 up.
+        let mut sets: Vec<(String, String, i64)> = Vec::new();
+        for l in &layouts {
+            let path = replica_values_path(&format!("{}.size", l.block)).unwrap();
+            let sts = l.statefulset.replace("RELEASE", release);
+            if !sets.iter().any(|(p, _, _)| *p == path) {
+                let n = 5 + sets.len() as i64;
+                sets.push((path, sts, n));
+            }
+        }
+        let args: Vec<String> = sets
+            .iter()
+            .flat_map(|(p, _, n)| ["--set".to_owned(), format!("{p}={n}")])
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let render = helm_template(
+            &helm,
+            release,
+            &root.join(dir).join("chart").join(tarball),
+            release,
+            &root.join(dir).join(values),
+            &args,
+        );
+        for (path, sts, n) in &sets {
+            assert_eq!(
+                rendered_replicas(&render, sts),
+                Some(*n),
+                "{dir}: {path}={n} should give {sts} {n} replicas"
+            );
+        }
+    }
+}
