@@ -440,10 +440,12 @@ fn placed(file: &str, e: &post_render::RenderError) -> String {
 pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     check_name("release", input.release, 53, true).map_err(|e| format!("--release: {e}"))?;
     check_name("namespace", input.namespace, 63, false).map_err(|e| format!("--namespace: {e}"))?;
-    let top = top_chart(input.manifests_name, input.manifests)?;
+    // The render is split once: the chart's name and version, then the scan, read the chunks.
+    let chunks = stream::split(input.manifests);
+    let top = top_chart(input.manifests_name, input.manifests, &chunks)?;
     let chart_version = pinned_version(input, top.as_ref())?;
     // Without a top-chart label, the name is the first part of every `# Source:` path.
-    let source_name = stream::split(input.manifests).iter().find_map(|c| {
+    let source_name = chunks.iter().find_map(|c| {
         stream::source_comment(&input.manifests[c.range.clone()])
             .and_then(|p| p.split_once('/'))
             .map(|(chart, _)| chart.to_owned())
@@ -471,7 +473,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         keep_documents: true,
         ..Options::default()
     };
-    let selection = post_render::Selection::new(input.manifests, &opts)
+    let selection = post_render::Selection::new(input.manifests, chunks, &opts)
         .map_err(|e| placed(input.manifests_name, &e))?;
     let mut findings = Vec::new();
     let mut targets = Vec::new();
@@ -626,8 +628,12 @@ struct TopChart {
     pos: yaml::Pos,
 }
 
-fn top_chart(name: &str, manifests: &str) -> Result<Option<TopChart>, String> {
-    for chunk in stream::split(manifests) {
+fn top_chart(
+    name: &str,
+    manifests: &str,
+    chunks: &[stream::Chunk],
+) -> Result<Option<TopChart>, String> {
+    for chunk in chunks {
         let doc = &manifests[chunk.range.clone()];
         let Some(chart) = stream::source_comment(doc)
             .and_then(|p| p.split_once("/templates/"))

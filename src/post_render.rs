@@ -205,7 +205,7 @@ pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, Re
              check that the chart rendered anything (`helm template ...`)",
         ));
     }
-    Selection::of_chunks(input, chunks, opts)?.render(opts)
+    Selection::new(input, chunks, opts)?.render(opts)
 }
 
 /// The StatefulSets a run picks, found by one scan of the stream: what the post-renderer
@@ -219,14 +219,10 @@ pub struct Selection<'a> {
 }
 
 impl<'a> Selection<'a> {
-    /// Scans `input` and picks the StatefulSets of `opts.statefulsets` (the `kafka` chart's when
-    /// empty). With no `opts.size` nothing is picked; `opts.parse_all` still checks every
-    /// document's syntax.
-    pub fn new(input: &'a str, opts: &Options) -> Result<Selection<'a>, RenderError> {
-        Selection::of_chunks(input, stream::split(input), opts)
-    }
-
-    fn of_chunks(
+    /// Scans `input` (split into `chunks` by [`stream::split`]) and picks the StatefulSets of
+    /// `opts.statefulsets` (the `kafka` chart's when empty). With no `opts.size` nothing is
+    /// picked; `opts.parse_all` still checks every document's syntax.
+    pub fn new(
         input: &'a str,
         chunks: Vec<Chunk>,
         opts: &Options,

@@ -248,14 +248,13 @@ pub fn quick_check(schema: &Value, instance: &Value) -> Verdict {
 /// whose definitions are turned into data only when a `$ref` first reaches them: checking a
 /// StatefulSet reads a part of the 121 definitions of its schema, a claim template 5 of 16.
 pub fn quick_check_bundled(version: &str, root: &str, instance: &Value) -> Result<Verdict, String> {
+    Ok(bundled(version, root)?.check(instance))
+}
+
+/// The bundled schema of (`version`, `root`) for the quick check, read once per process.
+fn bundled(version: &str, root: &str) -> Result<&'static Bundled, String> {
     static CACHE: OnceLock<Cache<Bundled>> = OnceLock::new();
-    let schema = once_per_root(&CACHE, version, root, Bundled::new)?;
-    Ok(node_check(
-        &Defs::Lazy(&schema.definitions),
-        &schema.top,
-        instance,
-        0,
-    ))
+    once_per_root(&CACHE, version, root, Bundled::new)
 }
 
 /// A bundled schema for the quick check: its top level as data, its definitions as JSON text
@@ -274,6 +273,10 @@ struct Lazy {
 impl Bundled {
     fn new(text: &'static str) -> Bundled {
         serde_json::from_str(text).expect("bundled schema is a JSON object")
+    }
+
+    fn check(&self, instance: &Value) -> Verdict {
+        node_check(&Defs::Lazy(&self.definitions), &self.top, instance, 0)
     }
 }
 
@@ -561,12 +564,8 @@ fn bundled_text(version: &str, root: &str) -> Result<&'static str, String> {
 
 /// True when every claim template passes the quick check: no compile needed.
 pub fn claim_templates_quick_valid(version: &str, templates: &[Value]) -> Result<bool, String> {
-    for t in templates {
-        if quick_check_bundled(version, CLAIM_TEMPLATE, t)? != Verdict::Valid {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let schema = bundled(version, CLAIM_TEMPLATE)?;
+    Ok(templates.iter().all(|t| schema.check(t) == Verdict::Valid))
 }
 
 /// Validates the claim templates of a StatefulSet (what a resize changes). Pointers are from the
