@@ -240,15 +240,20 @@ fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
         diag.say(&format!("pvc-resize: wrote {name}"));
         return Ok(ExitCode::SUCCESS);
     }
-    diag.say(&done);
     let diff = output::diff::unified_diff(&src, &edit.output, name);
     let style = output::text::Style {
         color: stdout_color(&a.color),
     };
-    if emit(output::diff::paint(&diff, style).as_bytes())? && a.check {
-        return Ok(ExitCode::from(1));
+    // As post-render: the change is reported once the diff is out. `--check` fails on a change
+    // whether or not the reader kept the pipe open.
+    if emit(output::diff::paint(&diff, style).as_bytes())? {
+        diag.say(&done);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if a.check {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Whether to colour what goes to stdout, by `--color` and NO_COLOR.

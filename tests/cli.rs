@@ -251,6 +251,23 @@ fn post_render_says_nothing_done_when_stdout_fails() {
     );
 }
 
+/// `values --check` fails on a change even when the diff finds no reader (a pipe closed before
+/// it is written), and says nothing about a change no one saw.
+#[test]
+fn values_check_fails_on_a_change_with_stdout_closed() {
+    let (_dir, file) = values_file(VALUES);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        .args(["values", &file, "--size", "50Gi", "--check"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(code(&out), 1, "{err}");
+    assert!(!err.contains("->"), "{err}");
+}
+
 #[test]
 fn post_render_bad_inputs_leave_stdout_empty() {
     let input = rendered();
