@@ -386,13 +386,21 @@ fn replicas_differ(
         "StatefulSet {name} has {} replicas in the cluster (spec.replicas) but {render} in the render: the orphan delete and the upgrade re-create it from the render",
         live.replicas
     );
+    let setting = values_path
+        .and_then(manifest::replica_values_path)
+        .map_or("the chart's replica count".to_owned(), |p| {
+            format!("the chart's replica count ({p}: {})", live.replicas)
+        });
     if live.replicas < render {
         return Some(warning(
             "replicas-differ",
             format!(
                 "{head}, which adds pods [{pods}] (on their PVCs if they exist, else on new ones of the new size)"
             ),
-            None,
+            Some(format!(
+                "nothing to do if {render} is the count wanted; to keep {}, set {setting} in the values and render again",
+                live.replicas
+            )),
         ));
     }
     let pvcs = if when_scaled == "Delete" {
@@ -400,11 +408,6 @@ fn replicas_differ(
     } else {
         " (their PVCs are kept)"
     };
-    let setting = values_path
-        .and_then(manifest::replica_values_path)
-        .map_or("the chart's replica count".to_owned(), |p| {
-            format!("the chart's replica count ({p}: {})", live.replicas)
-        });
     Some(blocking(
         "replicas-differ",
         format!("{head}, which would delete pods [{pods}]{pvcs}"),
@@ -835,20 +838,25 @@ fn target(
             .unwrap_or(0)
     });
     let range = manifest::Ordinals { start, replicas };
+    // Where the fix goes: the StatefulSet in the render (the chart's values make it).
+    let in_render = Location::new(input.manifests_name, sts.pos);
     if start != sts.ordinal_start {
-        findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start));
+        findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start).at(in_render.clone()));
     }
     let values_path = input
         .values_path
         .map(str::to_owned)
         .or_else(|| manifest::infer_values_path(sts.source.as_deref(), input.claim));
-    findings.extend(replicas_differ(
-        &sts.name,
-        range,
-        sts.replicas,
-        &when_scaled,
-        values_path.as_deref(),
-    ));
+    findings.extend(
+        replicas_differ(
+            &sts.name,
+            range,
+            sts.replicas,
+            &when_scaled,
+            values_path.as_deref(),
+        )
+        .map(|f| f.at(in_render)),
+    );
     let mut pvcs = Vec::new();
     let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {
