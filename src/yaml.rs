@@ -63,35 +63,32 @@ impl SyntaxError {
     }
 }
 
-/// The byte offset where 1-based `line` of `src` starts (the end of `src` past its last line).
-fn line_offset(src: &str, line: usize) -> usize {
-    if line <= 1 {
-        return 0;
-    }
-    memchr::memchr_iter(b'\n', src.as_bytes())
-        .nth(line - 2)
-        .map_or(src.len(), |i| i + 1)
-}
-
 /// The position of the tab a tab error is about: go-yaml and Helm name the line of the tab, and
 /// the parser's marker can sit after the tab or on the line before. Looks for a tab in the
-/// indentation of the marker's line and the next; the marker when there is none.
-fn tab_position(src: &str, marker: Pos) -> Pos {
-    for (i, line) in src
-        .lines()
-        .enumerate()
-        .skip(marker.line.saturating_sub(1))
-        .take(2)
-    {
+/// indentation of the marker's line and the next; the marker when there is none. With a tab, also
+/// the byte offset where its line starts.
+fn tab_position(src: &str, marker: Pos) -> (Pos, Option<usize>) {
+    let first = marker.line.saturating_sub(1);
+    let mut start = 0;
+    for (i, line) in src.split_inclusive('\n').enumerate() {
+        let at = start;
+        start += line.len();
+        if i < first {
+            continue;
+        }
+        if i > first + 1 {
+            break;
+        }
         let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
         if let Some(col) = line[..indent].chars().position(|c| c == '\t') {
-            return Pos {
+            let pos = Pos {
                 line: i + 1,
                 col: col + 1,
             };
+            return (pos, Some(at));
         }
     }
-    marker
+    (marker, None)
 }
 
 impl std::error::Error for SyntaxError {}
@@ -362,9 +359,10 @@ fn parse_events(
                 let mut pos = pos_of(e.marker());
                 let mut retry = None;
                 if e.info().contains("tab") {
-                    pos = tab_position(parsed, pos);
+                    let line;
+                    (pos, line) = tab_position(parsed, pos);
                     if e.info().contains("tabs disallowed within this context") {
-                        retry = Some(line_offset(src, pos.line));
+                        retry = line;
                     }
                 }
                 let mut message = e.info().to_owned();
