@@ -293,18 +293,17 @@ fn the_release_check_lists_only_the_release_with_a_dot_in_its_name() {
 
     // A helm that lists what its --filter matches (Go's regexp and Python's agree on `^`, `.`,
     // `\.` and `$`): the other release first, deployed; ours in the middle of an upgrade.
-    std::fs::write(
-        d.join("helm"),
+    write_executable(
+        &d.join("helm"),
         "#!/usr/bin/env python3\nimport re, sys, json\n\
          a = sys.argv\nf = a[a.index('--filter') + 1]\n\
          rs = [{'name': 'myxrel', 'status': 'deployed', 'chart': 'demo-30.46.0'},\n\
                {'name': 'my.rel', 'status': 'pending-upgrade', 'chart': 'demo-30.46.0'}]\n\
          print(json.dumps([r for r in rs if re.search(f, r['name'])], separators=(',', ':')))\n",
-    )
-    .unwrap();
+    );
     std::fs::write(d.join("script.sh"), plan("script")).unwrap();
     let body = format!(
-        "set -euo pipefail\nchmod +x {d}/helm\nPATH={d}:$PATH\n\
+        "set -euo pipefail\nPATH={d}:$PATH\n\
          eval \"$(sed -n -e '/^RELEASE=/p;/^NAMESPACE=/p;/^CONTEXT=/p;/^CHART_NAME=/p;/^CHART_VERSION=/p' \
            -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' {d}/script.sh)\"\n\
          check_release\n",

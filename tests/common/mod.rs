@@ -40,6 +40,24 @@ pub fn program(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// Writes an executable file that this test process (or a program it starts) runs next. The
+/// file is written by a child `sh`, never by this process: a test thread that forks while this
+/// one holds the file open for writing gives the fork a copy of that descriptor until it execs,
+/// and running the file in that window fails with "Text file busy" (ETXTBSY; it did in CI).
+pub fn write_executable(path: &Path, text: &str) {
+    let mut child = Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(text.as_bytes()).unwrap();
+    drop(input);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "writing {}: {status}", path.display());
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -106,15 +106,9 @@ impl Helm {
         )
         .unwrap();
         let script = dir.join("bin/noop");
-        std::fs::write(&script, "#!/bin/sh\nexec cat\n").unwrap();
-        make_executable(&script);
+        write_executable(&script, "#!/bin/sh\nexec cat\n");
         self.ok(&["plugin", "install", dir.to_str().unwrap()]);
     }
-}
-
-fn make_executable(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Where the resized values come from: a fixture file, or `--set` over the case's values.

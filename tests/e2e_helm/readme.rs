@@ -60,17 +60,15 @@ impl Sandbox {
         )
         .unwrap();
         let shim = p.join("bin/helm");
-        std::fs::write(
+        write_executable(
             &shim,
-            format!(
+            &format!(
                 "#!/bin/sh\n# no cluster: upgrade runs as template with the same flags\n\
                  if [ \"$1\" = upgrade ]; then shift; set -- template \"$@\"; fi\n\
                  exec '{}' \"$@\"\n",
                 helm.bin.display()
             ),
-        )
-        .unwrap();
-        make_executable(&shim);
+        );
         std::os::unix::fs::symlink(BIN, p.join("bin/pvc-resize")).unwrap();
         Sandbox { dir }
     }
