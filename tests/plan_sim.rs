@@ -797,6 +797,39 @@ fn upgrade_failing_after_the_orphan_delete() {
     }
 }
 
+/// The upgrade fails after it re-created the StatefulSets (a post-upgrade hook, or a later resource):
+/// the release is `failed` with the new size in its values, and every claim template has the size.
+/// Fixed and run again, the script must run the upgrade again, not skip it as done (it did: "the
+/// release and every StatefulSet already have 50Gi", then "done" with the release still failed).
+#[test]
+fn upgrade_failing_after_the_statefulsets_are_re_created() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    for case in CASES {
+        let sim = Sim::new(&e, case, Opts::default());
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["upgrade_fail_late"] = json!("post-upgrade hooks failed"));
+        let what = format!("{}: upgrade fails after re-creating", case.name);
+        expect_stop(&sim, &what, &[], &["run this script again"]);
+        let rel = &sim.state()["releases"][case.release];
+        assert_eq!(rel["status"], "failed", "{what}");
+        sim.edit(|s| s["faults"]["upgrade_fail_late"] = Value::Null);
+        let err = expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, fixed, run again"),
+            &[],
+        );
+        assert!(!err.contains("already have"), "{what}: {err}");
+        let upgrades = changes(&sim)
+            .iter()
+            .filter(|c| c.starts_with("helm upgrade"))
+            .count();
+        assert_eq!(upgrades, 2, "{what}");
+    }
+}
+
 /// A run that must stop (exit 1, never "done", every needle in stderr), with the invariants kept.
 fn expect_stop(sim: &Sim, what: &str, args: &[&str], needles: &[&str]) {
     let before = sim.state();

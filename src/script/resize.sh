@@ -27,6 +27,7 @@ PENDING_GRACE_SECONDS="${PVC_RESIZE_PENDING_GRACE_SECONDS:-120}"
 # A grown filesystem reports at least this share of the new size (ext4 and XFS keep 1-3% for metadata).
 FS_MIN_PERCENT=95
 FALLBACK=0
+RELEASE_STATUS=unknown # set by check_release
 
 usage() {
   cat >&2 <<EOF
@@ -119,6 +120,7 @@ check_release() {
   [ "${deployed:-}" = "$CHART_NAME-$CHART_VERSION" ] ||
     die "release $RELEASE runs chart ${deployed:-?}, but the manifests were rendered from $CHART_NAME-$CHART_VERSION; render the release's own chart version (helm template --version)"
   note "release $RELEASE ($status) runs $deployed"
+  RELEASE_STATUS="$status"
 }
 
 check_chart() {
@@ -373,8 +375,9 @@ step_replace_statefulsets() {
     fi
     if ! sts_exists "$sts" || ! at_least_size "$(sts_template "$sts")"; then need_upgrade=1; fi
   done
-  # Also when every template is grown already: the release's values must record the size.
-  if [ "$need_upgrade" = 0 ] && pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$WORK_DIR/release-values.yaml" >/dev/null 2>&1; then
+  # Also when every template is grown already: the release must be deployed (a failed upgrade may have
+  # re-created the StatefulSets and stopped later) and its values must record the size.
+  if [ "$need_upgrade" = 0 ] && [ "$RELEASE_STATUS" = deployed ] && pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$WORK_DIR/release-values.yaml" >/dev/null 2>&1; then
     note "the release and every StatefulSet already have $SIZE"
     return 0
   fi

@@ -618,6 +618,10 @@ def upgrade(name, ref, rel, opts):
         return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nSTATUS: pending-upgrade'
     mutate(f"helm upgrade {name} {size}")
     rel["revision"] += 1
+    # Helm stores the new revision (with its values) before it applies anything; a failure marks it
+    # failed, and `helm get values` reads that latest revision.
+    with open(values) as f:
+        rel["values"] = f.read()
     if S["faults"].get("upgrade_fail"):
         rel["status"] = "failed"
         fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail']}")
@@ -635,10 +639,12 @@ def upgrade(name, ref, rel, opts):
             else:
                 rel["status"] = "failed"
                 fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
-    with open(values) as f:
-        rel["values"] = f.read()
-    rel["status"] = "deployed"
     reconcile()
+    if S["faults"].get("upgrade_fail_late"):
+        # After the resources are applied (a post-upgrade hook, or a later resource, failed).
+        rel["status"] = "failed"
+        fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail_late']}")
+    rel["status"] = "deployed"
     return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\nSTATUS: deployed\nREVISION: {rel["revision"]}'
 
 
