@@ -642,6 +642,7 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         kube_context: a.kube_context.as_deref(),
         chart_version: a.version.as_deref(),
         chart_name: None,
+        post_renderer_only: a.format == "flux",
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
     let out = match a.format.as_str() {

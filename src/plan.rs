@@ -38,6 +38,9 @@ pub struct Input<'a> {
     pub chart_version: Option<&'a str>,
     /// The top chart's name, from the render (set by [`build`]).
     pub chart_name: Option<&'a str>,
+    /// The change goes through the post-renderer only (`--format flux`), never the values path: the
+    /// targets may then be sized by different values paths.
+    pub post_renderer_only: bool,
 }
 
 /// A size in three readings.
@@ -332,6 +335,43 @@ fn warning(id: &'static str, message: String, hint: Option<String>) -> Finding {
     }
 }
 
+/// The targets are sized by different values paths (Kafka's `kafka.persistence.size`, ZooKeeper's
+/// `zookeeper.persistence.size`): the procedure sets one path, so the upgrade would re-create the
+/// others with their old claim templates (their PVCs patched, the values never changed).
+fn values_paths_differ(targets: &[Target]) -> Option<Finding> {
+    let first = targets.first()?;
+    let other = targets[1..]
+        .iter()
+        .find(|t| t.values_path != first.values_path)?;
+    let path = |t: &Target| {
+        t.values_path
+            .clone()
+            .unwrap_or_else(|| "(unknown)".to_owned())
+    };
+    let each: Vec<String> = targets
+        .iter()
+        .map(|t| format!("--statefulset {} ({})", t.statefulset, path(t)))
+        .collect();
+    let f = blocking(
+        "values-paths-differ",
+        format!(
+            "StatefulSet {} is sized by {}, {} by {}: the procedure sets one values path, so the upgrade would re-create the others with their old claim templates",
+            first.statefulset,
+            path(first),
+            other.statefulset,
+            path(other)
+        ),
+        Some(format!(
+            "make one plan per values path, run one after the other: {}",
+            each.join(", then ")
+        )),
+    );
+    Some(match &other.at {
+        Some(at) => f.at(at.clone()),
+        None => f,
+    })
+}
+
 /// The live StatefulSet's pods start at another ordinal than the render's: the orphan delete and
 /// the upgrade re-create it from the render, which would delete some of its pods and start others.
 fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> Finding {
@@ -506,6 +546,9 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let new = SizeInfo::of(&size.text);
     for t in &targets {
         target_findings(input, t, cluster.as_ref(), &mut findings);
+    }
+    if !input.post_renderer_only {
+        findings.extend(values_paths_differ(&targets));
     }
     if cluster.is_none() {
         findings.push(warning(

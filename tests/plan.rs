@@ -838,3 +838,63 @@ fn replica_values_paths_with_the_real_helm() {
         }
     }
 }
+
+/// Kafka and ZooKeeper of the real PostHog render in one plan: sized by `kafka.persistence.size`
+/// and `zookeeper.persistence.size`. The procedure sets one values path, so the plan used to write
+/// a script that patched ZooKeeper's PVC, orphan-deleted its StatefulSet and let the upgrade
+/// re-create it with its old 8Gi claim template (the values file only set Kafka's size). Now it
+/// blocks (no script) and says to make one plan per path; Flux's post-renderer patch, which grows
+/// every target, still works.
+#[test]
+fn statefulsets_sized_by_different_values_paths() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let (dir, render) = setup(&root, &CASES[1]);
+    let both = [
+        "--statefulset",
+        "posthog-posthog-kafka",
+        "--statefulset",
+        "posthog-posthog-zookeeper",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = vec!["--values", "values.yaml", "--chart", "posthog/posthog"];
+        args.extend_from_slice(&["--kube-context", "prod"]);
+        args.extend_from_slice(&both);
+        args.extend_from_slice(extra);
+        plan_with(dir.path(), &render, &args)
+    };
+    let out = with(&["--format", "script"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "a script was written");
+    assert!(
+        stderr(&out).contains("[values-paths-differ]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with(&["--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let found = plan["findings"].as_array().unwrap().iter();
+    let differ: Vec<_> = found.filter(|f| f["id"] == "values-paths-differ").collect();
+    assert_eq!(differ.len(), 1, "{}", plan["findings"]);
+    let hint = differ[0]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("--statefulset posthog-posthog-kafka (kafka.persistence.size), then --statefulset posthog-posthog-zookeeper (zookeeper.persistence.size)"),
+        "{hint}"
+    );
+    assert!(plan["steps"].as_array().unwrap().is_empty());
+    // One of them alone: a plan.
+    let mut one = vec!["--kube-context", "prod", "--values", "values.yaml"];
+    one.extend_from_slice(&["--chart", "posthog/posthog", "--format", "script"]);
+    one.extend_from_slice(&both[2..]);
+    let out = plan_with(dir.path(), &render, &one);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("VALUES_PATH='zookeeper.persistence.size'"));
+    // Flux grows both with its post-renderer patch.
+    let mut flux = both.to_vec();
+    flux.extend_from_slice(&["--format", "flux"]);
+    let out = plan_with(dir.path(), &render, &flux);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains("BLOCKING"), "{}", stdout(&out));
+}
