@@ -754,9 +754,9 @@ fn check_instance(
     }
 }
 
-/// A word as the shell reads it back (the renderer quotes commands the same way).
-fn shell_word(w: &str) -> String {
-    crate::plan_render::shell_quote(w)
+/// A command as the user types it (pinned to the context and namespace, like every command).
+fn shown(c: &Command) -> String {
+    crate::plan_render::command_line(c)
 }
 
 fn values_file_name(input: &Input<'_>) -> String {
@@ -959,10 +959,7 @@ fn target(
                             format!(
                                 "{name} is {phase}, not Bound: only a Bound PVC can be expanded"
                             ),
-                            Some(format!(
-                                "kubectl -n {} describe pvc {name}",
-                                input.namespace
-                            )),
+                            Some(shown(&kubectl(input, false, &["describe", "pvc", &name]))),
                         ));
                     } else if cap.is_some_and(|c| c >= input.size.quantity) {
                         pvc.state = "grown".to_owned();
@@ -1118,7 +1115,7 @@ fn target_checks(
         Some((sc, None)) => findings.push(warning(
             "storageclass-unknown",
             format!("StorageClass {sc} is not in the snapshot; its allowVolumeExpansion is unknown"),
-            Some(format!("kubectl get storageclass {sc} -o yaml")),
+            Some(shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))),
         )),
         Some((sc, Some(v))) => {
             if v.get("allowVolumeExpansion").and_then(Value::as_bool) == Some(true) {
@@ -1597,13 +1594,14 @@ fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
     vec![
         "A grown PVC can't be shrunk back: the disk change is one-way. Everything else can be undone.".to_owned(),
         format!(
-            "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `kubectl --context={ctx} --namespace={ns} create -f {work}/statefulset-NAME.yaml` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `helm rollback {} -n {ns}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
-            input.release, input.size.text, ns = input.namespace, work = work_dir(input.release),
-            ctx = shell_word(input.kube_context.unwrap_or("CONTEXT"))
+            "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `{}` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `{}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
+            shown(&kubectl(input, true, &["create", "-f", &format!("{}/statefulset-NAME.yaml", work_dir(input.release))])),
+            shown(&helm(input, true, &["rollback", input.release])),
+            input.size.text,
         ),
         format!(
-            "If a resize stays in ControllerResizeError or NodeResizeError, `kubectl -n {} describe pvc` shows the cloud's message; with RecoverVolumeExpansionFailure (GA in 1.34) a smaller retry is allowed while still above status.capacity.",
-            input.namespace
+            "If a resize stays in ControllerResizeError or NodeResizeError, `{}` shows the cloud's message; with RecoverVolumeExpansionFailure (GA in 1.34) a smaller retry is allowed while still above status.capacity.",
+            shown(&kubectl(input, false, &["describe", "pvc"]))
         ),
         format!("The StatefulSets involved: {}.", names.join(", ")),
     ]

@@ -898,3 +898,59 @@ fn statefulsets_sized_by_different_values_paths() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(!stdout(&out).contains("BLOCKING"), "{}", stdout(&out));
 }
+
+/// Every command a plan or the script tells the user to type names the context and the namespace,
+/// like the steps' commands: hints and rollback notes too. (The rollback note said `helm rollback
+/// posthog -n posthog`, the pvc-not-bound hint `kubectl -n posthog describe pvc ...`, and the
+/// script's messages `kubectl delete pod POD` and `kubectl describe pvc PVC`: typed in a shell whose
+/// current context is another cluster, they act there.)
+#[test]
+fn commands_in_hints_and_notes_are_pinned() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let (dir, render) = setup(&root, &CASES[1]);
+    // A PVC not Bound, on a class the snapshot lacks: the findings with commands in their hints.
+    let cluster = read(&dir.path().join("cluster.yaml"))
+        .replacen("phase: Bound", "phase: Pending", 1)
+        .replacen("storageClassName: gp3", "storageClassName: gone", 1);
+    std::fs::write(dir.path().join("cluster.yaml"), cluster).unwrap();
+    for format in ["text", "markdown", "json"] {
+        let (_, out, err) = plan(dir.path(), &CASES[1], &render, format);
+        assert!(out.contains("describe pvc"), "{format}: {out}{err}");
+        assert!(out.contains("rollback"), "{format}: {out}{err}");
+        for line in out.lines() {
+            assert!(!unpinned(line), "{format}: not pinned: {line}");
+        }
+    }
+    let body = read(&manifest_dir().join("src/script/resize.sh"));
+    for line in body.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        // (`diff --label "helm get values RELEASE"` names what is compared.)
+        let line = line.split("--label").next().unwrap();
+        assert!(!unpinned(line), "resize.sh: not pinned: {line}");
+    }
+    assert!(unpinned("`helm rollback posthog -n posthog`"));
+    assert!(unpinned("see kubectl describe pvc $pvc"));
+    assert!(!unpinned(
+        "$ kubectl --context=prod --namespace=posthog describe pvc x"
+    ));
+}
+
+/// The line has `kubectl` or `helm` (optionally `-n NS`) right before a verb that acts on a
+/// cluster: a command without `--context`/`--kube-context`, which come first in ours.
+fn unpinned(line: &str) -> bool {
+    const VERBS: [&str; 9] = [
+        "describe", "delete", "rollback", "history", "get", "create", "patch", "scale", "exec",
+    ];
+    let words: Vec<&str> = line
+        .split(|c: char| c.is_whitespace() || "`'\"(".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        let mut j = i + 1;
+        if words.get(j) == Some(&"-n") {
+            j += 2;
+        }
+        (*w == "kubectl" || *w == "helm") && words.get(j).is_some_and(|v| VERBS.contains(v))
+    })
+}

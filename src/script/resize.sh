@@ -115,7 +115,7 @@ check_release() {
   [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
   case "${status:-}" in
     deployed | failed) ;;
-    *) die "release $RELEASE is ${status:-in an unknown state}; wait until no other helm operation runs (helm history $RELEASE)" ;;
+    *) die "release $RELEASE is ${status:-in an unknown state}; wait until no other helm operation runs ($(shown "${H[@]}" history "$RELEASE"))" ;;
   esac
   [ "${deployed:-}" = "$CHART_NAME-$CHART_VERSION" ] ||
     die "release $RELEASE runs chart ${deployed:-?}, but the manifests were rendered from $CHART_NAME-$CHART_VERSION; render the release's own chart version (helm template --version)"
@@ -149,7 +149,7 @@ values_json() {
 # earlier run compares equal) and read by Helm itself; any other difference stops the script.
 check_values() {
   local live="$WORK_DIR/release-values.sized.yaml" planned="$WORK_DIR/values.preflight.yaml" a b out
-  "${H[@]}" get values "$RELEASE" -o yaml >"$WORK_DIR/release-values.yaml" || die "helm get values $RELEASE failed"
+  "${H[@]}" get values "$RELEASE" -o yaml >"$WORK_DIR/release-values.yaml" || die "$(shown "${H[@]}" get values "$RELEASE" -o yaml) failed"
   # A release installed without user-supplied values has `null`.
   [ "$(<"$WORK_DIR/release-values.yaml")" != null ] || echo '{}' >"$WORK_DIR/release-values.yaml"
   cp -- "$WORK_DIR/release-values.yaml" "$live"
@@ -162,7 +162,7 @@ check_values() {
   b=$(values_json "$planned") || die "helm can't read $VALUES_FILE"
   if [ "$a" != "$b" ]; then
     diff -u --label "helm get values $RELEASE" --label "$VALUES_FILE" "$live" "$planned" >&2 || true
-    die "the upgrade would replace the release's values with $VALUES_FILE and drop or change what differs above; make $VALUES_FILE hold the release's values (helm get values $RELEASE -o yaml), then make the plan again"
+    die "the upgrade would replace the release's values with $VALUES_FILE and drop or change what differs above; make $VALUES_FILE hold the release's values ($(shown "${H[@]}" get values "$RELEASE" -o yaml)), then make the plan again"
   fi
   note "$VALUES_FILE holds the release's values (apart from $VALUES_PATH)"
 }
@@ -300,7 +300,7 @@ wait_pvc() {
       if [[ "$message" == *"Unattached"* ]]; then
         die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the brokers are down while the StatefulSets are at 0)"
       fi
-      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) make a new plan with a size above the current capacity ${capacity:-?} and below $SIZE; without it the request can't be lowered (kubectl describe pvc $pvc)"
+      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) make a new plan with a size above the current capacity ${capacity:-?} and below $SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))"
     fi
     if [[ "$conditions" == *" FileSystemResizePending "* ]]; then
       return 2
@@ -310,7 +310,7 @@ wait_pvc() {
     fi
     pause
   done
-  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see kubectl describe pvc $pvc"
+  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see $(shown "${K[@]}" describe pvc "$pvc")"
 }
 
 step_wait_pvcs() {
@@ -414,7 +414,7 @@ restart_pod() {
     fi
     pause
   done
-  die "pod $pod is not Ready ${WAIT_SECONDS}s after its restart; see kubectl describe pod $pod"
+  die "pod $pod is not Ready ${WAIT_SECONDS}s after its restart; see $(shown "${K[@]}" describe pod "$pod")"
 }
 
 # The filesystem size seen by the pod, in bytes.
@@ -442,7 +442,7 @@ step_verify() {
     if [ "$rc" = 2 ]; then
       restart_pod "$pod" "$sts"
       rc=0; wait_pvc "$pvc" || rc=$?
-      [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see kubectl describe pvc $pvc"
+      [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see $(shown "${K[@]}" describe pvc "$pvc")"
     fi
     pod_ready "$pod" || die "pod $pod is not Ready"
     # Online expansion: the kubelet grows a mounted filesystem within a minute or two.
@@ -453,7 +453,7 @@ step_verify() {
       pause
     done
     if [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ]; then
-      die "the filesystem of $pod at ${MOUNTS[${PVC_STS[$i]}]} has ${got:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod (kubectl delete pod $pod, while its StatefulSet owns it) and run this script again"
+      die "the filesystem of $pod at ${MOUNTS[${PVC_STS[$i]}]} has ${got:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod ($(shown "${K[@]}" delete pod "$pod"), while its StatefulSet owns it) and run this script again"
     fi
     note "$pod: the filesystem at ${MOUNTS[${PVC_STS[$i]}]} has $got bytes"
   done
