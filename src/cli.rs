@@ -84,7 +84,7 @@ pub enum Command {
         helm template posthog posthog/posthog -n posthog -f values.yaml | \\\n    \
         pvc-resize plan --release posthog --namespace posthog --size 50Gi --manifests - \\\n    \
         --values values.yaml\n  \
-        kubectl get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
+        kubectl --context prod get storageclass,pvc,statefulset -n posthog -o yaml > cluster.yaml\n  \
         pvc-resize plan ... --cluster cluster.yaml --format markdown     # for the pull request\n  \
         pvc-resize plan ... --chart posthog/posthog --kube-context prod --format script > resize.sh\n  \
         pvc-resize plan ... --format flux > helmrelease-patch.yaml   # Flux: postRenderers patch + steps\n  \

@@ -555,8 +555,8 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             "storageclass-unknown",
             "without --cluster the StorageClass's allowVolumeExpansion is not known; the script checks it before changing anything".to_owned(),
             Some(format!(
-                "kubectl get storageclass,pvc,statefulset -n {} -o yaml > cluster.yaml, then pass --cluster cluster.yaml",
-                input.namespace
+                "{} > cluster.yaml, then pass --cluster cluster.yaml",
+                shown(&kubectl(input, false, &["get", "storageclass,pvc,statefulset", "-o", "yaml"]))
             )),
         ));
         findings.push(info(

@@ -924,6 +924,16 @@ fn commands_in_hints_and_notes_are_pinned() {
         }
     }
     let body = read(&manifest_dir().join("src/script/resize.sh"));
+    // Without --cluster: the hint that says how to make the snapshot.
+    let (dir, render) = setup(&root, &POSTHOG_1);
+    let (_, out, _) = plan(dir.path(), &POSTHOG_1, &render, "text");
+    let hint = out
+        .lines()
+        .find(|l| l.contains("get storageclass,pvc,statefulset"));
+    assert!(hint.unwrap().contains("kubectl --context=prod"), "{out}");
+    for line in out.lines() {
+        assert!(!unpinned(line), "text: not pinned: {line}");
+    }
     for line in body.lines().filter(|l| !l.trim_start().starts_with('#')) {
         // (`diff --label "helm get values RELEASE"` names what is compared.)
         let line = line.split("--label").next().unwrap();
@@ -939,8 +949,9 @@ fn commands_in_hints_and_notes_are_pinned() {
 /// The line has `kubectl` or `helm` (optionally `-n NS`) right before a verb that acts on a
 /// cluster: a command without `--context`/`--kube-context`, which come first in ours.
 fn unpinned(line: &str) -> bool {
-    const VERBS: [&str; 9] = [
-        "describe", "delete", "rollback", "history", "get", "create", "patch", "scale", "exec",
+    // (Not `get` and `create`: the plan's prose names `kubectl create -f` and `helm get values`.)
+    const VERBS: [&str; 7] = [
+        "describe", "delete", "rollback", "history", "patch", "scale", "exec",
     ];
     let words: Vec<&str> = line
         .split(|c: char| c.is_whitespace() || "`'\"(".contains(c))
@@ -951,6 +962,10 @@ fn unpinned(line: &str) -> bool {
         if words.get(j) == Some(&"-n") {
             j += 2;
         }
-        (*w == "kubectl" || *w == "helm") && words.get(j).is_some_and(|v| VERBS.contains(v))
+        // (`kubectl delete pod, only while ...` is prose about what the script does.)
+        let prose = words.get(j + 1).is_none_or(|n| n.ends_with(','));
+        (*w == "kubectl" || *w == "helm")
+            && words.get(j).is_some_and(|v| VERBS.contains(v))
+            && !prose
     })
 }
