@@ -305,6 +305,11 @@ impl Sim {
     /// Runs the script (in its own process group, which a `kill_at` fault kills): (exit code or -1
     /// when killed, stderr).
     fn run(&self, args: &[&str]) -> (i32, String) {
+        self.run_with(args, &[])
+    }
+
+    /// `run` with more environment variables (after the tests' short waits, so they override them).
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
         RUNS.fetch_add(1, Ordering::Relaxed);
         let out = Command::new("bash")
             .arg("resize.sh")
@@ -314,6 +319,7 @@ impl Sim {
             .env("PVC_RESIZE_POLL_SECONDS", "0")
             .env("PVC_RESIZE_WAIT_SECONDS", "4")
             .env("PVC_RESIZE_PENDING_GRACE_SECONDS", "1")
+            .envs(env.iter().copied())
             .process_group(0)
             .output()
             .unwrap();
@@ -1380,4 +1386,30 @@ fn live_replicas_below_the_render() {
     assert_eq!(sim.state()["statefulsets"][&sts]["spec"]["replicas"], 0);
     let fallback = ["--fallback-scale-to-zero"];
     expect_done(&sim, &oracle, &before, what, &fallback);
+}
+
+/// `PVC_RESIZE_WAIT_SECONDS=15m` (a duration, not seconds): the script used to pass the preflight,
+/// write the values file and patch the PVCs, then die on bash's arithmetic error in the first wait.
+/// It now refuses it before anything, like a bad argument (exit 2), and so the other two.
+#[test]
+fn wait_settings_that_are_not_seconds_are_refused_first() {
+    let Some(e) = env() else { return };
+    let sim = Sim::new(&e, &POSTHOG_1, Opts::default());
+    let before = sim.state();
+    for var in [
+        "PVC_RESIZE_WAIT_SECONDS",
+        "PVC_RESIZE_POLL_SECONDS",
+        "PVC_RESIZE_PENDING_GRACE_SECONDS",
+    ] {
+        for bad in ["15m", "-1", "1e3", " 10", "09"] {
+            let (code, err) = sim.run_with(&[], &[(var, bad)]);
+            let what = format!("{var}={bad:?}");
+            assert_eq!(code, 2, "{what}:\n{err}");
+            assert!(
+                err.contains(var) && err.contains("whole number of seconds"),
+                "{what}: {err}"
+            );
+            sim.unchanged(&before, &what);
+        }
+    }
 }

@@ -29,6 +29,13 @@ FS_MIN_PERCENT=95
 FALLBACK=0
 RELEASE_STATUS=unknown # set by check_release
 
+# Whole seconds, checked before anything (a typo such as 15m would stop the script midway).
+for setting in PVC_RESIZE_WAIT_SECONDS:"$WAIT_SECONDS" PVC_RESIZE_POLL_SECONDS:"$POLL_SECONDS" \
+  PVC_RESIZE_PENDING_GRACE_SECONDS:"$PENDING_GRACE_SECONDS"; do
+  [[ "${setting#*:}" =~ ^(0|[1-9][0-9]{0,8})$ ]] ||
+    { printf 'pvc-resize: %s must be a whole number of seconds, not %q\n' "${setting%%:*}" "${setting#*:}" >&2; exit 2; }
+done
+
 usage() {
   cat >&2 <<EOF
 usage: bash $0 [--fallback-scale-to-zero]
