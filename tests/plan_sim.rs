@@ -1413,3 +1413,63 @@ fn wait_settings_that_are_not_seconds_are_refused_first() {
         }
     }
 }
+
+/// The script killed in the middle of its `helm upgrade` (SIGKILL or a lost SSH session: Helm marks
+/// a release failed only on SIGINT/SIGTERM), before it applied anything (the StatefulSet stays
+/// deleted) or after it re-created the StatefulSet: the release stays `pending-upgrade` for good and
+/// Helm refuses every upgrade. The rerun used to say "wait until no other helm operation runs",
+/// which never comes, with the StatefulSet deleted. It now says so, names the pinned `helm
+/// rollback`, and after that command the next run converges (a rollback refused with spec:
+/// Forbidden on a re-created StatefulSet still leaves the release failed, which the script takes).
+#[test]
+fn killed_inside_the_upgrade_then_rollback_and_rerun() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    for (when, deleted) in [("before", true), ("after", false)] {
+        let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+        let before = sim.state();
+        let sts = sim.plan["targets"][0]["statefulset"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        sim.edit(|s| s["faults"]["kill_in_upgrade"] = json!(when));
+        let what = format!("killed inside the upgrade, {when} it applied");
+        let (code, err) = sim.run(&[]);
+        assert_eq!(code, -1, "{what}: not killed:\n{err}");
+        let s = sim.state();
+        assert_eq!(
+            s["releases"]["posthog"]["status"], "pending-upgrade",
+            "{what}"
+        );
+        assert_eq!(s["statefulsets"][&sts].is_null(), deleted, "{what}");
+        sim.invariants(&before, &what);
+
+        let rollback = "helm --kube-context=prod --namespace=posthog rollback posthog";
+        let mut needles = vec![rollback, "pending-upgrade"];
+        let gone = format!("StatefulSet {sts} was deleted by an earlier run");
+        if deleted {
+            needles.push(&gone);
+        }
+        expect_stop(&sim, &what, &[], &needles);
+        let out = Command::new("bash")
+            .args(["-c", rollback])
+            .current_dir(sim.dir.path())
+            .envs(sim.envs())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.success(), deleted, "{what}: {out:?}");
+        let status = &sim.state()["releases"]["posthog"]["status"];
+        assert_eq!(
+            status,
+            if deleted { "deployed" } else { "failed" },
+            "{what}"
+        );
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, rolled back, run again"),
+            &[],
+        );
+    }
+}

@@ -122,12 +122,27 @@ check_release() {
   [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
   case "${status:-}" in
     deployed | failed) ;;
+    pending-*) die "$(pending_release "$status")" ;;
     *) die "release $RELEASE is ${status:-in an unknown state}; wait until no other helm operation runs ($(shown "${H[@]}" history "$RELEASE"))" ;;
   esac
   [ "${deployed:-}" = "$CHART_NAME-$CHART_VERSION" ] ||
     die "release $RELEASE runs chart ${deployed:-?}, but the manifests were rendered from $CHART_NAME-$CHART_VERSION; render the release's own chart version (helm template --version)"
   note "release $RELEASE ($status) runs $deployed"
   RELEASE_STATUS="$status"
+}
+
+# Why a release is pending, and the way out: a helm killed during its upgrade (SIGKILL, a lost SSH
+# session) leaves the release pending-upgrade for good, and every later upgrade is refused.
+pending_release() {
+  local sts out
+  out="release $RELEASE is $1: another helm operation runs, or one was killed (then it stays $1 for good)."
+  for sts in "${STATEFULSETS[@]}"; do
+    if ! sts_exists "$sts" && [ -s "$(saved_file "$sts")" ]; then
+      out+=" StatefulSet $sts was deleted by an earlier run of this script, whose upgrade did not finish: its pods and PVCs run on without a controller."
+    fi
+  done
+  out+=" Check that no helm operation runs ($(shown "${H[@]}" history "$RELEASE")); then $(shown "${H[@]}" rollback "$RELEASE") ends the pending one: it re-creates a deleted StatefulSet from the last deployed revision (its old claim template; the pods are adopted, the grown PVCs keep their size), or, if the killed upgrade re-created it already, fails with spec: Forbidden, which still leaves the release failed, as this script needs. Then run this script again"
+  printf '%s' "$out"
 }
 
 check_chart() {

@@ -539,6 +539,8 @@ def helm(args):
         return rel["values"].rstrip("\n")
     if cmd == "upgrade":
         return upgrade(pos[0], pos[1], rel, opts)
+    if cmd == "rollback":
+        return rollback(pos[0], rel)
     fail(f"sim: unexpected helm call {args}", 3)
 
 
@@ -614,14 +616,21 @@ def upgrade(name, ref, rel, opts):
     if not os.path.exists(values):
         fail(f"Error: open {values}: no such file or directory")
     size = values_size(values)
+    if rel["status"].startswith("pending-"):
+        fail("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
     if dry:
         return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nSTATUS: pending-upgrade'
     mutate(f"helm upgrade {name} {size}")
     rel["revision"] += 1
-    # Helm stores the new revision (with its values) before it applies anything; a failure marks it
-    # failed, and `helm get values` reads that latest revision.
+    # Helm stores the new revision (with its values) as pending-upgrade before it applies anything;
+    # a failure marks it failed, and `helm get values` reads that latest revision. A helm killed
+    # (SIGKILL, a hang-up) leaves it pending-upgrade for good.
+    rel["previous_values"] = rel["values"]
     with open(values) as f:
         rel["values"] = f.read()
+    rel["status"] = "pending-upgrade"
+    if S["faults"].get("kill_in_upgrade") == "before":
+        kill_now("helm upgrade, before it applied anything")
     if S["faults"].get("upgrade_fail"):
         rel["status"] = "failed"
         fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail']}")
@@ -640,12 +649,46 @@ def upgrade(name, ref, rel, opts):
                 rel["status"] = "failed"
                 fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
     reconcile()
+    if S["faults"].get("kill_in_upgrade") == "after":
+        kill_now("helm upgrade, after it applied the StatefulSets")
     if S["faults"].get("upgrade_fail_late"):
         # After the resources are applied (a post-upgrade hook, or a later resource, failed).
         rel["status"] = "failed"
         fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail_late']}")
     rel["status"] = "deployed"
     return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\nSTATUS: deployed\nREVISION: {rel["revision"]}'
+
+
+def rollback(name, rel):
+    """`helm rollback NAME`: a new revision with the previous one's manifest (the StatefulSets as the
+    model has them, at the old size) and values; a missing StatefulSet is created, a live one with
+    another claim template is refused (spec: Forbidden), which leaves the new revision failed."""
+    if rel is None:
+        fail(f"Error: release: not found")
+    mutate(f"helm rollback {name}")
+    rel["revision"] += 1
+    rel["values"] = rel.get("previous_values", rel["values"])
+    for sts_name, shape in S["model"]["statefulsets"].items():
+        live = S["statefulsets"].get(sts_name)
+        if live is None:
+            obj = json.loads(json.dumps(shape))
+            obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
+            S["statefulsets"][sts_name] = obj
+        elif template_bytes(live) != template_bytes(shape):
+            rel["status"] = "failed"
+            fail(f'Error: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
+    rel["status"] = "deployed"
+    reconcile()
+    return "Rollback was a success! Happy Helming!"
+
+
+def kill_now(what):
+    """The fault `kill_in_upgrade`: the client's process group dies in the middle of a call."""
+    S["faults"]["kill_in_upgrade"] = None
+    S["killed_in"] = what
+    save()
+    os.killpg(CLIENT_PGID[0], signal.SIGKILL)
+    raise Killed()
 
 
 # --- pvc-resize (the real one; a write to the values file is a change) ---------------------------
