@@ -1473,3 +1473,31 @@ fn killed_inside_the_upgrade_then_rollback_and_rerun() {
         );
     }
 }
+
+/// `--path kafka.persistance.size` (a typo: the chart reads `kafka.persistence.size`): `values`
+/// inserts the key, the chart ignores it, and the upgrade re-creates the StatefulSet with its old
+/// claim template. The script used to say "done" (PVCs and filesystems grown) with the template at
+/// 20Gi, and every rerun deleted and re-created the StatefulSet again. It now stops after the
+/// upgrade and says which key is not read; nothing is lost (the StatefulSet runs, adopted pods).
+#[test]
+fn a_values_path_the_chart_does_not_read() {
+    let Some(e) = env() else { return };
+    let mut sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    sim.plan_args
+        .push("--path=kafka.persistance.size".to_owned());
+    sim.make_plan(None);
+    let before = sim.state();
+    let what = "values path the chart does not read";
+    let needle = "not 50Gi: the chart does not size it by kafka.persistance.size";
+    expect_stop(&sim, what, &[], &[needle]);
+    let s = sim.state();
+    let sts = sim.plan["targets"][0]["statefulset"].as_str().unwrap();
+    assert_eq!(s["releases"]["posthog"]["status"], "deployed", "{what}");
+    for (pod, p) in before["pods"].as_object().unwrap() {
+        assert_eq!(
+            s["pods"][pod]["uid"], p["uid"],
+            "{what}: {pod} kept running"
+        );
+        assert_eq!(s["pods"][pod]["owner"], sts, "{what}: {pod} adopted");
+    }
+}

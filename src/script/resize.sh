@@ -404,6 +404,13 @@ step_replace_statefulsets() {
     return 0
   fi
   "${UPGRADE[@]}" || upgrade_failed "$@"
+  # The upgrade re-created them from the chart: with a values path the chart does not read, at the
+  # old size (and every rerun would delete and re-create them again).
+  for sts in "${STATEFULSETS[@]}"; do
+    if sts_exists "$sts" && ! at_least_size "$(sts_template "$sts")"; then
+      die "the upgrade left StatefulSet $sts with claim template $CLAIM at $(sts_template "$sts"), not $SIZE: the chart does not size it by $VALUES_PATH. Its PVCs are grown and it runs; find the values key the chart reads ($(shown "${H[@]}" show values "--version=$CHART_VERSION" -- "$CHART")), make the plan again with --path, and run it"
+    fi
+  done
 }
 
 step_rollout() {
