@@ -1226,6 +1226,19 @@ fn preflight(
                 "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
             ]));
         }
+        for p in t.pvcs.iter().filter(|p| t.ordinals().contains(p.ordinal)) {
+            pvcs.push(kubectl(
+                input,
+                false,
+                &[
+                    "get",
+                    "pod",
+                    &p.pod,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ],
+            ));
+        }
         if let Some(sc) = &t.storage_class {
             pvcs.push(kubectl(
                 input,
@@ -1274,7 +1287,7 @@ fn preflight(
         ),
         check(
             "pvcs",
-            "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare".to_owned(),
+            "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare; every pod of the replicas that exists is Ready (waited for): the procedure restarts pods one at a time and re-creates the StatefulSet, which a broker already down would make a second outage".to_owned(),
             pvcs,
         ),
     ]

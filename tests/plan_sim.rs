@@ -693,6 +693,19 @@ fn broken_helm_or_cluster_changes_nothing() {
             "not Bound",
         ),
         (
+            // (It used to go on: patches, the orphan delete and the upgrade, then a rollout that
+            // never finished, and offline a restart of another broker while this one was down.)
+            "a pod not Ready",
+            Opts::default(),
+            |s| {
+                first(&mut s["pods"])["ready"] = json!(false);
+                let sts = first(&mut s["statefulsets"]);
+                let ready = sts["spec"]["replicas"].as_i64().unwrap() - 1;
+                sts["status"]["readyReplicas"] = json!(ready);
+            },
+            "is not Ready after",
+        ),
+        (
             "release runs another chart version",
             Opts::default(),
             |s| {

@@ -250,8 +250,25 @@ check_pvcs() {
     [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
     to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"
+    # Its pod, when it runs (not at 0 replicas, the fallback's): Ready, or becoming Ready (a rerun
+    # after a restart). The procedure restarts brokers one at a time and re-creates the StatefulSet:
+    # with another broker already down, a restart takes a second one out.
+    if [ "${PVC_IN_REPLICAS[$i]}" = 1 ] && get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1; then
+      wait_ready "${PVC_PODS[$i]}" ||
+        die "pod ${PVC_PODS[$i]} is not Ready after ${WAIT_SECONDS}s: make every pod of the StatefulSet healthy first ($(shown "${K[@]}" describe pod "${PVC_PODS[$i]}")), then run this script again"
+    fi
   done
-  note "every PVC is Bound and its StorageClass allows expansion"
+  note "every PVC is Bound, its StorageClass allows expansion, and every pod is Ready"
+}
+
+# Waits up to WAIT_SECONDS for the pod to be Ready.
+wait_ready() {
+  local n
+  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+    pod_ready "$1" && return 0
+    pause
+  done
+  return 1
 }
 
 # --- steps ---------------------------------------------------------------------------------------
