@@ -1514,3 +1514,47 @@ fn a_values_path_the_chart_does_not_read() {
         assert_eq!(s["pods"][pod]["owner"], sts, "{what}: {pod} adopted");
     }
 }
+
+/// Azure refuses to grow the attached disks; the rerun with `--fallback-scale-to-zero` scales to 0,
+/// but the resizer retries only after its backoff, so the PVCs still show the old attached-disk
+/// error for a while. The fallback used to die on it at once, telling to use the fallback, and
+/// left the StatefulSet at 0 replicas (every broker down). It now waits for the retry and
+/// converges.
+#[test]
+fn fallback_waits_out_the_resizer_s_backoff() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_3, mode("attached-refusal"));
+    // (The simulated resizer's backoff counts calls: 20 outlast the scale-down and the patches.)
+    sim.edit(|s| s["storageclasses"]["sim"]["backoff"] = json!(20));
+    let before = sim.state();
+    let what = "attached disk, then the fallback during the resizer's backoff";
+    expect_stop(&sim, what, &[], &["Unattached", "--fallback-scale-to-zero"]);
+    let (code, err) = sim.run_with(
+        &["--fallback-scale-to-zero"],
+        &[("PVC_RESIZE_WAIT_SECONDS", "60")],
+    );
+    assert_eq!(code, 0, "{what}:\n{err}");
+    assert!(err.contains("==> done:"), "{what}: {err}");
+    sim.invariants(&before, what);
+    sim.converged(&oracle, what);
+
+    // A backoff longer than the wait: the stop says the StatefulSet is at 0 and how to scale it
+    // back (pinned); run again once the resizer has retried, it converges.
+    let sim = Sim::new(&e, &POSTHOG_3, mode("attached-refusal"));
+    sim.edit(|s| s["storageclasses"]["sim"]["backoff"] = json!(1000));
+    let before = sim.state();
+    let what = "the fallback, the resizer's backoff longer than the wait";
+    expect_stop(&sim, what, &[], &["--fallback-scale-to-zero"]);
+    let sts = sim.plan["targets"][0]["statefulset"].as_str().unwrap();
+    let back = format!(
+        "is at 0 replicas (its pods are down): run this script again with --fallback-scale-to-zero to resume, or scale it back: kubectl --context=prod --namespace=posthog scale statefulset {sts} --replicas=3"
+    );
+    expect_stop(&sim, what, &["--fallback-scale-to-zero"], &[&back]);
+    sim.edit(|s| {
+        for p in s["pvcs"].as_object_mut().unwrap().values_mut() {
+            p["backoff"] = json!(0);
+        }
+    });
+    expect_done(&sim, &oracle, &before, what, &["--fallback-scale-to-zero"]);
+}

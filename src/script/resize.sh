@@ -306,7 +306,7 @@ step_fallback_scale_down() {
       get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1 || break
       pause
     done
-    [ "$n" -gt 0 ] || die "pod ${PVC_PODS[$i]} still exists after ${WAIT_SECONDS}s at 0 replicas"
+    [ "$n" -gt 0 ] || die "pod ${PVC_PODS[$i]} still exists after ${WAIT_SECONDS}s at 0 replicas$(at_zero_note)"
   done
 }
 
@@ -336,10 +336,16 @@ wait_pvc() {
     conditions=" $(pvc_conditions "$pvc") "
     if [[ "$conditions" == *" ControllerResizeError "* || "$conditions" == *" NodeResizeError "* ]]; then
       message=$(field pvc "$pvc" '{.status.conditions[?(@.type=="ControllerResizeError")].message}{.status.conditions[?(@.type=="NodeResizeError")].message}')
-      if [[ "$message" == *"Unattached"* ]]; then
-        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the brokers are down while the StatefulSets are at 0)"
+      if [[ "$message" == *"Unattached"* ]] && [ "$FALLBACK" = 1 ] && [ -z "$(pods_using "$pvc")" ]; then
+        # The refusal from before the scale-down: the resizer retries a failed volume only after
+        # its backoff (up to minutes); the disk is detached now.
+        pause
+        continue
       fi
-      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) make a new plan with a size above the current capacity ${capacity:-?} and below $SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))"
+      if [[ "$message" == *"Unattached"* ]]; then
+        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the brokers are down while the StatefulSets are at 0)$(at_zero_note)"
+      fi
+      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) the request may be lowered to a size above the current capacity ${capacity:-?} and below $SIZE: this script only grows requests, so lower it yourself ($(shown "${K[@]}" patch pvc "$pvc" --type=merge -p '{"spec":{"resources":{"requests":{"storage":"NEW_SIZE"}}}}')), then make a new plan with NEW_SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))$(at_zero_note)"
     fi
     if [[ "$conditions" == *" FileSystemResizePending "* ]]; then
       return 2
@@ -349,7 +355,29 @@ wait_pvc() {
     fi
     pause
   done
-  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see $(shown "${K[@]}" describe pvc "$pvc")"
+  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see $(shown "${K[@]}" describe pvc "$pvc")$(at_zero_note)"
+}
+
+# The pods that mount the PVC (the scale-down waited for them to go).
+pods_using() {
+  local i
+  for i in "${!PVCS[@]}"; do
+    if [ "${PVCS[$i]}" = "$1" ] && [ "${PVC_IN_REPLICAS[$i]}" = 1 ]; then
+      get pod "${PVC_PODS[$i]}" -o name 2>/dev/null || true
+    fi
+  done
+}
+
+# What a stop leaves when the fallback has scaled StatefulSets to 0: how to resume or scale back.
+at_zero_note() {
+  local i sts
+  [ "$FALLBACK" = 1 ] || return 0
+  for i in "${!STATEFULSETS[@]}"; do
+    sts="${STATEFULSETS[$i]}"
+    [ "$(field statefulset "$sts" '{.spec.replicas}' 2>/dev/null || true)" = 0 ] || continue
+    printf '. StatefulSet %s is at 0 replicas (its pods are down): run this script again with --fallback-scale-to-zero to resume, or scale it back: %s' \
+      "$sts" "$(shown "${K[@]}" scale statefulset "$sts" "--replicas=${REPLICAS[$i]}")"
+  done
 }
 
 step_wait_pvcs() {

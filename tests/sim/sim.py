@@ -17,7 +17,8 @@ Rules enforced, as the API server and the controllers do:
     missing pods, adopts matching orphans and deletes the pods it owns outside those ordinals (a
     scale-down, or a raised start); a pod deleted while no StatefulSet owns it is gone for good;
   - FileSystemResizePending (offline expansion) lasts until the pod restarts; an "attached-refusal"
-    class refuses to grow a disk while a pod uses it (the Azure Disk error text);
+    class refuses to grow a disk while a pod uses it (the Azure Disk error text), and keeps that
+    error for `backoff` more calls after the pod is gone (the resizer's retry backoff);
   - contexts, releases, chart references and versions.
 Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
 call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
@@ -218,6 +219,12 @@ def resize(name, p):
     if cls["mode"] == "attached-refusal" and attached:
         p["conditions"] = ["ControllerResizeError"]
         p["message"] = f"resize volume \"{name}\" by resizer \"disk.csi.azure.com\" failed: rpc error: code = Unknown desc = {AZURE}"
+        p["backoff"] = cls.get("backoff", 0)
+        return
+    if p.get("backoff"):
+        # The resizer retries a failed volume after a backoff (up to minutes): its last error stays
+        # on the PVC meanwhile, though the disk is detached now.
+        p["backoff"] -= 1
         return
     if p["ticks"] > 0:
         p["ticks"] -= 1
