@@ -280,6 +280,25 @@ fn scripts(root: &Path, out: &Path) -> Vec<PathBuf> {
         std::fs::write(&path, script).unwrap();
         v.push(path);
     }
+    // Names with what a shell would expand (`$`, backquotes, quotes): single-quoted data, which
+    // shellcheck's SC2016 took for a mistake (a generated script that failed shellcheck).
+    let (dir, render) = setup(root, &POSTHOG_1);
+    let values = "it's \"x\" $(id).yaml";
+    std::fs::copy(dir.path().join("values.yaml"), dir.path().join(values)).unwrap();
+    let args = plan_argv("posthog", "50Gi", "-", &[]);
+    let mut args: Vec<&str> = args;
+    let values_arg = format!("--values={values}");
+    args.extend([
+        values_arg.as_str(),
+        "--chart=./charts/$chart",
+        "--kube-context=ctx `id` $HOME",
+        "--format=script",
+    ]);
+    let got = run_in(Some(dir.path()), &args, render.as_bytes());
+    assert_eq!(code(&got), 0, "{}", stderr(&got));
+    let path = out.join("expanding-names.sh");
+    std::fs::write(&path, stdout(&got)).unwrap();
+    v.push(path);
     v
 }
 

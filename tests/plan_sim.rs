@@ -952,15 +952,15 @@ fn awkward_names_stay_arguments() {
     let Some(e) = env() else { return };
     let oracle = HelmOracle::new(e.helm.clone());
     let opts = Opts {
-        values_file: "-values of prod ü.yaml",
+        values_file: "-values of 'prod' ü $(id).yaml",
         chart: "-charts/posthog x",
-        context: "-prod ctx é",
+        context: "-prod `ctx` é $HOME",
         ..Opts::default()
     };
     let sim = Sim::new(&e, &POSTHOG_3, opts);
     sim.edit(|s| {
-        s["contexts"] = json!(["-prod ctx é"]);
-        s["context"] = json!("-prod ctx é");
+        s["contexts"] = json!(["-prod `ctx` é $HOME"]);
+        s["context"] = json!("-prod `ctx` é $HOME");
     });
     let before = sim.state();
     expect_done(&sim, &oracle, &before, "awkward names", &[]);
