@@ -1046,6 +1046,67 @@ fn target(
     })
 }
 
+fn expands(class: &Value) -> bool {
+    class.get("allowVolumeExpansion").and_then(Value::as_bool) == Some(true)
+}
+
+/// StorageClass `sc` can't grow volumes: the PVC patch would be refused. `what` says which PVCs,
+/// when not those of the claim template's class.
+fn no_expansion(input: &Input<'_>, sc: &str, what: &str) -> Finding {
+    let patch = kubectl(
+        input,
+        true,
+        &[
+            "patch",
+            "storageclass",
+            sc,
+            "-p",
+            r#"{"allowVolumeExpansion":true}"#,
+        ],
+    );
+    blocking(
+        "storageclass-no-expansion",
+        format!(
+            "{what}StorageClass {sc} does not allow volume expansion (allowVolumeExpansion is not true): the PVC patch would be refused"
+        ),
+        Some(format!(
+            "{} (only if its CSI driver supports expansion)",
+            shown(&patch)
+        )),
+    )
+}
+
+/// PVCs bound to another StorageClass than the claim template's (made before the chart changed
+/// it): each such class must allow expansion too.
+fn other_classes(input: &Input<'_>, t: &Target, c: &Cluster, findings: &mut Vec<Finding>) {
+    let mut by_class: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for p in t.pvcs.iter().filter(|p| p.patch) {
+        let class = c
+            .pvcs
+            .get(&p.name)
+            .and_then(|v| s(v, "/spec/storageClassName"));
+        if let Some(sc) = class.filter(|sc| Some(*sc) != t.storage_class.as_deref()) {
+            by_class.entry(sc).or_default().push(&p.name);
+        }
+    }
+    for (sc, pvcs) in by_class {
+        let what = format!(
+            "{} {} bound to another StorageClass than the claim template's: ",
+            pvcs.join(", "),
+            if pvcs.len() == 1 { "is" } else { "are" }
+        );
+        match c.classes.get(sc) {
+            Some(v) if expands(v) => {}
+            Some(_) => findings.push(no_expansion(input, sc, &what)),
+            None => findings.push(warning(
+                "storageclass-unknown",
+                format!("{what}StorageClass {sc} is not in the snapshot; its allowVolumeExpansion is unknown"),
+                Some(shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))),
+            )),
+        }
+    }
+}
+
 fn target_findings(
     input: &Input<'_>,
     t: &Target,
@@ -1106,6 +1167,7 @@ fn target_checks(
         ));
     }
     let Some(c) = cluster else { return };
+    other_classes(input, t, c, findings);
     match t.storage_class.as_deref().map(|sc| (sc, c.classes.get(sc))) {
         None => findings.push(warning(
             "storageclass-unknown",
@@ -1118,16 +1180,10 @@ fn target_checks(
             Some(shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))),
         )),
         Some((sc, Some(v))) => {
-            if v.get("allowVolumeExpansion").and_then(Value::as_bool) == Some(true) {
+            if expands(v) {
                 findings.push(info("storageclass-expands", format!("StorageClass {sc} has allowVolumeExpansion: true")));
             } else {
-                findings.push(blocking(
-                    "storageclass-no-expansion",
-                    format!("StorageClass {sc} does not allow volume expansion (allowVolumeExpansion is not true): the PVC patch would be refused"),
-                    Some(format!(
-                        "kubectl patch storageclass {sc} -p '{{\"allowVolumeExpansion\":true}}' (only if its CSI driver supports expansion)"
-                    )),
-                ));
+                findings.push(no_expansion(input, sc, ""));
             }
             let provisioner = s(v, "/provisioner").unwrap_or("");
             if provisioner.contains("ebs") {

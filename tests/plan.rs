@@ -988,3 +988,46 @@ fn unpinned(line: &str) -> bool {
             && !prose
     })
 }
+
+/// A PVC bound to another StorageClass than the claim template's (made before the chart changed
+/// the class), one without allowVolumeExpansion: the `--cluster` plan judged the template's class
+/// only, said `storageclass-expands` and wrote the script (whose preflight then stopped). It now
+/// blocks on that PVC's class, with the pinned patch in the hint.
+#[test]
+fn a_pvc_on_another_storage_class() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let case = &CASES[1];
+    let (dir, render) = setup(&root, case);
+    let file = dir.path().join("cluster.yaml");
+    let text = read(&file);
+    // data-2 (not grown yet) on gp2, a class without expansion.
+    let at = text
+        .match_indices("storageClassName: gp3")
+        .nth(2)
+        .unwrap()
+        .0;
+    let mut text = format!("{}storageClassName: gp2{}", &text[..at], &text[at + 21..]);
+    let item = "  - apiVersion: v1\n    kind: PersistentVolumeClaim";
+    let gp2 = "  - apiVersion: storage.k8s.io/v1\n    kind: StorageClass\n    metadata:\n      name: gp2\n    provisioner: kubernetes.io/aws-ebs\n";
+    text = text.replacen(item, &format!("{gp2}{item}"), 1);
+    std::fs::write(&file, text).unwrap();
+    let (code, out, err) = plan(dir.path(), case, &render, "json");
+    assert_eq!(code, 1, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let found = json["findings"].as_array().unwrap().iter();
+    let refused: Vec<_> = found
+        .filter(|f| f["id"] == "storageclass-no-expansion")
+        .collect();
+    assert_eq!(refused.len(), 1, "{}", json["findings"]);
+    let message = refused[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("data-posthog-posthog-kafka-2 is bound to another StorageClass than the claim template's: StorageClass gp2 does not allow"),
+        "{message}"
+    );
+    let hint = refused[0]["hint"].as_str().unwrap();
+    assert!(hint.starts_with("kubectl --context=prod "), "{hint}");
+    let (code, script, _) = plan(dir.path(), case, &render, "script");
+    assert_eq!((code, script.as_str()), (1, ""));
+}
