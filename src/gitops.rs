@@ -204,6 +204,17 @@ fn grown(plan: &Plan) -> String {
 /// around it as comments. `manifests` is the render the plan was made from.
 pub fn flux(plan: &Plan, manifests: &str) -> Result<String, String> {
     let (r, ns) = (plan.release.as_str(), plan.namespace.as_str());
+    // The flux CLI acts on a kube context too: pinned like every kubectl command of the plan.
+    let context = format!(
+        "--context={}",
+        plan.kube_context.as_deref().unwrap_or("CONTEXT")
+    );
+    let namespace = format!("--namespace={ns}");
+    let flux_cmd = |words: &[&str]| {
+        let mut argv = vec!["flux", context.as_str(), namespace.as_str()];
+        argv.extend_from_slice(words);
+        cli(&argv)
+    };
     let mut out = format!(
         "# pvc-resize plan --format flux: grow {} in the Flux HelmRelease {r} (namespace {ns})\n\
          # to {}. Flux's helm-controller runs kustomize post-renderers only; the patch below grows\n\
@@ -224,7 +235,7 @@ pub fn flux(plan: &Plan, manifests: &str) -> Result<String, String> {
         Replacement {
             title: "Stop Flux from reconciling (and re-creating) the release while the PVCs are changed".into(),
             detail: String::new(),
-            commands: vec![cli(&["flux", "suspend", "helmrelease", r, "-n", ns])],
+            commands: vec![flux_cmd(&["suspend", "helmrelease", r])],
         },
         Replacement {
             title: "Commit and push the HelmRelease change: this patch under spec.postRenderers (or the new size in spec.values / the values file it reads)".into(),
@@ -233,8 +244,8 @@ pub fn flux(plan: &Plan, manifests: &str) -> Result<String, String> {
         },
         Replacement {
             title: "Resume: Flux reconciles at once, the upgrade re-creates the StatefulSet with the grown claim templates, and it adopts the running pods".into(),
-            detail: format!("Then check the release: flux get helmrelease {r} -n {ns}"),
-            commands: vec![cli(&["flux", "resume", "helmrelease", r, "-n", ns])],
+            detail: format!("Then check the release: {}", flux_cmd(&["get", "helmrelease", r])),
+            commands: vec![flux_cmd(&["resume", "helmrelease", r])],
         },
         None,
     );

@@ -93,13 +93,25 @@ fn flux_against_kustomize(render: &Path, release: &str, extra: &[&str], kubectl:
     let helm_release = documents(&flux);
     assert_eq!(helm_release.len(), 1, "one YAML document: {flux}");
     assert_eq!(helm_release[0]["kind"], "HelmRelease");
-    assert!(flux.contains(&format!("flux suspend helmrelease {release} -n {release}")));
-    assert!(flux.contains(&format!("flux resume helmrelease {release} -n {release}")));
+    // Pinned like every kubectl command (the flux CLI acts on the current context otherwise).
+    let pinned = format!("flux --context=CONTEXT --namespace={release}");
+    assert!(
+        flux.contains(&format!("{pinned} suspend helmrelease {release}")),
+        "{flux}"
+    );
+    assert!(
+        flux.contains(&format!("{pinned} resume helmrelease {release}")),
+        "{flux}"
+    );
+    assert!(
+        !flux.contains("flux suspend") && !flux.contains("flux get"),
+        "{flux}"
+    );
     assert!(flux.contains("--cascade=orphan"), "{flux}");
-    let suspend = flux.find("flux suspend").unwrap();
+    let suspend = flux.find("suspend helmrelease").unwrap();
     let patch_pvc = flux.find("patch pvc").unwrap();
     let orphan = flux.find("--cascade=orphan").unwrap();
-    let resume = flux.find("flux resume").unwrap();
+    let resume = flux.find("resume helmrelease").unwrap();
     assert!(
         suspend < patch_pvc && patch_pvc < orphan && orphan < resume,
         "{flux}"
