@@ -57,6 +57,8 @@ struct Opts {
     context: &'static str,
     when_scaled: &'static str,
     in_place: bool,
+    /// Every run with `--fallback-scale-to-zero`.
+    fallback: bool,
     on_delete: bool,
     /// `spec.ordinals.start` of the targeted StatefulSets (set in the render; 0: left out).
     ordinals_start: i64,
@@ -71,6 +73,7 @@ impl Default for Opts {
             context: "prod",
             when_scaled: "Retain",
             in_place: false,
+            fallback: false,
             on_delete: false,
             ordinals_start: 0,
         }
@@ -305,7 +308,11 @@ impl Sim {
     /// Runs the script (in its own process group, which a `kill_at` fault kills): (exit code or -1
     /// when killed, stderr).
     fn run(&self, args: &[&str]) -> (i32, String) {
-        self.run_with(args, &[])
+        let mut args = args.to_vec();
+        if self.opts.fallback && !args.contains(&"--fallback-scale-to-zero") {
+            args.push("--fallback-scale-to-zero");
+        }
+        self.run_with(&args, &[])
     }
 
     /// `run` with more environment variables (after the tests' short waits, so they override them).
@@ -519,8 +526,12 @@ fn kills_and_reruns(
         .unwrap();
     assert!(points[delete].ends_with(" orphan"), "{points:?}");
     assert!(points[delete + 1].starts_with("helm upgrade"), "{points:?}");
+    // (The fallback scales to 0 before the patches and back after the wait.)
+    let fallback = |c: &String| opts.fallback && c.starts_with("scale statefulset");
     assert!(
-        points[1..delete].iter().all(|c| c.starts_with("patch pvc")),
+        points[1..delete]
+            .iter()
+            .all(|c| c.starts_with("patch pvc") || fallback(c)),
         "{points:?}"
     );
     if mode == "offline" {
@@ -600,9 +611,16 @@ fn happy_path_and_a_kill_before_each_change_then_rerun() {
         let n = kills_and_reruns(&e, &oracle, case, self::mode(mode), &EVERY_CHANGE);
         points.push((case.name, mode, n));
     }
+    // The fallback on a cloud that can't grow attached disks: also the scales to 0 and back.
+    let fallback = Opts {
+        fallback: true,
+        ..self::mode("attached-refusal")
+    };
+    let n = kills_and_reruns(&e, &oracle, &POSTHOG_3, fallback, &EVERY_CHANGE);
+    points.push((POSTHOG_3.name, "fallback", n));
     let total: usize = points.iter().map(|p| p.2).sum();
     assert_eq!(
-        total, 25,
+        total, 33,
         "the fault points documented in README.md: {points:?}"
     );
     eprintln!(

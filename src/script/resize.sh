@@ -296,8 +296,23 @@ scale_all() {
   done
 }
 
+# True when a PVC's disk still has to grow (a rerun after the disks grew must not take the pods
+# down again): its request is below SIZE, or its capacity is and no FileSystemResizePending says
+# that the disk has grown.
+disk_to_grow() {
+  local i request
+  for i in "${!PVCS[@]}"; do
+    request=$(field pvc "${PVCS[$i]}" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
+    at_least_size "$request" || return 0
+    [[ " $(pvc_conditions "${PVCS[$i]}") " == *" FileSystemResizePending "* ]] && continue
+    at_least_size "$(field pvc "${PVCS[$i]}" '{.status.capacity.storage}')" || return 0
+  done
+  return 1
+}
+
 step_fallback_scale_down() {
   [ "$FALLBACK" = 1 ] || { note "skipped (only with --fallback-scale-to-zero)"; return 0; }
+  disk_to_grow || { note "every disk has grown already: no scale to 0"; return 0; }
   local i n
   scale_all 0
   for i in "${!PVCS[@]}"; do
@@ -397,6 +412,7 @@ step_fallback_scale_up() {
   local i
   for i in "${!STATEFULSETS[@]}"; do
     sts_exists "${STATEFULSETS[$i]}" || continue
+    [ "$(field statefulset "${STATEFULSETS[$i]}" '{.spec.replicas}')" != "${REPLICAS[$i]}" ] || continue
     "${K[@]}" scale statefulset "${STATEFULSETS[$i]}" "--replicas=${REPLICAS[$i]}"
   done
 }
