@@ -305,7 +305,8 @@ fn the_release_check_lists_only_the_release_with_a_dot_in_its_name() {
     let body = format!(
         "set -euo pipefail\nPATH={d}:$PATH\n\
          eval \"$(sed -n -e '/^RELEASE=/p;/^NAMESPACE=/p;/^CONTEXT=/p;/^CHART_NAME=/p;/^CHART_VERSION=/p' \
-           -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' {d}/script.sh)\"\n\
+           -e '/^STATEFULSETS=/p;/^WORK_DIR=/p;/^K=(/p;/^get()/p;/^sts_exists()/p;/^saved_file()/p;/^shown()/p' \
+           -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' -e '/^pending_release()/,/^}}/p' {d}/script.sh)\"\n\
          check_release\n",
         d = d.display()
     );
