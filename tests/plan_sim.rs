@@ -1576,3 +1576,29 @@ fn fallback_waits_out_the_resizer_s_backoff() {
     });
     expect_done(&sim, &oracle, &before, what, &["--fallback-scale-to-zero"]);
 }
+
+/// A namespace that is not the release's name (every other case has `posthog` in `posthog`), and
+/// a release still found only there: converges, and a second run changes nothing.
+#[test]
+fn a_namespace_other_than_the_release_name() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let mut sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let at = sim
+        .plan_args
+        .iter()
+        .position(|a| a == "--namespace")
+        .unwrap();
+    sim.plan_args[at + 1] = "kafka-prod".to_owned();
+    sim.make_plan(None);
+    sim.write_state(&sim.initial_state());
+    let before = sim.state();
+    assert_eq!(before["releases"]["posthog"]["namespace"], "kafka-prod");
+    expect_done(&sim, &oracle, &before, "namespace kafka-prod", &[]);
+    let done = changes(&sim);
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(changes(&sim), done, "a rerun changed something");
+    let calls = sim.state()["calls"].to_string();
+    assert!(!calls.contains("--namespace=posthog"), "{calls}");
+}
