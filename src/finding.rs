@@ -293,6 +293,10 @@ pub const IDS: &[(&str, &str)] = &[
         "The live StatefulSet's replicas differ from the render's: re-created, it would delete or add pods",
     ),
     (
+        "values-path-differs",
+        "--path is not the values path the chart's layout sizes the StatefulSet by",
+    ),
+    (
         "values-paths-differ",
         "The StatefulSets are sized by different values paths: one plan per path",
     ),

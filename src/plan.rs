@@ -886,10 +886,24 @@ fn target(
     if start != sts.ordinal_start {
         findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start).at(in_render.clone()));
     }
-    let values_path = input
-        .values_path
-        .map(str::to_owned)
-        .or_else(|| manifest::infer_values_path(sts.source.as_deref(), input.claim));
+    let inferred = manifest::infer_values_path(sts.source.as_deref(), input.claim);
+    if let (Some(given), Some(layout)) = (input.values_path, &inferred)
+        && given != layout
+    {
+        findings.push(
+            warning(
+                "values-path-differs",
+                format!(
+                    "--path {given}, but StatefulSet {} comes from {}, whose chart sizes it by {layout}: a key the chart does not read leaves the re-created StatefulSet at its old size (the script stops after the upgrade), and the size of another StatefulSet fails the upgrade with spec: Forbidden after the orphan delete",
+                    sts.name,
+                    sts.source.as_deref().unwrap_or("?")
+                ),
+                Some(format!("leave out --path (or pass --path {layout})")),
+            )
+            .at(in_render.clone()),
+        );
+    }
+    let values_path = input.values_path.map(str::to_owned).or(inferred);
     findings.extend(
         replicas_differ(
             &sts.name,

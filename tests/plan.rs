@@ -1031,3 +1031,37 @@ fn a_pvc_on_another_storage_class() {
     let (code, script, _) = plan(dir.path(), case, &render, "script");
     assert_eq!((code, script.as_str()), (1, ""));
 }
+
+/// `--path` other than the path the chart's layout sizes the StatefulSet by (a typo, or another
+/// StatefulSet's size): a warning at the StatefulSet in the render, with the right path.
+#[test]
+fn a_path_other_than_the_layout_s_is_warned() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let (dir, render) = setup(&root, &CASES[1]);
+    for (path, warned) in [
+        ("kafka.persistance.size", true),
+        ("zookeeper.persistence.size", true),
+        ("kafka.persistence.size", false),
+    ] {
+        let flag = format!("--path={path}");
+        let args = ["--values", "values.yaml", "--format", "json", flag.as_str()];
+        let out = plan_with(dir.path(), &render, &args);
+        assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let found = json["findings"].as_array().unwrap().iter();
+        let differs: Vec<_> = found.filter(|f| f["id"] == "values-path-differs").collect();
+        assert_eq!(
+            differs.len(),
+            usize::from(warned),
+            "{path}: {}",
+            json["findings"]
+        );
+        if warned {
+            assert_eq!(differs[0]["severity"], "warning");
+            let hint = differs[0]["hint"].as_str().unwrap();
+            assert!(hint.contains("--path kafka.persistence.size"), "{hint}");
+        }
+    }
+}
