@@ -6,6 +6,7 @@ use crate::quantity::Quantity;
 use crate::yaml::{self, Node, Pos};
 use serde_json::Value;
 
+mod claims;
 mod identity;
 
 /// A parsed values file: data for comparing, the tree for line numbers.
@@ -91,6 +92,7 @@ pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
         compare_block(base, head, &path, &mut out);
     }
     identity::check(base, head, &mut out);
+    claims::check(base, head, &mut out);
     // Blocks that share a replica count report its change once.
     let mut seen = Vec::new();
     out.retain(|f| {
@@ -285,6 +287,10 @@ fn size(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
     let name = &b.name;
     let path = b.with("size");
     let (bs, hs) = (base.get(&path), head.get(&path));
+    if let (Some(old), None, Some(_)) = (bs, hs, b.head) {
+        out.push(size_removed(base, head, &path, name, old));
+        return;
+    }
     let Some(hv) = hs.filter(|_| bs != hs) else {
         return;
     };
@@ -304,6 +310,27 @@ fn size(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
         ),
         Some(Ok(new)) => size_change(base, head, &path, name, bs, &text, &new, out),
     }
+}
+
+/// The size was removed from a block that stays: the chart's default applies again, which the
+/// check can't see, so it can't tell a shrink (refused by Kubernetes) from a growth.
+fn size_removed(base: &Side, head: &Side, path: &[&str], name: &str, old: &Value) -> Finding {
+    let old = show(Some(old));
+    finding(
+        head,
+        base,
+        Severity::Error,
+        "size-removed",
+        path,
+        format!(
+            "{name}.size ({old}) was removed: the chart's default size applies again, and this check can't \
+             see it; if it is smaller than {old}, the upgrade shrinks the claim templates, which Kubernetes refuses"
+        ),
+    )
+    .hint(format!(
+        "keep `{name}.size: {old}`, or write the size you want out (the chart's default is in `helm show values CHART`) \
+         so that the check can compare it"
+    ))
 }
 
 fn plan_hint(text: &str) -> String {
@@ -385,13 +412,30 @@ fn size_change(
 }
 
 /// Fields of the claim templates Kubernetes won't change.
-fn immutable_fields(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
+fn immutable_fields<'a>(base: &'a Side, head: &'a Side, b: &Block, out: &mut Vec<Finding>) {
     if b.base.is_none() || b.head.is_none() {
         return;
     }
-    for key in ["storageClass", "accessModes", "existingClaim", "selector"] as [&'static str; 4] {
+    // What the claim templates render: `labels` only in Bitnami Kafka >= 24 (a block of another
+    // chart, or of an unknown one from `--path`, is read as if it did).
+    let chart = crate::manifest::BLOCK_LAYOUTS
+        .iter()
+        .find(|l| l.block == b.name)
+        .map(|l| l.chart);
+    let labels = chart.is_none_or(|c| c == crate::manifest::Chart::KafkaKraft);
+    let keys = [
+        "storageClass",
+        "accessModes",
+        "existingClaim",
+        "selector",
+        "annotations",
+        "labels",
+    ];
+    for key in keys.into_iter().filter(|k| labels || *k != "labels") {
         let p = b.with(key);
-        let (bv, hv) = (base.get(&p), head.get(&p));
+        // The templates test all but `accessModes` with `{{ if }}`: an empty one renders nothing.
+        let read = |v: Option<&'a Value>| v.filter(|v| key == "accessModes" || truthy(v));
+        let (bv, hv) = (read(base.get(&p)), read(head.get(&p)));
         if bv != hv {
             out.push(
                 finding(

@@ -165,6 +165,10 @@ pub const IDS: &[(&str, &str)] = &[
         "A claim template field changes that Kubernetes doesn't allow to change",
     ),
     (
+        "size-removed",
+        "A persistence size was removed: the chart's default applies, maybe a shrink",
+    ),
+    (
         "block-added",
         "A persistence block is now set in the values file",
     ),

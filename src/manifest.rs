@@ -325,8 +325,9 @@ pub fn statefulset_of_block(block: &str) -> Option<&'static str> {
 }
 
 /// The chart a values file is written for, judged by its root keys, and the key that shows it:
-/// a `kafka` mapping (PostHog), `controller` or `broker` (Bitnami Kafka >= 24), `persistence`
-/// with a `size` (Bitnami Kafka 14.x). `None` when nothing shows.
+/// a `kafka` mapping (PostHog), `controller` or `broker` (Bitnami Kafka >= 24), a `persistence`
+/// or `logPersistence` mapping (Bitnami Kafka 14.x; PostHog's values have neither at the root).
+/// `None` when nothing shows.
 pub fn values_chart(root: &Node) -> Option<(Chart, &Node)> {
     let mapping = |key: &str| {
         root.entry(key)
@@ -339,9 +340,8 @@ pub fn values_chart(root: &Node) -> Option<(Chart, &Node)> {
     if let Some(k) = mapping("controller").or_else(|| mapping("broker")) {
         return Some((Chart::KafkaKraft, k));
     }
-    let sized = root.get_path(&["persistence", "size"]).is_some();
     mapping("persistence")
-        .filter(|_| sized)
+        .or_else(|| mapping("logPersistence"))
         .map(|k| (Chart::Kafka14, k))
 }
 

@@ -615,3 +615,247 @@ fn tabs_are_refused_where_helm_refuses_them() {
         }
     }
 }
+
+/// What a StatefulSet update may not change, per StatefulSet of a render: the selector, the pod
+/// management policy (absent is the API server's `OrderedReady`), the service name and the claim
+/// templates without their storage requests; and the storage requests apart.
+fn frozen_statefulsets(
+    render: &str,
+) -> std::collections::BTreeMap<String, (serde_json::Value, Vec<pvc_resize::quantity::Quantity>)> {
+    let mut out = std::collections::BTreeMap::new();
+    for doc in render
+        .split("\n---")
+        .filter(|d| d.contains("\nkind: StatefulSet"))
+    {
+        let mut sts = tree(doc);
+        let spec = &mut sts["spec"];
+        let mut sizes = Vec::new();
+        let mut claims = spec["volumeClaimTemplates"].take();
+        for claim in claims.as_array_mut().into_iter().flatten() {
+            let storage = claim["spec"]["resources"]["requests"]["storage"].take();
+            sizes.push(pvc_resize::quantity::Quantity::parse(storage.as_str().unwrap()).unwrap());
+        }
+        let policy = spec["podManagementPolicy"]
+            .as_str()
+            .unwrap_or("OrderedReady");
+        let frozen = serde_json::json!([spec["selector"], policy, spec["serviceName"], claims]);
+        out.insert(
+            sts["metadata"]["name"].as_str().unwrap().to_owned(),
+            (frozen, sizes),
+        );
+    }
+    out
+}
+
+/// True when the real Helm's render of `head` changes a StatefulSet of `base` in a way the API
+/// server refuses on update (or loses it): anything frozen, or a claim that shrinks.
+fn helm_says_unsafe(
+    helm: &std::path::Path,
+    chart: &std::path::Path,
+    base: &str,
+    head: &str,
+) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let render = |text: &str| {
+        let file = dir.path().join("values.yaml");
+        std::fs::write(&file, text).unwrap();
+        frozen_statefulsets(&helm_template(helm, "r", chart, "r", &file, &[]))
+    };
+    let (before, after) = (render(base), render(head));
+    before
+        .iter()
+        .any(|(name, (frozen, sizes))| match after.get(name) {
+            None => true,
+            Some((f, s)) => f != frozen || s.iter().zip(sizes).any(|(new, old)| new < old),
+        })
+}
+
+/// `check` on two values files blocks every change whose real render changes a StatefulSet's
+/// frozen fields, also where the value lies outside the persistence block (`global.storageClass`,
+/// a subchart's own `global`, `podManagementPolicy`, a `nameOverride` under a kept
+/// `fullnameOverride`, an emptied PostHog `nameOverride`) or where the size is removed; and lets
+/// the harmless ones pass. Judged by Helm 3 and 4 on the three charts.
+#[test]
+fn check_blocks_what_helm_renders_as_a_frozen_field_change() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let posthog = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
+    let kafka14 = fixtures.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz");
+    let kafka32 = fixtures.join("bitnami-kafka-32/chart/kafka-32.4.4.tgz");
+    let ph = "cloud: private\nkafka:\n  persistence:\n    size: 30Gi\n";
+    let k14 = "persistence:\n  size: 8Gi\n";
+    let k32 = "controller:\n  persistence:\n    size: 8Gi\n";
+    let with = |base: &str, extra: &str| format!("{base}{extra}");
+    let cases: Vec<(&std::path::Path, String, String, Option<&str>)> = vec![
+        (
+            &posthog,
+            ph.into(),
+            "cloud: private\nkafka:\n  persistence:\n    enabled: true\n".into(),
+            Some("size-removed"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "global:\n  storageClass: fast\n"),
+            Some("immutable"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "global:\n  storageClass: \"-\"\n"),
+            Some("immutable"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "  global:\n    storageClass: fast\n"),
+            Some("immutable"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "    annotations: {backup: daily}\n"),
+            Some("immutable"),
+        ),
+        (
+            &posthog,
+            with(ph, "zookeeper:\n  persistence:\n    size: 8Gi\n"),
+            with(
+                ph,
+                "zookeeper:\n  persistence:\n    size: 8Gi\n    annotations: {a: b}\n",
+            ),
+            Some("immutable"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "  podManagementPolicy: OrderedReady\n"),
+            Some("pod-management-policy"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "  nameOverride: \"\"\n"),
+            Some("rename"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "  nameOverride: null\n"),
+            Some("rename"),
+        ),
+        (
+            &posthog,
+            with(ph, "  fullnameOverride: events\n"),
+            with(ph, "  fullnameOverride: events\n  nameOverride: events\n"),
+            Some("selector"),
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "global:\n  storageClass: \"\"\n"),
+            None,
+        ),
+        (
+            &posthog,
+            ph.into(),
+            with(ph, "  podManagementPolicy: Parallel\n"),
+            None,
+        ),
+        (&posthog, ph.into(), with(ph, "    annotations: {}\n"), None),
+        (
+            &posthog,
+            with(ph, "global:\n  storageClass: \"\"\n"),
+            with(
+                ph,
+                "  global:\n    storageClass: fast\nglobal:\n  storageClass: \"\"\n",
+            ),
+            None,
+        ),
+        (
+            &kafka14,
+            k14.into(),
+            with(k14, "global:\n  storageClass: fast\n"),
+            Some("immutable"),
+        ),
+        (
+            &kafka14,
+            k14.into(),
+            with(k14, "podManagementPolicy: \"\"\n"),
+            Some("pod-management-policy"),
+        ),
+        (
+            &kafka14,
+            with(k14, "fullnameOverride: k\n"),
+            with(k14, "fullnameOverride: k\nnameOverride: events\n"),
+            Some("selector"),
+        ),
+        (
+            &kafka14,
+            "persistence: {}\n".into(),
+            "persistence: {}\nnameOverride: k\n".into(),
+            Some("rename"),
+        ),
+        (
+            &kafka32,
+            k32.into(),
+            with(k32, "global:\n  defaultStorageClass: fast\n"),
+            Some("immutable"),
+        ),
+        (
+            &kafka32,
+            k32.into(),
+            with(k32, "    labels: {tier: hot}\n"),
+            Some("immutable"),
+        ),
+        (
+            &kafka32,
+            k32.into(),
+            with(k32, "  podManagementPolicy: OrderedReady\n"),
+            Some("pod-management-policy"),
+        ),
+        (
+            &kafka32,
+            with(
+                k32,
+                "    storageClass: gp3\nbroker:\n  persistence:\n    storageClass: gp3\n",
+            ),
+            with(
+                k32,
+                "    storageClass: gp3\nbroker:\n  persistence:\n    storageClass: gp3\nglobal:\n  defaultStorageClass: fast\n",
+            ),
+            None,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for major in [3, 4] {
+        let Some(helm) = helm(major) else { continue };
+        for (chart, base, head, id) in &cases {
+            let unsafe_ = helm_says_unsafe(&helm, chart, base, head);
+            assert_eq!(unsafe_, id.is_some(), "helm {major}: {base:?} -> {head:?}");
+            let (b, h) = (dir.path().join("base.yaml"), dir.path().join("head.yaml"));
+            std::fs::write(&b, base).unwrap();
+            std::fs::write(&h, head).unwrap();
+            let out = run(
+                &[
+                    "check",
+                    "--base",
+                    b.to_str().unwrap(),
+                    "--head",
+                    h.to_str().unwrap(),
+                ],
+                b"",
+            );
+            let text = stdout(&out) + &stderr(&out);
+            assert_eq!(
+                code(&out),
+                i32::from(unsafe_),
+                "{base:?} -> {head:?}: {text}"
+            );
+            if let Some(id) = id {
+                assert!(text.contains(&format!("error[{id}]")), "{head:?}: {text}");
+            }
+        }
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 /// The chart that renders a block's StatefulSet, as the values prefix of its keys: a subchart
 /// (`kafka`, `zookeeper`: its `enabled` is the condition in the parent's Chart.yaml) or the
 /// root chart (`""`: a Bitnami chart installed by itself, which has no condition).
-fn owner(chart: Chart, block: &'static str) -> &'static str {
+pub(super) fn owner(chart: Chart, block: &'static str) -> &'static str {
     let first = block.split('.').next().unwrap_or_default();
     match chart {
         Chart::PostHog => first,
@@ -31,16 +31,15 @@ fn default_name(owner: &str, chart: Chart) -> &'static str {
 
 /// Reports removed and renamed StatefulSets of the charts the files are written for.
 pub fn check(base: &Side, head: &Side, out: &mut Vec<Finding>) {
-    let charts = [base, head]
-        .iter()
-        .filter_map(|s| s.tree.as_ref())
-        .filter_map(|t| crate::manifest::values_chart(t).map(|(c, _)| c))
-        .collect::<Vec<_>>();
+    let charts = charts(base, head);
     let mut seen = Vec::new();
     for l in BLOCK_LAYOUTS {
         let own = owner(l.chart, l.block);
-        // The root keys name a Kafka chart only in a file written for one.
-        if (own.is_empty() && !charts.contains(&l.chart)) || seen.contains(&own) {
+        // The root keys name a Kafka chart only in a file written for one; a subchart is the
+        // one of the files' chart (Bitnami Kafka's `zookeeper` is not PostHog's), or PostHog's
+        // when the files don't show their chart.
+        let other = !charts.is_empty() && !charts.contains(&l.chart);
+        if (own.is_empty() && charts.is_empty()) || other || seen.contains(&own) {
             continue;
         }
         seen.push(own);
@@ -54,6 +53,15 @@ pub fn check(base: &Side, head: &Side, out: &mut Vec<Finding>) {
             rename(base, head, own, default_name(own, l.chart), out);
         }
     }
+}
+
+/// The charts the two files are written for, as their root keys show (none, one or two).
+pub(super) fn charts(base: &Side, head: &Side) -> Vec<Chart> {
+    [base, head]
+        .iter()
+        .filter_map(|s| s.tree.as_ref())
+        .filter_map(|t| crate::manifest::values_chart(t).map(|(c, _)| c))
+        .collect()
 }
 
 fn key<'a>(own: &'a str, name: &'a str) -> Vec<&'a str> {
@@ -108,15 +116,34 @@ fn condition(base: &Side, head: &Side, own: &str, sts: &str, out: &mut Vec<Findi
 /// The name the Bitnami `common.names.fullname` gives: `fullnameOverride` when set, otherwise
 /// `RELEASE-` and `nameOverride` (or the chart's default name).
 fn fullname(s: &Side, own: &str, default: &str) -> (String, &'static str) {
-    let text = |name| match s.get(&key(own, name)) {
-        Some(Value::Null) | None => None,
-        Some(v) => Some(show(Some(v))).filter(|t| !t.is_empty()),
-    };
-    if let Some(full) = text("fullnameOverride") {
+    if let Some(full) = text(s, own, "fullnameOverride") {
         return (full, "fullnameOverride");
     }
-    let name = text("nameOverride").unwrap_or_else(|| default.to_owned());
-    (format!("RELEASE-{name}"), "nameOverride")
+    (format!("RELEASE-{}", name(s, own, default)), "nameOverride")
+}
+
+/// The `app.kubernetes.io/name` label of the selector (`common.names.name`): `nameOverride` when
+/// not empty; the default (PostHog's `posthog-kafka`, from the parent's values) when the file
+/// doesn't set it; the subchart's own name (`kafka`, `zookeeper`) when the file empties it (`""`
+/// replaces the parent's default, null deletes it: both render `RELEASE-kafka` in Helm 3 and 4).
+fn name(s: &Side, own: &str, default: &str) -> String {
+    if s.get(&key(own, "nameOverride")).is_none() {
+        return default.to_owned();
+    }
+    let chart = if own == "zookeeper" {
+        "zookeeper"
+    } else {
+        "kafka"
+    };
+    text(s, own, "nameOverride").unwrap_or_else(|| chart.to_owned())
+}
+
+/// `OWN.NAME` as a template prints it, `None` when unset, null or empty.
+fn text(s: &Side, own: &str, name: &str) -> Option<String> {
+    match s.get(&key(own, name)) {
+        Some(Value::Null) | None => None,
+        Some(v) => Some(show(Some(v))).filter(|t| !t.is_empty()),
+    }
 }
 
 /// `nameOverride` / `fullnameOverride` that give the StatefulSet another name.
@@ -124,6 +151,7 @@ fn rename(base: &Side, head: &Side, own: &str, default: &str, out: &mut Vec<Find
     let (from, _) = fullname(base, own, default);
     let (to, by) = fullname(head, own, default);
     if from == to {
+        relabel(base, head, own, default, out);
         return;
     }
     // The key that made the difference in the head, or the one that was removed.
@@ -150,6 +178,32 @@ fn rename(base: &Side, head: &Side, own: &str, default: &str, out: &mut Vec<Find
             "keep the name ({from}): restore `{}` as in the base; to rename, migrate the data to the new PVCs first",
             path.join(".")
         )),
+    );
+}
+
+/// `nameOverride` changed under a `fullnameOverride` that keeps the name: the selector's
+/// `app.kubernetes.io/name` label changes, which Kubernetes refuses on update.
+fn relabel(base: &Side, head: &Side, own: &str, default: &str, out: &mut Vec<Finding>) {
+    let (from, to) = (name(base, own, default), name(head, own, default));
+    if from == to {
+        return;
+    }
+    let path = key(own, "nameOverride");
+    out.push(
+        finding(
+            head,
+            base,
+            Severity::Error,
+            "selector",
+            &path,
+            format!(
+                "{} changes the StatefulSet's selector (app.kubernetes.io/name: {from} -> {to}) while \
+                 fullnameOverride keeps its name: Kubernetes refuses the upgrade (`spec: Forbidden`), and a \
+                 re-created StatefulSet would not adopt the running pods",
+                path.join(".")
+            ),
+        )
+        .hint(format!("keep `{}: {from}` as in the base", path.join("."))),
     );
 }
 
@@ -189,6 +243,13 @@ mod tests {
         assert!(
             posthog("kafka:\n  fullnameOverride: null\n  persistence:\n    size: 20Gi\n")
                 .is_empty()
+        );
+        // An empty or null nameOverride replaces PostHog's `posthog-kafka` with the chart's name.
+        assert_eq!(posthog("kafka:\n  nameOverride: ''\n"), [("rename", 2)]);
+        assert_eq!(posthog("kafka:\n  nameOverride: null\n"), [("rename", 2)]);
+        assert_eq!(
+            posthog("kafka:\n  nameOverride: kafka\n  fullnameOverride: x\n"),
+            [("rename", 3)]
         );
         // Bitnami Kafka installed by itself: the root keys.
         let base = "persistence:\n  size: 20Gi\n";
