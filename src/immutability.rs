@@ -150,16 +150,18 @@ pub fn compare(
         |o: &Sts| !releases.is_empty() && release_of(o).is_some_and(|r| !releases.contains(&r));
     let mut out = Vec::new();
     for o in &old {
-        match new.iter().find(|n| same(o, n)) {
-            Some(n) => compare_one(o, n, &mut out),
-            None if foreign(o) => {}
-            None => {
-                let added: Vec<&Sts> = new
-                    .iter()
-                    .filter(|n| !old.iter().any(|o| same(o, n)))
-                    .collect();
-                out.push(removed(o, &added));
-            }
+        // Every copy: a StatefulSet twice in NEW is applied twice, the last copy winning.
+        let mut found = false;
+        for n in new.iter().filter(|n| same(o, n)) {
+            compare_one(o, n, &mut out);
+            found = true;
+        }
+        if !found && !foreign(o) {
+            let added: Vec<&Sts> = new
+                .iter()
+                .filter(|n| !old.iter().any(|o| same(o, n)))
+                .collect();
+            out.push(removed(o, &added));
         }
     }
     for n in new.iter().filter(|n| !old.iter().any(|o| same(o, n))) {

@@ -344,6 +344,21 @@ fn hand_mutations_of_the_real_statefulset() {
             &["spec-field"],
             1,
         ),
+        (
+            "a second copy in NEW that shrinks (applied after the first)",
+            Box::new(|s: &str| {
+                let copy = once(s, "storage: \"8Gi\"", "storage: \"4Gi\"");
+                format!("{s}---\napiVersion: apps/v1\n{copy}")
+            }),
+            &["shrink"],
+            1,
+        ),
+        (
+            "a second copy in NEW that is the same",
+            Box::new(|s: &str| format!("{s}---\napiVersion: apps/v1\n{s}")),
+            &[],
+            0,
+        ),
     ];
     for (case, edit, want, rc) in cases {
         let new = mutate_sts(&old, "kafka", edit);
