@@ -25,7 +25,7 @@ impl Side {
 
     /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
     pub fn load(name: &str, text: &str) -> Result<Side, Box<Finding>> {
-        let loaded = crate::schema::load_yaml(name, text)?;
+        let loaded = crate::schema::load_values(name, text)?;
         Ok(Side {
             name: name.to_owned(),
             json: loaded.json,

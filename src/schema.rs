@@ -690,6 +690,31 @@ pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Findin
     Ok(YamlForValidation { json, tree })
 }
 
+/// A values file as Helm reads it (`load_yaml`), refused as Helm refuses it when its top level
+/// is a list or a scalar (Helm 3 and 4: `cannot unmarshal array into Go value of type
+/// map[string]interface {}`); an empty file or a null is no values.
+pub fn load_values(name: &str, text: &str) -> Result<YamlForValidation, Box<Finding>> {
+    let loaded = load_yaml(name, text)?;
+    let kind = match &loaded.json {
+        Value::Object(_) | Value::Null => return Ok(loaded),
+        Value::Array(_) => "a list",
+        _ => "a scalar",
+    };
+    let pos = loaded
+        .tree
+        .as_ref()
+        .map_or(Pos { line: 1, col: 1 }, |t| t.pos);
+    Err(Box::new(
+        Finding::new(
+            "invalid-yaml",
+            Severity::Error,
+            format!("Helm would refuse this file: its top level is {kind}, not a mapping of keys"),
+        )
+        .at(Location::new(name, pos))
+        .hint("a values file maps keys to values at its top level, e.g. `kafka:` then `  persistence:`"),
+    ))
+}
+
 /// A YAML syntax error of file `name` as a finding.
 pub fn syntax_finding(name: &str, e: &yaml::SyntaxError) -> Finding {
     Finding::new(

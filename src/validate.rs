@@ -254,7 +254,7 @@ pub fn values_file(
     text: &str,
     chart_schema: Option<&ChartSchema>,
 ) -> Result<FileReport, Box<Finding>> {
-    let loaded = schema::load_yaml(file, text)?;
+    let loaded = schema::load_values(file, text)?;
     let tree = loaded.tree.as_ref();
     let mut findings: Vec<Finding> = schema::validate_values_persistence(&loaded.json)
         .into_iter()

@@ -859,3 +859,58 @@ fn check_blocks_what_helm_renders_as_a_frozen_field_change() {
         }
     }
 }
+
+/// A values file whose top level is a list or a scalar: Helm 3 and 4 refuse it (`cannot
+/// unmarshal array into Go value of type map[string]interface {}`), and so do `validate` and
+/// `check` (exit 2 at line 1 with a hint; both said "valid" and exit 0 before). An empty file,
+/// a lone `---` and a null are no values to Helm, and fine to both commands.
+#[test]
+fn validate_and_check_refuse_a_values_file_that_is_not_a_mapping() {
+    let helms: Vec<HelmOracle> = [3, 4]
+        .into_iter()
+        .filter_map(helm)
+        .map(HelmOracle::new)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base.yaml");
+    std::fs::write(&base, "kafka:\n  persistence:\n    size: 20Gi\n").unwrap();
+    let file = dir.path().join("values.yaml");
+    let f = file.to_str().unwrap();
+    for (text, line) in [
+        ("- kafka\n", Some(1)),
+        ("kafka\n", Some(1)),
+        ("\"kafka: {}\"\n", Some(1)),
+        ("---\n[a, b]\n", Some(2)),
+        ("", None),
+        ("---\n", None),
+        ("~\n", None),
+    ] {
+        let (refused, line) = (line.is_some(), line.unwrap_or(0));
+        for oracle in &helms {
+            assert_eq!(
+                oracle.read_values_text(text.as_bytes()).is_err(),
+                refused,
+                "{text:?}"
+            );
+        }
+        std::fs::write(&file, text).unwrap();
+        for args in [
+            vec!["validate", "--values", f],
+            vec!["check", "--base", base.to_str().unwrap(), "--head", f],
+            vec!["check", "--base", f, "--head", base.to_str().unwrap()],
+        ] {
+            let out = run(&args, b"");
+            let err = stderr(&out);
+            if refused {
+                assert_eq!(code(&out), 2, "{text:?} {args:?}: {err}");
+                assert!(
+                    err.contains(&format!("{f}:{line}:")) && err.contains("hint:"),
+                    "{text:?}: {err}"
+                );
+                assert!(err.contains("not a mapping"), "{text:?}: {err}");
+            } else {
+                assert_ne!(code(&out), 2, "{text:?} {args:?}: {err}");
+            }
+        }
+    }
+}
