@@ -354,6 +354,15 @@ fn hand_mutations_of_the_real_statefulset() {
             1,
         ),
         (
+            "a shrink in a StatefulSet whose kind is spelt with an escape",
+            Box::new(|s: &str| {
+                let s = once(s, "storage: \"8Gi\"", "storage: \"4Gi\"");
+                once(&s, "kind: StatefulSet\n", "kind: \"State\\x66ulSet\"\n")
+            }),
+            &["shrink"],
+            1,
+        ),
+        (
             "a second copy in NEW that is the same",
             Box::new(|s: &str| format!("{s}---\napiVersion: apps/v1\n{s}")),
             &[],
