@@ -485,6 +485,23 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                 }
                 node = v;
             }
+            // A document with nothing in it (`---` alone): no values to Helm, as an empty file.
+            _ if i == 0 && node.is_empty_null() && node.tag.is_none() && node.anchor == 0 => {
+                let at = line_end(src, node.span.start);
+                let text = place_lines(src, at, block_lines(path, 0, unit, eol), eol);
+                return Ok(Target::Missing {
+                    at,
+                    text,
+                    pos: yaml::line_col(src, at),
+                });
+            }
+            _ if i == 0 && node.is_null() => {
+                return Err(fail(
+                    node.pos,
+                    "the document is a null: Helm reads no values from it, and there is no mapping to add keys to",
+                    format!("replace the null with the keys, e.g. `{key}:` and the rest under it"),
+                ));
+            }
             _ => {
                 return Err(fail(
                     node.pos,

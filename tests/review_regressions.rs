@@ -914,3 +914,72 @@ fn validate_and_check_refuse_a_values_file_that_is_not_a_mapping() {
         }
     }
 }
+
+/// A values file that is one empty document (`---` alone, with comments or `...`): Helm 3 and 4
+/// read no values from it, as from an empty file, and `values` inserts the path after the
+/// marker (it refused: "the document root is not a mapping").
+#[test]
+fn values_inserts_into_a_lone_document_marker_as_helm_reads_it() {
+    let helms: Vec<HelmOracle> = [3, 4]
+        .into_iter()
+        .filter_map(helm)
+        .map(HelmOracle::new)
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("values.yaml");
+    let want = serde_json::json!({"kafka": {"persistence": {"size": "50Gi"}}});
+    for text in [
+        "---\n",
+        "--- # c\n",
+        "---\n...\n",
+        "# head\n---\n# tail\n",
+        "---",
+        "---\r\n",
+        "---\n---\n",
+    ] {
+        for oracle in &helms {
+            assert_eq!(
+                oracle.read_values_text(text.as_bytes()).unwrap(),
+                serde_json::json!({}),
+                "{text:?}"
+            );
+        }
+        std::fs::write(&file, text).unwrap();
+        let out = run(
+            &[
+                "values",
+                file.to_str().unwrap(),
+                "--size",
+                "50Gi",
+                "--write",
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 0, "{text:?}: {}", stderr(&out));
+        let new = std::fs::read_to_string(&file).unwrap();
+        for oracle in &helms {
+            assert_eq!(
+                oracle.read_values(&[&file]).unwrap(),
+                want,
+                "{text:?} -> {new:?}"
+            );
+        }
+        let eol = if text.contains('\r') { "\r\n" } else { "\n" };
+        let block = format!("kafka:{eol}  persistence:{eol}    size: 50Gi{eol}");
+        if text.ends_with('\n') {
+            assert_eq!(
+                new.replacen(&block, "", 1),
+                text,
+                "only the block is new: {new:?}"
+            );
+        }
+    }
+    std::fs::write(&file, "~\n").unwrap();
+    let out = run(&["values", file.to_str().unwrap(), "--size", "50Gi"], b"");
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains(":1:1: the document is a null"),
+        "{}",
+        stderr(&out)
+    );
+}
