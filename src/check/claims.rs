@@ -83,7 +83,7 @@ fn storage_class(base: &Side, head: &Side, l: &BlockLayout, out: &mut Vec<Findin
     let key = if global(&to_key) { to_key } else { from_key };
     let path: Vec<&str> = key.split('.').collect();
     let class = |v: &Option<Value>| match v {
-        None => "(none: the cluster's default class)".to_owned(),
+        None => "none, the cluster's default class".to_owned(),
         Some(Value::String(s)) if s == "-" => "\"\" (no class)".to_owned(),
         v => show(v.as_ref()),
     };
