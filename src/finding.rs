@@ -301,6 +301,10 @@ pub const IDS: &[(&str, &str)] = &[
         "--path is not the values path the chart's layout sizes the StatefulSet by",
     ),
     (
+        "values-path-sizes-another",
+        "--path sizes another StatefulSet of the render than the targets: the upgrade would fail with spec: Forbidden",
+    ),
+    (
         "values-paths-differ",
         "The StatefulSets are sized by different values paths: one plan per path",
     ),

@@ -372,6 +372,58 @@ fn values_paths_differ(targets: &[Target]) -> Option<Finding> {
     })
 }
 
+/// `--path` is the size path a known chart layout (`manifest::BLOCK_LAYOUTS`) sizes ANOTHER
+/// StatefulSet of the render by (`--path zookeeper.persistence.size` for Kafka's): the upgrade
+/// after the orphan delete would change that StatefulSet's claim template and fail with
+/// `spec: Forbidden`, which the script's dry run can't see (it patches nothing). A path that is no
+/// layout's size path stays the warning `values-path-differs`.
+fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Finding>, String> {
+    let Some(given) = input.values_path else {
+        return Ok(None);
+    };
+    let known = manifest::BLOCK_LAYOUTS
+        .iter()
+        .any(|l| given.strip_suffix(".size") == Some(l.block));
+    if !known {
+        return Ok(None);
+    }
+    for chunk in stream::split(input.manifests) {
+        let text = &input.manifests[chunk.range.clone()];
+        if !text.contains("StatefulSet") {
+            continue;
+        }
+        let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
+            .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+        let found = docs
+            .iter()
+            .filter_map(|d| d.root.as_ref())
+            .filter_map(|r| manifest::statefulset(r, stream::source_comment(text)))
+            .filter(|s| !targets.iter().any(|t| t.statefulset == s.name))
+            .find(|s| {
+                s.claims.iter().any(|c| {
+                    manifest::infer_values_path(s.source.as_deref(), &c.name).as_deref()
+                        == Some(given)
+                })
+            });
+        let Some(other) = found else { continue };
+        let targeted: Vec<&str> = targets.iter().map(|t| t.statefulset.as_str()).collect();
+        let f = blocking(
+            "values-path-sizes-another",
+            format!(
+                "--path {given} sizes StatefulSet {}, which is not a target ({}): the upgrade after the orphan delete would change its claim template and fail with spec: Forbidden, and the dry run before can't see it (it patches nothing)",
+                other.name,
+                targeted.join(", ")
+            ),
+            Some(format!(
+                "leave out --path (the plan infers the targets' own path from the render), or make a plan for that StatefulSet: --statefulset {} --path {given}",
+                other.name
+            )),
+        );
+        return Ok(Some(f.at(Location::new(input.manifests_name, other.pos))));
+    }
+    Ok(None)
+}
+
 /// The live StatefulSet's pods start at another ordinal than the render's: the orphan delete and
 /// the upgrade re-create it from the render, which would delete some of its pods and start others.
 fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> Finding {
@@ -549,6 +601,11 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     }
     if !input.post_renderer_only {
         findings.extend(values_paths_differ(&targets));
+        if let Some(f) = path_sizes_another(input, &targets)? {
+            // The plain warning said the same less sharply; the blocking finding replaces it.
+            findings.retain(|f| f.id != "values-path-differs");
+            findings.push(f);
+        }
     }
     if cluster.is_none() {
         findings.push(warning(

@@ -1032,26 +1032,32 @@ fn a_pvc_on_another_storage_class() {
     assert_eq!((code, script.as_str()), (1, ""));
 }
 
-/// `--path` other than the path the chart's layout sizes the StatefulSet by (a typo, or another
-/// StatefulSet's size): a warning at the StatefulSet in the render, with the right path.
+/// `--path` other than the path the chart's layout sizes the StatefulSet by: a typo (a path no
+/// layout has) is a warning at the StatefulSet in the render, with the right path; the size path
+/// of ANOTHER StatefulSet of the render (ZooKeeper's, on the real PostHog render whose target is
+/// Kafka) blocks the plan, no script: the upgrade after the orphan delete would fail with
+/// `spec: Forbidden` on ZooKeeper's claim template, and the script's dry run can't see it.
 #[test]
-fn a_path_other_than_the_layout_s_is_warned() {
+fn a_path_other_than_the_layout_s_is_warned_or_refused() {
     let Some(root) = shared_fixtures() else {
         return;
     };
     let (dir, render) = setup(&root, &CASES[1]);
-    for (path, warned) in [
-        ("kafka.persistance.size", true),
-        ("zookeeper.persistence.size", true),
-        ("kafka.persistence.size", false),
+    for (path, warned, refused) in [
+        ("kafka.persistance.size", true, false),
+        ("zookeeper.persistence.size", false, true),
+        ("kafka.persistence.size", false, false),
     ] {
         let flag = format!("--path={path}");
         let args = ["--values", "values.yaml", "--format", "json", flag.as_str()];
         let out = plan_with(dir.path(), &render, &args);
-        assert_eq!(code(&out), 0, "{path}: {}", stderr(&out));
+        assert_eq!(code(&out), i32::from(refused), "{path}: {}", stderr(&out));
         let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-        let found = json["findings"].as_array().unwrap().iter();
-        let differs: Vec<_> = found.filter(|f| f["id"] == "values-path-differs").collect();
+        let with = |id: &str| -> Vec<serde_json::Value> {
+            let found = json["findings"].as_array().unwrap().iter();
+            found.filter(|f| f["id"] == id).cloned().collect()
+        };
+        let differs = with("values-path-differs");
         assert_eq!(
             differs.len(),
             usize::from(warned),
@@ -1062,6 +1068,36 @@ fn a_path_other_than_the_layout_s_is_warned() {
             assert_eq!(differs[0]["severity"], "warning");
             let hint = differs[0]["hint"].as_str().unwrap();
             assert!(hint.contains("--path kafka.persistence.size"), "{hint}");
+        }
+        let another = with("values-path-sizes-another");
+        assert_eq!(
+            another.len(),
+            usize::from(refused),
+            "{path}: {}",
+            json["findings"]
+        );
+        if refused {
+            assert_eq!(another[0]["severity"], "error");
+            let message = another[0]["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("--path zookeeper.persistence.size sizes StatefulSet posthog-posthog-zookeeper, which is not a target (posthog-posthog-kafka)"),
+                "{message}"
+            );
+            assert!(another[0]["location"]["line"].as_u64().unwrap() > 1);
+            let script = [
+                "--values",
+                "values.yaml",
+                "--format",
+                "script",
+                flag.as_str(),
+            ];
+            let out = plan_with(dir.path(), &render, &script);
+            assert_eq!(
+                (code(&out), stdout(&out).as_str()),
+                (1, ""),
+                "{}",
+                stderr(&out)
+            );
         }
     }
 }
