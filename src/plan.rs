@@ -1645,6 +1645,7 @@ impl Steps<'_, '_> {
                     "statefulset",
                     &t.statefulset,
                     "--cascade=orphan",
+                    "--ignore-not-found",
                     "--wait=true",
                 ];
                 kubectl(self.input, true, &words)

@@ -1602,3 +1602,59 @@ fn a_namespace_other_than_the_release_name() {
     let calls = sim.state()["calls"].to_string();
     assert!(!calls.contains("--namespace=posthog"), "{calls}");
 }
+
+/// Killed right after the API server accepted the orphan delete: the StatefulSet stays Terminating
+/// (deletionTimestamp, finalizer `orphan`) until the garbage collector has orphaned its pods, for
+/// as many calls as the sweep says. A rerun used to save that Terminating copy over the good one
+/// (the "put it back" copy), and to delete it again, which fails with NotFound when the object goes
+/// between the check and the delete. It now keeps the earlier copy, deletes with
+/// `--ignore-not-found`, and waits for the object to be gone before the upgrade: every point of the
+/// sweep converges, with one orphan delete in all.
+#[test]
+fn killed_while_the_statefulset_is_terminating_then_rerun() {
+    let Some(e) = env() else { return };
+    std::thread::scope(|scope| {
+        for polls in 0..=64 {
+            let e = &e;
+            scope.spawn(move || {
+                let oracle = &HelmOracle::new(e.helm.clone());
+                let sim = Sim::new(e, &POSTHOG_3, Opts::default());
+                let before = sim.state();
+                let sts = sim.plan["targets"][0]["statefulset"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                sim.edit(|s| {
+                    s["faults"]["kill_after_orphan_delete"] = json!(true);
+                    s["faults"]["terminating_polls"] = json!(polls);
+                });
+                let what = format!("killed after the orphan delete was accepted ({polls} polls)");
+                let (code, err) = sim.run(&[]);
+                assert_eq!(code, -1, "{what}: not killed:\n{err}");
+                let live = &sim.state()["statefulsets"][&sts];
+                assert_eq!(live["metadata"]["finalizers"], json!(["orphan"]), "{what}");
+                let saved = sim
+                    .dir
+                    .path()
+                    .join(format!("pvc-resize-posthog/statefulset-{sts}.yaml"));
+                let good = read(&saved);
+                assert!(!good.contains("deletionTimestamp"), "{what}: {good}");
+                sim.invariants(&before, &what);
+                let what = format!("{what}, then run again");
+                // Polls are instant here (PVC_RESIZE_POLL_SECONDS=0): wait long enough for the sweep.
+                let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_WAIT_SECONDS", "120")]);
+                assert_eq!(code, 0, "{what}:\n{err}");
+                assert!(err.contains("==> done:"), "{what}: {err}");
+                sim.invariants(&before, &what);
+                sim.converged(oracle, &what);
+                assert_eq!(read(&saved), good, "{what}: the saved copy changed");
+                let deletes = changes(&sim)
+                    .into_iter()
+                    .filter(|c| c.starts_with("delete statefulset"))
+                    .count();
+                assert_eq!(deletes, 1, "{what}: {:?}", changes(&sim));
+            });
+        }
+    });
+}
+

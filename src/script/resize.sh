@@ -87,6 +87,10 @@ at_least_size() { local b; b=$(to_bytes "$1") && [ "$b" -ge "$SIZE_BYTES" ]; }
 get() { "${K[@]}" get "$@"; }
 field() { get "$1" "$2" -o "jsonpath=$3"; }
 sts_exists() { get statefulset "$1" -o name >/dev/null 2>&1; }
+# Being deleted: an orphan delete was accepted (by an earlier run killed before the object was gone) and
+# the garbage collector's `orphan` finalizer still holds it. It manages no pods; it is waited out.
+sts_terminating() { [ -n "$(field statefulset "$1" '{.metadata.deletionTimestamp}' 2>/dev/null || true)" ]; }
+sts_live() { sts_exists "$1" && ! sts_terminating "$1"; }
 sts_template() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.resources.requests.storage}"; }
 sts_in_place() { [ "$(field statefulset "$1" '{.spec.volumeClaimUpdatePolicy}')" = InPlace ]; }
 saved_file() { printf '%s/statefulset-%s.yaml' "$WORK_DIR" "$1"; }
@@ -137,7 +141,7 @@ pending_release() {
   local sts out
   out="release $RELEASE is $1: another helm operation runs, or one was killed (then it stays $1 for good)."
   for sts in "${STATEFULSETS[@]}"; do
-    if ! sts_exists "$sts" && [ -s "$(saved_file "$sts")" ]; then
+    if ! sts_live "$sts" && [ -s "$(saved_file "$sts")" ]; then
       out+=" StatefulSet $sts was deleted by an earlier run of this script, whose upgrade did not finish: its pods and PVCs run on without a controller."
     fi
   done
@@ -201,6 +205,12 @@ check_statefulsets() {
   local i sts policy start count
   for i in "${!STATEFULSETS[@]}"; do
     sts="${STATEFULSETS[$i]}"
+    if sts_terminating "$sts"; then
+      [ -s "$(saved_file "$sts")" ] ||
+        die "StatefulSet $sts is being deleted (metadata.deletionTimestamp is set), and no copy was saved by an earlier run in $(saved_file "$sts"): find what deletes it; once it is gone, put it back ($(shown "${H[@]}" rollback "$RELEASE") re-creates it from the release) and make the plan again"
+      note "StatefulSet $sts is being deleted by an earlier run (its orphan delete was accepted; saved in $(saved_file "$sts")): resuming at the upgrade once it is gone"
+      continue
+    fi
     if ! sts_exists "$sts"; then
       [ -s "$(saved_file "$sts")" ] ||
         die "StatefulSet $sts not found in namespace $NAMESPACE, and no copy saved by an earlier run in $(saved_file "$sts")"
@@ -291,7 +301,7 @@ scale_all() {
   local i sts
   for i in "${!STATEFULSETS[@]}"; do
     sts="${STATEFULSETS[$i]}"
-    sts_exists "$sts" || continue
+    sts_live "$sts" || continue
     "${K[@]}" scale statefulset "$sts" "--replicas=$1"
   done
 }
@@ -411,21 +421,32 @@ step_fallback_scale_up() {
   [ "$FALLBACK" = 1 ] || { note "skipped (only with --fallback-scale-to-zero)"; return 0; }
   local i
   for i in "${!STATEFULSETS[@]}"; do
-    sts_exists "${STATEFULSETS[$i]}" || continue
+    sts_live "${STATEFULSETS[$i]}" || continue
     [ "$(field statefulset "${STATEFULSETS[$i]}" '{.spec.replicas}')" != "${REPLICAS[$i]}" ] || continue
     "${K[@]}" scale statefulset "${STATEFULSETS[$i]}" "--replicas=${REPLICAS[$i]}"
   done
 }
 
+# A copy of a StatefulSet that is being deleted is no copy to put back: the one saved before its
+# orphan delete (by the run that made it) is kept.
+keep_saved_copy() {
+  rm -f -- "$(saved_file "$1").tmp"
+  [ -s "$(saved_file "$1")" ] ||
+    die "StatefulSet $1 is being deleted (metadata.deletionTimestamp is set), and no copy was saved by an earlier run in $(saved_file "$1")"
+  note "StatefulSet $1 is being deleted by an earlier run: keeping the copy saved before, $(saved_file "$1")"
+}
+
 step_save_statefulsets() {
   local sts file
   for sts in "${STATEFULSETS[@]}"; do
+    if sts_terminating "$sts"; then keep_saved_copy "$sts"; continue; fi
     needs_replace "$sts" || continue
     file=$(saved_file "$sts")
     # What `kubectl create -f` takes back: no resourceVersion, uid or status.
     get statefulset "$sts" -o yaml |
       sed -e '/^  resourceVersion: /d' -e '/^  uid: /d' -e '/^  creationTimestamp: /d' -e '/^status:/,$d' >"$file.tmp"
     grep -q '^kind: StatefulSet' "$file.tmp" || die "could not save StatefulSet $sts"
+    if grep -q '^  deletionTimestamp: ' "$file.tmp"; then keep_saved_copy "$sts"; continue; fi
     mv -- "$file.tmp" "$file"
     note "saved StatefulSet $sts in $file"
   done
@@ -443,18 +464,30 @@ upgrade_failed() {
   exit 1
 }
 
-# The orphan delete and the upgrade that re-creates the StatefulSet, back to back.
+# Waits for a StatefulSet whose orphan delete was accepted to be gone: an upgrade before would patch
+# the object being deleted (its claim template: spec: Forbidden).
+wait_gone() {
+  local n
+  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
+    sts_exists "$1" || return 0
+    pause
+  done
+  die "StatefulSet $1 is still there ${WAIT_SECONDS}s after the orphan delete"
+}
+
+# The orphan delete and the upgrade that re-creates the StatefulSet, back to back. A rerun after a kill
+# between the accepted delete and the object's end finds it Terminating: it waits, and deletes nothing
+# again (a second delete may find it gone: --ignore-not-found).
 step_replace_statefulsets() {
-  local sts n need_upgrade=0
+  local sts need_upgrade=0
   for sts in "${STATEFULSETS[@]}"; do
-    if needs_replace "$sts"; then
+    if sts_terminating "$sts"; then
+      note "StatefulSet $sts is being deleted by an earlier run: waiting for it to be gone"
+      wait_gone "$sts"
+    elif needs_replace "$sts"; then
       [ -s "$(saved_file "$sts")" ] || die "no saved copy of StatefulSet $sts"
-      "${K[@]}" delete statefulset "$sts" --cascade=orphan --wait=true
-      for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-        sts_exists "$sts" || break
-        pause
-      done
-      [ "$n" -gt 0 ] || die "StatefulSet $sts is still there ${WAIT_SECONDS}s after the orphan delete"
+      "${K[@]}" delete statefulset "$sts" --cascade=orphan --ignore-not-found --wait=true
+      wait_gone "$sts"
     fi
     if ! sts_exists "$sts" || ! at_least_size "$(sts_template "$sts")"; then need_upgrade=1; fi
   done

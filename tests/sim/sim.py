@@ -12,6 +12,11 @@ Rules enforced, as the API server and the controllers do:
   - a StatefulSet's claim templates are immutable (helm upgrade fails with the real `spec: Forbidden`
     text), unless it has the KEP-4650 draft field volumeClaimUpdatePolicy: InPlace (then grow only);
   - an orphan delete keeps pods and PVCs (their ownerReferences go); a normal delete kills the pods;
+    an orphan delete leaves the StatefulSet Terminating (metadata.deletionTimestamp, finalizer
+    `orphan`) for faults.terminating_polls calls (default 1) until the garbage collector has orphaned
+    its pods, unless `kubectl delete --wait=true` waits it out; a Terminating StatefulSet manages no
+    pods, and a second delete of it is accepted; the fault `kill_after_orphan_delete` kills the
+    client right after the API server accepted the delete;
   - a StatefulSet's pods are `<sts>-<i>` and its PVCs `<claim>-<sts>-<i>` for i in start..start+replicas,
     start being spec.ordinals.start (default 0; StatefulSetStartOrdinal, GA in 1.31); it re-creates its
     missing pods, adopts matching orphans and deletes the pods it owns outside those ordinals (a
@@ -137,7 +142,7 @@ def sc_obj(name):
 
 
 def sts_obj(name):
-    return S["statefulsets"][name]
+    return {k: v for k, v in S["statefulsets"][name].items() if k != "polls_left"}
 
 
 def claim_of(sts):
@@ -160,8 +165,27 @@ def pods_of_pvc(pvc):
     return [n for n, p in S["pods"].items() if p["pvc"] == pvc]
 
 
+def finalize_orphan(name):
+    """The garbage collector's `orphan` finalizer: the pods lose their owner, then the object goes."""
+    for p in S["pods"].values():
+        if p["owner"] == name:
+            p["owner"] = None
+    del S["statefulsets"][name]
+
+
+def terminating(sts):
+    return "deletionTimestamp" in sts["metadata"]
+
+
 def reconcile():
+    for name, sts in list(S["statefulsets"].items()):
+        if terminating(sts):
+            sts["polls_left"] = sts.get("polls_left", 0) - 1
+            if sts["polls_left"] < 0:
+                finalize_orphan(name)
     for name, sts in S["statefulsets"].items():
+        if terminating(sts):
+            continue
         live = ordinals(sts)
         claim = claim_of(sts)
         policy = sts["spec"].get("persistentVolumeClaimRetentionPolicy", {})
@@ -400,15 +424,26 @@ def kubectl(args):
             violation(f"PVC {name} deleted")
         if kind == "statefulset":
             if name not in S["statefulsets"]:
+                if "--ignore-not-found" in opts:
+                    return ""
                 fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
             mutate(f"delete statefulset {name} {opts.get('--cascade', 'background')}")
+            if opts.get("--cascade") == "orphan":
+                sts = S["statefulsets"][name]
+                if not terminating(sts):
+                    sts["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+                    sts["metadata"]["finalizers"] = ["orphan"]
+                    sts["polls_left"] = S["faults"].get("terminating_polls", 1)
+                if S["faults"].get("kill_after_orphan_delete"):
+                    S["faults"]["kill_after_orphan_delete"] = None
+                    kill_now("kubectl delete statefulset, after the API server accepted it")
+                if opts.get("--wait") == "true":
+                    finalize_orphan(name)
+                return f'statefulset.apps "{name}" deleted'
             del S["statefulsets"][name]
             for pod, p in list(S["pods"].items()):
                 if p["owner"] == name:
-                    if opts.get("--cascade") == "orphan":
-                        p["owner"] = None
-                    else:
-                        del S["pods"][pod]
+                    del S["pods"][pod]
             return f'statefulset.apps "{name}" deleted'
         if kind == "pod":
             if name not in S["pods"]:
