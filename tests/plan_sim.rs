@@ -1658,3 +1658,27 @@ fn killed_while_the_statefulset_is_terminating_then_rerun() {
     });
 }
 
+/// A read the context's user may not make (RBAC) stops the preflight with kubectl's own words:
+/// `get namespace` and `get storageclass` used to say "has no namespace" / "not found" for a
+/// Forbidden, which sends the user looking for a missing object instead of a missing permission.
+#[test]
+fn a_forbidden_read_says_forbidden() {
+    let Some(e) = env() else { return };
+    for (kind, needle) in [
+        (
+            "namespace",
+            "can't be used to read namespace posthog: kubectl says: Error from server (Forbidden): namespaces \"posthog\" is forbidden: User \"dev\" cannot get resource \"namespaces\"",
+        ),
+        (
+            "storageclass",
+            "StorageClass sim can't be read: kubectl says: Error from server (Forbidden): storageclasses.storage.k8s.io \"sim\" is forbidden: User \"dev\" cannot get resource \"storageclasses\" in API group \"storage.k8s.io\" at the cluster scope; hint: forbidden",
+        ),
+    ] {
+        let sim = Sim::new(&e, &POSTHOG_1, Opts::default());
+        sim.edit(|s| s["faults"]["forbidden"] = json!([kind]));
+        let before = sim.state();
+        let what = format!("get {kind} forbidden");
+        expect_stop(&sim, &what, &[], &[needle]);
+        sim.unchanged(&before, &what);
+    }
+}

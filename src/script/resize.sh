@@ -112,9 +112,13 @@ check_tools() {
   mkdir -p -- "$WORK_DIR"
 }
 
+# What kubectl said on stderr, on one line: a read that fails for lack of permission (Forbidden) is
+# not one that finds nothing (NotFound), and the fixes differ.
+kubectl_said() { tr -s '\n' ' ' <"$WORK_DIR/kubectl.stderr" | sed 's/ $//'; }
+
 check_context() {
-  get namespace "$NAMESPACE" -o name >/dev/null ||
-    die "kube context $CONTEXT can't be used, or has no namespace $NAMESPACE; hint: kubectl config get-contexts"
+  get namespace "$NAMESPACE" -o name >/dev/null 2>"$WORK_DIR/kubectl.stderr" ||
+    die "kube context $CONTEXT can't be used to read namespace $NAMESPACE: kubectl says: $(kubectl_said); hint: not found: check the context and the namespace (kubectl config get-contexts); forbidden: the context's user needs get on namespaces (kubectl auth can-i get namespace/$NAMESPACE)"
 }
 
 check_release() {
@@ -256,7 +260,8 @@ check_pvcs() {
     [ "$phase" = Bound ] || die "PVC $pvc is ${phase:-without a phase}, not Bound: only a Bound PVC can grow"
     class=$(field pvc "$pvc" '{.spec.storageClassName}')
     [ -n "$class" ] || die "PVC $pvc has no storageClassName"
-    expand=$("${K[@]}" get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}') || die "StorageClass $class not found"
+    expand=$("${K[@]}" get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}' 2>"$WORK_DIR/kubectl.stderr") ||
+      die "StorageClass $class can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs get on storageclasses (kubectl auth can-i get storageclass/$class)"
     [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
     to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"

@@ -24,7 +24,7 @@ Rules enforced, as the API server and the controllers do:
   - FileSystemResizePending (offline expansion) lasts until the pod restarts; an "attached-refusal"
     class refuses to grow a disk while a pod uses it (the Azure Disk error text), and keeps that
     error for `backoff` more calls after the pod is gone (the resizer's retry backoff);
-  - contexts, releases, chart references and versions.
+  - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds).
 Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
 call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
 """
@@ -405,6 +405,13 @@ def kubectl(args):
     opts, pos = split_flags(rest, ("-o", "-p", "-f", "-c"), nested=True)
     verb = pos[0]
     reconcile()
+    if verb == "get" and len(pos) == 3 and pos[1] in S["faults"].get("forbidden", []):
+        # RBAC: the context's user may not read that kind (the API server's text).
+        kind, name = pos[1], pos[2]
+        if kind == "namespace":
+            fail(f'Error from server (Forbidden): namespaces "{name}" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "{name}"')
+        plural = KINDS[kind][2]
+        fail(f'Error from server (Forbidden): {plural} "{name}" is forbidden: User "dev" cannot get resource "{plural.split(".")[0]}" in API group "{plural.partition(".")[2]}" at the cluster scope')
     if verb == "get":
         if len(pos) == 2:
             return get_list(pos[1].split(","), ns, opts)
