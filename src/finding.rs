@@ -302,7 +302,7 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     (
         "values-path-sizes-another",
-        "--path sizes another StatefulSet of the render than the targets: the upgrade would fail with spec: Forbidden",
+        "--path sizes another StatefulSet of the render, or another claim of a target: the upgrade would fail or grow the wrong claim",
     ),
     (
         "values-paths-differ",

@@ -372,11 +372,13 @@ fn values_paths_differ(targets: &[Target]) -> Option<Finding> {
     })
 }
 
-/// `--path` is the size path a known chart layout (`manifest::BLOCK_LAYOUTS`) sizes ANOTHER
-/// StatefulSet of the render by (`--path zookeeper.persistence.size` for Kafka's): the upgrade
-/// after the orphan delete would change that StatefulSet's claim template and fail with
-/// `spec: Forbidden`, which the script's dry run can't see (it patches nothing). A path that is no
-/// layout's size path stays the warning `values-path-differs`.
+/// `--path` is the size path a known chart layout (`manifest::BLOCK_LAYOUTS`) sizes another
+/// claim by: of ANOTHER StatefulSet of the render (`--path zookeeper.persistence.size` for
+/// Kafka's), where the upgrade after the orphan delete would change that StatefulSet's claim
+/// template and fail with `spec: Forbidden`, which the script's dry run can't see (it patches
+/// nothing); or another claim of a target (`kafka.logPersistence.size` with `--claim data`), which
+/// the re-created StatefulSet would grow instead of the `--claim` one. A path that is no layout's
+/// size path stays the warning `values-path-differs`.
 fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Finding>, String> {
     let Some(given) = input.values_path else {
         return Ok(None);
@@ -398,14 +400,21 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
             .iter()
             .filter_map(|d| d.root.as_ref())
             .filter_map(|r| manifest::statefulset(r, stream::source_comment(text)))
-            .filter(|s| !targets.iter().any(|t| t.statefulset == s.name))
-            .find(|s| {
-                s.claims.iter().any(|c| {
-                    manifest::infer_values_path(s.source.as_deref(), &c.name).as_deref()
-                        == Some(given)
-                })
+            .find_map(|s| {
+                let target = targets.iter().any(|t| t.statefulset == s.name);
+                let claim = s.claims.iter().find(|c| {
+                    !(target && c.name == input.claim)
+                        && manifest::infer_values_path(s.source.as_deref(), &c.name).as_deref()
+                            == Some(given)
+                })?;
+                Some((target, claim.name.clone(), s))
             });
-        let Some(other) = found else { continue };
+        let Some((target, claim, other)) = found else {
+            continue;
+        };
+        if target {
+            return Ok(Some(sizes_another_claim(input, given, &claim, &other)));
+        }
         let targeted: Vec<&str> = targets.iter().map(|t| t.statefulset.as_str()).collect();
         let f = blocking(
             "values-path-sizes-another",
@@ -422,6 +431,30 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
         return Ok(Some(f.at(Location::new(input.manifests_name, other.pos))));
     }
     Ok(None)
+}
+
+/// `--path` sizes claim `claim` of target `sts`, not the `--claim` one: the upgrade after the
+/// orphan delete would re-create the StatefulSet with that claim template grown and the
+/// `--claim` one at its old size.
+fn sizes_another_claim(
+    input: &Input<'_>,
+    given: &str,
+    claim: &str,
+    sts: &manifest::StatefulSet,
+) -> Finding {
+    let own = manifest::infer_values_path(sts.source.as_deref(), input.claim);
+    let path = own.map_or_else(String::new, |p| format!(" (or pass --path {p})"));
+    blocking(
+        "values-path-sizes-another",
+        format!(
+            "--path {given} sizes claim template {claim:?} of StatefulSet {}, not {:?}: the upgrade after the orphan delete would re-create it with {claim:?} grown and {:?} at its old size",
+            sts.name, input.claim, input.claim
+        ),
+        Some(format!(
+            "leave out --path{path}, or make a plan for that claim: --claim {claim} --path {given}"
+        )),
+    )
+    .at(Location::new(input.manifests_name, sts.pos))
 }
 
 /// The live StatefulSet's pods start at another ordinal than the render's: the orphan delete and

@@ -1101,3 +1101,55 @@ fn a_path_other_than_the_layout_s_is_warned_or_refused() {
         }
     }
 }
+
+/// A `--path` that sizes another claim of the target (`kafka.logPersistence.size` with the default
+/// `--claim data`) is refused: the re-created StatefulSet would have its `logs` claim template
+/// grown and `data` left as it was. With `--claim logs` the same path is the layout's own.
+#[test]
+fn a_path_that_sizes_another_claim_of_the_target_is_refused() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let (dir, render) = setup(&root, &CASES[2]);
+    let path = "--path=kafka.logPersistence.size";
+    for (claim, refused) in [("data", true), ("logs", false)] {
+        let claim_flag = format!("--claim={claim}");
+        let args = [
+            "--values",
+            "values.yaml",
+            "--format",
+            "json",
+            path,
+            &claim_flag,
+        ];
+        let out = plan_with(dir.path(), &render, &args);
+        assert_eq!(code(&out), i32::from(refused), "{claim}: {}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let found = json["findings"].as_array().unwrap().iter();
+        let ids: Vec<&str> = found.filter_map(|f| f["id"].as_str()).collect();
+        assert_eq!(
+            ids.contains(&"values-path-sizes-another"),
+            refused,
+            "{claim}: {ids:?}"
+        );
+        assert!(!ids.contains(&"values-path-differs"), "{claim}: {ids:?}");
+        if refused {
+            let f = json["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["id"] == "values-path-sizes-another")
+                .unwrap();
+            let message = f["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("--path kafka.logPersistence.size sizes claim template \"logs\" of StatefulSet posthog-posthog-kafka, not \"data\""),
+                "{message}"
+            );
+            let hint = f["hint"].as_str().unwrap();
+            assert!(hint.contains("--path kafka.persistence.size"), "{hint}");
+            let script = ["--values", "values.yaml", "--format", "script", path];
+            let out = plan_with(dir.path(), &render, &script);
+            assert_eq!((code(&out), stdout(&out).is_empty()), (1, true));
+        }
+    }
+}
