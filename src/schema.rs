@@ -5,6 +5,7 @@ use crate::finding::{Finding, Location, Severity};
 use crate::quantity::{Quantity, suggest};
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -266,8 +267,15 @@ struct Bundled {
 
 /// One definition: its JSON text, and the data once parsed.
 struct Lazy {
-    text: &'static serde_json::value::RawValue,
+    text: &'static RawValue,
     data: OnceLock<Value>,
+}
+
+impl Lazy {
+    fn new(text: &'static RawValue) -> Lazy {
+        let data = OnceLock::new();
+        Lazy { text, data }
+    }
 }
 
 impl Bundled {
@@ -298,7 +306,13 @@ impl<'de: 'static> serde::Deserialize<'de> for Bundled {
                 let mut definitions = HashMap::new();
                 while let Some(key) = m.next_key::<&'de str>()? {
                     if key == "definitions" {
-                        definitions = m.next_value::<LazyDefinitions>()?.0;
+                        // Each member kept as its JSON text (borrowed: the bundled texts have no
+                        // escapes in their keys).
+                        let texts: HashMap<&'static str, &'static RawValue> = m.next_value()?;
+                        definitions = texts
+                            .into_iter()
+                            .map(|(name, text)| (name, Lazy::new(text)))
+                            .collect();
                     } else {
                         top.insert(key.to_owned(), m.next_value::<Value>()?);
                     }
@@ -310,34 +324,6 @@ impl<'de: 'static> serde::Deserialize<'de> for Bundled {
             }
         }
         d.deserialize_map(Top)
-    }
-}
-
-/// The members of `definitions`, each kept as its JSON text (borrowed: the bundled texts have
-/// no escapes in their keys).
-struct LazyDefinitions(HashMap<&'static str, Lazy>);
-
-impl<'de: 'static> serde::Deserialize<'de> for LazyDefinitions {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Members;
-        impl<'de: 'static> serde::de::Visitor<'de> for Members {
-            type Value = LazyDefinitions;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object of definitions")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<LazyDefinitions, A::Error> {
-                let mut out = HashMap::new();
-                while let Some((name, text)) = m.next_entry()? {
-                    let data = OnceLock::new();
-                    out.insert(name, Lazy { text, data });
-                }
-                Ok(LazyDefinitions(out))
-            }
-        }
-        d.deserialize_map(Members)
     }
 }
 
