@@ -11,23 +11,6 @@ use std::process::Command;
 
 const BASE: &str = "kafka:\n  persistence:\n    enabled: true\n    size: 20Gi\n";
 
-fn check_files(base: &str, head: &str) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let (b, h) = (dir.path().join("base.yaml"), dir.path().join("head.yaml"));
-    fs::write(&b, base).unwrap();
-    fs::write(&h, head).unwrap();
-    run(
-        &[
-            "check",
-            "--base",
-            b.to_str().unwrap(),
-            "--head",
-            h.to_str().unwrap(),
-        ],
-        b"",
-    )
-}
-
 /// A chart whose template says what `{{ if .Values.kafka.persistence.enabled }}` decides, with
 /// the chart default `enabled: true` (as PostHog's).
 fn enabled_by_helm(helm: &Path, values: &str) -> bool {
@@ -86,7 +69,7 @@ fn enabled_is_what_the_template_sees() {
         ] {
             let head = format!("kafka:\n  persistence:\n    enabled: {v}\n    size: 20Gi\n");
             let helm_on = enabled_by_helm(&h, &head);
-            let out = check_files(BASE, &head);
+            let out = check_values_texts(BASE, &head);
             let disable = stdout(&out).contains("[disable]");
             assert_eq!(
                 disable,
@@ -115,7 +98,7 @@ fn check_sees_merges_and_tags_as_helm_does() {
                 .unwrap();
             assert_eq!(read["kafka"]["persistence"]["size"], "10Gi", "helm {major}");
         }
-        let out = check_files(BASE, head);
+        let out = check_values_texts(BASE, head);
         assert_eq!(code(&out), 1, "{}", stdout(&out));
         assert!(stdout(&out).contains("[shrink]"), "{}", stdout(&out));
         // And `values` refuses to edit through the merge, or compares the binary size as text.
@@ -149,7 +132,7 @@ fn check_reads_what_helm_reads() {
                 .unwrap();
             assert_eq!(read["kafka"]["persistence"]["size"], "20Gi");
         }
-        let out = check_files(BASE, &head);
+        let out = check_values_texts(BASE, &head);
         assert_eq!(code(&out), 0, "{head:?}: {}", stderr(&out));
     }
     // Data in a second document: Helm 3 and Helm 4 read different values, so it is refused.
@@ -169,7 +152,7 @@ fn check_reads_what_helm_reads() {
             (Some("20Gi"), Some("1Gi"))
         );
     }
-    let out = check_files(BASE, &two);
+    let out = check_values_texts(BASE, &two);
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("Helm 3 reads only the first"),

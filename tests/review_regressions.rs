@@ -828,25 +828,12 @@ fn check_blocks_what_helm_renders_as_a_frozen_field_change() {
             None,
         ),
     ];
-    let dir = tempfile::tempdir().unwrap();
     for major in [3, 4] {
         let Some(helm) = helm(major) else { continue };
         for (chart, base, head, id) in &cases {
             let unsafe_ = helm_says_unsafe(&helm, chart, base, head);
             assert_eq!(unsafe_, id.is_some(), "helm {major}: {base:?} -> {head:?}");
-            let (b, h) = (dir.path().join("base.yaml"), dir.path().join("head.yaml"));
-            std::fs::write(&b, base).unwrap();
-            std::fs::write(&h, head).unwrap();
-            let out = run(
-                &[
-                    "check",
-                    "--base",
-                    b.to_str().unwrap(),
-                    "--head",
-                    h.to_str().unwrap(),
-                ],
-                b"",
-            );
+            let out = check_values_texts(base, head);
             let text = stdout(&out) + &stderr(&out);
             assert_eq!(
                 code(&out),

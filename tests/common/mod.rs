@@ -58,6 +58,16 @@ pub fn write_executable(path: &Path, text: &str) {
     assert!(status.success(), "writing {}: {status}", path.display());
 }
 
+/// `pvc-resize check --base BASE --head HEAD` on two values files written from the texts.
+pub fn check_values_texts(base: &str, head: &str) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, h) = (dir.path().join("base.yaml"), dir.path().join("head.yaml"));
+    std::fs::write(&b, base).unwrap();
+    std::fs::write(&h, head).unwrap();
+    let (b, h) = (b.to_str().unwrap(), h.to_str().unwrap());
+    run(&["check", "--base", b, "--head", h], b"")
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
