@@ -29,7 +29,8 @@ pub fn add_claim_typemeta(input: &str) -> Result<Added, String> {
     let mut claims = Vec::new();
     for chunk in stream::split(input) {
         let doc = &input[chunk.range.clone()];
-        if !doc.contains("StatefulSet") || !doc.contains("volumeClaimTemplates") {
+        let holds = |needle| stream::holds_any(doc, &[needle]);
+        if !holds("StatefulSet") || !holds("volumeClaimTemplates") {
             continue;
         }
         let docs = yaml::parse_stream(doc, chunk.range.start, chunk.line - 1)

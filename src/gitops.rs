@@ -24,7 +24,8 @@ use std::fmt::Write;
 fn claim_index(manifests: &str, name: &str, claim: &str) -> Result<usize, String> {
     for chunk in stream::split(manifests) {
         let doc = &manifests[chunk.range.clone()];
-        if !stream::has_content(doc) || !doc.contains("StatefulSet") || !doc.contains(name) {
+        let holds = |needle| stream::holds_any(doc, &[needle]);
+        if !stream::has_content(doc) || !holds("StatefulSet") || !holds(name) {
             continue;
         }
         let (json, _) = validate::parse_document("manifests", doc, chunk.range.start, chunk.line)?;

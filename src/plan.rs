@@ -391,7 +391,7 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
     }
     for chunk in stream::split(input.manifests) {
         let text = &input.manifests[chunk.range.clone()];
-        if !text.contains("StatefulSet") {
+        if !stream::holds_any(text, &["StatefulSet"]) {
             continue;
         }
         let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)

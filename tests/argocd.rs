@@ -84,3 +84,26 @@ fn helm3_post_render_adds_claim_typemeta_and_nothing_else() {
     let o = run(&["post-render", "--claim-typemeta"], k32.as_bytes());
     assert_eq!((code(&o), stdout(&o)), (0, k32));
 }
+
+/// A StatefulSet whose `kind` is spelt with an escape (`"State\x66ulSet"`, a StatefulSet to the
+/// API server) gets the claim templates' apiVersion/kind too: the document prefilter decodes
+/// escapes (`stream::holds_any`). It used to be skipped, and the read-back check then failed
+/// with an internal error.
+#[test]
+fn claim_typemeta_reaches_a_kind_spelt_with_escapes() {
+    let doc = "apiVersion: apps/v1\nkind: \"State\\x66ulSet\"\nmetadata:\n  name: demo-kafka\n\
+               spec:\n  serviceName: demo-kafka\n  volumeClaimTemplates:\n    - metadata:\n        \
+               name: data\n      spec:\n        resources:\n          requests:\n            \
+               storage: 8Gi\n";
+    let o = run(&["post-render", "--claim-typemeta"], doc.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = tree(&stdout(&o));
+    assert_eq!(out["kind"], "StatefulSet");
+    let claim = &out["spec"]["volumeClaimTemplates"][0];
+    assert_eq!(
+        (&claim["apiVersion"], &claim["kind"]),
+        (&"v1".into(), &"PersistentVolumeClaim".into()),
+        "{}",
+        stdout(&o)
+    );
+}
