@@ -2,9 +2,9 @@
 //! exit codes; nothing here reads a file or prints.
 
 use clap::{Args, Parser, Subcommand};
+use pvc_resize::commands::values;
+use pvc_resize::k8s::schema;
 use pvc_resize::output::{ColorChoice, Format};
-use pvc_resize::schema;
-use pvc_resize::values;
 
 #[derive(Parser)]
 #[command(

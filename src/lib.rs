@@ -1,25 +1,22 @@
 //! pvc-resize: grow the volumes of Helm-managed StatefulSets, offline.
 //!
-//! The library never prints: it returns data (edited buffers, outcomes, errors with positions),
+//! The library never prints: it returns data (edited buffers, outcomes, findings with positions),
 //! and the binary turns that into text and exit codes.
+//!
+//! Layers, each importing only the ones below it:
+//! - `commands`: one module per command (values, post-render, validate, check, plan, gitops, argocd).
+//! - `charts`: chart layouts (which values path sizes which claim).
+//! - `k8s`: Kubernetes objects as the API server reads them: quantities, streams, the objects of a
+//!   render, the StatefulSet update rules, schemas, RFC 6902 patches.
+//! - `output`: one renderer per format (text, JSON, GitHub annotations, SARIF, unified diffs).
+//! - `finding`: the one finding model every command reports in.
+//! - `yaml`: the span tree over the event parser, and YAML data exactly as Helm reads it.
+//! - `fsutil`: reading and atomic writing of files.
 
-pub mod argocd;
-pub mod check;
-pub mod data;
+pub mod charts;
+pub mod commands;
 pub mod finding;
 pub mod fsutil;
-pub mod gitops;
-pub mod immutability;
-pub mod manifest;
+pub mod k8s;
 pub mod output;
-pub mod patch;
-pub mod plan;
-pub mod plan_render;
-pub mod post_render;
-pub mod quantity;
-pub mod render;
-pub mod schema;
-pub mod stream;
-pub mod validate;
-pub mod values;
 pub mod yaml;

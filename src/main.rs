@@ -13,19 +13,19 @@ use cli::{
     CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs, ValidateArgs,
     ValuesArgs,
 };
-use pvc_resize::argocd;
-use pvc_resize::check;
+use pvc_resize::commands::argocd;
+use pvc_resize::commands::check;
+use pvc_resize::commands::plan;
+use pvc_resize::commands::plan::render as plan_render;
+use pvc_resize::commands::post_render::{self, Options};
+use pvc_resize::commands::validate;
+use pvc_resize::commands::values::{self, Change, ValuesPath};
 use pvc_resize::finding::{Finding, Report, Severity};
 use pvc_resize::fsutil;
-use pvc_resize::immutability;
+use pvc_resize::k8s::patch::PatchSet;
+use pvc_resize::k8s::quantity::Size;
+use pvc_resize::k8s::update_rules;
 use pvc_resize::output::{self, ColorChoice, Format};
-use pvc_resize::patch::PatchSet;
-use pvc_resize::plan;
-use pvc_resize::plan_render;
-use pvc_resize::post_render::{self, Options};
-use pvc_resize::quantity::Size;
-use pvc_resize::validate;
-use pvc_resize::values::{self, Change, ValuesPath};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -510,15 +510,15 @@ fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Res
     let (base_text, head_text) = (read_revision(base)?, read_revision(head)?);
     let named = a.base_manifests.is_some();
     let (bm, hm) = (
-        immutability::looks_like_manifests(&base_text),
-        immutability::looks_like_manifests(&head_text),
+        update_rules::looks_like_manifests(&base_text),
+        update_rules::looks_like_manifests(&head_text),
     );
     if named || (bm && hm) {
         if !a.paths.is_empty() {
             bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
         }
         let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
-        let c = immutability::compare(&file(base), &base_text, &file(head), &head_text)
+        let c = update_rules::compare(&file(base), &base_text, &file(head), &head_text)
             .map_err(|e| anyhow!(e))?;
         diag.say(&format!(
             "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",
@@ -648,8 +648,8 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     let out = match a.format.as_str() {
         "markdown" => plan_render::markdown(&plan),
         "json" => plan_render::json(&plan),
-        "flux" => pvc_resize::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
-        "argocd" => pvc_resize::gitops::argocd(&plan),
+        "flux" => pvc_resize::commands::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
+        "argocd" => pvc_resize::commands::gitops::argocd(&plan),
         // The preflight findings alone, as annotations or for code scanning.
         "github" | "sarif" => output::render(
             &Report::new("plan", plan.findings.clone()),

@@ -7,9 +7,9 @@
 mod common;
 
 use common::{Rng, shared_fixtures, skip};
+use pvc_resize::commands::post_render::{self, Options};
+use pvc_resize::k8s::quantity::Size;
 use pvc_resize::output::diff::{unified_diff, unified_diff_of_edits};
-use pvc_resize::post_render::{self, Options};
-use pvc_resize::quantity::Size;
 use std::fmt::Write as _;
 use std::ops::Range;
 use std::path::Path;

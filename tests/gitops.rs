@@ -11,11 +11,11 @@ use std::process::Command;
 /// Every document of a YAML stream as data the way Kubernetes reads it (YAML 1.1: kustomize
 /// writes `defaultMode: 0755` as 493, which is the same number), empty ones left out.
 fn documents(text: &str) -> Vec<Value> {
-    pvc_resize::stream::split(text)
+    pvc_resize::k8s::stream::split(text)
         .into_iter()
-        .filter(|c| pvc_resize::stream::has_content(&text[c.range.clone()]))
+        .filter(|c| pvc_resize::k8s::stream::has_content(&text[c.range.clone()]))
         .map(|c| {
-            pvc_resize::validate::parse_document(
+            pvc_resize::commands::validate::parse_document(
                 "stream",
                 &text[c.range.clone()],
                 c.range.start,

@@ -13,12 +13,12 @@ const ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
 /// Turns a Helm 3 style render into what Helm 4 hands a post-renderer.
 fn helm4_style(render: &str) -> String {
     let mut docs = Vec::new();
-    for chunk in pvc_resize::stream::split(render) {
+    for chunk in pvc_resize::k8s::stream::split(render) {
         let text = &render[chunk.range.clone()];
-        if !pvc_resize::stream::has_content(text) {
+        if !pvc_resize::k8s::stream::has_content(text) {
             continue;
         }
-        let source = pvc_resize::stream::source_comment(text)
+        let source = pvc_resize::k8s::stream::source_comment(text)
             .expect("every rendered document has a Source line");
         let body: Vec<&str> = text
             .lines()
@@ -130,7 +130,7 @@ fn check(input: &str, expected: &str, extra: &[&str], what: &str) {
     assert!(
         got == expected,
         "{what}:\n{}",
-        pvc_resize::render::unified_diff(expected, &got, what)
+        pvc_resize::output::diff::unified_diff(expected, &got, what)
     );
     let anns = annotations_of(&got);
     assert!(

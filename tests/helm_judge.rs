@@ -14,8 +14,8 @@
 
 mod common;
 use common::*;
-use pvc_resize::quantity::Size;
-use pvc_resize::values::{Change, ValuesPath, set_size};
+use pvc_resize::commands::values::{Change, ValuesPath, set_size};
+use pvc_resize::k8s::quantity::Size;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -513,7 +513,7 @@ fn tool_read(text: &[u8]) -> Result<Value, String> {
     let Some(root) = docs.into_iter().next().and_then(|d| d.root) else {
         return Ok(json!({}));
     };
-    match pvc_resize::data::read(&root).map_err(|e| e.to_string())? {
+    match pvc_resize::yaml::data::read(&root).map_err(|e| e.to_string())? {
         Value::Null => Ok(json!({})),
         v @ Value::Object(_) => Ok(v),
         other => Err(format!("not a mapping: {other}")),
@@ -592,7 +592,7 @@ fn judge(oracle: &HelmOracle, seeds: std::ops::Range<u64>, tally: &mut Tally) {
     let path = ValuesPath::parse("kafka.persistence.size").unwrap();
     let size = Size::parse("5Ti").unwrap();
     let inputs: Vec<Vec<u8>> = seeds.clone().map(generate).collect();
-    let edits: Vec<Option<Result<pvc_resize::values::Edit, String>>> = inputs
+    let edits: Vec<Option<Result<pvc_resize::commands::values::Edit, String>>> = inputs
         .iter()
         .map(|t| {
             std::str::from_utf8(t)

@@ -427,10 +427,10 @@ fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
 /// (`kubectl get statefulset -o yaml` of a List): its defaults filled in, claim templates with
 /// apiVersion/kind, volumeMode and status, server metadata and status.
 fn live_list(render: &str) -> String {
-    let mut sts = pvc_resize::stream::split(render)
+    let mut sts = pvc_resize::k8s::stream::split(render)
         .into_iter()
         .map(|c| {
-            pvc_resize::validate::parse_document(
+            pvc_resize::commands::validate::parse_document(
                 "r",
                 &render[c.range.clone()],
                 c.range.start,

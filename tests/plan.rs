@@ -86,7 +86,7 @@ fn golden(name: &str, got: &str) {
     assert!(
         want == got,
         "{name} differs (PVC_RESIZE_BLESS=1 to accept):\n{}",
-        pvc_resize::render::unified_diff(&want, got, name)
+        pvc_resize::output::diff::unified_diff(&want, got, name)
     );
 }
 
@@ -795,7 +795,7 @@ fn rendered_replicas(render: &str, name: &str) -> Option<i64> {
 /// block, set with the real Helm on the real charts: the block's StatefulSet renders that count.
 #[test]
 fn replica_values_paths_with_the_real_helm() {
-    use pvc_resize::manifest::{BLOCK_LAYOUTS, Chart, replica_values_path};
+    use pvc_resize::charts::layout::{BLOCK_LAYOUTS, Chart, replica_values_path};
     let (Some(root), Some(helm)) = (shared_fixtures(), helm(3)) else {
         return;
     };

@@ -10,8 +10,8 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
-use pvc_resize::post_render::{Options, post_render};
-use pvc_resize::quantity::Size;
+use pvc_resize::commands::post_render::{Options, post_render};
+use pvc_resize::k8s::quantity::Size;
 use std::path::Path;
 use std::process::Command;
 

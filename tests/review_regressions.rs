@@ -588,7 +588,7 @@ fn tabs_are_refused_where_helm_refuses_them() {
                 assert_eq!(code(&out), 0, "Helm reads {text:?}: {err}");
                 let docs = pvc_resize::yaml::parse_stream(text, 0, 0).unwrap();
                 let root = docs[0].root.as_ref().unwrap();
-                let ours = pvc_resize::data::read(root).unwrap();
+                let ours = pvc_resize::yaml::data::read(root).unwrap();
                 assert_eq!(&ours, helm, "{text:?}: the tool reads what Helm reads");
             }
             Err(helm) => {
@@ -621,7 +621,8 @@ fn tabs_are_refused_where_helm_refuses_them() {
 /// templates without their storage requests; and the storage requests apart.
 fn frozen_statefulsets(
     render: &str,
-) -> std::collections::BTreeMap<String, (serde_json::Value, Vec<pvc_resize::quantity::Quantity>)> {
+) -> std::collections::BTreeMap<String, (serde_json::Value, Vec<pvc_resize::k8s::quantity::Quantity>)>
+{
     let mut out = std::collections::BTreeMap::new();
     for doc in render
         .split("\n---")
@@ -633,7 +634,9 @@ fn frozen_statefulsets(
         let mut claims = spec["volumeClaimTemplates"].take();
         for claim in claims.as_array_mut().into_iter().flatten() {
             let storage = claim["spec"]["resources"]["requests"]["storage"].take();
-            sizes.push(pvc_resize::quantity::Quantity::parse(storage.as_str().unwrap()).unwrap());
+            sizes.push(
+                pvc_resize::k8s::quantity::Quantity::parse(storage.as_str().unwrap()).unwrap(),
+            );
         }
         let policy = spec["podManagementPolicy"]
             .as_str()

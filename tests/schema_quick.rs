@@ -7,7 +7,7 @@
 mod common;
 use common::Rng;
 
-use pvc_resize::schema::{self, KUBERNETES_SCHEMAS, Verdict};
+use pvc_resize::k8s::schema::{self, KUBERNETES_SCHEMAS, Verdict};
 use serde_json::{Map, Value, json};
 
 const QUANTITIES: &[&str] = &[
@@ -217,7 +217,7 @@ fn quick_check_agrees_on_values_persistence_blocks() {
     let schema_json: Value = serde_json::from_str(text).unwrap();
     let validator = jsonschema::options()
         .with_format("k8s-quantity", |s: &str| {
-            pvc_resize::quantity::Quantity::parse(s).is_ok()
+            pvc_resize::k8s::quantity::Quantity::parse(s).is_ok()
         })
         .should_validate_formats(true)
         .build(&schema_json)

@@ -37,7 +37,7 @@ fn bundled_kubernetes_schemas_are_up_to_date() {
 
 /// The documents of a stream whose kind has a bundled schema.
 fn covered_documents(stream: &str) -> Vec<String> {
-    pvc_resize::stream::split(stream)
+    pvc_resize::k8s::stream::split(stream)
         .into_iter()
         .map(|c| stream[c.range].to_owned())
         .filter(|d| {

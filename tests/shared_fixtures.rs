@@ -19,7 +19,7 @@ fn post_render_case(dir: &str, before: &str, after: &str, extra: &[&str]) {
     assert!(
         got == expected,
         "{dir}/{before} + 50Gi differs from {after}:\n{}",
-        pvc_resize::render::unified_diff(&expected, &got, after)
+        pvc_resize::output::diff::unified_diff(&expected, &got, after)
     );
 }
 

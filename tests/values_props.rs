@@ -4,8 +4,8 @@
 //! original bytes, and a second run changes nothing.
 
 use proptest::prelude::*;
-use pvc_resize::quantity::Size;
-use pvc_resize::values::{Change, ValuesPath, set_size};
+use pvc_resize::commands::values::{Change, ValuesPath, set_size};
+use pvc_resize::k8s::quantity::Size;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone)]
@@ -215,7 +215,7 @@ fn values_file() -> impl Strategy<Value = String> {
 
 /// The data as Helm reads it (`data.rs`, which tests/helm_judge.rs holds equal to Helm 3 and 4).
 fn parse(s: &str) -> Value {
-    let v = pvc_resize::schema::load_yaml_for_validation("generated", s)
+    let v = pvc_resize::k8s::schema::load_yaml_for_validation("generated", s)
         .unwrap_or_else(|e| panic!("{e}\n{s}"))
         .json;
     if v.is_null() { json!({}) } else { v }

@@ -1,7 +1,7 @@
 //! Patch-file loader: random text never panics (it is validated against the schema first).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pvc_resize::patch::PatchSet;
+use pvc_resize::k8s::patch::PatchSet;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };

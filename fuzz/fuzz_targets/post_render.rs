@@ -2,8 +2,8 @@
 //! the input and differs only on lines that now hold the new size.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pvc_resize::post_render::{Options, post_render};
-use pvc_resize::quantity::Size;
+use pvc_resize::commands::post_render::{Options, post_render};
+use pvc_resize::k8s::quantity::Size;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let Ok(out) = post_render(s, &opts) else { return };
     let output = out.output.to_string();
-    assert_eq!(pvc_resize::stream::count_documents(s), pvc_resize::stream::count_documents(&output));
+    assert_eq!(pvc_resize::k8s::stream::count_documents(s), pvc_resize::k8s::stream::count_documents(&output));
     let (a, b): (Vec<&str>, Vec<&str>) = (s.split('\n').collect(), output.split('\n').collect());
     assert_eq!(a.len(), b.len(), "lines added or removed");
     for (x, y) in a.iter().zip(&b) {

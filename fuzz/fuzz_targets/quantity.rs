@@ -1,7 +1,7 @@
 //! Quantity parser: never panics; a parsed quantity's canonical form parses back to the same value.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pvc_resize::quantity::{Quantity, Size};
+use pvc_resize::k8s::quantity::{Quantity, Size};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };

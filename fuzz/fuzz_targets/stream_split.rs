@@ -2,7 +2,7 @@
 //! at a marker line; counting documents never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pvc_resize::stream;
+use pvc_resize::k8s::stream;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };

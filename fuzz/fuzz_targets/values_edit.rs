@@ -2,8 +2,8 @@
 //! re-parses, and the path then holds the new size (as Helm reads it).
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use pvc_resize::quantity::Size;
-use pvc_resize::values::{ValuesPath, set_size};
+use pvc_resize::k8s::quantity::Size;
+use pvc_resize::commands::values::{ValuesPath, set_size};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
@@ -15,10 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let docs = pvc_resize::yaml::parse_stream(&edit.output, 0, 0)
         .unwrap_or_else(|e| panic!("the edit broke the file: {e}\n--- in\n{file}\n--- out\n{}", edit.output));
     let root = docs.into_iter().next().and_then(|d| d.root).expect("a document");
-    let value = pvc_resize::data::to_json(&root).expect("no alias bomb from an edit");
+    let value = pvc_resize::yaml::data::to_json(&root).expect("no alias bomb from an edit");
     let pointer: String = path.0.iter().map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1"))).collect();
     let got = value.pointer(&pointer).and_then(serde_json::Value::as_str);
-    let old = pvc_resize::quantity::Quantity::parse(got.unwrap_or("")).ok();
+    let old = pvc_resize::k8s::quantity::Quantity::parse(got.unwrap_or("")).ok();
     assert!(
         got == Some(size.text.as_str()) || old.is_some_and(|q| q == size.quantity),
         "{pointer} is {got:?}, not {}\n--- in\n{file}\n--- out\n{}",

@@ -326,7 +326,7 @@ fn assert_same(what: &str, expected: &str, got: &str) {
     assert!(
         expected == got,
         "{what}: differs from Helm's render of the resized values:\n{}",
-        pvc_resize::render::unified_diff(expected, got, what)
+        pvc_resize::output::diff::unified_diff(expected, got, what)
     );
 }
 

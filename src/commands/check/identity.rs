@@ -2,8 +2,8 @@
 //! false) or renames one (`nameOverride` / `fullnameOverride`) leaves its PVCs behind.
 
 use super::{Side, finding, show};
+use crate::charts::layout::{BLOCK_LAYOUTS, Chart};
 use crate::finding::{Finding, Severity};
-use crate::manifest::{BLOCK_LAYOUTS, Chart};
 use serde_json::Value;
 
 /// The chart that renders a block's StatefulSet, as the values prefix of its keys: a subchart
@@ -60,7 +60,7 @@ pub(super) fn charts(base: &Side, head: &Side) -> Vec<Chart> {
     [base, head]
         .iter()
         .filter_map(|s| s.tree.as_ref())
-        .filter_map(|t| crate::manifest::values_chart(t).map(|(c, _)| c))
+        .filter_map(|t| crate::charts::layout::values_chart(t).map(|(c, _)| c))
         .collect()
 }
 

@@ -1,13 +1,15 @@
 //! `plan`: the whole resize procedure for one release, as data. The renderers in
-//! [`crate::plan_render`] turn it into text, markdown, JSON and a bash script.
+//! [`crate::commands::plan::render`] turn it into text, markdown, JSON and a bash script.
 
+pub mod render;
+
+use crate::commands::post_render::{self, Options};
+use crate::commands::validate;
+use crate::commands::values::{self, Change, ValuesPath};
 use crate::fsutil::hinted;
-use crate::manifest::{self, StatefulSet};
-use crate::post_render::{self, Options};
-use crate::quantity::{Quantity, Size, decimal_for_binary, group};
-use crate::stream;
-use crate::validate;
-use crate::values::{self, Change, ValuesPath};
+use crate::k8s::objects::{self, StatefulSet};
+use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::stream;
 use crate::yaml;
 use serde::Serialize;
 use serde_json::Value;
@@ -80,8 +82,8 @@ pub struct Pvc {
 
 impl Target {
     /// The ordinals of the StatefulSet's pods.
-    pub fn ordinals(&self) -> manifest::Ordinals {
-        manifest::Ordinals {
+    pub fn ordinals(&self) -> objects::Ordinals {
+        objects::Ordinals {
             start: self.ordinals_start,
             replicas: self.replicas,
         }
@@ -372,7 +374,7 @@ fn values_paths_differ(targets: &[Target]) -> Option<Finding> {
     })
 }
 
-/// `--path` is the size path a known chart layout (`manifest::BLOCK_LAYOUTS`) sizes another
+/// `--path` is the size path a known chart layout (`crate::charts::layout::BLOCK_LAYOUTS`) sizes another
 /// claim by: of ANOTHER StatefulSet of the render (`--path zookeeper.persistence.size` for
 /// Kafka's), where the upgrade after the orphan delete would change that StatefulSet's claim
 /// template and fail with `spec: Forbidden`, which the script's dry run can't see (it patches
@@ -383,7 +385,7 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
     let Some(given) = input.values_path else {
         return Ok(None);
     };
-    let known = manifest::BLOCK_LAYOUTS
+    let known = crate::charts::layout::BLOCK_LAYOUTS
         .iter()
         .any(|l| given.strip_suffix(".size") == Some(l.block));
     if !known {
@@ -399,12 +401,13 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
         let found = docs
             .iter()
             .filter_map(|d| d.root.as_ref())
-            .filter_map(|r| manifest::statefulset(r, stream::source_comment(text)))
+            .filter_map(|r| objects::statefulset(r, stream::source_comment(text)))
             .find_map(|s| {
                 let target = targets.iter().any(|t| t.statefulset == s.name);
                 let claim = s.claims.iter().find(|c| {
                     !(target && c.name == input.claim)
-                        && manifest::infer_values_path(s.source.as_deref(), &c.name).as_deref()
+                        && crate::charts::layout::infer_values_path(s.source.as_deref(), &c.name)
+                            .as_deref()
                             == Some(given)
                 })?;
                 Some((target, claim.name.clone(), s))
@@ -440,9 +443,9 @@ fn sizes_another_claim(
     input: &Input<'_>,
     given: &str,
     claim: &str,
-    sts: &manifest::StatefulSet,
+    sts: &objects::StatefulSet,
 ) -> Finding {
-    let own = manifest::infer_values_path(sts.source.as_deref(), input.claim);
+    let own = crate::charts::layout::infer_values_path(sts.source.as_deref(), input.claim);
     let path = own.map_or_else(String::new, |p| format!(" (or pass --path {p})"));
     blocking(
         "values-path-sizes-another",
@@ -459,17 +462,17 @@ fn sizes_another_claim(
 
 /// The live StatefulSet's pods start at another ordinal than the render's: the orphan delete and
 /// the upgrade re-create it from the render, which would delete some of its pods and start others.
-fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> Finding {
-    let render = manifest::Ordinals {
+fn ordinals_differ(name: &str, live: objects::Ordinals, render_start: i64) -> Finding {
+    let render = objects::Ordinals {
         start: render_start,
         replicas: live.replicas,
     };
     // The pods of `a` that `b` has not.
-    let only = |a: manifest::Ordinals, b: manifest::Ordinals| {
+    let only = |a: objects::Ordinals, b: objects::Ordinals| {
         let pods: Vec<String> = a
             .range()
             .filter(|&i| !b.contains(i))
-            .map(|i| manifest::pod_name(name, i))
+            .map(|i| objects::pod_name(name, i))
             .collect();
         pods.join(", ")
     };
@@ -494,7 +497,7 @@ fn ordinals_differ(name: &str, live: manifest::Ordinals, render_start: i64) -> F
 /// scale-down, before a rerun) is neither.
 fn replicas_differ(
     name: &str,
-    live: manifest::Ordinals,
+    live: objects::Ordinals,
     render: i64,
     when_scaled: &str,
     values_path: Option<&str>,
@@ -504,7 +507,7 @@ fn replicas_differ(
     }
     let (low, high) = (live.replicas.min(render), live.replicas.max(render));
     let pods: Vec<String> = (live.start + low..live.start + high)
-        .map(|i| manifest::pod_name(name, i))
+        .map(|i| objects::pod_name(name, i))
         .collect();
     let pods = pods.join(", ");
     let head = format!(
@@ -512,7 +515,7 @@ fn replicas_differ(
         live.replicas
     );
     let setting = values_path
-        .and_then(manifest::replica_values_path)
+        .and_then(crate::charts::layout::replica_values_path)
         .map_or("the chart's replica count".to_owned(), |p| {
             format!("the chart's replica count ({p}: {})", live.replicas)
         });
@@ -619,7 +622,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         let Some(sts) = docs
             .iter()
             .filter_map(|d| d.root.as_ref())
-            .filter_map(|r| manifest::statefulset(r, stream::source_comment(text)))
+            .filter_map(|r| objects::statefulset(r, stream::source_comment(text)))
             .find(|s| s.name == name)
         else {
             continue;
@@ -677,7 +680,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
                         Change::Inserted { .. } => "inserted",
                         Change::Unchanged { .. } => "unchanged",
                     },
-                    diff: crate::render::unified_diff(text, &edit.output, file),
+                    diff: crate::output::diff::unified_diff(text, &edit.output, file),
                 }),
                 Err(e) if e.message.contains("refusing to shrink") => {
                     let f = Finding::new("shrink", Severity::Error, e.message.clone())
@@ -825,7 +828,7 @@ fn check_instance(
     let Some(root) = docs.iter().find_map(|d| d.root.as_ref()) else {
         return Ok(());
     };
-    let json = crate::data::to_json(root).map_err(|e| {
+    let json = crate::yaml::data::to_json(root).map_err(|e| {
         hinted(
             format!("{}:{}:1: {e}", input.manifests_name, chunk.line),
             "write the document out instead of through nested aliases",
@@ -846,7 +849,7 @@ fn check_instance(
 
 /// A command as the user types it (pinned to the context and namespace, like every command).
 fn shown(c: &Command) -> String {
-    crate::plan_render::command_line(c)
+    crate::commands::plan::render::command_line(c)
 }
 
 fn values_file_name(input: &Input<'_>) -> String {
@@ -970,13 +973,13 @@ fn target(
             .and_then(Value::as_i64)
             .unwrap_or(0)
     });
-    let range = manifest::Ordinals { start, replicas };
+    let range = objects::Ordinals { start, replicas };
     // Where the fix goes: the StatefulSet in the render (the chart's values make it).
     let in_render = Location::new(input.manifests_name, sts.pos);
     if start != sts.ordinal_start {
         findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start).at(in_render.clone()));
     }
-    let inferred = manifest::infer_values_path(sts.source.as_deref(), input.claim);
+    let inferred = crate::charts::layout::infer_values_path(sts.source.as_deref(), input.claim);
     if let (Some(given), Some(layout)) = (input.values_path, &inferred)
         && given != layout
     {
@@ -1008,7 +1011,7 @@ fn target(
     let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {
         for name in c.pvcs.keys() {
-            let Some(n) = manifest::pvc_ordinal(name, input.claim, &sts.name) else {
+            let Some(n) = objects::pvc_ordinal(name, input.claim, &sts.name) else {
                 continue;
             };
             if n < range.start {
@@ -1028,10 +1031,10 @@ fn target(
         }
     }
     for i in ordinals {
-        let name = manifest::pvc_name(input.claim, &sts.name, i);
+        let name = objects::pvc_name(input.claim, &sts.name, i);
         check_name("PVC", &name, 253, true).map_err(here)?;
         let mut pvc = Pvc {
-            pod: manifest::pod_name(&sts.name, i),
+            pod: objects::pod_name(&sts.name, i),
             name: name.clone(),
             ordinal: i,
             state: "unknown".to_owned(),

@@ -11,6 +11,7 @@ use granit_parser::{Event, Parser, ScalarStyle, StructureStyle};
 use std::fmt;
 use std::ops::Range;
 
+pub mod data;
 mod tabs;
 
 /// A position in a source text, 1-based line and column (columns count characters).
@@ -766,7 +767,7 @@ fn check_duplicates(entries: &[(Node, Node)]) -> Result<(), (Pos, String)> {
 /// A key as the duplicate check compares it: a scalar's text; none for a merge key (`<<`,
 /// which may repeat) or a collection.
 fn key_name(k: &Node) -> Option<&str> {
-    k.as_str().filter(|_| !crate::data::is_merge_key(k))
+    k.as_str().filter(|_| !crate::yaml::data::is_merge_key(k))
 }
 
 /// 1-based line and column of a byte offset.
@@ -825,7 +826,7 @@ pub fn plain_is_safe(value: &str) -> bool {
     // `<<` plain is a merge key for go-yaml.
     if value.is_empty()
         || value == "<<"
-        || crate::data::plain_retypes(value)
+        || crate::yaml::data::plain_retypes(value)
         || value.parse::<f64>().is_ok()
     {
         return false;
@@ -1064,8 +1065,9 @@ mod tests {
             text,
             "a: \"x\\x7f\\ufeff\\x85\\u2028\"\nb:\n- 'yes'\n- '1_000'\n- c: |\n    l1\n    l2\n\"<<\": 1\n"
         );
-        let back =
-            crate::data::to_json(&parse_stream(&text, 0, 0).unwrap()[0].root.clone().unwrap());
+        let back = crate::yaml::data::to_json(
+            &parse_stream(&text, 0, 0).unwrap()[0].root.clone().unwrap(),
+        );
         assert_eq!(back.unwrap(), v);
     }
 }

@@ -1,8 +1,8 @@
 //! Turns a [`Plan`] into text (terminal), markdown (a PR comment), JSON and a bash script.
 
+use crate::commands::plan::{Command, Plan, Step, Target};
 use crate::finding::Severity;
-use crate::plan::{Command, Plan, Step, Target};
-use crate::quantity::group;
+use crate::k8s::quantity::group;
 use std::fmt::Write;
 
 /// Quotes one word for bash: as it is when it only has safe characters, else in single quotes.
@@ -313,7 +313,7 @@ pub fn json(plan: &Plan) -> String {
 }
 
 /// The fixed logic of the script, reviewed and shellcheck'ed as it is.
-pub const SCRIPT_BODY: &str = include_str!("script/resize.sh");
+pub const SCRIPT_BODY: &str = include_str!("../../script/resize.sh");
 
 /// A word in single quotes, always (data in the header is never read as code or arithmetic).
 fn quoted(word: &str) -> String {
@@ -333,7 +333,7 @@ fn array<S: AsRef<str>>(o: &mut String, name: &str, items: impl IntoIterator<Ite
 
 /// What a script needs beyond the plan's steps; each missing piece is an error with a hint.
 struct ScriptInputs<'p> {
-    values: &'p crate::plan::ValuesChange,
+    values: &'p crate::commands::plan::ValuesChange,
     chart: &'p str,
     context: &'p str,
     chart_name: &'p str,
@@ -482,7 +482,11 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
             .iter()
             .map(|t| t.mount_path.as_deref().unwrap_or("/")),
     );
-    let pvcs: Vec<(usize, &crate::plan::Pvc, crate::manifest::Ordinals)> = plan
+    let pvcs: Vec<(
+        usize,
+        &crate::commands::plan::Pvc,
+        crate::k8s::objects::Ordinals,
+    )> = plan
         .targets
         .iter()
         .enumerate()

@@ -2,8 +2,8 @@
 //! its file, line and column.
 
 use crate::finding::{Finding, Location, Severity};
-use crate::schema::{self, Violation};
-use crate::stream;
+use crate::k8s::schema::{self, Violation};
+use crate::k8s::stream;
 use crate::yaml::{self, Kind, Node, Pos};
 use serde_json::Value;
 
@@ -166,7 +166,7 @@ fn type_hint(expected: &Value) -> String {
 /// The finding id of a schema keyword, and a hint for it.
 fn classify(v: &Violation) -> (&'static str, String) {
     if let Some(text) = &v.quantity {
-        return ("invalid-quantity", crate::quantity::suggest(text));
+        return ("invalid-quantity", crate::k8s::quantity::suggest(text));
     }
     match v.keyword.as_str() {
         "additionalProperties" | "unevaluatedProperties" => (
@@ -217,7 +217,7 @@ fn place(
     let message = match &v.quantity {
         Some(text) => v
             .message
-            .strip_suffix(&format!("; {}", crate::quantity::suggest(text)))
+            .strip_suffix(&format!("; {}", crate::k8s::quantity::suggest(text)))
             .unwrap_or(&v.message)
             .to_owned(),
         None => v.message.clone(),
@@ -364,7 +364,7 @@ pub fn parse_located(
         .map_err(|e| Box::new(schema::syntax_finding(file, &e)))?;
     let tree = docs.into_iter().find_map(|d| d.root);
     let json = match &tree {
-        Some(t) => crate::data::to_json(t).map_err(|e| {
+        Some(t) => crate::yaml::data::to_json(t).map_err(|e| {
             Box::new(
                 Finding::new("invalid-yaml", Severity::Error, e)
                     .at(Location::new(file, Pos { line, col: 1 }))

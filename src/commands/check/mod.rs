@@ -2,7 +2,7 @@
 //! change under the persistence blocks the tool knows (and any `--path`).
 
 pub use crate::finding::{Finding, Location, Severity};
-use crate::quantity::Quantity;
+use crate::k8s::quantity::Quantity;
 use crate::yaml::{self, Node, Pos};
 use serde_json::Value;
 
@@ -25,7 +25,7 @@ impl Side {
 
     /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
     pub fn load(name: &str, text: &str) -> Result<Side, Box<Finding>> {
-        let loaded = crate::schema::load_values(name, text)?;
+        let loaded = crate::k8s::schema::load_values(name, text)?;
         Ok(Side {
             name: name.to_owned(),
             json: loaded.json,
@@ -76,7 +76,7 @@ fn node_pos(key: &Node, value: &Node) -> Pos {
 
 /// Classifies the changes between two versions. `extra` adds persistence block paths.
 pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
-    let mut blocks: Vec<String> = crate::manifest::persistence_blocks()
+    let mut blocks: Vec<String> = crate::charts::layout::persistence_blocks()
         .into_iter()
         .map(str::to_owned)
         .collect();
@@ -300,7 +300,7 @@ fn size(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
     match hv.as_str().map(Quantity::parse) {
         Some(Err(e)) => out.push(
             invalid(format!("{name}.size {text:?} is not a Kubernetes quantity: {e}"))
-                .hint(crate::quantity::suggest(&text)),
+                .hint(crate::k8s::quantity::suggest(&text)),
         ),
         None => out.push(
             invalid(format!(
@@ -391,7 +391,7 @@ fn size_change(
     if *new == old {
         return;
     }
-    if let Some(message) = crate::quantity::decimal_for_binary(old_text, &old, text, new) {
+    if let Some(message) = crate::k8s::quantity::decimal_for_binary(old_text, &old, text, new) {
         out.push(
             at(Severity::Warning, "decimal-size", format!("{name}.size: {message}"))
                 .hint("write the size with the same kind of suffix as before (Ki, Mi, Gi, Ti are powers of 2)"),
@@ -418,11 +418,11 @@ fn immutable_fields<'a>(base: &'a Side, head: &'a Side, b: &Block, out: &mut Vec
     }
     // What the claim templates render: `labels` only in Bitnami Kafka >= 24 (a block of another
     // chart, or of an unknown one from `--path`, is read as if it did).
-    let chart = crate::manifest::BLOCK_LAYOUTS
+    let chart = crate::charts::layout::BLOCK_LAYOUTS
         .iter()
         .find(|l| l.block == b.name)
         .map(|l| l.chart);
-    let labels = chart.is_none_or(|c| c == crate::manifest::Chart::KafkaKraft);
+    let labels = chart.is_none_or(|c| c == crate::charts::layout::Chart::KafkaKraft);
     let keys = [
         "storageClass",
         "accessModes",
@@ -463,13 +463,13 @@ fn immutable_fields<'a>(base: &'a Side, head: &'a Side, b: &Block, out: &mut Vec
 /// The StatefulSet's PVC names for ordinals `from..to` (exclusive), `data-STS-N` for the block's
 /// claim; at most four are listed.
 fn pvc_names(block: &[&str], from: i64, to: i64) -> String {
-    let layout = crate::manifest::BLOCK_LAYOUTS
+    let layout = crate::charts::layout::BLOCK_LAYOUTS
         .iter()
         .find(|l| l.block == block.join("."));
     let (sts, claim) = layout.map_or(("STATEFULSET", "data"), |l| (l.statefulset, l.claim));
     let names: Vec<String> = (from..to)
         .take(4)
-        .map(|i| crate::manifest::pvc_name(claim, sts, i))
+        .map(|i| crate::k8s::objects::pvc_name(claim, sts, i))
         .collect();
     let more = if to - from > 4 { ", ..." } else { "" };
     format!("{}{more}", names.join(", "))

@@ -2,8 +2,8 @@
 //! class from `global` (Bitnami's storage-class helpers), and `podManagementPolicy`.
 
 use super::{Side, finding, show, truthy};
+use crate::charts::layout::{BLOCK_LAYOUTS, BlockLayout, Chart};
 use crate::finding::{Finding, Severity};
-use crate::manifest::{BLOCK_LAYOUTS, BlockLayout, Chart};
 use serde_json::Value;
 
 /// Reports the storage class and pod management policy changes of the blocks' StatefulSets

@@ -14,9 +14,10 @@
 //! Argo CD has no post-renderer and cannot orphan-delete during a sync: automated syncs are
 //! turned off around the manual steps and one `argocd app sync`.
 
-use crate::plan::{Command, Plan, Step, Target};
-use crate::plan_render::command_line;
-use crate::{stream, validate};
+use crate::commands::plan::render::command_line;
+use crate::commands::plan::{Command, Plan, Step, Target};
+use crate::commands::validate;
+use crate::k8s::stream;
 use serde_json::Value;
 use std::fmt::Write;
 

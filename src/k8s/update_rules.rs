@@ -10,10 +10,11 @@
 //! The comparison happens after defaulting and with Go's semantic equality (nil equals empty,
 //! quantities compare by value), which [`normalize`] reproduces for the fields that matter.
 
+use crate::commands::validate;
 use crate::finding::{Finding, Location, Severity};
-use crate::quantity::Quantity;
+use crate::k8s::quantity::Quantity;
+use crate::k8s::stream;
 use crate::yaml::{Kind, Node, Pos};
-use crate::{stream, validate};
 use serde_json::{Map, Value};
 
 /// Spec fields that an update may change (every supported version, 1.25 and later).
@@ -210,7 +211,7 @@ fn release_of(s: &Sts) -> Option<&str> {
 /// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).
 fn pvc_names(s: &Sts) -> Vec<String> {
     let spec = &s.json["spec"];
-    let ordinals = crate::manifest::Ordinals {
+    let ordinals = crate::k8s::objects::Ordinals {
         start: spec
             .pointer("/ordinals/start")
             .and_then(Value::as_i64)
@@ -223,7 +224,7 @@ fn pvc_names(s: &Sts) -> Vec<String> {
         .flat_map(|claim| {
             ordinals
                 .range()
-                .map(move |i| crate::manifest::pvc_name(claim, &s.name, i))
+                .map(move |i| crate::k8s::objects::pvc_name(claim, &s.name, i))
         })
         .collect()
 }
@@ -764,7 +765,7 @@ fn size_change(
             .collect::<Vec<_>>()
             .join(", "),
     );
-    if let Some(w) = crate::quantity::decimal_for_binary(&ot, &oq, &nt, &nq) {
+    if let Some(w) = crate::k8s::quantity::decimal_for_binary(&ot, &oq, &nt, &nq) {
         message.push_str(&format!("; {w}"));
     }
     out.push(
@@ -778,12 +779,12 @@ fn size_change(
 /// The `pvc-resize plan` command for a grown claim, with the release (Helm's
 /// `app.kubernetes.io/instance` label) and namespace filled in when the render says them.
 fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
-    use crate::plan_render::shell_quote;
+    use crate::commands::plan::render::shell_quote;
     let label = |k: &str| {
         n.json
             .pointer(&format!("/metadata/labels/{}", k.replace('/', "~1")))
             .and_then(Value::as_str)
-            .filter(|v| crate::plan::check_name("release", v, 53, false).is_ok())
+            .filter(|v| crate::commands::plan::check_name("release", v, 53, false).is_ok())
     };
     let release = label("app.kubernetes.io/instance")
         .or_else(|| label("release"))

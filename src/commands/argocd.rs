@@ -13,8 +13,9 @@
 //!
 //! Like the size edit, this splices text: every byte outside the inserted lines stays.
 
+use crate::k8s::stream;
+use crate::yaml::data;
 use crate::yaml::{self, Kind, Node};
-use crate::{data, stream};
 
 /// What was added where.
 pub struct Added {

@@ -4,7 +4,7 @@
 //! replacing the old scalar or inserting the missing keys after the last entry of the deepest
 //! mapping that exists. Every other byte of the file is kept.
 
-use crate::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
 use std::fmt;
 
@@ -127,7 +127,7 @@ pub fn set_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditE
 /// persistence block must pass the schema.
 fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), EditError> {
     // The original was read as Helm reads it before the edit; the edited file must read too.
-    let loaded = crate::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
+    let loaded = crate::k8s::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
         fail(
             Pos { line: 1, col: 1 },
             format!("the edited file would not read as Helm reads it ({e}); nothing written"),
@@ -156,9 +156,9 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
         ));
     }
     let block = pointer(&path.0[..path.0.len() - 1]);
-    for v in crate::schema::validate_values_persistence(&loaded.json) {
+    for v in crate::k8s::schema::validate_values_persistence(&loaded.json) {
         let pos = loaded.tree.as_ref().map_or(Pos { line: 1, col: 1 }, |t| {
-            crate::schema::node_at_pointer(t, &v.pointer).pos
+            crate::k8s::schema::node_at_pointer(t, &v.pointer).pos
         });
         if v.pointer.starts_with(&format!("{block}/")) || v.pointer == block {
             return Err(fail(
@@ -188,7 +188,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g'`), then run again",
         ));
     }
-    crate::data::helm4_separator(src).map_err(|e| {
+    crate::yaml::data::helm4_separator(src).map_err(|e| {
         fail(
             e.pos,
             e.message,
@@ -196,7 +196,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
         )
     })?;
     let docs = yaml::parse_stream(src, 0, 0)?;
-    let root = crate::data::values_root(docs).map_err(|e| {
+    let root = crate::yaml::data::values_root(docs).map_err(|e| {
         fail(
             e.pos,
             e.message,
@@ -204,7 +204,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
         )
     })?;
     if let Some(r) = &root {
-        crate::data::read(r).map_err(|e| {
+        crate::yaml::data::read(r).map_err(|e| {
             fail(
                 e.pos,
                 format!("Helm would refuse this file: {}", e.message),
@@ -219,7 +219,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             // The chart layout decides: a path the file's chart ignores is refused.
             if let Some((at, message, hint)) = root
                 .as_ref()
-                .and_then(|r| crate::manifest::ignored_path(r, &path.0))
+                .and_then(|r| crate::charts::layout::ignored_path(r, &path.0))
             {
                 return Err(fail(at, message, hint));
             }
@@ -272,8 +272,8 @@ fn replace_existing(
         }
     };
     // What Helm reads there (the file was read whole before, so this succeeds).
-    let old =
-        crate::data::scalar_value(node).map_err(|e| fail(e.pos, e.message, "fix the value"))?;
+    let old = crate::yaml::data::scalar_value(node)
+        .map_err(|e| fail(e.pos, e.message, "fix the value"))?;
     let old_text = match &old {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -435,7 +435,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                 let found = helm_entry(entries, key);
                 let after = found.map_or(0, |(j, _, _)| j + 1);
                 if let Some((mk, _)) = entries[after..].iter().find(|(mk, mv)| {
-                    crate::data::is_merge_key(mk) && merge_provides(root, mv, key, 0)
+                    crate::yaml::data::is_merge_key(mk) && merge_provides(root, mv, key, 0)
                 }) {
                     let what = match found {
                         Some((_, k, _)) => {
@@ -530,7 +530,8 @@ fn helm_entry<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(usize, &'a 
         .enumerate()
         .rev()
         .find(|(_, (k, _))| {
-            !crate::data::is_merge_key(k) && crate::data::key_string(k).as_deref() == Some(key)
+            !crate::yaml::data::is_merge_key(k)
+                && crate::yaml::data::key_string(k).as_deref() == Some(key)
         })
         .map(|(j, (k, v))| (j, k, v))
 }
@@ -542,10 +543,10 @@ fn merge_provides(root: &Node, value: &Node, key: &str, depth: usize) -> bool {
     }
     match &value.kind {
         Kind::Mapping { entries, .. } => entries.iter().any(|(k, v)| {
-            if crate::data::is_merge_key(k) {
+            if crate::yaml::data::is_merge_key(k) {
                 merge_provides(root, v, key, depth + 1)
             } else {
-                crate::data::key_string(k).as_deref() == Some(key)
+                crate::yaml::data::key_string(k).as_deref() == Some(key)
             }
         }),
         Kind::Sequence { items, .. } => items

@@ -4,11 +4,11 @@
 //! Every change is made and checked before anything is written: on any error the caller writes nothing,
 //! so Helm never sees a partial stream (a missing document would be deleted from the release).
 
-use crate::manifest::{self, StatefulSet};
-use crate::patch::PatchSet;
-use crate::quantity::{Quantity, Size, decimal_for_binary, group};
-use crate::schema;
-use crate::stream::{self, Chunk};
+use crate::k8s::objects::{self, StatefulSet};
+use crate::k8s::patch::PatchSet;
+use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::schema;
+use crate::k8s::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
 use memchr::memmem;
 use serde_json::Value;
@@ -46,7 +46,7 @@ pub struct Options {
 
 /// A failure, with the line in the input stream where it applies. It lives in `patch` (patches
 /// fail the same way), so that `patch` needs nothing from this module.
-pub use crate::patch::RenderError;
+pub use crate::k8s::patch::RenderError;
 
 fn err(pos: Option<Pos>, message: impl Into<String>, hint: impl Into<String>) -> RenderError {
     RenderError {
@@ -618,7 +618,7 @@ fn check_changed_document(
     };
     let docs = yaml::parse_stream(doc, base, line - 1).map_err(|e| broken(e.to_string()))?;
     for tree in docs.iter().filter_map(|d| d.root.as_ref()) {
-        let json = crate::data::to_json(tree).map_err(|e| broken(format!("{line}: {e}")))?;
+        let json = crate::yaml::data::to_json(tree).map_err(|e| broken(format!("{line}: {e}")))?;
         for (prefix, object) in json_objects(&json) {
             let violations = if whole {
                 schema::validate_object(version, object).map(Option::unwrap_or_default)
@@ -724,7 +724,7 @@ impl Prefilter {
 fn prefilter(patterns: &[String]) -> Prefilter {
     let mut needles = vec![b"StatefulSet".to_vec()];
     if patterns.len() == 1 {
-        let lit = manifest::glob_literal(&patterns[0]);
+        let lit = objects::glob_literal(&patterns[0]);
         // A literal with white space or a quote could be written folded or doubled (`''`).
         if !lit.is_empty() && !lit.contains(|c: char| c.is_whitespace() || c == '\'') {
             needles.push(lit.as_bytes().to_vec());
@@ -814,7 +814,7 @@ impl Scan<'_> {
             let docs = Arc::new(docs);
             let source = stream::source_comment(text);
             for root in docs.iter().filter_map(|d| d.root.as_ref()) {
-                let sts = manifest::statefulsets(root, source);
+                let sts = objects::statefulsets(root, source);
                 if sts.is_empty() {
                     continue;
                 }
@@ -856,7 +856,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
     let templates = if plain {
         sts.claims
             .iter()
-            .map(|c| crate::data::to_json(c.node).ok())
+            .map(|c| crate::yaml::data::to_json(c.node).ok())
             .collect()
     } else {
         None
@@ -1008,7 +1008,7 @@ fn select(
     for p in patterns {
         let mut matched = false;
         for (i, f) in found.iter().enumerate() {
-            if manifest::glob_match(p, &f.name) {
+            if objects::glob_match(p, &f.name) {
                 matched = true;
                 if !std::mem::replace(&mut taken[i], true) {
                     picked.push(i);

@@ -10,9 +10,9 @@
 //!       - {op: add, path: /metadata/annotations/example.com~1owner, value: data-team}
 //! ```
 
-use crate::manifest;
-use crate::schema;
-use crate::stream;
+use crate::k8s::objects;
+use crate::k8s::schema;
+use crate::k8s::stream;
 use crate::yaml::Pos;
 use serde::Deserialize;
 use serde_json::Value;
@@ -163,15 +163,15 @@ impl PatchSet {
                 .as_deref()
                 .is_none_or(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
                 && e.target.name.as_deref().is_none_or(|n| {
-                    memchr::memmem::find(bytes, manifest::glob_literal(n).as_bytes()).is_some()
+                    memchr::memmem::find(bytes, objects::glob_literal(n).as_bytes()).is_some()
                 })
         });
         if !maybe || !stream::has_content(text) {
             return Ok(None);
         }
         let pos = Some(Pos { line, col: 1 });
-        let (mut doc, _) =
-            crate::validate::parse_document("<stdin>", text, 0, line).map_err(|e| RenderError {
+        let (mut doc, _) = crate::commands::validate::parse_document("<stdin>", text, 0, line)
+            .map_err(|e| RenderError {
                 pos,
                 message: format!("invalid YAML in the manifest stream: {e}"),
                 hint: None,
@@ -249,7 +249,7 @@ impl Loaded {
         t.kind.as_deref().is_none_or(|k| k == kind)
             && t.name
                 .as_deref()
-                .is_none_or(|n| manifest::glob_match(n, name))
+                .is_none_or(|n| objects::glob_match(n, name))
             && t.namespace
                 .as_deref()
                 .is_none_or(|ns| Some(ns) == namespace)

@@ -1,0 +1,12 @@
+//! Kubernetes as the API server reads it: exact quantities, manifest streams split into documents,
+//! the objects of a render (StatefulSets, claim templates, PVC names), the StatefulSet update
+//! rules, the bundled schemas, and RFC 6902 patches over documents.
+//!
+//! Knows nothing of charts (which values path sizes what: `charts`) nor of any command.
+
+pub mod objects;
+pub mod patch;
+pub mod quantity;
+pub mod schema;
+pub mod stream;
+pub mod update_rules;
