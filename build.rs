@@ -32,15 +32,22 @@ fn main() {
                 .then(|| git(&["rev-parse", "--short=12", "HEAD"]))
                 .flatten()
         });
-    // Rebuild when HEAD moves: HEAD itself, the branch it points to, and packed refs.
+    // Rebuild when HEAD moves: HEAD itself, the branch file it points to, and packed refs. Only
+    // files that exist are watched: cargo takes a watched file that is missing as changed, so a
+    // clone without `packed-refs` (or with its branch only packed) would re-run this script, and
+    // recompile the binary, on every build.
     if let (Some(dir), Some(common)) = (
         git(&["rev-parse", "--absolute-git-dir"]),
         git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]),
     ) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!("cargo:rerun-if-changed={common}/packed-refs");
+        let mut watched = vec![
+            Path::new(&dir).join("HEAD"),
+            Path::new(&common).join("packed-refs"),
+        ];
         if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            let file = Path::new(&common).join(branch);
+            watched.push(Path::new(&common).join(branch));
+        }
+        for file in watched.iter().filter(|f| f.is_file()) {
             println!("cargo:rerun-if-changed={}", file.display());
         }
     }
