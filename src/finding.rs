@@ -132,7 +132,7 @@ impl Finding {
     }
 }
 
-/// Every finding id with a one-line description (SARIF rules, the README). An id not listed here
+/// Every finding id with a one-line description (SARIF rules, docs/findings.md). An id not listed here
 /// is still rendered, without a description; add new ids here.
 pub const IDS: &[(&str, &str)] = &[
     // check

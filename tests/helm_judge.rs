@@ -881,17 +881,15 @@ fn patched_documents_read_back_as_the_patch_wrote_them() {
     }
 }
 
-/// The README's `--patch` example, verbatim, on the real PostHog render: the Kafka StatefulSet
+/// The `--patch` example of docs/post-render.md, verbatim, on the real PostHog render: the Kafka StatefulSet
 /// (with `ALLOW_PLAINTEXT_LISTENER: "yes"`) gets the annotation and nothing else changes for Helm.
 #[test]
 fn the_readme_patch_example_works_on_the_posthog_kafka_statefulset() {
     let Some(fixtures) = shared_fixtures() else {
         return;
     };
-    let readme = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
-    let section = &readme[readme
-        .find("### `--patch FILE`")
-        .expect("the --patch section")..];
+    let page = read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/post-render.md"));
+    let section = &page[page.find("## `--patch FILE`").expect("the --patch section")..];
     let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
     let example = &section[start..start + section[start..].find("```").unwrap()];
     let dir = tempfile::tempdir().unwrap();

@@ -621,7 +621,7 @@ fn happy_path_and_a_kill_before_each_change_then_rerun() {
     let total: usize = points.iter().map(|p| p.2).sum();
     assert_eq!(
         total, 33,
-        "the fault points documented in README.md: {points:?}"
+        "the fault points documented in docs/plan.md: {points:?}"
     );
     eprintln!(
         "fault points: {total} ({points:?}); script runs so far: {}; {:.1}s",
@@ -1171,7 +1171,7 @@ fn ordinals_from_start() {
         },
     };
     let n = kills_and_reruns(&e, &oracle, &POSTHOG_3, opts("online"), &faults);
-    assert_eq!(n, 4, "the fault points documented in README.md");
+    assert_eq!(n, 4, "the fault points documented in docs/plan.md");
     eprintln!(
         "ordinals: {n} fault points; {:.1}s",
         started.elapsed().as_secs_f64()

@@ -8,7 +8,7 @@
 //! fields (dapr#8067, VictoriaMetrics helm-charts#1092, qdrant-helm#470); this does the same at
 //! render time. Current API servers return the two fields themselves and let an upgrade add them
 //! (the VictoriaMetrics chart did, on existing StatefulSets), so `check` on renders ignores them;
-//! kubernetes#87583 (2020) once refused such a re-apply, hence the README's advice to dry-run on
+//! kubernetes#87583 (2020) once refused such a re-apply, hence docs/gitops.md's advice to dry-run on
 //! an old cluster.
 //!
 //! Like the size edit, this splices text: every byte outside the inserted lines stays.

@@ -1,5 +1,5 @@
-//! Every `sh` block of the README's "Install", "With Helm 3" and "With Helm 4" sections, run by
-//! bash with the real Helm of that section, in a sandbox (its own HOME, Helm homes and GnuPG
+//! Every `sh` block of the README's "A five-minute tour" and "Install" sections and of
+//! docs/helm.md's "With Helm 3" and "With Helm 4", run by bash with the real Helm of that section, in a sandbox (its own HOME, Helm homes and GnuPG
 //! home, `values.yaml` = the PostHog fixture's default values, `./plugin` = this repository's).
 //! What can't run here is rewritten, and only that: `posthog/posthog` is the fixtures' tarball of
 //! that chart; `helm upgrade` (no cluster) runs as `helm template` with the same flags; lines
@@ -9,12 +9,12 @@ use super::*;
 
 /// The shell blocks of the section starting at `heading`, up to the next heading of its level
 /// or above.
-fn blocks(readme: &str, heading: &str) -> Vec<String> {
+fn blocks(page: &str, heading: &str) -> Vec<String> {
     let level = heading.chars().take_while(|c| *c == '#').count();
-    let start = readme
+    let start = page
         .find(&format!("\n{heading}\n"))
-        .unwrap_or_else(|| panic!("README has no {heading:?}"));
-    let body = &readme[start + heading.len() + 2..];
+        .unwrap_or_else(|| panic!("no heading {heading:?}"));
+    let body = &page[start + heading.len() + 2..];
     let end = body
         .lines()
         .scan(0, |off, l| {
@@ -49,9 +49,10 @@ impl Sandbox {
         for d in ["home/.gnupg", "work", "bin"] {
             std::fs::create_dir_all(p.join(d)).unwrap();
         }
-        std::fs::copy(
-            root.join("posthog/values-default.yaml"),
+        // The user's own values file: writable, whatever the fixture's mode.
+        std::fs::write(
             p.join("work/values.yaml"),
+            read(&root.join("posthog/values-default.yaml")),
         )
         .unwrap();
         std::os::unix::fs::symlink(
@@ -115,66 +116,93 @@ impl Sandbox {
     }
 }
 
-fn run_section(heading: &str, major: u8, min_blocks: usize) {
+/// How a section's blocks run: each in a sandbox of its own, side by side (independent recipes),
+/// or one after the other in one sandbox (a tour, where a block uses what the one before made).
+#[derive(Clone, Copy, PartialEq)]
+enum Blocks {
+    Apart,
+    InOrder,
+}
+
+fn run_section(page: &str, heading: &str, major: u8, min_blocks: usize, how: Blocks) {
     let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(major)) else {
         return;
     };
-    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"));
-    let found = blocks(&readme, heading);
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(page));
+    let mut found = blocks(&text, heading);
     assert!(found.len() >= min_blocks, "{heading}: {found:?}");
+    if how == Blocks::InOrder {
+        found = vec![found.concat()];
+    }
     let chart = root.join("posthog/chart/posthog-30.46.0.tgz");
+    let run = |block: &String| {
+        let sandbox = Sandbox::new(&helm, &root);
+        if block.contains("gpg ") {
+            if program("gpg").is_none() {
+                return;
+            }
+            sandbox.key();
+        }
+        run_block(&sandbox, block, &chart, &format!("{page} {heading}"));
+    };
     std::thread::scope(|s| {
         for block in &found {
-            let (helm, root, chart) = (&helm, &root, &chart);
-            s.spawn(move || {
-                let sandbox = Sandbox::new(helm, root);
-                if block.contains("gpg ") {
-                    if program("gpg").is_none() {
-                        return;
-                    }
-                    sandbox.key();
-                }
-                let script: String = block
-                    .replace("posthog/posthog", chart.to_str().unwrap())
-                    .lines()
-                    .filter(|l| !l.starts_with("cargo install"))
-                    .map(|l| format!("{l}\n"))
-                    .collect();
-                let out = sandbox
-                    .command("bash")
-                    .args(["-euo", "pipefail", "-c", &script])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "README {heading} block failed:\n{block}\nstdout:\n{}\nstderr:\n{}",
-                    stdout(&out),
-                    stderr(&out)
-                );
-                let preview = sandbox.path("work/preview.yaml");
-                if preview.exists() {
-                    let text = read(&preview);
-                    assert!(
-                        text.contains("storage: \"50Gi\"") || text.contains("storage: 50Gi"),
-                        "{heading}: preview.yaml has no 50Gi claim"
-                    );
-                }
-            });
+            s.spawn(move || run(block));
         }
     });
 }
 
+/// Runs one block with bash in the sandbox; a preview.yaml it writes must hold the 50Gi claim.
+fn run_block(sandbox: &Sandbox, block: &str, chart: &Path, what: &str) {
+    let script: String = block
+        .replace("posthog/posthog", chart.to_str().unwrap())
+        .lines()
+        .filter(|l| !l.starts_with("cargo install"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = sandbox
+        .command("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what} block failed:\n{block}\nstdout:\n{}\nstderr:\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let preview = sandbox.path("work/preview.yaml");
+    if preview.exists() {
+        let text = read(&preview);
+        assert!(
+            text.contains("storage: \"50Gi\"") || text.contains("storage: 50Gi"),
+            "{what}: preview.yaml has no 50Gi claim"
+        );
+    }
+}
+
 #[test]
 fn readme_install_commands_run() {
-    run_section("## Install", 4, 2);
+    run_section("README.md", "## Install", 4, 2, Blocks::Apart);
 }
 
 #[test]
 fn readme_helm3_commands_run() {
-    run_section("### With Helm 3", 3, 3);
+    run_section("docs/helm.md", "## With Helm 3", 3, 3, Blocks::Apart);
 }
 
 #[test]
 fn readme_helm4_commands_run() {
-    run_section("### With Helm 4", 4, 3);
+    run_section("docs/helm.md", "## With Helm 4", 4, 3, Blocks::Apart);
+}
+
+#[test]
+fn readme_tour_commands_run() {
+    run_section(
+        "README.md",
+        "## A five-minute tour on the real PostHog chart",
+        3,
+        4,
+        Blocks::InOrder,
+    );
 }
