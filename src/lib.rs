@@ -11,7 +11,7 @@
 //! - `output`: one renderer per format (text, JSON, GitHub annotations, SARIF, unified diffs).
 //! - `finding`: the one finding model every command reports in.
 //! - `yaml`: the span tree over the event parser, and YAML data exactly as Helm reads it.
-//! - `fsutil`: reading and atomic writing of files.
+//! - `fsutil`: reading and atomic writing of files; `shell`: quoting words for bash.
 
 pub mod charts;
 pub mod commands;
@@ -19,4 +19,5 @@ pub mod finding;
 pub mod fsutil;
 pub mod k8s;
 pub mod output;
+pub mod shell;
 pub mod yaml;

@@ -256,10 +256,13 @@ pub fn values_file(
 ) -> Result<FileReport, Box<Finding>> {
     let loaded = schema::load_values(file, text)?;
     let tree = loaded.tree.as_ref();
-    let mut findings: Vec<Finding> = schema::validate_values_persistence(&loaded.json)
-        .into_iter()
-        .flat_map(|v| place(file, tree, "", Some(persistence_schema()), v))
-        .collect();
+    let mut findings: Vec<Finding> = schema::validate_values_persistence(
+        &loaded.json,
+        &crate::charts::layout::persistence_blocks(),
+    )
+    .into_iter()
+    .flat_map(|v| place(file, tree, "", Some(persistence_schema()), v))
+    .collect();
     if let Some(chart) = chart_schema {
         let json = if loaded.json.is_null() {
             Value::Object(Default::default())

@@ -156,7 +156,10 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
         ));
     }
     let block = pointer(&path.0[..path.0.len() - 1]);
-    for v in crate::k8s::schema::validate_values_persistence(&loaded.json) {
+    for v in crate::k8s::schema::validate_values_persistence(
+        &loaded.json,
+        &crate::charts::layout::persistence_blocks(),
+    ) {
         let pos = loaded.tree.as_ref().map_or(Pos { line: 1, col: 1 }, |t| {
             crate::k8s::schema::node_at_pointer(t, &v.pointer).pos
         });

@@ -4,6 +4,7 @@
 //!
 //! Knows nothing of charts (which values path sizes what: `charts`) nor of any command.
 
+pub mod names;
 pub mod objects;
 pub mod patch;
 pub mod quantity;

@@ -591,13 +591,13 @@ pub fn validate_object(version: &str, doc: &Value) -> Result<Option<Vec<Violatio
     Ok(Some(collect(kubernetes_validator(version, &root)?, doc)))
 }
 
-/// Validates the persistence blocks of a values file at the known paths. Pointers are from the
-/// file's root.
-pub fn validate_values_persistence(values: &Value) -> Vec<Violation> {
+/// Validates the persistence blocks of a values file at the given dotted paths (a chart layout's
+/// blocks: `charts::layout::persistence_blocks`). Pointers are from the file's root.
+pub fn validate_values_persistence(values: &Value, blocks: &[&str]) -> Vec<Violation> {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     let schema = values_persistence_schema();
     let mut out = Vec::new();
-    for path in crate::charts::layout::persistence_blocks() {
+    for path in blocks {
         let pointer: String = path.split('.').map(|k| format!("/{k}")).collect();
         if let Some(block) = values.pointer(&pointer) {
             if quick_check(schema, block) == Verdict::Valid {
@@ -796,7 +796,7 @@ mod tests {
     #[test]
     fn values_persistence_blocks() {
         let v: Value = serde_json::json!({"kafka": {"persistence": {"size": 20, "enabled": "yes", "sise": "1Gi"}}, "persistence": {"size": "8Gi"}});
-        let errors = validate_values_persistence(&v);
+        let errors = validate_values_persistence(&v, &crate::charts::layout::persistence_blocks());
         let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
         assert!(pointers.contains(&"/kafka/persistence/size"), "{errors:?}");
         assert!(

@@ -779,12 +779,12 @@ fn size_change(
 /// The `pvc-resize plan` command for a grown claim, with the release (Helm's
 /// `app.kubernetes.io/instance` label) and namespace filled in when the render says them.
 fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
-    use crate::commands::plan::render::shell_quote;
+    use crate::shell::shell_quote;
     let label = |k: &str| {
         n.json
             .pointer(&format!("/metadata/labels/{}", k.replace('/', "~1")))
             .and_then(Value::as_str)
-            .filter(|v| crate::commands::plan::check_name("release", v, 53, false).is_ok())
+            .filter(|v| crate::k8s::names::check_name("release", v, 53, false).is_ok())
     };
     let release = label("app.kubernetes.io/instance")
         .or_else(|| label("release"))

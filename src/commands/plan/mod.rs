@@ -7,6 +7,7 @@ use crate::commands::post_render::{self, Options};
 use crate::commands::validate;
 use crate::commands::values::{self, Change, ValuesPath};
 use crate::fsutil::hinted;
+use crate::k8s::names::check_name;
 use crate::k8s::objects::{self, StatefulSet};
 use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::k8s::stream;
@@ -224,36 +225,6 @@ pub struct Plan {
     /// The alternative to the values change: the same upgrade with the post-renderer, per Helm major.
     pub post_renderer: Vec<PostRendererForm>,
     pub rollback: Vec<String>,
-}
-
-/// Kubernetes' DNS-1123 rules, checked before a name goes into a command.
-pub fn check_name(what: &str, name: &str, max: usize, dots: bool) -> Result<(), String> {
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-    };
-    let ok = name.len() <= max
-        && if dots {
-            name.split('.').all(label_ok)
-        } else {
-            label_ok(name)
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(hinted(
-            format!(
-                "{what} {name:?} is not a valid Kubernetes name (DNS-1123: lowercase letters, digits and '-'{}, at most {max} characters); refusing to put it in a command",
-                if dots { ", labels joined by '.'" } else { "" }
-            ),
-            format!(
-                "give the {what}'s name as Kubernetes shows it (kubectl get, helm list): lowercase, no '_' or spaces"
-            ),
-        ))
-    }
 }
 
 /// Objects of a `kubectl get ... -o yaml` snapshot.

@@ -3,20 +3,8 @@
 use crate::commands::plan::{Command, Plan, Step, Target};
 use crate::finding::Severity;
 use crate::k8s::quantity::group;
+use crate::shell::shell_quote;
 use std::fmt::Write;
-
-/// Quotes one word for bash: as it is when it only has safe characters, else in single quotes.
-pub fn shell_quote(word: &str) -> String {
-    let safe = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_@%+=:,./-".contains(&b));
-    if safe {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
 
 /// A command line, every word quoted.
 pub fn command_line(c: &Command) -> String {
@@ -539,15 +527,6 @@ pub fn commands(steps: &[Step]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(shell_quote("posthog"), "posthog");
-        assert_eq!(shell_quote("x;rm -rf /"), "'x;rm -rf /'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("{\"a\":1}"), "'{\"a\":1}'");
-    }
 
     #[test]
     fn header_data_is_always_single_quoted() {
