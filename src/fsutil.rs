@@ -29,20 +29,7 @@ pub fn read_text(path: &str) -> Result<String, String> {
                 "give the path of a YAML file in it",
             ));
         }
-        fs::read(p).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => hinted(
-                format!("{path}: no such file"),
-                "check the path (a relative path starts from the current folder); `-` reads stdin",
-            ),
-            io::ErrorKind::PermissionDenied => hinted(
-                format!("{path}: permission denied"),
-                format!("make it readable (`chmod u+r {path}`), or run as a user who can read it"),
-            ),
-            _ => hinted(
-                format!("{path}: cannot read: {e}"),
-                "check that the path names a readable file",
-            ),
-        })?
+        fs::read(p).map_err(|e| open_error(path, &e))?
     };
     let name = if path == "-" { "<stdin>" } else { path };
     bytes_to_text(name, bytes)
@@ -72,25 +59,138 @@ pub fn bytes_to_text(name: &str, bytes: Vec<u8>) -> Result<String, String> {
     })
 }
 
+/// What a file was when it was read: which file the path named (device and inode) and its size
+/// and modification time. `--write` replaces the file only while the path still names exactly this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(meta: &fs::Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            len: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+        }
+    }
+
+    fn same_file(&self, other: &Stamp) -> bool {
+        (self.dev, self.ino) == (other.dev, other.ino)
+    }
+}
+
+/// What a file that is not a regular file is, in words; `None` for a regular file.
+fn not_regular(meta: &fs::Metadata) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    Some(if t.is_file() {
+        return None;
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (a named pipe, or the pipe of a process substitution `<(...)`)"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    })
+}
+
+/// Reads a file that [`replace_file`] will replace. Anything but a regular file (or a symlink to
+/// one) is refused before it is opened, so a FIFO does not block and a device is never replaced by
+/// a regular file. Returns the text and the [`Stamp`] of the file read.
+pub fn read_for_replace(path: &str) -> Result<(String, Stamp), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |what: &str| {
+        hinted(
+            format!(
+                "{path}: is {what}, not a regular file; --write replaces a file by a rename, so it refuses anything else (nothing was read or written)"
+            ),
+            "drop --write to read it and get the diff on stdout, or give the path of a regular file (a symlink to one is fine)",
+        )
+    };
+    let meta = fs::metadata(path).map_err(|e| open_error(path, &e))?;
+    if let Some(what) = not_regular(&meta) {
+        return Err(refuse(what));
+    }
+    // Non-blocking: if a FIFO took the file's place since the check above, opening it won't hang.
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| open_error(path, &e))?;
+    let opened = f.metadata().map_err(|e| open_error(path, &e))?;
+    if let Some(what) = not_regular(&opened) {
+        return Err(refuse(what));
+    }
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| open_error(path, &e))?;
+    let stamp = Stamp::of(&f.metadata().map_err(|e| open_error(path, &e))?);
+    if !stamp.same_file(&Stamp::of(&meta)) || stamp.len != bytes.len() as u64 {
+        return Err(changed(path));
+    }
+    Ok((bytes_to_text(path, bytes)?, stamp))
+}
+
+fn open_error(path: &str, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => hinted(
+            format!("{path}: no such file"),
+            "check the path (a relative path starts from the current folder); `-` reads stdin",
+        ),
+        io::ErrorKind::PermissionDenied => hinted(
+            format!("{path}: permission denied"),
+            format!("make it readable (`chmod u+r {path}`), or run as a user who can read it"),
+        ),
+        _ => hinted(
+            format!("{path}: cannot read: {e}"),
+            "check that the path names a readable file",
+        ),
+    }
+}
+
+fn changed(path: &str) -> String {
+    hinted(
+        format!(
+            "{path}: the file changed while pvc-resize was editing it (another program wrote or replaced it); nothing written"
+        ),
+        "run the command again on the file as it is now",
+    )
+}
+
 /// Replaces `path` with `content`, atomically: a temporary file in the same folder, flushed to
 /// disk, given the original's mode, owner and group, then renamed over the original. A symlink is
 /// followed (the target is replaced, the link kept); a file with several hard links is refused
-/// (a rename would leave the other names with the old content). If the file no longer holds
-/// `expected`, nothing is replaced. Lines appended by another process between that check and the
-/// rename are not lost: they are read back through the old file and appended to the new one.
-pub fn replace_file(path: &str, expected: &str, content: &str) -> Result<(), String> {
-    replace_file_racing(path, expected, content, &|| {})
+/// (a rename would leave the other names with the old content). Nothing is replaced unless the
+/// path still names the file `read` describes (same device, inode, size and modification time)
+/// holding `expected`. On Linux the final step is an atomic exchange, checked afterwards: if
+/// another program renamed its own file over the path in the last instant, that file is put back
+/// and nothing is written (docs/reliability.md). Lines appended by another process after the
+/// exchange are not lost: they are read back through the old file and appended to the new one.
+pub fn replace_file(path: &str, read: &Stamp, expected: &str, content: &str) -> Result<(), String> {
+    replace_file_racing(path, read, expected, content, &|| {})
 }
 
 /// [`replace_file`] with `race` run between the final check and the rename (tests put a
 /// concurrent writer there).
 fn replace_file_racing(
     path: &str,
+    read: &Stamp,
     expected: &str,
     content: &str,
     race: &dyn Fn(),
 ) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
     let unchanged = |message: String| {
         hinted(
             message,
@@ -99,6 +199,49 @@ fn replace_file_racing(
     };
     let target: PathBuf = fs::canonicalize(path).map_err(|e| unchanged(format!("{path}: {e}")))?;
     let meta = fs::metadata(&target).map_err(|e| unchanged(format!("{path}: {e}")))?;
+    replaceable(path, &meta)?;
+    // The original stays open: after the rename, what was written to it meanwhile is still there.
+    let mut original = fs::File::open(&target).map_err(|e| unchanged(format!("{path}: {e}")))?;
+    let still = |f: &fs::File| f.metadata().is_ok_and(|m| Stamp::of(&m) == *read);
+    if Stamp::of(&meta) != *read || !still(&original) {
+        return Err(changed(path));
+    }
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let base = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("values");
+    let tmp = dir.join(format!(".{base}.pvc-resize-{}.tmp", std::process::id()));
+    let result = write_temp(&tmp, path, dir, content, &meta).and_then(|new| {
+        if read_all(&mut original, path)? != expected.as_bytes() {
+            return Err(changed(path));
+        }
+        // The last look before the swap: the path still names the file read, unchanged.
+        if !fs::metadata(&target).is_ok_and(|m| Stamp::of(&m) == *read) || !still(&original) {
+            return Err(changed(path));
+        }
+        race();
+        swap_in(&tmp, &target, path, read, &new)?;
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        carry_late_appends(&mut original, &target, path, expected)
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Read-only files and files with several hard links are not replaced.
+fn replaceable(path: &str, meta: &fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if let Some(what) = not_regular(meta) {
+        return Err(hinted(
+            format!("{path}: is {what}, not a regular file; nothing written"),
+            "give the path of a regular file",
+        ));
+    }
     if meta.permissions().readonly() {
         return Err(hinted(
             format!("{path}: the file is read-only; refusing to replace it"),
@@ -116,34 +259,81 @@ fn replace_file_racing(
             ),
         ));
     }
-    // The original stays open: after the rename, what was written to it meanwhile is still there.
-    let mut original = fs::File::open(&target).map_err(|e| unchanged(format!("{path}: {e}")))?;
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let base = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("values");
-    let tmp = dir.join(format!(".{base}.pvc-resize-{}.tmp", std::process::id()));
-    let result = write_temp(&tmp, path, dir, content, &meta).and_then(|()| {
-        if read_all(&mut original, path)? != expected.as_bytes() {
-            return Err(hinted(
-                format!(
-                    "{path}: the file changed while pvc-resize was editing it; nothing written"
-                ),
-                "run the command again on the file as it is now",
-            ));
+    Ok(())
+}
+
+/// Puts the temporary file `tmp` (whose stamp is `new`) at `target`. On Linux an atomic exchange:
+/// the file that was at `target` lands at `tmp`, so it is checked to be the one read; if another
+/// program renamed its file there in the meantime, that file is exchanged back and the run
+/// refuses. Elsewhere (or on a file system without the exchange) a plain rename.
+fn swap_in(tmp: &Path, target: &Path, path: &str, read: &Stamp, new: &Stamp) -> Result<(), String> {
+    let cannot = |e: io::Error| {
+        hinted(
+            format!("{path}: cannot replace: {e}"),
+            format!("{path} is unchanged; check that its folder is writable"),
+        )
+    };
+    match exchange(tmp, target) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EINVAL | libc::ENOSYS | libc::ENOTSUP)
+            ) =>
+        {
+            return fs::rename(tmp, target).map_err(cannot);
         }
-        race();
-        fs::rename(&tmp, &target).map_err(|e| unchanged(format!("{path}: cannot replace: {e}")))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        carry_late_appends(&mut original, &target, path, expected)
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+        Err(e) => return Err(cannot(e)),
     }
-    result
+    let replaced = fs::symlink_metadata(tmp).map(|m| Stamp::of(&m));
+    if replaced.as_ref().is_ok_and(|s| s.same_file(read)) {
+        // `tmp` now names the old file; the caller removes it on error, so remove it here.
+        let _ = fs::remove_file(tmp);
+        return Ok(());
+    }
+    // Another program's file was there: put it back.
+    exchange(tmp, target).map_err(cannot)?;
+    if fs::symlink_metadata(tmp).is_ok_and(|m| Stamp::of(&m).same_file(new)) {
+        return Err(changed(path));
+    }
+    let kept = tmp.with_extension("other");
+    let _ = fs::rename(tmp, &kept);
+    Err(hinted(
+        format!(
+            "{path}: other programs replaced the file twice while pvc-resize was writing it; nothing of pvc-resize was written, and one of their versions was kept as {}",
+            kept.display()
+        ),
+        "compare the two files and keep the right one, then run the command again",
+    ))
+}
+
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two NUL-terminated paths that live across the call; renameat2 reads nothing else.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 /// The temporary file: `content`, flushed, with the original's mode, owner and group.
@@ -153,7 +343,7 @@ fn write_temp(
     dir: &Path,
     content: &str,
     meta: &fs::Metadata,
-) -> Result<(), String> {
+) -> Result<Stamp, String> {
     use std::os::unix::fs::MetadataExt;
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -193,7 +383,7 @@ fn write_temp(
             )
         })?;
     }
-    Ok(())
+    Ok(Stamp::of(&new))
 }
 
 fn read_all(f: &mut fs::File, path: &str) -> Result<Vec<u8>, String> {
@@ -365,11 +555,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("v.yaml");
         fs::write(&f, "a: 1\n").unwrap();
+        let stamp = |f: &Path| read_for_replace(f.to_str().unwrap()).unwrap().1;
+        let read = stamp(&f);
         let append = |line: &str| {
             let mut h = fs::OpenOptions::new().append(true).open(&f).unwrap();
             h.write_all(line.as_bytes()).unwrap();
         };
-        replace_file_racing(f.to_str().unwrap(), "a: 1\n", "a: 2\n", &|| {
+        replace_file_racing(f.to_str().unwrap(), &read, "a: 1\n", "a: 2\n", &|| {
             append("late: 1\n")
         })
         .unwrap();
@@ -377,6 +569,7 @@ mod tests {
         // Any other late change wins over the edit, and the run says so.
         let e = replace_file_racing(
             f.to_str().unwrap(),
+            &stamp(&f),
             "a: 2\nlate: 1\n",
             "a: 3\nlate: 1\n",
             &|| {
@@ -389,8 +582,31 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(e.contains("the other change was kept"), "{e}");
+        assert!(e.contains("changed while"), "{e}");
         assert_eq!(fs::read_to_string(&f).unwrap(), "b: 2\nlate: 1\n");
+    }
+
+    /// An editor renames its save over the path after the last check: the exchange shows that the
+    /// file replaced is not the one read, so the save is put back and the run refuses.
+    #[test]
+    fn a_save_renamed_in_at_the_last_instant_is_put_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("v.yaml");
+        fs::write(&f, "a: 1\n").unwrap();
+        let (_, read) = read_for_replace(f.to_str().unwrap()).unwrap();
+        let save = dir.path().join("v.yaml.swp");
+        let e = replace_file_racing(f.to_str().unwrap(), &read, "a: 1\n", "a: 2\n", &|| {
+            fs::write(&save, "a: 1\nsaved: yes\n").unwrap();
+            fs::rename(&save, &f).unwrap();
+        })
+        .unwrap_err();
+        assert!(e.contains("changed while"), "{e}");
+        assert_eq!(fs::read_to_string(&f).unwrap(), "a: 1\nsaved: yes\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no file left behind"
+        );
     }
 
     #[test]
@@ -417,7 +633,8 @@ mod tests {
         fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
         let link = dir.path().join("link.yaml");
         symlink(&real, &link).unwrap();
-        replace_file(link.to_str().unwrap(), "a: 1\n", "a: 2\n").unwrap();
+        let (_, read) = read_for_replace(link.to_str().unwrap()).unwrap();
+        replace_file(link.to_str().unwrap(), &read, "a: 1\n", "a: 2\n").unwrap();
         assert_eq!(fs::read_to_string(&real).unwrap(), "a: 2\n");
         assert!(
             fs::symlink_metadata(&link)
@@ -429,7 +646,7 @@ mod tests {
             fs::metadata(&real).unwrap().permissions().mode() & 0o777,
             0o640
         );
-        let e = replace_file(real.to_str().unwrap(), "a: 1\n", "a: 3\n").unwrap_err();
+        let e = replace_file(real.to_str().unwrap(), &read, "a: 1\n", "a: 3\n").unwrap_err();
         assert!(e.contains("changed while"), "{e}");
         assert_eq!(fs::read_to_string(&real).unwrap(), "a: 2\n");
         assert_eq!(

@@ -202,7 +202,13 @@ fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
             "give the file's path, or drop --write to get the diff on stdout"
         ));
     }
-    let src = fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?;
+    // `--write` reads only a regular file, and remembers which one, to replace only that one.
+    let (src, stamp) = if a.write {
+        let (src, stamp) = fsutil::read_for_replace(&a.file).map_err(|e| anyhow!(e))?;
+        (src, Some(stamp))
+    } else {
+        (fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?, None)
+    };
     let name = if a.file == "-" {
         "<stdin>"
     } else {
@@ -233,9 +239,9 @@ fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
             )
         }
     };
-    if a.write {
+    if let Some(stamp) = stamp {
         // Nothing that looks like success is said before the file is replaced.
-        fsutil::replace_file(&a.file, &src, &edit.output).map_err(|e| anyhow!(e))?;
+        fsutil::replace_file(&a.file, &stamp, &src, &edit.output).map_err(|e| anyhow!(e))?;
         diag.say(&done);
         diag.say(&format!("pvc-resize: wrote {name}"));
         return Ok(ExitCode::SUCCESS);
