@@ -93,6 +93,25 @@ pub enum Command {
         is not), 2 when the inputs can't be used. Every name is checked against Kubernetes' rules and every\n\
         argument is shell-quoted.")]
     Plan(PlanArgs),
+    /// From kubelet volume metrics and a cluster snapshot: usage per claim template and ordinal, days
+    /// to full, the size to grow to, drift between values and live PVCs, and the next step
+    #[command(after_help = "Examples:\n  \
+        kubectl get --raw /api/v1/nodes/NODE/proxy/metrics > m.txt     # one file per node\n  \
+        kubectl get pvc,sts,sc -A -o yaml > cluster.yaml\n  \
+        pvc-resize advise --metrics m.txt --cluster cluster.yaml --values values.yaml --format markdown\n  \
+        pvc-resize advise --metrics metrics/ --cluster cluster.yaml --values gitops/ --manifests renders/ \\\n    \
+        --target-usage 75% --horizon 30d --max 2Ti --format json\n  \
+        # growth from Prometheus (an /api/v1/query_range export of kubelet_volume_stats_*):\n  \
+        pvc-resize advise --metrics range.json --cluster cluster.yaml --format github\n\n\
+        Usage is df's Use%: used / (used + available). Growth needs two or more samples in time: a\n\
+        query_range export, exposition lines with timestamps, or several files taken at different times\n\
+        (a sample without a timestamp is at its file's modification time). The proposed size keeps every\n\
+        ordinal at or below --target-usage at the end of --horizon, grows by at least --min-step, is whole\n\
+        GiB, at most --max, and never below the largest live PVC. Values files are matched to releases by\n\
+        name (RELEASE.yaml, RELEASE/values.yaml, NAMESPACE/RELEASE/...).\n\
+        Exit 0 when nothing needs action within --horizon, 1 when something does (or a values file is\n\
+        smaller than the live PVCs), 2 when the inputs can't be used (the error names FILE:LINE).")]
+    Advise(AdviseArgs),
     /// Lay out a ready Helm 4 post-renderer plugin folder: plugin.yaml and this binary in bin/
     #[command(after_help = "Examples:\n  \
         pvc-resize helm-plugin ~/helm-plugins/pvc-resize && helm plugin install ~/helm-plugins/pvc-resize\n  \
@@ -292,6 +311,44 @@ pub struct ValidateArgs {
     pub kubernetes_version: String,
     /// Output format: text, JSON (schema/report.schema.json), GitHub workflow commands, SARIF 2.1.0
     #[arg(long, default_value = "text", value_parser = Format::NAMES)]
+    pub format: String,
+    /// Colour the text format: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]
+    pub color: String,
+}
+
+/// The formats of `advise`.
+pub const ADVISE_FORMATS: [&str; 5] = ["text", "markdown", "json", "github", "sarif"];
+
+#[derive(Args)]
+pub struct AdviseArgs {
+    /// Kubelet metrics: Prometheus text (`kubectl get --raw /api/v1/nodes/NODE/proxy/metrics`) or a
+    /// Prometheus API query/query_range JSON export; files or folders, repeatable; `-` for stdin
+    #[arg(long, value_name = "FILE", required = true, num_args = 1..)]
+    pub metrics: Vec<String>,
+    /// The cluster snapshot: `kubectl get pvc,sts,sc -A -o yaml`
+    #[arg(long, value_name = "FILE")]
+    pub cluster: String,
+    /// The releases' values files: a file, or a folder of them (repeatable)
+    #[arg(long = "values", value_name = "FILE_OR_DIR")]
+    pub values: Vec<String>,
+    /// The releases' renders (`helm template`, `helm get manifest`): a file or a folder (repeatable)
+    #[arg(long = "manifests", value_name = "FILE_OR_DIR")]
+    pub manifests: Vec<String>,
+    /// The usage to size for, at the end of the horizon
+    #[arg(long, default_value = "70%", value_name = "PERCENT")]
+    pub target_usage: String,
+    /// The smallest growth worth a resize: a percentage of the largest live PVC, or a quantity
+    #[arg(long, default_value = "10%", value_name = "PERCENT_OR_Q", allow_hyphen_values = true)]
+    pub min_step: String,
+    /// The largest size to propose
+    #[arg(long, value_name = "Q", allow_hyphen_values = true)]
+    pub max: Option<String>,
+    /// How far ahead to look (Prometheus durations: 14d, 2w, 36h)
+    #[arg(long, default_value = "14d", value_name = "DURATION")]
+    pub horizon: String,
+    /// Output format (github and sarif: the findings alone)
+    #[arg(long, default_value = "text", value_parser = ADVISE_FORMATS)]
     pub format: String,
     /// Colour the text format: auto (on a terminal, unless NO_COLOR is set), always, never
     #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]

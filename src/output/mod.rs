@@ -10,6 +10,7 @@
 pub mod diff;
 pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod paths;
 pub mod sarif;
 pub mod text;
