@@ -339,7 +339,12 @@ pub struct AdviseArgs {
     #[arg(long, default_value = "70%", value_name = "PERCENT")]
     pub target_usage: String,
     /// The smallest growth worth a resize: a percentage of the largest live PVC, or a quantity
-    #[arg(long, default_value = "10%", value_name = "PERCENT_OR_Q", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "10%",
+        value_name = "PERCENT_OR_Q",
+        allow_hyphen_values = true
+    )]
     pub min_step: String,
     /// The largest size to propose
     #[arg(long, value_name = "Q", allow_hyphen_values = true)]

@@ -349,6 +349,39 @@ pub const IDS: &[(&str, &str)] = &[
         "empty-manifests",
         "A manifest stream with no Kubernetes object (post-render refuses it)",
     ),
+    // advise
+    (
+        "usage-above-target",
+        "A volume passes the target usage within the horizon (or is above it): grow its claim",
+    ),
+    (
+        "inodes-exhausted",
+        "A volume runs out of inodes while bytes are free: growing the disk may not help",
+    ),
+    (
+        "values-drift",
+        "The values, render or live StatefulSet size a claim smaller than its largest live PVC",
+    ),
+    (
+        "size-at-max",
+        "The size the policy needs is above --max: the proposal stops at --max",
+    ),
+    (
+        "pvc-no-metrics",
+        "No metrics name this PVC: not mounted, or its node's metrics are missing",
+    ),
+    (
+        "metrics-reset",
+        "A volume's usage starts over (fell by more than half, or the filesystem shrank)",
+    ),
+    (
+        "metrics-unknown-pvc",
+        "The metrics name a PVC that the snapshot does not hold",
+    ),
+    (
+        "metrics-not-this-pvc",
+        "The metrics show a filesystem larger than the PVC: readings of another volume",
+    ),
 ];
 
 /// The description of a finding id, if the catalogue knows it.

@@ -10,8 +10,8 @@ mod helm4_run;
 mod install;
 
 use cli::{
-    AdviseArgs, CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs, ValidateArgs,
-    ValuesArgs,
+    AdviseArgs, CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs,
+    ValidateArgs, ValuesArgs,
 };
 use pvc_resize::commands::argocd;
 use pvc_resize::commands::check;
@@ -694,7 +694,8 @@ fn files_under(path: &str, yaml_only: bool) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let mut dirs = vec![p.to_path_buf()];
     while let Some(d) = dirs.pop() {
-        let entries = std::fs::read_dir(&d).with_context(|| format!("{}: cannot read the folder", d.display()))?;
+        let entries = std::fs::read_dir(&d)
+            .with_context(|| format!("{}: cannot read the folder", d.display()))?;
         for e in entries {
             let e = e.with_context(|| format!("{}: cannot read the folder", d.display()))?;
             let path = e.path();
@@ -735,9 +736,15 @@ fn file_time_ms(path: &str) -> i64 {
 fn run_advise(a: AdviseArgs, _diag: &mut Diag) -> Result<ExitCode> {
     use pvc_resize::commands::advise::{self, metrics, policy};
     let policy = policy::Policy {
-        target_bp: policy::parse_percent("--target-usage", &a.target_usage).map_err(|e| anyhow!(e))?,
+        target_bp: policy::parse_percent("--target-usage", &a.target_usage)
+            .map_err(|e| anyhow!(e))?,
         min_step: policy::parse_step(&a.min_step).map_err(|e| anyhow!(e))?,
-        max: a.max.as_deref().map(parse_size).transpose().context("--max")?,
+        max: a
+            .max
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .context("--max")?,
         horizon_ms: policy::parse_duration("--horizon", &a.horizon).map_err(|e| anyhow!(e))?,
     };
     let metric_files = read_all(&a.metrics, false)?;
@@ -774,7 +781,12 @@ fn run_advise(a: AdviseArgs, _diag: &mut Diag) -> Result<ExitCode> {
             format_of(&a.format),
             false,
         ),
-        _ => advise::render::text(&advice, output::text::Style { color: stdout_color(&a.color) }),
+        _ => advise::render::text(
+            &advice,
+            output::text::Style {
+                color: stdout_color(&a.color),
+            },
+        ),
     };
     emit(out.as_bytes())?;
     Ok(ExitCode::from(u8::from(advice.needs_action)))

@@ -2,6 +2,7 @@
 //! plan, findings); the binary prints. A command may use `charts`, `k8s`, `output`, `finding` and
 //! `yaml`, never another command's internals (a shared need moves down a layer).
 
+pub mod advise;
 pub mod argocd;
 pub mod check;
 pub mod gitops;

@@ -9,5 +9,6 @@ pub mod objects;
 pub mod patch;
 pub mod quantity;
 pub mod schema;
+pub mod snapshot;
 pub mod stream;
 pub mod update_rules;

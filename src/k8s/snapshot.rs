@@ -2,6 +2,7 @@
 //! prints (a `List`), or a stream of objects. Read once into its objects, each with the line it
 //! starts on; `plan --cluster` keeps one namespace of it, `advise` reads every namespace.
 
+use crate::finding::{Finding, Location, Severity};
 use crate::k8s::schema::syntax_finding;
 use crate::k8s::stream;
 use crate::yaml;
@@ -39,8 +40,17 @@ pub fn read(name: &str, text: &str) -> Result<Vec<Object>, String> {
         let Some(tree) = docs.into_iter().find_map(|d| d.root) else {
             continue;
         };
-        let json = yaml::data::to_json(&tree).map_err(|e| format!("{name}:{}: {e}", chunk.line))?;
-        if json.get("kind").and_then(Value::as_str).is_some_and(|k| k.ends_with("List")) {
+        let json = yaml::data::to_json(&tree).map_err(|e| {
+            Finding::new("invalid-yaml", Severity::Error, e)
+                .at(Location::new(name, tree.pos))
+                .hint("write the document out instead of through nested aliases")
+                .to_string()
+        })?;
+        if json
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+        {
             let lines: Vec<usize> = tree
                 .get("items")
                 .map(|i| i.items().iter().map(|n| n.pos.line).collect())
@@ -63,7 +73,12 @@ pub fn read(name: &str, text: &str) -> Result<Vec<Object>, String> {
 }
 
 fn object(json: Value, line: usize) -> Object {
-    let s = |p: &str| json.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
+    let s = |p: &str| {
+        json.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    };
     Object {
         kind: s("/kind"),
         namespace: s("/metadata/namespace"),
@@ -83,7 +98,14 @@ mod tests {
         let objs = read("c.yaml", text).unwrap();
         let got: Vec<(&str, &str, &str, usize)> = objs
             .iter()
-            .map(|o| (o.kind.as_str(), o.namespace.as_str(), o.name.as_str(), o.line))
+            .map(|o| {
+                (
+                    o.kind.as_str(),
+                    o.namespace.as_str(),
+                    o.name.as_str(),
+                    o.line,
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -22,13 +22,13 @@ pub fn escape(s: &str) -> String {
 
 /// Inline code, with a fence longer than any run of backticks inside.
 pub fn code(s: &str) -> String {
-    let longest = s
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{fence}{pad}{}{pad}{fence}", s.replace('\n', " "))
 }
 
@@ -43,12 +43,20 @@ pub fn finding(f: &Finding) -> String {
         "- **{}** {}{}: {}\n",
         f.severity,
         code(f.id),
-        if place.is_empty() { String::new() } else { format!(" at {}", place.trim_end()) },
+        if place.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", place.trim_end())
+        },
         escape(&f.message)
     );
     for r in &f.related {
         let label = r.label.as_deref().unwrap_or("see also");
-        out.push_str(&format!("  - {}: {}\n", escape(label), code(&r.to_string())));
+        out.push_str(&format!(
+            "  - {}: {}\n",
+            escape(label),
+            code(&r.to_string())
+        ));
     }
     if let Some(h) = &f.hint {
         out.push_str(&format!("  - hint: {}\n", escape(h)));

@@ -166,20 +166,20 @@ pub fn read(sources: &[Source<'_>]) -> Result<Metrics, String> {
 type Seen = HashMap<(Field, Key), (i64, u32)>;
 
 fn add(m: &mut Metrics, seen: &mut Seen, field: Field, key: Key, s: Sample) -> Result<(), String> {
-    if let Some(&(t, line)) = seen.get(&(field, key.clone())) {
-        if s.t_ms < t {
-            return Err(hinted(
-                format!(
-                    "{}: samples out of order: this {} of {}/{} is at {} ms, before the one on line {line} ({t} ms)",
-                    m.at(s.place),
-                    field.name(),
-                    key.namespace,
-                    key.pvc,
-                    s.t_ms
-                ),
-                "a series' samples must go forward in time within a file; give each scrape its own file, or export the series again",
-            ));
-        }
+    if let Some(&(t, line)) = seen.get(&(field, key.clone()))
+        && s.t_ms < t
+    {
+        return Err(hinted(
+            format!(
+                "{}: samples out of order: this {} of {}/{} is at {} ms, before the one on line {line} ({t} ms)",
+                m.at(s.place),
+                field.name(),
+                key.namespace,
+                key.pvc,
+                s.t_ms
+            ),
+            "a series' samples must go forward in time within a file; give each scrape its own file, or export the series again",
+        ));
     }
     seen.insert((field, key.clone()), (s.t_ms, s.place.line));
     m.series.entry(key).or_default().samples[field as usize].push(s);
@@ -338,7 +338,9 @@ fn label_value(s: &str, i: usize) -> Result<(String, usize), (usize, String)> {
                 Some((_, other)) => {
                     return Err((
                         i + 1 + j,
-                        format!("invalid escape `\\{other}` in a label value (only \\\\, \\\" and \\n)"),
+                        format!(
+                            "invalid escape `\\{other}` in a label value (only \\\\, \\\" and \\n)"
+                        ),
                     ));
                 }
                 None => break,
@@ -424,18 +426,31 @@ fn read_json(m: &mut Metrics, file: u32, src: &Source<'_>) -> Result<(), String>
         )
     })?;
     if v.get("status").and_then(Value::as_str) != Some("success") {
-        let why = v.get("error").and_then(Value::as_str).unwrap_or("no `\"status\": \"success\"`");
-        return Err(json_error(src.name, 1, format!("not a successful Prometheus API answer: {why}")));
+        let why = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no `\"status\": \"success\"`");
+        return Err(json_error(
+            src.name,
+            1,
+            format!("not a successful Prometheus API answer: {why}"),
+        ));
     }
     let kind = v.pointer("/data/resultType").and_then(Value::as_str);
     if !matches!(kind, Some("matrix" | "vector")) {
         return Err(json_error(
             src.name,
             1,
-            format!("the answer's resultType is {kind:?}: a vector (/api/v1/query) or a matrix (/api/v1/query_range) is needed"),
+            format!(
+                "the answer's resultType is {kind:?}: a vector (/api/v1/query) or a matrix (/api/v1/query_range) is needed"
+            ),
         ));
     }
-    let results = v.pointer("/data/result").and_then(Value::as_array).cloned().unwrap_or_default();
+    let results = v
+        .pointer("/data/result")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let lines = series_lines(src.text);
     let mut seen = Seen::new();
     for (i, r) in results.iter().enumerate() {
@@ -477,7 +492,13 @@ fn json_series(
     let points: Vec<&Value> = match (r.get("values"), r.get("value")) {
         (Some(Value::Array(vs)), _) => vs.iter().collect(),
         (_, Some(v)) => vec![v],
-        _ => return Err(json_error(name, line, format!("the series of {family} has no `value` or `values`"))),
+        _ => {
+            return Err(json_error(
+                name,
+                line,
+                format!("the series of {family} has no `value` or `values`"),
+            ));
+        }
     };
     for (n, p) in points.iter().enumerate() {
         let (t, text) = match p.as_array().map(Vec::as_slice) {
@@ -494,7 +515,10 @@ fn json_series(
             json_error(
                 name,
                 line,
-                format!("sample {} of {family} must be a whole number, not {text:?}", n + 1),
+                format!(
+                    "sample {} of {family} must be a whole number, not {text:?}",
+                    n + 1
+                ),
             )
         })?;
         let t_ms = (t * 1000.0).round() as i64;
@@ -540,14 +564,20 @@ mod tests {
 
     #[test]
     fn errors_have_places() {
-        let e = one("kubelet_volume_stats_used_bytes{namespace=\"n\" persistentvolumeclaim=\"p\"} 1\n")
-            .unwrap_err();
+        let e =
+            one("kubelet_volume_stats_used_bytes{namespace=\"n\" persistentvolumeclaim=\"p\"} 1\n")
+                .unwrap_err();
         assert!(e.starts_with("m.txt:1:47: expected `,` or `}`"), "{e}");
         let e = one("x 1\n  kubelet_volume_stats_used_bytes{namespace=\"n\\t\"} 1\n").unwrap_err();
         assert!(e.starts_with("m.txt:2:47: invalid escape `\\t`"), "{e}");
-        let e = one("kubelet_volume_stats_used_bytes{namespace=\"n\",persistentvolumeclaim=\"p\"} 1.5\n")
-            .unwrap_err();
-        assert!(e.starts_with("m.txt:1:74: kubelet_volume_stats_used_bytes must be a whole"), "{e}");
+        let e = one(
+            "kubelet_volume_stats_used_bytes{namespace=\"n\",persistentvolumeclaim=\"p\"} 1.5\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("m.txt:1:74: kubelet_volume_stats_used_bytes must be a whole"),
+            "{e}"
+        );
         let e = one(
             "kubelet_volume_stats_used_bytes{namespace=\"n\",persistentvolumeclaim=\"p\"} 1 5000\n\
              kubelet_volume_stats_used_bytes{namespace=\"n\",persistentvolumeclaim=\"p\"} 2 4000\n",
@@ -568,7 +598,10 @@ mod tests {
 ]}}"#;
         let e = one(text).unwrap_err();
         assert!(e.starts_with("m.txt:5: samples out of order"), "{e}");
-        let ok = text.replace("[1700003600,\"10\"],[1700000000,\"20\"]", "[1700000000,\"10\"]");
+        let ok = text.replace(
+            "[1700003600,\"10\"],[1700000000,\"20\"]",
+            "[1700000000,\"10\"]",
+        );
         let m = one(&ok).unwrap();
         let p = &m.series[&Key {
             namespace: "n".into(),
@@ -579,7 +612,10 @@ mod tests {
             .iter()
             .map(|s| (s.t_ms, s.value, s.place.line))
             .collect();
-        assert_eq!(got, vec![(1_700_000_000_000, 10, 2), (1_700_003_600_500, 20, 2)]);
+        assert_eq!(
+            got,
+            vec![(1_700_000_000_000, 10, 2), (1_700_003_600_500, 20, 2)]
+        );
         assert_eq!(m.clusters.keys().collect::<Vec<_>>(), vec!["prod"]);
     }
 }

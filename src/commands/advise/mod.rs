@@ -197,8 +197,20 @@ pub fn advise(input: &Input<'_>) -> Result<Advice, String> {
         groups.push(group(input, &m, &renders, v, &mut findings));
     }
     groups.sort_by(|a, b| {
-        (!a.needs_action, &a.namespace, &a.statefulset, &a.claim, &a.fullest)
-            .cmp(&(!b.needs_action, &b.namespace, &b.statefulset, &b.claim, &b.fullest))
+        (
+            !a.needs_action,
+            &a.namespace,
+            &a.statefulset,
+            &a.claim,
+            &a.fullest,
+        )
+            .cmp(&(
+                !b.needs_action,
+                &b.namespace,
+                &b.statefulset,
+                &b.claim,
+                &b.fullest,
+            ))
     });
     Ok(Advice {
         settings: input.settings.clone(),
@@ -212,7 +224,11 @@ pub fn advise(input: &Input<'_>) -> Result<Advice, String> {
 /// Do the metrics and the snapshot describe the same cluster? One `cluster` label at most, and
 /// at least one volume of the metrics must be a PVC of the snapshot; volumes of namespaces the
 /// snapshot holds but PVCs it doesn't know are noted; other namespaces are left out.
-fn scope(m: &Metrics, objects: &[snapshot::Object], cluster_file: &str) -> Result<Vec<Finding>, String> {
+fn scope(
+    m: &Metrics,
+    objects: &[snapshot::Object],
+    cluster_file: &str,
+) -> Result<Vec<Finding>, String> {
     if let [(a, pa), (b, pb), ..] = m.clusters.iter().collect::<Vec<_>>().as_slice() {
         return Err(format!(
             "{}: metrics from two clusters: `cluster=\"{b}\"` here, `cluster=\"{a}\"` at {}\n  hint: export one cluster's series (add cluster=\"NAME\" to the query), the one the snapshot was taken of",
@@ -232,12 +248,17 @@ fn scope(m: &Metrics, objects: &[snapshot::Object], cluster_file: &str) -> Resul
         let theirs: BTreeSet<&str> = m.series.keys().map(|k| k.namespace.as_str()).collect();
         return Err(format!(
             "{}: none of the {} volumes in the metrics is a PVC of {cluster_file} (this one is {}/{}): the metrics are from another cluster or namespace (metrics: {}; snapshot: {})\n  hint: take both from one cluster: `kubectl get --raw /api/v1/nodes/NODE/proxy/metrics` and `kubectl get pvc,sts,sc -A -o yaml` with the same context",
-            s.first_place().map_or_else(|| m.files[0].clone(), |p| m.at(p)),
+            s.first_place()
+                .map_or_else(|| m.files[0].clone(), |p| m.at(p)),
             m.series.len(),
             k.namespace,
             k.pvc,
             list(theirs.iter().copied()),
-            if namespaces.is_empty() { "no PVC".to_owned() } else { list(namespaces.iter().copied()) },
+            if namespaces.is_empty() {
+                "no PVC".to_owned()
+            } else {
+                list(namespaces.iter().copied())
+            },
         ));
     }
     let mut out = Vec::new();
@@ -307,9 +328,10 @@ fn readings(
         };
         let r = policy::reading(series);
         let at = |p: metrics::Place| line_at(&m.files[p.file as usize], p.line as usize);
-        if let (Some(live), Some(place)) = (p.bytes, r.place) {
-            if r.capacity > live {
-                findings.push(
+        if let (Some(live), Some(place)) = (p.bytes, r.place)
+            && r.capacity > live
+        {
+            findings.push(
                     Finding::new(
                         "metrics-not-this-pvc",
                         Severity::Error,
@@ -322,9 +344,8 @@ fn readings(
                     .related(line_at(cluster_file, p.line).labelled("the PVC"))
                     .hint("take the metrics and the snapshot from the same cluster; these readings are left out"),
                 );
-                out.push(None);
-                continue;
-            }
+            out.push(None);
+            continue;
         }
         if let Some(place) = r.reset {
             findings.push(
@@ -362,14 +383,21 @@ fn usage(m: &Metrics, r: &Reading) -> Usage {
     }
 }
 
+/// A release's values file, the values path of the group and the size at it.
+type ValuesSide<'a> = (&'a (String, String), Option<String>, Option<Placed>);
+
 /// The sizes of one release's sources, each with its place.
 struct Sides<'a> {
-    values: Option<(&'a (String, String), Option<String>, Option<Placed>)>,
+    values: Option<ValuesSide<'a>>,
     render: Option<&'a Rendered>,
     render_size: Option<Placed>,
 }
 
-fn sides<'a>(input: &'a Input<'_>, renders: &'a HashMap<(String, String), Rendered>, v: &Volumes) -> Sides<'a> {
+fn sides<'a>(
+    input: &'a Input<'_>,
+    renders: &'a HashMap<(String, String), Rendered>,
+    v: &Volumes,
+) -> Sides<'a> {
     let render = match (&v.statefulset, &v.claim) {
         (Some(s), Some(_)) => renders.get(&("StatefulSet".to_owned(), s.clone())),
         _ => renders.get(&("PersistentVolumeClaim".to_owned(), v.pvcs[0].name.clone())),
@@ -484,7 +512,11 @@ fn group(
         .filter(|p| p.bytes == Some(live_max))
         .find_map(|p| p.size.clone());
     let mut g = Group {
-        kind: if v.statefulset.is_some() { "claim-template" } else { "pvc" },
+        kind: if v.statefulset.is_some() {
+            "claim-template"
+        } else {
+            "pvc"
+        },
         namespace: v.namespace.clone(),
         release: v.release.clone(),
         statefulset: v.statefulset.clone(),
@@ -508,7 +540,11 @@ fn group(
 
 /// The size to propose and why: the policy's when the usage needs it, else the largest live PVC
 /// in whole GiB when a source is smaller than it (drift), else none.
-fn decide(p: &Proposal, drift: &[SizeSource], live_max: u64) -> (Option<Size>, Option<&'static str>) {
+fn decide(
+    p: &Proposal,
+    drift: &[SizeSource],
+    live_max: u64,
+) -> (Option<Size>, Option<&'static str>) {
     if let Some(size) = &p.size {
         let why = if p.for_inodes { "inodes" } else { "usage" };
         return (Some(size.clone()), Some(why));
@@ -536,7 +572,9 @@ fn group_findings(
         p.map(|p| line_at(&m.files[p.file as usize], p.line as usize))
             .unwrap_or_else(|| line_at(input.cluster.0, v.line))
     };
-    let over = |used: u64, whole: u64| whole > 0 && u128::from(used) * 10_000 > u128::from(whole) * u128::from(pol.target_bp);
+    let over = |used: u64, whole: u64| {
+        whole > 0 && u128::from(used) * 10_000 > u128::from(whole) * u128::from(pol.target_bp)
+    };
     for (pvc, r) in v.pvcs.iter().zip(readings) {
         let Some(r) = r else { continue };
         let bytes_over = over(r.used_at(pol.horizon_ms), r.used + r.available);
@@ -561,7 +599,11 @@ fn group_findings(
         }
     }
     if let (Some(size), Some("usage")) = (&g.proposed_size, g.reason) {
-        let fullest = v.pvcs.iter().zip(readings).find(|(p, _)| Some(&p.name) == g.fullest.as_ref());
+        let fullest = v
+            .pvcs
+            .iter()
+            .zip(readings)
+            .find(|(p, _)| Some(&p.name) == g.fullest.as_ref());
         if let Some((pvc, Some(r))) = fullest {
             let now = percent(r.usage_bp().unwrap_or(0));
             let growth = match (r.bytes_per_day, r.days_to_full()) {
@@ -576,12 +618,17 @@ fn group_findings(
             let when = if over(r.used, r.used + r.available) {
                 format!("is above the {} target now", input.settings.target_usage)
             } else {
-                format!("passes the {} target within {horizon}", input.settings.target_usage)
+                format!(
+                    "passes the {} target within {horizon}",
+                    input.settings.target_usage
+                )
             };
             let then = if v.statefulset.is_some() {
                 format!("apply the values change and run its `pvc-resize plan` (size {size})")
             } else {
-                format!("set the PVC's size in the values to {size} and upgrade the release (a PVC grows in place when its StorageClass allows expansion)")
+                format!(
+                    "set the PVC's size in the values to {size} and upgrade the release (a PVC grows in place when its StorageClass allows expansion)"
+                )
             };
             findings.push(
                 Finding::new(
@@ -618,7 +665,11 @@ fn group_findings(
     }
     if let Some(d) = g.drift.first() {
         let live = g.live_size.as_deref().unwrap_or("?");
-        let all: Vec<String> = g.drift.iter().map(|d| format!("{} {} ({})", d.source, d.size, d.at)).collect();
+        let all: Vec<String> = g
+            .drift
+            .iter()
+            .map(|d| format!("{} {} ({})", d.source, d.size, d.at))
+            .collect();
         let mut f = Finding::new(
             "values-drift",
             Severity::Warning,
@@ -714,7 +765,11 @@ fn plan_command(
         "--cluster".into(),
         input.cluster.0.into(),
     ]);
-    let line = words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ");
+    let line = words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ");
     if s.render.is_some() {
         line
     } else {

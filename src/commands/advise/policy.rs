@@ -36,7 +36,10 @@ pub fn parse_percent(flag: &str, s: &str) -> Result<u64, String> {
     let ok = !whole.is_empty()
         && whole.len() <= 3
         && frac.len() <= 2
-        && whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+        && whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit());
     let bp = ok.then(|| {
         let f: u64 = format!("{frac:0<2}").parse().unwrap_or(0);
         whole.parse::<u64>().unwrap_or(0) * 100 + f
@@ -75,7 +78,9 @@ pub fn parse_duration(flag: &str, s: &str) -> Result<i64, String> {
         let n_end = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
         let n: i64 = rest[..n_end].parse().map_err(|_| bad())?;
         rest = &rest[n_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let ms = match &rest[..unit_end] {
             "ms" => 1,
             "s" => 1_000,
@@ -268,8 +273,18 @@ pub fn propose(policy: &Policy, volumes: &[Volume<'_>], live_max: u64) -> Propos
     let mut for_inodes = false;
     for v in volumes {
         let r = v.reading;
-        let by_bytes = scaled(r.used_at(policy.horizon_ms), v.live_bytes, r.used + r.available, policy.target_bp);
-        let by_inodes = scaled(r.inodes_used_at(policy.horizon_ms), v.live_bytes, r.inodes, policy.target_bp);
+        let by_bytes = scaled(
+            r.used_at(policy.horizon_ms),
+            v.live_bytes,
+            r.used + r.available,
+            policy.target_bp,
+        );
+        let by_inodes = scaled(
+            r.inodes_used_at(policy.horizon_ms),
+            v.live_bytes,
+            r.inodes,
+            policy.target_bp,
+        );
         if by_bytes > need {
             need = by_bytes;
             for_inodes = false;
@@ -288,18 +303,18 @@ pub fn propose(policy: &Policy, volumes: &[Volume<'_>], live_max: u64) -> Propos
         };
     }
     let floor = match policy.min_step {
-        Step::Percent(bp) => live_max.saturating_add(
-            (u128::from(live_max) * u128::from(bp)).div_ceil(10_000) as u64,
-        ),
+        Step::Percent(bp) => {
+            live_max.saturating_add((u128::from(live_max) * u128::from(bp)).div_ceil(10_000) as u64)
+        }
         Step::Bytes(b) => live_max.saturating_add(b),
     };
     let mut size = whole_gib(need.max(floor));
     let mut capped = false;
-    if let Some(max) = &policy.max {
-        if size.quantity > max.quantity {
-            capped = need > max.bytes as u64;
-            size = max.clone();
-        }
+    if let Some(max) = &policy.max
+        && size.quantity > max.quantity
+    {
+        capped = need > max.bytes as u64;
+        size = max.clone();
     }
     let size = (size.bytes as u64 > live_max).then_some(size);
     Proposal {
@@ -417,7 +432,10 @@ mod tests {
             &v,
             20 * gi,
         );
-        assert_eq!((capped.size.unwrap().text.as_str(), capped.capped), ("30Gi", true));
+        assert_eq!(
+            (capped.size.unwrap().text.as_str(), capped.capped),
+            ("30Gi", true)
+        );
         // A live PVC already larger than the need: nothing to propose.
         assert_eq!(propose(&policy, &v, 50 * gi).size.map(|s| s.text), None);
         // The minimum step: a need just above the live size still grows by 10%.

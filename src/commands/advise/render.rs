@@ -19,12 +19,18 @@ pub fn bytes(b: u64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{b}B") } else { format!("{v:.1}{}", UNITS[i]) }
+    if i == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.1}{}", UNITS[i])
+    }
 }
 
 /// `[##########|.......]`: the usage filled in, the target marked with `|`.
 pub fn bar(usage_percent: f64, target_percent: f64) -> String {
-    let filled = ((usage_percent / 100.0) * BAR as f64).round().clamp(0.0, BAR as f64) as usize;
+    let filled = ((usage_percent / 100.0) * BAR as f64)
+        .round()
+        .clamp(0.0, BAR as f64) as usize;
     let mark = ((target_percent / 100.0) * BAR as f64).round() as usize;
     let mut s = String::with_capacity(BAR + 2);
     s.push('[');
@@ -90,9 +96,14 @@ pub fn text(a: &Advice, style: Style) -> String {
         let head = format!("{}  {}", name(g), verdict(g));
         let code = if g.needs_action { "1;31" } else { "1;32" };
         let _ = writeln!(out, "{}", style.paint(code, &head));
-        let sizes: Vec<String> = std::iter::once(format!("live {}", g.live_size.as_deref().unwrap_or("?")))
-            .chain(g.sizes.iter().map(|z| format!("{} {} ({})", z.source, z.size, z.at)))
-            .collect();
+        let sizes: Vec<String> =
+            std::iter::once(format!("live {}", g.live_size.as_deref().unwrap_or("?")))
+                .chain(
+                    g.sizes
+                        .iter()
+                        .map(|z| format!("{} {} ({})", z.source, z.size, z.at)),
+                )
+                .collect();
         let _ = writeln!(out, "  {}", sizes.join(" · "));
         let _ = writeln!(
             out,
@@ -110,7 +121,11 @@ pub fn text(a: &Advice, style: Style) -> String {
                 o.pvc,
                 bar(u.usage_percent, target),
                 u.usage_percent,
-                format!("{}/{}", bytes(u.used_bytes), bytes(u.used_bytes + u.available_bytes)),
+                format!(
+                    "{}/{}",
+                    bytes(u.used_bytes),
+                    bytes(u.used_bytes + u.available_bytes)
+                ),
                 u.inode_usage_percent.unwrap_or(0.0),
                 per_day(u),
                 days(u.days_to_full),
@@ -155,10 +170,16 @@ pub fn markdown(a: &Advice) -> String {
         "Policy: at most {} used at the end of the horizon, growth of at least {}, whole GiB{}, never below the largest live PVC.\n",
         a.settings.target_usage,
         a.settings.min_step,
-        a.settings.max.as_deref().map_or_else(String::new, |m| format!(", at most {m}"))
+        a.settings
+            .max
+            .as_deref()
+            .map_or_else(String::new, |m| format!(", at most {m}"))
     );
     for g in &acting {
-        let fullest = g.fullest.as_deref().map_or_else(String::new, |f| format!("; fullest {}", code(f)));
+        let fullest = g
+            .fullest
+            .as_deref()
+            .map_or_else(String::new, |f| format!("; fullest {}", code(f)));
         let _ = writeln!(
             out,
             "- **{}**: {}{fullest}, full in {}",
@@ -174,18 +195,31 @@ pub fn markdown(a: &Advice) -> String {
     changes(&mut out, &acting);
     if !a.findings.is_empty() {
         let _ = writeln!(out, "### Findings\n");
-        out.push_str(&crate::output::markdown::render(&Report::new("advise", a.findings.clone())));
+        out.push_str(&crate::output::markdown::render(&Report::new(
+            "advise",
+            a.findings.clone(),
+        )));
         out.push('\n');
     }
-    let _ = writeln!(out, "<sub>pvc-resize {} advise</sub>", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        out,
+        "<sub>pvc-resize {} advise</sub>",
+        env!("CARGO_PKG_VERSION")
+    );
     out
 }
 
 fn table(out: &mut String, a: &Advice) {
-    let _ = writeln!(out, "| Volumes | Fullest | Usage | Inodes | Growth/day | Full in | Live | Values | Proposed |");
+    let _ = writeln!(
+        out,
+        "| Volumes | Fullest | Usage | Inodes | Growth/day | Full in | Live | Values | Proposed |"
+    );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for g in &a.groups {
-        let fullest = g.ordinals.iter().find(|o| Some(&o.pvc) == g.fullest.as_ref());
+        let fullest = g
+            .ordinals
+            .iter()
+            .find(|o| Some(&o.pvc) == g.fullest.as_ref());
         let u = fullest.and_then(|o| o.usage.as_ref());
         let values = g
             .sizes
@@ -198,12 +232,15 @@ fn table(out: &mut String, a: &Advice) {
             escape(&name(g)),
             fullest.map_or_else(|| "-".to_owned(), |o| code(&o.pvc)),
             u.map_or_else(|| "-".to_owned(), |u| format!("{:.1}%", u.usage_percent)),
-            u.and_then(|u| u.inode_usage_percent).map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%")),
+            u.and_then(|u| u.inode_usage_percent)
+                .map_or_else(|| "-".to_owned(), |p| format!("{p:.1}%")),
             u.map_or_else(|| "-".to_owned(), per_day),
             days(g.days_to_full),
             g.live_size.as_deref().unwrap_or("-"),
             escape(&values),
-            g.proposed_size.as_deref().map_or_else(|| "-".to_owned(), |s| format!("**{s}**")),
+            g.proposed_size
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |s| format!("**{s}**")),
         );
     }
     out.push('\n');
@@ -216,11 +253,18 @@ fn changes(out: &mut String, acting: &[&Group]) {
     let _ = writeln!(out, "### Changes\n");
     for g in acting {
         let _ = writeln!(out, "#### {}\n", escape(&name(g)));
-        if let (Some(d), Some(f), Some(p)) = (&g.next.values_diff, &g.next.values_file, &g.next.values_path) {
+        if let (Some(d), Some(f), Some(p)) = (
+            &g.next.values_diff,
+            &g.next.values_file,
+            &g.next.values_path,
+        ) {
             let _ = writeln!(out, "{} ({}):\n\n```diff\n{}```\n", code(f), code(p), d);
         }
         if let Some(c) = &g.next.plan_command {
-            let _ = writeln!(out, "Then, the procedure for the release:\n\n```sh\n{c}\n```\n");
+            let _ = writeln!(
+                out,
+                "Then, the procedure for the release:\n\n```sh\n{c}\n```\n"
+            );
         }
         for n in &g.next.notes {
             let _ = writeln!(out, "> {}\n", escape(n));

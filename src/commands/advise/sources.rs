@@ -89,7 +89,10 @@ pub fn groups(objects: &[Object]) -> Vec<Volumes> {
                 out.push(template_group(sts, t, claim, Vec::new()));
                 continue;
             };
-            for (&name, o) in names.range::<str, _>((std::ops::Bound::Included(prefix.as_str()), std::ops::Bound::Unbounded)) {
+            for (&name, o) in names.range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            )) {
                 if !name.starts_with(&prefix) {
                     break;
                 }
@@ -103,22 +106,24 @@ pub fn groups(objects: &[Object]) -> Vec<Volumes> {
         }
     }
     for (&ns, names) in &pvcs {
-      for (&name, o) in names {
-        if claimed.contains_key(&(ns, name)) {
-            continue;
+        for (&name, o) in names {
+            if claimed.contains_key(&(ns, name)) {
+                continue;
+            }
+            if o.str("/metadata/annotations/meta.helm.sh~1release-name")
+                .is_some()
+            {
+                out.push(Volumes {
+                    namespace: ns.to_owned(),
+                    release: release_of(o),
+                    statefulset: None,
+                    claim: None,
+                    template_size: None,
+                    pvcs: vec![live(o, None)],
+                    line: o.line,
+                });
+            }
         }
-        if o.str("/metadata/annotations/meta.helm.sh~1release-name").is_some() {
-            out.push(Volumes {
-                namespace: ns.to_owned(),
-                release: release_of(o),
-                statefulset: None,
-                claim: None,
-                template_size: None,
-                pvcs: vec![live(o, None)],
-                line: o.line,
-            });
-        }
-      }
     }
     out
 }
@@ -180,7 +185,11 @@ pub fn renders(files: &[(String, String)]) -> Result<HashMap<(String, String), R
     Ok(out)
 }
 
-fn rendered(file: &str, root: &yaml::Node, source: Option<String>) -> Option<((String, String), Rendered)> {
+fn rendered(
+    file: &str,
+    root: &yaml::Node,
+    source: Option<String>,
+) -> Option<((String, String), Rendered)> {
     let kind = root.get("kind")?.as_str()?.to_owned();
     let name = objects::str_at(root, &["metadata", "name"])?;
     let sized = |n: &yaml::Node| {
@@ -207,7 +216,14 @@ fn rendered(file: &str, root: &yaml::Node, source: Option<String>) -> Option<((S
         }
         _ => return None,
     }
-    Some(((kind, name), Rendered { file: file.to_owned(), source, sizes }))
+    Some((
+        (kind, name),
+        Rendered {
+            file: file.to_owned(),
+            source,
+            sizes,
+        },
+    ))
 }
 
 /// The values path that sizes a claim template: from where the render put the StatefulSet
@@ -248,7 +264,9 @@ fn lone_values_path(render: Option<&Rendered>, root: &yaml::Node) -> Option<Stri
         .unwrap_or_default();
     let mut found = Vec::new();
     persistence_sizes(root, &mut Vec::new(), &mut found);
-    let mut fits = found.into_iter().filter(|p| p.len() == prefix.len() + 2 && p.starts_with(&prefix));
+    let mut fits = found
+        .into_iter()
+        .filter(|p| p.len() == prefix.len() + 2 && p.starts_with(&prefix));
     match (fits.next(), fits.next()) {
         (Some(one), None) => Some(one.join(".")),
         _ => None,
@@ -263,7 +281,11 @@ fn persistence_sizes(node: &yaml::Node, path: &mut Vec<String>, out: &mut Vec<Ve
     for (k, v) in entries {
         let Some(key) = k.as_str() else { continue };
         path.push(key.to_owned());
-        if key == "size" && path.len() >= 2 && path[path.len() - 2] == "persistence" && v.as_str().is_some() {
+        if key == "size"
+            && path.len() >= 2
+            && path[path.len() - 2] == "persistence"
+            && v.as_str().is_some()
+        {
             out.push(path.clone());
         } else if path.len() < 8 {
             persistence_sizes(v, path, out);
@@ -288,8 +310,12 @@ pub fn values_file<'a>(
         let (last, dirs) = parts.split_last()?;
         let stem = last.trim_end_matches(".yaml").trim_end_matches(".yml");
         let named = stem == release
-            || stem.strip_prefix(release).is_some_and(|r| r.starts_with(['-', '.', '_']))
-            || stem.strip_suffix(release).is_some_and(|r| r.ends_with(['-', '.', '_']))
+            || stem
+                .strip_prefix(release)
+                .is_some_and(|r| r.starts_with(['-', '.', '_']))
+            || stem
+                .strip_suffix(release)
+                .is_some_and(|r| r.ends_with(['-', '.', '_']))
             || dirs.contains(&release);
         named.then(|| usize::from(dirs.contains(&namespace)))
     };
@@ -330,15 +356,31 @@ mod tests {
     use super::*;
 
     fn files(names: &[&str]) -> Vec<(String, String)> {
-        names.iter().map(|n| (n.to_string(), String::new())).collect()
+        names
+            .iter()
+            .map(|n| (n.to_string(), String::new()))
+            .collect()
     }
 
     #[test]
     fn values_files_by_release() {
-        let f = files(&["gitops/prod/posthog/values.yaml", "gitops/stage/posthog/values.yaml", "gitops/prod/kafka.yaml"]);
-        assert_eq!(values_file(&f, "posthog", "prod").unwrap().0, "gitops/prod/posthog/values.yaml");
-        assert_eq!(values_file(&f, "kafka", "prod").unwrap().0, "gitops/prod/kafka.yaml");
-        assert!(values_file(&f, "posthog", "other").is_none(), "two equal candidates");
+        let f = files(&[
+            "gitops/prod/posthog/values.yaml",
+            "gitops/stage/posthog/values.yaml",
+            "gitops/prod/kafka.yaml",
+        ]);
+        assert_eq!(
+            values_file(&f, "posthog", "prod").unwrap().0,
+            "gitops/prod/posthog/values.yaml"
+        );
+        assert_eq!(
+            values_file(&f, "kafka", "prod").unwrap().0,
+            "gitops/prod/kafka.yaml"
+        );
+        assert!(
+            values_file(&f, "posthog", "other").is_none(),
+            "two equal candidates"
+        );
         assert!(values_file(&f, "redis", "prod").is_none());
         let one = files(&["values.yaml"]);
         assert_eq!(values_file(&one, "any", "ns").unwrap().0, "values.yaml");

@@ -240,37 +240,17 @@ struct Cluster {
 fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, String> {
     let mut c = Cluster::default();
     let mut elsewhere = std::collections::BTreeSet::new();
-    for chunk in stream::split(text) {
-        let doc = &text[chunk.range.clone()];
-        if !stream::has_content(doc) {
+    for o in crate::k8s::snapshot::read(name, text)? {
+        if !o.namespace.is_empty() && o.namespace != namespace {
+            elsewhere.insert(o.namespace);
             continue;
         }
-        let (json, _) = validate::parse_document(name, doc, chunk.range.start, chunk.line)?;
-        let items = match json.get("kind").and_then(Value::as_str) {
-            Some("List") => json
-                .get("items")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            _ => vec![json],
+        match o.kind.as_str() {
+            "StorageClass" => c.classes.insert(o.name, o.json),
+            "PersistentVolumeClaim" => c.pvcs.insert(o.name, o.json),
+            "StatefulSet" => c.statefulsets.insert(o.name, o.json),
+            _ => None,
         };
-        for item in items {
-            let n = item
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_owned();
-            if let Some(ns) = s(&item, "/metadata/namespace").filter(|ns| *ns != namespace) {
-                elsewhere.insert(ns.to_owned());
-                continue;
-            }
-            match item.get("kind").and_then(Value::as_str) {
-                Some("StorageClass") => c.classes.insert(n, item),
-                Some("PersistentVolumeClaim") => c.pvcs.insert(n, item),
-                Some("StatefulSet") => c.statefulsets.insert(n, item),
-                _ => None,
-            };
-        }
     }
     if c.pvcs.is_empty() && c.statefulsets.is_empty() && !elsewhere.is_empty() {
         let other: Vec<_> = elsewhere.into_iter().collect();
