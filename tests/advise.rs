@@ -68,18 +68,27 @@ fn exposition(rng: &mut Rng, vols: &[Vol], ts: Option<i64>) -> String {
         let mut lines: Vec<String> = vols
             .iter()
             .map(|v| {
-                let mut labels = vec![
+                let mut labels = [
                     format!("namespace=\"{}\"", escape_label(&v.ns)),
                     format!("persistentvolumeclaim=\"{}\"", escape_label(&v.pvc)),
                 ];
                 if rng.chance(30) {
                     labels.reverse();
                 }
-                stamp(format!("{name}{{{}}} {}", labels.join(","), go_float(v.values[i] as f64)))
+                stamp(format!(
+                    "{name}{{{}}} {}",
+                    labels.join(","),
+                    go_float(v.values[i] as f64)
+                ))
             })
             .collect();
         lines.sort();
-        fams.push((name.to_string(), "gauge".into(), format!("[ALPHA] {name} of the volume\\ with a backslash"), lines));
+        fams.push((
+            name.to_string(),
+            "gauge".into(),
+            format!("[ALPHA] {name} of the volume\\ with a backslash"),
+            lines,
+        ));
     }
     fams.push((
         "kubelet_volume_stats_health_status_abnormal".into(),
@@ -94,8 +103,13 @@ fn exposition(rng: &mut Rng, vols: &[Vol], ts: Option<i64>) -> String {
         "counter".into(),
         "Number of the http requests received since the server started".into(),
         vec![
-            stamp(format!("kubelet_http_requests_total{{method=\"GET\",path=\"{}\"}} 2187", escape_label("/stats/\"summary\"\\x\ny"))),
-            stamp("kubelet_http_requests_total{method=\"GET\",path=\"metrics\"} 1.0e+06".to_owned()),
+            stamp(format!(
+                "kubelet_http_requests_total{{method=\"GET\",path=\"{}\"}} 2187",
+                escape_label("/stats/\"summary\"\\x\ny")
+            )),
+            stamp(
+                "kubelet_http_requests_total{method=\"GET\",path=\"metrics\"} 1.0e+06".to_owned(),
+            ),
         ],
     ));
     fams.push((
@@ -109,11 +123,19 @@ fn exposition(rng: &mut Rng, vols: &[Vol], ts: Option<i64>) -> String {
             stamp("storage_operation_duration_seconds_count{operation_name=\"volume_mount\"} 5".into()),
         ],
     ));
-    fams.push(("go_goroutines".into(), "gauge".into(), "Number of goroutines".into(), vec![stamp("go_goroutines 412".into())]));
+    fams.push((
+        "go_goroutines".into(),
+        "gauge".into(),
+        "Number of goroutines".into(),
+        vec![stamp("go_goroutines 412".into())],
+    ));
     fams.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = String::new();
     for (name, kind, help, lines) in fams {
-        out.push_str(&format!("# HELP {name} {}\n# TYPE {name} {kind}\n", escape_help(&help)));
+        out.push_str(&format!(
+            "# HELP {name} {}\n# TYPE {name} {kind}\n",
+            escape_help(&help)
+        ));
         for l in lines {
             out.push_str(&l);
             out.push('\n');
@@ -132,23 +154,37 @@ fn volumes(rng: &mut Rng, n: usize, odd: bool) -> Vec<Vol> {
             let iused = inodes / 100 * rng.below(100) as u64;
             let (ns, pvc) = if odd {
                 (
-                    rng.pick(&["ns", "a\\b", "q\"uote", "new\nline"]).to_string(),
+                    rng.pick(&["ns", "a\\b", "q\"uote", "new\nline"])
+                        .to_string(),
                     format!("data-{}\\\"-{i}", rng.pick(&["kafka", "zk", "x\ny"])),
                 )
             } else {
-                (rng.pick(&["posthog", "kafka", "monitoring"]).to_string(), format!("data-kafka-{i}"))
+                (
+                    rng.pick(&["posthog", "kafka", "monitoring"]).to_string(),
+                    format!("data-kafka-{i}"),
+                )
             };
             Vol {
                 ns,
                 pvc,
-                values: [cap, cap - used - cap / 20, used, inodes, inodes - iused, iused],
+                values: [
+                    cap,
+                    cap - used - cap / 20,
+                    used,
+                    inodes,
+                    inodes - iused,
+                    iused,
+                ],
             }
         })
         .collect()
 }
 
 /// The samples of the six families as prometheus_client reads a file: (family, ns, pvc) -> (value, ms).
-fn python_samples(file: &Path) -> Option<BTreeMap<(String, String, String), (f64, Option<i64>)>> {
+/// (family, namespace, pvc) -> (value, timestamp in ms).
+type Samples = BTreeMap<(String, String, String), (f64, Option<i64>)>;
+
+fn python_samples(file: &Path) -> Option<Samples> {
     let py = program("python3")?;
     let script = r#"
 import json, sys
@@ -172,7 +208,11 @@ print(json.dumps(out))
         .args(metrics::FAMILIES)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     if text.trim() == "MISSING" {
         common::skip("python3 module prometheus_client (pip install prometheus-client)");
@@ -222,7 +262,11 @@ fn generated_kubelet_text_reads_as_prometheus_client_reads_it() {
             }
         }
         assert_eq!(mine, theirs, "seed {seed}:\n{text}");
-        assert_eq!(mine.len(), vols.len() * 6, "seed {seed}: every volume, six gauges");
+        assert_eq!(
+            mine.len(),
+            vols.len() * 6,
+            "seed {seed}: every volume, six gauges"
+        );
     }
 }
 
@@ -254,9 +298,13 @@ fn json_of(dir: &Path, args: &[String]) -> Value {
     let out = advise_in(dir, args);
     assert!(matches!(code(&out), 0 | 1), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let schema: Value = serde_json::from_str(&read(&root().join("schema/advise.schema.json"))).unwrap();
+    let schema: Value =
+        serde_json::from_str(&read(&root().join("schema/advise.schema.json"))).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&v).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     v
 }
@@ -288,7 +336,10 @@ fn expected_size(ordinals: &[(u64, u64, u64, u64)], target_bp: u64, live_max: u6
 }
 
 fn live_bytes(size: &Value) -> u64 {
-    Quantity::parse(size.as_str().unwrap()).unwrap().bytes().unwrap() as u64
+    Quantity::parse(size.as_str().unwrap())
+        .unwrap()
+        .bytes()
+        .unwrap() as u64
 }
 
 #[test]
@@ -299,7 +350,8 @@ fn the_example_proposes_what_the_arithmetic_says_and_prometheus_client_reads() {
     // The readings are the ones prometheus_client reads in the node files.
     let mut theirs = BTreeMap::new();
     for node in ["node-a", "node-b", "node-c"] {
-        let Some(s) = python_samples(&root().join(format!("fixtures/advise/metrics/{node}.txt"))) else {
+        let Some(s) = python_samples(&root().join(format!("fixtures/advise/metrics/{node}.txt")))
+        else {
             return;
         };
         theirs.extend(s);
@@ -308,29 +360,59 @@ fn the_example_proposes_what_the_arithmetic_says_and_prometheus_client_reads() {
     for o in kafka["ordinals"].as_array().unwrap() {
         let pvc = o["pvc"].as_str().unwrap();
         let Some(u) = o.get("usage") else {
-            assert_eq!(pvc, "data-posthog-posthog-kafka-3", "only the unmounted PVC has no usage");
+            assert_eq!(
+                pvc, "data-posthog-posthog-kafka-3",
+                "only the unmounted PVC has no usage"
+            );
             continue;
         };
-        for (field, key) in [("used_bytes", "used_bytes"), ("available_bytes", "available_bytes"), ("capacity_bytes", "capacity_bytes"), ("inodes_used", "inodes_used")] {
-            let t = theirs[&(format!("kubelet_volume_stats_{field}"), "posthog".to_owned(), pvc.to_owned())].0;
+        for (field, key) in [
+            ("used_bytes", "used_bytes"),
+            ("available_bytes", "available_bytes"),
+            ("capacity_bytes", "capacity_bytes"),
+            ("inodes_used", "inodes_used"),
+        ] {
+            let t = theirs[&(
+                format!("kubelet_volume_stats_{field}"),
+                "posthog".to_owned(),
+                pvc.to_owned(),
+            )]
+                .0;
             assert_eq!(u[key].as_u64().unwrap() as f64, t, "{pvc} {field}");
         }
-        let (used, avail) = (u["used_bytes"].as_u64().unwrap(), u["available_bytes"].as_u64().unwrap());
+        let (used, avail) = (
+            u["used_bytes"].as_u64().unwrap(),
+            u["available_bytes"].as_u64().unwrap(),
+        );
         rows.push((used, used, avail, live_bytes(&o["live_size"])));
     }
     let live_max = live_bytes(&kafka["live_size"]);
     assert_eq!(kafka["live_size"], "30Gi");
     let proposed = Quantity::parse(kafka["proposed_size"].as_str().unwrap()).unwrap();
     assert_eq!(proposed, expected_size(&rows, 7000, live_max));
-    assert!(proposed > Quantity::parse("30Gi").unwrap(), "never below the largest live PVC");
+    assert!(
+        proposed > Quantity::parse("30Gi").unwrap(),
+        "never below the largest live PVC"
+    );
     assert_eq!(kafka["fullest"], "data-posthog-posthog-kafka-2");
     assert_eq!(kafka["reason"], "usage");
     // Drift: the values and the live StatefulSet say 20Gi, a live PVC is 30Gi.
-    let drift: Vec<&str> = kafka["drift"].as_array().unwrap().iter().map(|d| d["source"].as_str().unwrap()).collect();
+    let drift: Vec<&str> = kafka["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["source"].as_str().unwrap())
+        .collect();
     assert_eq!(drift, ["values", "statefulset"]);
-    assert_eq!(kafka["drift"][0]["at"], "fixtures/advise/values/posthog.yaml:11:11");
+    assert_eq!(
+        kafka["drift"][0]["at"],
+        "fixtures/advise/values/posthog.yaml:11:11"
+    );
     let zk = group(&v, "posthog-posthog-zookeeper");
-    assert_eq!((zk["needs_action"].as_bool(), zk.get("proposed_size")), (Some(false), None));
+    assert_eq!(
+        (zk["needs_action"].as_bool(), zk.get("proposed_size")),
+        (Some(false), None)
+    );
 }
 
 #[test]
@@ -338,13 +420,21 @@ fn the_example_in_one_command_is_a_pr_body_whose_diff_applies() {
     let out = advise_in(&root(), &example_args("markdown"));
     assert_eq!(code(&out), 1, "something needs action: {}", stderr(&out));
     let md = stdout(&out);
-    assert!(md.starts_with("## pvc-resize advise: 2 of 3 volume groups need action within 14d\n"), "{md}");
+    assert!(
+        md.starts_with("## pvc-resize advise: 2 of 3 volume groups need action within 14d\n"),
+        "{md}"
+    );
     assert!(md.contains("| Volumes | Fullest | Usage |"), "{md}");
-    let kafka = md.find("#### posthog/posthog-posthog-kafka").expect("kafka's change");
+    let kafka = md
+        .find("#### posthog/posthog-posthog-kafka")
+        .expect("kafka's change");
     let diff_at = kafka + md[kafka..].find("```diff\n").expect("a values diff") + 8;
     let diff = &md[diff_at..diff_at + md[diff_at..].find("```\n").unwrap()];
     assert!(diff.contains("+    size: "), "{diff}");
-    assert!(md.contains("pvc-resize plan --release posthog --namespace posthog --size "), "{md}");
+    assert!(
+        md.contains("pvc-resize plan --release posthog --namespace posthog --size "),
+        "{md}"
+    );
     // GNU patch applies the diff to a copy of the values; the copy then reads the proposed size.
     let Some(patch) = program("patch") else {
         return;
@@ -361,7 +451,10 @@ fn the_example_in_one_command_is_a_pr_body_whose_diff_applies() {
     assert!(p.wait().unwrap().success());
     let v = json_of(&root(), &example_args("json"));
     let proposed = group(&v, "posthog-posthog-kafka")["proposed_size"].clone();
-    assert_eq!(common::tree(&read(&copy))["kafka"]["persistence"]["size"], proposed);
+    assert_eq!(
+        common::tree(&read(&copy))["kafka"]["persistence"]["size"],
+        proposed
+    );
 }
 
 #[test]
@@ -374,10 +467,18 @@ fn growth_from_a_query_range_export() {
     for o in kafka["ordinals"].as_array().unwrap() {
         let Some(u) = o.get("usage") else { continue };
         let rate = u["bytes_per_day"].as_f64().unwrap();
-        let (used, avail) = (u["used_bytes"].as_u64().unwrap(), u["available_bytes"].as_u64().unwrap());
+        let (used, avail) = (
+            u["used_bytes"].as_u64().unwrap(),
+            u["available_bytes"].as_u64().unwrap(),
+        );
         let days = u["days_to_full"].as_f64().unwrap();
         assert!((days - avail as f64 / rate).abs() < 0.01, "{o}");
-        rows.push((used + (rate * 14.0).ceil() as u64, used, avail, live_bytes(&o["live_size"])));
+        rows.push((
+            used + (rate * 14.0).ceil() as u64,
+            used,
+            avail,
+            live_bytes(&o["live_size"]),
+        ));
     }
     assert_eq!(rows.len(), 3, "three mounted brokers");
     let proposed = Quantity::parse(kafka["proposed_size"].as_str().unwrap()).unwrap();
@@ -426,11 +527,21 @@ items:
 
 fn line(ns: &str, pvc: &str, family: &str, v: u64, ts: Option<i64>) -> String {
     let t = ts.map_or_else(String::new, |t| format!(" {t}"));
-    format!("kubelet_volume_stats_{family}{{namespace=\"{ns}\",persistentvolumeclaim=\"{pvc}\"}} {v}{t}\n")
+    format!(
+        "kubelet_volume_stats_{family}{{namespace=\"{ns}\",persistentvolumeclaim=\"{pvc}\"}} {v}{t}\n"
+    )
 }
 
 /// A scrape of one volume: capacity, available, used, inodes, inodes used.
-fn scrape(ns: &str, pvc: &str, cap: u64, used: u64, inodes: u64, iused: u64, ts: Option<i64>) -> String {
+fn scrape(
+    ns: &str,
+    pvc: &str,
+    cap: u64,
+    used: u64,
+    inodes: u64,
+    iused: u64,
+    ts: Option<i64>,
+) -> String {
     [
         line(ns, pvc, "capacity_bytes", cap, ts),
         line(ns, pvc, "available_bytes", cap - used, ts),
@@ -444,7 +555,12 @@ fn scrape(ns: &str, pvc: &str, cap: u64, used: u64, inodes: u64, iused: u64, ts:
 fn advise_files(files: &[(&str, &str)], extra: &[&str]) -> (i32, String, String) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cluster.yaml"), CLUSTER).unwrap();
-    let mut args = vec!["advise".to_owned(), "--cluster".into(), "cluster.yaml".into(), "--metrics".into()];
+    let mut args = vec![
+        "advise".to_owned(),
+        "--cluster".into(),
+        "cluster.yaml".into(),
+        "--metrics".into(),
+    ];
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).unwrap();
         args.push((*name).to_owned());
@@ -456,10 +572,14 @@ fn advise_files(files: &[(&str, &str)], extra: &[&str]) -> (i32, String, String)
 
 #[test]
 fn samples_out_of_order_are_refused_with_their_place() {
-    let text = scrape("ns", "data-k-0", 10 * GI, GI, 1000, 10, Some(2_000)) + &scrape("ns", "data-k-0", 10 * GI, 2 * GI, 1000, 10, Some(1_000));
+    let text = scrape("ns", "data-k-0", 10 * GI, GI, 1000, 10, Some(2_000))
+        + &scrape("ns", "data-k-0", 10 * GI, 2 * GI, 1000, 10, Some(1_000));
     let (c, out, err) = advise_files(&[("m.txt", &text)], &[]);
     assert_eq!((c, out.as_str()), (2, ""), "{err}");
-    assert!(err.starts_with("pvc-resize: error: m.txt:6: samples out of order"), "{err}");
+    assert!(
+        err.starts_with("pvc-resize: error: m.txt:6: samples out of order"),
+        "{err}"
+    );
     assert!(err.contains("\n  hint: "), "{err}");
 }
 
@@ -476,36 +596,103 @@ fn metrics_of_another_cluster_or_namespace_are_refused() {
 {"metric":{"__name__":"kubelet_volume_stats_used_bytes","cluster":"stage","namespace":"ns","persistentvolumeclaim":"data-k-0"},"value":[1700000000,"1"]}]}}"#;
     let (c, _, err) = advise_files(&[("q.json", json)], &[]);
     assert_eq!(c, 2, "{err}");
-    assert!(err.starts_with("pvc-resize: error: q.json:3: metrics from two clusters"), "{err}");
+    assert!(
+        err.starts_with("pvc-resize: error: q.json:3: metrics from two clusters"),
+        "{err}"
+    );
     // A filesystem larger than the PVC: readings of another volume.
     let text = scrape("ns", "data-k-0", 50 * GI, GI, 1000, 10, None);
     let (c, out, err) = advise_files(&[("m.txt", &text)], &[]);
     assert_eq!(c, 1, "{err}");
-    assert!(out.contains("m.txt:3:1: error[metrics-not-this-pvc]"), "{out}");
+    assert!(
+        out.contains("m.txt:3:1: error[metrics-not-this-pvc]"),
+        "{out}"
+    );
     assert!(out.contains("  the PVC: cluster.yaml:4:1"), "{out}");
 }
 
 #[test]
 fn a_counter_reset_and_an_unmounted_pvc_are_findings_with_places() {
-    let a = scrape("ns", "data-k-0", 10 * GI, 6 * GI, 1000, 10, Some(86_400_000));
-    let b = scrape("ns", "data-k-0", 10 * GI, GI, 1000, 10, Some(2 * 86_400_000));
-    let c3 = scrape("ns", "data-k-0", 10 * GI, GI + GI / 2, 1000, 10, Some(3 * 86_400_000));
-    let (c, out, err) = advise_files(&[("a.txt", &a), ("b.txt", &b), ("c.txt", &c3)], &["--format", "json"]);
-    assert_eq!(c, 1, "1.5Gi used, half a GiB a day: above 70% of 10Gi within 14d: {err}");
+    let a = scrape(
+        "ns",
+        "data-k-0",
+        10 * GI,
+        6 * GI,
+        1000,
+        10,
+        Some(86_400_000),
+    );
+    let b = scrape(
+        "ns",
+        "data-k-0",
+        10 * GI,
+        GI,
+        1000,
+        10,
+        Some(2 * 86_400_000),
+    );
+    let c3 = scrape(
+        "ns",
+        "data-k-0",
+        10 * GI,
+        GI + GI / 2,
+        1000,
+        10,
+        Some(3 * 86_400_000),
+    );
+    let (c, out, err) = advise_files(
+        &[("a.txt", &a), ("b.txt", &b), ("c.txt", &c3)],
+        &["--format", "json"],
+    );
+    assert_eq!(
+        c, 1,
+        "1.5Gi used, half a GiB a day: above 70% of 10Gi within 14d: {err}"
+    );
     let v: Value = serde_json::from_str(&out).unwrap();
-    let f = v["findings"].as_array().unwrap().iter().find(|f| f["id"] == "metrics-reset").expect("a reset");
-    assert_eq!((f["id"].as_str(), f["location"]["file"].as_str(), f["location"]["line"].as_u64()), (Some("metrics-reset"), Some("b.txt"), Some(3)));
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "metrics-reset")
+        .expect("a reset");
+    assert_eq!(
+        (
+            f["id"].as_str(),
+            f["location"]["file"].as_str(),
+            f["location"]["line"].as_u64()
+        ),
+        (Some("metrics-reset"), Some("b.txt"), Some(3))
+    );
     // The rate starts at the reset: half a GiB a day.
-    assert_eq!(v["groups"][0]["ordinals"][0]["usage"]["bytes_per_day"].as_f64(), Some((GI / 2) as f64));
+    assert_eq!(
+        v["groups"][0]["ordinals"][0]["usage"]["bytes_per_day"].as_f64(),
+        Some((GI / 2) as f64)
+    );
     // No metrics for the PVC: where it is in the snapshot.
-    let pvc1 = &CLUSTER[CLUSTER.find("- apiVersion: v1\n").unwrap()..CLUSTER.find("- apiVersion: apps/v1").unwrap()];
-    let other = CLUSTER.replace("- apiVersion: apps/v1", &(pvc1.replace("data-k-0", "data-k-1") + "- apiVersion: apps/v1"));
+    let pvc1 = &CLUSTER[CLUSTER.find("- apiVersion: v1\n").unwrap()
+        ..CLUSTER.find("- apiVersion: apps/v1").unwrap()];
+    let other = CLUSTER.replace(
+        "- apiVersion: apps/v1",
+        &(pvc1.replace("data-k-0", "data-k-1") + "- apiVersion: apps/v1"),
+    );
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cluster.yaml"), other).unwrap();
-    std::fs::write(dir.path().join("m.txt"), scrape("ns", "data-k-0", 10 * GI, GI, 1000, 10, None)).unwrap();
-    let o = advise_in(dir.path(), &["advise", "--metrics", "m.txt", "--cluster", "cluster.yaml"].map(str::to_owned));
+    std::fs::write(
+        dir.path().join("m.txt"),
+        scrape("ns", "data-k-0", 10 * GI, GI, 1000, 10, None),
+    )
+    .unwrap();
+    let o = advise_in(
+        dir.path(),
+        &["advise", "--metrics", "m.txt", "--cluster", "cluster.yaml"].map(str::to_owned),
+    );
     let text = stdout(&o);
-    assert!(text.contains("cluster.yaml:16:1: warning[pvc-no-metrics]: no metrics name PVC ns/data-k-1"), "{text}");
+    assert!(
+        text.contains(
+            "cluster.yaml:16:1: warning[pvc-no-metrics]: no metrics name PVC ns/data-k-1"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -529,7 +716,14 @@ fn max_caps_the_proposal_and_says_so() {
     assert_eq!(c, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["groups"][0]["proposed_size"], "12Gi");
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["id"] == "size-at-max"), "{v}");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "size-at-max"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -537,19 +731,36 @@ fn github_and_sarif_carry_the_findings() {
     let out = advise_in(&root(), &example_args("github"));
     assert_eq!(code(&out), 1);
     let text = stdout(&out);
-    assert!(text.contains("::error file=fixtures/advise/metrics/node-c.txt,line="), "{text}");
-    assert!(text.contains("title=pvc-resize usage-above-target::"), "{text}");
+    assert!(
+        text.contains("::error file=fixtures/advise/metrics/node-c.txt,line="),
+        "{text}"
+    );
+    assert!(
+        text.contains("title=pvc-resize usage-above-target::"),
+        "{text}"
+    );
     let out = advise_in(&root(), &example_args("sarif"));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let rules: Vec<&str> = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
-    assert!(rules.contains(&"values-drift") && rules.contains(&"inodes-exhausted"), "{rules:?}");
+    let rules: Vec<&str> = v["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        rules.contains(&"values-drift") && rules.contains(&"inodes-exhausted"),
+        "{rules:?}"
+    );
 }
 
 #[test]
 fn help_has_examples() {
     let out = run(&["advise", "--help"], b"");
     let text = stdout(&out);
-    assert!(text.contains("Examples:") && text.contains("--target-usage"), "{text}");
+    assert!(
+        text.contains("Examples:") && text.contains("--target-usage"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -587,7 +798,11 @@ fn docs_advise_blocks_run() {
             ex = ex.display()
         ),
     );
-    let path = format!("{}:{}", p.join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        p.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     for (i, b) in blocks.iter().enumerate() {
         let out = Command::new("bash")
             .args(["-e", "-o", "pipefail", "-c", b])
@@ -605,6 +820,9 @@ fn docs_advise_blocks_run() {
         );
     }
     // The capture made the same files as the example's.
-    assert_eq!(read(&p.join("cluster.yaml")), read(&ex.join("cluster.yaml")));
+    assert_eq!(
+        read(&p.join("cluster.yaml")),
+        read(&ex.join("cluster.yaml"))
+    );
     assert!(read(&p.join("pr-body.md")).contains("```diff"));
 }

@@ -12,11 +12,11 @@ pub mod policy;
 pub mod render;
 pub mod sources;
 
-use crate::commands::plan::render::shell_quote;
 use crate::commands::values::{self, ValuesPath};
 use crate::finding::{Finding, Location, Severity};
 use crate::k8s::quantity::Size;
 use crate::k8s::snapshot;
+use crate::shell::shell_quote;
 use crate::yaml::Pos;
 use metrics::{Key, Metrics};
 use policy::{Policy, Proposal, Reading, Volume};
