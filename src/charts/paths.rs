@@ -1,0 +1,228 @@
+//! The values path of every claim asked for, found in the chart and proven by Helm: the paths the
+//! claim's template reads on its `storage:` line come first, then any values leaf that holds the
+//! claim's rendered size; the first whose sentinel render changes exactly that claim wins.
+
+use super::prove::{self, ClaimId, Effect, Render, Renderer};
+use super::source::Chart;
+use super::templates;
+use crate::k8s::quantity::Quantity;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where a candidate path came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Read on the claim template's `storage:` line (through helpers and variables).
+    Template,
+    /// A values leaf that holds the rendered size.
+    Values,
+}
+
+/// The answer for one claim.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub claim: ClaimId,
+    /// The proven path.
+    pub path: Option<String>,
+    pub origin: Option<Origin>,
+    /// The source template of the claim's object in the chart's render.
+    pub source: Option<String>,
+    /// Every candidate tried and what its sentinel did (when not proven).
+    pub tried: Vec<(String, String)>,
+    /// Why nothing could be tried (the claim is not in the chart's render).
+    pub missing: Option<String>,
+}
+
+/// Finds and proves the path of every claim of `wants`. `Err` when Helm can't render the chart.
+pub fn discover(chart: &Chart, r: &Renderer, wants: &[ClaimId]) -> Result<Vec<Found>, String> {
+    let base = prove::read(&r.render(None)?)?;
+    let again = prove::read(&r.render(None)?)?;
+    let noisy = prove::noise(&base, &again);
+    let sentinel = prove::sentinel(&base);
+    let sizes = prove::all_claims(&base);
+    let leaves = value_leaves(chart, &r.values);
+    let mut effects: BTreeMap<String, Result<Effect, String>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for want in wants {
+        let source = base.object(&want.object).and_then(|d| d.source.clone());
+        let mut found = Found {
+            claim: want.clone(),
+            path: None,
+            origin: None,
+            source: source.clone(),
+            tried: Vec::new(),
+            missing: None,
+        };
+        let Some(size) = sizes.get(want) else {
+            found.missing = Some(format!(
+                "`helm template` of the chart with {} renders no {want}",
+                values_list(r)
+            ));
+            out.push(found);
+            continue;
+        };
+        let mut candidates: Vec<(String, Origin)> = template_reads(chart, source.as_deref())
+            .into_iter()
+            .map(|p| (p, Origin::Template))
+            .collect();
+        for p in matching(&leaves, size) {
+            if !candidates.iter().any(|(c, _)| *c == p) {
+                candidates.push((p, Origin::Values));
+            }
+        }
+        for (path, origin) in candidates {
+            let e = effects
+                .entry(path.clone())
+                .or_insert_with(|| try_path(r, &base, &noisy, &path, &sentinel));
+            match e {
+                Ok(e) if e.proves(want) => {
+                    found.path = Some(path);
+                    found.origin = Some(origin);
+                    break;
+                }
+                Ok(e) => found.tried.push((path, e.describe())),
+                Err(err) => found.tried.push((path, err.clone())),
+            }
+        }
+        out.push(found);
+    }
+    Ok(out)
+}
+
+fn values_list(r: &Renderer) -> String {
+    if r.values.is_empty() {
+        "its default values".to_owned()
+    } else {
+        r.values.join(", ")
+    }
+}
+
+fn try_path(
+    r: &Renderer,
+    base: &Render,
+    noisy: &BTreeSet<String>,
+    path: &str,
+    sentinel: &str,
+) -> Result<Effect, String> {
+    let text = r.render(Some(&prove::overlay(path, sentinel)))?;
+    let with = prove::read(&text)?;
+    Ok(prove::effect(base, noisy, &with, sentinel))
+}
+
+/// The paths the claim's template reads on its `storage:` lines, as top-chart values paths; for a
+/// subchart's path that the parent imports (`import-values`), the parent's key too.
+pub fn template_reads(chart: &Chart, source: Option<&str>) -> Vec<String> {
+    let Some((prefix, sub, template)) = source.and_then(|s| chart.locate(s)) else {
+        return Vec::new();
+    };
+    let Some(text) = sub.files.get(&template) else {
+        return Vec::new();
+    };
+    let defines = templates::defines(chart);
+    let mut out = Vec::new();
+    for p in templates::storage_reads(text, &defines) {
+        out.push(templates::qualified(&prefix, &p));
+        if prefix.is_empty() {
+            out.extend(imported_from(chart, &p));
+        }
+    }
+    out
+}
+
+/// A top-chart path filled by a dependency's `import-values`: the subchart's own path for it.
+fn imported_from(chart: &Chart, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in &chart.dependencies {
+        for (child, parent) in &d.imports {
+            let rest = if parent.is_empty() {
+                Some(path)
+            } else {
+                path.strip_prefix(parent.as_str())
+                    .and_then(|r| r.strip_prefix('.'))
+            };
+            if let Some(rest) = rest {
+                let child = child.strip_prefix("exports.").unwrap_or(child);
+                out.push(format!("{}.{child}.{rest}", d.key()));
+            }
+        }
+    }
+    out
+}
+
+/// Every scalar leaf of the charts' `values.yaml` (under their prefixes) and the user's values
+/// files, as `(top-chart path, text)`.
+fn value_leaves(chart: &Chart, files: &[String]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (prefix, c) in chart.all() {
+        let Some(v) = c
+            .files
+            .get("values.yaml")
+            .and_then(|t| serde_yaml::from_str::<Value>(t).ok())
+        else {
+            continue;
+        };
+        leaves(&v, &mut Vec::new(), &mut |p, s| {
+            out.push((templates::qualified(&prefix, &p.join(".")), s));
+        });
+    }
+    for f in files {
+        let Some(v) = std::fs::read_to_string(f)
+            .ok()
+            .and_then(|t| serde_yaml::from_str::<Value>(&t).ok())
+        else {
+            continue;
+        };
+        leaves(&v, &mut Vec::new(), &mut |p, s| out.push((p.join("."), s)));
+    }
+    out
+}
+
+fn leaves(v: &Value, at: &mut Vec<String>, f: &mut dyn FnMut(&[String], String)) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if k.contains('.') {
+                    continue;
+                }
+                at.push(k.clone());
+                leaves(x, at, f);
+                at.pop();
+            }
+        }
+        Value::String(s) => f(at, s.clone()),
+        Value::Number(n) => f(at, n.to_string()),
+        _ => {}
+    }
+}
+
+/// The leaves whose value is the rendered size (compared as quantities), each once.
+fn matching(leaves: &[(String, String)], size: &str) -> Vec<String> {
+    let Ok(size) = Quantity::parse(size) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (p, v) in leaves {
+        if Quantity::parse(v).is_ok_and(|q| q == size) && !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_matching_a_size() {
+        let v: Value = serde_yaml::from_str(
+            "a:\n  size: 8Gi\n  other: 8192Mi\n  n: 8\nb:\n  size: 20Gi\nc.d: 8Gi\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        leaves(&v, &mut Vec::new(), &mut |p, s| out.push((p.join("."), s)));
+        assert_eq!(matching(&out, "8Gi"), ["a.size", "a.other"]);
+        assert_eq!(matching(&out, "nonsense"), Vec::<String>::new());
+    }
+}
