@@ -589,9 +589,14 @@ fn set(tree: &mut Value, path: &[&str], leaf: Value) {
 }
 
 fn judge(oracle: &HelmOracle, seeds: std::ops::Range<u64>, tally: &mut Tally) {
+    let inputs: Vec<Vec<u8>> = seeds.clone().map(generate).collect();
+    judge_inputs(oracle, &inputs, &format!("seed {}+", seeds.start), tally);
+}
+
+/// Judges `inputs` (named `label` and their index in failures) against `oracle`'s Helm.
+fn judge_inputs(oracle: &HelmOracle, inputs: &[Vec<u8>], label: &str, tally: &mut Tally) {
     let path = ValuesPath::parse("kafka.persistence.size").unwrap();
     let size = Size::parse("5Ti").unwrap();
-    let inputs: Vec<Vec<u8>> = seeds.clone().map(generate).collect();
     let edits: Vec<Option<Result<pvc_resize::commands::values::Edit, String>>> = inputs
         .iter()
         .map(|t| {
@@ -622,13 +627,7 @@ fn judge(oracle: &HelmOracle, seeds: std::ops::Range<u64>, tally: &mut Tally) {
         );
     }
     let name = oracle.helm.display().to_string();
-    let show = |i: usize| {
-        format!(
-            "seed {}:\n{}",
-            seeds.start + i as u64,
-            String::from_utf8_lossy(&inputs[i])
-        )
-    };
+    let show = |i: usize| format!("{label} {i}:\n{}", String::from_utf8_lossy(&inputs[i]));
     for (i, input) in inputs.iter().enumerate() {
         tally.cases += 1;
         let helm_read = helm[i].as_ref().map(norm);
@@ -1107,5 +1106,83 @@ fn block_scalars_merges_and_tags_by_name() {
             assert_eq!(code(&out), 2, "{case:?}: {}", stdout(&out));
             assert!(stderr(&out).contains(why), "{case:?}: {}", stderr(&out));
         }
+    }
+}
+
+/// Every tab position around an explicit key (issue 21, item 7): before and after `?`, after the
+/// key, before and after the `:`, after the value, one or two slots at once, with the key or the
+/// value on its own line, in block and flow context, on the path (`size`, `kafka`) and off it.
+fn explicit_key_tabs() -> Vec<Vec<u8>> {
+    const BLANKS: &[&str] = &["\t", " \t", "\t ", "\t\t"];
+    // The slots of `{s0}?{s1}K{s2}\n{s0}:{s4}V{s5}\n`; the default of each.
+    const DEFAULT: [&str; 5] = ["", " ", "", " ", ""];
+    let entry = |pad: &str, k: &str, v: &str, slots: &[&str; 5]| {
+        let [s0, s1, s2, s4, s5] = slots;
+        format!("{pad}{s0}?{s1}{k}{s2}\n{pad}{s0}:{s4}{v}{s5}\n")
+    };
+    let contexts: [(&str, &str, &str, &str, &str); 4] = [
+        ("kafka:\n  persistence:\n", "    ", "size", "20Gi", ""),
+        ("", "", "a", "1", "kafka:\n  persistence:\n    size: 20Gi\n"),
+        ("", "", "kafka", "", "  persistence:\n    size: 20Gi\n"),
+        ("kafka:\n", "  ", "persistence", "", "    size: 20Gi\n"),
+    ];
+    let mut out = Vec::new();
+    for (before, pad, k, v, after) in contexts {
+        let mut push = |slots: [&str; 5]| {
+            // A block value starts on the next line: slots 4 and 5 are then the blanks before it.
+            let text = format!("{before}{}{after}", entry(pad, k, v, &slots));
+            out.push(text.into_bytes());
+        };
+        for a in 0..5 {
+            for ta in BLANKS {
+                let mut slots = DEFAULT;
+                slots[a] = ta;
+                push(slots);
+                for b in a + 1..5 {
+                    for tb in BLANKS {
+                        let mut slots = slots;
+                        slots[b] = tb;
+                        push(slots);
+                    }
+                }
+            }
+        }
+    }
+    // The key or the value on a line of its own, after a tab; and flow context.
+    for tab in BLANKS {
+        for text in [
+            format!("kafka:\n  persistence:\n    ?{tab}\n      size\n    :{tab}\n      20Gi\n"),
+            format!("kafka:\n  persistence:\n    ?\n{tab}size\n    : 20Gi\n"),
+            format!("kafka:\n  persistence:\n    ? size\n    :\n{tab}20Gi\n"),
+            format!("kafka:\n  persistence: {{?{tab}size{tab}:{tab}20Gi{tab}}}\n"),
+            format!("kafka:\n  persistence:\n    ? size{tab}: 20Gi\n"),
+            format!("kafka:\n  persistence:\n    ?{tab}- size\n    : 20Gi\n"),
+            format!("kafka:\n  persistence:\n    ? size\n    :{tab}&x 20Gi\n"),
+            format!("kafka:\n  persistence:\n    ? size\n    :{tab}# c\n      20Gi\n"),
+        ] {
+            out.push(text.into_bytes());
+        }
+    }
+    out
+}
+
+#[test]
+fn tabs_around_explicit_keys_mean_to_the_tool_what_they_mean_to_helm() {
+    let inputs = explicit_key_tabs();
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let mut tally = Tally::default();
+        judge_inputs(&oracle, &inputs, "explicit-key tab case", &mut tally);
+        eprintln!(
+            "helm {major}: {} explicit-key tab cases: {} edited, {} refused by Helm and by the tool, deliberate {:?}",
+            tally.cases, tally.edited, tally.helm_refused, tally.deliberate
+        );
+        assert!(
+            tally.failures.is_empty(),
+            "{} disagreements with helm {major}; the first:\n{}",
+            tally.failures.len(),
+            tally.failures[..tally.failures.len().min(6)].join("\n=====\n")
+        );
     }
 }
