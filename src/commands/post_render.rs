@@ -6,7 +6,7 @@
 
 use crate::k8s::objects::{self, StatefulSet};
 use crate::k8s::patch::PatchSet;
-use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::quantity::{Quantity, Size, decimal_for_binary};
 use crate::k8s::schema;
 use crate::k8s::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
@@ -401,14 +401,14 @@ fn resize_one(
         )
     })?;
     if size.quantity < old {
-        let old_bytes = old.bytes_grouped();
+        let old_bytes = old.bytes_beside(&size.quantity);
         return Err(err(
             Some(*pos),
             format!(
                 "refusing to shrink StatefulSet {} claim {claim:?} from {old_text} ({old_bytes} bytes) to {} ({} bytes)",
                 f.name,
                 size.text,
-                group(size.bytes)
+                size.quantity.bytes_beside(&old)
             ),
             "Kubernetes forbids shrinking a PersistentVolumeClaim; pass a size at least as large as the rendered one",
         ));

@@ -4,7 +4,7 @@
 //! replacing the old scalar or inserting the missing keys after the last entry of the deepest
 //! mapping that exists. Every other byte of the file is kept.
 
-use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::quantity::{Quantity, Size, decimal_for_binary};
 use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
 use std::fmt;
 
@@ -309,9 +309,9 @@ fn replace_existing(
                     node.pos,
                     format!(
                         "refusing to shrink {path} from {old_text} ({} bytes) to {} ({} bytes)",
-                        q.bytes_grouped(),
+                        q.bytes_beside(&size.quantity),
                         size.text,
-                        group(size.bytes)
+                        size.quantity.bytes_beside(&q)
                     ),
                     "Kubernetes forbids shrinking a PersistentVolumeClaim \
                      (\"field can not be less than previous value\"); give a size of at least the current one",

@@ -428,6 +428,28 @@ impl Quantity {
         }
     }
 
+    /// The byte count to print beside `other`'s in a comparison: [`Quantity::bytes_grouped`],
+    /// unless both round up to the same whole number while their values differ (`8Gi` and
+    /// `8589934591.9999`): then the exact value with its fraction (`8,589,934,591.9999`), so
+    /// that a shrink or a growth never shows two equal numbers. The API server compares the
+    /// exact values (`Quantity.Cmp`, after `ParseQuantity` rounded up to nano units, as
+    /// [`Quantity::parse`] does), not the rounded bytes.
+    pub fn bytes_beside(&self, other: &Quantity) -> String {
+        if self == other || self.ceil_whole() != other.ceil_whole() || self.scale >= 0 {
+            return self.bytes_grouped();
+        }
+        let digits = self.mantissa.to_string();
+        let frac_len = (-self.scale) as usize;
+        let padded = format!("{digits:0>width$}", width = frac_len + 1);
+        let (whole, frac) = padded.split_at(padded.len() - frac_len);
+        let sign = if self.is_negative() { "-" } else { "" };
+        format!(
+            "{sign}{}.{}",
+            group_digits(whole),
+            frac.trim_end_matches('0')
+        )
+    }
+
     /// The value rounded up to a whole number, exactly, however large.
     pub fn bytes_exact(&self) -> BigUint {
         self.ceil_whole()
@@ -723,6 +745,55 @@ fn group_digits(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 21, item 10: a pair the API server orders (`Quantity.Cmp` on the values after
+    /// `ParseQuantity`'s rounding up to nano units) never prints as two equal byte counts.
+    #[test]
+    fn compared_pairs_never_print_equal_bytes() {
+        use super::{Quantity, Size};
+        let sizes = [
+            "8Gi",
+            "8589934591.9999",
+            "8589934591.999999999",
+            "8589934591.9999999991",
+            "8589934592",
+            "8589934592000m",
+            "8589934591999999999n",
+            "8589934591.9999999995",
+            "1",
+            "999m",
+            "1000001u",
+            "0.5",
+            "1.0000000001",
+            "2Ki",
+            "2048.5",
+            "20Gi",
+            "21474836479.9",
+        ];
+        for a in sizes {
+            for b in sizes {
+                let (qa, qb) = (Quantity::parse(a).unwrap(), Quantity::parse(b).unwrap());
+                let (sa, sb) = (qa.bytes_beside(&qb), qb.bytes_beside(&qa));
+                assert_eq!(qa == qb, sa == sb, "{a} ({sa}) vs {b} ({sb})");
+                if let (Ok(x), Ok(y)) = (Size::parse(a), Size::parse(b)) {
+                    assert_eq!(x.quantity.cmp(&y.quantity), qa.cmp(&qb));
+                }
+            }
+        }
+        // Beyond nano units the API server rounds up at parse time: equal, not a shrink.
+        assert_eq!(
+            Quantity::parse("8589934591.9999999999").unwrap(),
+            Quantity::parse("8Gi").unwrap()
+        );
+        let (a, b) = (
+            Quantity::parse("8Gi").unwrap(),
+            Quantity::parse("8589934591.9999").unwrap(),
+        );
+        assert_eq!(
+            (a.bytes_beside(&b), b.bytes_beside(&a)),
+            ("8,589,934,592".to_owned(), "8,589,934,591.9999".to_owned())
+        );
+    }
+
     use super::*;
 
     fn q(s: &str) -> Quantity {

@@ -747,8 +747,8 @@ fn size_change(
             format!(
                 "StatefulSet {} claim template {claim:?} shrinks {ot} -> {nt} ({} -> {} bytes): Kubernetes forbids shrinking a claim template (`spec: Forbidden`) and a PersistentVolumeClaim (`field can not be less than previous value`)",
                 n.name,
-                oq.bytes_grouped(),
-                nq.bytes_grouped()
+                oq.bytes_beside(&nq),
+                nq.bytes_beside(&oq)
             ),
         ).hint(format!("keep {ot}; a smaller disk needs a new StatefulSet and a data copy")));
         return;
@@ -756,8 +756,8 @@ fn size_change(
     let mut message = format!(
         "StatefulSet {} claim template {claim:?} grows {ot} -> {nt} ({} -> {} bytes): `helm upgrade` alone fails with `spec: Forbidden` (claim templates are immutable); this needs the resize procedure: grow PVCs {}, delete the StatefulSet with --cascade=orphan, upgrade",
         n.name,
-        oq.bytes_grouped(),
-        nq.bytes_grouped(),
+        oq.bytes_beside(&nq),
+        nq.bytes_beside(&oq),
         pvc_names(n)
             .iter()
             .filter(|p| p.starts_with(&format!("{claim}-")))

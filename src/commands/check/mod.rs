@@ -370,7 +370,6 @@ fn size_change(
     let Ok(old) = Quantity::parse(old_text) else {
         return;
     };
-    let bytes = Quantity::bytes_grouped;
     if *new < old {
         out.push(
             at(
@@ -378,8 +377,8 @@ fn size_change(
                 "shrink",
                 format!(
                     "{name}.size shrinks from {old_text} ({} bytes) to {text} ({} bytes): Kubernetes forbids shrinking a PersistentVolumeClaim",
-                    bytes(&old),
-                    bytes(new)
+                    old.bytes_beside(new),
+                    new.bytes_beside(&old)
                 ),
             )
             .hint(format!(
@@ -403,8 +402,8 @@ fn size_change(
             "grow",
             format!(
                 "{name}.size grows {old_text} -> {text} ({} -> {} bytes): claim templates are immutable, so `helm upgrade` alone fails",
-                bytes(&old),
-                bytes(new)
+                old.bytes_beside(new),
+                new.bytes_beside(&old)
             ),
         )
         .hint(plan_hint(text)),

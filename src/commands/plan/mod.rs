@@ -1194,8 +1194,8 @@ fn target_checks(
                 t.statefulset,
                 t.new.text,
                 t.old.text,
-                group(input.size.bytes),
-                o.bytes_grouped()
+                new.bytes_beside(&o),
+                o.bytes_beside(new)
             ),
             Some("give a size at least as large as the current one".to_owned()),
         )),
