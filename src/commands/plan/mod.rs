@@ -1194,7 +1194,7 @@ fn target_checks(
                 t.statefulset,
                 t.new.text,
                 t.old.text,
-                new.bytes_beside(&o),
+                new.bytes_beside(o),
                 o.bytes_beside(new)
             ),
             Some("give a size at least as large as the current one".to_owned()),
