@@ -183,9 +183,13 @@ pub struct PlanArgs {
     /// Name of the volumeClaimTemplate to grow
     #[arg(long, default_value = "data")]
     pub claim: String,
-    /// The chart reference for helm upgrade (e.g. posthog/posthog or ./charts/posthog)
+    /// The chart reference for helm upgrade (e.g. posthog/posthog or ./charts/posthog). A local chart
+    /// folder or .tgz is also read: the values path of each claim is found in it and proven with Helm
     #[arg(long, value_name = "REF")]
     pub chart: Option<String>,
+    /// The Helm program that proves the values paths of a local --chart (default: helm on PATH)
+    #[arg(long, value_name = "PROGRAM")]
+    pub helm: Option<String>,
     /// The chart version the upgrade pins (default: the render's top-chart helm.sh/chart label)
     #[arg(long, value_name = "V")]
     pub version: Option<String>,

@@ -301,6 +301,26 @@ pub const IDS: &[(&str, &str)] = &[
         "--path is not the values path the chart's layout sizes the StatefulSet by",
     ),
     (
+        "values-path-proven",
+        "The chart reads the claim's size from this values path: found in the chart and proven with helm template",
+    ),
+    (
+        "values-path-not-read",
+        "--path is not the path the chart reads for the claim (the chart's own path is proven with helm template)",
+    ),
+    (
+        "values-path-unproven",
+        "No values path of the chart is proven to size the claim alone: the plan can't change it by values",
+    ),
+    (
+        "values-path-unknown",
+        "The claim's chart is not in the built-in table and the chart is not at hand: the values path can't be told",
+    ),
+    (
+        "chart-render-failed",
+        "Helm can't render the chart given with --chart, so no values path can be proven",
+    ),
+    (
         "values-path-sizes-another",
         "--path sizes another StatefulSet of the render, or another claim of a target: the upgrade would fail or grow the wrong claim",
     ),

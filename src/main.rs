@@ -633,6 +633,7 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         .map(|f| fsutil::read_text(f).map(|t| (f, t)))
         .transpose()
         .map_err(|e| anyhow!(e))?;
+    let discover = chart_discovery(&a, diag)?;
     let input = plan::Input {
         release: &a.release,
         namespace: &a.namespace,
@@ -650,6 +651,7 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         chart_version: a.version.as_deref(),
         chart_name: None,
         post_renderer_only: a.format == "flux",
+        discover: discover.as_deref(),
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
     let out = match a.format.as_str() {
@@ -682,6 +684,39 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     };
     emit(out.as_bytes())?;
     Ok(ExitCode::from(u8::from(plan.blocking)))
+}
+
+/// With `--chart` naming a local chart and Helm at hand: the function that proves each target's
+/// values path on it. Without Helm the plan falls back to the built-in table (said on stderr).
+fn chart_discovery(
+    a: &PlanArgs,
+    diag: &mut Diag,
+) -> Result<Option<Box<plan::chart::Discover<'static>>>> {
+    use pvc_resize::charts::{paths, prove, source};
+    let Some(dir) = a.chart.as_deref().and_then(source::local) else {
+        return Ok(None);
+    };
+    let chart = source::read(dir).map_err(|e| anyhow!("--chart {e}"))?;
+    let Some(helm) = prove::find_helm(a.helm.as_deref()) else {
+        diag.say(&format!(
+            "pvc-resize: {} not found: the values paths of --chart {} are not proven; the built-in table is used (pass --helm PROGRAM)",
+            a.helm.as_deref().unwrap_or("helm"),
+            dir.display()
+        ));
+        return Ok(None);
+    };
+    let renderer = prove::Renderer {
+        helm,
+        chart: dir.display().to_string(),
+        release: a.release.clone(),
+        namespace: a.namespace.clone(),
+        values: a.values.iter().cloned().collect(),
+    };
+    Ok(Some(Box::new(
+        move |wants: &[prove::ClaimId], first: Option<&str>| {
+            paths::discover(&chart, &renderer, wants, first)
+        },
+    )))
 }
 
 /// The files of a path: itself, or every file under a folder (recursively, in name order; with

@@ -5,6 +5,7 @@
 
 mod common;
 
+use pvc_resize::charts::layout;
 use pvc_resize::charts::paths::{self, Found, Origin};
 use pvc_resize::charts::prove::{self, ClaimId, Renderer};
 use pvc_resize::charts::source;
@@ -39,17 +40,34 @@ fn wrapper(fx: &Path, dir: &Path) -> PathBuf {
     w
 }
 
+/// `extra` merged over `base` (both YAML), as one values text.
+fn merged(base: &str, extra: &str) -> String {
+    fn merge(a: &mut serde_json::Value, b: serde_json::Value) {
+        match (a, b) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, v) in b {
+                    merge(a.entry(k).or_insert(serde_json::Value::Null), v);
+                }
+            }
+            (a, b) => *a = b,
+        }
+    }
+    let mut a: serde_json::Value = serde_yaml::from_str(base).unwrap();
+    merge(&mut a, serde_yaml::from_str(extra).unwrap());
+    serde_json::to_string(&a).unwrap()
+}
+
 fn cases(fx: &Path, dir: &Path) -> Vec<Case> {
     let read = |p: &str| std::fs::read_to_string(fx.join(p)).unwrap();
     let pg = "auth:\n  postgresPassword: fixed\n  password: fixed\n  replicationPassword: fixed\n";
     let redis = "auth:\n  password: fixed\n";
     vec![
         Case { name: "wrapper-aliases", chart: wrapper(fx, dir), release: "shop", values: "orders:\n  auth:\n    postgresPassword: fixed\n  primary:\n    persistence:\n      size: 3Gi\nsessions:\n  auth:\n    password: fixed\n  architecture: standalone\nredis:\n  auth:\n    password: fixed\n  replica:\n    replicaCount: 1\n".to_owned() },
-        Case { name: "posthog-logs", chart: fx.join("posthog/chart/posthog-30.46.0.tgz"), release: "posthog", values: read("posthog/values-logpersistence.yaml") },
+        Case { name: "posthog-logs", chart: fx.join("posthog/chart/posthog-30.46.0.tgz"), release: "posthog", values: merged(&read("posthog/values-logpersistence.yaml"), "redis:\n  architecture: replication\n  replica:\n    replicaCount: 1\n") },
         Case { name: "kafka14", chart: fx.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz"), release: "kafka", values: read("bitnami-kafka-14/values-default.yaml") },
-        Case { name: "kafka14-3", chart: fx.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz"), release: "kafka", values: read("bitnami-kafka-14/values-3-replicas.yaml") + "logPersistence:\n  enabled: true\nnameOverride: events\n" },
+        Case { name: "kafka14-3", chart: fx.join("bitnami-kafka-14/chart/kafka-14.9.3.tgz"), release: "kafka", values: read("bitnami-kafka-14/values-3-replicas.yaml") + "logPersistence:\n  enabled: true\nnameOverride: events\nzookeeper:\n  dataLogDir: /bitnami/zookeeper/dataLog\n" },
         Case { name: "kafka32", chart: fx.join("bitnami-kafka-32/chart/kafka-32.4.4.tgz"), release: "kafka", values: read("bitnami-kafka-32/values-default.yaml") },
-        Case { name: "kafka32-split", chart: fx.join("bitnami-kafka-32/chart/kafka-32.4.4.tgz"), release: "kafka", values: read("bitnami-kafka-32/values-split.yaml") },
+        Case { name: "kafka32-split", chart: fx.join("bitnami-kafka-32/chart/kafka-32.4.4.tgz"), release: "kafka", values: merged(&read("bitnami-kafka-32/values-split.yaml"), "controller:\n  logPersistence:\n    enabled: true\nbroker:\n  logPersistence:\n    enabled: true\n") },
         Case { name: "postgresql", chart: fx.join("bitnami-postgresql/chart/postgresql-17.1.0.tgz"), release: "pg", values: pg.to_owned() },
         Case { name: "postgresql-replication", chart: fx.join("bitnami-postgresql/chart/postgresql-17.1.0.tgz"), release: "pg", values: format!("{pg}architecture: replication\nreadReplicas:\n  replicaCount: 2\n  persistence:\n    size: 12Gi\nfullnameOverride: store\n") },
         Case { name: "redis", chart: fx.join("bitnami-redis/chart/redis-23.1.1.tgz"), release: "cache", values: redis.to_owned() },
@@ -124,7 +142,7 @@ fn judge(helm: &Path, case: &Case, dir: &Path) -> Vec<Found> {
         namespace: case.release.to_owned(),
         values: vec![values.to_str().unwrap().to_owned()],
     };
-    let found = paths::discover(&chart, &r, &wants).unwrap();
+    let found = paths::discover(&chart, &r, &wants, None).unwrap();
     for f in &found {
         let path = f.path.as_deref().unwrap_or_else(|| {
             panic!(
@@ -238,11 +256,24 @@ fn run_all(major: u8) {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut table = Vec::new();
+    let mut checked = std::collections::BTreeSet::new();
     for case in cases(&fx, dir.path()) {
         for f in judge(&helm, &case, dir.path()) {
+            // The fallback table must say what the chart says.
+            let src = f.source.as_deref().unwrap();
+            if let Some(k) = layout::known_path(src, &f.claim.claim) {
+                assert_eq!(
+                    layout::infer_values_path(Some(src), &f.claim.claim),
+                    f.path,
+                    "{}: the table for {src}",
+                    case.name
+                );
+                checked.insert(*k);
+            }
             let how = match f.origin {
                 Some(Origin::Template) => "template",
                 Some(Origin::Values) => "values leaf",
+                Some(Origin::Given) => "given",
                 None => "-",
             };
             table.push(format!(
@@ -254,6 +285,14 @@ fn run_all(major: u8) {
         }
     }
     eprintln!("{}", table.join("\n"));
+    let unchecked: Vec<_> = layout::KNOWN_PATHS
+        .iter()
+        .filter(|k| !checked.contains(*k))
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "table entries no real chart checked: {unchecked:?}"
+    );
 }
 
 #[test]
@@ -317,8 +356,13 @@ fn a_size_behind_get_is_found_by_its_value_and_a_computed_one_is_not() {
         object: format!("StatefulSet/{o}"),
         claim: "data".to_owned(),
     };
-    let found =
-        paths::discover(&chart, &r, &[want("store"), want("cache"), want("absent")]).unwrap();
+    let found = paths::discover(
+        &chart,
+        &r,
+        &[want("store"), want("cache"), want("absent")],
+        None,
+    )
+    .unwrap();
     assert_eq!(
         found[0].path.as_deref(),
         Some("store.capacity"),
@@ -341,5 +385,106 @@ fn a_size_behind_get_is_found_by_its_value_and_a_computed_one_is_not() {
             .as_deref()
             .unwrap()
             .contains("renders no StatefulSet/absent claim data")
+    );
+}
+
+/// `plan --chart TGZ`: the path comes from the chart, proven by Helm; a `--path` the chart does not
+/// read for the claim blocks, naming the one it reads; without the chart, a chart the table does
+/// not know blocks instead of guessing.
+#[test]
+fn plan_takes_the_proven_path_and_refuses_others() {
+    let (Some(fx), Some(helm)) = (common::shared_fixtures(), common::helm(3)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "auth:\n  postgresPassword: fixed\n").unwrap();
+    let chart = fx.join("bitnami-postgresql/chart/postgresql-17.1.0.tgz");
+    let render = dir.path().join("render.yaml");
+    std::fs::write(
+        &render,
+        common::helm_template(&helm, "pg", &chart, "db", &values, &[]),
+    )
+    .unwrap();
+    let plan = |extra: &[&str]| {
+        let mut argv = vec![
+            "plan",
+            "--release",
+            "pg",
+            "--namespace",
+            "db",
+            "--size",
+            "20Gi",
+            "--kube-context",
+            "k",
+            "--statefulset",
+            "*",
+        ];
+        argv.extend([
+            "--manifests",
+            render.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+        ]);
+        argv.extend(extra);
+        common::run(&argv, b"")
+    };
+    let with_chart = [
+        "--chart",
+        chart.to_str().unwrap(),
+        "--helm",
+        helm.to_str().unwrap(),
+    ];
+    let o = plan(&[&with_chart[..], &["--format", "json"]].concat());
+    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(
+        json["targets"][0]["values_path"],
+        "primary.persistence.size"
+    );
+    assert!(
+        json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "values-path-proven")
+    );
+    assert_eq!(json["values"]["path"], "primary.persistence.size");
+
+    let o = plan(&[&with_chart[..], &["--path", "persistence.size"]].concat());
+    assert_eq!(common::code(&o), 1, "{}", common::stderr(&o));
+    let out = common::stdout(&o);
+    assert!(out.contains("[values-path-not-read] --path persistence.size, but the chart sizes StatefulSet pg-postgresql claim data by primary.persistence.size"), "{out}");
+
+    // A chart the table does not know (a copy of the render under another chart name), no --chart.
+    let renamed = dir.path().join("renamed.yaml");
+    std::fs::write(
+        &renamed,
+        common::read(&render).replace("# Source: postgresql/", "# Source: mydb/"),
+    )
+    .unwrap();
+    let o = common::run(
+        &[
+            "plan",
+            "--release",
+            "pg",
+            "--namespace",
+            "db",
+            "--size",
+            "20Gi",
+            "--statefulset",
+            "*",
+            "--manifests",
+            renamed.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(common::code(&o), 1, "{}", common::stderr(&o));
+    assert!(
+        common::stdout(&o).contains("[values-path-unknown] StatefulSet pg-postgresql claim data"),
+        "{}",
+        common::stdout(&o)
     );
 }

@@ -186,26 +186,118 @@ pub fn ignored_path(root: &Node, path: &[String]) -> Option<(Pos, String, String
     ))
 }
 
-/// The values path that sets a claim template's size, inferred from where the StatefulSet was
-/// rendered: subcharts nest their values under their names (`posthog/charts/kafka/...` ->
-/// `kafka.`), Bitnami Kafka >= 24 has `broker.` and `controller.` blocks, and the `logs` claim is
-/// `logPersistence`.
+/// One entry of the fallback table: the chart (the folder its templates render under: a top
+/// chart's name, a subchart's name), the template, the claim, and the chart-relative size path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KnownPath {
+    pub chart: &'static str,
+    pub template: &'static str,
+    pub claim: &'static str,
+    pub path: &'static str,
+}
+
+const fn known(
+    chart: &'static str,
+    template: &'static str,
+    claim: &'static str,
+    path: &'static str,
+) -> KnownPath {
+    KnownPath {
+        chart,
+        template,
+        claim,
+        path,
+    }
+}
+
+/// The fallback table, used when the chart is not at hand (`plan --chart DIR|TGZ` reads the chart
+/// and proves the path with Helm instead). Every entry is checked against the real chart with the
+/// real Helm in `tests/chart_paths.rs`; nothing outside it is guessed.
+pub const KNOWN_PATHS: &[KnownPath] = &[
+    known("kafka", "statefulset.yaml", "data", "persistence.size"),
+    known("kafka", "statefulset.yaml", "logs", "logPersistence.size"),
+    known(
+        "kafka",
+        "controller-eligible/statefulset.yaml",
+        "data",
+        "controller.persistence.size",
+    ),
+    known(
+        "kafka",
+        "controller-eligible/statefulset.yaml",
+        "logs",
+        "controller.logPersistence.size",
+    ),
+    known(
+        "kafka",
+        "broker/statefulset.yaml",
+        "data",
+        "broker.persistence.size",
+    ),
+    known(
+        "kafka",
+        "broker/statefulset.yaml",
+        "logs",
+        "broker.logPersistence.size",
+    ),
+    known("zookeeper", "statefulset.yaml", "data", "persistence.size"),
+    known(
+        "zookeeper",
+        "statefulset.yaml",
+        "data-log",
+        "persistence.dataLogDir.size",
+    ),
+    known("postgresql", "statefulset.yaml", "data", "persistence.size"),
+    known(
+        "postgresql",
+        "primary/statefulset.yaml",
+        "data",
+        "primary.persistence.size",
+    ),
+    known(
+        "postgresql",
+        "read/statefulset.yaml",
+        "data",
+        "readReplicas.persistence.size",
+    ),
+    known(
+        "redis",
+        "master/application.yaml",
+        "redis-data",
+        "master.persistence.size",
+    ),
+    known(
+        "redis",
+        "replicas/application.yaml",
+        "redis-data",
+        "replica.persistence.size",
+    ),
+    known(
+        "redis",
+        "replicas/statefulset.yaml",
+        "redis-data",
+        "replica.persistence.size",
+    ),
+];
+
+/// The table entry for a claim of an object rendered from `source` (`posthog/charts/kafka/templates/statefulset.yaml`).
+pub fn known_path(source: &str, claim: &str) -> Option<&'static KnownPath> {
+    let (chart_path, template) = source.split_once("/templates/")?;
+    let chart = chart_path.rsplit("/charts/").next()?;
+    KNOWN_PATHS
+        .iter()
+        .find(|k| k.chart == chart && k.template == template && k.claim == claim)
+}
+
+/// The values path that sets a claim template's size, from the fallback table ([`KNOWN_PATHS`]):
+/// the chart-relative path under the subcharts' keys (`posthog/charts/kafka/...` -> `kafka.`).
+/// `None` for a chart, template or claim the table does not hold: never a guess.
 pub fn infer_values_path(source: Option<&str>, claim: &str) -> Option<String> {
     let source = source?;
-    let (chart_path, template) = source.split_once("/templates/")?;
+    let k = known_path(source, claim)?;
+    let (chart_path, _) = source.split_once("/templates/")?;
     let mut prefix: Vec<&str> = chart_path.split("/charts/").skip(1).collect();
-    if template.starts_with("broker/") {
-        prefix.push("broker");
-    } else if template.starts_with("controller-eligible/") || template.starts_with("controller/") {
-        prefix.push("controller");
-    }
-    let block = match claim {
-        "data" => "persistence",
-        "logs" => "logPersistence",
-        _ => return None,
-    };
-    prefix.push(block);
-    prefix.push("size");
+    prefix.push(k.path);
     Some(prefix.join("."))
 }
 
@@ -259,6 +351,20 @@ mod tests {
             Some("zookeeper.persistence.size")
         );
         assert_eq!(f("kafka/templates/statefulset.yaml", "other"), None);
+        // Not in the table: no guess (Bitnami PostgreSQL's size is primary.persistence.size).
+        assert_eq!(f("mychart/templates/statefulset.yaml", "data"), None);
+        assert_eq!(
+            f("postgresql/templates/primary/statefulset.yaml", "data").as_deref(),
+            Some("primary.persistence.size")
+        );
+        assert_eq!(
+            f(
+                "shop/charts/postgresql/templates/read/statefulset.yaml",
+                "data"
+            )
+            .as_deref(),
+            Some("postgresql.readReplicas.persistence.size")
+        );
     }
 
     #[test]

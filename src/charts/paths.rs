@@ -17,6 +17,8 @@ pub enum Origin {
     Template,
     /// A values leaf that holds the rendered size.
     Values,
+    /// Given by the user (`--path`).
+    Given,
 }
 
 /// The answer for one claim.
@@ -34,8 +36,14 @@ pub struct Found {
     pub missing: Option<String>,
 }
 
-/// Finds and proves the path of every claim of `wants`. `Err` when Helm can't render the chart.
-pub fn discover(chart: &Chart, r: &Renderer, wants: &[ClaimId]) -> Result<Vec<Found>, String> {
+/// Finds and proves the path of every claim of `wants`, trying `first` (a path the user gave)
+/// before the chart's own candidates. `Err` when Helm can't render the chart.
+pub fn discover(
+    chart: &Chart,
+    r: &Renderer,
+    wants: &[ClaimId],
+    first: Option<&str>,
+) -> Result<Vec<Found>, String> {
     let base = prove::read(&r.render(None)?)?;
     let again = prove::read(&r.render(None)?)?;
     let noisy = prove::noise(&base, &again);
@@ -62,13 +70,18 @@ pub fn discover(chart: &Chart, r: &Renderer, wants: &[ClaimId]) -> Result<Vec<Fo
             out.push(found);
             continue;
         };
-        let mut candidates: Vec<(String, Origin)> = template_reads(chart, source.as_deref())
+        let mut candidates: Vec<(String, Origin)> = first
+            .map(|p| (p.to_owned(), Origin::Given))
             .into_iter()
-            .map(|p| (p, Origin::Template))
             .collect();
-        for p in matching(&leaves, size) {
+        let reads = template_reads(chart, source.as_deref()).into_iter();
+        let reads = reads.map(|p| (p, Origin::Template));
+        let leaves = matching(&leaves, size)
+            .into_iter()
+            .map(|p| (p, Origin::Values));
+        for (p, origin) in reads.chain(leaves) {
             if !candidates.iter().any(|(c, _)| *c == p) {
-                candidates.push((p, Origin::Values));
+                candidates.push((p, origin));
             }
         }
         for (path, origin) in candidates {

@@ -3,6 +3,8 @@
 
 pub mod render;
 
+pub mod chart;
+
 use crate::commands::post_render::{self, Options};
 use crate::commands::validate;
 use crate::commands::values::{self, Change, ValuesPath};
@@ -44,6 +46,8 @@ pub struct Input<'a> {
     /// The change goes through the post-renderer only (`--format flux`), never the values path: the
     /// targets may then be sized by different values paths.
     pub post_renderer_only: bool,
+    /// Proves the values path of each target on the chart (`--chart DIR|TGZ` with Helm on PATH).
+    pub discover: Option<&'a chart::Discover<'a>>,
 }
 
 /// A size in three readings.
@@ -586,6 +590,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     for t in &targets {
         target_findings(input, t, cluster.as_ref(), &mut findings);
     }
+    chart::apply(input, &mut targets, &mut findings);
     if !input.post_renderer_only {
         findings.extend(values_paths_differ(&targets));
         if let Some(f) = path_sizes_another(input, &targets)? {
@@ -651,7 +656,8 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
                 }
             }
         }
-        (Some((file, _)), None) => {
+        // A blocking finding already says why the path is unknown.
+        (Some((file, _)), None) if !findings.iter().any(|f| f.blocking) => {
             return Err(hinted(
                 format!("{file}: the values path of the size could not be inferred from the chart"),
                 "pass --path (e.g. kafka.persistence.size)",
