@@ -13,9 +13,9 @@
 //!
 //! Like the size edit, this splices text: every byte outside the inserted lines stays.
 
+use crate::k8s::release::{self, Filter, Release, Want};
 use crate::k8s::stream;
-use crate::yaml::data;
-use crate::yaml::{self, Kind, Node};
+use crate::yaml::{Kind, Node};
 
 /// What was added where.
 pub struct Added {
@@ -24,48 +24,34 @@ pub struct Added {
     pub claims: Vec<(String, String, usize)>,
 }
 
-/// Adds the missing fields to every claim template of every StatefulSet of a stream.
+/// Adds the missing fields to every claim template of every StatefulSet of a stream (as the
+/// release model reads it: inside Lists too).
 pub fn add_claim_typemeta(input: &str) -> Result<Added, String> {
     let mut edits: Vec<(usize, String)> = Vec::new();
     let mut claims = Vec::new();
-    for chunk in stream::split(input) {
-        let doc = &input[chunk.range.clone()];
-        let holds = |needle| stream::holds_any(doc, &[needle]);
-        if !holds("StatefulSet") || !holds("volumeClaimTemplates") {
-            continue;
-        }
-        let docs = yaml::parse_stream(doc, chunk.range.start, chunk.line - 1)
-            .map_err(|e| format!("{e}"))?;
-        for root in docs.iter().filter_map(|d| d.root.as_ref()) {
-            if root.get("kind").and_then(Node::as_str) != Some("StatefulSet") {
-                continue;
-            }
-            let sts = root
-                .get_path(&["metadata", "name"])
-                .and_then(Node::as_str)
-                .unwrap_or_default();
-            let templates = root
-                .get_path(&["spec", "volumeClaimTemplates"])
-                .map(Node::items)
-                .unwrap_or_default();
-            for t in templates {
-                if let Some(text) = insertion(input, t)? {
-                    let claim = t
-                        .get_path(&["metadata", "name"])
-                        .and_then(Node::as_str)
-                        .unwrap_or_default();
-                    claims.push((sts.to_owned(), claim.to_owned(), t.pos.line));
-                    edits.push((t.span.start, text));
-                }
+    let render = Release::read(input, &want()).map_err(|e| format!("{e}"))?;
+    for (sts, view) in render.statefulsets() {
+        for t in &view.claims {
+            if let Some(text) = insertion(input, t.node)? {
+                claims.push((sts.name.clone(), t.name.clone(), t.pos.line));
+                edits.push((t.node.span.start, text));
             }
         }
     }
+    edits.sort_by_key(|(at, _)| *at);
     let mut output = input.to_owned();
     for (at, text) in edits.iter().rev() {
         output.insert_str(*at, text);
     }
     verify(input, &output, edits.len())?;
     Ok(Added { output, claims })
+}
+
+fn want() -> Want {
+    Want {
+        filter: Filter::of(&["StatefulSet", "volumeClaimTemplates"]),
+        ..Want::default()
+    }
 }
 
 /// The text to insert before a claim template's first key, or `None` when it has both fields.
@@ -108,18 +94,10 @@ fn verify(before: &str, after: &str, added: usize) -> Result<(), String> {
         return Err("the number of documents changed; nothing written".to_owned());
     }
     let read = |text: &str| -> Result<Vec<serde_json::Value>, String> {
-        let mut out = Vec::new();
-        for c in stream::split(text) {
-            let doc = &text[c.range.clone()];
-            if doc.contains("volumeClaimTemplates") {
-                for d in yaml::parse_stream(doc, 0, 0).map_err(|e| e.to_string())? {
-                    if let Some(r) = d.root {
-                        out.push(data::to_json(&r)?);
-                    }
-                }
-            }
-        }
-        Ok(out)
+        let (_, objects) =
+            release::read_data("<stdin>", text, &want(), |o| o.kind == "StatefulSet")
+                .map_err(|f| f.to_string())?;
+        Ok(objects.into_iter().map(|(_, _, json)| json).collect())
     };
     let (mut a, b) = (read(before)?, read(after)?);
     let mut filled = 0;

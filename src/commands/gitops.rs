@@ -16,34 +16,26 @@
 
 use crate::commands::plan::render::command_line;
 use crate::commands::plan::{Command, Plan, Step, Target};
-use crate::commands::validate;
-use crate::k8s::stream;
+use crate::k8s::release::{self, Filter, Release, Want};
 use serde_json::Value;
 use std::fmt::Write;
 
-/// The index of claim template `claim` in StatefulSet `name` of a manifest stream.
+/// The index of claim template `claim` in StatefulSet `name` of a manifest stream (as the
+/// release model reads it: inside a List too).
 fn claim_index(manifests: &str, name: &str, claim: &str) -> Result<usize, String> {
-    for chunk in stream::split(manifests) {
-        let doc = &manifests[chunk.range.clone()];
-        let holds = |needle| stream::holds_any(doc, &[needle]);
-        if !stream::has_content(doc) || !holds("StatefulSet") || !holds(name) {
-            continue;
-        }
-        let (json, _) = validate::parse_document("manifests", doc, chunk.range.start, chunk.line)?;
-        if json["kind"] != "StatefulSet" || json["metadata"]["name"] != name {
-            continue;
-        }
-        let claims = json
-            .pointer("/spec/volumeClaimTemplates")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        return claims
-            .iter()
-            .position(|c| c.pointer("/metadata/name") == Some(&Value::from(claim)))
-            .ok_or_else(|| format!("StatefulSet {name} has no claim template {claim:?}"));
-    }
-    Err(format!("no StatefulSet {name} in the manifests"))
+    let want = Want {
+        filter: Filter::of(&["StatefulSet", name]),
+        ..Want::default()
+    };
+    let render = Release::read(manifests, &want)
+        .map_err(|e| release::syntax_finding("manifests", &e).to_string())?;
+    let Some((_, sts)) = render.statefulsets().find(|(o, _)| o.name == name) else {
+        return Err(format!("no StatefulSet {name} in the manifests"));
+    };
+    sts.claims
+        .iter()
+        .position(|c| c.name == claim)
+        .ok_or_else(|| format!("StatefulSet {name} has no claim template {claim:?}"))
 }
 
 /// A YAML double-quoted scalar (JSON's escaping is valid YAML).

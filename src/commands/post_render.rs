@@ -7,6 +7,7 @@
 use crate::k8s::objects::{self, StatefulSet};
 use crate::k8s::patch::PatchSet;
 use crate::k8s::quantity::{Quantity, Size, decimal_for_binary};
+use crate::k8s::release::{self, Filter, Parsed, Want};
 use crate::k8s::schema;
 use crate::k8s::stream::{self, Chunk};
 use crate::yaml::{self, Pos, Style};
@@ -16,7 +17,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The chart whose StatefulSets are picked when no `--statefulset` is given.
 pub const DEFAULT_CHART: &str = "kafka";
@@ -153,8 +153,9 @@ struct Found {
     /// the changed text again. `None` when the document has aliases or merge keys: then the
     /// changed text is parsed again.
     templates: Option<Vec<Value>>,
-    /// The documents of its chunk, with [`Options::keep_documents`].
-    documents: Option<Arc<Vec<yaml::Document>>>,
+    /// Its chunk as the release reader read it and its object there, with
+    /// [`Options::keep_documents`].
+    kept: Option<(Arc<Parsed>, usize)>,
 }
 
 /// A claim template of a candidate, with its storage scalar when it has one.
@@ -165,6 +166,8 @@ struct FoundClaim {
     /// Where `spec.resources.requests.storage` is written when it is not a scalar (an alias,
     /// a mapping, a list), and whether it is an alias.
     unusable: Option<(Pos, bool)>,
+    /// The merge key (`<<`) the storage Kubernetes reads comes through, if it does.
+    merge: Option<Pos>,
 }
 
 /// The storage scalar: where it is and how it is written.
@@ -234,7 +237,7 @@ impl<'a> Selection<'a> {
             keep: opts.keep_documents,
         };
         let filter = if opts.reference {
-            Prefilter::everything()
+            Filter::everything()
         } else {
             prefilter(&opts.statefulsets)
         };
@@ -244,7 +247,7 @@ impl<'a> Selection<'a> {
             found = scan.run(&filter, opts.parse_all)?;
             picked = select(&scan, &filter, &mut found, &opts.statefulsets)?;
         } else if opts.parse_all {
-            scan.run(&Prefilter::everything(), true)?;
+            scan.run(&Filter::everything(), true)?;
         }
         Ok(Selection {
             input,
@@ -254,13 +257,18 @@ impl<'a> Selection<'a> {
         })
     }
 
-    /// The picked StatefulSets: the chunk of the stream each is in, its name, and the chunk's
-    /// documents with [`Options::keep_documents`].
-    pub fn picked(&self) -> impl Iterator<Item = (&Chunk, &str, Option<&[yaml::Document]>)> {
+    /// The picked StatefulSets: the chunk of the stream each is in, its name, and with
+    /// [`Options::keep_documents`] the chunk as the release reader read it and the object.
+    pub fn picked(
+        &self,
+    ) -> impl Iterator<Item = (&Chunk, &str, Option<(&Parsed, &release::Object)>)> {
         self.picked.iter().map(|&f| {
             let found = &self.found[f];
-            let documents = found.documents.as_deref().map(Vec::as_slice);
-            (&self.chunks[found.chunk], found.name.as_str(), documents)
+            let kept = found
+                .kept
+                .as_ref()
+                .map(|(p, o)| (p.as_ref(), &p.objects[*o]));
+            (&self.chunks[found.chunk], found.name.as_str(), kept)
         })
     }
 
@@ -324,6 +332,7 @@ fn resize_one(
             pos: tpos,
             storage,
             unusable,
+            merge,
             ..
         },
     )) = named.next()
@@ -352,6 +361,16 @@ fn resize_one(
                 f.name, tpos.line
             ),
             "Kubernetes refuses duplicate claim template names; fix the chart's template",
+        ));
+    }
+    if let Some(at) = merge {
+        return Err(err(
+            Some(*at),
+            format!(
+                "the storage request Kubernetes reads for StatefulSet {} claim {claim:?} comes from the merge key (<<) at line {} (Helm and kubectl apply merges in document order, so it overrides a `storage:` written before it): resizing the written value would change nothing",
+                f.name, at.line
+            ),
+            "render the size once, without a merge key, in the chart's template (or change it with --patch)",
         ));
     }
     let Some(Storage {
@@ -654,7 +673,7 @@ fn check_changed_document(
 }
 
 /// The objects of a document as JSON data, with their JSON pointer: the document, or the items
-/// of a `*List` (as [`manifest::objects`] reads the tree).
+/// of a `*List` (as the release model reads the tree).
 fn json_objects(doc: &Value) -> Vec<(String, &Value)> {
     fn go<'v>(v: &'v Value, prefix: String, out: &mut Vec<(String, &'v Value)>, depth: usize) {
         let is_list = v
@@ -675,53 +694,9 @@ fn json_objects(doc: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-/// Which chunks are worth parsing: those that contain all of these byte strings, written out
-/// or behind backslash escapes, and that `unless` does not pass.
-#[derive(Clone)]
-struct Prefilter {
-    needles: Vec<memmem::Finder<'static>>,
-    unless: Option<Box<Prefilter>>,
-}
-
-impl Prefilter {
-    fn everything() -> Prefilter {
-        Prefilter::of(Vec::new())
-    }
-
-    fn of(needles: Vec<Vec<u8>>) -> Prefilter {
-        Prefilter {
-            needles: needles
-                .iter()
-                .map(|n| memmem::Finder::new(n).into_owned())
-                .collect(),
-            unless: None,
-        }
-    }
-
-    fn may_match(&self, text: &[u8]) -> bool {
-        self.all_found(text) && !self.unless.as_ref().is_some_and(|u| u.all_found(text))
-    }
-
-    fn all_found(&self, text: &[u8]) -> bool {
-        let missing: Vec<&memmem::Finder<'static>> = self
-            .needles
-            .iter()
-            .filter(|n| n.find(text).is_none())
-            .collect();
-        if missing.is_empty() {
-            return true;
-        }
-        // A double-quoted scalar can spell a needle with escapes (`"State\x66ulSet"`): look
-        // for the missing ones in the text with every escape decoded.
-        if memchr::memchr(b'\\', text).is_none() {
-            return false;
-        }
-        let decoded = stream::decode_escapes(text);
-        missing.iter().all(|n| n.find(&decoded).is_some())
-    }
-}
-
-fn prefilter(patterns: &[String]) -> Prefilter {
+/// Which chunks may hold the StatefulSets `patterns` pick: every StatefulSet chunk, narrowed
+/// by the one pattern's longest literal (or the default chart's name).
+fn prefilter(patterns: &[String]) -> Filter {
     let mut needles = vec![b"StatefulSet".to_vec()];
     if patterns.len() == 1 {
         let lit = objects::glob_literal(&patterns[0]);
@@ -732,10 +707,10 @@ fn prefilter(patterns: &[String]) -> Prefilter {
     } else if patterns.is_empty() {
         needles.push(DEFAULT_CHART.as_bytes().to_vec());
     }
-    Prefilter::of(needles)
+    Filter::of(&needles)
 }
 
-/// The chunks of a stream, scanned for StatefulSets on `threads` threads.
+/// The chunks of a stream, scanned for StatefulSets by the release reader.
 struct Scan<'s> {
     input: &'s str,
     chunks: &'s [Chunk],
@@ -744,94 +719,48 @@ struct Scan<'s> {
     keep: bool,
 }
 
-/// The most chunks per unit of parallel work (fewer for small streams, so that each thread
-/// gets several units).
-const BLOCK: usize = 64;
-
 impl Scan<'_> {
     /// Every StatefulSet in the chunks that pass `filter` (or in all, with `parse_all` for
     /// syntax errors), in stream order. The first error in stream order is the one returned.
-    fn run(&self, filter: &Prefilter, parse_all: bool) -> Result<Vec<Found>, RenderError> {
-        let block = (self.chunks.len() / (self.threads * 8)).clamp(1, BLOCK);
-        let blocks = self.chunks.len().div_ceil(block);
-        if self.threads <= 1 || blocks <= 1 {
-            return self.range(0..self.chunks.len(), filter, parse_all);
-        }
-        let next = AtomicUsize::new(0);
-        let mut results: Vec<(usize, Result<Vec<Found>, RenderError>)> = std::thread::scope(|s| {
-            let workers: Vec<_> = (0..self.threads.min(blocks))
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let b = next.fetch_add(1, Ordering::Relaxed);
-                            if b >= blocks {
-                                break mine;
-                            }
-                            let end = ((b + 1) * block).min(self.chunks.len());
-                            mine.push((b, self.range(b * block..end, filter, parse_all)));
-                        }
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().expect("a scan thread panicked"))
-                .collect()
-        });
-        results.sort_by_key(|(b, _)| *b);
-        let mut found = Vec::new();
-        for (_, r) in results {
-            found.extend(r?);
-        }
-        Ok(found)
+    fn run(&self, filter: &Filter, parse_all: bool) -> Result<Vec<Found>, RenderError> {
+        let want = Want {
+            filter: filter.clone(),
+            parse_all,
+            threads: self.threads,
+        };
+        let syntax = |e: yaml::SyntaxError| {
+            err(
+                Some(e.pos),
+                format!("invalid YAML in the manifest stream: {}", e.message),
+                "the chart rendered a broken document; run `helm template` and check that line",
+            )
+        };
+        release::scan(self.input, self.chunks, &want, &syntax, &|p| {
+            Ok(self.found(p))
+        })
     }
 
-    fn range(
-        &self,
-        range: Range<usize>,
-        filter: &Prefilter,
-        parse_all: bool,
-    ) -> Result<Vec<Found>, RenderError> {
+    /// The StatefulSets of one parsed chunk.
+    fn found(&self, parsed: Parsed) -> Vec<Found> {
+        let text = &self.input[self.chunks[parsed.chunk].range.clone()];
+        let parsed = Arc::new(parsed);
         let mut found = Vec::new();
-        for i in range {
-            let chunk = &self.chunks[i];
-            let text = &self.input[chunk.range.clone()];
-            let candidate = filter.may_match(text.as_bytes());
-            if !candidate && !parse_all {
+        for (index, o) in parsed.objects.iter().enumerate() {
+            let Some(s) = parsed.statefulset(o) else {
                 continue;
-            }
-            let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1).map_err(|e| {
-                err(
-                    Some(e.pos),
-                    format!("invalid YAML in the manifest stream: {}", e.message),
-                    "the chart rendered a broken document; run `helm template` and check that line",
-                )
-            })?;
-            if !candidate {
-                continue;
-            }
-            let docs = Arc::new(docs);
-            let source = stream::source_comment(text);
-            for root in docs.iter().filter_map(|d| d.root.as_ref()) {
-                let sts = objects::statefulsets(root, source);
-                if sts.is_empty() {
-                    continue;
-                }
-                let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
-                for s in &sts {
-                    let mut f = to_found(i, s, plain);
-                    f.documents = self.keep.then(|| Arc::clone(&docs));
-                    if !plain {
-                        for st in f.claims.iter_mut().filter_map(|c| c.storage.as_mut()) {
-                            st.shared = alias_over(root, &st.range);
-                        }
-                    }
-                    found.push(f);
+            };
+            let root = parsed.root(o);
+            let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
+            let mut f = to_found(parsed.chunk, &s, plain);
+            f.kept = self.keep.then(|| (Arc::clone(&parsed), index));
+            if !plain {
+                for st in f.claims.iter_mut().filter_map(|c| c.storage.as_mut()) {
+                    st.shared = alias_over(root, &st.range);
                 }
             }
+            found.push(f);
         }
-        Ok(found)
+        found
     }
 }
 
@@ -863,7 +792,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
     };
     Found {
         chunk,
-        documents: None,
+        kept: None,
         name: sts.name.clone(),
         namespace: sts.namespace.clone(),
         pos: sts.pos,
@@ -892,10 +821,9 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
                     pos: c.pos,
                     storage,
                     unusable: c
-                        .node
-                        .get_path(&["spec", "resources", "requests", "storage"])
-                        .filter(|n| !matches!(n.kind, yaml::Kind::Scalar { .. }))
+                        .storage_other
                         .map(|n| (n.pos, matches!(n.kind, yaml::Kind::Alias(_)))),
+                    merge: c.storage_merge.map(|m| m.pos),
                 }
             })
             .collect(),
@@ -927,15 +855,15 @@ fn all_statefulsets(scan: &Scan<'_>) -> Vec<(String, bool)> {
         .unwrap_or_default()
 }
 
-fn prefilter_all() -> Prefilter {
-    Prefilter::of(vec![b"StatefulSet".to_vec()])
+fn prefilter_all() -> Filter {
+    Filter::of(&["StatefulSet"])
 }
 
 /// The candidates `patterns` pick (indexes into `found`), each once, in the order of the
 /// patterns. Refuses a pick that is ambiguous: the same StatefulSet twice in the stream.
 fn select(
     scan: &Scan<'_>,
-    scan_filter: &Prefilter,
+    scan_filter: &Filter,
     found: &mut Vec<Found>,
     patterns: &[String],
 ) -> Result<Vec<usize>, RenderError> {
@@ -993,10 +921,7 @@ fn select(
         // the StatefulSet's own name.
         // Chunks the first pass parsed are skipped.
         let name = found[picked[0]].name.clone();
-        let filter = Prefilter {
-            unless: Some(Box::new(scan_filter.clone())),
-            ..Prefilter::of(vec![b"StatefulSet".to_vec(), name.into_bytes()])
-        };
+        let filter = Filter::of(&["StatefulSet", name.as_str()]).except(scan_filter);
         let more = scan.run(&filter, false)?;
         found.extend(more);
         let all: Vec<usize> = (0..found.len()).collect();

@@ -2,6 +2,7 @@
 //! its file, line and column.
 
 use crate::finding::{Finding, Location, Severity};
+use crate::k8s::release::{self, Filter, Parsed, Want};
 use crate::k8s::schema::{self, Violation};
 use crate::k8s::stream;
 use crate::yaml::{self, Kind, Node, Pos};
@@ -284,52 +285,87 @@ pub fn values_file(
     })
 }
 
-/// True when a document's text may hold one of the kinds with a bundled schema.
-fn may_have_schema(text: &str) -> bool {
-    let kinds: Vec<&str> = schema::KINDS.iter().map(|(k, _)| *k).collect();
-    stream::holds_any(text, &kinds)
+/// Checks one object against the schema of its kind, counting it in `report`.
+fn check_object(
+    file: &str,
+    json: &Value,
+    tree: Option<&Node>,
+    version: &str,
+    report: &mut FileReport,
+) -> Result<(), Box<Finding>> {
+    let checked = schema::validate_object(version, json).map_err(|e| {
+        Box::new(
+            Finding::new("schema", Severity::Error, e).hint("see `pvc-resize validate --help`"),
+        )
+    })?;
+    match checked {
+        None => report.skipped += 1,
+        Some(violations) if violations.is_empty() => report.valid += 1,
+        Some(violations) => {
+            report.invalid += 1;
+            let object = format!(
+                "{} {}",
+                json.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                json.pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+            );
+            let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
+            let raw = kubernetes_schema(version, &format!("kind:{kind}"));
+            report.findings.extend(
+                violations
+                    .into_iter()
+                    .flat_map(|v| place(file, tree, &object, raw, v)),
+            );
+        }
+    }
+    Ok(())
 }
 
-/// Validates every document of a manifest stream whose kind has a bundled schema. `Err` when a
-/// document can't be parsed: a finding at the place.
+/// Validates every object of a manifest stream (as the release model reads it: the items of
+/// Lists too) whose kind has a bundled schema. `Err` when a document can't be parsed: a
+/// finding at the place.
 pub fn manifest_stream(file: &str, text: &str, version: &str) -> Result<FileReport, Box<Finding>> {
     let mut report = FileReport::default();
-    for chunk in stream::split(text) {
-        let doc_text = &text[chunk.range.clone()];
-        if !stream::has_content(doc_text) {
-            continue;
-        }
-        if !may_have_schema(doc_text) {
+    let chunks = stream::split(text);
+    let kinds: Vec<&str> = schema::KINDS.iter().map(|(k, _)| *k).collect();
+    for c in &chunks {
+        let doc_text = &text[c.range.clone()];
+        if stream::has_content(doc_text) && !stream::holds_any(doc_text, &kinds) {
             report.skipped += 1;
-            continue;
         }
-        let (json, tree) = parse_located(file, doc_text, chunk.range.start, chunk.line)?;
-        let checked = schema::validate_object(version, &json).map_err(|e| {
-            Box::new(
-                Finding::new("schema", Severity::Error, e).hint("see `pvc-resize validate --help`"),
-            )
-        })?;
-        match checked {
-            None => report.skipped += 1,
-            Some(violations) if violations.is_empty() => report.valid += 1,
-            Some(violations) => {
-                report.invalid += 1;
-                let object = format!(
-                    "{} {}",
-                    json.get("kind").and_then(Value::as_str).unwrap_or("?"),
-                    json.pointer("/metadata/name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?")
-                );
-                let kind = json.get("kind").and_then(Value::as_str).unwrap_or("");
-                let raw = kubernetes_schema(version, &format!("kind:{kind}"));
-                report.findings.extend(
-                    violations
-                        .into_iter()
-                        .flat_map(|v| place(file, tree.as_ref(), &object, raw, v)),
-                );
-            }
+    }
+    // Chunk by chunk, each dropped once checked: the stream is never held parsed as a whole.
+    let want = Want {
+        filter: Filter::any_of(&kinds),
+        ..Want::default()
+    };
+    let syntax = |e: yaml::SyntaxError| Box::new(schema::syntax_finding(file, &e));
+    let each = |p: Parsed| -> Result<Vec<FileReport>, Box<Finding>> {
+        let line = chunks[p.chunk].line;
+        let data = p
+            .data(&|_| true)
+            .map_err(|e| Box::new(release::data_finding(file, line, &e)))?;
+        let mut part = FileReport::default();
+        if data.is_empty() && stream::has_content(&text[chunks[p.chunk].range.clone()]) {
+            part.skipped += 1;
         }
+        for (oi, json) in data {
+            check_object(
+                file,
+                &json,
+                Some(p.node(&p.objects[oi])),
+                version,
+                &mut part,
+            )?;
+        }
+        Ok(vec![part])
+    };
+    for part in release::scan(text, &chunks, &want, &syntax, &each)? {
+        report.valid += part.valid;
+        report.invalid += part.invalid;
+        report.skipped += part.skipped;
+        report.findings.extend(part.findings);
     }
     if report.valid + report.invalid + report.skipped == 0 {
         // What post-render refuses: Helm 3 would delete every resource of the release.

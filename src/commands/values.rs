@@ -435,10 +435,11 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                 ));
             }
             Kind::Mapping { entries, flow } => {
-                let found = helm_entry(entries, key);
+                let found = crate::yaml::data::helm_entry(entries, key);
                 let after = found.map_or(0, |(j, _, _)| j + 1);
                 if let Some((mk, _)) = entries[after..].iter().find(|(mk, mv)| {
-                    crate::yaml::data::is_merge_key(mk) && merge_provides(root, mv, key, 0)
+                    crate::yaml::data::is_merge_key(mk)
+                        && crate::yaml::data::merge_provides(root, mv, key)
                 }) {
                     let what = match found {
                         Some((_, k, _)) => {
@@ -523,49 +524,6 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
     }
     shared(node)?;
     Ok(Target::Existing(node))
-}
-
-/// The last entry whose key Helm reads as `key` (a key is compared as Helm turns it into a
-/// string: `"kafka"`, `'kafka'` and `!!str kafka` are all `kafka`), with its index.
-fn helm_entry<'a>(entries: &'a [(Node, Node)], key: &str) -> Option<(usize, &'a Node, &'a Node)> {
-    entries
-        .iter()
-        .enumerate()
-        .rev()
-        .find(|(_, (k, _))| {
-            !crate::yaml::data::is_merge_key(k)
-                && crate::yaml::data::key_string(k).as_deref() == Some(key)
-        })
-        .map(|(j, (k, v))| (j, k, v))
-}
-
-/// True when a merge's value (a mapping, an alias of one, or a list of those) gives `key`.
-fn merge_provides(root: &Node, value: &Node, key: &str, depth: usize) -> bool {
-    if depth > 64 {
-        return true;
-    }
-    match &value.kind {
-        Kind::Mapping { entries, .. } => entries.iter().any(|(k, v)| {
-            if crate::yaml::data::is_merge_key(k) {
-                merge_provides(root, v, key, depth + 1)
-            } else {
-                crate::yaml::data::key_string(k).as_deref() == Some(key)
-            }
-        }),
-        Kind::Sequence { items, .. } => items
-            .iter()
-            .any(|n| merge_provides(root, n, key, depth + 1)),
-        Kind::Alias(id) => {
-            let mut anchored = None;
-            root.walk(&mut |n| {
-                if n.anchor == *id && n.span.start < value.span.start {
-                    anchored = Some(n.clone());
-                }
-            });
-            anchored.is_none_or(|n| merge_provides(root, &n, key, depth + 1))
-        }
-        Kind::Scalar { .. } => false,
-    }
 }
 
 /// The indentation step the file uses: the smallest positive difference between a block mapping

@@ -5,7 +5,7 @@ use crate::yaml::{Kind, Node, Pos};
 /// The annotation Helm 4 puts on every document it hands to a post-renderer (and removes after).
 pub const HELM4_FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
 
-/// A StatefulSet as rendered by Helm.
+/// A StatefulSet as rendered by Helm, read by the release model (`k8s::release`).
 #[derive(Debug)]
 pub struct StatefulSet<'a> {
     pub name: String,
@@ -36,88 +36,154 @@ pub struct ClaimTemplate<'a> {
     pub pos: Pos,
     /// The whole template.
     pub node: &'a Node,
-    /// The `spec.resources.requests.storage` scalar.
+    /// The `spec.resources.requests.storage` scalar Kubernetes reads.
     pub storage: Option<&'a Node>,
+    /// The value at `spec.resources.requests.storage` when it is no scalar (an alias, a mapping,
+    /// a list).
+    pub storage_other: Option<&'a Node>,
+    /// The merge key (`<<`) that the storage Kubernetes reads comes through, at any level of
+    /// the path: then the text written at `storage` (if any) is not what Kubernetes reads.
+    pub storage_merge: Option<&'a Node>,
     /// `spec.storageClassName`, when set.
     pub storage_class: Option<String>,
+    /// `spec.accessModes`.
+    pub access_modes: Vec<String>,
 }
 
-/// The string value at a path, when it is a scalar.
+/// The string value at a path, when it is a scalar (explicit keys only: for data that has no
+/// merge keys, such as a values file's own tree).
 pub fn str_at(root: &Node, path: &[&str]) -> Option<String> {
     root.get_path(path)
         .and_then(Node::as_str)
         .map(str::to_owned)
 }
 
-/// Reads a StatefulSet document; `None` when the document is another kind.
-pub fn statefulset<'a>(root: &'a Node, source_comment: Option<&str>) -> Option<StatefulSet<'a>> {
-    if str_at(root, &["kind"]).as_deref() != Some("StatefulSet") {
-        return None;
+/// The string at a path of `node` as Kubernetes reads it (merge keys applied, aliases followed;
+/// `root` is the document).
+fn read_str(root: &Node, node: &Node, path: &[&str]) -> Option<String> {
+    let (last, path) = path.split_last()?;
+    let parent = path
+        .iter()
+        .try_fold(node, |n, k| crate::yaml::data::lookup(root, n, k).value())?;
+    crate::k8s::release::string(root, parent, last)
+}
+
+/// The node at a path as Kubernetes reads it, and the first merge key it comes through.
+fn read_node<'a>(
+    root: &'a Node,
+    node: &'a Node,
+    path: &[&str],
+) -> (Option<&'a Node>, Option<&'a Node>) {
+    let mut merge = None;
+    let mut at = node;
+    for (i, k) in path.iter().enumerate() {
+        if i > 0 && matches!(at.kind, Kind::Alias(_)) {
+            // An alias on the way: what it refers to is not this template's own text.
+            return (None, merge);
+        }
+        let found = crate::yaml::data::lookup(root, at, k);
+        merge = merge.or(found.merge());
+        match found.value() {
+            Some(v) => at = v,
+            None => return (None, merge),
+        }
     }
-    let meta = root.get("metadata");
-    let name = meta.and_then(|m| str_at(m, &["name"])).unwrap_or_default();
-    let namespace = meta.and_then(|m| str_at(m, &["namespace"]));
-    let chart_label = meta.and_then(|m| str_at(m, &["labels", "helm.sh/chart"]));
-    let source = source_comment
-        .map(str::to_owned)
-        .or_else(|| meta.and_then(|m| str_at(m, &["annotations", HELM4_FILENAME_ANNOTATION])));
-    let claims = root
-        .get_path(&["spec", "volumeClaimTemplates"])
-        .map(|s| s.items())
+    (Some(at), merge)
+}
+
+fn claim_template<'a>(root: &'a Node, t: &'a Node) -> ClaimTemplate<'a> {
+    let (storage, storage_merge) =
+        read_node(root, t, &["spec", "resources", "requests", "storage"]);
+    let access_modes = read_node(root, t, &["spec", "accessModes"])
+        .0
+        .map(|m| {
+            m.items()
+                .iter()
+                .filter_map(Node::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    ClaimTemplate {
+        name: read_str(root, t, &["metadata", "name"]).unwrap_or_default(),
+        pos: t.pos,
+        node: t,
+        storage: storage.filter(|n| matches!(n.kind, Kind::Scalar { .. })),
+        storage_other: storage.filter(|n| !matches!(n.kind, Kind::Scalar { .. })),
+        storage_merge,
+        storage_class: read_str(root, t, &["spec", "storageClassName"]),
+        access_modes,
+    }
+}
+
+/// Reads a StatefulSet object (`node`, in the document `root`) named `name`; the release model
+/// calls it for every object of kind StatefulSet.
+pub fn statefulset<'a>(
+    root: &'a Node,
+    node: &'a Node,
+    name: &str,
+    source: Option<String>,
+) -> StatefulSet<'a> {
+    let at = |path: &[&str]| read_str(root, node, path);
+    let claims = read_node(root, node, &["spec", "volumeClaimTemplates"])
+        .0
+        .map(Node::items)
         .unwrap_or_default()
         .iter()
-        .map(|t| ClaimTemplate {
-            name: str_at(t, &["metadata", "name"]).unwrap_or_default(),
-            pos: t.pos,
-            node: t,
-            storage: t
-                .get_path(&["spec", "resources", "requests", "storage"])
-                .filter(|n| matches!(n.kind, Kind::Scalar { .. })),
-            storage_class: str_at(t, &["spec", "storageClassName"]),
-        })
+        .map(|t| claim_template(root, t))
         .collect();
-    let replicas = str_at(root, &["spec", "replicas"])
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1);
-    let ordinal_start = str_at(root, &["spec", "ordinals", "start"])
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(0);
-    let policy = |k| str_at(root, &["spec", "persistentVolumeClaimRetentionPolicy", k]);
     let mut mounts = Vec::new();
     let mut env = Vec::new();
     for list in ["initContainers", "containers"] {
-        let containers = root
-            .get_path(&["spec", "template", "spec", list])
+        let containers = read_node(root, node, &["spec", "template", "spec", list])
+            .0
             .map(Node::items)
             .unwrap_or_default();
         for c in containers {
-            let cname = str_at(c, &["name"]).unwrap_or_default();
-            for m in c.get("volumeMounts").map(Node::items).unwrap_or_default() {
-                if let (Some(n), Some(p)) = (str_at(m, &["name"]), str_at(m, &["mountPath"])) {
+            let cname = read_str(root, c, &["name"]).unwrap_or_default();
+            let entries = |k| {
+                read_node(root, c, &[k])
+                    .0
+                    .map(Node::items)
+                    .unwrap_or_default()
+            };
+            for m in entries("volumeMounts") {
+                let (n, p) = (
+                    read_str(root, m, &["name"]),
+                    read_str(root, m, &["mountPath"]),
+                );
+                if let (Some(n), Some(p)) = (n, p) {
                     mounts.push((cname.clone(), n, p));
                 }
             }
-            for e in c.get("env").map(Node::items).unwrap_or_default() {
-                if let (Some(n), Some(v)) = (str_at(e, &["name"]), str_at(e, &["value"])) {
+            for e in entries("env") {
+                if let (Some(n), Some(v)) =
+                    (read_str(root, e, &["name"]), read_str(root, e, &["value"]))
+                {
                     env.push((cname.clone(), n, v));
                 }
             }
         }
     }
-    Some(StatefulSet {
-        name,
-        namespace,
-        pos: root.pos,
-        chart_label,
+    let number = |path: &[&str], default| at(path).and_then(|r| r.parse().ok()).unwrap_or(default);
+    StatefulSet {
+        name: name.to_owned(),
+        namespace: at(&["metadata", "namespace"]),
+        pos: node.pos,
+        chart_label: at(&["metadata", "labels", "helm.sh/chart"]),
         source,
         claims,
-        replicas,
-        ordinal_start,
-        when_scaled: policy("whenScaled"),
-        when_deleted: policy("whenDeleted"),
+        replicas: number(&["spec", "replicas"], 1),
+        ordinal_start: number(&["spec", "ordinals", "start"], 0),
+        when_scaled: at(&["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"]),
+        when_deleted: at(&[
+            "spec",
+            "persistentVolumeClaimRetentionPolicy",
+            "whenDeleted",
+        ]),
         mounts,
         env,
-    })
+    }
 }
 
 /// The ordinals of a StatefulSet's pods: `start..start + replicas`, from `spec.ordinals.start`
@@ -153,34 +219,6 @@ pub fn pvc_ordinal(name: &str, claim: &str, sts: &str) -> Option<i64> {
     name.strip_prefix(&format!("{claim}-{sts}-"))
         .filter(|o| o.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|o| o.parse().ok())
-}
-
-/// The Kubernetes objects of a document: the document itself, or the items of a `kind: *List`
-/// (`List`, `StatefulSetList`, ...), which Helm's client and kubectl apply one by one.
-pub fn objects(root: &Node) -> Vec<&Node> {
-    let mut out = Vec::new();
-    collect_objects(root, &mut out, 0);
-    out
-}
-
-fn collect_objects<'a>(node: &'a Node, out: &mut Vec<&'a Node>, depth: usize) {
-    let is_list = str_at(node, &["kind"]).is_some_and(|k| k.ends_with("List"));
-    match node.get("items") {
-        Some(items) if is_list && depth < 64 => {
-            for item in items.items() {
-                collect_objects(item, out, depth + 1);
-            }
-        }
-        _ => out.push(node),
-    }
-}
-
-/// Every StatefulSet of a document, at the top or inside a `*List`.
-pub fn statefulsets<'a>(root: &'a Node, source_comment: Option<&str>) -> Vec<StatefulSet<'a>> {
-    objects(root)
-        .into_iter()
-        .filter_map(|o| statefulset(o, source_comment))
-        .collect()
 }
 
 impl StatefulSet<'_> {

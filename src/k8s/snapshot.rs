@@ -2,10 +2,7 @@
 //! prints (a `List`), or a stream of objects. Read once into its objects, each with the line it
 //! starts on; `plan --cluster` keeps one namespace of it, `advise` reads every namespace.
 
-use crate::finding::{Finding, Location, Severity};
-use crate::k8s::schema::syntax_finding;
-use crate::k8s::stream;
-use crate::yaml;
+use crate::k8s::release::{self, Want};
 use serde_json::Value;
 
 /// One object of the snapshot.
@@ -27,49 +24,15 @@ impl Object {
     }
 }
 
-/// Every object of the snapshot, `List`s expanded, in file order.
+/// Every object of the snapshot, in file order, as the release model reads a stream (`List`s,
+/// `*List`s and Lists in Lists expanded).
 pub fn read(name: &str, text: &str) -> Result<Vec<Object>, String> {
-    let mut out = Vec::new();
-    for chunk in stream::split(text) {
-        let doc = &text[chunk.range.clone()];
-        if !stream::has_content(doc) {
-            continue;
-        }
-        let docs = yaml::parse_stream(doc, chunk.range.start, chunk.line - 1)
-            .map_err(|e| syntax_finding(name, &e).to_string())?;
-        let Some(tree) = docs.into_iter().find_map(|d| d.root) else {
-            continue;
-        };
-        let json = yaml::data::to_json(&tree).map_err(|e| {
-            Finding::new("invalid-yaml", Severity::Error, e)
-                .at(Location::new(name, tree.pos))
-                .hint("write the document out instead of through nested aliases")
-                .to_string()
-        })?;
-        if json
-            .get("kind")
-            .and_then(Value::as_str)
-            .is_some_and(|k| k.ends_with("List"))
-        {
-            let lines: Vec<usize> = tree
-                .get("items")
-                .map(|i| i.items().iter().map(|n| n.pos.line).collect())
-                .unwrap_or_default();
-            let items = match json {
-                Value::Object(mut o) => match o.remove("items") {
-                    Some(Value::Array(items)) => items,
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            for (i, item) in items.into_iter().enumerate() {
-                out.push(object(item, lines.get(i).copied().unwrap_or(chunk.line)));
-            }
-        } else {
-            out.push(object(json, tree.pos.line));
-        }
-    }
-    Ok(out)
+    let (render, objects) =
+        release::read_data(name, text, &Want::default(), |_| true).map_err(|f| f.to_string())?;
+    Ok(objects
+        .into_iter()
+        .map(|(p, o, json)| object(json, render.parsed[p].objects[o].pos.line))
+        .collect())
 }
 
 fn object(json: Value, line: usize) -> Object {

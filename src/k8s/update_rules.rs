@@ -10,9 +10,9 @@
 //! The comparison happens after defaulting and with Go's semantic equality (nil equals empty,
 //! quantities compare by value), which [`normalize`] reproduces for the fields that matter.
 
-use crate::commands::validate;
 use crate::finding::{Finding, Location, Severity};
 use crate::k8s::quantity::Quantity;
+use crate::k8s::release::{self, Filter, Want};
 use crate::k8s::stream;
 use crate::yaml::{Kind, Node, Pos};
 use serde_json::{Map, Value};
@@ -73,32 +73,25 @@ pub fn looks_like_manifests(text: &str) -> bool {
     })
 }
 
-/// Every StatefulSet of a manifest stream (or of a `kind: List`, as `kubectl get -o yaml`
-/// prints live objects), with positions in the whole stream.
-fn statefulsets(file: &str, text: &str) -> Result<Vec<Sts>, String> {
+/// Every StatefulSet of a manifest stream, as the release model reads it (the items of a
+/// `kind: List` as `kubectl get -o yaml` prints live objects, of any `*List`, of Lists in
+/// Lists), with positions in the whole stream; and the number of documents of the stream.
+fn statefulsets(file: &str, text: &str) -> Result<(Vec<Sts>, usize), String> {
+    let want = Want {
+        filter: Filter::of(&["StatefulSet"]),
+        ..Want::default()
+    };
+    let (release, objects) =
+        release::read_data(file, text, &want, |o| o.kind == "StatefulSet").map_err(|f| {
+            format!("{f}\n  hint: both sides must be manifest streams as `helm template`, `helm get manifest` or `kubectl get -o yaml` print them")
+        })?;
     let mut out = Vec::new();
-    for chunk in stream::split(text) {
-        let doc = &text[chunk.range.clone()];
-        // `holds_any` also finds a `kind` spelt with escapes (`"State\x66ulSet"`).
-        if !stream::has_content(doc) || !stream::holds_any(doc, &["StatefulSet"]) {
-            continue;
-        }
-        let (json, tree) = validate::parse_document(file, doc, chunk.range.start, chunk.line)
-            .map_err(|e| {
-                format!("{e}\n  hint: both sides must be manifest streams as `helm template`, `helm get manifest` or `kubectl get -o yaml` print them")
-            })?;
-        let Some(tree) = tree else { continue };
-        if json["kind"] == "List" {
-            let items = json["items"].as_array().cloned().unwrap_or_default();
-            let nodes = tree.get("items").map(Node::items).unwrap_or_default();
-            for (item, node) in items.into_iter().zip(nodes) {
-                out.extend(one(file, item, node.clone())?);
-            }
-        } else {
-            out.extend(one(file, json, tree)?);
-        }
+    for (p, o, json) in objects {
+        let parsed = &release.parsed[p];
+        let tree = parsed.node(&parsed.objects[o]).clone();
+        out.extend(one(file, json, tree)?);
     }
-    Ok(out)
+    Ok((out, release.documents))
 }
 
 /// The object as a StatefulSet, when it is one.
@@ -138,8 +131,14 @@ pub fn compare(
     head_file: &str,
     head: &str,
 ) -> Result<Compared, String> {
-    let old = statefulsets(base_file, base)?;
-    let new = statefulsets(head_file, head)?;
+    let (old, _) = statefulsets(base_file, base)?;
+    let (new, documents) = statefulsets(head_file, head)?;
+    if documents == 0 {
+        // What validate and post-render refuse: Helm 3 would delete every resource.
+        return Err(format!(
+            "{head_file}:1:1: no Kubernetes object in the head render (the file is empty, or holds only comments and `---`): an upgrade with it would delete every resource of the release\n  hint: check that the chart rendered anything (`helm template ...` and its exit status)"
+        ));
+    }
     // A render without namespaces (the chart leaves them to Helm) matches any namespace.
     let same = |a: &Sts, b: &Sts| {
         a.name == b.name

@@ -154,6 +154,173 @@ pub fn is_merge_key(key: &Node) -> bool {
     }
 }
 
+/// The last entry whose key Helm reads as `key` (a key is compared as Helm turns it into a
+/// string: `"kafka"`, `'kafka'` and `!!str kafka` are all `kafka`), with its index; merge keys
+/// are not entries here (see [`lookup`]).
+pub fn helm_entry<'a>(
+    entries: &'a [(Node, Node)],
+    key: &str,
+) -> Option<(usize, &'a Node, &'a Node)> {
+    entries
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, (k, _))| !is_merge_key(k) && key_string(k).as_deref() == Some(key))
+        .map(|(j, (k, v))| (j, k, v))
+}
+
+/// What Helm and kubectl read for one key of a mapping (go-yaml's order: entries in document
+/// order, a merge written after an explicit key overrides it).
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Absent,
+    /// The value node; `merge` is the `<<` key it comes through, when it does.
+    Found {
+        value: &'a Node,
+        merge: Option<&'a Node>,
+    },
+    /// A merge provides the key, but through an alias whose anchor can't be placed (or nesting
+    /// too deep): the value is not known here.
+    Unknown {
+        merge: &'a Node,
+    },
+}
+
+impl<'a> Lookup<'a> {
+    /// The value node, when it is known.
+    pub fn value(self) -> Option<&'a Node> {
+        match self {
+            Lookup::Found { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The `<<` key the value comes through, when it does.
+    pub fn merge(self) -> Option<&'a Node> {
+        match self {
+            Lookup::Found { merge, .. } => merge,
+            Lookup::Unknown { merge } => Some(merge),
+            Lookup::Absent => None,
+        }
+    }
+}
+
+/// The value of `key` in `mapping` (an alias of a mapping is followed) as Helm reads it, merge
+/// keys applied. `root` is the document, where aliases find their anchors. The one reading of
+/// merge keys on the span tree: `values` refuses an edit behind one, the release model reads
+/// objects and claim sizes through it.
+pub fn lookup<'a>(root: &'a Node, mapping: &'a Node, key: &str) -> Lookup<'a> {
+    lookup_at(root, mapping, key, 0)
+}
+
+fn lookup_at<'a>(root: &'a Node, mapping: &'a Node, key: &str, depth: usize) -> Lookup<'a> {
+    let mapping = match mapping.kind {
+        Kind::Alias(id) if depth <= 64 => match anchored(root, id, mapping.span.start) {
+            Some(n) => n,
+            None => return Lookup::Absent,
+        },
+        _ => mapping,
+    };
+    let Kind::Mapping { entries, .. } = &mapping.kind else {
+        return Lookup::Absent;
+    };
+    let identifier = key.starts_with(|c: char| c.is_ascii_alphabetic())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'/'))
+        && !plain_retypes(key);
+    let mut out = Lookup::Absent;
+    for (k, v) in entries {
+        if is_merge_key(k) {
+            match provided(root, v, key, depth + 1) {
+                Some(Some(value)) => {
+                    out = Lookup::Found {
+                        value,
+                        merge: Some(k),
+                    }
+                }
+                Some(None) => out = Lookup::Unknown { merge: k },
+                None => {}
+            }
+        } else if same_key(k, key, identifier) {
+            out = Lookup::Found {
+                value: v,
+                merge: None,
+            };
+        }
+    }
+    out
+}
+
+/// True when Helm reads key node `k` as `key`. Without a tag, a scalar whose text is an
+/// identifier that YAML 1.1 reads as a string (`kind`, `helm.sh/chart`) is that text: no need to
+/// resolve it.
+fn same_key(k: &Node, key: &str, identifier: bool) -> bool {
+    match (&k.kind, &k.tag) {
+        (Kind::Scalar { value, .. }, None) if identifier => value == key,
+        _ => key_string(k).as_deref() == Some(key),
+    }
+}
+
+/// What a merge's value (a mapping, an alias of one, or a list of those, the earlier ones
+/// winning) gives for `key`: `None` nothing, `Some(None)` something not known here.
+fn provided<'a>(
+    root: &'a Node,
+    value: &'a Node,
+    key: &str,
+    depth: usize,
+) -> Option<Option<&'a Node>> {
+    if depth > 64 {
+        return Some(None);
+    }
+    match &value.kind {
+        Kind::Mapping { .. } => match lookup_at(root, value, key, depth) {
+            Lookup::Found { value, .. } => Some(Some(value)),
+            Lookup::Unknown { .. } => Some(None),
+            Lookup::Absent => None,
+        },
+        Kind::Sequence { items, .. } => {
+            items.iter().find_map(|n| provided(root, n, key, depth + 1))
+        }
+        Kind::Alias(id) => match anchored(root, *id, value.span.start) {
+            Some(n) => provided(root, n, key, depth + 1),
+            None => Some(None),
+        },
+        Kind::Scalar { .. } => None,
+    }
+}
+
+/// True when a merge's value gives `key` (or may: an alias whose anchor can't be placed).
+pub fn merge_provides(root: &Node, value: &Node, key: &str) -> bool {
+    provided(root, value, key, 0).is_some()
+}
+
+/// The node an alias at `before` refers to: the last node anchored `id` before it.
+pub fn anchored(root: &Node, id: usize, before: usize) -> Option<&Node> {
+    fn go<'a>(n: &'a Node, id: usize, before: usize, best: &mut Option<&'a Node>) {
+        if n.span.start >= before && !matches!(n.kind, Kind::Mapping { .. } | Kind::Sequence { .. })
+        {
+            return;
+        }
+        if n.anchor == id && n.span.start < before {
+            *best = Some(n);
+        }
+        match &n.kind {
+            Kind::Mapping { entries, .. } => {
+                for (k, v) in entries {
+                    go(k, id, before, best);
+                    go(v, id, before, best);
+                }
+            }
+            Kind::Sequence { items, .. } => items.iter().for_each(|i| go(i, id, before, best)),
+            _ => {}
+        }
+    }
+    let mut best = None;
+    go(root, id, before, &mut best);
+    best
+}
+
 struct Converter {
     /// Anchored values and their node counts.
     anchors: HashMap<usize, (Value, usize)>,

@@ -6,12 +6,12 @@ pub mod render;
 pub mod chart;
 
 use crate::commands::post_render::{self, Options};
-use crate::commands::validate;
 use crate::commands::values::{self, Change, ValuesPath};
 use crate::fsutil::hinted;
 use crate::k8s::names::check_name;
 use crate::k8s::objects::{self, StatefulSet};
 use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
+use crate::k8s::release::{self, Filter, Release, Want};
 use crate::k8s::stream;
 use crate::yaml;
 use serde::Serialize;
@@ -346,27 +346,25 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
     if !known {
         return Ok(None);
     }
-    for chunk in stream::split(input.manifests) {
-        let text = &input.manifests[chunk.range.clone()];
-        if !stream::holds_any(text, &["StatefulSet"]) {
-            continue;
-        }
-        let docs = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
-            .map_err(|e| format!("{}:{e}", input.manifests_name))?;
-        let found = docs
+    let want = Want {
+        filter: Filter::of(&["StatefulSet"]),
+        ..Want::default()
+    };
+    let render = Release::read(input.manifests, &want)
+        .map_err(|e| format!("{}:{e}", input.manifests_name))?;
+    for (_, s) in render.statefulsets() {
+        let target = targets.iter().any(|t| t.statefulset == s.name);
+        let claim = s
+            .claims
             .iter()
-            .filter_map(|d| d.root.as_ref())
-            .filter_map(|r| objects::statefulset(r, stream::source_comment(text)))
-            .find_map(|s| {
-                let target = targets.iter().any(|t| t.statefulset == s.name);
-                let claim = s.claims.iter().find(|c| {
-                    !(target && c.name == input.claim)
-                        && crate::charts::layout::infer_values_path(s.source.as_deref(), &c.name)
-                            .as_deref()
-                            == Some(given)
-                })?;
-                Some((target, claim.name.clone(), s))
-            });
+            .find(|c| {
+                !(target && c.name == input.claim)
+                    && crate::charts::layout::infer_values_path(s.source.as_deref(), &c.name)
+                        .as_deref()
+                        == Some(given)
+            })
+            .map(|claim| claim.name.clone());
+        let found = claim.map(|claim| (target, claim, s));
         let Some((target, claim, other)) = found else {
             continue;
         };
@@ -563,26 +561,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         .map_err(|e| placed(input.manifests_name, &e))?;
     let mut findings = Vec::new();
     let mut targets = Vec::new();
-    for (chunk, name, kept) in selection.picked() {
-        let text = &input.manifests[chunk.range.clone()];
-        let parsed;
-        let docs = match kept {
-            Some(docs) => docs,
-            None => {
-                parsed = yaml::parse_stream(text, chunk.range.start, chunk.line - 1)
-                    .map_err(|e| format!("{}:{e}", input.manifests_name))?;
-                &parsed
-            }
-        };
-        let Some(sts) = docs
-            .iter()
-            .filter_map(|d| d.root.as_ref())
-            .filter_map(|r| objects::statefulset(r, stream::source_comment(text)))
-            .find(|s| s.name == name)
-        else {
+    for (chunk, _, kept) in selection.picked() {
+        let (parsed, object) = kept.ok_or("internal: the picked StatefulSet was not kept")?;
+        let Some(sts) = parsed.statefulset(object) else {
             continue;
         };
-        check_instance(input, docs, chunk)?;
+        check_instance(input, object, chunk.line)?;
         targets.push(target(input, &sts, cluster.as_ref(), &mut findings)?);
     }
 
@@ -729,7 +713,7 @@ fn top_chart(
     manifests: &str,
     chunks: &[stream::Chunk],
 ) -> Result<Option<TopChart>, String> {
-    for chunk in chunks {
+    for (i, chunk) in chunks.iter().enumerate() {
         let doc = &manifests[chunk.range.clone()];
         let Some(chart) = stream::source_comment(doc)
             .and_then(|p| p.split_once("/templates/"))
@@ -738,25 +722,23 @@ fn top_chart(
         else {
             continue;
         };
-        let (json, tree) = validate::parse_document(name, doc, chunk.range.start, chunk.line)?;
-        if let Some(label) = s(&json, "/metadata/labels/helm.sh~1chart")
-            && let Some(version) = label.strip_prefix(&format!("{chart}-"))
-        {
-            let pos = tree
-                .as_ref()
-                .and_then(|t| t.get_path(&["metadata", "labels", "helm.sh/chart"]))
-                .map_or(
-                    yaml::Pos {
-                        line: chunk.line,
-                        col: 1,
-                    },
-                    |n| n.pos,
-                );
-            return Ok(Some(TopChart {
-                name: chart.to_owned(),
-                version: version.to_owned(),
-                pos,
-            }));
+        let parsed = release::read_chunk(manifests, chunks, i)
+            .map_err(|e| release::syntax_finding(name, &e).to_string())?;
+        for o in &parsed.objects {
+            let label = o.labels.iter().find(|(k, _)| k == "helm.sh/chart");
+            if let Some(version) = label.and_then(|(_, l)| l.strip_prefix(&format!("{chart}-"))) {
+                let pos = release::read_node(
+                    parsed.root(o),
+                    parsed.node(o),
+                    &["metadata", "labels", "helm.sh/chart"],
+                )
+                .map_or(o.pos, |n| n.pos);
+                return Ok(Some(TopChart {
+                    name: chart.to_owned(),
+                    version: version.to_owned(),
+                    pos,
+                }));
+            }
         }
     }
     Ok(None)
@@ -775,30 +757,18 @@ fn pinned_version(input: &Input<'_>, top: Option<&TopChart>) -> Result<Option<St
     }
 }
 
-/// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`, read
-/// from the chunk's first document as Kubernetes reads it: merge keys and aliases applied).
-fn check_instance(
-    input: &Input<'_>,
-    docs: &[yaml::Document],
-    chunk: &stream::Chunk,
-) -> Result<(), String> {
-    let Some(root) = docs.iter().find_map(|d| d.root.as_ref()) else {
-        return Ok(());
-    };
-    let json = crate::yaml::data::to_json(root).map_err(|e| {
-        hinted(
-            format!("{}:{}:1: {e}", input.manifests_name, chunk.line),
-            "write the document out instead of through nested aliases",
-        )
-    })?;
-    match s(&json, "/metadata/labels/app.kubernetes.io~1instance") {
+/// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`, as
+/// the release model reads its labels: merge keys and aliases applied).
+fn check_instance(input: &Input<'_>, sts: &release::Object, line: usize) -> Result<(), String> {
+    let instance = sts
+        .labels
+        .iter()
+        .find(|(k, _)| k == "app.kubernetes.io/instance")
+        .map(|(_, v)| v.as_str());
+    match instance {
         Some(instance) if instance != input.release => Err(format!(
-            "{}:{}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
-            input.manifests_name,
-            chunk.line,
-            s(&json, "/metadata/name").unwrap_or("?"),
-            input.release,
-            input.release
+            "{}:{line}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
+            input.manifests_name, sts.name, input.release, input.release
         )),
         _ => Ok(()),
     }
