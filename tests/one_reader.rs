@@ -247,6 +247,9 @@ fn plan_sees(render: &str) -> Vec<(&'static str, BTreeSet<String>)> {
             render,
             "--statefulset",
             "*",
+            // No chart: the values key is named (else the plan blocks on values-path-unknown).
+            "--path",
+            "data.size",
             "--format",
             format,
         ]
