@@ -192,9 +192,10 @@ pub fn advise(input: &Input<'_>) -> Result<Advice, String> {
     let volumes = sources::groups(&objects);
     let mut findings = scope(&m, &objects, cluster_file)?;
     let renders = sources::renders(input.manifests)?;
+    let index = sources::ValuesIndex::new(input.values);
     let mut groups = Vec::with_capacity(volumes.len());
     for v in &volumes {
-        groups.push(group(input, &m, &renders, v, &mut findings));
+        groups.push(group(input, &m, &renders, &index, v, &mut findings));
     }
     groups.sort_by(|a, b| {
         (
@@ -394,7 +395,7 @@ struct Sides<'a> {
 }
 
 fn sides<'a>(
-    input: &'a Input<'_>,
+    index: &sources::ValuesIndex<'a>,
     renders: &'a HashMap<(String, String), Rendered>,
     v: &Volumes,
 ) -> Sides<'a> {
@@ -404,7 +405,7 @@ fn sides<'a>(
     };
     let render_size = render.and_then(|r| r.sizes.get(v.claim.as_deref().unwrap_or("")).cloned());
     let values = v.release.as_deref().and_then(|rel| {
-        let file = sources::values_file(input.values, rel, &v.namespace)?;
+        let file = index.find(rel, &v.namespace)?;
         let root = sources::values_root(&file.1);
         let path = sources::values_path(v, render, root.as_ref());
         let size = match (&root, &path) {
@@ -451,10 +452,40 @@ fn sizes(v: &Volumes, s: &Sides<'_>, cluster_file: &str) -> Vec<SizeSource> {
     out
 }
 
-fn group(
+/// The usage of each PVC of a group, the fullest and the soonest full.
+fn ordinals(
+    m: &Metrics,
+    v: &Volumes,
+    readings: &[Option<Reading>],
+) -> (Vec<Ordinal>, Option<String>, Option<f64>) {
+    let pairs = || v.pvcs.iter().zip(readings);
+    let ordinals = pairs()
+        .map(|(p, r)| Ordinal {
+            pvc: p.name.clone(),
+            ordinal: p.ordinal,
+            live_size: p.size.clone(),
+            has_metrics: r.is_some(),
+            usage: r.as_ref().map(|r| usage(m, r)),
+        })
+        .collect();
+    let fullest = pairs()
+        .filter_map(|(p, r)| Some((r.as_ref()?.usage_bp()?, p)))
+        .max_by_key(|(bp, _)| *bp)
+        .map(|(_, p)| p.name.clone());
+    let days_to_full = readings
+        .iter()
+        .flatten()
+        .filter_map(Reading::days_to_full)
+        .min_by(f64::total_cmp)
+        .map(round2);
+    (ordinals, fullest, days_to_full)
+}
+
+fn group<'a>(
     input: &Input<'_>,
     m: &Metrics,
-    renders: &HashMap<(String, String), Rendered>,
+    renders: &'a HashMap<(String, String), Rendered>,
+    index: &sources::ValuesIndex<'a>,
     v: &Volumes,
     findings: &mut Vec<Finding>,
 ) -> Group {
@@ -473,38 +504,14 @@ fn group(
         })
         .collect();
     let proposal = policy::propose(&input.policy, &volumes, live_max);
-    let s = sides(input, renders, v);
+    let s = sides(index, renders, v);
     let sizes = sizes(v, &s, cluster_file);
     let drift: Vec<SizeSource> = sizes
         .iter()
         .filter(|z| policy::bytes_of(&z.size).is_some_and(|b| b < live_max))
         .cloned()
         .collect();
-    let ordinals: Vec<Ordinal> = v
-        .pvcs
-        .iter()
-        .zip(&readings)
-        .map(|(p, r)| Ordinal {
-            pvc: p.name.clone(),
-            ordinal: p.ordinal,
-            live_size: p.size.clone(),
-            has_metrics: r.is_some(),
-            usage: r.as_ref().map(|r| usage(m, r)),
-        })
-        .collect();
-    let fullest = v
-        .pvcs
-        .iter()
-        .zip(&readings)
-        .filter_map(|(p, r)| Some((r.as_ref()?.usage_bp()?, p)))
-        .max_by_key(|(bp, _)| *bp)
-        .map(|(_, p)| p.name.clone());
-    let days_to_full = readings
-        .iter()
-        .flatten()
-        .filter_map(Reading::days_to_full)
-        .min_by(f64::total_cmp)
-        .map(round2);
+    let (ordinals, fullest, days_to_full) = ordinals(m, v, &readings);
     let (proposed, reason) = decide(&proposal, &drift, live_max);
     let live_size = v
         .pvcs
@@ -533,7 +540,16 @@ fn group(
         needs_action: proposed.is_some(),
         next: NextStep::default(),
     };
-    group_findings(input, m, v, &g, &readings, &proposal, findings);
+    let ctx = Ctx {
+        input,
+        m,
+        v,
+        readings: &readings,
+    };
+    ctx.inode_findings(findings);
+    ctx.usage_finding(&g, &proposal, findings);
+    ctx.max_finding(&proposal, findings);
+    ctx.drift_finding(&g, findings);
     g.next = next_step(input, v, &s, proposed.as_ref());
     g
 }
@@ -555,115 +571,142 @@ fn decide(
     (None, None)
 }
 
-/// The findings about a group: above the target within the horizon, inodes running out with
-/// bytes free, `--max` too small, drift.
-fn group_findings(
-    input: &Input<'_>,
-    m: &Metrics,
-    v: &Volumes,
-    g: &Group,
-    readings: &[Option<Reading>],
-    p: &Proposal,
-    findings: &mut Vec<Finding>,
-) {
-    let pol = &input.policy;
-    let horizon = &input.settings.horizon;
-    let at = |p: Option<metrics::Place>| {
-        p.map(|p| line_at(&m.files[p.file as usize], p.line as usize))
-            .unwrap_or_else(|| line_at(input.cluster.0, v.line))
-    };
-    let over = |used: u64, whole: u64| {
-        whole > 0 && u128::from(used) * 10_000 > u128::from(whole) * u128::from(pol.target_bp)
-    };
-    for (pvc, r) in v.pvcs.iter().zip(readings) {
-        let Some(r) = r else { continue };
-        let bytes_over = over(r.used_at(pol.horizon_ms), r.used + r.available);
-        let inodes_over = over(r.inodes_used_at(pol.horizon_ms), r.inodes);
-        if inodes_over && !bytes_over {
+/// What the findings about one group are made from.
+struct Ctx<'a> {
+    input: &'a Input<'a>,
+    m: &'a Metrics,
+    v: &'a Volumes,
+    readings: &'a [Option<Reading>],
+}
+
+impl Ctx<'_> {
+    /// A sample's place, else the group's place in the snapshot.
+    fn at(&self, p: Option<metrics::Place>) -> Location {
+        p.map(|p| line_at(&self.m.files[p.file as usize], p.line as usize))
+            .unwrap_or_else(|| line_at(self.input.cluster.0, self.v.line))
+    }
+
+    /// True when `used` of `whole` is above the target.
+    fn over(&self, used: u64, whole: u64) -> bool {
+        whole > 0
+            && u128::from(used) * 10_000
+                > u128::from(whole) * u128::from(self.input.policy.target_bp)
+    }
+
+    /// Inodes past the target at the horizon while the bytes are not.
+    fn inode_findings(&self, findings: &mut Vec<Finding>) {
+        let h = self.input.policy.horizon_ms;
+        for (pvc, r) in self.v.pvcs.iter().zip(self.readings) {
+            let Some(r) = r else { continue };
+            if !self.over(r.inodes_used_at(h), r.inodes)
+                || self.over(r.used_at(h), r.used + r.available)
+            {
+                continue;
+            }
+            let full = r.days_to_inodes_full().map_or_else(String::new, |d| {
+                format!(", full in {}", policy::days_text(d))
+            });
             findings.push(
                 Finding::new(
                     "inodes-exhausted",
                     Severity::Error,
                     format!(
-                        "{}: {} runs out of inodes ({:.1}% used{}) while {:.1}% of its bytes are free: growing the disk may not help on every filesystem",
-                        title(v),
+                        "{}: {} runs out of inodes ({:.1}% used{full}) while {:.1}% of its bytes are free: growing the disk may not help on every filesystem",
+                        title(self.v),
                         pvc.name,
                         percent(r.inode_usage_bp().unwrap_or(0)),
-                        r.days_to_inodes_full().map_or_else(String::new, |d| format!(", full in {}", policy::days_text(d))),
                         100.0 - percent(r.usage_bp().unwrap_or(0)),
                     ),
                 )
-                .at(at(r.inode_place.or(r.place)))
+                .at(self.at(r.inode_place.or(r.place)))
                 .hint("ext4 adds inodes only in proportion to the size it grows by (its bytes-per-inode ratio is fixed at mkfs); XFS within imaxpct. Fewer, larger files, or a filesystem made with more inodes (`mkfs.ext4 -i`), fix it for good"),
             );
         }
     }
-    if let (Some(size), Some("usage")) = (&g.proposed_size, g.reason) {
-        let fullest = v
+
+    /// The fullest ordinal passes the target within the horizon (or is above it).
+    fn usage_finding(&self, g: &Group, p: &Proposal, findings: &mut Vec<Finding>) {
+        let (Some(size), Some("usage")) = (&g.proposed_size, g.reason) else {
+            return;
+        };
+        let fullest = self
+            .v
             .pvcs
             .iter()
-            .zip(readings)
+            .zip(self.readings)
             .find(|(p, _)| Some(&p.name) == g.fullest.as_ref());
-        if let Some((pvc, Some(r))) = fullest {
-            let now = percent(r.usage_bp().unwrap_or(0));
-            let growth = match (r.bytes_per_day, r.days_to_full()) {
-                (Some(rate), Some(d)) if rate > 0.0 => format!(
-                    ", growing {}/day, full in {}",
-                    render::bytes(rate as u64),
-                    policy::days_text(d)
+        let Some((pvc, Some(r))) = fullest else {
+            return;
+        };
+        let settings = &self.input.settings;
+        let growth = match (r.bytes_per_day, r.days_to_full()) {
+            (Some(rate), Some(d)) if rate > 0.0 => format!(
+                ", growing {}/day, full in {}",
+                render::bytes(rate as u64),
+                policy::days_text(d)
+            ),
+            (Some(_), _) => ", not growing".to_owned(),
+            (None, _) => ", no growth rate (one sample in time)".to_owned(),
+        };
+        let when = if self.over(r.used, r.used + r.available) {
+            format!("is above the {} target now", settings.target_usage)
+        } else {
+            format!(
+                "passes the {} target within {}",
+                settings.target_usage, settings.horizon
+            )
+        };
+        let then = if self.v.statefulset.is_some() {
+            format!("apply the values change and run its `pvc-resize plan` (size {size})")
+        } else {
+            format!(
+                "set the PVC's size in the values to {size} and upgrade the release (a PVC grows in place when its StorageClass allows expansion)"
+            )
+        };
+        findings.push(
+            Finding::new(
+                "usage-above-target",
+                Severity::Error,
+                format!(
+                    "{}: {} {when} ({:.1}% used{growth}); grow the claim to {size} ({} bytes needed)",
+                    title(self.v),
+                    pvc.name,
+                    percent(r.usage_bp().unwrap_or(0)),
+                    p.need_bytes
                 ),
-                (Some(_), _) => ", not growing".to_owned(),
-                (None, _) => ", no growth rate (one sample in time)".to_owned(),
-            };
-            let when = if over(r.used, r.used + r.available) {
-                format!("is above the {} target now", input.settings.target_usage)
-            } else {
-                format!(
-                    "passes the {} target within {horizon}",
-                    input.settings.target_usage
-                )
-            };
-            let then = if v.statefulset.is_some() {
-                format!("apply the values change and run its `pvc-resize plan` (size {size})")
-            } else {
-                format!(
-                    "set the PVC's size in the values to {size} and upgrade the release (a PVC grows in place when its StorageClass allows expansion)"
-                )
-            };
-            findings.push(
-                Finding::new(
-                    "usage-above-target",
-                    Severity::Error,
-                    format!(
-                        "{}: {} {when} ({now:.1}% used{growth}); grow the claim to {size} ({} bytes needed)",
-                        title(v),
-                        pvc.name,
-                        p.need_bytes
-                    ),
-                )
-                .at(at(r.place))
-                .hint(then),
-            );
-        }
+            )
+            .at(self.at(r.place))
+            .hint(then),
+        );
     }
-    if p.capped {
+
+    fn max_finding(&self, p: &Proposal, findings: &mut Vec<Finding>) {
+        if !p.capped {
+            return;
+        }
+        let settings = &self.input.settings;
         findings.push(
             Finding::new(
                 "size-at-max",
                 Severity::Error,
                 format!(
-                    "{}: {} bytes are needed to stay at {} within {horizon}, more than --max {}",
-                    title(v),
+                    "{}: {} bytes are needed to stay at {} within {}, more than --max {}",
+                    title(self.v),
                     p.need_bytes,
-                    input.settings.target_usage,
-                    input.settings.max.as_deref().unwrap_or("?")
+                    settings.target_usage,
+                    settings.horizon,
+                    settings.max.as_deref().unwrap_or("?")
                 ),
             )
-            .at(line_at(input.cluster.0, v.line))
+            .at(line_at(self.input.cluster.0, self.v.line))
             .hint("raise --max, free space (retention), or spread the data over more replicas"),
         );
     }
-    if let Some(d) = g.drift.first() {
+
+    fn drift_finding(&self, g: &Group, findings: &mut Vec<Finding>) {
+        let Some(d) = g.drift.first() else {
+            return;
+        };
         let live = g.live_size.as_deref().unwrap_or("?");
         let all: Vec<String> = g
             .drift
@@ -675,12 +718,15 @@ fn group_findings(
             Severity::Warning,
             format!(
                 "{}: the largest live PVC is {live}, larger than {}: the next re-creation of the StatefulSet or a new replica gets the smaller size",
-                title(v),
+                title(self.v),
                 all.join(", ")
             ),
         )
         .at(d.location.clone())
-        .hint(format!("raise the values to {} (the diff below), so that git says what the cluster has", g.proposed_size.as_deref().unwrap_or(live)));
+        .hint(format!(
+            "raise the values to {} (the diff below), so that git says what the cluster has",
+            g.proposed_size.as_deref().unwrap_or(live)
+        ));
         if let Some(path) = &d.path {
             f = f.path(path.clone());
         }

@@ -294,41 +294,65 @@ fn persistence_sizes(node: &yaml::Node, path: &mut Vec<String>, out: &mut Vec<Ve
     }
 }
 
-/// The values file of a release among `files`: the one whose name or folder is the release's
-/// (`RELEASE.yaml`, `RELEASE-values.yaml`, `RELEASE/values.yaml`, `NS/RELEASE/...`), a folder
-/// named after the namespace breaking ties; the only file when there is one.
-pub fn values_file<'a>(
+/// The values files, indexed by the names a release may have in their paths.
+pub struct ValuesIndex<'a> {
     files: &'a [(String, String)],
-    release: &str,
-    namespace: &str,
-) -> Option<&'a (String, String)> {
-    if let [only] = files {
-        return Some(only);
+    by_name: HashMap<&'a str, Vec<usize>>,
+}
+
+/// A path's folders and file stem (`.yaml` / `.yml` cut).
+fn parts(path: &str) -> (Vec<&str>, &str) {
+    let mut parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let last = parts.pop().unwrap_or("");
+    (
+        parts,
+        last.trim_end_matches(".yaml").trim_end_matches(".yml"),
+    )
+}
+
+impl<'a> ValuesIndex<'a> {
+    pub fn new(files: &'a [(String, String)]) -> ValuesIndex<'a> {
+        let mut by_name: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, (path, _)) in files.iter().enumerate() {
+            let (dirs, stem) = parts(path);
+            let mut names: Vec<&str> = dirs;
+            names.push(stem);
+            for (at, _) in stem.match_indices(['-', '.', '_']) {
+                names.extend([&stem[..at], &stem[at + 1..]]);
+            }
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                by_name.entry(n).or_default().push(i);
+            }
+        }
+        ValuesIndex { files, by_name }
     }
-    let score = |path: &str| {
-        let parts: Vec<&str> = path.split(['/', '\\']).collect();
-        let (last, dirs) = parts.split_last()?;
-        let stem = last.trim_end_matches(".yaml").trim_end_matches(".yml");
-        let named = stem == release
-            || stem
-                .strip_prefix(release)
-                .is_some_and(|r| r.starts_with(['-', '.', '_']))
-            || stem
-                .strip_suffix(release)
-                .is_some_and(|r| r.ends_with(['-', '.', '_']))
-            || dirs.contains(&release);
-        named.then(|| usize::from(dirs.contains(&namespace)))
-    };
-    let mut best: Vec<(usize, &(String, String))> = files
-        .iter()
-        .filter_map(|f| score(&f.0).map(|s| (s, f)))
-        .collect();
-    best.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
-    match best.as_slice() {
-        [] => None,
-        [(_, f)] => Some(f),
-        [(a, f), (b, _), ..] if a > b => Some(f),
-        _ => None,
+
+    /// The values file of a release: the one whose name or folder is the release's
+    /// (`RELEASE.yaml`, `RELEASE-values.yaml`, `RELEASE/values.yaml`, `NS/RELEASE/...`), a folder
+    /// named after the namespace breaking ties; the only file when there is one.
+    pub fn find(&self, release: &str, namespace: &str) -> Option<&'a (String, String)> {
+        if let [only] = self.files {
+            return Some(only);
+        }
+        let mut best: Vec<(usize, &'a (String, String))> = self
+            .by_name
+            .get(release)
+            .into_iter()
+            .flatten()
+            .map(|&i| {
+                let f = &self.files[i];
+                (usize::from(parts(&f.0).0.contains(&namespace)), f)
+            })
+            .collect();
+        best.sort_by_key(|(s, _)| std::cmp::Reverse(*s));
+        match best.as_slice() {
+            [] => None,
+            [(_, f)] => Some(f),
+            [(a, f), (b, _), ..] if a > b => Some(f),
+            _ => None,
+        }
     }
 }
 
@@ -363,26 +387,64 @@ mod tests {
     }
 
     #[test]
+    fn claim_templates_take_their_pvcs_only() {
+        let text = "kind: List\nitems:\n\
+            - {kind: StatefulSet, metadata: {name: kafka, namespace: n, annotations: {meta.helm.sh/release-name: r}}, spec: {volumeClaimTemplates: [{metadata: {name: data}, spec: {resources: {requests: {storage: 8Gi}}}}]}}\n\
+            - {kind: PersistentVolumeClaim, metadata: {name: data-kafka-10, namespace: n}, spec: {resources: {requests: {storage: 8Gi}}}, status: {capacity: {storage: 9Gi}}}\n\
+            - {kind: PersistentVolumeClaim, metadata: {name: data-kafka-2, namespace: n}}\n\
+            - {kind: PersistentVolumeClaim, metadata: {name: data-kafka-broker-0, namespace: n}}\n\
+            - {kind: PersistentVolumeClaim, metadata: {name: data-kafka-0, namespace: other}}\n\
+            - {kind: PersistentVolumeClaim, metadata: {name: grafana, namespace: n, annotations: {meta.helm.sh/release-name: g}}}\n";
+        let objects = crate::k8s::snapshot::read("c.yaml", text).unwrap();
+        let g = groups(&objects);
+        assert_eq!(g.len(), 2);
+        let names: Vec<(&str, Option<i64>, Option<&str>)> = g[0]
+            .pvcs
+            .iter()
+            .map(|p| (p.name.as_str(), p.ordinal, p.size.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("data-kafka-2", Some(2), None),
+                ("data-kafka-10", Some(10), Some("9Gi"))
+            ]
+        );
+        assert_eq!(
+            (
+                g[0].release.as_deref(),
+                g[0].template_size.as_ref().map(|t| t.0.as_str())
+            ),
+            (Some("r"), Some("8Gi"))
+        );
+        assert_eq!(
+            (g[1].statefulset.as_deref(), g[1].pvcs[0].name.as_str()),
+            (None, "grafana")
+        );
+    }
+
+    #[test]
     fn values_files_by_release() {
         let f = files(&[
             "gitops/prod/posthog/values.yaml",
             "gitops/stage/posthog/values.yaml",
             "gitops/prod/kafka.yaml",
+            "gitops/prod/values-redis.yaml",
         ]);
+        let ix = ValuesIndex::new(&f);
+        let find = |r, ns| ix.find(r, ns).map(|f| f.0.as_str());
         assert_eq!(
-            values_file(&f, "posthog", "prod").unwrap().0,
-            "gitops/prod/posthog/values.yaml"
+            find("posthog", "prod"),
+            Some("gitops/prod/posthog/values.yaml")
         );
-        assert_eq!(
-            values_file(&f, "kafka", "prod").unwrap().0,
-            "gitops/prod/kafka.yaml"
-        );
-        assert!(
-            values_file(&f, "posthog", "other").is_none(),
-            "two equal candidates"
-        );
-        assert!(values_file(&f, "redis", "prod").is_none());
+        assert_eq!(find("kafka", "prod"), Some("gitops/prod/kafka.yaml"));
+        assert_eq!(find("redis", "prod"), Some("gitops/prod/values-redis.yaml"));
+        assert_eq!(find("posthog", "other"), None, "two equal candidates");
+        assert_eq!(find("zookeeper", "prod"), None);
         let one = files(&["values.yaml"]);
-        assert_eq!(values_file(&one, "any", "ns").unwrap().0, "values.yaml");
+        assert_eq!(
+            ValuesIndex::new(&one).find("any", "ns").unwrap().0,
+            "values.yaml"
+        );
     }
 }
