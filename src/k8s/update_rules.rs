@@ -412,7 +412,8 @@ fn normalize(spec: &Value) -> Map<String, Value> {
 }
 
 /// A claim template as the API server compares it: `apiVersion`/`kind` and `status` are not
-/// part of the comparison, `volumeMode` defaults to Filesystem, `volumeName` "" is unset.
+/// part of the comparison, `volumeMode` defaults to Filesystem (v1 `SetDefaults_PersistentVolumeClaimSpec`),
+/// and every field is compared as its Go type is (see [`semantic`]).
 fn normalize_claim(c: &Value) -> Value {
     let mut c = c.clone();
     if let Some(m) = c.as_object_mut() {
@@ -422,13 +423,138 @@ fn normalize_claim(c: &Value) -> Value {
         if let Some(spec) = m.get_mut("spec").and_then(Value::as_object_mut) {
             spec.entry("volumeMode")
                 .or_insert_with(|| Value::String("Filesystem".into()));
-            if spec.get("volumeName") == Some(&Value::String(String::new())) {
-                spec.remove("volumeName");
-            }
         }
     }
-    prune(&mut c);
+    semantic(&mut c, &CLAIM_TEMPLATE);
     c
+}
+
+/// The Go type of a field of the internal API types, as far as equality needs it.
+enum Ty {
+    /// A pointer: nil (absent, null) differs from a set zero value (`{}`, `""`).
+    Ptr(&'static Ty),
+    /// A struct: its zero value equals absent; known fields typed, others as [`Ty::Any`].
+    Struct(&'static [(&'static str, Ty)]),
+    /// A map or a slice: empty equals absent (values and items kept as written).
+    Map,
+    Slice(&'static Ty),
+    /// A string, number or bool: its zero value (`""`, 0, false) equals absent.
+    Scalar,
+    /// Not known here: nulls, empty maps and empty lists equal absent (what [`prune`] does).
+    Any,
+}
+
+use Ty::{Any, Map as GoMap, Ptr, Scalar, Slice, Struct};
+
+// core.PersistentVolumeClaim (pkg/apis/core/types.go) minus TypeMeta and Status; metav1.ObjectMeta,
+// metav1.LabelSelector, core.TypedLocalObjectReference, core.TypedObjectReference.
+const LABEL_REQUIREMENT: Ty = Struct(&[
+    ("key", Scalar),
+    ("operator", Scalar),
+    ("values", Slice(&Scalar)),
+]);
+const LABEL_SELECTOR: Ty = Struct(&[
+    ("matchLabels", GoMap),
+    ("matchExpressions", Slice(&LABEL_REQUIREMENT)),
+]);
+const DATA_SOURCE: Ty = Struct(&[
+    ("apiGroup", Ptr(&Scalar)),
+    ("kind", Scalar),
+    ("name", Scalar),
+]);
+const DATA_SOURCE_REF: Ty = Struct(&[
+    ("apiGroup", Ptr(&Scalar)),
+    ("kind", Scalar),
+    ("name", Scalar),
+    ("namespace", Ptr(&Scalar)),
+]);
+const OBJECT_META: Ty = Struct(&[
+    ("name", Scalar),
+    ("generateName", Scalar),
+    ("namespace", Scalar),
+    ("uid", Scalar),
+    ("resourceVersion", Scalar),
+    ("generation", Scalar),
+    ("creationTimestamp", Scalar),
+    ("deletionTimestamp", Ptr(&Scalar)),
+    ("deletionGracePeriodSeconds", Ptr(&Scalar)),
+    ("labels", GoMap),
+    ("annotations", GoMap),
+    ("ownerReferences", Slice(&Any)),
+    ("finalizers", Slice(&Scalar)),
+    ("managedFields", Slice(&Any)),
+]);
+const CLAIM_SPEC: Ty = Struct(&[
+    ("accessModes", Slice(&Scalar)),
+    ("selector", Ptr(&LABEL_SELECTOR)),
+    (
+        "resources",
+        Struct(&[("limits", GoMap), ("requests", GoMap)]),
+    ),
+    ("volumeName", Scalar),
+    ("storageClassName", Ptr(&Scalar)),
+    ("volumeMode", Ptr(&Scalar)),
+    ("dataSource", Ptr(&DATA_SOURCE)),
+    ("dataSourceRef", Ptr(&DATA_SOURCE_REF)),
+    ("volumeAttributesClassName", Ptr(&Scalar)),
+]);
+const CLAIM_TEMPLATE: Ty = Struct(&[("metadata", OBJECT_META), ("spec", CLAIM_SPEC)]);
+
+/// What a set pointer to an empty struct becomes, so that it differs from an unset one.
+const SET_EMPTY: &str = "{}";
+
+/// Rewrites `v` so that two values compare equal exactly when the API server's
+/// `apiequality.Semantic.DeepEqual` calls them equal, and returns true when `v` equals absent.
+///
+/// `ValidateStatefulSetUpdate` (kubernetes `pkg/apis/apps/validation/validation.go`, release-1.32
+/// and earlier back to 1.25) copies the mutable fields from the old spec into the new one and
+/// refuses the update unless `apiequality.Semantic.DeepEqual(newStatefulSetClone.Spec,
+/// oldStatefulSet.Spec)`. That equality (`k8s.io/apimachinery/third_party/forked/golang/reflect/
+/// deep_equal.go`, `Equalities.DeepEqual`) walks the internal Go types field by field: an empty
+/// slice or map equals a nil one, a struct's zero fields equal absent ones (JSON decoding leaves
+/// them zero), but a pointer is compared by nil-ness first: `selector: {}` (a set, empty
+/// `*LabelSelector`) is NOT equal to no selector, nor `storageClassName: ""` to no class.
+fn semantic(v: &mut Value, ty: &Ty) -> bool {
+    match (ty, &mut *v) {
+        (_, Value::Null) => true,
+        (Ptr(inner), _) => {
+            semantic(v, inner);
+            if v.as_object().is_some_and(Map::is_empty) {
+                *v = Value::String(SET_EMPTY.to_owned());
+            }
+            false
+        }
+        (Struct(fields), Value::Object(m)) => {
+            let keys: Vec<String> = m.keys().cloned().collect();
+            for k in keys {
+                let field_ty = fields
+                    .iter()
+                    .find(|(f, _)| *f == k)
+                    .map_or(&Any, |(_, t)| t);
+                if semantic(m.get_mut(&k).expect("a key of the map"), field_ty) {
+                    m.remove(&k);
+                }
+            }
+            m.is_empty()
+        }
+        (GoMap, Value::Object(m)) => {
+            m.values_mut().for_each(prune);
+            m.is_empty()
+        }
+        (Slice(item), Value::Array(a)) => {
+            for i in a.iter_mut() {
+                semantic(i, item);
+            }
+            a.is_empty()
+        }
+        (Scalar, Value::String(s)) => s.is_empty(),
+        (Scalar, Value::Bool(b)) => !*b,
+        (Scalar, Value::Number(n)) => n.as_f64() == Some(0.0),
+        _ => {
+            prune(v);
+            is_empty(v)
+        }
+    }
 }
 
 /// Differences between two normalised values; quantities under `resources` compare by value.
