@@ -826,3 +826,40 @@ fn docs_advise_blocks_run() {
     );
     assert!(read(&p.join("pr-body.md")).contains("```diff"));
 }
+
+#[test]
+fn a_render_adds_its_size_and_the_plan_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let render = "---\n# Source: posthog/charts/kafka/templates/statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: posthog-posthog-kafka\nspec:\n  replicas: 3\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        resources:\n          requests:\n            storage: \"20Gi\"\n---\n# Source: posthog/templates/configmap.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n";
+    let file = dir.path().join("render.yaml");
+    std::fs::write(&file, render).unwrap();
+    let mut args = example_args("json");
+    args.extend(["--manifests".to_owned(), file.to_str().unwrap().to_owned()]);
+    let v = json_of(&root(), &args);
+    let kafka = group(&v, "posthog-posthog-kafka");
+    let render_size = kafka["sizes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "render")
+        .expect("the render's size");
+    assert_eq!(render_size["size"], "20Gi");
+    assert_eq!(render_size["at"], format!("{}:15:22", file.display()));
+    assert!(
+        kafka["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["source"] == "render")
+    );
+    assert_eq!(kafka["next"]["values_path"], "kafka.persistence.size");
+    let plan = kafka["next"]["plan_command"].as_str().unwrap();
+    assert!(
+        plan.starts_with("pvc-resize plan --release posthog --namespace posthog --size "),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(&format!("--manifests {}", file.display())),
+        "{plan}"
+    );
+}

@@ -4,8 +4,8 @@
 
 use crate::charts::layout::{self, BLOCK_LAYOUTS};
 use crate::k8s::objects;
+use crate::k8s::release::{Filter, Release, Want};
 use crate::k8s::snapshot::Object;
-use crate::k8s::stream;
 use crate::yaml::{self, Pos};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -161,69 +161,56 @@ pub struct Rendered {
     pub sizes: BTreeMap<String, Placed>,
 }
 
-/// The StatefulSets and PVCs of the renders, by (kind, name). Documents that aren't either are
-/// not parsed.
+/// The StatefulSets and PVCs of the renders, by (kind, name), read by the release model
+/// ([`Release`]; chunks that can hold neither are not parsed).
 pub fn renders(files: &[(String, String)]) -> Result<HashMap<(String, String), Rendered>, String> {
     let mut out = HashMap::new();
+    let want = Want {
+        filter: Filter::any_of(&["StatefulSet", "PersistentVolumeClaim"]),
+        ..Want::default()
+    };
     for (file, text) in files {
-        for chunk in stream::split(text) {
-            let doc = &text[chunk.range.clone()];
-            if !stream::holds_any(doc, &["StatefulSet", "PersistentVolumeClaim"]) {
-                continue;
-            }
-            let docs = yaml::parse_stream(doc, chunk.range.start, chunk.line - 1)
-                .map_err(|e| crate::k8s::schema::syntax_finding(file, &e).to_string())?;
-            let Some(root) = docs.into_iter().find_map(|d| d.root) else {
+        let release = Release::read(text, &want)
+            .map_err(|e| crate::k8s::schema::syntax_finding(file, &e).to_string())?;
+        let placed = |n: &yaml::Node| {
+            n.as_str().map(|t| Placed {
+                file: file.clone(),
+                text: t.to_owned(),
+                pos: n.pos,
+            })
+        };
+        for (o, sts) in release.statefulsets() {
+            let sizes = sts
+                .claims
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), placed(c.storage?)?)))
+                .collect();
+            let r = Rendered {
+                file: file.clone(),
+                source: o.source.clone(),
+                sizes,
+            };
+            out.entry(("StatefulSet".to_owned(), o.name.clone()))
+                .or_insert(r);
+        }
+        for (p, o) in release.pvcs() {
+            let size = p
+                .node(o)
+                .get_path(&["spec", "resources", "requests", "storage"]);
+            let Some(size) = size.and_then(placed) else {
                 continue;
             };
-            let source = stream::source_comment(doc).map(str::to_owned);
-            if let Some((key, r)) = rendered(file, &root, source) {
-                out.entry(key).or_insert(r);
-            }
+            let sizes = BTreeMap::from([(String::new(), size)]);
+            let r = Rendered {
+                file: file.clone(),
+                source: o.source.clone(),
+                sizes,
+            };
+            out.entry(("PersistentVolumeClaim".to_owned(), o.name.clone()))
+                .or_insert(r);
         }
     }
     Ok(out)
-}
-
-fn rendered(
-    file: &str,
-    root: &yaml::Node,
-    source: Option<String>,
-) -> Option<((String, String), Rendered)> {
-    let kind = root.get("kind")?.as_str()?.to_owned();
-    let name = objects::str_at(root, &["metadata", "name"])?;
-    let sized = |n: &yaml::Node| {
-        n.get_path(&["spec", "resources", "requests", "storage"])
-            .and_then(|s| s.as_str().map(|t| (t, s.pos)))
-            .map(|(t, pos)| Placed {
-                file: file.to_owned(),
-                text: t.to_owned(),
-                pos,
-            })
-    };
-    let mut sizes = BTreeMap::new();
-    match kind.as_str() {
-        "StatefulSet" => {
-            let templates = root.get_path(&["spec", "volumeClaimTemplates"]);
-            for t in templates.map(yaml::Node::items).unwrap_or_default() {
-                if let (Some(c), Some(s)) = (objects::str_at(t, &["metadata", "name"]), sized(t)) {
-                    sizes.insert(c, s);
-                }
-            }
-        }
-        "PersistentVolumeClaim" => {
-            sizes.insert(String::new(), sized(root)?);
-        }
-        _ => return None,
-    }
-    Some((
-        (kind, name),
-        Rendered {
-            file: file.to_owned(),
-            source,
-            sizes,
-        },
-    ))
 }
 
 /// The values path that sizes a claim template: from where the render put the StatefulSet
