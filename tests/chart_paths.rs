@@ -488,3 +488,142 @@ fn plan_takes_the_proven_path_and_refuses_others() {
         common::stdout(&o)
     );
 }
+
+/// One plan for two StatefulSets sized by two paths (Redis master and replicas by a glob; Kafka's
+/// controller and broker), the paths proven on the chart by Helm. The judge: each of the plan's
+/// `values` commands run on a copy of the values, Helm's render of that copy has both claim templates
+/// at the new size and nothing else changed, and equals `post-render` of the old render.
+#[test]
+fn one_plan_for_two_statefulsets_with_two_paths() {
+    let (Some(fx), Some(helm)) = (common::shared_fixtures(), common::helm(4)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let redis = Case {
+        name: "redis",
+        chart: fx.join("bitnami-redis/chart/redis-23.1.1.tgz"),
+        release: "cache",
+        values: "auth:\n  password: fixed\n".to_owned(),
+    };
+    let kafka = Case {
+        name: "kafka",
+        chart: fx.join("bitnami-kafka-32/chart/kafka-32.4.4.tgz"),
+        release: "kafka",
+        values: std::fs::read_to_string(fx.join("bitnami-kafka-32/values-split.yaml")).unwrap(),
+    };
+    for (case, selector, want) in [
+        (
+            &redis,
+            vec!["--statefulset", "cache-redis-*", "--claim", "redis-data"],
+            ["master.persistence.size", "replica.persistence.size"],
+        ),
+        (
+            &kafka,
+            vec![
+                "--statefulset",
+                "kafka-controller",
+                "--statefulset",
+                "kafka-broker",
+            ],
+            ["controller.persistence.size", "broker.persistence.size"],
+        ),
+    ] {
+        let values = dir.path().join(format!("{}.yaml", case.name));
+        std::fs::write(&values, &case.values).unwrap();
+        let base = helm_render(&helm, case, &values);
+        let render = dir.path().join(format!("{}-render.yaml", case.name));
+        std::fs::write(&render, &base).unwrap();
+        let mut argv = vec![
+            "plan",
+            "--release",
+            case.release,
+            "--namespace",
+            case.release,
+            "--size",
+            "30Gi",
+            "--format",
+            "json",
+        ];
+        argv.extend([
+            "--manifests",
+            render.to_str().unwrap(),
+            "--values",
+            values.to_str().unwrap(),
+        ]);
+        argv.extend([
+            "--chart",
+            case.chart.to_str().unwrap(),
+            "--helm",
+            helm.to_str().unwrap(),
+        ]);
+        argv.extend(&selector);
+        let o = common::run(&argv, b"");
+        assert_eq!(
+            common::code(&o),
+            0,
+            "{}: {}{}",
+            case.name,
+            common::stdout(&o),
+            common::stderr(&o)
+        );
+        let plan: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+        assert_eq!(
+            plan["values"]["paths"],
+            serde_json::json!(want),
+            "{}",
+            case.name
+        );
+        let messages = plan.to_string();
+        assert!(
+            case.name == "kafka" || !messages.contains("broker"),
+            "{}: a message says broker: {messages}",
+            case.name
+        );
+        // The plan's values commands, on a copy.
+        let copy = dir.path().join(format!("{}-new.yaml", case.name));
+        std::fs::copy(&values, &copy).unwrap();
+        let step = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == "values")
+            .unwrap();
+        for c in step["commands"].as_array().unwrap() {
+            let mut words: Vec<String> = c["argv"].as_array().unwrap()[1..]
+                .iter()
+                .map(|w| w.as_str().unwrap().to_owned())
+                .collect();
+            *words.last_mut().unwrap() = copy.to_str().unwrap().to_owned();
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let o = common::run(&words, b"");
+            assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+        }
+        let rendered = helm_render(&helm, case, &copy);
+        let mut expected = sts_claims(&base);
+        for t in plan["targets"].as_array().unwrap() {
+            let key = (
+                t["statefulset"].as_str().unwrap().to_owned(),
+                t["claim"].as_str().unwrap().to_owned(),
+            );
+            assert!(expected.insert(key, "30Gi".to_owned()).is_some());
+        }
+        assert_eq!(sts_claims(&rendered), expected, "{}", case.name);
+        let mut pr = vec![
+            "post-render",
+            "--size",
+            "30Gi",
+            "--claim",
+            plan["targets"][0]["claim"].as_str().unwrap(),
+        ];
+        for t in plan["targets"].as_array().unwrap() {
+            pr.extend(["--statefulset", t["statefulset"].as_str().unwrap()]);
+        }
+        let o = common::run(&pr, base.as_bytes());
+        assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+        assert!(
+            common::stdout(&o) == rendered,
+            "{}: post-render differs from Helm's render",
+            case.name
+        );
+    }
+}

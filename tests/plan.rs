@@ -859,11 +859,10 @@ fn replica_values_paths_with_the_real_helm() {
 }
 
 /// Kafka and ZooKeeper of the real PostHog render in one plan: sized by `kafka.persistence.size`
-/// and `zookeeper.persistence.size`. The procedure sets one values path, so the plan used to write
-/// a script that patched ZooKeeper's PVC, orphan-deleted its StatefulSet and let the upgrade
-/// re-create it with its old 8Gi claim template (the values file only set Kafka's size). Now it
-/// blocks (no script) and says to make one plan per path; Flux's post-renderer patch, which grows
-/// every target, still works.
+/// and `zookeeper.persistence.size`. The plan used to block (one values path per plan); now it is
+/// one procedure: one values edit that sets both paths, every PVC of both, one upgrade. The script
+/// sets each path (`VALUES_PATHS`) and names each StatefulSet's own path if the upgrade leaves it
+/// at the old size; Flux's post-renderer patch grows both too.
 #[test]
 fn statefulsets_sized_by_different_values_paths() {
     let Some(root) = shared_fixtures() else {
@@ -884,32 +883,42 @@ fn statefulsets_sized_by_different_values_paths() {
         plan_with(dir.path(), &render, &args)
     };
     let out = with(&["--format", "script"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(stdout(&out), "", "a script was written");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let script = stdout(&out);
     assert!(
-        stderr(&out).contains("[values-paths-differ]"),
-        "{}",
-        stderr(&out)
+        script.contains("VALUES_PATHS=('kafka.persistence.size' 'zookeeper.persistence.size')"),
+        "{script}"
+    );
+    assert!(
+        script.contains(
+            "TARGET_VALUES_PATHS=('kafka.persistence.size' 'zookeeper.persistence.size')"
+        )
     );
     let out = with(&["--format", "json"]);
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let found = plan["findings"].as_array().unwrap().iter();
-    let differ: Vec<_> = found.filter(|f| f["id"] == "values-paths-differ").collect();
-    assert_eq!(differ.len(), 1, "{}", plan["findings"]);
-    let hint = differ[0]["hint"].as_str().unwrap();
-    assert!(
-        hint.contains("--statefulset posthog-posthog-kafka (kafka.persistence.size), then --statefulset posthog-posthog-zookeeper (zookeeper.persistence.size)"),
-        "{hint}"
-    );
-    assert!(plan["steps"].as_array().unwrap().is_empty());
-    // One of them alone: a plan.
-    let mut one = vec!["--kube-context", "prod", "--values", "values.yaml"];
-    one.extend_from_slice(&["--chart", "posthog/posthog", "--format", "script"]);
-    one.extend_from_slice(&both[2..]);
-    let out = plan_with(dir.path(), &render, &one);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("VALUES_PATH='zookeeper.persistence.size'"));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        plan["values"]["paths"],
+        serde_json::json!(["kafka.persistence.size", "zookeeper.persistence.size"])
+    );
+    let diff = plan["values"]["diff"].as_str().unwrap();
+    assert_eq!(diff.matches("\n+    size: 50Gi").count(), 2, "{diff}");
+    assert!(diff.contains("\n+zookeeper:\n+  persistence:\n"), "{diff}");
+    let values_step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "values")
+        .unwrap();
+    assert_eq!(values_step["commands"].as_array().unwrap().len(), 2);
+    let upgrades = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["commands"].as_array().unwrap())
+        .filter(|c| c["argv"][3] == "upgrade")
+        .count();
+    assert_eq!(upgrades, 1, "one upgrade");
     // Flux grows both with its post-renderer patch.
     let mut flux = both.to_vec();
     flux.extend_from_slice(&["--format", "flux"]);

@@ -40,7 +40,7 @@ usage() {
   cat >&2 <<EOF
 usage: bash $0 [--fallback-scale-to-zero]
   --fallback-scale-to-zero  scale the StatefulSets to 0 around the PVC patches, for clouds that can't
-                            grow an attached disk (Azure Disk); the brokers are down meanwhile
+                            grow an attached disk (Azure Disk); the pods are down meanwhile
 EOF
 }
 case "${1:-}" in
@@ -177,6 +177,22 @@ values_json() {
 # `helm upgrade -f VALUES_FILE` replaces the release's user-supplied values with the file: anything
 # set at install time with --set or another -f would be dropped. Both are set to SIZE (so a half-done
 # earlier run compares equal) and read by Helm itself; any other difference stops the script.
+# Sets every values path of the plan (VALUES_PATHS) to SIZE in file $1: one edit per path.
+set_sizes() {
+  local p
+  for p in "${VALUES_PATHS[@]}"; do
+    pvc-resize values --size "$SIZE" --path "$p" --write -- "$1" || return 1
+  done
+}
+
+# True when file $1 already sets every values path of the plan to SIZE.
+sizes_set() {
+  local p
+  for p in "${VALUES_PATHS[@]}"; do
+    pvc-resize values --check --size "$SIZE" --path "$p" -- "$1" >/dev/null 2>&1 || return 1
+  done
+}
+
 check_values() {
   local live="$WORK_DIR/release-values.sized.yaml" planned="$WORK_DIR/values.preflight.yaml" a b out
   "${H[@]}" get values "$RELEASE" -o yaml >"$WORK_DIR/release-values.yaml" || die "$(shown "${H[@]}" get values "$RELEASE" -o yaml) failed"
@@ -184,9 +200,9 @@ check_values() {
   [ "$(<"$WORK_DIR/release-values.yaml")" != null ] || echo '{}' >"$WORK_DIR/release-values.yaml"
   cp -- "$WORK_DIR/release-values.yaml" "$live"
   cp -- "$VALUES_FILE" "$planned"
-  out=$(pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$live" 2>&1) ||
+  out=$(set_sizes "$live" 2>&1) ||
     die "the release's values ($live) can't take $VALUES_PATH=$SIZE: $out"
-  out=$(pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$planned" 2>&1) ||
+  out=$(set_sizes "$planned" 2>&1) ||
     die "$VALUES_FILE can't take $VALUES_PATH=$SIZE: $out"
   a=$(values_json "$live") || die "helm can't read the release's values ($live)"
   b=$(values_json "$planned") || die "helm can't read $VALUES_FILE"
@@ -266,8 +282,8 @@ check_pvcs() {
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
     to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"
     # Its pod, when it runs (not at 0 replicas, the fallback's): Ready, or becoming Ready (a rerun
-    # after a restart). The procedure restarts brokers one at a time and re-creates the StatefulSet:
-    # with another broker already down, a restart takes a second one out.
+    # after a restart). The procedure restarts pods one at a time and re-creates the StatefulSet:
+    # with another pod already down, a restart takes a second one out.
     if [ "${PVC_IN_REPLICAS[$i]}" = 1 ] && get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1; then
       wait_ready "${PVC_PODS[$i]}" ||
         die "pod ${PVC_PODS[$i]} is not Ready after ${WAIT_SECONDS}s: make every pod of the StatefulSet healthy first ($(shown "${K[@]}" describe pod "${PVC_PODS[$i]}")), then run this script again"
@@ -294,11 +310,11 @@ step_preflight() {
 }
 
 step_values() {
-  if pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$VALUES_FILE" >/dev/null 2>&1; then
+  if sizes_set "$VALUES_FILE"; then
     note "$VALUES_FILE already sets $VALUES_PATH to $SIZE"
     return 0
   fi
-  pvc-resize values --size "$SIZE" --path "$VALUES_PATH" --write -- "$VALUES_FILE"
+  set_sizes "$VALUES_FILE"
 }
 
 # Scales every StatefulSet that still exists to $1 and waits for its pods to go or be Ready.
@@ -373,7 +389,7 @@ wait_pvc() {
         continue
       fi
       if [[ "$message" == *"Unattached"* ]]; then
-        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the brokers are down while the StatefulSets are at 0)$(at_zero_note)"
+        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the pods are down while the StatefulSets are at 0)$(at_zero_note)"
       fi
       die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) the request may be lowered to a size above the current capacity ${capacity:-?} and below $SIZE: this script only grows requests, so lower it yourself ($(shown "${K[@]}" patch pvc "$pvc" --type=merge -p '{"spec":{"resources":{"requests":{"storage":"NEW_SIZE"}}}}')), then make a new plan with NEW_SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))$(at_zero_note)"
     fi
@@ -484,7 +500,7 @@ wait_gone() {
 # between the accepted delete and the object's end finds it Terminating: it waits, and deletes nothing
 # again (a second delete may find it gone: --ignore-not-found).
 step_replace_statefulsets() {
-  local sts need_upgrade=0
+  local sts i need_upgrade=0
   for sts in "${STATEFULSETS[@]}"; do
     if sts_terminating "$sts"; then
       note "StatefulSet $sts is being deleted by an earlier run: waiting for it to be gone"
@@ -498,16 +514,17 @@ step_replace_statefulsets() {
   done
   # Also when every template is grown already: the release must be deployed (a failed upgrade may have
   # re-created the StatefulSets and stopped later) and its values must record the size.
-  if [ "$need_upgrade" = 0 ] && [ "$RELEASE_STATUS" = deployed ] && pvc-resize values --check --size "$SIZE" --path "$VALUES_PATH" -- "$WORK_DIR/release-values.yaml" >/dev/null 2>&1; then
+  if [ "$need_upgrade" = 0 ] && [ "$RELEASE_STATUS" = deployed ] && sizes_set "$WORK_DIR/release-values.yaml"; then
     note "the release and every StatefulSet already have $SIZE"
     return 0
   fi
   "${UPGRADE[@]}" || upgrade_failed "$@"
   # The upgrade re-created them from the chart: with a values path the chart does not read, at the
   # old size (and every rerun would delete and re-create them again).
-  for sts in "${STATEFULSETS[@]}"; do
+  for i in "${!STATEFULSETS[@]}"; do
+    sts="${STATEFULSETS[$i]}"
     if sts_exists "$sts" && ! at_least_size "$(sts_template "$sts")"; then
-      die "the upgrade left StatefulSet $sts with claim template $CLAIM at $(sts_template "$sts"), not $SIZE: the chart does not size it by $VALUES_PATH. Its PVCs are grown and it runs; find the values key the chart reads ($(shown "${H[@]}" show values "--version=$CHART_VERSION" -- "$CHART")), make the plan again with --path, and run it"
+      die "the upgrade left StatefulSet $sts with claim template $CLAIM at $(sts_template "$sts"), not $SIZE: the chart does not size it by ${TARGET_VALUES_PATHS[$i]:-$VALUES_PATH}. Its PVCs are grown and it runs; find the values key the chart reads ($(shown "${H[@]}" show values "--version=$CHART_VERSION" -- "$CHART")), make the plan again with --path, and run it"
     fi
   done
 }

@@ -1,9 +1,11 @@
 //! The values path of each target, as the plan takes it: proven by Helm on the chart when the
 //! chart is at hand (`--chart DIR|TGZ`), else from the fallback table; otherwise blocking.
 
-use super::{Finding, Input, Severity, Target};
+use super::{Finding, Input, Location, Severity, Target, ValuesChange};
 use crate::charts::paths::{Found, Origin};
 use crate::charts::prove::ClaimId;
+use crate::commands::values::{self, Change, ValuesPath};
+use crate::fsutil::hinted;
 
 /// Finds and proves the values paths of claims (`--chart` given as a local chart, Helm on PATH):
 /// the `(StatefulSet, claim)` list and the `--path` to try first.
@@ -146,4 +148,86 @@ fn unknown_paths(input: &Input<'_>, targets: &[Target], findings: &mut Vec<Findi
             t,
         ));
     }
+}
+
+/// The values paths the plan sets: `--path`, or every target's own, each once, in order.
+pub fn values_paths(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
+    if let Some(p) = input.values_path {
+        return vec![p.to_owned()];
+    }
+    let mut out: Vec<String> = Vec::new();
+    for p in targets.iter().filter_map(|t| t.values_path.as_ref()) {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// The values change: every path set to the size in one edit of the values file (`None` without a
+/// values file, or when a shrink is refused, which becomes a finding).
+pub fn values_change(
+    input: &Input<'_>,
+    paths: &[String],
+    findings: &mut Vec<Finding>,
+) -> Result<Option<ValuesChange>, String> {
+    let Some((file, text)) = input.values else {
+        return Ok(None);
+    };
+    if paths.is_empty() {
+        // A blocking finding already says why no path is known.
+        if findings.iter().any(|f| f.blocking) {
+            return Ok(None);
+        }
+        return Err(hinted(
+            format!("{file}: the values path of the size could not be inferred from the chart"),
+            "pass --chart with the chart's folder or .tgz, or --path (e.g. kafka.persistence.size)",
+        ));
+    }
+    let mut output = text.to_owned();
+    let mut changes = Vec::new();
+    for p in paths {
+        let path = ValuesPath::parse(p).map_err(|e| {
+            hinted(
+                format!("--path: {e}"),
+                "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`",
+            )
+        })?;
+        match values::set_size(&output, &path, input.size) {
+            Ok(edit) => {
+                changes.push(edit.change);
+                output = edit.output;
+            }
+            Err(e) if e.message.contains("refusing to shrink") => {
+                let f = Finding::new("shrink", Severity::Error, e.message.clone())
+                    .at(Location::new(file, e.pos));
+                findings.push(match e.hint {
+                    Some(h) => f.hint(h),
+                    None => f,
+                });
+                return Ok(None);
+            }
+            Err(e) if e.hint.is_some() => return Err(format!("{file}:{e}")),
+            Err(e) => {
+                return Err(hinted(
+                    format!("{file}:{e}"),
+                    "see `pvc-resize values FILE --size Q` for the same edit alone",
+                ));
+            }
+        }
+    }
+    let change = if changes.iter().any(|c| matches!(c, Change::Inserted { .. })) {
+        "inserted"
+    } else if changes.iter().any(|c| matches!(c, Change::Replaced { .. })) {
+        "replaced"
+    } else {
+        "unchanged"
+    };
+    Ok(Some(ValuesChange {
+        file: file.to_owned(),
+        path: paths.join(" "),
+        paths: paths.to_vec(),
+        change,
+        diff: crate::output::diff::unified_diff(text, &output, file),
+    }))
 }

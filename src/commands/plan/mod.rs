@@ -6,7 +6,6 @@ pub mod render;
 pub mod chart;
 
 use crate::commands::post_render::{self, Options};
-use crate::commands::values::{self, Change, ValuesPath};
 use crate::fsutil::hinted;
 use crate::k8s::names::check_name;
 use crate::k8s::objects::{self, StatefulSet};
@@ -193,7 +192,10 @@ pub struct PostRendererForm {
 #[derive(Debug, Clone, Serialize)]
 pub struct ValuesChange {
     pub file: String,
+    /// The values path; several, space-separated, when the targets are sized by several (`paths`).
     pub path: String,
+    /// Every values path set, in the targets' order.
+    pub paths: Vec<String>,
     /// `replaced`, `inserted` or `unchanged`.
     pub change: &'static str,
     pub diff: String,
@@ -290,43 +292,6 @@ fn warning(id: &'static str, message: String, hint: Option<String>) -> Finding {
         Some(h) => f.hint(h),
         None => f,
     }
-}
-
-/// The targets are sized by different values paths (Kafka's `kafka.persistence.size`, ZooKeeper's
-/// `zookeeper.persistence.size`): the procedure sets one path, so the upgrade would re-create the
-/// others with their old claim templates (their PVCs patched, the values never changed).
-fn values_paths_differ(targets: &[Target]) -> Option<Finding> {
-    let first = targets.first()?;
-    let other = targets[1..]
-        .iter()
-        .find(|t| t.values_path != first.values_path)?;
-    let path = |t: &Target| {
-        t.values_path
-            .clone()
-            .unwrap_or_else(|| "(unknown)".to_owned())
-    };
-    let each: Vec<String> = targets
-        .iter()
-        .map(|t| format!("--statefulset {} ({})", t.statefulset, path(t)))
-        .collect();
-    let f = blocking(
-        "values-paths-differ",
-        format!(
-            "StatefulSet {} is sized by {}, {} by {}: the procedure sets one values path, so the upgrade would re-create the others with their old claim templates",
-            first.statefulset,
-            path(first),
-            other.statefulset,
-            path(other)
-        ),
-        Some(format!(
-            "make one plan per values path, run one after the other: {}",
-            each.join(", then ")
-        )),
-    );
-    Some(match &other.at {
-        Some(at) => f.at(at.clone()),
-        None => f,
-    })
 }
 
 /// `--path` is the size path a known chart layout (`crate::charts::layout::BLOCK_LAYOUTS`) sizes another
@@ -575,13 +540,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         target_findings(input, t, cluster.as_ref(), &mut findings);
     }
     chart::apply(input, &mut targets, &mut findings);
-    if !input.post_renderer_only {
-        findings.extend(values_paths_differ(&targets));
-        if let Some(f) = path_sizes_another(input, &targets)? {
-            // The plain warning said the same less sharply; the blocking finding replaces it.
-            findings.retain(|f| f.id != "values-path-differs");
-            findings.push(f);
-        }
+    if !input.post_renderer_only
+        && let Some(f) = path_sizes_another(input, &targets)?
+    {
+        // The plain warning said the same less sharply; the blocking finding replaces it.
+        findings.retain(|f| f.id != "values-path-differs");
+        findings.push(f);
     }
     if cluster.is_none() {
         findings.push(warning(
@@ -598,57 +562,9 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         ));
     }
 
-    // The values change, when a values file is given.
-    let values_path = input
-        .values_path
-        .map(str::to_owned)
-        .or_else(|| targets.iter().find_map(|t| t.values_path.clone()));
-    let values = match (input.values, &values_path) {
-        (Some((file, text)), Some(p)) => {
-            let path = ValuesPath::parse(p).map_err(|e| {
-                hinted(
-                    format!("--path: {e}"),
-                    "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`",
-                )
-            })?;
-            match values::set_size(text, &path, size) {
-                Ok(edit) => Some(ValuesChange {
-                    file: file.to_owned(),
-                    path: p.clone(),
-                    change: match edit.change {
-                        Change::Replaced { .. } => "replaced",
-                        Change::Inserted { .. } => "inserted",
-                        Change::Unchanged { .. } => "unchanged",
-                    },
-                    diff: crate::output::diff::unified_diff(text, &edit.output, file),
-                }),
-                Err(e) if e.message.contains("refusing to shrink") => {
-                    let f = Finding::new("shrink", Severity::Error, e.message.clone())
-                        .at(Location::new(file, e.pos));
-                    findings.push(match e.hint {
-                        Some(h) => f.hint(h),
-                        None => f,
-                    });
-                    None
-                }
-                Err(e) if e.hint.is_some() => return Err(format!("{file}:{e}")),
-                Err(e) => {
-                    return Err(hinted(
-                        format!("{file}:{e}"),
-                        "see `pvc-resize values FILE --size Q` for the same edit alone",
-                    ));
-                }
-            }
-        }
-        // A blocking finding already says why the path is unknown.
-        (Some((file, _)), None) if !findings.iter().any(|f| f.blocking) => {
-            return Err(hinted(
-                format!("{file}: the values path of the size could not be inferred from the chart"),
-                "pass --path (e.g. kafka.persistence.size)",
-            ));
-        }
-        _ => None,
-    };
+    // The values change, when a values file is given: every target's path, in one edit.
+    let values_paths = chart::values_paths(input, &targets);
+    let values = chart::values_change(input, &values_paths, &mut findings)?;
 
     // The rendered StatefulSets after the change (refused on a shrink, which is a finding).
     let shrinking = targets
@@ -672,7 +588,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let steps = if is_blocking {
         Vec::new()
     } else {
-        steps(input, &targets, &values_path, fallback_offered)
+        steps(input, &targets, &values_paths, fallback_offered)
     };
     findings.extend(procedure_findings(input));
     let rollback = rollback_notes(input, &targets);
@@ -1377,7 +1293,7 @@ fn preflight(
         ),
         check(
             "pvcs",
-            "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare; every pod of the replicas that exists is Ready (waited for): the procedure restarts pods one at a time and re-creates the StatefulSet, which a broker already down would make a second outage".to_owned(),
+            "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare; every pod of the replicas that exists is Ready (waited for): the procedure restarts pods one at a time and re-creates the StatefulSet, which a pod already down would make a second outage".to_owned(),
             pvcs,
         ),
     ]
@@ -1410,6 +1326,7 @@ struct Steps<'a, 'i> {
     targets: &'a [Target],
     values_file: &'a str,
     vpath: &'a str,
+    vpaths: &'a [String],
     version: &'a str,
     work: String,
 }
@@ -1418,14 +1335,20 @@ struct Steps<'a, 'i> {
 fn steps(
     input: &Input<'_>,
     targets: &[Target],
-    values_path: &Option<String>,
+    values_paths: &[String],
     fallback: bool,
 ) -> Vec<Step> {
+    let joined = values_paths.join(" ");
     let s = Steps {
         input,
         targets,
         values_file: input.values.map_or("VALUES_FILE", |(f, _)| f),
-        vpath: values_path.as_deref().unwrap_or("kafka.persistence.size"),
+        vpath: if joined.is_empty() {
+            "VALUES_PATH"
+        } else {
+            &joined
+        },
+        vpaths: values_paths,
         version: input.chart_version.unwrap_or("VERSION"),
         work: work_dir(input.release),
     };
@@ -1475,17 +1398,26 @@ impl Steps<'_, '_> {
     }
 
     fn values(&self) -> Step {
-        let argv = [
-            "pvc-resize",
-            "values",
-            "--size",
-            self.size(),
-            "--path",
-            self.vpath,
-            "--write",
-            "--",
-            self.values_file,
-        ];
+        let commands = self
+            .vpaths
+            .iter()
+            .map(|p| Command {
+                argv: [
+                    "pvc-resize",
+                    "values",
+                    "--size",
+                    self.size(),
+                    "--path",
+                    p,
+                    "--write",
+                    "--",
+                    self.values_file,
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+                mutating: true,
+            })
+            .collect();
         step(
             "values",
             "main",
@@ -1496,10 +1428,7 @@ impl Steps<'_, '_> {
                 self.values_file
             ),
             "The diff is below. pvc-resize writes the file atomically and changes nothing else; a second run finds it done.",
-            vec![Command {
-                argv: argv.map(str::to_owned).to_vec(),
-                mutating: true,
-            }],
+            commands,
         )
     }
 
@@ -1522,7 +1451,7 @@ impl Steps<'_, '_> {
                 "fallback-scale-down",
                 "fallback",
                 "FALLBACK ONLY (--fallback-scale-to-zero): scale the StatefulSets to 0 so the disks detach".to_owned(),
-                "For clouds that can't grow an attached disk (Azure Disk: \"disk resize is only supported on Unattached disk\"). The brokers are down and events are dropped until the scale-up; waits until the pods are gone.",
+                "For clouds that can't grow an attached disk (Azure Disk: \"disk resize is only supported on Unattached disk\"). The pods are down (the service refuses or drops requests) until the scale-up; waits until the pods are gone.",
                 commands,
             )
         } else {

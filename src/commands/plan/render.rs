@@ -432,6 +432,14 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
     assign(o, "CHART_VERSION", need.version);
     assign(o, "VALUES_FILE", &need.values.file);
     assign(o, "VALUES_PATH", &need.values.path);
+    array(o, "VALUES_PATHS", &need.values.paths);
+    array(
+        o,
+        "TARGET_VALUES_PATHS",
+        plan.targets
+            .iter()
+            .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
+    );
     assign(o, "SIZE", &plan.size.text);
     assign(o, "SIZE_BYTES", &need.bytes.to_string());
     assign(
