@@ -80,7 +80,25 @@ impl Diag {
     }
 }
 
+/// The stack of the thread that runs a command: YAML nests up to 10,000 levels (Helm's limit,
+/// `yaml::MAX_DEPTH`), and reading, converting and dropping such a tree recurses once per level.
+/// Only what is used is committed.
+const STACK_BYTES: usize = 512 << 20;
+
 fn main() -> ExitCode {
+    let worker = std::thread::Builder::new()
+        .name("main".to_owned())
+        .stack_size(STACK_BYTES)
+        .spawn(run);
+    match worker.map(|w| w.join()) {
+        Ok(Ok(code)) => code,
+        // The panic message is out already (the default hook); 101 as for a panic in main.
+        Ok(Err(_)) => ExitCode::from(101),
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let mut diag = Diag::for_run();
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -1186,3 +1186,160 @@ fn tabs_around_explicit_keys_mean_to_the_tool_what_they_mean_to_helm() {
         );
     }
 }
+
+/// Helm's alias bound (issue 21, item 9): `pad` scalars before or after an anchored list of `k`
+/// items that `m` aliases repeat, and nested "billion laughs" of `levels` levels of ten. The pads
+/// are chosen around the point where the share of nodes from aliases crosses go-yaml's
+/// `allowedAliasRatio`, so both sides are asked.
+fn alias_cases() -> Vec<Vec<u8>> {
+    let file = |k: usize, m: usize, pad: usize, pad_first: bool| {
+        let list = |n: usize, item: &str| vec![item; n].join(",");
+        let pad_line = format!("pad: [{}]\n", list(pad, "0"));
+        let body = format!("a: &a [{}]\nb: [{}]\n", list(k, "1"), list(m, "*a"));
+        let text = if pad_first {
+            format!("{pad_line}{body}kafka:\n  persistence:\n    size: 20Gi\n")
+        } else {
+            format!("{body}{pad_line}kafka:\n  persistence:\n    size: 20Gi\n")
+        };
+        text.into_bytes()
+    };
+    let ratio = |d: f64| {
+        if d <= 400_000.0 {
+            0.99
+        } else if d >= 4_000_000.0 {
+            0.10
+        } else {
+            0.99 - 0.89 * (d - 400_000.0) / 3_600_000.0
+        }
+    };
+    let mut out = Vec::new();
+    for (k, m) in [(1000, 300), (1000, 440), (400, 1000)] {
+        let aliased = (m * (k + 1)) as f64;
+        // Nodes other than the pads: document, root, keys, the lists, the aliases.
+        let base = (8 + k + m * (k + 2)) as f64;
+        let pad = (0..5_000_000usize)
+            .step_by(1)
+            .find(|p| aliased / (base + *p as f64) <= ratio(base + *p as f64))
+            .unwrap_or(0);
+        for p in [
+            pad.saturating_sub(3),
+            pad.saturating_sub(1),
+            pad,
+            pad + 1,
+            pad + 3,
+        ] {
+            out.push(file(k, m, p, true));
+            out.push(file(k, m, p, false));
+        }
+    }
+    for levels in 1..=5 {
+        let mut text = String::from("l0: &l0 [1,1,1,1,1,1,1,1,1,1]\n");
+        for l in 1..=levels {
+            text.push_str(&format!(
+                "l{l}: &l{l} [{}]\n",
+                vec![format!("*l{}", l - 1); 10].join(",")
+            ));
+        }
+        text.push_str("kafka:\n  persistence:\n    size: 20Gi\n");
+        out.push(text.into_bytes());
+    }
+    out
+}
+
+#[test]
+fn alias_expansion_is_refused_exactly_where_helm_refuses_it() {
+    let inputs = alias_cases();
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let helm_read = oracle.read_many(&inputs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let (mut both_read, mut both_refused) = (0, 0);
+        for (i, input) in inputs.iter().enumerate() {
+            let tool = tool_read(input);
+            match (&helm_read[i], &tool) {
+                (Ok(h), Ok(t)) => {
+                    assert_eq!(norm(h), norm(t), "case {i}");
+                    both_read += 1;
+                }
+                (Err(h), Err(t)) => {
+                    assert!(h.contains("excessive aliasing"), "case {i}: {h}");
+                    assert!(t.contains("excessive aliasing"), "case {i}: {t}");
+                    both_refused += 1;
+                }
+                (h, t) => panic!(
+                    "case {i} ({} bytes): helm {major} {:?}, tool {:?}",
+                    input.len(),
+                    h.as_ref()
+                        .map(|_| "reads")
+                        .map_err(|e| e.chars().take(200).collect::<String>()),
+                    t.as_ref()
+                        .map(|_| "reads")
+                        .map_err(|e| e.chars().take(200).collect::<String>())
+                ),
+            }
+        }
+        eprintln!(
+            "helm {major}: {} alias cases: {both_read} read by both, {both_refused} refused by both",
+            inputs.len()
+        );
+        assert!(both_read > 0 && both_refused > 0);
+    }
+}
+
+/// Helm's nesting limit and a large file without aliases (issue 21, item 9): nesting up to
+/// go-yaml's 10,000 levels is read, one more is refused with a message naming the limit, in
+/// block (compact nested lists) and flow style; a 4 MB file with 1.9 million nodes and no alias
+/// is read. `values` agrees with `helm template -f` on every file.
+#[test]
+fn nesting_and_size_limits_are_helms() {
+    let tail = "kafka:\n  persistence:\n    size: 20Gi\n";
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for levels in [300, 9_999, 10_000, 10_001] {
+        // `a:` is one mapping level, the root another.
+        let inner = levels - 1;
+        cases.push((
+            format!("{levels} levels, block"),
+            format!("a:\n  {}1\n{tail}", "- ".repeat(inner - 1)),
+        ));
+        cases.push((
+            format!("{levels} levels, flow"),
+            format!(
+                "a: {}1{}\n{tail}",
+                "[".repeat(inner - 1),
+                "]".repeat(inner - 1)
+            ),
+        ));
+    }
+    cases.push((
+        "4 MB without aliases".to_owned(),
+        format!("pad: [{}]\n{tail}", vec!["0"; 1_900_000].join(",")),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        for (name, text) in &cases {
+            let f = dir.path().join("values.yaml");
+            std::fs::write(&f, text).unwrap();
+            let helm_read = oracle.template_values(&[&f]);
+            let out = run(&["values", f.to_str().unwrap(), "--size", "30Gi"], b"");
+            match helm_read {
+                Ok(_) => assert_eq!(
+                    code(&out),
+                    0,
+                    "helm {major} reads {name}; the tool: {}",
+                    stderr(&out)
+                ),
+                Err(e) => {
+                    assert!(e.contains("max depth"), "helm {major}, {name}: {e}");
+                    assert_eq!(code(&out), 2, "helm {major} refuses {name}");
+                    assert!(
+                        stderr(&out).contains("more than 10000 levels deep: Helm's limit"),
+                        "{name}: {}",
+                        stderr(&out)
+                    );
+                }
+            }
+        }
+    }
+}

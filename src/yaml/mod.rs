@@ -14,6 +14,16 @@ use std::ops::Range;
 pub mod data;
 mod tabs;
 
+/// How deep collections may nest: go-yaml's (Helm 3 and 4) limit, "exceeded max depth of 10000"
+/// (measured: 10,000 nested mappings or lists are read, 10,001 refused, in block and flow style).
+pub const MAX_DEPTH: usize = 10_000;
+
+fn too_deep() -> String {
+    format!(
+        "collections nested more than {MAX_DEPTH} levels deep: Helm's limit (go-yaml: \"exceeded max depth of {MAX_DEPTH}\"); Helm refuses the file"
+    )
+}
+
 /// A position in a source text, 1-based line and column (columns count characters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pos {
@@ -353,7 +363,12 @@ fn parse_events(
     let mut root: Option<Node> = None;
     // A tag starts with `!` and an anchor with `&`: without either, no node has properties.
     let may_have_properties = memchr::memchr2(b'!', b'&', src.as_bytes()).is_some();
-    for item in Parser::new_from_str(parsed) {
+    // go-yaml's own bound, not the parser's default of 255: Helm reads nesting up to it.
+    let options = granit_parser::options! {
+        flow_nesting_limit: MAX_DEPTH,
+        block_nesting_limit: MAX_DEPTH,
+    };
+    for item in Parser::new_from_str_with_options(parsed, options) {
         let (event, span) = match item {
             Ok(x) => x,
             Err(e) => {
@@ -367,7 +382,9 @@ fn parse_events(
                     }
                 }
                 let mut message = e.info().to_owned();
-                if message.contains("unknown escape") {
+                if message.contains("recursion limit exceeded") {
+                    message = too_deep();
+                } else if message.contains("unknown escape") {
                     message.push_str(" (go-yaml also takes `\\'` for `'`, which YAML 1.2 and pvc-resize do not: write `'`)");
                 }
                 return Err((err(pos, message).0, retry));
@@ -431,6 +448,9 @@ fn parse_events(
                 anchor: 0,
                 tag: None,
             },
+            Event::MappingStart(..) | Event::SequenceStart(..) if stack.len() >= MAX_DEPTH => {
+                return Err(err(pos, too_deep()));
+            }
             Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Mapping {
                     start: range.start,

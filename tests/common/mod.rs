@@ -180,6 +180,17 @@ impl HelmOracle {
 
     /// What `helm template -f FILE...` hands the templates as `.Values`; Err is Helm's stderr.
     pub fn read_values(&self, files: &[&Path]) -> Result<serde_json::Value, String> {
+        let text = self.template_values(files)?;
+        let json = text
+            .lines()
+            .find(|l| l.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON in helm's output:\n{text}"));
+        Ok(serde_json::from_str(json).unwrap())
+    }
+
+    /// Whether `helm template -f FILE...` reads the files (the output, JSON of any depth, is
+    /// not parsed); Err is Helm's stderr.
+    pub fn template_values(&self, files: &[&Path]) -> Result<String, String> {
         let mut cmd = Command::new(&self.helm);
         cmd.arg("template")
             .arg("o")
@@ -191,12 +202,7 @@ impl HelmOracle {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).into_owned());
         }
-        let text = String::from_utf8(out.stdout).unwrap();
-        let json = text
-            .lines()
-            .find(|l| l.starts_with('{'))
-            .unwrap_or_else(|| panic!("no JSON in helm's output:\n{text}"));
-        Ok(serde_json::from_str(json).unwrap())
+        Ok(String::from_utf8(out.stdout).unwrap())
     }
 
     /// The same for a text rather than a file.
