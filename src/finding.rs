@@ -189,6 +189,10 @@ pub const IDS: &[(&str, &str)] = &[
         "A replica count is now set where the chart's default applied",
     ),
     (
+        "replicas-unset",
+        "A replica count is removed: the chart's default applies, and a lower one leaves PVCs behind",
+    ),
+    (
         "subchart-disabled",
         "A subchart's `enabled` condition turns false: its StatefulSet is deleted and the PVCs orphaned",
     ),

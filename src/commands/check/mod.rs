@@ -167,6 +167,8 @@ fn compare_block(base: &Side, head: &Side, path: &[&str], out: &mut Vec<Finding>
         head: head.get(path),
     };
     if block.base.is_none() && block.head.is_none() {
+        // No block on either side (the chart's defaults): its replica count still counts.
+        replicas(base, head, &block, out);
         return;
     }
     presence(base, head, &block, out);
@@ -475,10 +477,9 @@ fn pvc_names(block: &[&str], from: i64, to: i64) -> String {
 }
 
 /// The replica count next to the block: scaling up creates PVCs, scaling down leaves them.
+/// A change of the replica count beside a persistence block. Checked whether or not the head
+/// (or either side) still has the block: a scale-down leaves PVCs behind all the same.
 fn replicas(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
-    if b.head.is_none() {
-        return;
-    }
     let rp = replicas_path(b.path);
     let key = rp.join(".");
     let count = |s: &Side| s.get(&rp).and_then(Value::as_i64);
@@ -506,6 +507,18 @@ fn replicas(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
                 ),
             )
             .hint("move the data off those brokers first (reassign their partitions); delete the PVCs afterwards with `kubectl delete pvc`, or keep them to scale back up. A StatefulSet with persistentVolumeClaimRetentionPolicy.whenScaled: Delete deletes them itself"),
+        ),
+        (Some(from), None) => out.push(
+            at(
+                Severity::Warning,
+                "replicas-unset",
+                format!(
+                    "{key} ({from}) is removed, so the chart's default applies: if it is lower than {from}, the PVCs of the ordinals from it up to {} are left behind (kept, still billed), e.g. {}",
+                    from - 1,
+                    pvc_names(b.path, from - 1, from)
+                ),
+            )
+            .hint(format!("keep `{key}: {from}` unless the scale-down is meant; then move the data off those brokers first")),
         ),
         (None, Some(to)) => out.push(
             at(
