@@ -385,3 +385,29 @@ fn a_duplicate_inside_a_list_is_seen_by_every_command() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("2 StatefulSet(s) in"), "{}", stderr(&o));
 }
+
+/// `post-render --patch` applies to the same objects: a patch whose target is a StatefulSet
+/// inside a List (of any kind, at any depth) applies to that item.
+#[test]
+fn patches_reach_the_same_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let patch = write(
+        dir.path(),
+        "patch.yaml",
+        "patches:\n  - target: {kind: StatefulSet, name: \"*\"}\n    patch:\n      - {op: add, path: /metadata/labels, value: {patched: \"yes\"}}\n",
+    );
+    for (what, stream, expected) in streams("20Gi") {
+        let o = run(&["post-render", "--patch", &patch], stream.as_bytes());
+        assert_eq!(code(&o), 0, "{what}: {}", stderr(&o));
+        let seen: BTreeSet<String> = stderr(&o)
+            .lines()
+            .filter_map(|l| l.strip_prefix("pvc-resize: patched "))
+            .flat_map(|l| l.split(", "))
+            .filter_map(|o| o.strip_prefix("StatefulSet "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(seen, names(&expected), "{what}: {}", stderr(&o));
+        let patched = stdout(&o).matches("patched: 'yes'").count();
+        assert_eq!(patched, expected.len(), "{what}:\n{}", stdout(&o));
+    }
+}

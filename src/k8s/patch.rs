@@ -11,9 +11,10 @@
 //! ```
 
 use crate::k8s::objects;
+use crate::k8s::release::{self, Release, Want};
 use crate::k8s::schema;
 use crate::k8s::stream;
-use crate::yaml::Pos;
+use crate::yaml::{Pos, data};
 use serde::Deserialize;
 use serde_json::Value;
 use std::cell::Cell;
@@ -156,72 +157,84 @@ impl PatchSet {
     /// Applies the matching patches to one document. Returns the new text and a description, or
     /// `None` when no patch targets the document.
     pub fn apply(&self, text: &str, line: usize) -> Result<Option<(String, String)>, RenderError> {
-        let bytes = text.as_bytes();
+        // A kind or name spelt with escapes (`"State\x66ulSet"`) is found too.
         let maybe = self.entries.iter().any(|e| {
             e.target
                 .kind
                 .as_deref()
-                .is_none_or(|k| memchr::memmem::find(bytes, k.as_bytes()).is_some())
-                && e.target.name.as_deref().is_none_or(|n| {
-                    memchr::memmem::find(bytes, objects::glob_literal(n).as_bytes()).is_some()
-                })
+                .is_none_or(|k| stream::holds_any(text, &[k]))
+                && e.target
+                    .name
+                    .as_deref()
+                    .is_none_or(|n| stream::holds_any(text, &[objects::glob_literal(n)]))
         });
         if !maybe || !stream::has_content(text) {
             return Ok(None);
         }
         let pos = Some(Pos { line, col: 1 });
-        let (mut doc, _) = crate::commands::validate::parse_document("<stdin>", text, 0, line)
-            .map_err(|e| RenderError {
-                pos,
-                message: format!("invalid YAML in the manifest stream: {e}"),
-                hint: None,
-            })?;
-        let kind = doc
-            .pointer("/kind")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let name = doc
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        let namespace = doc
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let labels = doc
-            .pointer("/metadata/labels")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut applied = false;
-        for e in &self.entries {
-            if !e.matches(&kind, &name, namespace.as_deref(), &labels) {
+        let invalid = |e: String| RenderError {
+            pos,
+            message: format!("invalid YAML in the manifest stream: {e}"),
+            hint: None,
+        };
+        // The chunk as the release model reads it: a patch applies to the objects of the
+        // document, the items of its Lists included.
+        let chunk = vec![stream::Chunk {
+            range: 0..text.len(),
+            line,
+        }];
+        let read = Release::read_chunks(text, chunk, &Want::default())
+            .map_err(|e| invalid(release::syntax_finding("<stdin>", &e).to_string()))?;
+        let Some((parsed, first)) = read.objects().next() else {
+            return Ok(None);
+        };
+        let mut doc = data::read(parsed.root(first))
+            .map_err(|e| invalid(release::data_finding("<stdin>", line, &e).to_string()))?;
+        let mut patched = Vec::new();
+        for o in parsed.objects.iter().filter(|o| o.doc == first.doc) {
+            let pointer = o.pointer();
+            let Some(object) = doc.pointer_mut(&pointer) else {
                 continue;
+            };
+            let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_owned);
+            let (kind, name) = (
+                s("/kind").unwrap_or_default(),
+                s("/metadata/name").unwrap_or_default(),
+            );
+            let namespace = s("/metadata/namespace");
+            let labels = object
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or(Value::Null);
+            for e in &self.entries {
+                if !e.matches(&kind, &name, namespace.as_deref(), &labels) {
+                    continue;
+                }
+                json_patch::patch(object, &e.patch).map_err(|pe| RenderError {
+                    pos,
+                    message: format!(
+                        "{} patches[{}] failed on {kind} {name}: {pe}",
+                        e.file, e.index
+                    ),
+                    hint: Some(
+                        "a `replace` or `remove` needs the path to exist; use `add` to create it, and `~1` for a `/` in a key"
+                            .to_owned(),
+                    ),
+                })?;
+                e.used.set(true);
+                patched.push(format!("{kind} {name}"));
             }
-            json_patch::patch(&mut doc, &e.patch).map_err(|pe| RenderError {
-                pos,
-                message: format!(
-                    "{} patches[{}] failed on {kind} {name}: {pe}",
-                    e.file, e.index
-                ),
-                hint: Some(
-                    "a `replace` or `remove` needs the path to exist; use `add` to create it, and `~1` for a `/` in a key"
-                        .to_owned(),
-                ),
-            })?;
-            e.used.set(true);
-            applied = true;
         }
-        if !applied {
+        if patched.is_empty() {
             return Ok(None);
         }
+        patched.dedup();
         // Written so that Helm and kubectl (go-yaml, YAML 1.1) read back exactly the patched data:
         // `"yes"`, `"1_000"`, `"~"` stay strings.
         let body = crate::yaml::to_yaml(&doc);
         Ok(Some((
             format!("{}{}{}", leading(text), body, trailing(text)),
-            format!("{kind} {name}"),
+            patched.join(", "),
         )))
     }
 
