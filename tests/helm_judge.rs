@@ -303,9 +303,23 @@ impl Gen<'_> {
             self.comment(&pad, out);
             self.merge_maybe(&pad, out);
             let k = self.key(&mut taken);
+            let k = self.explicit_maybe(&pad, &k);
             out.push_str(&format!("{pad}{k}:"));
             self.value(indent, depth, out);
         }
+    }
+
+    /// A key written as an explicit key (`? key` then `:` on the next line) now and then, with
+    /// a space, a tab or both in each blank around `?`, the key and the `:` (Helm refuses a tab
+    /// right after `?` or after that `:`); returns what goes before the `:`.
+    fn explicit_maybe(&mut self, pad: &str, k: &str) -> String {
+        if !self.rng.chance(8) {
+            return k.to_owned();
+        }
+        let blanks = [" ", " ", "\t", " \t", "\t "];
+        let after_mark = *self.rng.pick(&blanks);
+        let after_key = *self.rng.pick(&["", "", "\t", " "]);
+        format!("?{after_mark}{k}{after_key}{}{pad}", self.eol)
     }
 
     fn merge_maybe(&mut self, pad: &str, out: &mut String) {
@@ -358,7 +372,13 @@ impl Gen<'_> {
                 "1_000",
             ]);
             let space = if size.is_empty() { "" } else { " " };
-            keys.push(format!("{pad}size:{space}{size}{eol}"));
+            let key = self.explicit_maybe(&pad, "size");
+            let space = if self.rng.chance(5) && !size.is_empty() {
+                "\t"
+            } else {
+                space
+            };
+            keys.push(format!("{pad}{key}:{space}{size}{eol}"));
         }
         if self.rng.chance(50) {
             // Annotations whose last value is a block scalar: the insertion point follows it.
@@ -522,6 +542,10 @@ fn tool_read(text: &[u8]) -> Result<Value, String> {
 
 /// The files Helm reads that the tool refuses to read, deliberately (the README lists them).
 const DELIBERATE_READ: &[(&str, &str)] = &[
+    (
+        "keeps the `:` in the text",
+        "a `:` glued to `,` `}` `]` (go-yaml keeps it in the text)",
+    ),
     ("directive", "a %YAML directive (Helm 3 and 4 differ)"),
     ("unknown escape", "the escape \\' (go-yaml only)"),
     (
@@ -537,6 +561,10 @@ const DELIBERATE_READ: &[(&str, &str)] = &[
 
 /// The refusals of a file Helm reads that the README lists as deliberate, by class.
 const DELIBERATE: &[(&str, &str)] = &[
+    (
+        "keeps the `:` in the text",
+        "a `:` glued to `,` `}` `]` (go-yaml keeps it in the text)",
+    ),
     ("directive", "a %YAML directive (Helm 3 and 4 differ)"),
     ("unknown escape", "the escape \\' (go-yaml only)"),
     (
@@ -755,7 +783,7 @@ fn the_generator_covers_the_classes() {
     let has = |pat: &str| all.iter().filter(|t| t.contains(pat)).count();
     for pat in [
         "|+", ">+", "|-", ">2", "<<: *", "!!binary", "!!int", "!!null", "!local", "\r\n",
-        "\u{feff}", "---", "- |", "yes", "0_7",
+        "\u{feff}", "---", "- |", "yes", "0_7", "?\t", "? ", ":\t",
     ] {
         assert!(
             has(pat) >= 5,
@@ -972,6 +1000,18 @@ fn values_refuses_exactly_what_helm_refuses() {
         "? kafka\n:\nb: 1\n",
         "!!str kafka:\n  a: 1\n",
         "\"kafka\":\n  'persistence': {}\n",
+        // Issue 21, item 11: what Helm makes of each, matched (or refused as listed).
+        "kafka:\n  persistence: {size:, enabled: true}\n",
+        "kafka:\n  persistence: {size:}\n",
+        "a: [size:, x]\nkafka: {}\n",
+        "kafka:\n  persistence: {enabled: true, size}\n",
+        "kafka:\n  persistence: {size, enabled: true}\n",
+        "kafka:\n  persistence: {enabled: true, size\n  }\n",
+        "a: {\"x\":, y: 1}\nkafka: {}\n",
+        "a: &x 1\n...\nb: *x\n",
+        "kafka: {persistence: {size: 1Gi}}\n...\n[[[\n",
+        "a: &x 1\nkafka:\n  persistence:\n    size: 20Gi\n...\n*x\n",
+        "kafka:\r  persistence:\r    size: 20Gi\r",
     ];
     for major in [3, 4] {
         let Some(h) = helm(major) else { continue };

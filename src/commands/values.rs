@@ -198,7 +198,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             "put the document's content on the lines after `---` (or rename a key that starts with `---`)",
         )
     })?;
-    let docs = yaml::parse_stream(src, 0, 0)?;
+    let docs = yaml::parse_stream(crate::yaml::data::helm_reads(src), 0, 0)?;
     let root = crate::yaml::data::values_root(docs).map_err(|e| {
         fail(
             e.pos,
@@ -283,7 +283,10 @@ fn replace_existing(
     };
     let (range, anchors, style) = replacement_range(src, node, style);
     let new_text = format!("{anchors}{}", yaml::render_scalar(&size.text, style));
-    let new_text = if range.is_empty() && !src[..range.start].ends_with([' ', '\t']) {
+    let new_text = if range.is_empty()
+        && !src[..range.start].ends_with([' ', '\t'])
+        && !new_text.starts_with(':')
+    {
         format!(" {new_text}")
     } else {
         new_text
@@ -361,9 +364,18 @@ fn replacement_range(
     let props = yaml::properties(src, node.span.start);
     if node.tag.is_none() || props.is_empty() {
         if node.span.is_empty() {
-            // `size:` with nothing after it: the value goes after the colon.
-            let colon = find_colon(src, node.span.start);
-            return (colon..colon, String::new(), style);
+            // `size:` with nothing after it: the value goes after the colon. A key without a
+            // colon (`{enabled: true, size}`, null for Helm) gets one.
+            return match colon_after(src, node.span.start) {
+                Some(colon) => (colon..colon, String::new(), style),
+                None => {
+                    // Right after the key, before any line break.
+                    let at = src[..node.span.start]
+                        .trim_end_matches([' ', '\t', '\r', '\n'])
+                        .len();
+                    (at..at, ": ".to_owned(), style)
+                }
+            };
         }
         return (node.span.clone(), String::new(), style);
     }
@@ -688,13 +700,12 @@ fn line_end(src: &str, offset: usize) -> usize {
 }
 
 /// The offset just after the `:` that follows a key ending before `from`.
-fn find_colon(src: &str, from: usize) -> usize {
-    let b = src.as_bytes();
-    let mut i = from;
-    while i < b.len() && b[i] != b':' {
-        i += 1;
-    }
-    (i + 1).min(b.len())
+/// Just after the `:` that follows `from` across blanks; `None` when something else comes first
+/// (a flow mapping's key written without a colon).
+fn colon_after(src: &str, from: usize) -> Option<usize> {
+    let rest = &src[from..];
+    let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    rest[blanks..].starts_with(':').then_some(from + blanks + 1)
 }
 
 fn splice(src: &str, range: std::ops::Range<usize>, text: &str) -> String {

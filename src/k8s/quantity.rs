@@ -721,9 +721,45 @@ pub fn decimal_for_binary(
         })
         .unwrap_or_default();
     Some(format!(
-        "{new_text} is decimal (G = 10^9 bytes) where {old_text} is binary (Gi = 2^30 bytes): {new_text} is {} bytes{suggestion}",
+        "{new_text} is decimal ({}) where {old_text} is binary ({}): {new_text} is {} bytes{suggestion}",
+        decimal_unit(new_text),
+        binary_unit(old_text),
         new.bytes_grouped()
     ))
+}
+
+/// What the suffix of a decimal quantity means, in words (`G = 10^9 bytes`).
+fn decimal_unit(text: &str) -> String {
+    const UNITS: [(char, u32); 6] = [
+        ('k', 3),
+        ('M', 6),
+        ('G', 9),
+        ('T', 12),
+        ('P', 15),
+        ('E', 18),
+    ];
+    let last = text.chars().last().unwrap_or('0');
+    match UNITS.iter().find(|(c, _)| *c == last) {
+        Some((c, n)) => format!("{c} = 10^{n} bytes"),
+        None if text.contains(['e', 'E']) => "a power of 10 as its exponent".to_owned(),
+        None => "a plain number of bytes".to_owned(),
+    }
+}
+
+/// What the suffix of a binary quantity means (`Gi = 2^30 bytes`).
+fn binary_unit(text: &str) -> String {
+    const UNITS: [(&str, u32); 6] = [
+        ("Ki", 10),
+        ("Mi", 20),
+        ("Gi", 30),
+        ("Ti", 40),
+        ("Pi", 50),
+        ("Ei", 60),
+    ];
+    UNITS.iter().find(|(s, _)| text.ends_with(s)).map_or_else(
+        || "powers of 2".to_owned(),
+        |(s, n)| format!("{s} = 2^{n} bytes"),
+    )
 }
 
 /// `53687091200` -> `53,687,091,200`
@@ -745,6 +781,40 @@ fn group_digits(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 21, item 11: the warning for a decimal size beside a binary one names the units
+    /// actually written, and the powers it states are the quantities' own byte counts.
+    #[test]
+    fn decimal_for_binary_names_the_units_written() {
+        use super::{Quantity, decimal_for_binary};
+        for old in ["20Ki", "20Mi", "20Gi", "20Ti", "20Pi", "20Ei"] {
+            for new in ["1k", "1M", "1G", "1T", "1P", "1E", "1e9", "5000"] {
+                let (o, n) = (Quantity::parse(old).unwrap(), Quantity::parse(new).unwrap());
+                let w = decimal_for_binary(old, &o, new, &n).unwrap();
+                let power = |base: &str| -> Option<num_bigint::BigUint> {
+                    let (_, rest) = w.split_once(&format!(" = {base}^"))?;
+                    let exp: u32 = rest.split(' ').next()?.parse().ok()?;
+                    Some(num_bigint::BigUint::from(base.parse::<u32>().unwrap()).pow(exp))
+                };
+                if new.ends_with(char::is_alphabetic) {
+                    let unit = format!("1{}", new.chars().last().unwrap());
+                    assert_eq!(
+                        power("10"),
+                        Some(Quantity::parse(&unit).unwrap().bytes_exact()),
+                        "{w}"
+                    );
+                } else {
+                    assert!(!w.contains("10^"), "{w}");
+                }
+                let unit = format!("1{}", &old[2..]);
+                assert_eq!(
+                    power("2"),
+                    Some(Quantity::parse(&unit).unwrap().bytes_exact()),
+                    "{w}"
+                );
+            }
+        }
+    }
+
     /// Issue 21, item 10: a pair the API server orders (`Quantity.Cmp` on the values after
     /// `ParseQuantity`'s rounding up to nano units) never prints as two equal byte counts.
     #[test]

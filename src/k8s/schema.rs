@@ -651,7 +651,8 @@ pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Findin
                 .hint("put the document's content on the lines after `---` (or rename a key that starts with `---`)"),
         )
     })?;
-    let docs = yaml::parse_stream(text, 0, 0).map_err(|e| Box::new(syntax_finding(name, &e)))?;
+    let docs = yaml::parse_stream(crate::yaml::data::helm_reads(text), 0, 0)
+        .map_err(|e| Box::new(syntax_finding(name, &e)))?;
     let tree = crate::yaml::data::values_root(docs).map_err(|e| {
         Box::new(
             Finding::new("multiple-documents", Severity::Error, e.message)

@@ -114,6 +114,35 @@ pub fn helm4_separator(src: &str) -> Result<(), DataError> {
     Ok(())
 }
 
+/// The part of a values file Helm reads. A `...` line ends the first document; when no line
+/// after it starts with `---`, Helm 4 has nothing to split there and go-yaml reads one document,
+/// so both Helms ignore everything after it, however it reads (an alias of an anchor of the
+/// first document, a bracket never closed; measured with Helm 3.17.2 and 4.1.4). The text up to
+/// and including that line; the whole text otherwise.
+pub fn helm_reads(src: &str) -> &str {
+    let marker = |line: &str, m: &str| {
+        line.trim_end_matches(['\n', '\r'])
+            .strip_prefix(m)
+            .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+    };
+    let mut at = 0;
+    let mut started = false;
+    for line in src.split_inclusive('\n') {
+        at += line.len();
+        if marker(line, "...") && started {
+            let rest = &src[at..];
+            let split_later = rest.split_inclusive('\n').any(|l| l.starts_with("---"));
+            return if split_later { src } else { &src[..at] };
+        }
+        if marker(line, "---") && started {
+            return src;
+        }
+        let text = line.trim();
+        started |= marker(line, "---") || !(text.is_empty() || text.starts_with('#'));
+    }
+    src
+}
+
 /// The root of the document Helm reads values from. Helm 3 reads only the first document of a
 /// values file and Helm 4 merges all of them, so a file whose later documents hold data would
 /// mean different things to the two; it is refused. Empty later documents (a trailing `---`)

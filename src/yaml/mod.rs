@@ -54,7 +54,9 @@ impl SyntaxError {
     /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
     pub fn hint(&self) -> &'static str {
         let m = self.message.to_ascii_lowercase();
-        if m.contains("tab") {
+        if m.contains("keeps the `:` in the text") {
+            "put a space after the colon, or quote the text: then Helm and pvc-resize read the same"
+        } else if m.contains("tab") {
             "indent with spaces: YAML forbids tabs in indentation (Helm refuses the file too)"
         } else if m.contains("duplicate key") {
             "keep one of the two keys: Helm refuses a mapping with a key twice"
@@ -224,6 +226,23 @@ fn pos_of(m: &granit_parser::Marker) -> Pos {
         line: m.line(),
         col: m.col() + 1,
     }
+}
+
+/// Whether the innermost open collection is a flow one (then every enclosing one is too, or the
+/// whole flow collection sits in block context).
+fn in_flow(stack: &[Frame]) -> bool {
+    matches!(
+        stack.last(),
+        Some(Frame::Mapping { flow: true, .. } | Frame::Sequence { flow: true, .. })
+    )
+}
+
+/// A `:` right after a plain scalar that ends at `end`, followed by `,` `}` or `]`: go-yaml
+/// (Helm 3.17.2 and 4.1.4, measured) keeps it in the scalar (`{size:, a: 1}` has the key
+/// "size:"), YAML 1.2 makes it the value indicator.
+fn colon_glued(src: &str, end: usize) -> bool {
+    let b = src.as_bytes();
+    b.get(end) == Some(&b':') && matches!(b.get(end + 1), Some(b',' | b'}' | b']'))
 }
 
 fn style_of(s: ScalarStyle) -> Style {
@@ -429,6 +448,20 @@ fn parse_events(
             Event::DocumentEnd => {
                 docs.push(Document { root: root.take() });
                 continue;
+            }
+            Event::Scalar(ref text, ScalarStyle::Plain, ..)
+                if range.end > range.start
+                    && in_flow(&stack)
+                    && colon_glued(src, range.end - base) =>
+            {
+                return Err(err(
+                    pos,
+                    format!(
+                        "`{text}:` directly followed by `{}` inside braces or brackets: Helm's YAML reader (go-yaml) keeps the `:` in the text ({:?}, a key with no value or a plain value), YAML 1.2 readers take it for the colon after a key {text:?}; Helm and pvc-resize would read different data. Put a space after the colon (`{text}: `), or quote the text if the colon belongs to it",
+                        &src[range.end - base + 1..range.end - base + 2],
+                        format!("{text}:"),
+                    ),
+                ));
             }
             Event::Scalar(value, style, anchor, tag) => Node {
                 kind: Kind::Scalar {
