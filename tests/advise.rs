@@ -863,3 +863,48 @@ fn a_render_adds_its_size_and_the_plan_reads_it() {
         "{plan}"
     );
 }
+
+/// The `plan` command advise prints, run as printed (the binary under test on PATH) with the real
+/// PostHog render of the shared fixtures: plan accepts it and plans the proposed size.
+#[test]
+fn the_advised_plan_command_runs() {
+    let Some(shared) = common::shared_fixtures() else {
+        return;
+    };
+    let render = shared.join("posthog/rendered-3-replicas.yaml");
+    let mut args = example_args("json");
+    args.extend([
+        "--manifests".to_owned(),
+        render.to_str().unwrap().to_owned(),
+    ]);
+    let v = json_of(&root(), &args);
+    let kafka = group(&v, "posthog-posthog-kafka");
+    let cmd = kafka["next"]["plan_command"].as_str().unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", cmd])
+        .current_dir(root())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{cmd}\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = kafka["proposed_size"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "Resize plan: release posthog in namespace posthog, to {size}\n"
+        )),
+        "{text}"
+    );
+}
