@@ -197,9 +197,11 @@ const PARALLEL_BYTES: usize = 1 << 20;
 /// Runs the post-renderer over a whole stream.
 pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, RenderError> {
     let chunks = stream::split(input);
+    // A bare CR hides the content from this reader: the scan says so instead.
     if !chunks
         .iter()
         .any(|c| stream::has_content(&input[c.range.clone()]))
+        && stream::bare_cr(input).is_none()
     {
         return Err(err(
             None,

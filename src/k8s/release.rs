@@ -371,6 +371,13 @@ pub fn scan<T: Send, E: Send>(
     syntax: &(dyn Fn(SyntaxError) -> E + Sync),
     f: &(dyn Fn(Parsed) -> Result<Vec<T>, E> + Sync),
 ) -> Result<Vec<T>, E> {
+    // Every reader of a stream comes through here: a bare CR is refused, not read as one line.
+    if let Some((at, message)) = stream::bare_cr(input) {
+        return Err(syntax(SyntaxError {
+            pos: crate::yaml::line_col(input, at),
+            message: message.to_owned(),
+        }));
+    }
     let threads = want.threads.max(1);
     let block = (chunks.len() / (threads * 8)).clamp(1, BLOCK);
     let blocks = chunks.len().div_ceil(block);

@@ -29,6 +29,21 @@ fn is_marker(b: &[u8], at: usize) -> bool {
 ///
 /// Linear, and a vectorised search for the rare `\n---` and `\n...` rather than a visit of every
 /// line: about a tenth of a byte-by-byte scan.
+/// A bare CR line break (a `\r` not followed by `\n`): Helm and kubectl (go-yaml) read it as
+/// a line break, this reader splits and edits streams on LF and CRLF only, so such a stream is
+/// refused with this message instead of being read as one long line (a comment, or nothing).
+pub fn bare_cr(src: &str) -> Option<(usize, &'static str)> {
+    let b = src.as_bytes();
+    memchr::memchr_iter(b'\r', b)
+        .find(|&i| b.get(i + 1) != Some(&b'\n'))
+        .map(|i| {
+            (
+                i,
+                "a bare CR line break (old Mac style): Helm and kubectl read it as a line break, pvc-resize reads LF and CRLF only, so it would not see the documents Helm sees",
+            )
+        })
+}
+
 pub fn split(src: &str) -> Vec<Chunk> {
     let b = src.as_bytes();
     let mut starts = Vec::new();

@@ -54,7 +54,9 @@ impl SyntaxError {
     /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
     pub fn hint(&self) -> &'static str {
         let m = self.message.to_ascii_lowercase();
-        if m.contains("keeps the `:` in the text") {
+        if m.contains("bare cr line break") {
+            "convert the line breaks to LF (`tr '\\r' '\\n' < FILE`) or CRLF, then run again"
+        } else if m.contains("keeps the `:` in the text") {
             "put a space after the colon, or quote the text: then Helm and pvc-resize read the same"
         } else if m.contains("tab") {
             "indent with spaces: YAML forbids tabs in indentation (Helm refuses the file too)"
