@@ -786,7 +786,7 @@ fn file_time_ms(path: &str) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-fn run_advise(a: AdviseArgs, _diag: &mut Diag) -> Result<ExitCode> {
+fn run_advise(a: AdviseArgs, diag: &mut Diag) -> Result<ExitCode> {
     use pvc_resize::commands::advise::{self, metrics, policy};
     let policy = policy::Policy {
         target_bp: policy::parse_percent("--target-usage", &a.target_usage)
@@ -842,5 +842,14 @@ fn run_advise(a: AdviseArgs, _diag: &mut Diag) -> Result<ExitCode> {
         ),
     };
     emit(out.as_bytes())?;
+    let acting = advice.groups.iter().filter(|g| g.needs_action).count();
+    diag.say(&format!(
+        "pvc-resize: {} volume group(s), {acting} need action within {}; {} error(s), {} warning(s), {} notice(s)",
+        advice.groups.len(),
+        a.horizon,
+        advice.findings.iter().filter(|f| f.severity == Severity::Error).count(),
+        advice.findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+        advice.findings.iter().filter(|f| f.severity == Severity::Notice).count(),
+    ));
     Ok(ExitCode::from(u8::from(advice.needs_action)))
 }

@@ -107,8 +107,8 @@ pub fn text(a: &Advice, style: Style) -> String {
         let _ = writeln!(out, "  {}", sizes.join(" · "));
         let _ = writeln!(
             out,
-            "  {:<34} {:<22} {:>6} {:>19} {:>7} {:>10} {:>8}",
-            "PVC", "USAGE", "", "USED/SIZE", "INODES", "GROWTH/D", "FULL IN"
+            "  {:<34} {:<29} {:>19} {:>7} {:>10} {:>8}",
+            "PVC", "USAGE", "USED/SIZE", "INODES", "GROWTH/D", "FULL IN"
         );
         for o in &g.ordinals {
             let Some(u) = &o.usage else {
@@ -180,12 +180,14 @@ pub fn markdown(a: &Advice) -> String {
             .fullest
             .as_deref()
             .map_or_else(String::new, |f| format!("; fullest {}", code(f)));
+        let full = g.days_to_full.map_or_else(String::new, |d| {
+            format!(", full in {}", super::policy::days_text(d))
+        });
         let _ = writeln!(
             out,
-            "- **{}**: {}{fullest}, full in {}",
+            "- **{}**: {}{fullest}{full}",
             escape(&name(g)),
-            verdict(g),
-            days(g.days_to_full)
+            verdict(g)
         );
     }
     if !acting.is_empty() {
