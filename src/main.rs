@@ -370,6 +370,12 @@ fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
         .iter()
         .map(|w| format!("pvc-resize: warning: {w}"))
         .collect();
+    said.extend(
+        outcome
+            .notes
+            .iter()
+            .map(|n| format!("pvc-resize: note: {n}")),
+    );
     for c in &outcome.claims {
         let what = if c.changed {
             format!("{} -> {}", c.old, c.new)

@@ -1,4 +1,4 @@
-//! The differential suite: generated values files judged by the real Helm 3 and Helm 4.
+//! The differential suite: generated values files judged by the real Helm 3.17, 4.1 and 4.2.
 //!
 //! For every generated file (block scalars with every chomping and indentation indicator, merges
 //! in every position, tags, YAML 1.1 keywords, escapes, multi-document files, flow collections,
@@ -730,8 +730,7 @@ fn seed() -> u64 {
 #[test]
 fn generated_values_files_mean_to_the_tool_what_they_mean_to_helm() {
     let (n, start) = (cases(), seed());
-    for major in [3, 4] {
-        let Some(h) = helm(major) else { continue };
+    for Judge { name: major, path: h, .. } in judges() {
         let oracle = HelmOracle::new(h);
         let t0 = std::time::Instant::now();
         let mut tally = Tally::default();
@@ -743,7 +742,7 @@ fn generated_values_files_mean_to_the_tool_what_they_mean_to_helm() {
             from = to;
         }
         eprintln!(
-            "helm {major}: {} cases in {:.1} s: {} edited and re-read by Helm, {} refused by Helm and by the tool, deliberate refusals {:?}, {} disagreements",
+            "{major}: {} cases in {:.1} s: {} edited and re-read by Helm, {} refused by Helm and by the tool, deliberate refusals {:?}, {} disagreements",
             tally.cases,
             t0.elapsed().as_secs_f64(),
             tally.edited,
@@ -763,7 +762,7 @@ fn generated_values_files_mean_to_the_tool_what_they_mean_to_helm() {
                 )
                 .collect();
             panic!(
-                "{} disagreements with helm {major}; the first:\n{}",
+                "{} disagreements with {major}; the first:\n{}",
                 tally.failures.len(),
                 shown
                     .iter()
@@ -897,13 +896,12 @@ fn patched_documents_read_back_as_the_patch_wrote_them() {
         })
         .collect();
     let texts: Vec<String> = values.iter().map(pvc_resize::yaml::to_yaml).collect();
-    for major in [3, 4] {
-        let Some(h) = helm(major) else { continue };
+    for Judge { name: major, path: h, .. } in judges() {
         let oracle = HelmOracle::new(h);
         let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
         let got = oracle.read_many(&bytes);
         for ((v, t), g) in values.iter().zip(&texts).zip(&got) {
-            assert_eq!(g.as_ref().map(norm), Ok(norm(v)), "helm {major} reads\n{t}");
+            assert_eq!(g.as_ref().map(norm), Ok(norm(v)), "{major} reads\n{t}");
         }
     }
 }
@@ -937,14 +935,13 @@ fn the_readme_patch_example_works_on_the_posthog_kafka_statefulset() {
         rest[..rest[1..].find("\n---").map_or(rest.len(), |i| i + 1)].to_owned()
     };
     assert!(kafka(&output).contains("ALLOW_PLAINTEXT_LISTENER"));
-    for major in [3, 4] {
-        let Some(h) = helm(major) else { continue };
+    for Judge { name: major, path: h, .. } in judges() {
         let oracle = HelmOracle::new(h);
         let (before, after) = (kafka(&rendered), kafka(&output));
         let got = oracle.read_many(&[before.as_bytes(), after.as_bytes()]);
         let mut want = got[0].clone().unwrap();
         want["metadata"]["annotations"] = json!({"example.com/owner": "data-team"});
-        assert_eq!(got[1].as_ref().unwrap(), &want, "helm {major}");
+        assert_eq!(got[1].as_ref().unwrap(), &want, "{major}");
         assert_eq!(
             want["spec"]["template"]["spec"]["containers"][0]["env"]
                 .as_array()
@@ -1013,8 +1010,7 @@ fn values_refuses_exactly_what_helm_refuses() {
         "a: &x 1\nkafka:\n  persistence:\n    size: 20Gi\n...\n*x\n",
         "kafka:\r  persistence:\r    size: 20Gi\r",
     ];
-    for major in [3, 4] {
-        let Some(h) = helm(major) else { continue };
+    for Judge { name: major, path: h, .. } in judges() {
         let oracle = HelmOracle::new(h);
         for case in cases {
             let helm_read = oracle.read_values_text(case.as_bytes());
@@ -1031,7 +1027,7 @@ fn values_refuses_exactly_what_helm_refuses() {
                     assert_eq!(
                         code(&out),
                         2,
-                        "helm {major} refuses {case:?} ({e}); the tool: {}",
+                        "{major} refuses {case:?} ({e}); the tool: {}",
                         stderr(&out)
                     );
                     assert_eq!(&now, case, "a refused file is untouched");
@@ -1047,7 +1043,7 @@ fn values_refuses_exactly_what_helm_refuses() {
                     assert_eq!(
                         code(&out),
                         0,
-                        "helm {major} reads {case:?}; the tool: {}",
+                        "{major} reads {case:?}; the tool: {}",
                         stderr(&out)
                     );
                     let mut want = before.clone();
@@ -1055,7 +1051,7 @@ fn values_refuses_exactly_what_helm_refuses() {
                     assert_eq!(
                         oracle.read_values(&[&f]).unwrap(),
                         want,
-                        "helm {major}, {case:?} ->\n{now}"
+                        "{major}, {case:?} ->\n{now}"
                     );
                 }
             }
@@ -1112,8 +1108,7 @@ fn block_scalars_merges_and_tags_by_name() {
         ),
         ("d: &d {size: 20Gi}\nkafka:\n  persistence: *d\n", "alias"),
     ];
-    for major in [3, 4] {
-        let Some(h) = helm(major) else { continue };
+    for Judge { name: major, path: h, .. } in judges() {
         let oracle = HelmOracle::new(h);
         for case in edited {
             let dir = tempfile::tempdir().unwrap();
@@ -1137,7 +1132,7 @@ fn block_scalars_merges_and_tags_by_name() {
             assert_eq!(
                 oracle.read_values(&[&f]).unwrap(),
                 want,
-                "helm {major}, {case:?} ->\n{now}"
+                "{major}, {case:?} ->\n{now}"
             );
         }
         for (case, why) in refused {

@@ -76,6 +76,8 @@ pub struct Outcome<'a> {
     pub claims: Vec<ClaimChange>,
     pub patched: Vec<String>,
     pub warnings: Vec<String>,
+    /// What the user should know that is not a risk (a hooks-only stream passed through).
+    pub notes: Vec<String>,
 }
 
 /// A range of the input and the text that replaces it.
@@ -210,7 +212,63 @@ pub fn post_render<'a>(input: &'a str, opts: &Options) -> Result<Outcome<'a>, Re
              check that the chart rendered anything (`helm template ...`)",
         ));
     }
+    if let Some(hooks) = hooks_only(input, &chunks) {
+        return Ok(passed_through(input, hooks));
+    }
     Selection::new(input, chunks, opts)?.render(opts)
+}
+
+/// The annotation that makes a document a Helm hook (`release.HookAnnotation`).
+pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
+
+/// The number of documents, when every document of the stream is a Helm hook: what Helm 4.2's
+/// `separate` post-render strategy hands the post-renderer in its first call. Helm's own test is
+/// the key `helm.sh/hook` in a document's `metadata.annotations` (helm/helm v4.2.3
+/// `pkg/release/v1/util/manifest_sorter.go`, `sortManifestsByKind`; hooks of unknown types never
+/// reach a post-renderer). `None` as soon as one document is not a hook, or does not parse (the
+/// normal path reports it).
+pub fn hooks_only(input: &str, chunks: &[Chunk]) -> Option<usize> {
+    if !stream::holds_any(input, &[HOOK_ANNOTATION]) {
+        return None;
+    }
+    let mut hooks = 0;
+    for c in chunks {
+        let text = &input[c.range.clone()];
+        if !stream::has_content(text) {
+            continue;
+        }
+        if !stream::holds_any(text, &[HOOK_ANNOTATION]) {
+            return None;
+        }
+        for doc in yaml::parse_stream(text, c.range.start, c.line - 1).ok()? {
+            let value = crate::data::to_json(doc.root.as_ref()?).ok()?;
+            let annotations = value.pointer("/metadata/annotations")?.as_object()?;
+            if !annotations.contains_key(HOOK_ANNOTATION) {
+                return None;
+            }
+            hooks += 1;
+        }
+    }
+    (hooks > 0).then_some(hooks)
+}
+
+/// A hooks-only stream, unchanged: the release's StatefulSets are in the other call.
+fn passed_through(input: &str, hooks: usize) -> Outcome<'_> {
+    Outcome {
+        output: Spliced {
+            input,
+            edits: Vec::new(),
+        },
+        documents: hooks,
+        claims: Vec::new(),
+        patched: Vec::new(),
+        warnings: Vec::new(),
+        notes: vec![format!(
+            "all {hooks} documents are Helm hooks ({HOOK_ANNOTATION}): passed through unchanged. \
+             Helm 4.2's `separate` post-render strategy calls the post-renderer once with the hooks \
+             alone and once with the release's other objects; the StatefulSets are resized in that call"
+        )],
+    }
 }
 
 /// The StatefulSets a run picks, found by one scan of the stream: what the post-renderer
@@ -301,6 +359,7 @@ impl<'a> Selection<'a> {
             claims,
             patched,
             warnings,
+            notes: Vec::new(),
         })
     }
 }
@@ -1000,6 +1059,51 @@ mod tests {
         format!(
             "---\n# Source: c/charts/kafka/templates/statefulset.yaml\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\nspec:\n  selector: {{}}\n  serviceName: s\n  template: {{}}\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        resources:\n          requests:\n            storage: {size}\n"
         )
+    }
+
+    /// A hook as Helm 4.2's `separate` strategy hands it over: kyaml formatting, the filename
+    /// annotation, and `helm.sh/hook` spelt in any way YAML allows.
+    fn hook(name: &str, key: &str) -> String {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    {key}: pre-install\n    postrenderer.helm.sh/postrender-filename: 'c/templates/job.yaml'\nspec: {{}}\n"
+        )
+    }
+
+    #[test]
+    fn a_hooks_only_stream_is_recognised_exactly() {
+        let only = |s: &str| hooks_only(s, &stream::split(s));
+        let two = format!("{}---\n{}", hook("a", "helm.sh/hook"), hook("b", "\"helm.sh\\x2Fhook\""));
+        assert_eq!(only(&two), Some(2));
+        // A release object among them, or the words only in a value, or a hook key elsewhere.
+        let mixed = format!("{two}---\n{}", sts("k", "1Gi"));
+        assert_eq!(only(&mixed), None);
+        let config = "kind: ConfigMap\nmetadata:\n  name: c\ndata:\n  x: helm.sh/hook\n";
+        assert_eq!(only(config), None);
+        let label = "kind: ConfigMap\nmetadata:\n  name: c\n  labels:\n    helm.sh/hook: x\n";
+        assert_eq!(only(label), None);
+        // Merge keys and comments are read as Helm reads them.
+        let merged = "x: &a {helm.sh/hook: post-install}\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    <<: *a\n";
+        assert_eq!(only(&format!("# c\n---\n{merged}---\n")), Some(1));
+        assert_eq!(only("---\n# only a comment\n"), None);
+        assert_eq!(only("kind: [\nhelm.sh/hook"), None, "a broken stream is the normal path's");
+    }
+
+    #[test]
+    fn hooks_only_streams_pass_through_with_a_note_and_others_fail_as_before() {
+        let two = format!("{}---\n{}", hook("a", "helm.sh/hook"), hook("b", "helm.sh/hook"));
+        let out = post_render(&two, &opts("50Gi")).unwrap();
+        assert_eq!(out.output.to_string(), two);
+        assert!(out.output.edits().is_empty() && out.claims.is_empty());
+        assert_eq!(out.documents, 2);
+        assert!(out.notes[0].contains("passed through unchanged"), "{:?}", out.notes);
+        // A hook-shaped StatefulSet among release objects is resized as ever.
+        let release = format!("{}---\n{}", hook("a", "helm.sh/hook"), sts("kafka", "1Gi"));
+        let out = post_render(&release, &opts("50Gi")).unwrap();
+        assert!(out.notes.is_empty());
+        assert_eq!(out.claims.len(), 1);
+        // No hooks and no target: refused, as before.
+        let e = post_render("kind: ConfigMap\nmetadata:\n  name: c\n", &opts("50Gi")).unwrap_err();
+        assert!(e.message.contains("no StatefulSet"), "{}", e.message);
     }
 
     fn opts(size: &str) -> Options {

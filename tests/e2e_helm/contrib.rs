@@ -150,16 +150,19 @@ fn helmfile_helm3_example() {
 
 #[test]
 fn helmfile_helm4_example() {
-    let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(4)) else {
+    let Some(root) = shared_fixtures() else {
         return;
     };
-    helm.install_pvc_resize();
-    helm.install_noop();
-    let got = run_helmfile(&helm, "helmfile/helmfile-helm4.yaml", &root);
-    let c = &CASES[0];
-    let mut noop = c.helm_args(&root, &["template"], c.resized(&root));
-    noop.extend(["--post-renderer".into(), "noop".into()]);
-    assert_same("helmfile (Helm 4)", &helm.ok(&noop), &got);
+    for helm in Helm::all4() {
+        helm.install_pvc_resize();
+        helm.install_noop();
+        let got = run_helmfile(&helm, "helmfile/helmfile-helm4.yaml", &root);
+        let c = &CASES[0];
+        let mut noop = c.helm_args(&root, &["template"], c.resized(&root));
+        noop.extend(["--post-renderer".into(), "noop".into()]);
+        let what = format!("helmfile ({})", helm.name);
+        assert_same(&what, &helm.ok(&noop), &got);
+    }
 }
 
 /// The CMP's `generate` script, run as Argo CD runs it: `sh -c SCRIPT` in the chart's folder

@@ -9,6 +9,7 @@
 mod common;
 mod contrib;
 mod readme;
+mod strategies;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,16 +18,30 @@ const BIN: &str = env!("CARGO_BIN_EXE_pvc-resize");
 
 /// A real Helm with private homes: nothing is read from or left in the user's.
 struct Helm {
+    /// `helm3`, `helm4` (4.1) or `helm42`.
+    name: &'static str,
     bin: PathBuf,
     home: tempfile::TempDir,
 }
 
 impl Helm {
     fn new(major: u8) -> Option<Helm> {
-        let bin = helm(major)?;
+        let name = if major == 3 { "helm3" } else { "helm4" };
+        Some(Helm::at(name, helm(major)?))
+    }
+
+    fn at(name: &'static str, bin: PathBuf) -> Helm {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir(home.path().join("gnupg")).unwrap();
-        Some(Helm { bin, home })
+        Helm { name, bin, home }
+    }
+
+    /// Every Helm 4 judge that is here (4.1.4 and 4.2.3 in CI), each with its own homes.
+    fn all4() -> Vec<Helm> {
+        helm4_judges()
+            .into_iter()
+            .map(|j| Helm::at(j.name, j.path))
+            .collect()
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -350,9 +365,10 @@ fn helm3_post_renderer_equals_helms_render_of_the_resized_values() {
 
 #[test]
 fn helm4_plugin_equals_a_noop_plugin_on_the_resized_values() {
-    let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(4)) else {
+    let Some(root) = shared_fixtures() else {
         return;
     };
+    for helm in Helm::all4() {
     helm.install_pvc_resize();
     helm.install_noop();
     each_case(|c| {
@@ -365,17 +381,19 @@ fn helm4_plugin_equals_a_noop_plugin_on_the_resized_values() {
         let mut noop = c.helm_args(&root, &["template"], c.resized(&root));
         noop.extend(["--post-renderer".into(), "noop".into()]);
         let expected = helm.ok(&noop);
-        assert_same(&format!("helm 4 {}", c.name()), &expected, &got);
+        assert_same(&format!("{} {}", helm.name, c.name()), &expected, &got);
     });
+    }
 }
 
 /// `helm install --dry-run=client` (offline in Helm 4): hooks are post-rendered too; the
 /// release, with its hooks and notes, is the no-op plugin's on the resized values.
 #[test]
 fn helm4_install_dry_run_client() {
-    let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(4)) else {
+    let Some(root) = shared_fixtures() else {
         return;
     };
+    for helm in Helm::all4() {
     helm.install_pvc_resize();
     helm.install_noop();
     let without_time = |s: String| -> String {
@@ -396,7 +414,8 @@ fn helm4_install_dry_run_client() {
         noop.extend(["--post-renderer".into(), "noop".into()]);
         let expected = without_time(helm.ok(&noop));
         assert!(got.contains("HOOKS:") && got.contains("MANIFEST:"), "{got}");
-        assert_same(&format!("helm 4 install {}", c.name()), &expected, &got);
+        assert_same(&format!("{} install {}", helm.name, c.name()), &expected, &got);
+    }
     }
 }
 
@@ -449,9 +468,10 @@ fn helm3_refusals_fail_the_command_with_nothing_rendered() {
 /// refuses and prints, and the log in the plugin's folder holds it too.
 #[test]
 fn helm4_refusals_show_the_reason_and_the_log() {
-    let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(4)) else {
+    let Some(root) = shared_fixtures() else {
         return;
     };
+    for helm in Helm::all4() {
     let dir = helm.install_pvc_resize();
     let log = std::fs::canonicalize(&dir).unwrap().join("post-render.log");
     let c = &CASES[0];
@@ -487,13 +507,14 @@ fn helm4_refusals_show_the_reason_and_the_log() {
     args.extend(post_renderer_args(&["--size", "50Gi"]));
     helm.ok(&args);
     assert!(read(&log).contains("20Gi -> 50Gi"), "{}", read(&log));
+    }
 }
 
 /// The plugin folder is what Helm runs: deleting it breaks the (linked) plugin, so the
 /// README tells users to keep it.
 #[test]
 fn helm4_folder_install_is_a_link() {
-    let Some(helm) = Helm::new(4) else { return };
+    for helm in Helm::all4() {
     let dir = helm.install_pvc_resize();
     let link = helm.path("data/plugins/pvc-resize");
     assert_eq!(std::fs::read_link(&link).unwrap(), dir);
@@ -501,6 +522,7 @@ fn helm4_folder_install_is_a_link() {
     std::fs::remove_dir_all(&dir).unwrap();
     let out = helm.run(&["plugin", "list"]);
     assert!(!stdout(&out).contains("pvc-resize"), "{}", stdout(&out));
+    }
 }
 
 fn gpg(helm: &Helm, args: &[&str]) -> Vec<u8> {
@@ -541,7 +563,7 @@ fn throwaway_key(helm: &Helm) -> (PathBuf, PathBuf) {
 
 #[test]
 fn helm4_signed_package_installs_with_verification() {
-    let Some(helm) = Helm::new(4) else { return };
+    for helm in Helm::all4() {
     if program("gpg").is_none() {
         return;
     }
@@ -616,11 +638,12 @@ fn helm4_signed_package_installs_with_verification() {
         "data",
     ]);
     assert!(out.contains("storage: 2Gi"), "{out}");
+    }
 }
 
 #[test]
 fn helm4_unsigned_package_needs_verify_false() {
-    let Some(helm) = Helm::new(4) else { return };
+    for helm in Helm::all4() {
     let dir = helm.path("src/pvc-resize");
     assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
     let dist = helm.path("dist");
@@ -648,6 +671,7 @@ fn helm4_unsigned_package_needs_verify_false() {
             .any(|l| l.starts_with("pvc-resize") && l.contains("unsigned")),
         "{list}"
     );
+    }
 }
 
 /// A chart of one StatefulSet with a `data` claim of 1Gi, for plugin smoke runs.
@@ -715,7 +739,7 @@ fn helm3_and_the_helm4_manifest() {
 /// named pvc-resize, and two plugins of one name break every Helm 4 command.
 #[test]
 fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
-    let Some(helm) = Helm::new(4) else { return };
+    for helm in Helm::all4() {
     helm.run_helm3_cli_plugin();
     helm.install_pvc_resize();
     let out = helm.run(&["plugin", "list"]);
@@ -725,6 +749,7 @@ fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
         "{}",
         stderr(&out)
     );
+    }
 }
 
 /// Helm 4.1.4 installs into `$HELM_DATA_HOME/plugins` even when `$HELM_PLUGINS` points
@@ -732,7 +757,7 @@ fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
 /// says to set HELM_DATA_HOME rather than HELM_PLUGINS.
 #[test]
 fn helm4_installs_beside_helm_plugins() {
-    let Some(helm) = Helm::new(4) else { return };
+    for helm in Helm::all4() {
     let dir = helm.path("src/pvc-resize");
     assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
     let elsewhere = helm.path("elsewhere");
@@ -750,4 +775,5 @@ fn helm4_installs_beside_helm_plugins() {
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
     let list = with_plugins(&["plugin", "list"]);
     assert!(!stdout(&list).contains("pvc-resize"), "{}", stdout(&list));
+    }
 }

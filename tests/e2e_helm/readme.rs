@@ -124,10 +124,29 @@ enum Blocks {
     InOrder,
 }
 
+/// A section run with every judge of that major: Helm 3.17, or Helm 4.1 and 4.2.
 fn run_section(page: &str, heading: &str, major: u8, min_blocks: usize, how: Blocks) {
-    let (Some(root), Some(helm)) = (shared_fixtures(), Helm::new(major)) else {
+    let Some(root) = shared_fixtures() else {
         return;
     };
+    let helms = if major == 3 {
+        Helm::new(3).into_iter().collect()
+    } else {
+        Helm::all4()
+    };
+    for helm in &helms {
+        run_section_with(page, heading, helm, &root, min_blocks, how);
+    }
+}
+
+fn run_section_with(
+    page: &str,
+    heading: &str,
+    helm: &Helm,
+    root: &Path,
+    min_blocks: usize,
+    how: Blocks,
+) {
     let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(page));
     let mut found = blocks(&text, heading);
     assert!(found.len() >= min_blocks, "{heading}: {found:?}");
@@ -136,14 +155,14 @@ fn run_section(page: &str, heading: &str, major: u8, min_blocks: usize, how: Blo
     }
     let chart = root.join("posthog/chart/posthog-30.46.0.tgz");
     let run = |block: &String| {
-        let sandbox = Sandbox::new(&helm, &root);
+        let sandbox = Sandbox::new(helm, root);
         if block.contains("gpg ") {
             if program("gpg").is_none() {
                 return;
             }
             sandbox.key();
         }
-        run_block(&sandbox, block, &chart, &format!("{page} {heading}"));
+        run_block(&sandbox, block, &chart, &format!("{page} {heading} ({})", helm.name));
     };
     std::thread::scope(|s| {
         for block in &found {
