@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use pvc_resize::commands::values;
-use pvc_resize::k8s::schema;
+use pvc_resize::k8s::{schema, versions};
 use pvc_resize::output::{ColorChoice, Format};
 
 #[derive(Parser)]
@@ -243,6 +243,10 @@ pub struct CheckArgs {
     /// Also block on warnings (decimal sizes) and on growth (which needs the resize procedure)
     #[arg(long)]
     pub strict: bool,
+    /// The Kubernetes version whose StatefulSet update rules apply to two renders (1.30 to 1.36;
+    /// default: the oldest version supported upstream). `kubectl version` prints the cluster's
+    #[arg(long, value_name = "V", default_value = versions::DEFAULT)]
+    pub kubernetes_version: String,
 }
 
 #[derive(Args)]

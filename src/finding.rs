@@ -235,7 +235,11 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     (
         "revision-history-limit",
-        "A StatefulSet's revisionHistoryLimit changes: forbidden before the API servers that list it as mutable",
+        "A StatefulSet's revisionHistoryLimit changes: Kubernetes refuses it before 1.35 (an error for --kubernetes-version 1.30-1.34, a notice from 1.35)",
+    ),
+    (
+        "ordinals-gated",
+        "A StatefulSet's ordinals.start changes on Kubernetes 1.30, where only the StatefulSetStartOrdinal feature gate makes it mutable",
     ),
     (
         "statefulset-removed",

@@ -25,6 +25,7 @@ use pvc_resize::fsutil;
 use pvc_resize::k8s::patch::PatchSet;
 use pvc_resize::k8s::quantity::Size;
 use pvc_resize::k8s::update_rules;
+use pvc_resize::k8s::versions::{self, KubeVersion};
 use pvc_resize::output::{self, ColorChoice, Format};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -549,7 +550,19 @@ fn check_findings(a: &CheckArgs, base: &str, head: &str, diag: &mut Diag) -> Res
             bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
         }
         let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
-        let c = update_rules::compare(&file(base), &base_text, &file(head), &head_text)
+        let version = KubeVersion::parse(&a.kubernetes_version).map_err(|e| {
+            anyhow!(fsutil::hinted(
+                format!("--kubernetes-version: {e}"),
+                "give the cluster's minor version, e.g. --kubernetes-version 1.33 (`kubectl version` prints it)"
+            ))
+        })?;
+        if version.beyond_known() {
+            diag.say(&format!(
+                "pvc-resize: note: Kubernetes {version} is newer than the rules this tool knows; the rules of 1.{} apply",
+                versions::NEWEST
+            ));
+        }
+        let c = update_rules::compare(&file(base), &base_text, &file(head), &head_text, version)
             .map_err(|e| anyhow!(e))?;
         diag.say(&format!(
             "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",

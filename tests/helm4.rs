@@ -173,3 +173,65 @@ fn helm4_kyaml_formatted_streams_round_trip() {
         check(&input, &expected, extra, &format!("{dir}/{before} (kyaml)"));
     }
 }
+
+/// The two streams of Helm 4.2's `separate` post-render strategy (helm/helm v4.2.3
+/// `pkg/action/action.go`): the hooks alone (each document with a `helm.sh/hook` annotation, as
+/// Helm's `SortManifests` decides), then the release's other objects. The hooks call passes
+/// through byte for byte; the other call is the resize, equal to the resized render's.
+fn separate(stream: &str) -> (String, String) {
+    let (mut hooks, mut objects) = (Vec::new(), Vec::new());
+    for chunk in pvc_resize::k8s::stream::split(stream) {
+        let d = &stream[chunk.range.clone()];
+        let d = d.strip_prefix("---\n").unwrap_or(d);
+        if d.trim().is_empty() {
+            continue;
+        }
+        let v: serde_json::Value = serde_yaml::from_str(d).unwrap();
+        let hook = v["metadata"]["annotations"]
+            .as_object()
+            .is_some_and(|a| a.contains_key("helm.sh/hook"));
+        if hook { &mut hooks } else { &mut objects }.push(d);
+    }
+    (hooks.join("---\n"), objects.join("---\n"))
+}
+
+#[test]
+fn separate_strategy_streams_as_the_sdk_splits_them() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let mut hook_streams = 0;
+    for (dir, before, after, extra) in CASES {
+        let (hooks, objects) = separate(&helm4_style(&read(&root.join(dir).join(before))));
+        let (_, resized) = separate(&helm4_style(&read(&root.join(dir).join(after))));
+        let what = format!("{dir}/{before}");
+        if !hooks.is_empty() {
+            hook_streams += 1;
+            let mut args = vec!["post-render", "--size", "50Gi"];
+            args.extend_from_slice(extra);
+            let out = run(&args, hooks.as_bytes());
+            assert_eq!(code(&out), 0, "{what}: {}", stderr(&out));
+            assert_eq!(
+                stdout(&out),
+                hooks,
+                "{what}: the hooks call must change nothing"
+            );
+            assert!(
+                stderr(&out).contains("note: all ")
+                    && stderr(&out).contains("passed through unchanged"),
+                "{what}: {}",
+                stderr(&out)
+            );
+        }
+        check(
+            &objects,
+            &resized,
+            extra,
+            &format!("{what} (separate: objects)"),
+        );
+    }
+    assert!(
+        hook_streams > 0,
+        "no fixture has hooks: the hooks call is untested"
+    );
+}

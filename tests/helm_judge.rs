@@ -730,7 +730,12 @@ fn seed() -> u64 {
 #[test]
 fn generated_values_files_mean_to_the_tool_what_they_mean_to_helm() {
     let (n, start) = (cases(), seed());
-    for Judge { name: major, path: h, .. } in judges() {
+    for Judge {
+        name: major,
+        path: h,
+        ..
+    } in judges()
+    {
         let oracle = HelmOracle::new(h);
         let t0 = std::time::Instant::now();
         let mut tally = Tally::default();
@@ -896,7 +901,12 @@ fn patched_documents_read_back_as_the_patch_wrote_them() {
         })
         .collect();
     let texts: Vec<String> = values.iter().map(pvc_resize::yaml::to_yaml).collect();
-    for Judge { name: major, path: h, .. } in judges() {
+    for Judge {
+        name: major,
+        path: h,
+        ..
+    } in judges()
+    {
         let oracle = HelmOracle::new(h);
         let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_bytes()).collect();
         let got = oracle.read_many(&bytes);
@@ -935,7 +945,12 @@ fn the_readme_patch_example_works_on_the_posthog_kafka_statefulset() {
         rest[..rest[1..].find("\n---").map_or(rest.len(), |i| i + 1)].to_owned()
     };
     assert!(kafka(&output).contains("ALLOW_PLAINTEXT_LISTENER"));
-    for Judge { name: major, path: h, .. } in judges() {
+    for Judge {
+        name: major,
+        path: h,
+        ..
+    } in judges()
+    {
         let oracle = HelmOracle::new(h);
         let (before, after) = (kafka(&rendered), kafka(&output));
         let got = oracle.read_many(&[before.as_bytes(), after.as_bytes()]);
@@ -1010,7 +1025,12 @@ fn values_refuses_exactly_what_helm_refuses() {
         "a: &x 1\nkafka:\n  persistence:\n    size: 20Gi\n...\n*x\n",
         "kafka:\r  persistence:\r    size: 20Gi\r",
     ];
-    for Judge { name: major, path: h, .. } in judges() {
+    for Judge {
+        name: major,
+        path: h,
+        ..
+    } in judges()
+    {
         let oracle = HelmOracle::new(h);
         for case in cases {
             let helm_read = oracle.read_values_text(case.as_bytes());
@@ -1108,7 +1128,12 @@ fn block_scalars_merges_and_tags_by_name() {
         ),
         ("d: &d {size: 20Gi}\nkafka:\n  persistence: *d\n", "alias"),
     ];
-    for Judge { name: major, path: h, .. } in judges() {
+    for Judge {
+        name: major,
+        path: h,
+        ..
+    } in judges()
+    {
         let oracle = HelmOracle::new(h);
         for case in edited {
             let dir = tempfile::tempdir().unwrap();

@@ -634,3 +634,100 @@ fn renders_read_from_git_with_rev_path() {
         "deploy/rendered.yaml"
     );
 }
+
+/// `--kubernetes-version`: the rules of each minor on the real StatefulSet (sources in
+/// `src/k8s/versions.rs`): a revisionHistoryLimit change blocks (exit 1) before 1.35 and is a
+/// notice from 1.35; an ordinals change warns on 1.30 only; a version the tool has no rules for
+/// is refused (exit 2).
+#[test]
+fn kubernetes_version_applies_that_versions_rules() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let old = read(&fixtures.join("bitnami-kafka-14/rendered-default.yaml"));
+    let work = tempfile::tempdir().unwrap();
+    let spec = "spec:\n  podManagementPolicy: Parallel\n";
+    let limit = mutate_sts(&old, "kafka", |s| {
+        once(s, spec, &format!("{spec}  revisionHistoryLimit: 2\n"))
+    });
+    let ordinals = mutate_sts(&old, "kafka", |s| {
+        once(s, spec, &format!("{spec}  ordinals: {{start: 1}}\n"))
+    });
+    std::fs::write(work.path().join("old.yaml"), &old).unwrap();
+    let at = |version: &str, new: &str| {
+        std::fs::write(work.path().join("new.yaml"), new).unwrap();
+        let args = [
+            "check",
+            "--base-manifests",
+            "old.yaml",
+            "--head-manifests",
+            "new.yaml",
+            "--format",
+            "json",
+            "--kubernetes-version",
+            version,
+        ];
+        run_in(Some(work.path()), &args, b"")
+    };
+    for minor in 30..=36 {
+        let v = format!("1.{minor}");
+        let out = at(&v, &limit);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let f = &report["findings"][0];
+        assert_eq!(f["id"], "revision-history-limit", "{v}");
+        let (severity, rc) = if minor >= 35 {
+            ("notice", 0)
+        } else {
+            ("error", 1)
+        };
+        assert_eq!(
+            (f["severity"].as_str(), code(&out)),
+            (Some(severity), rc),
+            "{v}: {f}"
+        );
+        let out = at(&v, &ordinals);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let ids: Vec<&str> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        let want: &[&str] = if minor == 30 {
+            &["ordinals-gated"]
+        } else {
+            &[]
+        };
+        assert_eq!(ids, want, "{v}");
+        assert_eq!(code(&out), 0, "{v}");
+    }
+    // The default is the oldest version supported upstream (1.35 on 2026-12-07).
+    let out = run_in(
+        Some(work.path()),
+        &[
+            "check",
+            "--base-manifests",
+            "old.yaml",
+            "--head-manifests",
+            "new.yaml",
+        ],
+        b"",
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    for bad in ["1.29", "latest"] {
+        let out = at(bad, &limit);
+        assert_eq!(code(&out), 2, "{bad}");
+        assert!(
+            stderr(&out).contains("--kubernetes-version"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = at("1.38", &limit);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("newer than the rules this tool knows"),
+        "{}",
+        stderr(&out)
+    );
+}

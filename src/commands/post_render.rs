@@ -241,7 +241,7 @@ pub fn hooks_only(input: &str, chunks: &[Chunk]) -> Option<usize> {
             return None;
         }
         for doc in yaml::parse_stream(text, c.range.start, c.line - 1).ok()? {
-            let value = crate::data::to_json(doc.root.as_ref()?).ok()?;
+            let value = crate::yaml::data::to_json(doc.root.as_ref()?).ok()?;
             let annotations = value.pointer("/metadata/annotations")?.as_object()?;
             if !annotations.contains_key(HOOK_ANNOTATION) {
                 return None;
@@ -1072,7 +1072,11 @@ mod tests {
     #[test]
     fn a_hooks_only_stream_is_recognised_exactly() {
         let only = |s: &str| hooks_only(s, &stream::split(s));
-        let two = format!("{}---\n{}", hook("a", "helm.sh/hook"), hook("b", "\"helm.sh\\x2Fhook\""));
+        let two = format!(
+            "{}---\n{}",
+            hook("a", "helm.sh/hook"),
+            hook("b", "\"helm.sh\\x2Fhook\"")
+        );
         assert_eq!(only(&two), Some(2));
         // A release object among them, or the words only in a value, or a hook key elsewhere.
         let mixed = format!("{two}---\n{}", sts("k", "1Gi"));
@@ -1085,17 +1089,29 @@ mod tests {
         let merged = "x: &a {helm.sh/hook: post-install}\nkind: Job\nmetadata:\n  name: j\n  annotations:\n    <<: *a\n";
         assert_eq!(only(&format!("# c\n---\n{merged}---\n")), Some(1));
         assert_eq!(only("---\n# only a comment\n"), None);
-        assert_eq!(only("kind: [\nhelm.sh/hook"), None, "a broken stream is the normal path's");
+        assert_eq!(
+            only("kind: [\nhelm.sh/hook"),
+            None,
+            "a broken stream is the normal path's"
+        );
     }
 
     #[test]
     fn hooks_only_streams_pass_through_with_a_note_and_others_fail_as_before() {
-        let two = format!("{}---\n{}", hook("a", "helm.sh/hook"), hook("b", "helm.sh/hook"));
+        let two = format!(
+            "{}---\n{}",
+            hook("a", "helm.sh/hook"),
+            hook("b", "helm.sh/hook")
+        );
         let out = post_render(&two, &opts("50Gi")).unwrap();
         assert_eq!(out.output.to_string(), two);
         assert!(out.output.edits().is_empty() && out.claims.is_empty());
         assert_eq!(out.documents, 2);
-        assert!(out.notes[0].contains("passed through unchanged"), "{:?}", out.notes);
+        assert!(
+            out.notes[0].contains("passed through unchanged"),
+            "{:?}",
+            out.notes
+        );
         // A hook-shaped StatefulSet among release objects is resized as ever.
         let release = format!("{}---\n{}", hook("a", "helm.sh/hook"), sts("kafka", "1Gi"));
         let out = post_render(&release, &opts("50Gi")).unwrap();

@@ -14,3 +14,4 @@ pub mod schema;
 pub mod snapshot;
 pub mod stream;
 pub mod update_rules;
+pub mod versions;

@@ -6,7 +6,8 @@
 //! So the model is an allow-list, not a deny-list: any other field that differs is refused,
 //! including fields this tool has never heard of. Mutable on every version from 1.25 on:
 //! `replicas`, `template`, `updateStrategy`, `minReadySeconds`, `persistentVolumeClaimRetentionPolicy`,
-//! `ordinals`; `revisionHistoryLimit` only on newer API servers (see [`REVISION_HISTORY_NOTE`]).
+//! `ordinals` (behind a feature gate before 1.31); `revisionHistoryLimit` from 1.35: the rules of
+//! each version, and their sources, are in [`crate::k8s::versions`].
 //! The comparison happens after defaulting and with Go's semantic equality (nil equals empty,
 //! quantities compare by value), which [`normalize`] reproduces for the fields that matter.
 
@@ -14,6 +15,7 @@ use crate::finding::{Finding, Location, Severity};
 use crate::k8s::quantity::Quantity;
 use crate::k8s::release::{self, Filter, Want};
 use crate::k8s::stream;
+use crate::k8s::versions::{KubeVersion, REVISION_HISTORY_MUTABLE_FROM};
 use crate::yaml::{Kind, Node, Pos};
 use serde_json::{Map, Value};
 
@@ -26,10 +28,6 @@ pub const MUTABLE: [&str; 6] = [
     "persistentVolumeClaimRetentionPolicy",
     "ordinals",
 ];
-
-/// What is known about `revisionHistoryLimit`.
-pub const REVISION_HISTORY_NOTE: &str = "Kubernetes 1.25 to 1.32 refuse this change (their `spec: Forbidden` message does not list \
-     'revisionHistoryLimit'); newer API servers whose message lists it accept it";
 
 /// One StatefulSet of a render: data for comparing, the tree for line numbers.
 struct Sts {
@@ -130,6 +128,7 @@ pub fn compare(
     base: &str,
     head_file: &str,
     head: &str,
+    version: KubeVersion,
 ) -> Result<Compared, String> {
     let (old, _) = statefulsets(base_file, base)?;
     let (new, documents) = statefulsets(head_file, head)?;
@@ -154,7 +153,7 @@ pub fn compare(
         // Every copy: a StatefulSet twice in NEW is applied twice, the last copy winning.
         let mut found = false;
         for n in new.iter().filter(|n| same(o, n)) {
-            compare_one(o, n, &mut out);
+            compare_one(o, n, version, &mut out);
             found = true;
         }
         if !found && !foreign(o) {
@@ -610,8 +609,8 @@ fn same_quantity(path: &[Seg], a: &Value, b: &Value) -> bool {
     under_resources && matches!((q(a), q(b)), (Some(x), Some(y)) if x == y)
 }
 
-/// Classifies the changes of one StatefulSet present in both renders.
-fn compare_one(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
+/// Classifies the changes of one StatefulSet present in both renders, by the rules of `version`.
+fn compare_one(o: &Sts, n: &Sts, version: KubeVersion, out: &mut Vec<Finding>) {
     let (os, ns) = (&o.json["spec"], &n.json["spec"]);
     let mut diffs = Vec::new();
     diff(
@@ -629,20 +628,65 @@ fn compare_one(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
             .unwrap_or(Value::from(10))
     };
     if limit(os) != limit(ns) {
+        out.push(revision_history(n, version, &limit(os), &limit(ns)));
+    }
+    let ordinals = |s: &Value| {
+        s.pointer("/ordinals/start")
+            .cloned()
+            .unwrap_or(Value::from(0))
+    };
+    if version.ordinals_gated() && ordinals(os) != ordinals(ns) {
         out.push(finding(
             n,
-            &[Seg::Key("revisionHistoryLimit".into())],
+            &[Seg::Key("ordinals".into())],
             Severity::Warning,
-            "revision-history-limit",
+            "ordinals-gated",
             format!(
-                "StatefulSet {} spec.revisionHistoryLimit changes {} -> {}: {REVISION_HISTORY_NOTE}",
+                "StatefulSet {} spec.ordinals.start changes {} -> {}: Kubernetes {version} accepts it only with the feature gate StatefulSetStartOrdinal on (beta, on by default; GA from 1.31); with the gate off the API server drops spec.ordinals",
                 n.name,
-                show(&limit(os)),
-                show(&limit(ns)),
+                show(&ordinals(os)),
+                show(&ordinals(ns)),
             ),
-        ).hint(format!("on an older cluster, {}", recreate(&n.name))));
+        ).hint("check the gate on the cluster (kube-apiserver --feature-gates); the pods are renamed from the new start ordinal, each on its own PVC"));
     }
     compare_claims(o, n, out);
+}
+
+/// A `revisionHistoryLimit` change: refused before 1.35 (see [`crate::k8s::versions`]).
+fn revision_history(n: &Sts, version: KubeVersion, old: &Value, new: &Value) -> Finding {
+    let path = [Seg::Key("revisionHistoryLimit".into())];
+    let change = format!(
+        "StatefulSet {} spec.revisionHistoryLimit changes {} -> {}",
+        n.name,
+        show(old),
+        show(new)
+    );
+    if version.revision_history_limit_mutable() {
+        return finding(
+            n,
+            &path,
+            Severity::Notice,
+            "revision-history-limit",
+            format!(
+                "{change}: Kubernetes {version} accepts it (its API server lists revisionHistoryLimit as mutable); 1.{} and older refuse it with spec: Forbidden",
+                REVISION_HISTORY_MUTABLE_FROM - 1
+            ),
+        )
+        .hint("on a cluster older than 1.35 keep the old value, or check with --kubernetes-version set to the cluster's version");
+    }
+    finding(
+        n,
+        &path,
+        Severity::Error,
+        "revision-history-limit",
+        format!(
+            "{change}: Kubernetes {version} refuses it (`spec: Forbidden: updates to statefulset spec for fields other than ...`; revisionHistoryLimit is mutable from 1.{REVISION_HISTORY_MUTABLE_FROM})"
+        ),
+    )
+    .hint(format!(
+        "keep the old value until the cluster runs 1.{REVISION_HISTORY_MUTABLE_FROM} or later, or {} (pass --kubernetes-version with the cluster's version)",
+        recreate(&n.name)
+    ))
 }
 
 /// A forbidden change to a spec field other than the claim templates.
@@ -666,7 +710,7 @@ fn spec_finding(n: &Sts, d: Diff) -> Finding {
         ),
         _ => (
             "spec-field",
-            "only replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds (and on newer clusters revisionHistoryLimit) may change",
+            "only replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds (and from Kubernetes 1.35 revisionHistoryLimit) may change",
         ),
     };
     finding(
@@ -943,7 +987,63 @@ mod tests {
     const STS: &str = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\n  namespace: ns\n  labels:\n    app.kubernetes.io/instance: rel\nspec:\n  replicas: 2\n  serviceName: k-headless\n  selector:\n    matchLabels:\n      app: k\n  template:\n    metadata:\n      labels:\n        app: k\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: 8Gi\n";
 
     fn run(new: &str) -> Vec<Finding> {
-        compare("old.yaml", STS, "new.yaml", new).unwrap().findings
+        run_at(crate::k8s::versions::DEFAULT, new)
+    }
+
+    fn run_at(version: &str, new: &str) -> Vec<Finding> {
+        let version = KubeVersion::parse(version).unwrap();
+        compare("old.yaml", STS, "new.yaml", new, version)
+            .unwrap()
+            .findings
+    }
+
+    /// The allow-list of each version (sources in `k8s::versions`): `revisionHistoryLimit`
+    /// refused before 1.35, `ordinals` behind its gate in 1.30, `volumeAttributesClassName` of a
+    /// claim template immutable everywhere.
+    #[test]
+    fn the_rules_of_each_kubernetes_version() {
+        let limit = STS.replace(
+            "spec:\n  replicas",
+            "spec:\n  revisionHistoryLimit: 3\n  replicas",
+        );
+        let ordinals = STS.replace(
+            "spec:\n  replicas",
+            "spec:\n  ordinals: {start: 1}\n  replicas",
+        );
+        let vac = STS.replace(
+            "accessModes: [ReadWriteOnce]",
+            "accessModes: [ReadWriteOnce]\n        volumeAttributesClassName: fast",
+        );
+        for minor in 30..=36 {
+            let v = format!("1.{minor}");
+            let f = run_at(&v, &limit);
+            assert_eq!(codes(&f), vec!["revision-history-limit"], "{v}");
+            let want = if minor >= 35 {
+                Severity::Notice
+            } else {
+                Severity::Error
+            };
+            assert_eq!(f[0].severity, want, "{v}: {}", f[0].message);
+            assert!(
+                f[0].message.contains(&format!("Kubernetes {v} ")),
+                "{}",
+                f[0].message
+            );
+            let f = run_at(&v, &ordinals);
+            if minor == 30 {
+                assert_eq!(codes(&f), vec!["ordinals-gated"], "{v}");
+                assert_eq!(f[0].severity, Severity::Warning);
+            } else {
+                assert!(f.is_empty(), "{v}: {f:?}");
+            }
+            let f = run_at(&v, &vac);
+            assert_eq!(codes(&f), vec!["claim-template-changed"], "{v}");
+            assert!(
+                f[0].message.contains("volumeAttributesClassName"),
+                "{}",
+                f[0].message
+            );
+        }
     }
 
     fn codes(f: &[Finding]) -> Vec<&'static str> {

@@ -182,7 +182,11 @@ pub struct Judge {
 pub fn judges() -> Vec<Judge> {
     let mut all = Vec::new();
     if let Some(path) = helm(3) {
-        all.push(Judge { name: "helm3", major: 3, path });
+        all.push(Judge {
+            name: "helm3",
+            major: 3,
+            path,
+        });
     }
     all.extend(helm4_judges());
     all
@@ -192,10 +196,18 @@ pub fn judges() -> Vec<Judge> {
 pub fn helm4_judges() -> Vec<Judge> {
     let mut all = Vec::new();
     if let Some(path) = helm(4) {
-        all.push(Judge { name: "helm4", major: 4, path });
+        all.push(Judge {
+            name: "helm4",
+            major: 4,
+            path,
+        });
     }
     if let Some(path) = helm42() {
-        all.push(Judge { name: "helm42", major: 4, path });
+        all.push(Judge {
+            name: "helm42",
+            major: 4,
+            path,
+        });
     }
     all
 }

@@ -369,20 +369,20 @@ fn helm4_plugin_equals_a_noop_plugin_on_the_resized_values() {
         return;
     };
     for helm in Helm::all4() {
-    helm.install_pvc_resize();
-    helm.install_noop();
-    each_case(|c| {
-        let mut args = c.helm_args(&root, &["template"], c.original(&root));
-        args.extend(["--post-renderer".into(), "pvc-resize".into()]);
-        let mut pr = vec!["--size", "50Gi"];
-        pr.extend(c.select);
-        args.extend(post_renderer_args(&pr));
-        let got = helm.ok(&args);
-        let mut noop = c.helm_args(&root, &["template"], c.resized(&root));
-        noop.extend(["--post-renderer".into(), "noop".into()]);
-        let expected = helm.ok(&noop);
-        assert_same(&format!("{} {}", helm.name, c.name()), &expected, &got);
-    });
+        helm.install_pvc_resize();
+        helm.install_noop();
+        each_case(|c| {
+            let mut args = c.helm_args(&root, &["template"], c.original(&root));
+            args.extend(["--post-renderer".into(), "pvc-resize".into()]);
+            let mut pr = vec!["--size", "50Gi"];
+            pr.extend(c.select);
+            args.extend(post_renderer_args(&pr));
+            let got = helm.ok(&args);
+            let mut noop = c.helm_args(&root, &["template"], c.resized(&root));
+            noop.extend(["--post-renderer".into(), "noop".into()]);
+            let expected = helm.ok(&noop);
+            assert_same(&format!("{} {}", helm.name, c.name()), &expected, &got);
+        });
     }
 }
 
@@ -394,28 +394,32 @@ fn helm4_install_dry_run_client() {
         return;
     };
     for helm in Helm::all4() {
-    helm.install_pvc_resize();
-    helm.install_noop();
-    let without_time = |s: String| -> String {
-        s.lines()
-            .filter(|l| !l.starts_with("LAST DEPLOYED:"))
-            .map(|l| format!("{l}\n"))
-            .collect()
-    };
-    for c in [&CASES[0], &CASES[8]] {
-        let verb = ["install", "--dry-run=client"];
-        let mut args = c.helm_args(&root, &verb, c.original(&root));
-        args.extend(["--post-renderer".into(), "pvc-resize".into()]);
-        let mut pr = vec!["--size", "50Gi"];
-        pr.extend(c.select);
-        args.extend(post_renderer_args(&pr));
-        let got = without_time(helm.ok(&args));
-        let mut noop = c.helm_args(&root, &verb, c.resized(&root));
-        noop.extend(["--post-renderer".into(), "noop".into()]);
-        let expected = without_time(helm.ok(&noop));
-        assert!(got.contains("HOOKS:") && got.contains("MANIFEST:"), "{got}");
-        assert_same(&format!("{} install {}", helm.name, c.name()), &expected, &got);
-    }
+        helm.install_pvc_resize();
+        helm.install_noop();
+        let without_time = |s: String| -> String {
+            s.lines()
+                .filter(|l| !l.starts_with("LAST DEPLOYED:"))
+                .map(|l| format!("{l}\n"))
+                .collect()
+        };
+        for c in [&CASES[0], &CASES[8]] {
+            let verb = ["install", "--dry-run=client"];
+            let mut args = c.helm_args(&root, &verb, c.original(&root));
+            args.extend(["--post-renderer".into(), "pvc-resize".into()]);
+            let mut pr = vec!["--size", "50Gi"];
+            pr.extend(c.select);
+            args.extend(post_renderer_args(&pr));
+            let got = without_time(helm.ok(&args));
+            let mut noop = c.helm_args(&root, &verb, c.resized(&root));
+            noop.extend(["--post-renderer".into(), "noop".into()]);
+            let expected = without_time(helm.ok(&noop));
+            assert!(got.contains("HOOKS:") && got.contains("MANIFEST:"), "{got}");
+            assert_same(
+                &format!("{} install {}", helm.name, c.name()),
+                &expected,
+                &got,
+            );
+        }
     }
 }
 
@@ -472,41 +476,41 @@ fn helm4_refusals_show_the_reason_and_the_log() {
         return;
     };
     for helm in Helm::all4() {
-    let dir = helm.install_pvc_resize();
-    let log = std::fs::canonicalize(&dir).unwrap().join("post-render.log");
-    let c = &CASES[0];
-    for verb in [&["template"][..], &["install", "--dry-run=client"]] {
-        for (extra, words) in REFUSALS {
-            let mut args = c.helm_args(&root, verb, c.original(&root));
-            args.extend(["--post-renderer".into(), "pvc-resize".into()]);
-            args.extend(post_renderer_args(extra));
-            let out = helm.run(&args);
-            assert_eq!(code(&out), 1, "{verb:?} {extra:?}");
-            assert!(out.stdout.is_empty(), "{extra:?}: nothing rendered");
-            let err = stderr(&out);
-            assert!(
-                err.contains(&format!("this run's log is {}", log.display())),
-                "{err}"
-            );
-            let logged = read(&log);
-            for w in *words {
+        let dir = helm.install_pvc_resize();
+        let log = std::fs::canonicalize(&dir).unwrap().join("post-render.log");
+        let c = &CASES[0];
+        for verb in [&["template"][..], &["install", "--dry-run=client"]] {
+            for (extra, words) in REFUSALS {
+                let mut args = c.helm_args(&root, verb, c.original(&root));
+                args.extend(["--post-renderer".into(), "pvc-resize".into()]);
+                args.extend(post_renderer_args(extra));
+                let out = helm.run(&args);
+                assert_eq!(code(&out), 1, "{verb:?} {extra:?}");
+                assert!(out.stdout.is_empty(), "{extra:?}: nothing rendered");
+                let err = stderr(&out);
                 assert!(
-                    err.contains(w),
-                    "{extra:?}: {w:?} not shown by Helm 4:\n{err}"
+                    err.contains(&format!("this run's log is {}", log.display())),
+                    "{err}"
                 );
-                assert!(
-                    logged.contains(w),
-                    "{extra:?}: {w:?} not in the log:\n{logged}"
-                );
+                let logged = read(&log);
+                for w in *words {
+                    assert!(
+                        err.contains(w),
+                        "{extra:?}: {w:?} not shown by Helm 4:\n{err}"
+                    );
+                    assert!(
+                        logged.contains(w),
+                        "{extra:?}: {w:?} not in the log:\n{logged}"
+                    );
+                }
             }
         }
-    }
-    // A successful run leaves its report in the log too (Helm shows nothing of it).
-    let mut args = c.helm_args(&root, &["template"], c.original(&root));
-    args.extend(["--post-renderer".into(), "pvc-resize".into()]);
-    args.extend(post_renderer_args(&["--size", "50Gi"]));
-    helm.ok(&args);
-    assert!(read(&log).contains("20Gi -> 50Gi"), "{}", read(&log));
+        // A successful run leaves its report in the log too (Helm shows nothing of it).
+        let mut args = c.helm_args(&root, &["template"], c.original(&root));
+        args.extend(["--post-renderer".into(), "pvc-resize".into()]);
+        args.extend(post_renderer_args(&["--size", "50Gi"]));
+        helm.ok(&args);
+        assert!(read(&log).contains("20Gi -> 50Gi"), "{}", read(&log));
     }
 }
 
@@ -515,13 +519,13 @@ fn helm4_refusals_show_the_reason_and_the_log() {
 #[test]
 fn helm4_folder_install_is_a_link() {
     for helm in Helm::all4() {
-    let dir = helm.install_pvc_resize();
-    let link = helm.path("data/plugins/pvc-resize");
-    assert_eq!(std::fs::read_link(&link).unwrap(), dir);
-    assert!(helm.ok(&["plugin", "list"]).contains("pvc-resize"));
-    std::fs::remove_dir_all(&dir).unwrap();
-    let out = helm.run(&["plugin", "list"]);
-    assert!(!stdout(&out).contains("pvc-resize"), "{}", stdout(&out));
+        let dir = helm.install_pvc_resize();
+        let link = helm.path("data/plugins/pvc-resize");
+        assert_eq!(std::fs::read_link(&link).unwrap(), dir);
+        assert!(helm.ok(&["plugin", "list"]).contains("pvc-resize"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let out = helm.run(&["plugin", "list"]);
+        assert!(!stdout(&out).contains("pvc-resize"), "{}", stdout(&out));
     }
 }
 
@@ -564,113 +568,113 @@ fn throwaway_key(helm: &Helm) -> (PathBuf, PathBuf) {
 #[test]
 fn helm4_signed_package_installs_with_verification() {
     for helm in Helm::all4() {
-    if program("gpg").is_none() {
-        return;
-    }
-    let dir = helm.path("src/pvc-resize");
-    assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
-    let dist = helm.path("dist");
-    let d = dist.to_str().unwrap();
-    let src = dir.to_str().unwrap();
-    // Signing is on by default and needs a key.
-    let out = helm.run(&["plugin", "package", src, "-d", d]);
-    assert_ne!(code(&out), 0, "no key, no package");
-    let (secret, public) = throwaway_key(&helm);
-    let (secret, public) = (secret.to_str().unwrap(), public.to_str().unwrap());
-    helm.ok(&[
-        "plugin",
-        "package",
-        src,
-        "-d",
-        d,
-        "--sign",
-        "--key",
-        "pvc-resize test",
-        "--keyring",
-        secret,
-    ]);
-    let tgz = dist.join(format!("pvc-resize-{}.tgz", env!("CARGO_PKG_VERSION")));
-    let prov = PathBuf::from(format!("{}.prov", tgz.display()));
-    assert!(tgz.is_file() && prov.is_file());
-    let t = tgz.to_str().unwrap();
-    helm.ok(&["plugin", "verify", t, "--keyring", public]);
-    // A tampered tarball fails verification.
-    let bad = helm.path("bad.tgz");
-    let mut bytes = std::fs::read(&tgz).unwrap();
-    let n = bytes.len();
-    bytes[n / 2] ^= 0xff;
-    std::fs::write(&bad, &bytes).unwrap();
-    std::fs::copy(&prov, helm.path("bad.tgz.prov")).unwrap();
-    let out = helm.run(&[
-        "plugin",
-        "install",
-        bad.to_str().unwrap(),
-        "--keyring",
-        public,
-    ]);
-    assert_ne!(code(&out), 0, "a tampered tarball is refused");
-    // The signed tarball installs with verification on (the default).
-    let out = helm.ok(&["plugin", "install", t, "--keyring", public]);
-    assert!(out.contains("Installed plugin: pvc-resize"), "{out}");
-    let list = helm.ok(&["plugin", "list"]);
-    assert!(
-        list.lines()
-            .any(|l| l.starts_with("pvc-resize") && l.contains("signed")),
-        "{list}"
-    );
-    // It is a copy, not a link: the source folder can go.
-    std::fs::remove_dir_all(&dir).unwrap();
-    assert!(!helm.path("data/plugins/pvc-resize").is_symlink());
-    let chart = tiny_chart(&helm);
-    let out = helm.ok(&[
-        "template",
-        "r",
-        &chart,
-        "--post-renderer",
-        "pvc-resize",
-        "--post-renderer-args",
-        "--size",
-        "--post-renderer-args",
-        "2Gi",
-        "--post-renderer-args",
-        "--statefulset",
-        "--post-renderer-args",
-        "data",
-    ]);
-    assert!(out.contains("storage: 2Gi"), "{out}");
+        if program("gpg").is_none() {
+            return;
+        }
+        let dir = helm.path("src/pvc-resize");
+        assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
+        let dist = helm.path("dist");
+        let d = dist.to_str().unwrap();
+        let src = dir.to_str().unwrap();
+        // Signing is on by default and needs a key.
+        let out = helm.run(&["plugin", "package", src, "-d", d]);
+        assert_ne!(code(&out), 0, "no key, no package");
+        let (secret, public) = throwaway_key(&helm);
+        let (secret, public) = (secret.to_str().unwrap(), public.to_str().unwrap());
+        helm.ok(&[
+            "plugin",
+            "package",
+            src,
+            "-d",
+            d,
+            "--sign",
+            "--key",
+            "pvc-resize test",
+            "--keyring",
+            secret,
+        ]);
+        let tgz = dist.join(format!("pvc-resize-{}.tgz", env!("CARGO_PKG_VERSION")));
+        let prov = PathBuf::from(format!("{}.prov", tgz.display()));
+        assert!(tgz.is_file() && prov.is_file());
+        let t = tgz.to_str().unwrap();
+        helm.ok(&["plugin", "verify", t, "--keyring", public]);
+        // A tampered tarball fails verification.
+        let bad = helm.path("bad.tgz");
+        let mut bytes = std::fs::read(&tgz).unwrap();
+        let n = bytes.len();
+        bytes[n / 2] ^= 0xff;
+        std::fs::write(&bad, &bytes).unwrap();
+        std::fs::copy(&prov, helm.path("bad.tgz.prov")).unwrap();
+        let out = helm.run(&[
+            "plugin",
+            "install",
+            bad.to_str().unwrap(),
+            "--keyring",
+            public,
+        ]);
+        assert_ne!(code(&out), 0, "a tampered tarball is refused");
+        // The signed tarball installs with verification on (the default).
+        let out = helm.ok(&["plugin", "install", t, "--keyring", public]);
+        assert!(out.contains("Installed plugin: pvc-resize"), "{out}");
+        let list = helm.ok(&["plugin", "list"]);
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with("pvc-resize") && l.contains("signed")),
+            "{list}"
+        );
+        // It is a copy, not a link: the source folder can go.
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!helm.path("data/plugins/pvc-resize").is_symlink());
+        let chart = tiny_chart(&helm);
+        let out = helm.ok(&[
+            "template",
+            "r",
+            &chart,
+            "--post-renderer",
+            "pvc-resize",
+            "--post-renderer-args",
+            "--size",
+            "--post-renderer-args",
+            "2Gi",
+            "--post-renderer-args",
+            "--statefulset",
+            "--post-renderer-args",
+            "data",
+        ]);
+        assert!(out.contains("storage: 2Gi"), "{out}");
     }
 }
 
 #[test]
 fn helm4_unsigned_package_needs_verify_false() {
     for helm in Helm::all4() {
-    let dir = helm.path("src/pvc-resize");
-    assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
-    let dist = helm.path("dist");
-    helm.ok(&[
-        "plugin",
-        "package",
-        dir.to_str().unwrap(),
-        "-d",
-        dist.to_str().unwrap(),
-        "--sign=false",
-    ]);
-    let tgz = dist.join(format!("pvc-resize-{}.tgz", env!("CARGO_PKG_VERSION")));
-    let t = tgz.to_str().unwrap();
-    let out = helm.run(&["plugin", "install", t]);
-    assert_ne!(code(&out), 0);
-    assert!(
-        stderr(&out).contains("no provenance file"),
-        "{}",
-        stderr(&out)
-    );
-    helm.ok(&["plugin", "install", t, "--verify=false"]);
-    let list = helm.ok(&["plugin", "list"]);
-    assert!(
-        list.lines()
-            .any(|l| l.starts_with("pvc-resize") && l.contains("unsigned")),
-        "{list}"
-    );
+        let dir = helm.path("src/pvc-resize");
+        assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
+        let dist = helm.path("dist");
+        helm.ok(&[
+            "plugin",
+            "package",
+            dir.to_str().unwrap(),
+            "-d",
+            dist.to_str().unwrap(),
+            "--sign=false",
+        ]);
+        let tgz = dist.join(format!("pvc-resize-{}.tgz", env!("CARGO_PKG_VERSION")));
+        let t = tgz.to_str().unwrap();
+        let out = helm.run(&["plugin", "install", t]);
+        assert_ne!(code(&out), 0);
+        assert!(
+            stderr(&out).contains("no provenance file"),
+            "{}",
+            stderr(&out)
+        );
+        helm.ok(&["plugin", "install", t, "--verify=false"]);
+        let list = helm.ok(&["plugin", "list"]);
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with("pvc-resize") && l.contains("unsigned")),
+            "{list}"
+        );
     }
 }
 
@@ -740,15 +744,15 @@ fn helm3_and_the_helm4_manifest() {
 #[test]
 fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
     for helm in Helm::all4() {
-    helm.run_helm3_cli_plugin();
-    helm.install_pvc_resize();
-    let out = helm.run(&["plugin", "list"]);
-    assert_ne!(code(&out), 0);
-    assert!(
-        stderr(&out).contains("two plugins claim the name \"pvc-resize\""),
-        "{}",
-        stderr(&out)
-    );
+        helm.run_helm3_cli_plugin();
+        helm.install_pvc_resize();
+        let out = helm.run(&["plugin", "list"]);
+        assert_ne!(code(&out), 0);
+        assert!(
+            stderr(&out).contains("two plugins claim the name \"pvc-resize\""),
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
@@ -758,22 +762,22 @@ fn helm4_runs_the_helm3_cli_plugin_but_not_beside_the_postrenderer() {
 #[test]
 fn helm4_installs_beside_helm_plugins() {
     for helm in Helm::all4() {
-    let dir = helm.path("src/pvc-resize");
-    assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
-    let elsewhere = helm.path("elsewhere");
-    std::fs::create_dir(&elsewhere).unwrap();
-    let with_plugins = |args: &[&str]| {
-        helm.cmd()
-            .env("HELM_PLUGINS", &elsewhere)
-            .args(args)
-            .output()
-            .unwrap()
-    };
-    let out = with_plugins(&["plugin", "install", dir.to_str().unwrap()]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(helm.path("data/plugins/pvc-resize").is_symlink());
-    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
-    let list = with_plugins(&["plugin", "list"]);
-    assert!(!stdout(&list).contains("pvc-resize"), "{}", stdout(&list));
+        let dir = helm.path("src/pvc-resize");
+        assert_eq!(code(&run(&["helm-plugin", dir.to_str().unwrap()], b"")), 0);
+        let elsewhere = helm.path("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let with_plugins = |args: &[&str]| {
+            helm.cmd()
+                .env("HELM_PLUGINS", &elsewhere)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let out = with_plugins(&["plugin", "install", dir.to_str().unwrap()]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert!(helm.path("data/plugins/pvc-resize").is_symlink());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        let list = with_plugins(&["plugin", "list"]);
+        assert!(!stdout(&list).contains("pvc-resize"), "{}", stdout(&list));
     }
 }

@@ -40,9 +40,9 @@ fn is_hook(doc: &str) -> bool {
 /// keeps its bytes; a `---` line leads every document as kyaml writes them.
 fn split_as_separate(combined: &str) -> (String, String) {
     let (mut hooks, mut rest) = (String::new(), String::new());
-    for chunk in pvc_resize::stream::split(combined) {
+    for chunk in pvc_resize::k8s::stream::split(combined) {
         let text = &combined[chunk.range.clone()];
-        if !pvc_resize::stream::has_content(text) {
+        if !pvc_resize::k8s::stream::has_content(text) {
             continue;
         }
         let body = text.strip_prefix("---\n").unwrap_or(text);
@@ -99,7 +99,10 @@ fn separate_strategy_hooks_pass_through_and_the_release_objects_are_resized() {
         let (hooks_after, _) = split_as_separate(&stdout(&out));
         assert_eq!(hooks_after, hooks, "{}", c.name());
     }
-    assert!(hook_calls > 0, "no case has hooks: the hooks call is untested");
+    assert!(
+        hook_calls > 0,
+        "no case has hooks: the hooks call is untested"
+    );
 }
 
 /// A call without the target that is not hooks-only still fails: one call cannot know what
