@@ -131,6 +131,40 @@ pub enum Command {
         pvc-resize man | man -l -\n  \
         pvc-resize man --dir /usr/local/share/man/man1")]
     Man(ManArgs),
+    /// (For the resize script's preflight) which ResourceQuota or LimitRange would refuse growing
+    /// these PVCs; exit 1 when one would
+    #[command(hide = true)]
+    QuotaCheck(QuotaCheckArgs),
+    /// (For the resize script's preflight) whether the server of `kubectl version -o json` lets
+    /// an update change a StatefulSet field; exit 1 when it refuses
+    #[command(hide = true)]
+    UpdateRules(UpdateRulesArgs),
+}
+
+#[derive(Args)]
+pub struct UpdateRulesArgs {
+    /// The output of `kubectl version -o json` (`-` reads stdin)
+    #[arg(long, value_name = "FILE")]
+    pub kubectl_version: String,
+    /// The StatefulSet spec field (revisionHistoryLimit)
+    #[arg(long)]
+    pub field: String,
+}
+
+#[derive(Args)]
+pub struct QuotaCheckArgs {
+    /// `kubectl get resourcequota,limitrange,pvc -n NS -o yaml` of the namespace
+    #[arg(long, value_name = "FILE")]
+    pub objects: String,
+    /// The new size of the PVCs
+    #[arg(long, allow_hyphen_values = true)]
+    pub size: String,
+    /// A PVC of the replicas: charged its growth, or the whole size when it does not exist yet
+    #[arg(long = "pvc", value_name = "NAME")]
+    pub pvcs: Vec<String>,
+    /// A PVC beyond the replicas: charged its growth only when it exists
+    #[arg(long = "pvc-if-exists", value_name = "NAME")]
+    pub pvcs_if_exist: Vec<String>,
 }
 
 #[derive(Args)]
@@ -196,7 +230,8 @@ pub struct PlanArgs {
     /// The kube context of every kubectl (--context) and helm (--kube-context) call; the script needs it
     #[arg(long, value_name = "NAME", allow_hyphen_values = true)]
     pub kube_context: Option<String>,
-    /// A snapshot: `kubectl get storageclass,pvc,statefulset -n NS -o yaml`
+    /// A snapshot: `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n NS -o yaml`
+    /// (ResourceQuotas and LimitRanges, when there, are checked against the grow)
     #[arg(long, value_name = "FILE")]
     pub cluster: Option<String>,
     /// Output format

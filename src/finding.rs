@@ -238,6 +238,18 @@ pub const IDS: &[(&str, &str)] = &[
         "A StatefulSet's revisionHistoryLimit changes: Kubernetes refuses it before 1.35 (an error for --kubernetes-version 1.30-1.34, a notice from 1.35)",
     ),
     (
+        "quota-exceeded",
+        "A namespace ResourceQuota (requests.storage, or <class>.storageclass.storage.k8s.io/requests.storage) would refuse the PVC grow",
+    ),
+    (
+        "limitrange-exceeded",
+        "A namespace LimitRange's PersistentVolumeClaim max.storage is below the new size",
+    ),
+    (
+        "volume-claim-update-strategy",
+        "A render sets KEP-4650's volumeClaimUpdateStrategy (or the older draft's volumeClaimUpdatePolicy): in no Kubernetes release; servers without the gate drop it",
+    ),
+    (
         "ordinals-gated",
         "A StatefulSet's ordinals.start changes on Kubernetes 1.30, where only the StatefulSetStartOrdinal feature gate makes it mutable",
     ),

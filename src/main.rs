@@ -11,13 +11,14 @@ mod install;
 
 use cli::{
     AdviseArgs, CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs,
-    ValidateArgs, ValuesArgs,
+    QuotaCheckArgs, UpdateRulesArgs, ValidateArgs, ValuesArgs,
 };
 use pvc_resize::commands::argocd;
 use pvc_resize::commands::check;
 use pvc_resize::commands::plan;
 use pvc_resize::commands::plan::render as plan_render;
 use pvc_resize::commands::post_render::{self, Options};
+use pvc_resize::commands::quota_check;
 use pvc_resize::commands::validate;
 use pvc_resize::commands::values::{self, Change, ValuesPath};
 use pvc_resize::finding::{Finding, Report, Severity};
@@ -131,11 +132,61 @@ fn run() -> ExitCode {
         Command::HelmPlugin(a) => run_helm_plugin(a, &mut diag),
         Command::Completions(a) => emit(&install::completions(a.shell)).map(|_| ExitCode::SUCCESS),
         Command::Man(a) => run_man(a, &mut diag),
+        Command::QuotaCheck(a) => run_quota_check(a, &mut diag),
+        Command::UpdateRules(a) => run_update_rules(a, &mut diag),
     };
     match result {
         Ok(code) => code,
         Err(e) => diag.fail(&format!("pvc-resize: error: {e:#}")),
     }
+}
+
+/// The resize script's quota check: each refusal on stderr, exit 1 when there is one.
+fn run_quota_check(a: QuotaCheckArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let size = parse_size(&a.size)?;
+    let text = fsutil::read_text(&a.objects).map_err(|e| anyhow!(e))?;
+    let pvcs = quota_check::Pvcs {
+        in_replicas: &a.pvcs,
+        if_exist: &a.pvcs_if_exist,
+    };
+    let refusals = quota_check::run(&a.objects, &text, &size, &pvcs).map_err(|e| anyhow!(e))?;
+    for r in &refusals {
+        diag.say(&format!("pvc-resize: {}", r.message));
+    }
+    if refusals.is_empty() {
+        diag.say(&format!(
+            "pvc-resize: no ResourceQuota or LimitRange refuses growing {} PVC(s) to {}",
+            a.pvcs.len() + a.pvcs_if_exist.len(),
+            size.text
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// The resize script's reading of the server's StatefulSet update rule (the rule of `check
+/// --kubernetes-version`): exit 0 when the field may change, 1 when the server refuses it.
+fn run_update_rules(a: UpdateRulesArgs, diag: &mut Diag) -> Result<ExitCode> {
+    if a.field != "revisionHistoryLimit" {
+        bail!(fsutil::hinted(
+            format!("--field {:?}: no per-version rule for it", a.field),
+            "the per-version field is revisionHistoryLimit"
+        ));
+    }
+    let text = fsutil::read_text(&a.kubectl_version).map_err(|e| anyhow!(e))?;
+    let version =
+        KubeVersion::from_kubectl_json(&text).map_err(|e| anyhow!("{}: {e}", a.kubectl_version))?;
+    let from = versions::REVISION_HISTORY_MUTABLE_FROM;
+    if version.revision_history_limit_mutable() {
+        diag.say(&format!(
+            "pvc-resize: Kubernetes {version} lets an update change spec.revisionHistoryLimit (from 1.{from})"
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    diag.say(&format!(
+        "pvc-resize: Kubernetes {version} refuses an update of spec.revisionHistoryLimit (spec: Forbidden; mutable from 1.{from})"
+    ));
+    Ok(ExitCode::from(1))
 }
 
 fn run_helm_plugin(a: HelmPluginArgs, diag: &mut Diag) -> Result<ExitCode> {

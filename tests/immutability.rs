@@ -340,9 +340,15 @@ fn hand_mutations_of_the_real_statefulset() {
         ),
         (
             "a spec field from a later Kubernetes",
-            (add("  volumeClaimUpdatePolicy: InPlace\n")),
+            (add("  someFutureField: 1\n")),
             &["spec-field"],
             1,
+        ),
+        (
+            "KEP-4650's field (in no release)",
+            (add("  volumeClaimUpdateStrategy: {type: InPlace}\n")),
+            &["volume-claim-update-strategy"],
+            0,
         ),
         (
             "a second copy in NEW that shrinks (applied after the first)",

@@ -56,7 +56,9 @@ struct Opts {
     chart: &'static str,
     context: &'static str,
     when_scaled: &'static str,
-    in_place: bool,
+    /// KEP-4650 on the live StatefulSets: "" (none), "strategy" (the draft's
+    /// `volumeClaimUpdateStrategy.type: InPlace`) or "policy" (the older `volumeClaimUpdatePolicy`).
+    in_place: &'static str,
     /// Every run with `--fallback-scale-to-zero`.
     fallback: bool,
     on_delete: bool,
@@ -72,7 +74,7 @@ impl Default for Opts {
             chart: "posthog/posthog",
             context: "prod",
             when_scaled: "Retain",
-            in_place: false,
+            in_place: "",
             fallback: false,
             on_delete: false,
             ordinals_start: 0,
@@ -242,8 +244,10 @@ impl Sim {
                 "template": {"spec": {"containers": [{"name": t["container"], "volumeMounts": [{"name": t["claim"], "mountPath": t["mount_path"]}]}]}},
                 "volumeClaimTemplates": [{"metadata": {"name": t["claim"]}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": old}}}}],
             });
-            if self.opts.in_place {
-                spec["volumeClaimUpdatePolicy"] = json!("InPlace");
+            match self.opts.in_place {
+                "strategy" => spec["volumeClaimUpdateStrategy"] = json!({"type": "InPlace"}),
+                "policy" => spec["volumeClaimUpdatePolicy"] = json!("InPlace"),
+                _ => {}
             }
             if self.opts.on_delete {
                 spec["updateStrategy"] = json!({"type": "OnDelete"});
@@ -934,20 +938,26 @@ fn filesystems_grown_or_a_clear_stop() {
         ];
         expect_stop(&sim, &what("infeasible"), &[], &needles);
 
-        // KEP-4650 InPlace: no orphan delete, the upgrade grows the claims.
-        let opts = Opts {
-            in_place: true,
-            ..Opts::default()
-        };
-        let sim = Sim::new(&e, case, opts);
-        let before = sim.state();
-        let err = expect_done(&sim, &oracle, &before, &what("InPlace"), &[]);
-        assert!(err.contains("volumeClaimUpdatePolicy: InPlace"), "{err}");
-        let changes = changes(&sim);
-        assert!(
-            !changes.iter().any(|c| c.starts_with("delete statefulset")),
-            "{changes:?}"
-        );
+        // KEP-4650 InPlace, read back from the live object under either draft name: no orphan
+        // delete, the upgrade grows the claims.
+        for name in ["strategy", "policy"] {
+            let opts = Opts {
+                in_place: name,
+                ..Opts::default()
+            };
+            let sim = Sim::new(&e, case, opts);
+            let before = sim.state();
+            let err = expect_done(&sim, &oracle, &before, &what(name), &[]);
+            assert!(
+                err.contains("(KEP-4650 volumeClaimUpdateStrategy InPlace, kept by the API server"),
+                "{err}"
+            );
+            let changes = changes(&sim);
+            assert!(
+                !changes.iter().any(|c| c.starts_with("delete statefulset")),
+                "{name}: {changes:?}"
+            );
+        }
     }
 }
 
@@ -1681,4 +1691,68 @@ fn a_forbidden_read_says_forbidden() {
         expect_stop(&sim, &what, &[], &[needle]);
         sim.unchanged(&before, &what);
     }
+}
+
+/// ResourceQuota and LimitRange (the simulated API server refuses a PVC patch as the admission
+/// plugins do): the script's preflight stops before the first change, naming the quota and the
+/// numbers (3 PVCs of 20Gi grow to 50Gi: 60Gi used + 90Gi requested); exactly at the limit it
+/// goes through; `plan --cluster` with the same objects stops the plan.
+#[test]
+fn quotas_and_limit_ranges_stop_before_the_first_change() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let class = "sim.storageclass.storage.k8s.io/requests.storage";
+    let cases = [
+        (
+            json!({"quotas": {"storage": {"hard": {"requests.storage": "149Gi"}}}}),
+            "ResourceQuota storage refuses the grow: requests.storage used 60Gi + requested 90Gi = 150Gi exceeds the hard limit 149Gi by 1Gi",
+        ),
+        (
+            json!({"quotas": {"fast": {"hard": {class: "100Gi"}}}}),
+            "ResourceQuota fast refuses the grow: sim.storageclass.storage.k8s.io/requests.storage used 60Gi + requested 90Gi = 150Gi exceeds the hard limit 100Gi by 50Gi",
+        ),
+        (
+            json!({"limitranges": {"pvc-max": {"max": "40Gi"}}}),
+            "LimitRange pvc-max refuses the grow of PVC data-posthog-posthog-kafka-0: its maximum storage per PersistentVolumeClaim is 40Gi, the request would be 50Gi",
+        ),
+    ];
+    for (objects, needle) in &cases {
+        let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+        sim.edit(|s| {
+            for (k, v) in objects.as_object().unwrap() {
+                s[k] = v.clone();
+            }
+        });
+        expect_stop(&sim, needle, &[], &[needle, " preflight: "]);
+        assert!(changes(&sim).is_empty(), "{needle}: {:?}", changes(&sim));
+        // The plan with the namespace's objects in its snapshot stops too.
+        let file = sim.dir.path().join("quota-cluster.yaml");
+        let yaml = sim.kubectl(&[
+            "get",
+            "storageclass,pvc,statefulset,resourcequota,limitrange",
+            "-o",
+            "yaml",
+        ]);
+        std::fs::write(&file, yaml).unwrap();
+        let out = sim.plan_output("json", Some(&file));
+        assert_eq!(code(&out), 1, "{needle}: {}", stderr(&out));
+        let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let f = plan["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("{needle}: {}", stdout(&out)));
+        assert!(["quota-exceeded", "limitrange-exceeded"].contains(&f["id"].as_str().unwrap()));
+        assert!(f["hint"].as_str().unwrap().contains("kubectl"), "{f}");
+    }
+    // Exactly at the limit: the grow goes through.
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    sim.edit(|s| s["quotas"] = json!({"storage": {"hard": {"requests.storage": "150Gi"}}}));
+    let before = sim.state();
+    let err = expect_done(&sim, &oracle, &before, "quota at the limit", &[]);
+    assert!(
+        err.contains("no ResourceQuota or LimitRange refuses growing 3 PVC(s) to 50Gi"),
+        "{err}"
+    );
 }

@@ -8,5 +8,6 @@ pub mod check;
 pub mod gitops;
 pub mod plan;
 pub mod post_render;
+pub mod quota_check;
 pub mod validate;
 pub mod values;

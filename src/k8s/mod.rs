@@ -9,6 +9,7 @@ pub mod names;
 pub mod objects;
 pub mod patch;
 pub mod quantity;
+pub mod quota;
 pub mod release;
 pub mod schema;
 pub mod snapshot;

@@ -465,6 +465,47 @@ impl Quantity {
         }
     }
 
+    /// The exact sum of two quantities that are not negative (`Quantity.Add`, as the quota
+    /// admission adds usage): binary when both are, else decimal. `None` for a negative input.
+    pub fn add(&self, other: &Quantity) -> Option<Quantity> {
+        if self.is_negative() || other.is_negative() {
+            return None;
+        }
+        let scale = self.scale.min(other.scale);
+        let a = &self.mantissa * pow10((self.scale - scale) as u32);
+        let b = &other.mantissa * pow10((other.scale - scale) as u32);
+        Some(self.with(a + b, scale, other))
+    }
+
+    /// `self - other` when `self >= other >= 0` (the growth of a request), exactly.
+    pub fn minus(&self, other: &Quantity) -> Option<Quantity> {
+        if self.is_negative() || other.is_negative() || self < other {
+            return None;
+        }
+        let scale = self.scale.min(other.scale);
+        let a = &self.mantissa * pow10((self.scale - scale) as u32);
+        let b = &other.mantissa * pow10((other.scale - scale) as u32);
+        Some(self.with(a - b, scale, other))
+    }
+
+    fn with(&self, mantissa: BigUint, scale: i64, other: &Quantity) -> Quantity {
+        // A zero (the start of a sum) takes the other's format.
+        let binary = |q: &Quantity| q.is_binary() || q.is_zero();
+        let format = if binary(self) && binary(other) && !(self.is_zero() && other.is_zero()) {
+            Format::BinarySI
+        } else {
+            Format::DecimalSI
+        };
+        Quantity {
+            negative: false,
+            mantissa,
+            scale,
+            format,
+            kept: None,
+            capped: false,
+        }
+    }
+
     /// The canonical form, as Kubernetes' `Quantity.String()` prints it.
     pub fn canonical(&self) -> String {
         if let Some(kept) = &self.kept {
@@ -862,6 +903,25 @@ mod tests {
             (a.bytes_beside(&b), b.bytes_beside(&a)),
             ("8,589,934,592".to_owned(), "8,589,934,591.9999".to_owned())
         );
+    }
+
+    #[test]
+    fn exact_sums_and_differences() {
+        let q = |t: &str| Quantity::parse(t).unwrap();
+        let sum = q("100Gi").add(&q("400Gi")).unwrap();
+        assert_eq!(
+            (sum.canonical(), sum == q("500Gi")),
+            ("500Gi".to_owned(), true)
+        );
+        let mixed = q("1Gi").add(&q("1G")).unwrap();
+        assert_eq!(mixed.bytes(), Some(1_073_741_824 + 1_000_000_000));
+        assert_eq!(q("0.5Gi").add(&q("512Mi")).unwrap(), q("1Gi"));
+        assert_eq!(q("50Gi").minus(&q("20Gi")).unwrap().canonical(), "30Gi");
+        assert_eq!(q("1.5").minus(&q("500m")).unwrap(), q("1"));
+        assert!(q("20Gi").minus(&q("50Gi")).is_none());
+        assert!(q("-1").add(&q("1")).is_none());
+        let big = q("9Ei").add(&q("9Ei")).unwrap();
+        assert!(big > q("9Ei"), "exact beyond 2^63: {}", big.bytes_grouped());
     }
 
     use super::*;

@@ -29,6 +29,11 @@ pub const MUTABLE: [&str; 6] = [
     "ordinals",
 ];
 
+/// KEP-4650's field (in no Kubernetes release): the draft's name since June 2025, then the older
+/// draft's. An API server without the `StatefulSetUpdateVolumeClaimTemplate` gate drops it as an
+/// unknown field, so it is reported apart, not as a forbidden `spec-field`.
+pub const KEP_4650_FIELDS: [&str; 2] = ["volumeClaimUpdateStrategy", "volumeClaimUpdatePolicy"];
+
 /// One StatefulSet of a render: data for comparing, the tree for line numbers.
 struct Sts {
     /// The file it was read from, as findings name it.
@@ -396,6 +401,9 @@ fn normalize(spec: &Value) -> Map<String, Value> {
     }
     m.remove("volumeClaimTemplates");
     m.remove("revisionHistoryLimit");
+    for k in KEP_4650_FIELDS {
+        m.remove(k);
+    }
     m.entry("podManagementPolicy")
         .or_insert_with(|| Value::String("OrderedReady".into()));
     // A plain string in Go: "" is the same as unset.
@@ -630,6 +638,11 @@ fn compare_one(o: &Sts, n: &Sts, version: KubeVersion, out: &mut Vec<Finding>) {
     if limit(os) != limit(ns) {
         out.push(revision_history(n, version, &limit(os), &limit(ns)));
     }
+    for field in KEP_4650_FIELDS {
+        if let Some(b) = ns.get(field).filter(|b| os.get(field) != Some(*b)) {
+            out.push(kep_4650(n, field, b));
+        }
+    }
     let ordinals = |s: &Value| {
         s.pointer("/ordinals/start")
             .cloned()
@@ -650,6 +663,22 @@ fn compare_one(o: &Sts, n: &Sts, version: KubeVersion, out: &mut Vec<Finding>) {
         ).hint("check the gate on the cluster (kube-apiserver --feature-gates); the pods are renamed from the new start ordinal, each on its own PVC"));
     }
     compare_claims(o, n, out);
+}
+
+/// A render that sets KEP-4650's field: no released API server keeps it.
+fn kep_4650(n: &Sts, field: &str, value: &Value) -> Finding {
+    finding(
+        n,
+        &[Seg::Key(field.into())],
+        Severity::Warning,
+        "volume-claim-update-strategy",
+        format!(
+            "StatefulSet {} sets spec.{field} ({}): KEP-4650's in-place claim template update is in no Kubernetes release yet (feature gate StatefulSetUpdateVolumeClaimTemplate); an API server without the gate drops the field, and the claim templates stay immutable",
+            n.name,
+            show(value)
+        ),
+    )
+    .hint("grow the claims with `pvc-resize plan` (its script skips the orphan delete only when the live StatefulSet read back from the API server carries the field with InPlace)")
 }
 
 /// A `revisionHistoryLimit` change: refused before 1.35 (see [`crate::k8s::versions`]).
@@ -1115,10 +1144,22 @@ mod tests {
             ))),
             vec!["revision-history-limit"]
         );
+        for kep in [
+            "volumeClaimUpdatePolicy: InPlace",
+            "volumeClaimUpdateStrategy: {type: InPlace}",
+        ] {
+            let f = run(&STS.replace("spec:\n  replicas", &format!("spec:\n  {kep}\n  replicas")));
+            assert_eq!(codes(&f), vec!["volume-claim-update-strategy"], "{kep}");
+            assert!(
+                f[0].message.contains("in no Kubernetes release"),
+                "{}",
+                f[0].message
+            );
+        }
         assert_eq!(
             codes(&run(&STS.replace(
                 "spec:\n  replicas",
-                "spec:\n  volumeClaimUpdatePolicy: InPlace\n  replicas"
+                "spec:\n  someFutureField: 1\n  replicas"
             ))),
             vec!["spec-field"]
         );

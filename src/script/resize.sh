@@ -92,7 +92,14 @@ sts_exists() { get statefulset "$1" -o name >/dev/null 2>&1; }
 sts_terminating() { [ -n "$(field statefulset "$1" '{.metadata.deletionTimestamp}' 2>/dev/null || true)" ]; }
 sts_live() { sts_exists "$1" && ! sts_terminating "$1"; }
 sts_template() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.resources.requests.storage}"; }
-sts_in_place() { [ "$(field statefulset "$1" '{.spec.volumeClaimUpdatePolicy}')" = InPlace ]; }
+# KEP-4650 (in no Kubernetes release yet): the live object, read back from the API server, carries
+# spec.volumeClaimUpdateStrategy.type (the draft since June 2025) or spec.volumeClaimUpdatePolicy (an
+# older draft) set to InPlace. A server without the StatefulSetUpdateVolumeClaimTemplate gate drops the
+# unknown field, so reading it back proves the gate is on.
+sts_in_place() {
+  [ "$(field statefulset "$1" '{.spec.volumeClaimUpdateStrategy.type}')" = InPlace ] ||
+    [ "$(field statefulset "$1" '{.spec.volumeClaimUpdatePolicy}')" = InPlace ]
+}
 saved_file() { printf '%s/statefulset-%s.yaml' "$WORK_DIR" "$1"; }
 pod_owner() { field pod "$1" '{.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}' 2>/dev/null || true; }
 pod_ready() { [ "$(field pod "$1" '{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = True ]; }
@@ -255,10 +262,27 @@ check_statefulsets() {
     if [ "$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenDeleted}')" = Delete ]; then
       note "$sts has whenDeleted: Delete: only the orphan delete is safe (this script uses nothing else)"
     fi
+    check_history_limit "$i"
     if sts_in_place "$sts"; then
-      note "$sts has volumeClaimUpdatePolicy: InPlace (KEP-4650): the upgrade grows the PVCs, no orphan delete"
+      note "$sts has an in-place claim template update (KEP-4650 volumeClaimUpdateStrategy InPlace, kept by the API server, so its gate is on; in no Kubernetes release yet): the upgrade grows the PVCs, no orphan delete"
     fi
   done
+}
+
+# A StatefulSet the upgrade updates in place (not re-created: already at the size, or KEP-4650's
+# InPlace) gets the render's spec.revisionHistoryLimit; before Kubernetes 1.35 the API server refuses
+# that change (spec: Forbidden). The server's version is read as JSON, and the rule applied, by
+# pvc-resize (the rule of `check --kubernetes-version`).
+check_history_limit() {
+  local sts="${STATEFULSETS[$1]}" live out
+  needs_replace "$sts" && return 0
+  live=$(field statefulset "$sts" '{.spec.revisionHistoryLimit}')
+  [ "${live:-10}" = "${RENDER_HISTORY_LIMITS[$1]}" ] && return 0
+  "${K[@]}" version -o json >"$WORK_DIR/kubectl-version.json" 2>"$WORK_DIR/kubectl.stderr" ||
+    die "kubectl version -o json failed: kubectl says: $(kubectl_said)"
+  out=$(pvc-resize update-rules --kubectl-version "$WORK_DIR/kubectl-version.json" --field revisionHistoryLimit 2>&1) ||
+    die "the upgrade updates StatefulSet $sts in place and changes its spec.revisionHistoryLimit from ${live:-10} to ${RENDER_HISTORY_LIMITS[$1]}: ${out#pvc-resize: }; hint: render revisionHistoryLimit: ${live:-10} (the live value), then make the plan again"
+  note "${out#pvc-resize: }"
 }
 
 check_pvcs() {
@@ -290,6 +314,20 @@ check_pvcs() {
     fi
   done
   note "every PVC is Bound, its StorageClass allows expansion, and every pod is Ready"
+}
+
+# The namespace's ResourceQuotas and LimitRanges must let every PVC grow to SIZE (the API server
+# would refuse a patch midway, after others grew): pvc-resize does the exact quantity arithmetic.
+check_quota() {
+  local objects="$WORK_DIR/quota.yaml" i out args=()
+  get resourcequota,limitrange,pvc -o yaml >"$objects" 2>"$WORK_DIR/kubectl.stderr" ||
+    die "the ResourceQuotas and LimitRanges of namespace $NAMESPACE can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs list on resourcequotas and limitranges (kubectl auth can-i list resourcequotas)"
+  for i in "${!PVCS[@]}"; do
+    if [ "${PVC_IN_REPLICAS[$i]}" = 1 ]; then args+=(--pvc "${PVCS[$i]}"); else args+=(--pvc-if-exists "${PVCS[$i]}"); fi
+  done
+  out=$(pvc-resize quota-check --objects "$objects" --size "$SIZE" "${args[@]}" 2>&1) ||
+    die "${out//pvc-resize: /}; hint: raise the limit (kubectl edit resourcequota/limitrange NAME) or choose a size within it, then make the plan again"
+  note "${out#pvc-resize: }"
 }
 
 # Waits up to WAIT_SECONDS for the pod to be Ready.

@@ -118,37 +118,20 @@ pub fn tree(yaml: &str) -> serde_json::Value {
 /// `helm3` / `helm4` on PATH (what `.ci/install-helm` installs), else a `helm` on PATH of that
 /// major. Missing: a visible skip (a failure under `CI=true`).
 pub fn helm(major: u8) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(format!("PVC_RESIZE_HELM{major}")) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let on_path = |name: &str| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    };
-    if let Some(p) = on_path(&format!("helm{major}")) {
-        return Some(p);
-    }
-    if let Some(p) = on_path("helm") {
-        let v = Command::new(&p).args(["version", "--short"]).output();
-        if let Ok(v) = v
-            && String::from_utf8_lossy(&v.stdout).starts_with(&format!("v{major}."))
-        {
-            return Some(p);
-        }
-    }
-    skip(&format!(
-        "helm {major} (bash .ci/install-helm installs helm3 and helm4)"
-    ));
-    None
+    find_helm(&format!("{major}"), &format!("v{major}."))
 }
 
 /// Helm 4.2 (4.2.3 in CI): `$PVC_RESIZE_HELM42`, else `helm42` on PATH, else a `helm` on PATH
 /// that says `v4.2.`. Helm >= 4.2 keeps a document's trailing whitespace-only lines and has the
 /// SDK's post-render strategies; `helm(4)` stays 4.1.4. Missing: a visible skip.
 pub fn helm42() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("PVC_RESIZE_HELM42") {
+    find_helm("42", "v4.2.")
+}
+
+/// `$PVC_RESIZE_HELM{suffix}`, `helm{suffix}` on PATH, or a `helm` whose version starts with
+/// `prefix`; else a visible skip.
+fn find_helm(suffix: &str, prefix: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(format!("PVC_RESIZE_HELM{suffix}")) {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
@@ -157,16 +140,18 @@ pub fn helm42() -> Option<PathBuf> {
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     };
-    if let Some(p) = on_path("helm42") {
+    if let Some(p) = on_path(&format!("helm{suffix}")) {
         return Some(p);
     }
     if let Some(p) = on_path("helm")
         && let Ok(v) = Command::new(&p).args(["version", "--short"]).output()
-        && String::from_utf8_lossy(&v.stdout).starts_with("v4.2.")
+        && String::from_utf8_lossy(&v.stdout).starts_with(prefix)
     {
         return Some(p);
     }
-    skip("helm 4.2 (bash .ci/install-helm installs helm42)");
+    skip(&format!(
+        "helm{suffix} (bash .ci/install-helm installs helm3, helm4 and helm42)"
+    ));
     None
 }
 

@@ -111,18 +111,25 @@ impl Helm {
 
     /// A post-renderer plugin that changes nothing: what Helm 4 itself does to the stream.
     fn install_noop(&self) {
-        let dir = self.path("src/noop");
+        self.install_postrenderer("noop", "#!/bin/sh\nexec cat\n");
+    }
+
+    /// A `postrenderer/v1` plugin NAME whose command is `script`; returns its folder.
+    fn install_postrenderer(&self, name: &str, script: &str) -> PathBuf {
+        let dir = self.path(&format!("src/{name}"));
         std::fs::create_dir_all(dir.join("bin")).unwrap();
         std::fs::write(
             dir.join("plugin.yaml"),
-            "apiVersion: v1\ntype: postrenderer/v1\nname: noop\nversion: 0.1.0\n\
-             runtime: subprocess\nruntimeConfig:\n  platformCommand:\n\
-             \x20   - command: ${HELM_PLUGIN_DIR}/bin/noop\n",
+            format!(
+                "apiVersion: v1\ntype: postrenderer/v1\nname: {name}\nversion: 0.1.0\n\
+                 runtime: subprocess\nruntimeConfig:\n  platformCommand:\n\
+                 \x20   - command: ${{HELM_PLUGIN_DIR}}/bin/{name}\n"
+            ),
         )
         .unwrap();
-        let script = dir.join("bin/noop");
-        write_executable(&script, "#!/bin/sh\nexec cat\n");
+        write_executable(&dir.join("bin").join(name), script);
         self.ok(&["plugin", "install", dir.to_str().unwrap()]);
+        dir
     }
 }
 

@@ -162,7 +162,12 @@ fn run_section_with(
             }
             sandbox.key();
         }
-        run_block(&sandbox, block, &chart, &format!("{page} {heading} ({})", helm.name));
+        run_block(
+            &sandbox,
+            block,
+            &chart,
+            &format!("{page} {heading} ({})", helm.name),
+        );
     };
     std::thread::scope(|s| {
         for block in &found {

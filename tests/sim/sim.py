@@ -10,7 +10,10 @@ test can read and edit it between runs.
 Rules enforced, as the API server and the controllers do:
   - a PVC request only grows, only while Bound, only when its StorageClass has allowVolumeExpansion;
   - a StatefulSet's claim templates are immutable (helm upgrade fails with the real `spec: Forbidden`
-    text), unless it has the KEP-4650 draft field volumeClaimUpdatePolicy: InPlace (then grow only);
+    text), unless it has KEP-4650's field (in no release; the draft's spec.volumeClaimUpdateStrategy.type,
+    or the older draft's spec.volumeClaimUpdatePolicy) InPlace (then grow only); an object written by the
+    upgrade keeps that field only when the gate StatefulSetUpdateVolumeClaimTemplate is in state["gates"]
+    (an API server without the gate drops an unknown field);
   - an orphan delete keeps pods and PVCs (their ownerReferences go); a normal delete kills the pods;
     an orphan delete leaves the StatefulSet Terminating (metadata.deletionTimestamp, finalizer
     `orphan`) for faults.terminating_polls calls (default 1) until the garbage collector has orphaned
@@ -24,6 +27,12 @@ Rules enforced, as the API server and the controllers do:
   - FileSystemResizePending (offline expansion) lasts until the pod restarts; an "attached-refusal"
     class refuses to grow a disk while a pod uses it (the Azure Disk error text), and keeps that
     error for `backoff` more calls after the pod is gone (the resizer's retry backoff);
+  - ResourceQuotas (state["quotas"]: name -> {"hard": {requests.storage or
+    <class>.storageclass.storage.k8s.io/requests.storage: quantity}}, used = the namespace's PVC requests) and
+    LimitRanges (state["limitranges"]: name -> {"max": quantity}) refuse a PVC patch as the admission plugins
+    do, with their texts (`exceeded quota: ...`, `maximum storage usage per PersistentVolumeClaim is ...`);
+  - the server's version (state["server_minor"], default 35; `kubectl version -o json`): before 1.35 an
+    upgrade that changes a live StatefulSet's revisionHistoryLimit fails with `spec: Forbidden`;
   - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds).
 Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
 call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
@@ -145,6 +154,21 @@ def sts_obj(name):
     return {k: v for k, v in S["statefulsets"][name].items() if k != "polls_left"}
 
 
+KEP_4650_FIELDS = ("volumeClaimUpdateStrategy", "volumeClaimUpdatePolicy")
+
+
+def in_place(sts):
+    """KEP-4650's in-place claim template update, under either draft name."""
+    spec = sts["spec"]
+    return (spec.get("volumeClaimUpdateStrategy") or {}).get("type") == "InPlace" or \
+        spec.get("volumeClaimUpdatePolicy") == "InPlace"
+
+
+def server_minor():
+    """The simulated API server's minor version (state["server_minor"], default 35)."""
+    return int(S.get("server_minor", 35))
+
+
 def claim_of(sts):
     return next(t for t in sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
 
@@ -205,7 +229,7 @@ def reconcile():
             if pvc not in S["pvcs"]:
                 b = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
                 S["pvcs"][pvc] = new_pvc(S["model"]["class"], b)
-            if sts["spec"].get("volumeClaimUpdatePolicy") == "InPlace":
+            if in_place(sts):
                 want = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
                 if S["pvcs"][pvc]["request"] < want:
                     request(pvc, want)
@@ -273,9 +297,47 @@ def request(pvc, b):
     if not S["storageclasses"][p["class"]]["allowVolumeExpansion"]:
         fail(f'persistentvolumeclaims "{pvc}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize')
     if b > p["request"]:
+        admit_grow(pvc, p, b)
         p["request"] = b
         p["ticks"] = S["storageclasses"][p["class"]].get("delay", 1)
         p["conditions"] = ["Resizing"]
+
+
+CLASS_QUOTA = ".storageclass.storage.k8s.io/requests.storage"
+
+
+def quota_used(key):
+    """What the quota controller counts for a quota key: the requests of the namespace's PVCs."""
+    cls = key[:-len(CLASS_QUOTA)] if key.endswith(CLASS_QUOTA) else None
+    return sum(p["request"] for p in S["pvcs"].values() if cls is None or p["class"] == cls)
+
+
+def admit_grow(pvc, p, b):
+    """ResourceQuota and LimitRanger admission of a PVC update that raises its request."""
+    forbidden = f'Error from server (Forbidden): persistentvolumeclaims "{pvc}" is forbidden: '
+    for name, lr in sorted(S.get("limitranges", {}).items()):
+        if b > to_bytes(lr["max"]):
+            fail(forbidden + f"maximum storage usage per PersistentVolumeClaim is {lr['max']}, but request is {quantity(b)}")
+    for name, q in sorted(S.get("quotas", {}).items()):
+        for key, hard in sorted(q["hard"].items()):
+            if key != "requests.storage" and not (key.endswith(CLASS_QUOTA) and key[:-len(CLASS_QUOTA)] == p["class"]):
+                continue
+            used, delta = quota_used(key), b - p["request"]
+            if used + delta > to_bytes(hard):
+                fail(forbidden + f"exceeded quota: {name}, requested: {key}={quantity(delta)}, used: {key}={quantity(used)}, limited: {key}={hard}")
+
+
+def quota_obj(name):
+    q = S["quotas"][name]
+    return {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name, "namespace": S["namespace"]},
+            "spec": {"hard": dict(q["hard"])},
+            "status": {"hard": dict(q["hard"]), "used": {k: quantity(quota_used(k)) for k in q["hard"]}}}
+
+
+def limitrange_obj(name):
+    lr = S["limitranges"][name]
+    return {"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": name, "namespace": S["namespace"]},
+            "spec": {"limits": [{"type": "PersistentVolumeClaim", "max": {"storage": lr["max"]}}]}}
 
 
 # --- jsonpath, YAML ------------------------------------------------------------------------------
@@ -405,6 +467,12 @@ def kubectl(args):
     opts, pos = split_flags(rest, ("-o", "-p", "-f", "-c"), nested=True)
     verb = pos[0]
     reconcile()
+    if verb == "version":
+        if opts.get("-o") != "json":
+            fail(f"sim: unexpected output {opts.get('-o')}", 3)
+        minor = server_minor()
+        return json.dumps({"clientVersion": {"major": "1", "minor": "36", "gitVersion": "v1.36.0"},
+                           "serverVersion": {"major": "1", "minor": f"{minor}+", "gitVersion": f"v1.{minor}.2-sim"}}, indent=2)
     if verb == "get" and len(pos) == 3 and pos[1] in S["faults"].get("forbidden", []):
         # RBAC: the context's user may not read that kind (the API server's text).
         kind, name = pos[1], pos[2]
@@ -509,7 +577,8 @@ def kubectl(args):
 
 
 KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
-         "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io")}
+         "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io"),
+         "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges")}
 
 
 def get_list(kinds, ns, opts):
@@ -520,7 +589,7 @@ def get_list(kinds, ns, opts):
             fail(f'error: the server doesn\'t have a resource type "{kind}"')
         table, obj = KINDS[kind][:2]
         if kind == "storageclass" or ns == S["namespace"]:
-            items.extend(obj(name) for name in sorted(S[table]))
+            items.extend(obj(name) for name in sorted(S.get(table, {})))
     if opts.get("-o") != "yaml":
         fail(f"sim: unexpected output {opts.get('-o')}", 3)
     return to_yaml({"apiVersion": "v1", "kind": "List", "items": items})
@@ -690,13 +759,24 @@ def upgrade(name, ref, rel, opts):
             claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
             claim["spec"]["resources"]["requests"]["storage"] = size
             obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
+            if "StatefulSetUpdateVolumeClaimTemplate" not in S.get("gates", []):
+                for field in KEP_4650_FIELDS:
+                    obj["spec"].pop(field, None)
             S["statefulsets"][sts_name] = obj
         elif template_bytes(live) != to_bytes(size):
-            if live["spec"].get("volumeClaimUpdatePolicy") == "InPlace" and to_bytes(size) > template_bytes(live):
+            if in_place(live) and to_bytes(size) > template_bytes(live):
                 claim_of(live)["spec"]["resources"]["requests"]["storage"] = size
             else:
                 rel["status"] = "failed"
                 fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
+        if live is not None:
+            limit = shape["spec"].get("revisionHistoryLimit", 10)
+            if live["spec"].get("revisionHistoryLimit", 10) != limit:
+                # Mutable from Kubernetes 1.35 (see src/k8s/versions.rs).
+                if server_minor() < 35:
+                    rel["status"] = "failed"
+                    fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
+                live["spec"]["revisionHistoryLimit"] = limit
     reconcile()
     if S["faults"].get("kill_in_upgrade") == "after":
         kill_now("helm upgrade, after it applied the StatefulSets")
@@ -722,6 +802,9 @@ def rollback(name, rel):
         if live is None:
             obj = json.loads(json.dumps(shape))
             obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
+            if "StatefulSetUpdateVolumeClaimTemplate" not in S.get("gates", []):
+                for field in KEP_4650_FIELDS:
+                    obj["spec"].pop(field, None)
             S["statefulsets"][sts_name] = obj
         elif template_bytes(live) != template_bytes(shape):
             rel["status"] = "failed"

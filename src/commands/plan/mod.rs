@@ -11,7 +11,7 @@ use crate::k8s::names::check_name;
 use crate::k8s::objects::{self, StatefulSet};
 use crate::k8s::quantity::{Quantity, Size, decimal_for_binary, group};
 use crate::k8s::release::{self, Filter, Release, Want};
-use crate::k8s::stream;
+use crate::k8s::{quota, stream};
 use crate::yaml;
 use serde::Serialize;
 use serde_json::Value;
@@ -33,7 +33,7 @@ pub struct Input<'a> {
     pub statefulsets: &'a [String],
     pub claim: &'a str,
     pub chart: Option<&'a str>,
-    /// `(file name, text)` of `kubectl get storageclass,pvc,statefulset -n NS -o yaml`.
+    /// `(file name, text)` of `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n NS -o yaml`.
     pub cluster: Option<(&'a str, &'a str)>,
     pub kubernetes_version: &'a str,
     /// `--kube-context`: passed to every kubectl and helm call.
@@ -107,6 +107,10 @@ pub struct Target {
     /// in the findings (`replicas-differ`) when they differ.
     #[serde(skip)]
     pub render_replicas: i64,
+    /// The render's `spec.revisionHistoryLimit` (10 when unset): a StatefulSet the upgrade updates
+    /// in place (not re-created) may change it only where the server allows it (from 1.35).
+    #[serde(skip)]
+    pub render_history_limit: i64,
     /// `spec.ordinals.start`: the pods are `<sts>-<start>..`; left out when 0.
     #[serde(skip_serializing_if = "is_zero")]
     pub ordinals_start: i64,
@@ -239,6 +243,8 @@ struct Cluster {
     classes: BTreeMap<String, Value>,
     pvcs: BTreeMap<String, Value>,
     statefulsets: BTreeMap<String, Value>,
+    /// The namespace's ResourceQuotas and LimitRanges.
+    limits: Vec<Value>,
 }
 
 /// Objects of other namespaces (a `kubectl get -A` snapshot) are left out; a snapshot whose
@@ -255,13 +261,17 @@ fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, Stri
             "StorageClass" => c.classes.insert(o.name, o.json),
             "PersistentVolumeClaim" => c.pvcs.insert(o.name, o.json),
             "StatefulSet" => c.statefulsets.insert(o.name, o.json),
+            "ResourceQuota" | "LimitRange" => {
+                c.limits.push(o.json);
+                None
+            }
             _ => None,
         };
     }
     if c.pvcs.is_empty() && c.statefulsets.is_empty() && !elsewhere.is_empty() {
         let other: Vec<_> = elsewhere.into_iter().collect();
         return Err(format!(
-            "{name}: the snapshot's objects are in namespace {}, not in {namespace}: the plan would describe another install's PVCs\n  hint: make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml`",
+            "{name}: the snapshot's objects are in namespace {}, not in {namespace}: the plan would describe another install's PVCs\n  hint: make it with `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n {namespace} -o yaml`",
             other.join(", ")
         ));
     }
@@ -271,7 +281,7 @@ fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, Stri
                 "{name}: no StorageClass, PersistentVolumeClaim or StatefulSet in the snapshot"
             ),
             format!(
-                "make it with `kubectl get storageclass,pvc,statefulset -n {namespace} -o yaml > cluster.yaml`"
+                "make it with `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n {namespace} -o yaml > cluster.yaml`"
             ),
         ));
     }
@@ -463,6 +473,62 @@ fn replicas_differ(
     ))
 }
 
+/// The snapshot's ResourceQuotas and LimitRanges that the grows would exceed: each stops the plan
+/// (the script's preflight `quota` check applies the same rule to the live objects). Every PVC
+/// the plan patches is charged its growth; a PVC of the replicas that does not exist yet is made
+/// by the re-created StatefulSet at the new size, and charged all of it.
+fn quota_findings(input: &Input<'_>, targets: &[Target], c: &Cluster) -> Vec<Finding> {
+    let zero = Quantity::parse("0").expect("0 is a quantity");
+    let mut grows = Vec::new();
+    for t in targets {
+        for p in &t.pvcs {
+            let live = c.pvcs.get(&p.name);
+            let from = live
+                .and_then(|v| s(v, "/spec/resources/requests/storage"))
+                .and_then(|q| Quantity::parse(q).ok());
+            let from = match (p.patch, from, p.state.as_str()) {
+                (true, Some(q), _) => q,
+                (_, None, "missing") if t.ordinals().contains(p.ordinal) => zero.clone(),
+                _ => continue,
+            };
+            let class = live
+                .and_then(|v| s(v, "/spec/storageClassName"))
+                .or(t.storage_class.as_deref());
+            grows.push(quota::Grow {
+                pvc: p.name.clone(),
+                class: class.map(str::to_owned),
+                from,
+                to: input.size.quantity.clone(),
+            });
+        }
+    }
+    quota::refusals(&c.limits, &grows)
+        .into_iter()
+        .map(|r| {
+            let (id, hint) = match r.kind {
+                "ResourceQuota" => (
+                    "quota-exceeded",
+                    format!(
+                        "raise spec.hard[\"{}\"] of ResourceQuota {} ({}), or grow to a size within it; the API server would refuse the PVC patch (exceeded quota)",
+                        r.resource,
+                        r.name,
+                        shown(&kubectl(input, true, &["edit", "resourcequota", &r.name]))
+                    ),
+                ),
+                _ => (
+                    "limitrange-exceeded",
+                    format!(
+                        "raise the PersistentVolumeClaim max.storage of LimitRange {} ({}), or grow to a size within it",
+                        r.name,
+                        shown(&kubectl(input, true, &["edit", "limitrange", &r.name]))
+                    ),
+                ),
+            };
+            blocking(id, r.message, Some(hint))
+        })
+        .collect()
+}
+
 /// A finding that stops the plan (exit 1, no script).
 fn blocking(id: &'static str, message: String, hint: Option<String>) -> Finding {
     let f = Finding::new(id, Severity::Error, message);
@@ -532,12 +598,20 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             continue;
         };
         check_instance(input, object, chunk.line)?;
-        targets.push(target(input, &sts, cluster.as_ref(), &mut findings)?);
+        let mut t = target(input, &sts, cluster.as_ref(), &mut findings)?;
+        t.render_history_limit =
+            objects::str_at(parsed.node(object), &["spec", "revisionHistoryLimit"])
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10);
+        targets.push(t);
     }
 
     let new = SizeInfo::of(&size.text);
     for t in &targets {
         target_findings(input, t, cluster.as_ref(), &mut findings);
+    }
+    if let Some(c) = &cluster {
+        findings.extend(quota_findings(input, &targets, c));
     }
     chart::apply(input, &mut targets, &mut findings);
     if !input.post_renderer_only
@@ -991,6 +1065,7 @@ fn target(
         container: mount.map(|(c, _, _)| c.clone()),
         values_path,
         render_replicas: sts.replicas,
+        render_history_limit: 10,
         when_scaled,
         pvcs,
     })
@@ -1221,7 +1296,7 @@ fn preflight(
             "statefulset",
             &t.statefulset,
             "-o",
-            "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdatePolicy}",
+            "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
         ]));
         for p in &t.pvcs {
             pvcs.push(kubectl(input, false, &[
@@ -1288,13 +1363,18 @@ fn preflight(
         ),
         check(
             "statefulsets",
-            "each StatefulSet exists (or was saved by an earlier run that deleted it); no whenScaled: Delete with the fallback; an in-place claim template update (KEP-4650 volumeClaimUpdatePolicy: InPlace) is recognised and skips the orphan delete".to_owned(),
+            "each StatefulSet exists (or was saved by an earlier run that deleted it); no whenScaled: Delete with the fallback; an in-place claim template update is recognised and skips the orphan delete only when the live StatefulSet read back from the API server carries KEP-4650's volumeClaimUpdateStrategy.type (or the older draft's volumeClaimUpdatePolicy) InPlace: in no Kubernetes release yet, and a server without its gate drops the field".to_owned(),
             sts,
         ),
         check(
             "pvcs",
             "every PVC is Bound, its StorageClass has allowVolumeExpansion: true, and its request is a quantity the script can compare; every pod of the replicas that exists is Ready (waited for): the procedure restarts pods one at a time and re-creates the StatefulSet, which a pod already down would make a second outage".to_owned(),
             pvcs,
+        ),
+        check(
+            "quota",
+            format!("no ResourceQuota of namespace {} (requests.storage, <class>.storageclass.storage.k8s.io/requests.storage) and no LimitRange (PersistentVolumeClaim max.storage) refuses growing the PVCs to {size}: their used + the growth against the hard limit, in exact quantities (pvc-resize quota-check, the rule of plan --cluster)", input.namespace),
+            vec![kubectl(input, false, &["get", "resourcequota,limitrange,pvc", "-o", "yaml"])],
         ),
     ]
 }

@@ -461,6 +461,13 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
     );
     array(
         o,
+        "RENDER_HISTORY_LIMITS",
+        plan.targets
+            .iter()
+            .map(|t| t.render_history_limit.to_string()),
+    );
+    array(
+        o,
         "ORDINALS_START",
         plan.targets.iter().map(|t| t.ordinals_start.to_string()),
     );
