@@ -237,6 +237,10 @@ pub struct PlanArgs {
     /// Output format
     #[arg(long, default_value = "text", value_parser = PLAN_FORMATS)]
     pub format: String,
+    /// Write the product to FILE instead of stdout: atomically, once it is whole (an error that
+    /// leaves no product leaves FILE as it was)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
     /// The Kubernetes version whose strict schemas the changed StatefulSets must pass
     #[arg(long, default_value = schema::DEFAULT_KUBERNETES_VERSION, value_parser = kubernetes_versions())]
     pub kubernetes_version: String,
@@ -282,6 +286,10 @@ pub struct CheckArgs {
     /// default: the oldest version supported upstream). `kubectl version` prints the cluster's
     #[arg(long, value_name = "V", default_value = versions::DEFAULT)]
     pub kubernetes_version: String,
+    /// Write the product to FILE instead of stdout: atomically, once it is whole (an error that
+    /// leaves no product leaves FILE as it was)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Args)]
@@ -358,6 +366,10 @@ pub struct ValidateArgs {
     /// Colour the text format: auto (on a terminal, unless NO_COLOR is set), always, never
     #[arg(long, default_value = "auto", value_parser = ColorChoice::NAMES)]
     pub color: String,
+    /// Write the product to FILE instead of stdout: atomically, once it is whole (an error that
+    /// leaves no product leaves FILE as it was)
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 /// The formats of `advise`.

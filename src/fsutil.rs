@@ -182,6 +182,53 @@ pub fn replace_file(path: &str, read: &Stamp, expected: &str, content: &str) -> 
     replace_file_racing(path, read, expected, content, &|| {})
 }
 
+/// Writes a command's product to `path` (`--output FILE`), atomically: an existing file is replaced
+/// as [`replace_file`] does (its mode and owner kept, a symlink followed, a hard-linked file
+/// refused); a new one is written to a temporary file beside it and renamed into place. A reader
+/// never sees half a file, and a failed write leaves the old one.
+pub fn write_output(path: &str, content: &str) -> Result<(), String> {
+    match fs::read(path) {
+        Ok(old) => {
+            let old = String::from_utf8(old).map_err(|_| {
+                hinted(
+                    format!("--output {path}: the file exists and is not text; refusing to replace it"),
+                    "give another file name, or remove that file first",
+                )
+            })?;
+            replace_file(path, &old, content).map_err(|e| format!("--output {e}"))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => write_new(path, content),
+        Err(e) => Err(hinted(
+            format!("--output {path}: {e}"),
+            "give a file in a folder that exists and is writable",
+        )),
+    }
+}
+
+/// A new file, by a temporary file beside it and a rename.
+fn write_new(path: &str, content: &str) -> Result<(), String> {
+    let target = Path::new(path);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let base = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let tmp = dir.join(format!(".{base}.pvc-resize-{}.tmp", std::process::id()));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(content.as_bytes()).and_then(|()| f.sync_all()))
+        .and_then(|()| fs::rename(&tmp, target));
+    written.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        hinted(
+            format!("--output {path}: cannot write: {e}; nothing written"),
+            "give a file in a folder that exists and is writable",
+        )
+    })
+}
+
 /// [`replace_file`] with `race` run between the final check and the rename (tests put a
 /// concurrent writer there).
 fn replace_file_racing(

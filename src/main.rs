@@ -340,6 +340,26 @@ fn stdout_color(choice: &str) -> bool {
         .enabled(std::io::stdout().is_terminal())
 }
 
+/// Colour for the product: `auto` colours stdout on a terminal, never an `--output` file.
+fn product_color(choice: &str, output: Option<&str>) -> bool {
+    match output {
+        None => stdout_color(choice),
+        Some(_) => ColorChoice::parse(choice)
+            .expect("clap checks --color")
+            .enabled(false),
+    }
+}
+
+/// The product: to stdout, or with `--output FILE` to that file, atomically and whole.
+fn deliver(output: Option<&str>, text: &str) -> Result<bool> {
+    match output {
+        None => emit(text.as_bytes()),
+        Some(path) => fsutil::write_output(path, text)
+            .map(|()| true)
+            .map_err(|e| anyhow!(e)),
+    }
+}
+
 /// `--format`, which clap has checked.
 fn format_of(name: &str) -> Format {
     Format::parse(name).expect("clap checks --format")
@@ -503,8 +523,8 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         "kubernetes_version".into(),
         a.kubernetes_version.clone().into(),
     );
-    let out = output::render(&report, format, stdout_color(&a.color));
-    emit(out.as_bytes())?;
+    let out = output::render(&report, format, product_color(&a.color, a.output.as_deref()));
+    deliver(a.output.as_deref(), &out)?;
     diag.say(&format!(
         "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \
          {broken} unreadable (Kubernetes {} schemas)",
@@ -654,7 +674,7 @@ fn check_unreadable(a: &CheckArgs, mut f: Finding, diag: &mut Diag) -> Result<Ex
             loc.file = path.to_owned();
         }
         let report = Report::new("check", vec![f]);
-        emit(output::render(&report, format, false).as_bytes())?;
+        deliver(a.output.as_deref(), &output::render(&report, format, false))?;
     }
     Ok(ExitCode::from(2))
 }
@@ -689,8 +709,9 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
     report.details.insert("base".into(), base.into());
     report.details.insert("head".into(), head.into());
     report.details.insert("strict".into(), a.strict.into());
-    let out = output::render(&report, format_of(&a.format), stdout_color(&a.color));
-    emit(out.as_bytes())?;
+    let color = product_color(&a.color, a.output.as_deref());
+    let out = output::render(&report, format_of(&a.format), color);
+    deliver(a.output.as_deref(), &out)?;
     diag.say(&format!(
         "pvc-resize: {} error(s), {} warning(s), {} notice(s){}",
         report.count(Severity::Error),
@@ -753,24 +774,21 @@ fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
             format_of(&a.format),
             false,
         ),
-        "script" => match plan_render::script(&plan) {
-            Ok(s) => s,
-            Err(e) if plan.blocking => {
-                for f in plan.findings.iter().filter(|f| f.blocking) {
-                    diag.say(&format!("pvc-resize: blocking [{}]: {}", f.id, f.message));
-                }
-                diag.say(&format!("pvc-resize: {e}"));
-                return Ok(ExitCode::from(1));
+        // Blocked: a script that says why and exits 1, so that `> resize.sh` leaves no runnable no-op.
+        "script" if plan.blocking => {
+            for f in plan.findings.iter().filter(|f| f.blocking) {
+                diag.say(&format!("pvc-resize: blocking [{}]: {}", f.id, f.message));
             }
-            Err(e) => bail!(e),
-        },
+            diag.say("pvc-resize: the plan has a blocking finding: the script written only says so and exits 1 (see --format text)");
+            plan_render::blocked_script(&plan)
+        }
+        "script" => plan_render::script(&plan).map_err(|e| anyhow!(e))?,
         _ => {
-            use std::io::IsTerminal;
-            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let color = product_color("auto", a.output.as_deref());
             plan_render::text(&plan, &plan_render::Style { color })
         }
     };
-    emit(out.as_bytes())?;
+    deliver(a.output.as_deref(), &out)?;
     Ok(ExitCode::from(u8::from(plan.blocking)))
 }
 

@@ -190,8 +190,10 @@ fn facts_from_the_cluster_snapshot() {
         "{out}"
     );
     assert!(!out.contains("kubectl -n posthog patch pvc"), "{out}");
+    // A blocked script: it names the finding and exits 1 (never an empty, runnable no-op).
     let (code, out, err) = plan(dir.path(), &CASES[1], &render, "script");
-    assert_eq!((code, out.as_str()), (1, ""), "{err}");
+    assert_eq!(code, 1, "{err}");
+    assert_blocked_script(&out, "storageclass-no-expansion");
 
     // whenScaled: Delete takes the fallback away.
     let snapshot = read(&manifest_dir().join("fixtures/cluster-posthog.yaml"))
@@ -1101,12 +1103,8 @@ fn a_path_other_than_the_layout_s_is_warned_or_refused() {
                 flag.as_str(),
             ];
             let out = plan_with(dir.path(), &render, &script);
-            assert_eq!(
-                (code(&out), stdout(&out).as_str()),
-                (1, ""),
-                "{}",
-                stderr(&out)
-            );
+            assert_eq!(code(&out), 1, "{}", stderr(&out));
+            assert_blocked_script(&stdout(&out), "values-path-sizes-another");
         }
     }
 }
@@ -1158,7 +1156,8 @@ fn a_path_that_sizes_another_claim_of_the_target_is_refused() {
             assert!(hint.contains("--path kafka.persistence.size"), "{hint}");
             let script = ["--values", "values.yaml", "--format", "script", path];
             let out = plan_with(dir.path(), &render, &script);
-            assert_eq!((code(&out), stdout(&out).is_empty()), (1, true));
+            assert_eq!(code(&out), 1, "{}", stderr(&out));
+            assert_blocked_script(&stdout(&out), "values-path-sizes-another");
         }
     }
 }

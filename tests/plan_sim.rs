@@ -1350,7 +1350,7 @@ fn live_replicas_above_the_render() {
     assert!(hint.contains("kafka.replicaCount: 4"), "{what}: {hint}");
     let out = sim.plan_output("script", Some(&cluster));
     assert_eq!(code(&out), 1, "{what}: {}", stderr(&out));
-    assert_eq!(stdout(&out), "", "{what}: a script was written");
+    assert_blocked_script(&stdout(&out), "replicas-differ");
 }
 
 /// Scaled to 2 brokers while the render says 3: the re-created StatefulSet brings broker -2 back
@@ -1753,6 +1753,153 @@ fn quotas_and_limit_ranges_stop_before_the_first_change() {
     let err = expect_done(&sim, &oracle, &before, "quota at the limit", &[]);
     assert!(
         err.contains("no ResourceQuota or LimitRange refuses growing 3 PVC(s) to 50Gi"),
+/// The fake's environment for a run under `script(1)` (a terminal), with progress on every poll.
+fn terminal_run(sim: &Sim, env: &[(&str, &str)]) -> (i32, String) {
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", "bash resize.sh", "/dev/null"])
+        .current_dir(sim.dir.path())
+        .envs(sim.envs())
+        .env("PVC_RESIZE_POLL_SECONDS", "0")
+        .env("PVC_RESIZE_WAIT_SECONDS", "60")
+        .env("PVC_RESIZE_PENDING_GRACE_SECONDS", "1")
+        .env("PVC_RESIZE_PROGRESS_SECONDS", "0")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null());
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A line as a person reads it, with the times a run takes (which vary) as `<t>`: the word after
+/// `after`, and the first word of a heartbeat (`... 12s:`).
+fn without_times(text: &str) -> String {
+    let is_time = |w: &str| {
+        let w = w.trim_end_matches([':', ',', ')', ';']);
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match w.split_once('m') {
+            Some((m, "")) => digits(m),
+            Some((m, s)) => digits(m) && s.strip_suffix('s').is_some_and(digits),
+            None => w.strip_suffix('s').is_some_and(digits),
+        }
+    };
+    let mut out = String::new();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split(' ').collect();
+        let mut redacted = Vec::with_capacity(words.len());
+        for (i, w) in words.iter().enumerate() {
+            let prev = if i > 0 { words[i - 1] } else { "" };
+            if (prev == "after" || prev == "...") && is_time(w) {
+                let tail = &w[w.trim_end_matches([':', ',', ')', ';']).len()..];
+                redacted.push(format!("<t>{tail}"));
+            } else {
+                redacted.push((*w).to_owned());
+            }
+        }
+        out.push_str(&redacted.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+/// Compares with tests/snapshots/NAME; PVC_RESIZE_BLESS=1 rewrites the file instead.
+fn golden(name: &str, got: &str) {
+    let path = manifest_dir().join("tests/snapshots").join(name);
+    if std::env::var_os("PVC_RESIZE_BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing: run with PVC_RESIZE_BLESS=1 and review it",
+            path.display()
+        )
+    });
+    assert!(
+        want == got,
+        "{name} differs (PVC_RESIZE_BLESS=1 to accept):\n{}",
+        pvc_resize::render::unified_diff(&want, got, name)
+    );
+}
+
+/// The PVC names of the plan, in its order.
+fn pvc_names(sim: &Sim) -> Vec<String> {
+    let targets = sim.plan["targets"].as_array().unwrap();
+    let pvcs = targets.iter().flat_map(|t| t["pvcs"].as_array().unwrap());
+    pvcs.map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Three brokers whose disks grow at different speeds (the third one slowly; the second one first
+/// refused by AWS EBS while an earlier modification of the volume runs), on a terminal: every wait
+/// says when it starts, how it goes and when it ends. The output is a golden file, read as a person
+/// reads it (tests/snapshots/script-slow-resize.txt; the times a run takes are `<t>`).
+#[test]
+fn a_slow_resize_as_a_person_sees_it() {
+    let Some(e) = env() else { return };
+    if program("script").is_none() {
+        skip("script (util-linux)");
+        return;
+    }
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let pvcs = pvc_names(&sim);
+    sim.edit(|s| {
+        s["faults"]["resize_ticks"] = json!({ &pvcs[2]: 50 });
+        s["faults"]["ebs_busy"] = json!({ &pvcs[1]: 20 });
+    });
+    let before = sim.state();
+    let (code, out) = terminal_run(&sim, &[]);
+    assert_eq!(code, 0, "{out}");
+    sim.invariants(&before, "slow resize");
+    sim.converged(&oracle, "slow resize");
+    let seen = without_times(&out);
+    for needle in [
+        "waiting for the PVCs to reach 50Gi (at most 1m, checking every 0s)",
+        "IncorrectModificationState",
+        "Resizing",
+        "the PVCs to reach 50Gi: done after",
+    ] {
+        assert!(seen.contains(needle), "{needle}:\n{seen}");
+    }
+    golden("script-slow-resize.txt", &seen);
+}
+
+/// A pod that never becomes Ready stops the preflight within PVC_RESIZE_PREFLIGHT_WAIT_SECONDS
+/// (not the long wait), with the pod's own reason, and nothing changed.
+#[test]
+fn a_pod_never_ready_stops_the_preflight_fast_with_its_reason() {
+    let Some(e) = env() else { return };
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let pod = sim.plan["targets"][0]["pvcs"][1]["pod"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sim.edit(|s| s["faults"]["not_ready"] = json!([pod]));
+    let before = sim.state();
+    let (code, err) = sim.run_with(
+        &[],
+        &[
+            ("PVC_RESIZE_WAIT_SECONDS", "900"),
+            ("PVC_RESIZE_PREFLIGHT_WAIT_SECONDS", "3"),
+            ("PVC_RESIZE_PROGRESS_SECONDS", "0"),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    // (The pod's own Ready is the fault's doing.)
+    assert_eq!(changes(&sim), Vec::<String>::new(), "{err}");
+    assert_eq!(sim.values_now(), sim.original_values);
+    sim.invariants(&before, "a pod never Ready");
+    for needle in [
+        format!("waiting for pod {pod} to be Ready (at most 3s"),
+        format!("pvc-resize: pod {pod} is not Ready after 3s (pod {pod} is not Ready: ContainersNotReady containers with unready status: [kafka]; CrashLoopBackOff Error)"),
+        "PVC_RESIZE_PREFLIGHT_WAIT_SECONDS".to_owned(),
+    ] {
+        assert!(err.contains(&needle), "{needle}:\n{err}");
+    }
+    // Polls are instant here: 3 s is 4 polls, each with its heartbeat but the last.
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("    ... ")).count(),
+        3,
         "{err}"
     );
 }
@@ -1797,4 +1944,63 @@ fn revision_history_limit_by_the_servers_version() {
             assert_eq!(limit.unwrap_or(json!(10)), json!(10), "{what}");
         }
     }
+/// AWS EBS allows one modification per volume every 6 hours: a stop that says so and how to go on,
+/// and a rerun (once the volume may change again) converges.
+#[test]
+fn ebs_rate_limit_stops_with_the_way_on() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_1, Opts::default());
+    let pvcs = pvc_names(&sim);
+    sim.edit(|s| s["faults"]["ebs_rate"] = json!([&pvcs[0]]));
+    let before = sim.state();
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 1, "{err}");
+    for needle in [
+        "VolumeModificationRateExceeded",
+        "one modification per volume every 6 hours",
+        "run this script again once 6 hours have passed",
+    ] {
+        assert!(err.contains(needle), "{needle}:\n{err}");
+    }
+    assert!(!err.contains("RecoverVolumeExpansionFailure"), "{err}");
+    sim.invariants(&before, "EBS rate limit");
+    sim.edit(|s| s["faults"]["ebs_rate"] = json!([]));
+    expect_done(&sim, &oracle, &before, "EBS rate limit, 6 hours later", &[]);
+}
+
+/// Killed while it waits for the disks (a lost SSH session), then run again: it resumes and converges.
+#[test]
+fn killed_during_a_wait_then_rerun() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let pvcs = pvc_names(&sim);
+    sim.edit(|s| {
+        s["faults"]["resize_ticks"] = json!({ &pvcs[0]: 30, &pvcs[1]: 30, &pvcs[2]: 30 });
+        s["faults"]["kill_at_call"] = json!({"match": "{.status.capacity.storage}", "count": 9});
+    });
+    let before = sim.state();
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_PROGRESS_SECONDS", "0")]);
+    assert_eq!(code, -1, "not killed:\n{err}");
+    assert!(err.contains("waiting for the PVCs to reach 50Gi"), "{err}");
+    assert!(err.contains("... "), "{err}");
+    assert!(!err.contains("==> done"), "{err}");
+    sim.invariants(&before, "killed during the wait");
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_WAIT_SECONDS", "120")]);
+    assert_eq!(code, 0, "{err}");
+    sim.invariants(&before, "killed during the wait, then run again");
+    sim.converged(&oracle, "killed during the wait, then run again");
+}
+
+/// `helm list -o json` is read as JSON (by Helm itself), not matched as text: another spacing of the
+/// same list changes nothing (it used to say "release posthog not found").
+#[test]
+fn helm_list_json_with_other_spacing() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_1, Opts::default());
+    sim.edit(|s| s["faults"]["list_indent"] = json!(2));
+    let before = sim.state();
+    expect_done(&sim, &oracle, &before, "pretty-printed helm list", &[]);
 }

@@ -24,6 +24,11 @@ POLL_SECONDS="${PVC_RESIZE_POLL_SECONDS:-10}"
 # How long a FileSystemResizePending may last on a running pod before the pod is restarted (drivers that
 # expand online clear it themselves within a minute or two).
 PENDING_GRACE_SECONDS="${PVC_RESIZE_PENDING_GRACE_SECONDS:-120}"
+# The preflight's waits (a pod becoming Ready before anything changes) are short: a pod that is not
+# Ready within a minute is a reason to stop, said at once, not after WAIT_SECONDS.
+PREFLIGHT_WAIT_SECONDS="${PVC_RESIZE_PREFLIGHT_WAIT_SECONDS:-60}"
+# A wait says how it goes every PROGRESS_SECONDS (elapsed time, and what it still waits for).
+PROGRESS_SECONDS="${PVC_RESIZE_PROGRESS_SECONDS:-10}"
 # A grown filesystem reports at least this share of the new size (ext4 and XFS keep 1-3% for metadata).
 FS_MIN_PERCENT=95
 FALLBACK=0
@@ -31,7 +36,8 @@ RELEASE_STATUS=unknown # set by check_release
 
 # Whole seconds, checked before anything (a typo such as 15m would stop the script midway).
 for setting in PVC_RESIZE_WAIT_SECONDS:"$WAIT_SECONDS" PVC_RESIZE_POLL_SECONDS:"$POLL_SECONDS" \
-  PVC_RESIZE_PENDING_GRACE_SECONDS:"$PENDING_GRACE_SECONDS"; do
+  PVC_RESIZE_PENDING_GRACE_SECONDS:"$PENDING_GRACE_SECONDS" PVC_RESIZE_PREFLIGHT_WAIT_SECONDS:"$PREFLIGHT_WAIT_SECONDS" \
+  PVC_RESIZE_PROGRESS_SECONDS:"$PROGRESS_SECONDS"; do
   [[ "${setting#*:}" =~ ^(0|[1-9][0-9]{0,8})$ ]] ||
     { printf 'pvc-resize: %s must be a whole number of seconds, not %q\n' "${setting%%:*}" "${setting#*:}" >&2; exit 2; }
 done
@@ -62,6 +68,42 @@ shown() { local out="" w; for w in "$@"; do out+=" $(printf '%q' "$w")"; done; p
 # The number of polls a wait of $1 seconds makes.
 polls() { local p="$POLL_SECONDS"; [ "$p" -gt 0 ] || p=1; echo $(($1 / p + 1)); }
 pause() { sleep "$POLL_SECONDS"; }
+
+# A duration for a person: 45s, 2m05s, 15m.
+duration() {
+  if [ "$1" -lt 60 ]; then printf '%ds' "$1"
+  elif [ $(($1 % 60)) = 0 ]; then printf '%dm' $(($1 / 60))
+  else printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); fi
+}
+
+# What a wait still waits for, set by its probe for the heartbeat and the timeout's message.
+MISSING=""
+# wait_until MAX WHAT PROBE [ARG...]: polls PROBE (0: done, else not yet; it sets MISSING) for at most
+# MAX seconds. Done at the first poll, it says nothing; else a start line (what, how long at most), a
+# heartbeat every PROGRESS_SECONDS (the time so far, and MISSING), and an end line. Returns 1 when
+# the time is up (MISSING says what was missing then; the caller stops with it).
+wait_until() {
+  local max="$1" what="$2" start="$SECONDS" last n
+  shift 2
+  MISSING=""
+  "$@" && return 0
+  note "waiting for $what (at most $(duration "$max"), checking every $(duration "$POLL_SECONDS"))"
+  last="$SECONDS"
+  for ((n = $(polls "$max") - 1; n > 0; n--)); do
+    pause
+    MISSING=""
+    if "$@"; then
+      note "... $what: done after $(duration $((SECONDS - start)))"
+      return 0
+    fi
+    if [ $((SECONDS - last)) -ge "$PROGRESS_SECONDS" ] && [ "$n" -gt 1 ]; then
+      note "... $(duration $((SECONDS - start))): ${MISSING:-not yet}"
+      last="$SECONDS"
+    fi
+  done
+  note "... $what: not done after $(duration $((SECONDS - start))): ${MISSING:-not yet}"
+  return 1
+}
 
 # Bytes of a quantity as the API server prints it (an integer with a suffix or an exponent: 50Gi,
 # 20G, 53687091200, 20e9). Anything else, or more than 2^62, fails.
@@ -129,12 +171,15 @@ check_context() {
 }
 
 check_release() {
-  local list status deployed
+  local list name state ch status="" deployed=""
   # (Helm 4 has no --all: the states are named; pending ones must show, to be refused.)
-  list=$("${H[@]}" list --deployed --failed --pending --filter "^${RELEASE//./\\.}\$" -o json) || die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
-  [[ "$list" == *"\"name\":\"$RELEASE\""* ]] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: helm list -A --kube-context $(printf '%q' "$CONTEXT")"
-  [[ "$list" =~ \"status\":\"([^\"]*)\" ]] && status="${BASH_REMATCH[1]}"
-  [[ "$list" =~ \"chart\":\"([^\"]*)\" ]] && deployed="${BASH_REMATCH[1]}"
+  "${H[@]}" list --deployed --failed --pending --filter "^${RELEASE//./\\.}\$" -o json >"$WORK_DIR/releases.json" ||
+    die "helm can't list the releases of namespace $NAMESPACE in context $CONTEXT"
+  list=$(releases_read "$WORK_DIR/releases.json") || die "helm can't read its own release list ($WORK_DIR/releases.json)"
+  while IFS=$'\t' read -r name state ch; do
+    if [ "$name" = "$RELEASE" ]; then status="$state"; deployed="$ch"; fi
+  done <<<"$list"
+  [ -n "$status" ] || die "release $RELEASE not found in namespace $NAMESPACE (context $CONTEXT); hint: $(shown helm list --all-namespaces --kube-context "$CONTEXT")"
   case "${status:-}" in
     deployed | failed) ;;
     pending-*) die "$(pending_release "$status")" ;;
@@ -170,6 +215,21 @@ check_chart() {
     die "chart $CHART is $name $version, not $CHART_NAME $CHART_VERSION"
   fi
   note "chart $CHART resolves to $name $version"
+}
+
+# `helm list -o json` read as JSON, by Helm itself (JSON is YAML: a values file; a chart that ranges over
+# it): one line per release, name, status and chart separated by tabs. No text matching of JSON, and
+# no tool beyond the helm the script needs anyway.
+releases_read() {
+  local reader="$WORK_DIR/list-reader"
+  rm -rf -- "$reader"
+  mkdir -p -- "$reader/templates"
+  printf 'apiVersion: v2\nname: list-reader\nversion: 0.0.0\n' >"$reader/Chart.yaml"
+  # shellcheck disable=SC2016 # a Helm template, not shell
+  # (Helm parses what a template renders as YAML: the lines are comments.)
+  printf '%s\n' '{{- range .Values.releases }}#release {{ .name }}{{ "\t" }}{{ .status }}{{ "\t" }}{{ .chart }}' '{{ end }}' >"$reader/templates/list.yaml"
+  { printf '{"releases": '; cat -- "$1"; printf '}\n'; } >"$WORK_DIR/releases.values.json"
+  "${H[@]}" template "--values=$WORK_DIR/releases.values.json" -- list-reader "$reader" | sed -n 's/^#release //p'
 }
 
 # What Helm reads from a values file, as compact JSON with sorted keys (a chart that renders toJson).
@@ -309,8 +369,8 @@ check_pvcs() {
     # after a restart). The procedure restarts pods one at a time and re-creates the StatefulSet:
     # with another pod already down, a restart takes a second one out.
     if [ "${PVC_IN_REPLICAS[$i]}" = 1 ] && get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1; then
-      wait_ready "${PVC_PODS[$i]}" ||
-        die "pod ${PVC_PODS[$i]} is not Ready after ${WAIT_SECONDS}s: make every pod of the StatefulSet healthy first ($(shown "${K[@]}" describe pod "${PVC_PODS[$i]}")), then run this script again"
+      wait_until "$PREFLIGHT_WAIT_SECONDS" "pod ${PVC_PODS[$i]} to be Ready" pod_ready_said "${PVC_PODS[$i]}" ||
+        die "pod ${PVC_PODS[$i]} is not Ready after $(duration "$PREFLIGHT_WAIT_SECONDS") ($MISSING): make every pod of the StatefulSet healthy first ($(shown "${K[@]}" describe pod "${PVC_PODS[$i]}")), then run this script again (PVC_RESIZE_PREFLIGHT_WAIT_SECONDS waits longer)"
     fi
   done
   note "every PVC is Bound, its StorageClass allows expansion, and every pod is Ready"
@@ -330,13 +390,14 @@ check_quota() {
   note "${out#pvc-resize: }"
 }
 
-# Waits up to WAIT_SECONDS for the pod to be Ready.
-wait_ready() {
-  local n
-  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-    pod_ready "$1" && return 0
-    pause
-  done
+# A probe of wait_until: the pod is Ready; else MISSING says why not, as the pod says it (its Ready
+# condition's reason and message, the reasons its containers wait or were last terminated).
+pod_ready_said() {
+  local why
+  pod_ready "$1" && return 0
+  why=$(field pod "$1" '{.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Ready")].message}; {.status.containerStatuses[*].state.waiting.reason} {.status.containerStatuses[*].lastState.terminated.reason}' 2>/dev/null || true)
+  why=$(sed -e 's/  */ /g' -e 's/^[ ;]*//' -e 's/[ ;]*$//' <<<"$why")
+  MISSING="pod $1 is not Ready${why:+: $why}"
   return 1
 }
 
@@ -382,16 +443,21 @@ disk_to_grow() {
 step_fallback_scale_down() {
   [ "$FALLBACK" = 1 ] || { note "skipped (only with --fallback-scale-to-zero)"; return 0; }
   disk_to_grow || { note "every disk has grown already: no scale to 0"; return 0; }
-  local i n
   scale_all 0
+  wait_until "$WAIT_SECONDS" "the pods to go at 0 replicas" pods_gone ||
+    die "$MISSING after $(duration "$WAIT_SECONDS") at 0 replicas$(at_zero_note)"
+}
+
+# A probe of wait_until: no pod of the replicas runs.
+pods_gone() {
+  local i left=()
   for i in "${!PVCS[@]}"; do
     [ "${PVC_IN_REPLICAS[$i]}" = 1 ] || continue
-    for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-      get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1 || break
-      pause
-    done
-    [ "$n" -gt 0 ] || die "pod ${PVC_PODS[$i]} still exists after ${WAIT_SECONDS}s at 0 replicas$(at_zero_note)"
+    get pod "${PVC_PODS[$i]}" -o name >/dev/null 2>&1 && left+=("${PVC_PODS[$i]}")
   done
+  [ "${#left[@]}" = 0 ] && return 0
+  MISSING="${#left[@]} pod(s) still there: ${left[*]}"
+  return 1
 }
 
 step_patch_pvcs() {
@@ -411,35 +477,86 @@ step_patch_pvcs() {
   done
 }
 
+# The state of one PVC, in PVC_STATE: grown (its capacity has SIZE and no resize runs), pending
+# (FileSystemResizePending: the disk has grown, the filesystem waits for the pod) or growing; PVC_SAID
+# says it for a person ("at 20Gi, Resizing"). Stops on a resize error that waiting can't cure; a
+# cloud's error that passes (an EBS modification still in progress) is said and waited out.
+pvc_state() {
+  local pvc="$1" all capacity conditions message
+  # One read (the conditions change meanwhile): capacity|types|error messages (which may hold a |).
+  all=$(field pvc "$pvc" '{.status.capacity.storage}|{.status.conditions[*].type}|{.status.conditions[?(@.type=="ControllerResizeError")].message}{.status.conditions[?(@.type=="NodeResizeError")].message}' 2>/dev/null || true)
+  capacity="${all%%|*}"
+  all="${all#*|}"
+  conditions=" ${all%%|*} "
+  message="${all#*|}"
+  PVC_STATE=growing
+  PVC_SAID="$pvc at ${capacity:-no capacity}"
+  if [[ "$conditions" == *" ControllerResizeError "* || "$conditions" == *" NodeResizeError "* ]]; then
+    resize_error "$pvc" "$message" "$capacity"
+    return 0
+  fi
+  if [[ "$conditions" == *" FileSystemResizePending "* ]]; then
+    PVC_STATE=pending
+    PVC_SAID+=", FileSystemResizePending (the disk has grown; the filesystem grows when the pod restarts)"
+  elif at_least_size "${capacity:-0}" && [[ "$conditions" != *" Resizing "* ]]; then
+    PVC_STATE=grown
+  elif [[ "$conditions" == *" Resizing "* ]]; then
+    PVC_SAID+=", Resizing"
+  fi
+}
+
+# A resize error of a PVC: said and waited out when it passes, else the stop with its way out.
+resize_error() {
+  local pvc="$1" message="$2" capacity="$3"
+  if [[ "$message" == *"Unattached"* ]] && [ "$FALLBACK" = 1 ] && [ -z "$(pods_using "$pvc")" ]; then
+    # The refusal from before the scale-down: the resizer retries a failed volume only after
+    # its backoff (up to minutes); the disk is detached now.
+    PVC_SAID+=", the resizer retries after its backoff (it refused while the disk was attached)"
+    return 0
+  fi
+  case "$message" in
+    *Unattached*)
+      die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the pods are down while the StatefulSets are at 0)$(at_zero_note)" ;;
+    *VolumeModificationRateExceeded*)
+      die "$pvc: AWS EBS allows one modification per volume every 6 hours, and this volume was modified less than 6 hours ago ($message). The request stays at $SIZE and the resizer retries by itself: run this script again once 6 hours have passed since that modification; it resumes here$(at_zero_note)" ;;
+    *IncorrectModificationState* | *"currently being modified"* | *"modification in progress"* | *"is being modified"*)
+      PVC_SAID+=", AWS EBS says ${message##*api error }: an earlier modification of this volume is still running; the resizer retries" ;;
+    *)
+      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) the request may be lowered to a size above the current capacity ${capacity:-?} and below $SIZE: this script only grows requests, so lower it yourself ($(shown "${K[@]}" patch pvc "$pvc" --type=merge -p '{"spec":{"resources":{"requests":{"storage":"NEW_SIZE"}}}}')), then make a new plan with NEW_SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))$(at_zero_note)" ;;
+  esac
+}
+
+# A probe of wait_until: the PVC has grown (or its filesystem awaits the pod).
+pvc_grown() {
+  pvc_state "$1"
+  [ "$PVC_STATE" != growing ] && return 0
+  MISSING="$PVC_SAID"
+  return 1
+}
+
 # Waits until the PVC's capacity reaches SIZE in bytes, or its filesystem awaits a pod restart.
 # Returns 0 when grown, 2 when FileSystemResizePending; dies on a resize error or a timeout.
 wait_pvc() {
-  local pvc="$1" n capacity conditions message
-  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-    capacity=$(field pvc "$pvc" '{.status.capacity.storage}')
-    conditions=" $(pvc_conditions "$pvc") "
-    if [[ "$conditions" == *" ControllerResizeError "* || "$conditions" == *" NodeResizeError "* ]]; then
-      message=$(field pvc "$pvc" '{.status.conditions[?(@.type=="ControllerResizeError")].message}{.status.conditions[?(@.type=="NodeResizeError")].message}')
-      if [[ "$message" == *"Unattached"* ]] && [ "$FALLBACK" = 1 ] && [ -z "$(pods_using "$pvc")" ]; then
-        # The refusal from before the scale-down: the resizer retries a failed volume only after
-        # its backoff (up to minutes); the disk is detached now.
-        pause
-        continue
-      fi
-      if [[ "$message" == *"Unattached"* ]]; then
-        die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the pods are down while the StatefulSets are at 0)$(at_zero_note)"
-      fi
-      die "$pvc: the resize failed: $message. If the size is infeasible, with RecoverVolumeExpansionFailure (GA in Kubernetes 1.34) the request may be lowered to a size above the current capacity ${capacity:-?} and below $SIZE: this script only grows requests, so lower it yourself ($(shown "${K[@]}" patch pvc "$pvc" --type=merge -p '{"spec":{"resources":{"requests":{"storage":"NEW_SIZE"}}}}')), then make a new plan with NEW_SIZE; without it the request can't be lowered ($(shown "${K[@]}" describe pvc "$pvc"))$(at_zero_note)"
-    fi
-    if [[ "$conditions" == *" FileSystemResizePending "* ]]; then
-      return 2
-    fi
-    if at_least_size "${capacity:-0}" && [[ "$conditions" != *" Resizing "* ]]; then
-      return 0
-    fi
-    pause
+  wait_until "$WAIT_SECONDS" "PVC $1 to reach $SIZE" pvc_grown "$1" ||
+    die "PVC $MISSING after $(duration "$WAIT_SECONDS") (expected $SIZE, $SIZE_BYTES bytes); see $(shown "${K[@]}" describe pvc "$1")$(at_zero_note)"
+  [ "$PVC_STATE" = pending ] && return 2
+  return 0
+}
+
+# A probe of wait_until: every PVC has grown (or its filesystem awaits the pod). MISSING counts them
+# and names the others with their state ("1 of 3 PVCs at 50Gi; data-kafka-2 at 20Gi, Resizing").
+pvcs_grown() {
+  local i total=0 done_=0 others=()
+  for i in "${!PVCS[@]}"; do
+    get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
+    total=$((total + 1))
+    pvc_state "${PVCS[$i]}"
+    if [ "$PVC_STATE" = growing ]; then others+=("$PVC_SAID"); else done_=$((done_ + 1)); fi
   done
-  die "PVC $pvc still has ${capacity:-no capacity} after ${WAIT_SECONDS}s (expected $SIZE, $SIZE_BYTES bytes); see $(shown "${K[@]}" describe pvc "$pvc")$(at_zero_note)"
+  [ "${#others[@]}" = 0 ] && return 0
+  MISSING="$done_ of $total PVCs at $SIZE"
+  for i in "${!others[@]}"; do MISSING+="; ${others[$i]}"; done
+  return 1
 }
 
 # The pods that mount the PVC (the scale-down waited for them to go).
@@ -465,13 +582,15 @@ at_zero_note() {
 }
 
 step_wait_pvcs() {
-  local i rc
+  local i
+  wait_until "$WAIT_SECONDS" "the PVCs to reach $SIZE" pvcs_grown ||
+    die "not every PVC has grown after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe pvc "${PVCS[@]}")$(at_zero_note)"
   for i in "${!PVCS[@]}"; do
     get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
-    rc=0; wait_pvc "${PVCS[$i]}" || rc=$?
-    case "$rc" in
-      0) note "${PVCS[$i]} has grown to $(field pvc "${PVCS[$i]}" '{.status.capacity.storage}')" ;;
-      2) note "${PVCS[$i]}: the disk has grown; its filesystem waits for the pod (FileSystemResizePending)" ;;
+    pvc_state "${PVCS[$i]}"
+    case "$PVC_STATE" in
+      grown) note "${PVCS[$i]} has grown to $(field pvc "${PVCS[$i]}" '{.status.capacity.storage}')" ;;
+      pending) note "${PVCS[$i]}: the disk has grown; its filesystem waits for the pod (FileSystemResizePending)" ;;
     esac
   done
 }
@@ -526,12 +645,17 @@ upgrade_failed() {
 # Waits for a StatefulSet whose orphan delete was accepted to be gone: an upgrade before would patch
 # the object being deleted (its claim template: spec: Forbidden).
 wait_gone() {
-  local n
-  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-    sts_exists "$1" || return 0
-    pause
-  done
-  die "StatefulSet $1 is still there ${WAIT_SECONDS}s after the orphan delete"
+  wait_until "$WAIT_SECONDS" "StatefulSet $1 to be gone (the garbage collector orphans its pods first)" sts_gone "$1" ||
+    die "StatefulSet $1 is still there $(duration "$WAIT_SECONDS") after the orphan delete; see $(shown "${K[@]}" get statefulset "$1" -o yaml) (metadata.finalizers)"
+}
+
+# A probe of wait_until: the StatefulSet is gone.
+sts_gone() {
+  sts_exists "$1" || return 0
+  local since
+  since=$(field statefulset "$1" '{.metadata.deletionTimestamp}' 2>/dev/null || true)
+  MISSING="StatefulSet $1 is still there${since:+ (being deleted since $since)}"
+  return 1
 }
 
 # The orphan delete and the upgrade that re-creates the StatefulSet, back to back. A rerun after a kill
@@ -568,36 +692,49 @@ step_replace_statefulsets() {
 }
 
 step_rollout() {
-  local sts n
+  local sts
   for sts in "${STATEFULSETS[@]}"; do
     if [ "$(field statefulset "$sts" '{.spec.updateStrategy.type}')" != OnDelete ]; then
+      note "waiting for the rollout of StatefulSet $sts (at most $(duration "$WAIT_SECONDS"); kubectl says how it goes)"
       "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
       continue
     fi
     # `rollout status` refuses OnDelete: wait until every replica is Ready instead.
-    for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-      [ "$(field statefulset "$sts" '{.status.readyReplicas}')" = "$(field statefulset "$sts" '{.spec.replicas}')" ] && break
-      pause
-    done
-    [ "$n" -gt 0 ] || die "StatefulSet $sts has not every replica Ready after ${WAIT_SECONDS}s"
+    wait_until "$WAIT_SECONDS" "every replica of StatefulSet $sts to be Ready" replicas_ready "$sts" ||
+      die "StatefulSet $sts has not every replica Ready after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe statefulset "$sts")"
   done
+}
+
+# A probe of wait_until: every replica of the StatefulSet is Ready.
+replicas_ready() {
+  local ready want
+  ready=$(field statefulset "$1" '{.status.readyReplicas}' 2>/dev/null || true)
+  want=$(field statefulset "$1" '{.spec.replicas}' 2>/dev/null || true)
+  [ "${ready:-0}" = "$want" ] && return 0
+  MISSING="${ready:-0} of ${want:-?} replicas of $1 Ready"
+  return 1
 }
 
 # Restarts a pod whose filesystem awaits it, if (and only if) a StatefulSet owns it, and waits for Ready.
 restart_pod() {
-  local pod="$1" sts="$2" uid n
+  local pod="$1" sts="$2" uid
   [ "$(pod_owner "$pod")" = "StatefulSet/$sts" ] ||
     die "pod $pod is not owned by StatefulSet $sts (owner: $(pod_owner "$pod")); not restarting it: run this script again once the StatefulSet is back"
   uid=$(field pod "$pod" '{.metadata.uid}')
   log "restarting $pod so that its filesystem grows (FileSystemResizePending)"
   "${K[@]}" delete pod "$pod" --wait=true
-  for ((n = $(polls "$WAIT_SECONDS"); n > 0; n--)); do
-    if [ "$(field pod "$pod" '{.metadata.uid}' 2>/dev/null || true)" != "$uid" ] && pod_ready "$pod"; then
-      return 0
-    fi
-    pause
-  done
-  die "pod $pod is not Ready ${WAIT_SECONDS}s after its restart; see $(shown "${K[@]}" describe pod "$pod")"
+  wait_until "$WAIT_SECONDS" "pod $pod to be back and Ready" pod_restarted "$pod" "$uid" ||
+    die "pod $pod is not Ready $(duration "$WAIT_SECONDS") after its restart ($MISSING); see $(shown "${K[@]}" describe pod "$pod")"
+}
+
+# A probe of wait_until: a new pod of that name (another uid) is Ready.
+pod_restarted() {
+  if [ "$(field pod "$1" '{.metadata.uid}' 2>/dev/null || true)" = "$2" ]; then
+    MISSING="pod $1 is still the old one (being deleted)"
+    return 1
+  fi
+  get pod "$1" -o name >/dev/null 2>&1 || { MISSING="pod $1 is not created yet"; return 1; }
+  pod_ready_said "$1"
 }
 
 # The filesystem size seen by the pod, in bytes.
@@ -608,37 +745,45 @@ fs_bytes() {
   echo $((blocks * 1024))
 }
 
+# A probe of wait_until: the PVC's filesystem has grown (no FileSystemResizePending any more).
+pvc_fs_grown() {
+  pvc_state "$1"
+  [ "$PVC_STATE" = grown ] && return 0
+  MISSING="$PVC_SAID"
+  return 1
+}
+
+# A probe of wait_until: the filesystem the pod sees (FS_GOT bytes) has at least FS_MIN_PERCENT of SIZE.
+fs_grown() {
+  FS_GOT=$(fs_bytes "$1" "$2" "$3") || die "could not read the filesystem size of $1 ($(shown "${K[@]}" exec "$1" -c "$2" -- df -Pk "$3"))"
+  [ $((FS_GOT / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ] || return 0
+  MISSING="the filesystem of $1 at $3 has $FS_GOT bytes"
+  return 1
+}
+
 step_verify() {
-  local i j pvc pod sts rc n got
+  local i j pvc pod sts rc mount container
   # One pod at a time, highest ordinal first, as a StatefulSet rolls.
   for ((j = ${#PVCS[@]} - 1; j >= 0; j--)); do
     i="$j"; pvc="${PVCS[$i]}"; pod="${PVC_PODS[$i]}"; sts="${STATEFULSETS[${PVC_STS[$i]}]}"
+    mount="${MOUNTS[${PVC_STS[$i]}]}"; container="${CONTAINERS[${PVC_STS[$i]}]}"
     get pvc "$pvc" -o name >/dev/null 2>&1 || continue
     rc=0; wait_pvc "$pvc" || rc=$?
     if [ "${PVC_IN_REPLICAS[$i]}" = 0 ]; then
       note "$pvc has no pod (beyond the replicas); its filesystem grows when a pod mounts it"
       continue
     fi
-    for ((n = $(polls "$PENDING_GRACE_SECONDS"); rc == 2 && n > 0; n--)); do
-      pause; rc=0; wait_pvc "$pvc" || rc=$?
-    done
-    if [ "$rc" = 2 ]; then
+    # Drivers that expand online clear FileSystemResizePending by themselves; others need a restart.
+    if [ "$rc" = 2 ] && ! wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pvc to grow online" pvc_fs_grown "$pvc"; then
       restart_pod "$pod" "$sts"
       rc=0; wait_pvc "$pvc" || rc=$?
       [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see $(shown "${K[@]}" describe pvc "$pvc")"
     fi
     pod_ready "$pod" || die "pod $pod is not Ready"
     # Online expansion: the kubelet grows a mounted filesystem within a minute or two.
-    for ((n = $(polls "$PENDING_GRACE_SECONDS"); n > 0; n--)); do
-      got=$(fs_bytes "$pod" "${CONTAINERS[${PVC_STS[$i]}]}" "${MOUNTS[${PVC_STS[$i]}]}") ||
-        die "could not read the filesystem size of $pod"
-      [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ] || break
-      pause
-    done
-    if [ $((got / FS_MIN_PERCENT)) -lt $((SIZE_BYTES / 100)) ]; then
-      die "the filesystem of $pod at ${MOUNTS[${PVC_STS[$i]}]} has ${got:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod ($(shown "${K[@]}" delete pod "$pod"), while its StatefulSet owns it) and run this script again"
-    fi
-    note "$pod: the filesystem at ${MOUNTS[${PVC_STS[$i]}]} has $got bytes"
+    wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pod at $mount to show $SIZE" fs_grown "$pod" "$container" "$mount" ||
+      die "the filesystem of $pod at $mount has ${FS_GOT:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod ($(shown "${K[@]}" delete pod "$pod"), while its StatefulSet owns it) and run this script again"
+    note "$pod: the filesystem at $mount has $FS_GOT bytes"
   done
 }
 

@@ -443,3 +443,19 @@ pub fn plan_argv<'a>(
     args.extend_from_slice(extra);
     args
 }
+
+/// The script of a blocked plan (`plan --format script` with exit 1): bash runs it, it changes
+/// nothing (it calls no kubectl or helm), exits 1 and names the finding `id` on stderr.
+pub fn assert_blocked_script(script: &str, id: &str) {
+    assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
+    let run = Command::new("bash")
+        .args(["-c", script])
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(err.contains("is blocked; nothing was changed"), "{err}");
+    assert!(err.contains(&format!("[{id}]")), "{id}: {err}");
+    assert!(!err.contains("command not found"), "{err}");
+}

@@ -33,7 +33,14 @@ Rules enforced, as the API server and the controllers do:
     do, with their texts (`exceeded quota: ...`, `maximum storage usage per PersistentVolumeClaim is ...`);
   - the server's version (state["server_minor"], default 35; `kubectl version -o json`): before 1.35 an
     upgrade that changes a live StatefulSet's revisionHistoryLimit fails with `spec: Forbidden`;
-  - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds).
+  - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds);
+  - waits as a person meets them: faults.resize_ticks {pvc: calls} (a slow resize, Resizing meanwhile),
+    faults.ebs_busy {pvc: calls} (AWS EBS refuses while an earlier modification runs, the resizer
+    retries: ControllerResizeError with IncorrectModificationState meanwhile), faults.ebs_rate [pvc]
+    (VolumeModificationRateExceeded, for good), faults.not_ready [pod] (a pod that never becomes Ready:
+    CrashLoopBackOff), faults.kill_at_call {"match": text, "count": n} (the script killed at the n-th
+    call whose words contain the text: a kill during a wait), faults.list_indent (helm list -o json
+    pretty-printed, as another Helm might).
 Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
 call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
 """
@@ -139,9 +146,16 @@ def pvc_obj(name):
 def pod_obj(name):
     p = S["pods"][name]
     owners = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": p["owner"], "controller": True}] if p["owner"] else []
+    ready = {"type": "Ready", "status": "True" if p["ready"] else "False"}
+    status = {"conditions": [ready]}
+    if name in S["faults"].get("not_ready", []):
+        ready.update(reason="ContainersNotReady", message="containers with unready status: [kafka]")
+        status["containerStatuses"] = [{"name": "kafka", "ready": False, "restartCount": 7,
+                                        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                                        "lastState": {"terminated": {"reason": "Error", "exitCode": 1}}}]
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"], "ownerReferences": owners},
-            "status": {"conditions": [{"type": "Ready", "status": "True" if p["ready"] else "False"}]}}
+            "status": status}
 
 
 def sc_obj(name):
@@ -235,6 +249,9 @@ def reconcile():
                     request(pvc, want)
             if pod not in S["pods"]:
                 start_pod(pod, name, pvc)
+    for name in S["faults"].get("not_ready", []):
+        if name in S["pods"]:
+            S["pods"][name]["ready"] = False
     for name, sts in S["statefulsets"].items():
         ready = [p for p in S["pods"].values() if p["owner"] == name and p["ready"]]
         sts.setdefault("status", {})["readyReplicas"] = len(ready)
@@ -263,6 +280,16 @@ def resize(name, p):
     if cls["mode"] == "infeasible":
         p["conditions"] = ["ControllerResizeError"]
         p["message"] = f"resize volume \"{name}\" by resizer \"ebs.csi.aws.com\" failed: rpc error: code = OutOfRange desc = requested size exceeds the maximum"
+        return
+    if name in S["faults"].get("ebs_rate", []):
+        p["conditions"] = ["ControllerResizeError"]
+        p["message"] = f"resize volume \"{name}\" by resizer \"ebs.csi.aws.com\" failed: rpc error: code = Internal desc = Could not resize volume \"vol-0f1e2d3c4b5a69788\": operation error EC2: ModifyVolume, https response error StatusCode: 400, api error VolumeModificationRateExceeded: You've reached the maximum modification rate per volume limit. Wait at least 6 hours between modifications per EBS volume."
+        return
+    busy = S["faults"].get("ebs_busy", {})
+    if busy.get(name, 0) > 0:
+        busy[name] -= 1
+        p["conditions"] = ["ControllerResizeError"]
+        p["message"] = f"resize volume \"{name}\" by resizer \"ebs.csi.aws.com\" failed: rpc error: code = Internal desc = Could not resize volume \"vol-0f1e2d3c4b5a69788\": operation error EC2: ModifyVolume, https response error StatusCode: 400, api error IncorrectModificationState: Volume vol-0f1e2d3c4b5a69788 is currently being modified"
         return
     if cls["mode"] == "attached-refusal" and attached:
         p["conditions"] = ["ControllerResizeError"]
@@ -299,7 +326,7 @@ def request(pvc, b):
     if b > p["request"]:
         admit_grow(pvc, p, b)
         p["request"] = b
-        p["ticks"] = S["storageclasses"][p["class"]].get("delay", 1)
+        p["ticks"] = S["faults"].get("resize_ticks", {}).get(pvc, S["storageclasses"][p["class"]].get("delay", 1))
         p["conditions"] = ["Resizing"]
 
 
@@ -648,6 +675,8 @@ def helm(args):
         rows = [{"name": n, "namespace": r["namespace"], "revision": str(r["revision"]), "updated": "2026-11-26 10:00:00.0 +0000 UTC",
                  "status": r["status"], "chart": f"{r['chart']}-{r['version']}", "app_version": "1.43.0"}
                 for n, r in S["releases"].items() if r["namespace"] == ns and want.search(n)]
+        if S["faults"].get("list_indent"):
+            return json.dumps(rows, indent=S["faults"]["list_indent"], separators=(", ", " : "))
         return json.dumps(rows, separators=(",", ":"))
     if cmd == "get":
         opts, pos = split_flags(rest[2:])
@@ -836,6 +865,15 @@ def answer(tool, args):
     """(exit code or "exec", stdout, stderr) of one call."""
     load()
     S["calls"].append(" ".join([tool] + args))
+    kill = S["faults"].get("kill_at_call")
+    if kill and kill["match"] in " ".join([tool] + args):
+        kill["count"] -= 1
+        if kill["count"] <= 0:
+            S["faults"]["kill_at_call"] = None
+            S["killed_in"] = " ".join([tool] + args)
+            save()
+            os.killpg(CLIENT_PGID[0], signal.SIGKILL)
+            raise Killed()
     out, err, code = io.StringIO(), io.StringIO(), 0
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
