@@ -187,15 +187,16 @@ pub fn replace_file(path: &str, read: &Stamp, expected: &str, content: &str) -> 
 /// refused); a new one is written to a temporary file beside it and renamed into place. A reader
 /// never sees half a file, and a failed write leaves the old one.
 pub fn write_output(path: &str, content: &str) -> Result<(), String> {
-    match fs::read(path) {
-        Ok(old) => {
-            let old = String::from_utf8(old).map_err(|_| {
-                hinted(
-                    format!("--output {path}: the file exists and is not text; refusing to replace it"),
-                    "give another file name, or remove that file first",
-                )
-            })?;
-            replace_file(path, &old, content).map_err(|e| format!("--output {e}"))
+    match fs::metadata(path) {
+        Ok(meta) => {
+            if let Some(what) = not_regular(&meta) {
+                return Err(hinted(
+                    format!("--output {path}: is {what}, not a regular file; nothing written"),
+                    "drop --output and redirect stdout instead, or give the path of a regular file",
+                ));
+            }
+            let (old, stamp) = read_for_replace(path).map_err(|e| format!("--output {e}"))?;
+            replace_file(path, &stamp, &old, content).map_err(|e| format!("--output {e}"))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => write_new(path, content),
         Err(e) => Err(hinted(
@@ -212,7 +213,10 @@ fn write_new(path: &str, content: &str) -> Result<(), String> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let base = target.file_name().and_then(|n| n.to_str()).unwrap_or("output");
+    let base = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("output");
     let tmp = dir.join(format!(".{base}.pvc-resize-{}.tmp", std::process::id()));
     let written = fs::OpenOptions::new()
         .write(true)

@@ -86,6 +86,54 @@ pub fn emit_error(message: &str, log: Option<&Path>) {
     let _ = out.flush();
 }
 
+/// A Helm 3 / Helm 4 mix-up of the post-renderer's argument forms, said with the form that fits
+/// each Helm. `args` is this run's argv; `flags` the long options of `post-render`.
+/// - Helm 3 runs the executable itself: `--post-renderer-args` must start with `post-render`; a
+///   call that starts with one of its options is the Helm 4 plugin form given to Helm 3.
+/// - The Helm 4 plugin's plugin.yaml passes `post-render` already: `post-render post-render` is
+///   the Helm 3 form given to the plugin.
+pub fn form_mixup(args: &[String], flags: &[String]) -> Option<String> {
+    let quoted = |words: &[String]| {
+        words
+            .iter()
+            .map(|w| format!("--post-renderer-args {}", pvc_resize::shell::shell_quote(w)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let first = args.get(1)?;
+    let option = first.split_once('=').map_or(first.as_str(), |(f, _)| f);
+    if flags.iter().any(|f| f == option) {
+        let exe = pvc_resize::shell::shell_quote(&args[0]);
+        return Some(format!(
+            "pvc-resize: error: the arguments start with `{option}`, an option of `post-render`, without the command `post-render`: \
+             that is the Helm 4 plugin form (its plugin.yaml passes `post-render`), given to Helm 3, which runs the executable itself\n  \
+             hint: with Helm 3: helm ... --post-renderer {exe} --post-renderer-args post-render {}\n  \
+             hint: with Helm 4: make and install the plugin once (pvc-resize helm-plugin ~/.local/share/pvc-resize/pvc-resize && helm plugin install ~/.local/share/pvc-resize/pvc-resize), then: helm ... --post-renderer pvc-resize {}\n",
+            quoted(&args[1..]),
+            quoted(&args[1..]),
+        ));
+    }
+    if first == "post-render" && args.get(2).is_some_and(|a| a == "post-render") {
+        let name = std::env::var_os("HELM_PLUGIN_DIR")
+            .and_then(|d| {
+                Path::new(&d)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+            .unwrap_or_else(|| "pvc-resize".to_owned());
+        return Some(format!(
+            "pvc-resize: error: `post-render` is given twice: that is the Helm 3 form (--post-renderer-args post-render ...), \
+             given to the Helm 4 plugin, whose plugin.yaml passes `post-render` already\n  \
+             hint: with Helm 4: helm ... --post-renderer {} {}\n  \
+             hint: with Helm 3: helm ... --post-renderer pvc-resize --post-renderer-args post-render {}\n",
+            pvc_resize::shell::shell_quote(&name),
+            quoted(&args[3..]),
+            quoted(&args[3..]),
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +151,28 @@ mod tests {
             "pvc-resize: error: a: b\n  hint: x?y\tz\n\
              (Helm 4 hides a plugin's messages: this run's log is /p/post-render.log)\n"
         );
+    }
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn argument_form_mixups_are_told_apart() {
+        let flags = words("--size --statefulset --claim --patch --log");
+        let helm3 = form_mixup(&words("/bin/pvc-resize --size 50Gi"), &flags).unwrap();
+        assert!(helm3.contains("--post-renderer /bin/pvc-resize --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 50Gi"), "{helm3}");
+        let helm3 = form_mixup(&words("pvc-resize --size=50Gi"), &flags).unwrap();
+        assert!(helm3.contains("start with `--size`"), "{helm3}");
+        let helm4 = form_mixup(&words("p post-render post-render --size 5Gi"), &flags).unwrap();
+        assert!(helm4.contains("with Helm 4: helm ... --post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 5Gi\n"), "{helm4}");
+        for fine in [
+            "p post-render --size 5Gi",
+            "p values f --size 5Gi",
+            "p --version",
+            "p --sise 5Gi",
+        ] {
+            assert_eq!(form_mixup(&words(fine), &flags), None, "{fine}");
+        }
     }
 }

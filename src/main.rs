@@ -230,6 +230,19 @@ fn run_man(a: ManArgs, diag: &mut Diag) -> Result<ExitCode> {
 /// A clap error as every other error: `pvc-resize: error: ...`, clap's usage line, and a hint
 /// naming the help of the subcommand at fault.
 fn argument_error(e: &clap::Error) -> String {
+    let args: Vec<String> = std::env::args().collect();
+    let flags: Vec<String> = Cli::command()
+        .find_subcommand("post-render")
+        .map(|c| {
+            c.get_arguments()
+                .filter_map(|a| a.get_long())
+                .map(|l| format!("--{l}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(text) = helm4_run::form_mixup(&args, &flags) {
+        return text;
+    }
     let rendered = e.render().to_string();
     let mut out = String::new();
     for line in rendered.lines() {
@@ -523,7 +536,11 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         "kubernetes_version".into(),
         a.kubernetes_version.clone().into(),
     );
-    let out = output::render(&report, format, product_color(&a.color, a.output.as_deref()));
+    let out = output::render(
+        &report,
+        format,
+        product_color(&a.color, a.output.as_deref()),
+    );
     deliver(a.output.as_deref(), &out)?;
     diag.say(&format!(
         "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \

@@ -415,7 +415,7 @@ fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
         "{text}"
     );
     assert!(
-        text.contains("`pvc-resize plan --release posthog --namespace NAMESPACE --size 50Gi --manifests new.yaml --statefulset posthog-posthog-kafka --claim data`"),
+        text.contains("`pvc-resize plan --release posthog --namespace NAMESPACE --size 50Gi --manifests new.yaml --statefulset posthog-posthog-kafka --claim data --values VALUES.yaml --chart CHART --kube-context CONTEXT --format script --output resize.sh`"),
         "{text}"
     );
     // A values file against a render is refused.

@@ -1753,6 +1753,52 @@ fn quotas_and_limit_ranges_stop_before_the_first_change() {
     let err = expect_done(&sim, &oracle, &before, "quota at the limit", &[]);
     assert!(
         err.contains("no ResourceQuota or LimitRange refuses growing 3 PVC(s) to 50Gi"),
+        "{err}"
+    );
+}
+
+/// The server's version decides whether the upgrade may change a live StatefulSet's
+/// `revisionHistoryLimit` (the rule of `check --kubernetes-version`): a StatefulSet the upgrade
+/// updates in place (KEP-4650 InPlace here) whose live limit differs from the render's stops the
+/// script on a 1.31 server before any change, and goes through on 1.35; a StatefulSet the script
+/// re-creates takes the render's limit on any version.
+#[test]
+fn revision_history_limit_by_the_servers_version() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let with = |minor: i64, in_place: &'static str| {
+        let sim = Sim::new(
+            &e,
+            &POSTHOG_1,
+            Opts {
+                in_place,
+                ..Opts::default()
+            },
+        );
+        sim.edit(|s| {
+            s["server_minor"] = json!(minor);
+            for sts in s["statefulsets"].as_object_mut().unwrap().values_mut() {
+                sts["spec"]["revisionHistoryLimit"] = json!(3);
+            }
+        });
+        sim
+    };
+    let sim = with(31, "strategy");
+    let needle = "changes its spec.revisionHistoryLimit from 3 to 10: Kubernetes 1.31 refuses an update of spec.revisionHistoryLimit";
+    expect_stop(&sim, "1.31, in place", &[], &[needle]);
+    assert!(changes(&sim).is_empty(), "{:?}", changes(&sim));
+    for (minor, in_place) in [(35, "strategy"), (31, "")] {
+        let sim = with(minor, in_place);
+        let before = sim.state();
+        let what = format!("1.{minor} {in_place}");
+        expect_done(&sim, &oracle, &before, &what, &[]);
+        for sts in sim.state()["statefulsets"].as_object().unwrap().values() {
+            let limit = sts["spec"].get("revisionHistoryLimit").cloned();
+            assert_eq!(limit.unwrap_or(json!(10)), json!(10), "{what}");
+        }
+    }
+}
+
 /// The fake's environment for a run under `script(1)` (a terminal), with progress on every poll.
 fn terminal_run(sim: &Sim, env: &[(&str, &str)]) -> (i32, String) {
     let mut cmd = Command::new("script");
@@ -1817,7 +1863,7 @@ fn golden(name: &str, got: &str) {
     assert!(
         want == got,
         "{name} differs (PVC_RESIZE_BLESS=1 to accept):\n{}",
-        pvc_resize::render::unified_diff(&want, got, name)
+        pvc_resize::output::diff::unified_diff(&want, got, name)
     );
 }
 
@@ -1891,7 +1937,9 @@ fn a_pod_never_ready_stops_the_preflight_fast_with_its_reason() {
     sim.invariants(&before, "a pod never Ready");
     for needle in [
         format!("waiting for pod {pod} to be Ready (at most 3s"),
-        format!("pvc-resize: pod {pod} is not Ready after 3s (pod {pod} is not Ready: ContainersNotReady containers with unready status: [kafka]; CrashLoopBackOff Error)"),
+        format!(
+            "pvc-resize: pod {pod} is not Ready after 3s (pod {pod} is not Ready: ContainersNotReady containers with unready status: [kafka]; CrashLoopBackOff Error)"
+        ),
         "PVC_RESIZE_PREFLIGHT_WAIT_SECONDS".to_owned(),
     ] {
         assert!(err.contains(&needle), "{needle}:\n{err}");
@@ -1904,46 +1952,6 @@ fn a_pod_never_ready_stops_the_preflight_fast_with_its_reason() {
     );
 }
 
-/// The server's version decides whether the upgrade may change a live StatefulSet's
-/// `revisionHistoryLimit` (the rule of `check --kubernetes-version`): a StatefulSet the upgrade
-/// updates in place (KEP-4650 InPlace here) whose live limit differs from the render's stops the
-/// script on a 1.31 server before any change, and goes through on 1.35; a StatefulSet the script
-/// re-creates takes the render's limit on any version.
-#[test]
-fn revision_history_limit_by_the_servers_version() {
-    let Some(e) = env() else { return };
-    let oracle = HelmOracle::new(e.helm.clone());
-    let with = |minor: i64, in_place: &'static str| {
-        let sim = Sim::new(
-            &e,
-            &POSTHOG_1,
-            Opts {
-                in_place,
-                ..Opts::default()
-            },
-        );
-        sim.edit(|s| {
-            s["server_minor"] = json!(minor);
-            for sts in s["statefulsets"].as_object_mut().unwrap().values_mut() {
-                sts["spec"]["revisionHistoryLimit"] = json!(3);
-            }
-        });
-        sim
-    };
-    let sim = with(31, "strategy");
-    let needle = "changes its spec.revisionHistoryLimit from 3 to 10: Kubernetes 1.31 refuses an update of spec.revisionHistoryLimit";
-    expect_stop(&sim, "1.31, in place", &[], &[needle]);
-    assert!(changes(&sim).is_empty(), "{:?}", changes(&sim));
-    for (minor, in_place) in [(35, "strategy"), (31, "")] {
-        let sim = with(minor, in_place);
-        let before = sim.state();
-        let what = format!("1.{minor} {in_place}");
-        expect_done(&sim, &oracle, &before, &what, &[]);
-        for sts in sim.state()["statefulsets"].as_object().unwrap().values() {
-            let limit = sts["spec"].get("revisionHistoryLimit").cloned();
-            assert_eq!(limit.unwrap_or(json!(10)), json!(10), "{what}");
-        }
-    }
 /// AWS EBS allows one modification per volume every 6 hours: a stop that says so and how to go on,
 /// and a rerun (once the volume may change again) converges.
 #[test]

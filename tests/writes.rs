@@ -322,3 +322,99 @@ fn run_within(secs: u64, args: &[&str]) -> std::process::Output {
     }
     child.wait_with_output().unwrap()
 }
+
+/// `--output FILE`: the product goes to FILE (stdout stays empty), whole, replacing an old one; an
+/// error that leaves no product leaves FILE as it was. A blocked plan's script is still written: it
+/// names the finding and exits 1, so an old runnable script can't stay behind.
+#[test]
+fn output_file_gets_the_product_whole_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/rendered-kafka.yaml");
+    let script = dir.path().join("resize.sh");
+    fs::write(&script, "echo an old runnable script\n").unwrap();
+    let plan = |size: &str, manifests: &str| {
+        run(
+            &[
+                "plan",
+                "--release",
+                "kafka",
+                "--namespace",
+                "demo",
+                "--size",
+                size,
+                "--manifests",
+                manifests,
+                "--format",
+                "script",
+                "--output",
+                script.to_str().unwrap(),
+            ],
+            b"",
+        )
+    };
+    // Blocked (a shrink): exit 1, nothing on stdout, the file is the blocked script.
+    let out = plan("1Gi", manifests);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert_blocked_script(&read(&script), "shrink");
+    // An input that can't be read: exit 2, the file as it was.
+    let before = read(&script);
+    let out = plan("50Gi", "/nonexistent/render.yaml");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert_eq!(read(&script), before);
+    // validate and check: the report in the file, in the format asked, never coloured.
+    let values = dir.path().join("values.yaml");
+    fs::write(&values, VALUES).unwrap();
+    let report = dir.path().join("report.json");
+    let out = run(
+        &[
+            "validate",
+            "--values",
+            values.to_str().unwrap(),
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, ""),
+        "{}",
+        stderr(&out)
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(&report)).unwrap();
+    assert_eq!(json["command"], "validate", "{json}");
+    let text = dir.path().join("check.txt");
+    let head = dir.path().join("head.yaml");
+    fs::write(&head, VALUES.replace("20Gi", "10Gi")).unwrap();
+    let out = run(
+        &[
+            "check",
+            "--base",
+            values.to_str().unwrap(),
+            "--head",
+            head.to_str().unwrap(),
+            "--color",
+            "auto",
+            "--output",
+            text.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (1, ""),
+        "{}",
+        stderr(&out)
+    );
+    let got = read(&text);
+    assert!(got.contains("shrink") && !got.contains('\x1b'), "{got}");
+    // No temporary file is left beside them.
+    let names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+}

@@ -1005,6 +1005,9 @@ fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
         &shell_quote(&n.name),
         "--claim",
         &shell_quote(claim),
+        // What `--format script` needs besides (the script changes the values file, upgrades
+        // the chart and acts on one named context).
+        "--values VALUES.yaml --chart CHART --kube-context CONTEXT --format script --output resize.sh",
     ]
     .join(" ")
 }

@@ -448,7 +448,9 @@ pub fn plan_argv<'a>(
 /// nothing (it calls no kubectl or helm), exits 1 and names the finding `id` on stderr.
 pub fn assert_blocked_script(script: &str, id: &str) {
     assert!(script.starts_with("#!/usr/bin/env bash\n"), "{script}");
-    let run = Command::new("bash")
+    // (PATH names no folder: the script must need no program.)
+    let bash = program("bash").expect("bash");
+    let run = Command::new(bash)
         .args(["-c", script])
         .env("PATH", "/nonexistent")
         .output()

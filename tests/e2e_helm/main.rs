@@ -788,3 +788,52 @@ fn helm4_installs_beside_helm_plugins() {
         assert!(!stdout(&list).contains("pvc-resize"), "{}", stdout(&list));
     }
 }
+
+/// The Helm 3 and Helm 4 argument forms mixed up, with the real Helm on a small chart: each says
+/// which form fits which Helm, and the form it names works when pasted.
+#[test]
+fn argument_forms_mixed_up_name_the_right_one() {
+    let (Some(h3), Some(h4)) = (Helm::new(3), Helm::new(4)) else {
+        return;
+    };
+    // Helm 3 given the plugin form (no `post-render`).
+    let chart = tiny_chart(&h3);
+    let plugin_form = post_renderer_args(&["--size", "2Gi", "--statefulset", "data"]);
+    let mut args: Vec<String> = vec!["template".into(), "r".into(), chart.clone()];
+    args.extend(["--post-renderer".into(), BIN.into()]);
+    args.extend(plugin_form.iter().cloned());
+    let out = h3.run(&args);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    let helm3_form = format!(
+        "--post-renderer {BIN} --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 2Gi --post-renderer-args --statefulset --post-renderer-args data"
+    );
+    assert!(err.contains("given to Helm 3"), "{err}");
+    assert!(err.contains(&helm3_form), "{err}");
+    // ... and that form, pasted, renders the grown claim.
+    let mut fixed: Vec<String> = vec!["template".into(), "r".into(), chart.clone()];
+    fixed.extend(helm3_form.split(' ').map(str::to_owned));
+    assert!(h3.ok(&fixed).contains("storage: 2Gi"));
+
+    // The Helm 4 plugin given the Helm 3 form (`post-render` again).
+    h4.install_pvc_resize();
+    let chart = tiny_chart(&h4);
+    let mut args: Vec<String> = vec!["template".into(), "r".into(), chart.clone()];
+    args.extend(["--post-renderer".into(), "pvc-resize".into()]);
+    args.extend(post_renderer_args(&[
+        "post-render",
+        "--size",
+        "2Gi",
+        "--statefulset",
+        "data",
+    ]));
+    let out = h4.run(&args);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    let helm4_form = "--post-renderer pvc-resize --post-renderer-args --size --post-renderer-args 2Gi --post-renderer-args --statefulset --post-renderer-args data";
+    assert!(err.contains("given to the Helm 4 plugin"), "{err}");
+    assert!(err.contains(helm4_form), "{err}");
+    let mut fixed: Vec<String> = vec!["template".into(), "r".into(), chart];
+    fixed.extend(helm4_form.split(' ').map(str::to_owned));
+    assert!(h4.ok(&fixed).contains("storage: 2Gi"));
+}

@@ -338,8 +338,8 @@ fn size_removed(base: &Side, head: &Side, path: &[&str], name: &str, old: &Value
 fn plan_hint(text: &str) -> String {
     format!(
         "grow each PVC first (`kubectl patch pvc`), delete the StatefulSet with --cascade=orphan, then upgrade; \
-         the exact commands: `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} \
-         --manifests RENDERED.yaml --values VALUES.yaml`"
+         the exact commands and the script that runs them: `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {text} \
+         --manifests RENDERED.yaml --values VALUES.yaml --chart CHART --kube-context CONTEXT --format script --output resize.sh`"
     )
 }
 

@@ -163,7 +163,7 @@ fn post_renderer(o: &mut String, plan: &Plan, heading: &str, indent: &str) {
         let how = if f.helm == 3 {
             "runs the executable; its first argument is `post-render`"
         } else {
-            "takes the plugin NAME (helm plugin install plugin/helm4), whose plugin.yaml already passes `post-render`"
+            "takes the plugin NAME, whose plugin.yaml already passes `post-render`; make and install the plugin once (`pvc-resize helm-plugin ~/.local/share/pvc-resize/pvc-resize && helm plugin install ~/.local/share/pvc-resize/pvc-resize`: the folder gets the plugin.yaml and this binary; keep it, Helm links it)"
         };
         let _ = writeln!(o, "{indent}Helm {} {how}:", f.helm);
         let line = command_line(&f.command);
