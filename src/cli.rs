@@ -139,6 +139,15 @@ pub enum Command {
     /// an update change a StatefulSet field; exit 1 when it refuses
     #[command(hide = true)]
     UpdateRules(UpdateRulesArgs),
+    /// Check the render an upgrade would apply (the MANIFEST: of `helm upgrade --dry-run`) against the
+    /// release's manifest: the target claim templates at the new size, every other claim unchanged
+    #[command(after_help = "Example (the resize script's preflight runs it):\n  \
+        helm upgrade --dry-run=server ... > dry-run.out\n  \
+        helm get manifest posthog > release.yaml\n  \
+        pvc-resize verify-render --dry-run dry-run.out --base release.yaml --size 50Gi \\\n    \
+        --statefulset posthog-posthog-kafka --claim data --path kafka.persistence.size\n\n\
+        Exit 0 when the render is as planned, 1 when it is not (each difference on stderr), 2 on bad input.")]
+    VerifyRender(VerifyRenderArgs),
 }
 
 #[derive(Args)]
@@ -165,6 +174,28 @@ pub struct QuotaCheckArgs {
     /// A PVC beyond the replicas: charged its growth only when it exists
     #[arg(long = "pvc-if-exists", value_name = "NAME")]
     pub pvcs_if_exist: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct VerifyRenderArgs {
+    /// The output of `helm upgrade --dry-run` (its MANIFEST: part is read)
+    #[arg(long = "dry-run", value_name = "FILE")]
+    pub dry_run: String,
+    /// The release's manifest now (`helm get manifest RELEASE`)
+    #[arg(long, value_name = "FILE")]
+    pub base: String,
+    /// The new size of the target claim templates
+    #[arg(long, allow_hyphen_values = true)]
+    pub size: String,
+    /// A target StatefulSet (repeatable)
+    #[arg(long = "statefulset", value_name = "NAME", required = true)]
+    pub statefulsets: Vec<String>,
+    /// The claim template of the targets
+    #[arg(long, default_value = "data")]
+    pub claim: String,
+    /// The values path(s) the plan set, named in the messages
+    #[arg(long = "path", value_name = "P")]
+    pub paths: Vec<String>,
 }
 
 #[derive(Args)]

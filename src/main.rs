@@ -11,7 +11,7 @@ mod install;
 
 use cli::{
     AdviseArgs, CheckArgs, Cli, Command, HelmPluginArgs, ManArgs, PlanArgs, PostRenderArgs,
-    QuotaCheckArgs, UpdateRulesArgs, ValidateArgs, ValuesArgs,
+    QuotaCheckArgs, UpdateRulesArgs, ValidateArgs, ValuesArgs, VerifyRenderArgs,
 };
 use pvc_resize::commands::argocd;
 use pvc_resize::commands::check;
@@ -134,6 +134,7 @@ fn run() -> ExitCode {
         Command::Man(a) => run_man(a, &mut diag),
         Command::QuotaCheck(a) => run_quota_check(a, &mut diag),
         Command::UpdateRules(a) => run_update_rules(a, &mut diag),
+        Command::VerifyRender(a) => run_verify_render(a, &mut diag),
     };
     match result {
         Ok(code) => code,
@@ -737,6 +738,46 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         if report.blocking() { "; blocking" } else { "" }
     ));
     Ok(ExitCode::from(u8::from(report.blocking())))
+}
+
+/// `verify-render`: the upgrade's render against the release's manifest (the script's preflight).
+fn run_verify_render(a: VerifyRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
+    use pvc_resize::charts::{prove::ClaimId, verify};
+    let size = parse_size(&a.size)?;
+    let out = fsutil::read_text(&a.dry_run).map_err(|e| anyhow!(e))?;
+    let base = fsutil::read_text(&a.base).map_err(|e| anyhow!(e))?;
+    let Some(manifest) = verify::dry_run_manifest(&out) else {
+        bail!(fsutil::hinted(
+            format!(
+                "{}: no MANIFEST: line: not the output of helm upgrade --dry-run",
+                a.dry_run
+            ),
+            "give the whole stdout of `helm upgrade --dry-run=server ...`"
+        ));
+    };
+    let targets: Vec<ClaimId> = a
+        .statefulsets
+        .iter()
+        .map(|s| ClaimId {
+            object: format!("StatefulSet/{s}"),
+            claim: a.claim.clone(),
+        })
+        .collect();
+    let problems = verify::problems(&base, manifest, &targets, &size.text)
+        .map_err(|e| anyhow!("{}: {e}", a.dry_run))?;
+    for p in &problems {
+        diag.say(&format!("pvc-resize: {p}"));
+    }
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.paths.is_empty() {
+        diag.say(&format!(
+            "pvc-resize: the chart does not size the targets by {} alone: the values path the chart reads is proven by `pvc-resize plan --chart DIR|TGZ`",
+            a.paths.join(", ")
+        ));
+    }
+    Ok(ExitCode::from(1))
 }
 
 fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {

@@ -627,3 +627,65 @@ fn one_plan_for_two_statefulsets_with_two_paths() {
         );
     }
 }
+
+/// `verify-render` on the real Helm 4 output of a dry run (`install --dry-run=client`, offline; the
+/// same printer as `upgrade --dry-run`: HOOKS:, MANIFEST:, NOTES:) against `helm template` of the
+/// release's values: the path the chart reads passes; a path it ignores, or one that also grows
+/// another claim, stops.
+#[test]
+fn verify_render_reads_helm_4_dry_run_output() {
+    let (Some(fx), Some(helm)) = (common::shared_fixtures(), common::helm(4)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let chart = fx.join("bitnami-postgresql/chart/postgresql-17.1.0.tgz");
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "auth:\n  postgresPassword: fixed\n  replicationPassword: fixed\narchitecture: replication\n").unwrap();
+    let base = dir.path().join("release.yaml");
+    std::fs::write(
+        &base,
+        common::helm_template(&helm, "pg", &chart, "db", &values, &[]),
+    )
+    .unwrap();
+    let verify = |set: &str| {
+        let out = common::output_of(
+            std::process::Command::new(&helm)
+                .args(["install", "pg"])
+                .arg(&chart)
+                .args(["--dry-run=client", "--namespace", "db", "-f"])
+                .arg(&values)
+                .args(["--set", set]),
+        );
+        let dry = dir.path().join("dry-run.out");
+        std::fs::write(&dry, out).unwrap();
+        common::run(
+            &[
+                "verify-render",
+                "--dry-run",
+                dry.to_str().unwrap(),
+                "--base",
+                base.to_str().unwrap(),
+                "--size",
+                "20Gi",
+                "--statefulset",
+                "pg-postgresql-primary",
+                "--path",
+                set.split('=').next().unwrap(),
+            ],
+            b"",
+        )
+    };
+    let o = verify("primary.persistence.size=20Gi");
+    assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    let o = verify("persistence.size=20Gi");
+    assert_eq!(common::code(&o), 1);
+    assert!(common::stderr(&o).contains("StatefulSet/pg-postgresql-primary claim data is at 8Gi in the upgrade's render, not 20Gi"), "{}", common::stderr(&o));
+    let o = verify("global.x=1,primary.persistence.size=20Gi,readReplicas.persistence.size=20Gi");
+    assert_eq!(common::code(&o), 1);
+    assert!(
+        common::stderr(&o)
+            .contains("StatefulSet/pg-postgresql-read claim data would change from 8Gi to 20Gi"),
+        "{}",
+        common::stderr(&o)
+    );
+}

@@ -1516,10 +1516,11 @@ fn killed_inside_the_upgrade_then_rollback_and_rerun() {
 }
 
 /// `--path kafka.persistance.size` (a typo: the chart reads `kafka.persistence.size`): `values`
-/// inserts the key, the chart ignores it, and the upgrade re-creates the StatefulSet with its old
-/// claim template. The script used to say "done" (PVCs and filesystems grown) with the template at
-/// 20Gi, and every rerun deleted and re-created the StatefulSet again. It now stops after the
-/// upgrade and says which key is not read; nothing is lost (the StatefulSet runs, adopted pods).
+/// inserts the key, the chart ignores it. The script used to say "done" with the template at 20Gi,
+/// then stopped after the upgrade (PVCs patched, StatefulSet re-created). Its preflight now reads the
+/// render of the upgrade's dry run (MANIFEST:, as Helm prints it) and stops before the first change:
+/// the claim template is still at 20Gi there, and the script names the path and the way to find the
+/// one the chart reads.
 #[test]
 fn a_values_path_the_chart_does_not_read() {
     let Some(e) = env() else { return };
@@ -1527,20 +1528,24 @@ fn a_values_path_the_chart_does_not_read() {
     sim.plan_args
         .push("--path=kafka.persistance.size".to_owned());
     sim.make_plan(None);
-    let before = sim.state();
     let what = "values path the chart does not read";
-    let needle = "not 50Gi: the chart does not size it by kafka.persistance.size";
-    expect_stop(&sim, what, &[], &[needle]);
-    let s = sim.state();
-    let sts = sim.plan["targets"][0]["statefulset"].as_str().unwrap();
-    assert_eq!(s["releases"]["posthog"]["status"], "deployed", "{what}");
-    for (pod, p) in before["pods"].as_object().unwrap() {
-        assert_eq!(
-            s["pods"][pod]["uid"], p["uid"],
-            "{what}: {pod} kept running"
-        );
-        assert_eq!(s["pods"][pod]["owner"], sts, "{what}: {pod} adopted");
-    }
+    let needle = "is at 20Gi in the upgrade's render, not 50Gi";
+    expect_stop(
+        &sim,
+        what,
+        &[],
+        &[needle, "nothing has changed", "kafka.persistance.size"],
+    );
+    assert_eq!(
+        changes(&sim),
+        Vec::<String>::new(),
+        "{what}: changes were made"
+    );
+    assert_eq!(
+        sim.state()["releases"]["posthog"]["status"],
+        "deployed",
+        "{what}"
+    );
 }
 
 /// Azure refuses to grow the attached disks; the rerun with `--fallback-scale-to-zero` scales to 0,

@@ -8,3 +8,4 @@ pub mod paths;
 pub mod prove;
 pub mod source;
 pub mod templates;
+pub mod verify;

@@ -285,7 +285,19 @@ check_upgrade() {
     cat "$WORK_DIR/upgrade-dry-run.out" >&2
     die "the dry run of the upgrade failed: $(shown "${UPGRADE_DRY_RUN[@]}")"
   }
-  note "the dry run of the upgrade passed"
+  # The render the upgrade would apply (its MANIFEST:) against the release's: every target claim
+  # template at SIZE, every other claim as it is. Else nothing has changed yet: stop here.
+  "${H[@]}" get manifest "$RELEASE" >"$WORK_DIR/release-manifest.yaml" ||
+    die "$(shown "${H[@]}" get manifest "$RELEASE") failed"
+  local args=() sts p out
+  for sts in "${STATEFULSETS[@]}"; do args+=(--statefulset "$sts"); done
+  for p in "${VALUES_PATHS[@]}"; do args+=(--path "$p"); done
+  out=$(pvc-resize verify-render --dry-run "$WORK_DIR/upgrade-dry-run.out" --base "$WORK_DIR/release-manifest.yaml" \
+    --size "$SIZE" --claim "$CLAIM" "${args[@]}" 2>&1) ||
+    die "the dry run of the upgrade does not render what this plan needs (nothing has changed):
+$out
+the chart does not size the targets by $VALUES_PATH as planned: make the plan again with --chart (the chart's folder or .tgz) so that the path the chart reads is found and proven, then run it"
+  note "the dry run of the upgrade passed, and its render grows exactly the planned claim templates"
 }
 
 check_statefulsets() {

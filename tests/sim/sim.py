@@ -683,6 +683,8 @@ def helm(args):
         rel = S["releases"].get(pos[0])
         if not rel or rel["namespace"] != ns:
             fail("Error: release: not found")
+        if rest[1] == "manifest":
+            return manifest(rel.get("size") or S["model"]["default_size"]).rstrip("\n")
         return rel["values"].rstrip("\n")
     if cmd == "upgrade":
         return upgrade(pos[0], pos[1], rel, opts)
@@ -766,9 +768,13 @@ def upgrade(name, ref, rel, opts):
     if rel["status"].startswith("pending-"):
         fail("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
     if dry:
-        return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nSTATUS: pending-upgrade'
+        # As Helm prints a dry run: the release, HOOKS:, MANIFEST: (the render), NOTES:.
+        return (f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\n'
+                f'STATUS: pending-upgrade\nREVISION: {rel["revision"] + 1}\nDESCRIPTION: Dry run complete\n'
+                f'HOOKS:\nMANIFEST:\n{manifest(size)}\nNOTES:\nThe chart\'s notes.')
     mutate(f"helm upgrade {name} {size}")
     rel["revision"] += 1
+    rel["previous_size"], rel["size"] = rel.get("size"), size
     # Helm stores the new revision (with its values) as pending-upgrade before it applies anything;
     # a failure marks it failed, and `helm get values` reads that latest revision. A helm killed
     # (SIGKILL, a hang-up) leaves it pending-upgrade for good.
@@ -817,6 +823,17 @@ def upgrade(name, ref, rel, opts):
     return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\nSTATUS: deployed\nREVISION: {rel["revision"]}'
 
 
+def manifest(size):
+    """The release's StatefulSets as the chart renders them with the claim template at `size`."""
+    docs = []
+    for sts_name, shape in S["model"]["statefulsets"].items():
+        obj = json.loads(json.dumps(shape))
+        claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
+        claim["spec"]["resources"]["requests"]["storage"] = size
+        docs.append(f"---\n# Source: {S['model'].get('source', 'chart/templates/statefulset.yaml')}\n{to_yaml(obj)}")
+    return "\n".join(docs) + "\n"
+
+
 def rollback(name, rel):
     """`helm rollback NAME`: a new revision with the previous one's manifest (the StatefulSets as the
     model has them, at the old size) and values; a missing StatefulSet is created, a live one with
@@ -825,6 +842,7 @@ def rollback(name, rel):
         fail(f"Error: release: not found")
     mutate(f"helm rollback {name}")
     rel["revision"] += 1
+    rel["size"] = rel.get("previous_size")
     rel["values"] = rel.get("previous_values", rel["values"])
     for sts_name, shape in S["model"]["statefulsets"].items():
         live = S["statefulsets"].get(sts_name)

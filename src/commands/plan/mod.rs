@@ -1358,8 +1358,11 @@ fn preflight(
         ),
         check(
             "upgrade",
-            "a dry run of the exact upgrade command, on a copy of the values file already at the new size".to_owned(),
-            vec![upgrade(input, &format!("{work}/values.preflight.yaml"), version, true)],
+            "a dry run of the exact upgrade command, on a copy of the values file already at the new size; its render (MANIFEST:) must hold every target claim template at the new size and every other claim as the release has it (pvc-resize verify-render)".to_owned(),
+            vec![
+                upgrade(input, &format!("{work}/values.preflight.yaml"), version, true),
+                helm(input, false, &["get", "manifest", input.release]),
+            ],
         ),
         check(
             "statefulsets",
