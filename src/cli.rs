@@ -317,6 +317,10 @@ pub struct CheckArgs {
     /// default: the oldest version supported upstream). `kubectl version` prints the cluster's
     #[arg(long, value_name = "V", default_value = versions::DEFAULT)]
     pub kubernetes_version: String,
+    /// A StatefulSet the new render removes on purpose (repeatable): its removal, which leaves its
+    /// PVCs and their data behind, is then a warning instead of an error
+    #[arg(long = "allow-removed", value_name = "STS")]
+    pub allow_removed: Vec<String>,
     /// Write the product to FILE instead of stdout: atomically, once it is whole (an error that
     /// leaves no product leaves FILE as it was)
     #[arg(long, value_name = "FILE")]

@@ -522,7 +522,7 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         None => None,
     };
     let format = format_of(&a.format);
-    let (total, broken) = validate_inputs(&a, chart_schema.as_ref(), format, diag);
+    let (total, values, broken) = validate_inputs(&a, chart_schema.as_ref(), format, diag);
     let (valid, invalid, skipped) = (total.valid, total.invalid, total.skipped);
     let mut report = Report::new("validate", total.findings);
     for (k, v) in [
@@ -543,11 +543,26 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
         product_color(&a.color, a.output.as_deref()),
     );
     deliver(a.output.as_deref(), &out)?;
-    diag.say(&format!(
-        "pvc-resize: {valid} valid, {invalid} invalid, {skipped} skipped (no bundled schema for the kind), \
-         {broken} unreadable (Kubernetes {} schemas)",
+    // Values blocks and manifest objects are counted apart: "5 valid" of both said nothing.
+    let mut parts = Vec::new();
+    if !a.values.is_empty() {
+        parts.push(format!(
+            "values blocks: {} valid, {} invalid",
+            values.0, values.1
+        ));
+    }
+    if !a.manifests.is_empty() {
+        parts.push(format!(
+            "manifest objects: {} valid, {} invalid, {skipped} skipped (no bundled schema for the kind)",
+            valid - values.0,
+            invalid - values.1
+        ));
+    }
+    parts.push(format!(
+        "{broken} unreadable (Kubernetes {} schemas)",
         a.kubernetes_version
     ));
+    diag.say(&format!("pvc-resize: {}", parts.join("; ")));
     Ok(ExitCode::from(if broken > 0 {
         2
     } else {
@@ -556,15 +571,17 @@ fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode> {
 }
 
 /// Validates every input file; one unreadable file doesn't stop the others. Returns the sum of
-/// the reports and how many files couldn't be read or parsed (said on stderr; with a machine
+/// the reports, the valid and invalid counts of the values files alone, and how many files
+/// couldn't be read or parsed (said on stderr; with a machine
 /// format also reported as findings, so that CI annotates the broken file).
 fn validate_inputs(
     a: &ValidateArgs,
     chart_schema: Option<&validate::ChartSchema>,
     format: Format,
     diag: &mut Diag,
-) -> (validate::FileReport, usize) {
+) -> (validate::FileReport, (usize, usize), usize) {
     let mut total = validate::FileReport::default();
+    let mut values = (0, 0);
     let mut broken = 0;
     let inputs = a
         .values
@@ -591,7 +608,12 @@ fn validate_inputs(
             validate::manifest_stream(name, &text, &a.kubernetes_version)
         };
         match report {
-            Ok(r) => total.add(r),
+            Ok(r) => {
+                if is_values {
+                    values = (values.0 + r.valid, values.1 + r.invalid);
+                }
+                total.add(r)
+            }
             Err(f) => {
                 broken += 1;
                 diag.say(&format!("pvc-resize: error: {f}"));
@@ -601,7 +623,7 @@ fn validate_inputs(
             }
         }
     }
-    (total, broken)
+    (total, values, broken)
 }
 
 /// A file, or `REV:PATH` read with `git show` when no such file exists.
@@ -697,6 +719,43 @@ fn check_unreadable(a: &CheckArgs, mut f: Finding, diag: &mut Diag) -> Result<Ex
     Ok(ExitCode::from(2))
 }
 
+/// `--allow-removed STS`: the removal of that StatefulSet is deliberate; its finding becomes a
+/// warning that says so. A name that matches no removed StatefulSet is refused (a typo would
+/// otherwise accept nothing, silently).
+fn accept_removed(findings: &mut [Finding], allowed: &[String]) -> Result<()> {
+    for name in allowed {
+        let path = format!("StatefulSet/{name}");
+        let found = findings
+            .iter_mut()
+            .filter(|f| f.id == "statefulset-removed" && f.path.as_deref() == Some(path.as_str()));
+        let mut any = false;
+        for f in found {
+            any = true;
+            f.severity = Severity::Warning;
+            f.message
+                .push_str(&format!(" (accepted by --allow-removed {name})"));
+        }
+        if !any {
+            let removed: Vec<&str> = findings
+                .iter()
+                .filter(|f| f.id == "statefulset-removed")
+                .filter_map(|f| f.path.as_deref()?.strip_prefix("StatefulSet/"))
+                .collect();
+            bail!(fsutil::hinted(
+                format!(
+                    "--allow-removed {name}: the new render does not remove a StatefulSet of that name"
+                ),
+                if removed.is_empty() {
+                    "drop --allow-removed: no StatefulSet is removed".to_owned()
+                } else {
+                    format!("the removed ones are: {}", removed.join(", "))
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
     let base = a
         .base_manifests
@@ -712,6 +771,7 @@ fn run_check(a: CheckArgs, diag: &mut Diag) -> Result<ExitCode> {
         Checked::Findings(f) => f,
         Checked::Unreadable(f) => return check_unreadable(&a, *f, diag),
     };
+    accept_removed(&mut findings, &a.allow_removed)?;
     check::mark_blocking(&mut findings, a.strict);
     // A base read from git is the same file at another revision: its places name the PATH, so
     // that annotations resolve, and the label names the revision.

@@ -314,3 +314,60 @@ fn argocd_steps_go_around_one_sync() {
         "Argo CD upgrades, not helm: {text}"
     );
 }
+
+/// The recipe of docs/gitops.md ("Preview the Flux patch with `kubectl kustomize`"), run by bash
+/// as it is, with this pvc-resize and the real kubectl on PATH and the PostHog render as
+/// rendered.yaml; and the runbooks speak to a person, not of the script or its flag.
+#[test]
+fn the_flux_preview_recipe_in_the_docs_runs() {
+    let (Some(fixtures), Some(kubectl)) = (shared_fixtures(), program("kubectl")) else {
+        return;
+    };
+    let doc = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/gitops.md"));
+    let section = doc
+        .split("### Preview the Flux patch with `kubectl kustomize`")
+        .nth(1)
+        .expect("the recipe's heading");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("its sh block");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixtures.join("posthog/rendered-default.yaml"),
+        dir.path().join("rendered.yaml"),
+    )
+    .unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        .parent()
+        .unwrap();
+    let path = format!(
+        "{}:{}:{}",
+        bin.display(),
+        kubectl.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", block])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{block}\n{}", stderr(&out));
+    let preview = read(&dir.path().join("flux-preview.yaml"));
+    assert!(preview.contains("storage: 50Gi"), "{}", stdout(&out));
+    let render = fixtures.join("posthog/rendered-default.yaml");
+    for format in ["flux", "argocd"] {
+        let args = plan_argv(
+            "posthog",
+            "50Gi",
+            render.to_str().unwrap(),
+            &["--format", format],
+        );
+        let out = stdout(&run(&args, b""));
+        for word in ["script", "--fallback-scale-to-zero"] {
+            assert!(!out.contains(word), "{format}: {word}:\n{out}");
+        }
+    }
+}

@@ -216,7 +216,7 @@ fn every_forbidden_change_is_found_and_every_allowed_one_passes() {
             "renamed",
             "fullnameOverride: kafka-broker\n",
             &["statefulset-added", "statefulset-removed"],
-            0,
+            1,
             1,
         ),
     ];
@@ -733,6 +733,99 @@ fn kubernetes_version_applies_that_versions_rules() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
         stderr(&out).contains("newer than the rules this tool knows"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Bitnami Kafka 14.9.3 -> 32.4.4, both tarballs rendered by the real Helm 3: the upgrade deletes
+/// the broker StatefulSet `kafka` and `kafka-zookeeper`, and their PVCs stay behind with their data.
+/// That is an error by default (exit 1); the rename guess names one candidate for `kafka` (the
+/// same claim templates and containers: `kafka-controller`) and none for `kafka-zookeeper`;
+/// `--allow-removed` accepts each removal deliberately, and a name that is not removed is refused.
+#[test]
+fn a_chart_upgrade_that_orphans_pvcs_fails_unless_allowed() {
+    let (Some(root), Some(helm)) = (shared_fixtures(), helm(3)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("empty.yaml");
+    std::fs::write(&values, "{}\n").unwrap();
+    for (name, tgz) in [
+        ("old.yaml", "bitnami-kafka-14/chart/kafka-14.9.3.tgz"),
+        ("new.yaml", "bitnami-kafka-32/chart/kafka-32.4.4.tgz"),
+    ] {
+        let render = helm_template(&helm, "kafka", &root.join(tgz), "demo", &values, &[]);
+        std::fs::write(dir.path().join(name), render).unwrap();
+    }
+    let check = |extra: &[&str]| {
+        let mut args = vec![
+            "check",
+            "--base-manifests",
+            "old.yaml",
+            "--head-manifests",
+            "new.yaml",
+        ];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--format", "json"]);
+        run_in(Some(dir.path()), &args, b"")
+    };
+    let out = check(&[]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let removed: Vec<&serde_json::Value> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "statefulset-removed")
+        .collect();
+    assert_eq!(removed.len(), 2, "{json}");
+    for f in &removed {
+        assert_eq!(f["severity"], "error", "{f}");
+        assert_eq!(f["blocking"], true, "{f}");
+        let hint = f["hint"].as_str().unwrap();
+        assert!(hint.contains("--allow-removed"), "{hint}");
+    }
+    let message = |sts: &str| {
+        removed
+            .iter()
+            .find(|f| f["path"] == format!("StatefulSet/{sts}"))
+            .unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        message("kafka").contains("looks renamed to kafka-controller"),
+        "{}",
+        message("kafka")
+    );
+    assert!(
+        !message("kafka-zookeeper").contains("renamed"),
+        "{}",
+        message("kafka-zookeeper")
+    );
+    assert!(
+        message("kafka").contains("data-kafka-0"),
+        "{}",
+        message("kafka")
+    );
+
+    // Both removals accepted: exit 0, the findings say so.
+    let out = check(&[
+        "--allow-removed",
+        "kafka",
+        "--allow-removed",
+        "kafka-zookeeper",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("accepted by --allow-removed kafka-zookeeper"));
+    // One accepted: still 1. A name not removed: exit 2, the removed ones named.
+    assert_eq!(code(&check(&["--allow-removed", "kafka"])), 1);
+    let out = check(&["--allow-removed", "kafak"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("the removed ones are: kafka-zookeeper, kafka"),
         "{}",
         stderr(&out)
     );

@@ -246,7 +246,8 @@ fn validate_command_reports_every_error_with_lines() {
         "{text}"
     );
     assert!(
-        stderr(&out).contains("0 valid, 2 invalid"),
+        stderr(&out)
+            .contains("values blocks: 0 valid, 1 invalid; manifest objects: 0 valid, 1 invalid"),
         "{}",
         stderr(&out)
     );

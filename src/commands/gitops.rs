@@ -83,6 +83,28 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// A step's title or detail for a person who runs it by hand (these runbooks): the plan's texts
+/// are also the script's, and name it and its flag. (tests/gitops.rs checks that no "script" and
+/// no `--fallback-scale-to-zero` is left in either runbook.)
+fn by_hand(text: &str) -> String {
+    const SAID: &[(&str, &str)] = &[
+        (
+            "FALLBACK ONLY (--fallback-scale-to-zero)",
+            "FALLBACK ONLY (a cloud that can't grow an attached disk)",
+        ),
+        (
+            "On AWS EBS the script says first that a volume can be modified once every 6 hours.",
+            "On AWS EBS a volume can be modified once every 6 hours: a second change within that window fails (VolumeModificationRateExceeded).",
+        ),
+        (
+            "A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero;",
+            "On a ControllerResizeError, stop: an attached-disk refusal needs the fallback branch (scale to 0 before the patches, back after the wait);",
+        ),
+    ];
+    SAID.iter()
+        .fold(text.to_owned(), |t, (from, to)| t.replace(from, to))
+}
+
 fn step_commands(s: &Step) -> Vec<String> {
     s.commands.iter().map(command_line).collect()
 }
@@ -138,7 +160,7 @@ fn procedure(
                 ),
                 kubectl_only(&s.commands),
             ),
-            _ => (s.title.clone(), s.detail.clone(), step_commands(s)),
+            _ => (by_hand(&s.title), by_hand(&s.detail), step_commands(s)),
         };
         n += 1;
         let title = if s.branch == "main" {

@@ -239,50 +239,93 @@ fn claims(sts: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// A StatefulSet that NEW no longer has: its PVCs stay behind, and a renamed StatefulSet's pods
+/// The names of a StatefulSet's claim templates, or of its pod's containers, sorted.
+fn names_at(s: &Sts, list: &str) -> Vec<String> {
+    let mut names: Vec<String> = s
+        .json
+        .pointer(list)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.pointer("/metadata/name").or_else(|| i.get("name")))
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The new StatefulSets that may be `o` renamed: the same claim templates and the same containers
+/// (Bitnami Kafka 14 -> 32: `kafka` becomes `kafka-controller`, both run container `kafka`;
+/// `kafka-zookeeper` runs `zookeeper` and is simply gone).
+fn rename_candidates<'a>(o: &Sts, added: &[&'a Sts]) -> Vec<&'a str> {
+    let (claims, containers) = (
+        names_at(o, "/spec/volumeClaimTemplates"),
+        names_at(o, "/spec/template/spec/containers"),
+    );
+    added
+        .iter()
+        .filter(|n| !claims.is_empty() && names_at(n, "/spec/volumeClaimTemplates") == claims)
+        .filter(|n| names_at(n, "/spec/template/spec/containers") == containers)
+        .map(|n| n.name.as_str())
+        .collect()
+}
+
+/// A StatefulSet that NEW no longer has: the upgrade deletes it and its PVCs stay behind, their
+/// data orphaned (an error: `check --allow-removed NAME` accepts it); a renamed StatefulSet's pods
 /// start on new, empty ones.
 fn removed(o: &Sts, added: &[&Sts]) -> Finding {
-    let claim_names = |s: &Sts| -> Vec<String> {
-        claims(&s.json)
-            .iter()
-            .filter_map(|c| {
-                c.pointer("/metadata/name")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .collect()
-    };
-    let mine = claim_names(o);
-    let renamed: Vec<&str> = added
-        .iter()
-        .filter(|n| !mine.is_empty() && claim_names(n) == mine)
-        .map(|n| n.name.as_str())
-        .collect();
     let pvcs = pvc_names(o);
     let left = if pvcs.is_empty() {
         "it has no claim templates, so no PVCs are left behind".to_owned()
     } else {
         format!(
-            "its PVCs stay behind (kept and billed, not deleted unless persistentVolumeClaimRetentionPolicy.whenDeleted is Delete): {}",
+            "its PVCs stay behind, their data orphaned (kept and billed, not deleted unless persistentVolumeClaimRetentionPolicy.whenDeleted is Delete): {}",
             pvcs.join(", ")
         )
     };
-    let (rename, hint) = match renamed.as_slice() {
+    let accept = if pvcs.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; if the data may go, accept it with `pvc-resize check ... --allow-removed {}` and delete the PVCs once their data is no longer needed",
+            crate::shell::shell_quote(&o.name)
+        )
+    };
+    let (rename, hint) = match rename_candidates(o, added).as_slice() {
         [] => (
             String::new(),
-            "if this is intended, delete the PVCs once their data is no longer needed".to_owned(),
+            format!(
+                "if the data is still needed, keep the StatefulSet (or move the data first){accept}"
+            ),
+        ),
+        [name] => (
+            format!("; it looks renamed to {name} (the same claim templates and containers)"),
+            format!(
+                "the pods of {name} get new, empty PVCs (`<claim>-{name}-<ordinal>`): copy the data first, or keep the old name (e.g. fullnameOverride){accept}"
+            ),
         ),
         names => (
-            format!("; it looks renamed to {}", names.join(", ")),
             format!(
-                "the pods of {} get new, empty PVCs (`<claim>-<new name>-<ordinal>`): copy the data first, or keep the old name (e.g. fullnameOverride)",
+                "; it may be renamed to any of {} (the same claim templates and containers): this check can't tell which",
                 names.join(", ")
+            ),
+            format!(
+                "a renamed StatefulSet's pods get new, empty PVCs: copy the data first, or keep the old name (e.g. fullnameOverride){accept}"
             ),
         ),
     };
+    let severity = if pvcs.is_empty() {
+        Severity::Warning
+    } else {
+        Severity::Error
+    };
     Finding::new(
         "statefulset-removed",
-        Severity::Warning,
+        severity,
         format!(
             "StatefulSet {} is not in the new render: the upgrade deletes it; {left}{rename}",
             o.name

@@ -630,7 +630,16 @@ step_save_statefulsets() {
   local sts file
   for sts in "${STATEFULSETS[@]}"; do
     if sts_terminating "$sts"; then keep_saved_copy "$sts"; continue; fi
-    needs_replace "$sts" || continue
+    if ! needs_replace "$sts"; then
+      if ! sts_exists "$sts"; then
+        note "StatefulSet $sts is deleted already (by an earlier run; its copy: $(saved_file "$sts")): nothing to save"
+      elif sts_in_place "$sts"; then
+        note "StatefulSet $sts is updated in place (volumeClaimUpdatePolicy: InPlace): nothing to save"
+      else
+        note "StatefulSet $sts already has claim template $CLAIM at $(sts_template "$sts"): nothing to save, it is not re-created"
+      fi
+      continue
+    fi
     file=$(saved_file "$sts")
     # What `kubectl create -f` takes back: no resourceVersion, uid or status.
     get statefulset "$sts" -o yaml |
