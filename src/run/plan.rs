@@ -1,0 +1,155 @@
+//! `pvc-resize plan` and `verify-render`: reads the render, values, chart and snapshot, asks
+//! `commands::plan`, writes the plan in the format asked.
+
+use super::*;
+use crate::cli::{PlanArgs, VerifyRenderArgs};
+use anyhow::{Result, anyhow, bail};
+use pvc_resize::commands::plan;
+use pvc_resize::commands::plan::render as plan_render;
+use pvc_resize::finding::Report;
+use pvc_resize::fsutil;
+use pvc_resize::output;
+use std::process::ExitCode;
+
+pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let size = parse_size(&a.size)?;
+    let manifests = fsutil::read_text(&a.manifests).map_err(|e| anyhow!(e))?;
+    let manifests_name = if a.manifests == "-" {
+        "<stdin>"
+    } else {
+        a.manifests.as_str()
+    };
+    let values = a
+        .values
+        .as_deref()
+        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let cluster = a
+        .cluster
+        .as_deref()
+        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
+        .transpose()
+        .map_err(|e| anyhow!(e))?;
+    let discover = chart_discovery(&a, diag)?;
+    let input = plan::Input {
+        release: &a.release,
+        namespace: &a.namespace,
+        size: &size,
+        manifests_name,
+        manifests: &manifests,
+        values: values.as_ref().map(|(f, t)| (*f, t.as_str())),
+        values_path: a.path.as_deref(),
+        statefulsets: &a.statefulsets,
+        claim: &a.claim,
+        chart: a.chart.as_deref(),
+        cluster: cluster.as_ref().map(|(f, t)| (*f, t.as_str())),
+        kubernetes_version: &a.kubernetes_version,
+        kube_context: a.kube_context.as_deref(),
+        chart_version: a.version.as_deref(),
+        chart_name: None,
+        post_renderer_only: a.format == "flux",
+        discover: discover.as_deref(),
+    };
+    let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
+    let out = match a.format.as_str() {
+        "markdown" => plan_render::markdown(&plan),
+        "json" => plan_render::json(&plan),
+        "flux" => pvc_resize::commands::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
+        "argocd" => pvc_resize::commands::gitops::argocd(&plan),
+        // The preflight findings alone, as annotations or for code scanning.
+        "github" | "sarif" => output::render(
+            &Report::new("plan", plan.findings.clone()),
+            format_of(&a.format),
+            false,
+        ),
+        // Blocked: a script that says why and exits 1, so that `> resize.sh` leaves no runnable no-op.
+        "script" if plan.blocking => {
+            for f in plan.findings.iter().filter(|f| f.blocking) {
+                diag.say(&format!("pvc-resize: blocking [{}]: {}", f.id, f.message));
+            }
+            diag.say("pvc-resize: the plan has a blocking finding: the script written only says so and exits 1 (see --format text)");
+            plan_render::blocked_script(&plan)
+        }
+        "script" => plan_render::script(&plan).map_err(|e| anyhow!(e))?,
+        _ => {
+            let color = product_color("auto", a.output.as_deref());
+            plan_render::text(&plan, &plan_render::Style { color })
+        }
+    };
+    deliver(a.output.as_deref(), &out)?;
+    Ok(ExitCode::from(u8::from(plan.blocking)))
+}
+
+/// With `--chart` naming a local chart and Helm at hand: the function that proves each target's
+/// values path on it. Without Helm the plan falls back to the built-in table (said on stderr).
+pub(crate) fn chart_discovery(
+    a: &PlanArgs,
+    diag: &mut Diag,
+) -> Result<Option<Box<plan::chart::Discover<'static>>>> {
+    use pvc_resize::charts::{paths, prove, source};
+    let Some(dir) = a.chart.as_deref().and_then(source::local) else {
+        return Ok(None);
+    };
+    let chart = source::read(dir).map_err(|e| anyhow!("--chart {e}"))?;
+    let Some(helm) = prove::find_helm(a.helm.as_deref()) else {
+        diag.say(&format!(
+            "pvc-resize: {} not found: the values paths of --chart {} are not proven; the built-in table is used (pass --helm PROGRAM)",
+            a.helm.as_deref().unwrap_or("helm"),
+            dir.display()
+        ));
+        return Ok(None);
+    };
+    let renderer = prove::Renderer {
+        helm,
+        chart: dir.display().to_string(),
+        release: a.release.clone(),
+        namespace: a.namespace.clone(),
+        values: a.values.iter().cloned().collect(),
+    };
+    Ok(Some(Box::new(
+        move |wants: &[prove::ClaimId], first: Option<&str>| {
+            paths::discover(&chart, &renderer, wants, first)
+        },
+    )))
+}
+
+/// `verify-render`: the upgrade's render against the release's manifest (the script's preflight).
+pub(crate) fn run_verify_render(a: VerifyRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
+    use pvc_resize::charts::{prove::ClaimId, verify};
+    let size = parse_size(&a.size)?;
+    let out = fsutil::read_text(&a.dry_run).map_err(|e| anyhow!(e))?;
+    let base = fsutil::read_text(&a.base).map_err(|e| anyhow!(e))?;
+    let Some(manifest) = verify::dry_run_manifest(&out) else {
+        bail!(fsutil::hinted(
+            format!(
+                "{}: no MANIFEST: line: not the output of helm upgrade --dry-run",
+                a.dry_run
+            ),
+            "give the whole stdout of `helm upgrade --dry-run=server ...`"
+        ));
+    };
+    let targets: Vec<ClaimId> = a
+        .statefulsets
+        .iter()
+        .map(|s| ClaimId {
+            object: format!("StatefulSet/{s}"),
+            claim: a.claim.clone(),
+        })
+        .collect();
+    let problems = verify::problems(&base, manifest, &targets, &size.text)
+        .map_err(|e| anyhow!("{}: {e}", a.dry_run))?;
+    for p in &problems {
+        diag.say(&format!("pvc-resize: {p}"));
+    }
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !a.paths.is_empty() {
+        diag.say(&format!(
+            "pvc-resize: the chart does not size the targets by {} alone: the values path the chart reads is proven by `pvc-resize plan --chart DIR|TGZ`",
+            a.paths.join(", ")
+        ));
+    }
+    Ok(ExitCode::from(1))
+}

@@ -1,0 +1,113 @@
+//! `pvc-resize post-render`: the manifest stream from stdin through `commands::post_render` to
+//! stdout, diagnostics to stderr and the log (Helm 4 drops stderr).
+
+use super::*;
+use crate::cli::PostRenderArgs;
+use anyhow::{Result, anyhow, bail};
+use pvc_resize::commands::argocd;
+use pvc_resize::commands::post_render::{self, Options};
+use pvc_resize::fsutil;
+use pvc_resize::k8s::patch::PatchSet;
+use std::process::ExitCode;
+
+pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<ExitCode> {
+    if let Some(path) = &a.log {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| {
+                anyhow!(fsutil::hinted(
+                    format!("--log {path}: {e}"),
+                    "give a file in a folder that exists and is writable"
+                ))
+            })?;
+        diag.log = Some(f);
+        diag.log_path = Some(path.into());
+    }
+    if a.size.is_none() && a.patches.is_empty() && !a.claim_typemeta {
+        bail!(
+            "post-render needs --size Q, --patch FILE and/or --claim-typemeta; see `pvc-resize post-render --help`"
+        );
+    }
+    if a.claim.is_empty() {
+        bail!(fsutil::hinted(
+            "--claim must not be empty",
+            "give the volumeClaimTemplate's name (the default is data)"
+        ));
+    }
+    let size = a.size.as_deref().map(parse_size).transpose()?;
+    let mut patches = None;
+    if !a.patches.is_empty() {
+        let mut set = PatchSet::default();
+        for file in &a.patches {
+            let text = fsutil::read_text(file).map_err(|e| anyhow!("--patch {e}"))?;
+            set.add_file(file, &text).map_err(|e| anyhow!(e))?;
+        }
+        patches = Some(set);
+    }
+    let input = fsutil::read_text("-").map_err(|e| anyhow!(e))?;
+    let opts = Options {
+        kubernetes_version: a.kubernetes_version,
+        size,
+        statefulsets: a.statefulsets,
+        claim: a.claim,
+        patches,
+        parse_all: a.parse_all,
+        ..Options::default()
+    };
+    let outcome = post_render::post_render(&input, &opts).map_err(|e| match e.pos {
+        Some(_) => anyhow!("<stdin>:{e}"),
+        None => anyhow!("<stdin>: {e}"),
+    })?;
+    // What was done is said once the whole stream is written: a failed write (a full disk, a
+    // closed pipe) must not follow lines that report success.
+    let mut said: Vec<String> = outcome
+        .warnings
+        .iter()
+        .map(|w| format!("pvc-resize: warning: {w}"))
+        .collect();
+    said.extend(
+        outcome
+            .notes
+            .iter()
+            .map(|n| format!("pvc-resize: note: {n}")),
+    );
+    for c in &outcome.claims {
+        let what = if c.changed {
+            format!("{} -> {}", c.old, c.new)
+        } else {
+            format!("is already {} (equal to {}); left as it is", c.old, c.new)
+        };
+        said.push(format!(
+            "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {what}",
+            c.pos, c.statefulset, c.claim
+        ));
+    }
+    said.extend(
+        outcome
+            .patched
+            .iter()
+            .map(|p| format!("pvc-resize: patched {p}")),
+    );
+    let written = if a.claim_typemeta {
+        let output = outcome.output.to_string();
+        let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
+        for (sts, claim, line) in &added.claims {
+            said.push(format!(
+                "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
+            ));
+        }
+        emit(added.output.as_bytes())?
+    } else {
+        emit_parts(outcome.output.segments().map(str::as_bytes))?
+    };
+    said.push(format!(
+        "pvc-resize: {} documents in, {} out",
+        outcome.documents, outcome.documents
+    ));
+    if written {
+        said.iter().for_each(|line| diag.say(line));
+    }
+    Ok(ExitCode::SUCCESS)
+}

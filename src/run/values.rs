@@ -1,0 +1,84 @@
+//! `pvc-resize values`: reads the file, asks `commands::values` for the edit, prints the diff or
+//! writes the file.
+
+use super::*;
+use crate::cli::ValuesArgs;
+use anyhow::{Result, anyhow, bail};
+use pvc_resize::commands::values::{self, Change, ValuesPath};
+use pvc_resize::fsutil;
+use pvc_resize::output;
+use std::process::ExitCode;
+
+pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
+    let size = parse_size(&a.size)?;
+    let path = ValuesPath::parse(&a.path).map_err(|e| {
+        anyhow!(fsutil::hinted(
+            format!("--path: {e}"),
+            "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`"
+        ))
+    })?;
+    if a.write && a.file == "-" {
+        bail!(fsutil::hinted(
+            "--write needs a file, not stdin",
+            "give the file's path, or drop --write to get the diff on stdout"
+        ));
+    }
+    // `--write` reads only a regular file, and remembers which one, to replace only that one.
+    let (src, stamp) = if a.write {
+        let (src, stamp) = fsutil::read_for_replace(&a.file).map_err(|e| anyhow!(e))?;
+        (src, Some(stamp))
+    } else {
+        (fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?, None)
+    };
+    let name = if a.file == "-" {
+        "<stdin>"
+    } else {
+        a.file.as_str()
+    };
+    let edit = values::set_size(&src, &path, &size).map_err(|e| anyhow!("{name}:{e}"))?;
+    for w in &edit.warnings {
+        diag.say(&format!("pvc-resize: warning: {name}: {w}"));
+    }
+    let done = match &edit.change {
+        Change::Unchanged { old, pos } => {
+            diag.say(&format!(
+                "pvc-resize: {name}:{pos}: {path} is already {old} (equal by value to {}); nothing to change",
+                size.text
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Change::Replaced { old, pos } => {
+            format!(
+                "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
+                size.describe()
+            )
+        }
+        Change::Inserted { pos } => {
+            format!(
+                "pvc-resize: {name}:{pos}: {path}: inserted {}",
+                size.describe()
+            )
+        }
+    };
+    if let Some(stamp) = stamp {
+        // Nothing that looks like success is said before the file is replaced.
+        fsutil::replace_file(&a.file, &stamp, &src, &edit.output).map_err(|e| anyhow!(e))?;
+        diag.say(&done);
+        diag.say(&format!("pvc-resize: wrote {name}"));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let diff = output::diff::unified_diff(&src, &edit.output, name);
+    let style = output::text::Style {
+        color: stdout_color(&a.color),
+    };
+    // As post-render: the change is reported once the diff is out. `--check` fails on a change
+    // whether or not the reader kept the pipe open.
+    if emit(output::diff::paint(&diff, style).as_bytes())? {
+        diag.say(&done);
+    }
+    Ok(if a.check {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
