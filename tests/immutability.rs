@@ -415,8 +415,35 @@ fn helm3_and_helm4_renders_compare_equal_and_lines_point_into_new() {
         "{text}"
     );
     assert!(
-        text.contains("`pvc-resize plan --release posthog --namespace NAMESPACE --size 50Gi --manifests new.yaml --statefulset posthog-posthog-kafka --claim data --values VALUES.yaml --chart CHART --kube-context CONTEXT --format script --output resize.sh`"),
+        text.contains("`pvc-resize plan --release posthog --namespace NAMESPACE --size 50Gi --manifests old.yaml --statefulset posthog-posthog-kafka --claim data --values VALUES.yaml --chart CHART --kube-context CONTEXT --format script --output resize.sh`"),
         "{text}"
+    );
+    // The hint's plan, as pasted up to its placeholders, grows the claim of the render that runs
+    // today (with the head render it would find the claim already at 50Gi).
+    let o = run_in(
+        Some(work.path()),
+        &[
+            "plan",
+            "--release",
+            "posthog",
+            "--namespace",
+            "posthog",
+            "--size",
+            "50Gi",
+            "--manifests",
+            "old.yaml",
+            "--statefulset",
+            "posthog-posthog-kafka",
+            "--claim",
+            "data",
+        ],
+        b"",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("20Gi (21,474,836,480 bytes) -> 50Gi"),
+        "{}",
+        stdout(&o)
     );
     // A values file against a render is refused.
     std::fs::write(work.path().join("values.yaml"), read(&values)).unwrap();

@@ -841,7 +841,7 @@ fn compare_claims(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
                 ),
             ).hint("keep the old order"));
         }
-        compare_claim(n, i, old, c, out);
+        compare_claim(o, n, i, old, c, out);
     }
     for c in oc
         .iter()
@@ -868,7 +868,7 @@ fn compare_claims(o: &Sts, n: &Sts, out: &mut Vec<Finding>) {
 }
 
 /// One claim template present in both: its size, then everything else.
-fn compare_claim(n: &Sts, i: usize, old: &Value, new: &Value, out: &mut Vec<Finding>) {
+fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut Vec<Finding>) {
     let (mut a, mut b) = (normalize_claim(old), normalize_claim(new));
     let take = |v: &mut Value| {
         v.pointer_mut("/spec/resources/requests")
@@ -916,7 +916,7 @@ fn compare_claim(n: &Sts, i: usize, old: &Value, new: &Value, out: &mut Vec<Find
     }
     let mut size_path = base;
     size_path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
-    size_change(n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
+    size_change(&o.file, n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
 }
 
 fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {
@@ -931,7 +931,9 @@ fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {
     )
 }
 
+/// `base_file` is the render that runs today: the grow hint's `plan --manifests` takes it.
 fn size_change(
+    base_file: &str,
     n: &Sts,
     claim: &str,
     path: &[Seg],
@@ -1012,14 +1014,16 @@ fn size_change(
     out.push(
         finding(n, path, Severity::Notice, "grow", message).hint(format!(
             "the exact commands: `{}`",
-            plan_command(n, claim, &nt)
+            plan_command(base_file, n, claim, &nt)
         )),
     );
 }
 
 /// The `pvc-resize plan` command for a grown claim, with the release (Helm's
-/// `app.kubernetes.io/instance` label) and namespace filled in when the render says them.
-fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
+/// `app.kubernetes.io/instance` label) and namespace filled in when the render says them. Its
+/// `--manifests` is the base render (the one that runs today, from which plan grows the claim),
+/// never the head, whose claim is already at the size.
+fn plan_command(base_file: &str, n: &Sts, claim: &str, size: &str) -> String {
     use crate::shell::shell_quote;
     let label = |k: &str| {
         n.json
@@ -1043,7 +1047,7 @@ fn plan_command(n: &Sts, claim: &str, size: &str) -> String {
         "--size",
         &shell_quote(size),
         "--manifests",
-        &shell_quote(&n.file),
+        &shell_quote(base_file),
         "--statefulset",
         &shell_quote(&n.name),
         "--claim",
@@ -1149,7 +1153,7 @@ mod tests {
             "{}",
             f[0].message
         );
-        assert!(f[0].hint.as_deref().unwrap().contains("pvc-resize plan --release rel --namespace ns --size 20Gi --manifests new.yaml --statefulset k --claim data"), "{}", f[0].message);
+        assert!(f[0].hint.as_deref().unwrap().contains("pvc-resize plan --release rel --namespace ns --size 20Gi --manifests old.yaml --statefulset k --claim data"), "{}", f[0].message);
         assert_eq!(
             codes(&run(&STS.replace("storage: 8Gi", "storage: 4Gi"))),
             vec!["shrink"]
