@@ -850,24 +850,7 @@ fn target(
     let here = |e: String| format!("{}:{}: {e}", input.manifests_name, sts.pos);
     check_name("StatefulSet", &sts.name, 253, true).map_err(here)?;
     let first_finding = findings.len();
-    let claim = sts
-        .claims
-        .iter()
-        .find(|c| c.name == input.claim)
-        .ok_or_else(|| {
-            let names: Vec<&str> = sts.claims.iter().map(|c| c.name.as_str()).collect();
-            here(hinted(
-                format!(
-                    "StatefulSet {} has no volumeClaimTemplate named {:?}",
-                    sts.name, input.claim
-                ),
-                if names.is_empty() {
-                    "this StatefulSet has no volumeClaimTemplates (no PVCs to grow); pick another with --statefulset".to_owned()
-                } else {
-                    format!("pass --claim with one of: {}", names.join(", "))
-                },
-            ))
-        })?;
+    let claim = claim_of(input, sts).map_err(here)?;
     let old_text = claim.storage.and_then(|n| n.as_str()).unwrap_or_default();
     let old = SizeInfo::of(old_text);
     let new = SizeInfo::of(&input.size.text);
@@ -925,6 +908,77 @@ fn target(
         .map(|f| f.at(in_render)),
     );
     let mut pvcs = Vec::new();
+    let ordinals = ordinals_to_grow(input, sts, range, cluster, findings);
+    for i in ordinals {
+        let pvc = pvc_of(input, sts, i, cluster, findings).map_err(here)?;
+        pvcs.push(pvc);
+    }
+    let storage_class = claim
+        .storage_class
+        .clone()
+        .or_else(|| cluster.and_then(|c| storage_class_from(c, &pvcs)));
+    if let Some(sc) = &storage_class {
+        check_name("StorageClass", sc, 253, true).map_err(here)?;
+    }
+    findings.extend(log_retention(sts, &new));
+    let at = Location::new(
+        input.manifests_name,
+        claim.storage.map_or(claim.pos, |n| n.pos),
+    );
+    place_in_render(&mut findings[first_finding..], &at);
+    Ok(Target {
+        at: Some(at),
+        statefulset: sts.name.clone(),
+        replicas,
+        ordinals_start: range.start,
+        claim: input.claim.to_owned(),
+        old,
+        new,
+        storage_class,
+        mount_path: mount.map(|(_, _, p)| p.clone()),
+        container: mount.map(|(c, _, _)| c.clone()),
+        values_path,
+        render_replicas: sts.replicas,
+        render_history_limit: 10,
+        when_scaled,
+        pvcs,
+    })
+}
+
+/// The claim template `--claim` names in the StatefulSet, or what to pass instead.
+fn claim_of<'s, 'a>(
+    input: &Input<'_>,
+    sts: &'s StatefulSet<'a>,
+) -> Result<&'s crate::k8s::objects::ClaimTemplate<'a>, String> {
+    sts.claims
+        .iter()
+        .find(|c| c.name == input.claim)
+        .ok_or_else(|| {
+            let names: Vec<&str> = sts.claims.iter().map(|c| c.name.as_str()).collect();
+            hinted(
+                format!(
+                    "StatefulSet {} has no volumeClaimTemplate named {:?}",
+                    sts.name, input.claim
+                ),
+                if names.is_empty() {
+                    "this StatefulSet has no volumeClaimTemplates (no PVCs to grow); pick another with --statefulset".to_owned()
+                } else {
+                    format!("pass --claim with one of: {}", names.join(", "))
+                },
+            )
+        })
+}
+
+/// The ordinals whose PVCs grow: those of the replicas, and with a snapshot the PVCs beyond them
+/// (left by a scale-down, reused by a scale-up); those below `ordinals.start` are left alone.
+fn ordinals_to_grow(
+    input: &Input<'_>,
+    sts: &StatefulSet<'_>,
+    range: objects::Ordinals,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Vec<i64> {
+    let replicas = range.replicas;
     let mut ordinals: Vec<i64> = range.range().collect();
     if let Some(c) = cluster {
         for name in c.pvcs.keys() {
@@ -947,96 +1001,104 @@ fn target(
             }
         }
     }
-    for i in ordinals {
-        let name = objects::pvc_name(input.claim, &sts.name, i);
-        check_name("PVC", &name, 253, true).map_err(here)?;
-        let mut pvc = Pvc {
-            pod: objects::pod_name(&sts.name, i),
-            name: name.clone(),
-            ordinal: i,
-            state: "unknown".to_owned(),
-            capacity: None,
-            patch: true,
-        };
-        if let Some(c) = cluster {
-            match c.pvcs.get(&name) {
-                None => {
-                    pvc.state = "missing".to_owned();
-                    pvc.patch = false;
-                    findings.push(warning(
-                        "pvc-missing",
-                        format!("{name} is not in the snapshot: nothing to patch; the StatefulSet creates it from the new template after the upgrade"),
-                        None,
+    ordinals
+}
+
+/// One PVC of the target and its state in the snapshot (missing, not bound, already grown).
+fn pvc_of(
+    input: &Input<'_>,
+    sts: &StatefulSet<'_>,
+    i: i64,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<Pvc, String> {
+    let name = objects::pvc_name(input.claim, &sts.name, i);
+    check_name("PVC", &name, 253, true)?;
+    let mut pvc = Pvc {
+        pod: objects::pod_name(&sts.name, i),
+        name: name.clone(),
+        ordinal: i,
+        state: "unknown".to_owned(),
+        capacity: None,
+        patch: true,
+    };
+    if let Some(c) = cluster {
+        match c.pvcs.get(&name) {
+            None => {
+                pvc.state = "missing".to_owned();
+                pvc.patch = false;
+                findings.push(warning(
+                    "pvc-missing",
+                    format!("{name} is not in the snapshot: nothing to patch; the StatefulSet creates it from the new template after the upgrade"),
+                    None,
+                ));
+            }
+            Some(p) => {
+                pvc.capacity = s(p, "/status/capacity/storage").map(str::to_owned);
+                let cap = pvc
+                    .capacity
+                    .as_deref()
+                    .and_then(|c| Quantity::parse(c).ok());
+                let phase = s(p, "/status/phase").unwrap_or("Unknown");
+                if phase != "Bound" {
+                    pvc.state = "not-bound".to_owned();
+                    findings.push(blocking(
+                        "pvc-not-bound",
+                        format!("{name} is {phase}, not Bound: only a Bound PVC can be expanded"),
+                        Some(shown(&kubectl(input, false, &["describe", "pvc", &name]))),
                     ));
-                }
-                Some(p) => {
-                    pvc.capacity = s(p, "/status/capacity/storage").map(str::to_owned);
-                    let cap = pvc
-                        .capacity
-                        .as_deref()
-                        .and_then(|c| Quantity::parse(c).ok());
-                    let phase = s(p, "/status/phase").unwrap_or("Unknown");
-                    if phase != "Bound" {
-                        pvc.state = "not-bound".to_owned();
-                        findings.push(blocking(
-                            "pvc-not-bound",
-                            format!(
-                                "{name} is {phase}, not Bound: only a Bound PVC can be expanded"
-                            ),
-                            Some(shown(&kubectl(input, false, &["describe", "pvc", &name]))),
-                        ));
-                    } else if cap.is_some_and(|c| c >= input.size.quantity) {
-                        pvc.state = "grown".to_owned();
-                        pvc.patch = false;
-                        findings.push(info(
-                            "pvc-grown",
-                            format!(
-                                "{name} already has {} (>= {}): skipped",
-                                pvc.capacity.as_deref().unwrap_or("?"),
-                                input.size.text
-                            ),
-                        ));
-                    } else {
-                        pvc.state = "bound".to_owned();
-                    }
+                } else if cap.is_some_and(|c| c >= input.size.quantity) {
+                    pvc.state = "grown".to_owned();
+                    pvc.patch = false;
+                    findings.push(info(
+                        "pvc-grown",
+                        format!(
+                            "{name} already has {} (>= {}): skipped",
+                            pvc.capacity.as_deref().unwrap_or("?"),
+                            input.size.text
+                        ),
+                    ));
+                } else {
+                    pvc.state = "bound".to_owned();
                 }
             }
         }
-        pvcs.push(pvc);
     }
-    let storage_class = claim.storage_class.clone().or_else(|| {
-        let c = cluster?;
-        pvcs.iter()
-            .find_map(|p| {
-                c.pvcs
-                    .get(&p.name)
-                    .and_then(|v| s(v, "/spec/storageClassName"))
-                    .map(str::to_owned)
-            })
-            .or_else(|| {
-                c.classes
-                    .iter()
-                    .find(|(_, v)| {
-                        s(
-                            v,
-                            "/metadata/annotations/storageclass.kubernetes.io~1is-default-class",
-                        ) == Some("true")
-                    })
-                    .map(|(n, _)| n.clone())
-            })
-    });
-    if let Some(sc) = &storage_class {
-        check_name("StorageClass", sc, 253, true).map_err(here)?;
-    }
+    Ok(pvc)
+}
+
+/// The StorageClass of the target's PVCs in the snapshot, else the cluster's default class.
+fn storage_class_from(c: &Cluster, pvcs: &[Pvc]) -> Option<String> {
+    pvcs.iter()
+        .find_map(|p| {
+            c.pvcs
+                .get(&p.name)
+                .and_then(|v| s(v, "/spec/storageClassName"))
+                .map(str::to_owned)
+        })
+        .or_else(|| {
+            c.classes
+                .iter()
+                .find(|(_, v)| {
+                    s(
+                        v,
+                        "/metadata/annotations/storageclass.kubernetes.io~1is-default-class",
+                    ) == Some("true")
+                })
+                .map(|(n, _)| n.clone())
+        })
+}
+
+/// Kafka's log retention in bytes above the new disk: the disk fills before retention deletes.
+fn log_retention(sts: &StatefulSet<'_>, new: &SizeInfo) -> Option<Finding> {
     let log_bytes = sts
         .env
         .iter()
         .find(|(_, n, _)| n == "KAFKA_CFG_LOG_RETENTION_BYTES")
         .and_then(|(_, _, v)| v.replace('_', "").parse::<i64>().ok());
-    if let (Some(lb), Some(nb)) = (log_bytes, new.bytes)
-        && lb > nb
-    {
-        findings.push(warning(
+    let (lb, nb) = (log_bytes?, new.bytes?);
+    (lb > nb).then(|| {
+        warning(
             "log-retention",
             format!(
                 "{}: KAFKA_CFG_LOG_RETENTION_BYTES is {} bytes, more than the new disk ({} bytes); the disk fills before retention deletes anything (the limit is per partition)",
@@ -1045,29 +1107,7 @@ fn target(
                 group(nb)
             ),
             Some("lower logRetentionBytes in the chart's values, or grow the disk further".to_owned()),
-        ));
-    }
-    let at = Location::new(
-        input.manifests_name,
-        claim.storage.map_or(claim.pos, |n| n.pos),
-    );
-    place_in_render(&mut findings[first_finding..], &at);
-    Ok(Target {
-        at: Some(at),
-        statefulset: sts.name.clone(),
-        replicas,
-        ordinals_start: range.start,
-        claim: input.claim.to_owned(),
-        old,
-        new,
-        storage_class,
-        mount_path: mount.map(|(_, _, p)| p.clone()),
-        container: mount.map(|(c, _, _)| c.clone()),
-        values_path,
-        render_replicas: sts.replicas,
-        render_history_limit: 10,
-        when_scaled,
-        pvcs,
+        )
     })
 }
 
