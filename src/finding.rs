@@ -422,6 +422,100 @@ pub const IDS: &[(&str, &str)] = &[
         "metrics-not-this-pvc",
         "The metrics show a filesystem larger than the PVC: readings of another volume",
     ),
+    // values: the refusals of the editor (`pvc-resize: error[ID]: ...`)
+    (
+        "values-edit-unreadable",
+        "`values`: the edited file would not read as Helm reads it (nothing written)",
+    ),
+    (
+        "values-edit-misplaced",
+        "`values`: the edit would not land on the path (an unusual layout)",
+    ),
+    (
+        "values-persistence-schema",
+        "`values`: the edited persistence block fails the persistence schema",
+    ),
+    (
+        "values-path-ignored",
+        "`values`: the file's chart ignores the path, so inserting it would change nothing",
+    ),
+    (
+        "values-block-scalar",
+        "`values`: the value at the path is a block scalar (| or >), not a size",
+    ),
+    (
+        "values-target-collection",
+        "`values`: the value at the path is a mapping or a list, not a size",
+    ),
+    (
+        "values-shrink",
+        "`values`: the new size is smaller than the current one",
+    ),
+    (
+        "values-anchor-on-path",
+        "`values`: a value on the path is anchored (&) and reused by an alias",
+    ),
+    (
+        "values-alias-on-path",
+        "`values`: the path goes through a YAML alias (*)",
+    ),
+    (
+        "values-merge-on-path",
+        "`values`: the value on the path comes from a merge key (<<)",
+    ),
+    (
+        "values-parent-null",
+        "`values`: a parent of the path is null",
+    ),
+    (
+        "values-root-null",
+        "`values`: the document is a null, with no mapping to add keys to",
+    ),
+    (
+        "values-parent-not-mapping",
+        "`values`: a parent of the path is not a mapping",
+    ),
+    (
+        "values-no-insert-place",
+        "`values`: no place to insert the key that leaves a block scalar unchanged",
+    ),
+    (
+        "yaml-bare-cr",
+        "A values file has bare CR line breaks, which the editor does not write",
+    ),
+    (
+        "yaml-helm4-separator",
+        "A `---` line with text after it, which Helm 4 refuses in a values file",
+    ),
+    (
+        "yaml-multiple-documents",
+        "A values file holds several documents with data (Helm 3 and 4 read them differently)",
+    ),
+    (
+        "yaml-helm-refuses",
+        "A values file's data Helm would refuse (a tag it can't decode, an infinity, ...)",
+    ),
+    (
+        "yaml-directive",
+        "A %YAML or %TAG directive (Helm 3 and 4 differ)",
+    ),
+    (
+        "yaml-unknown-escape",
+        "An escape Helm's YAML reader and YAML 1.2 read differently",
+    ),
+    (
+        "yaml-line-separator",
+        "A raw U+2028, U+2029 or U+0085, a line break for Helm's YAML reader",
+    ),
+    ("yaml-duplicate-key", "A mapping has a key twice"),
+    (
+        "yaml-tag-glued",
+        "A tag directly followed by `,` `[` `]`, which Helm's YAML reader reads into the tag",
+    ),
+    (
+        "yaml-colon-glued",
+        "A `:` directly followed by `,` `}` `]` in a flow collection, which Helm's YAML reader keeps in the text",
+    ),
 ];
 
 /// The description of a finding id, if the catalogue knows it.

@@ -65,7 +65,7 @@ fn bitnami_kafka_14_standalone() {
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     let f = file.to_str().unwrap();
     assert!(
-        stderr(&out).starts_with(&format!("pvc-resize: error: {f}:2:1: `persistence:` makes this a values file of the Bitnami Kafka chart itself")),
+        stderr(&out).starts_with(&format!("pvc-resize: error[values-path-ignored]: {f}:2:1: `persistence:` makes this a values file of the Bitnami Kafka chart itself")),
         "{}",
         stderr(&out)
     );

@@ -58,6 +58,9 @@ impl fmt::Display for ValuesPath {
 /// Why a values file can't be edited. Always carries a position and a fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EditError {
+    /// The class of the refusal, a stable id (`values-shrink`, `yaml-duplicate-key`, ...), listed
+    /// in `finding::IDS`.
+    pub id: &'static str,
     pub pos: Pos,
     pub message: String,
     pub hint: Option<String>,
@@ -78,6 +81,7 @@ impl std::error::Error for EditError {}
 impl From<SyntaxError> for EditError {
     fn from(e: SyntaxError) -> Self {
         EditError {
+            id: e.id(),
             pos: e.pos,
             message: format!("invalid YAML: {}", e.message),
             hint: Some(e.hint().to_owned()),
@@ -85,8 +89,14 @@ impl From<SyntaxError> for EditError {
     }
 }
 
-fn fail(pos: Pos, message: impl Into<String>, hint: impl Into<String>) -> EditError {
+fn fail(
+    id: &'static str,
+    pos: Pos,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> EditError {
     EditError {
+        id,
         pos,
         message: message.into(),
         hint: Some(hint.into()),
@@ -129,6 +139,7 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
     // The original was read as Helm reads it before the edit; the edited file must read too.
     let loaded = crate::k8s::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
         fail(
+            "values-edit-unreadable",
             Pos { line: 1, col: 1 },
             format!("the edited file would not read as Helm reads it ({e}); nothing written"),
             format!(
@@ -148,6 +159,7 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
         .and_then(serde_json::Value::as_str);
     if landed != Some(size.text.as_str()) {
         return Err(fail(
+            "values-edit-misplaced",
             Pos { line: 1, col: 1 },
             format!(
                 "the edit would not set {path} (it would read {landed:?}); this layout (explicit `?` keys, unusual indentation) is not one the editor can change safely"
@@ -165,6 +177,7 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
         });
         if v.pointer.starts_with(&format!("{block}/")) || v.pointer == block {
             return Err(fail(
+                "values-persistence-schema",
                 pos,
                 format!(
                     "after the edit, {} does not follow the persistence schema: {}",
@@ -186,6 +199,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
         .find(|&i| src.as_bytes().get(i + 1) != Some(&b'\n'))
     {
         return Err(fail(
+            "yaml-bare-cr",
             yaml::line_col(src, i),
             "the file has a bare CR line break (old Mac style), which this editor does not write",
             "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g'`), then run again",
@@ -193,6 +207,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
     }
     crate::yaml::data::helm4_separator(src).map_err(|e| {
         fail(
+            "yaml-helm4-separator",
             e.pos,
             e.message,
             "put the document's content on the lines after `---` (or rename a key that starts with `---`)",
@@ -201,6 +216,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
     let docs = yaml::parse_stream(crate::yaml::data::helm_reads(src), 0, 0)?;
     let root = crate::yaml::data::values_root(docs).map_err(|e| {
         fail(
+            "yaml-multiple-documents",
             e.pos,
             e.message,
             "keep one document per values file: move the keys of the later documents into the first",
@@ -209,6 +225,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
     if let Some(r) = &root {
         crate::yaml::data::read(r).map_err(|e| {
             fail(
+                "yaml-helm-refuses",
                 e.pos,
                 format!("Helm would refuse this file: {}", e.message),
                 "fix that node first (`helm template` reports the same error)",
@@ -224,7 +241,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
                 .as_ref()
                 .and_then(|r| crate::charts::layout::ignored_path(r, &path.0))
             {
-                return Err(fail(at, message, hint));
+                return Err(fail("values-path-ignored", at, message, hint));
             }
             warnings.push(format!(
                 "{path} was not set: the chart's default applied, so the current size could not be checked \
@@ -256,6 +273,7 @@ fn replace_existing(
             ..
         } => {
             return Err(fail(
+                "values-block-scalar",
                 node.pos,
                 format!("{path} is a block scalar (| or >), not a size"),
                 format!(
@@ -268,6 +286,7 @@ fn replace_existing(
         Kind::Scalar { style, .. } => *style,
         _ => {
             return Err(fail(
+                "values-target-collection",
                 node.pos,
                 format!("{path} is a mapping or a list, not a size"),
                 "point --path at the scalar that holds the size",
@@ -276,7 +295,7 @@ fn replace_existing(
     };
     // What Helm reads there (the file was read whole before, so this succeeds).
     let old = crate::yaml::data::scalar_value(node)
-        .map_err(|e| fail(e.pos, e.message, "fix the value"))?;
+        .map_err(|e| fail("yaml-helm-refuses", e.pos, e.message, "fix the value"))?;
     let old_text = match &old {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -309,6 +328,7 @@ fn replace_existing(
             }
             Ok(q) if size.quantity < q => {
                 return Err(fail(
+                    "values-shrink",
                     node.pos,
                     format!(
                         "refusing to shrink {path} from {old_text} ({} bytes) to {} ({} bytes)",
@@ -421,6 +441,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
             && let Some((_, alias_pos)) = aliases.iter().find(|(id, _)| *id == node.anchor)
         {
             return Err(fail(
+                "values-anchor-on-path",
                 node.pos,
                 format!(
                     "this value is anchored (&) and reused by an alias at line {}: editing it would change every user of the anchor",
@@ -438,6 +459,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
         match &node.kind {
             Kind::Alias(_) => {
                 return Err(fail(
+                    "values-alias-on-path",
                     node.pos,
                     format!(
                         "{} is reached through a YAML alias (*)",
@@ -460,6 +482,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                         None => format!("provides `{key}`"),
                     };
                     return Err(fail(
+                        "values-merge-on-path",
                         mk.pos,
                         format!(
                             "the value Helm reads for {} comes from the merge key (<<) at line {}: Helm applies merges in document order, and this one {what}",
@@ -474,6 +497,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                 };
                 if let Kind::Alias(_) = v.kind {
                     return Err(fail(
+                        "values-alias-on-path",
                         v.pos,
                         format!("{} is a YAML alias (*)", path[..=i].join(".")),
                         "editing the anchor would change every other user of it; replace the alias with its own value first",
@@ -494,6 +518,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
                 }
                 if i + 1 < path.len() && v.is_null() {
                     return Err(fail(
+                        "values-parent-null",
                         v.pos,
                         format!("{} is null", path[..=i].join(".")),
                         format!("replace the null with a mapping, e.g. `{key}: {{}}`"),
@@ -513,6 +538,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
             }
             _ if i == 0 && node.is_null() => {
                 return Err(fail(
+                    "values-root-null",
                     node.pos,
                     "the document is a null: Helm reads no values from it, and there is no mapping to add keys to",
                     format!("replace the null with the keys, e.g. `{key}:` and the rest under it"),
@@ -520,6 +546,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
             }
             _ => {
                 return Err(fail(
+                    "values-parent-not-mapping",
                     node.pos,
                     format!(
                         "{} is not a mapping, so {key} can't be set under it",
@@ -650,6 +677,7 @@ fn insert_into<'a>(
             });
         }
         return Err(fail(
+            "values-no-insert-place",
             last_key.pos,
             "the mapping's last entry ends in a block scalar (| or >) and shares its line with other syntax, so there is no place to insert a key that leaves that scalar unchanged",
             format!("add `{}:` by hand", keys.join(".")),

@@ -35,7 +35,11 @@ pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     } else {
         a.file.as_str()
     };
-    let edit = values::set_size(&src, &path, &size).map_err(|e| anyhow!("{name}:{e}"))?;
+    // A refusal names its class, as a finding does: `pvc-resize: error[values-shrink]: FILE:L:C: ...`.
+    let edit = match values::set_size(&src, &path, &size) {
+        Ok(edit) => edit,
+        Err(e) => return Ok(diag.fail(&format!("pvc-resize: error[{}]: {name}:{e}", e.id))),
+    };
     for w in &edit.warnings {
         diag.say(&format!("pvc-resize: warning: {name}: {w}"));
     }

@@ -51,6 +51,27 @@ impl fmt::Display for SyntaxError {
 }
 
 impl SyntaxError {
+    /// The class of the error, a stable id (`yaml-directive`, `yaml-duplicate-key`, ...;
+    /// `invalid-yaml` for the rest): each class is the one message this module writes for it.
+    pub fn id(&self) -> &'static str {
+        let m = self.message.as_str();
+        if m.contains("keeps the `:` in the text") {
+            "yaml-colon-glued"
+        } else if m.starts_with("the tag `") && m.contains("` is directly followed by `") {
+            "yaml-tag-glued"
+        } else if m.starts_with("duplicate key ") {
+            "yaml-duplicate-key"
+        } else if m.starts_with("a raw Unicode line separator") {
+            "yaml-line-separator"
+        } else if m.starts_with("a `%YAML ") || m.starts_with("a directive (`%TAG") {
+            "yaml-directive"
+        } else if m.contains("unknown escape") {
+            "yaml-unknown-escape"
+        } else {
+            "invalid-yaml"
+        }
+    }
+
     /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
     pub fn hint(&self) -> &'static str {
         let m = self.message.to_ascii_lowercase();
