@@ -292,21 +292,30 @@ fn the_release_check_lists_only_the_release_with_a_dot_in_its_name() {
     );
 
     // A helm that lists what its --filter matches (Go's regexp and Python's agree on `^`, `.`,
-    // `\.` and `$`): the other release first, deployed; ours in the middle of an upgrade.
+    // `\.` and `$`): the other release first, deployed; ours in the middle of an upgrade. The
+    // script reads the list as JSON through Helm itself (`helm template` of a chart that ranges
+    // over it as values): this helm renders that chart's lines from the values file.
     write_executable(
         &d.join("helm"),
         "#!/usr/bin/env python3\nimport re, sys, json\n\
-         a = sys.argv\nf = a[a.index('--filter') + 1]\n\
+         a = sys.argv\n\
+         if 'template' in a:\n\
+         \x20   v = json.load(open([x for x in a if x.startswith('--values=')][0][9:]))\n\
+         \x20   for r in v['releases']: print('#release %s\\t%s\\t%s' % (r['name'], r['status'], r['chart']))\n\
+         \x20   sys.exit(0)\n\
+         f = a[a.index('--filter') + 1]\n\
          rs = [{'name': 'myxrel', 'status': 'deployed', 'chart': 'demo-30.46.0'},\n\
                {'name': 'my.rel', 'status': 'pending-upgrade', 'chart': 'demo-30.46.0'}]\n\
          print(json.dumps([r for r in rs if re.search(f, r['name'])], separators=(',', ':')))\n",
     );
     std::fs::write(d.join("script.sh"), plan("script")).unwrap();
     let body = format!(
-        "set -euo pipefail\nPATH={d}:$PATH\n\
+        "set -euo pipefail\nPATH={d}:$PATH\ncd {d}\n\
          eval \"$(sed -n -e '/^RELEASE=/p;/^NAMESPACE=/p;/^CONTEXT=/p;/^CHART_NAME=/p;/^CHART_VERSION=/p' \
            -e '/^STATEFULSETS=/p;/^WORK_DIR=/p;/^K=(/p;/^get()/p;/^sts_exists()/p;/^saved_file()/p;/^shown()/p' \
-           -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' -e '/^pending_release()/,/^}}/p' {d}/script.sh)\"\n\
+           -e '/^note()/p;/^die()/p;/^H=(/p' -e '/^check_release()/,/^}}/p' -e '/^pending_release()/,/^}}/p' \
+           -e '/^releases_read()/,/^}}/p' {d}/script.sh)\"\n\
+         mkdir -p \"$WORK_DIR\"\n\
          check_release\n",
         d = d.display()
     );
