@@ -317,44 +317,26 @@ fn a_size_behind_get_is_found_by_its_value_and_a_computed_one_is_not() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let c = dir.path().join("own");
-    std::fs::create_dir_all(c.join("templates")).unwrap();
-    std::fs::write(
-        c.join("Chart.yaml"),
-        "apiVersion: v2\nname: own\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        c.join("values.yaml"),
+    let c = own_chart(
+        dir.path(),
+        "own",
         "store:\n  capacity: 3Gi\ncache:\n  gigabytes: 2\n",
-    )
-    .unwrap();
-    let sts = |name: &str, storage: &str| {
-        format!(
-            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\nspec:\n  serviceName: {name}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n        - name: c\n          image: busybox\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: {storage}\n"
-        )
-    };
-    std::fs::write(
-        c.join("templates/store.yaml"),
-        sts("store", "{{ get .Values.store \"capacity\" | quote }}"),
-    )
-    .unwrap();
-    std::fs::write(
-        c.join("templates/cache.yaml"),
-        sts(
-            "cache",
-            "{{ printf \"%dGi\" (int .Values.cache.gigabytes) | quote }}",
-        ),
-    )
-    .unwrap();
+        &[
+            (
+                "store.yaml",
+                statefulset("store", "{{ get .Values.store \"capacity\" | quote }}"),
+            ),
+            (
+                "cache.yaml",
+                statefulset(
+                    "cache",
+                    "{{ printf \"%dGi\" (int .Values.cache.gigabytes) | quote }}",
+                ),
+            ),
+        ],
+    );
     let chart = source::read(&c).unwrap();
-    let r = Renderer {
-        helm: helm.to_str().unwrap().to_owned(),
-        chart: c.to_str().unwrap().to_owned(),
-        release: "r".to_owned(),
-        namespace: "n".to_owned(),
-        values: Vec::new(),
-    };
+    let r = renderer(&helm, &c);
     let want = |o: &str| ClaimId {
         object: format!("StatefulSet/{o}"),
         claim: "data".to_owned(),
@@ -704,28 +686,19 @@ fn a_document_named_after_the_clock_does_not_block_the_proof() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let c = dir.path().join("clock");
-    std::fs::create_dir_all(c.join("templates")).unwrap();
-    std::fs::write(
-        c.join("Chart.yaml"),
-        "apiVersion: v2\nname: clock\nversion: 1.0.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        c.join("values.yaml"),
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate-{{ .Values.clock }}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: c\n          image: busybox\n";
+    let c = own_chart(
+        dir.path(),
+        "clock",
         "persistence:\n  size: 3Gi\nclock: earlier\n",
-    )
-    .unwrap();
-    std::fs::write(
-        c.join("templates/job.yaml"),
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate-{{ .Values.clock }}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: c\n          image: busybox\n",
-    )
-    .unwrap();
-    std::fs::write(
-        c.join("templates/sts.yaml"),
-        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\nspec:\n  serviceName: db\n  selector:\n    matchLabels:\n      app: db\n  template:\n    metadata:\n      labels:\n        app: db\n    spec:\n      containers:\n        - name: c\n          image: busybox\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: {{ .Values.persistence.size | quote }}\n",
-    )
-    .unwrap();
+        &[
+            ("job.yaml", job.to_owned()),
+            (
+                "sts.yaml",
+                statefulset("db", "{{ .Values.persistence.size | quote }}"),
+            ),
+        ],
+    );
     let count = dir.path().join("count");
     let ticking = dir.path().join("helm-ticking");
     common::write_executable(
@@ -738,13 +711,7 @@ fn a_document_named_after_the_clock_does_not_block_the_proof() {
         ),
     );
     let chart = source::read(&c).unwrap();
-    let r = Renderer {
-        helm: ticking.to_str().unwrap().to_owned(),
-        chart: c.to_str().unwrap().to_owned(),
-        release: "r".to_owned(),
-        namespace: "n".to_owned(),
-        values: Vec::new(),
-    };
+    let r = renderer(&ticking, &c);
     let want = ClaimId {
         object: "StatefulSet/db".to_owned(),
         claim: "data".to_owned(),
@@ -756,4 +723,35 @@ fn a_document_named_after_the_clock_does_not_block_the_proof() {
         "{:?}",
         found[0]
     );
+}
+
+/// A chart of our own under `root`: its values and templates (file name, text).
+fn own_chart(root: &Path, name: &str, values: &str, templates: &[(&str, String)]) -> PathBuf {
+    let c = root.join(name);
+    std::fs::create_dir_all(c.join("templates")).unwrap();
+    let chart_yaml = format!("apiVersion: v2\nname: {name}\nversion: 1.0.0\n");
+    std::fs::write(c.join("Chart.yaml"), chart_yaml).unwrap();
+    std::fs::write(c.join("values.yaml"), values).unwrap();
+    for (file, text) in templates {
+        std::fs::write(c.join("templates").join(file), text).unwrap();
+    }
+    c
+}
+
+/// A StatefulSet template with one claim `data` whose storage is `storage` (template text).
+fn statefulset(name: &str, storage: &str) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\nspec:\n  serviceName: {name}\n  selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n        - name: c\n          image: busybox\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:\n        accessModes: [ReadWriteOnce]\n        resources:\n          requests:\n            storage: {storage}\n"
+    )
+}
+
+/// `helm template r CHART --namespace n` with this helm, no values files.
+fn renderer(helm: &Path, chart: &Path) -> Renderer {
+    Renderer {
+        helm: helm.to_str().unwrap().to_owned(),
+        chart: chart.to_str().unwrap().to_owned(),
+        release: "r".to_owned(),
+        namespace: "n".to_owned(),
+        values: Vec::new(),
+    }
 }
