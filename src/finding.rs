@@ -484,6 +484,10 @@ pub const IDS: &[(&str, &str)] = &[
         "A values file has bare CR line breaks, which the editor does not write",
     ),
     (
+        "yaml-control-character",
+        "A control character (NUL, DEL, ...) where Helm's reader refuses it, even after a `...`",
+    ),
+    (
         "yaml-helm4-separator",
         "A `---` line with text after it, which Helm 4 refuses in a values file",
     ),

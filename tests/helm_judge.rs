@@ -531,6 +531,9 @@ fn norm(v: &Value) -> Value {
 fn tool_read(text: &[u8]) -> Result<Value, (&'static str, String)> {
     let text = std::str::from_utf8(text).map_err(|e| ("invalid-utf8", e.to_string()))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    pvc_resize::yaml::data::reader_refuses(text)
+        .map_err(|e| ("yaml-control-character", e.to_string()))?;
+    let text = pvc_resize::yaml::data::helm_reads(text);
     let docs = pvc_resize::yaml::parse_stream(text, 0, 0).map_err(|e| (e.id(), e.to_string()))?;
     let Some(root) = docs.into_iter().next().and_then(|d| d.root) else {
         return Ok(json!({}));
@@ -1460,5 +1463,66 @@ fn nesting_and_size_limits_are_helms() {
                 }
             }
         }
+    }
+}
+
+/// go-yaml's reader refuses control characters in every 512-byte chunk it loads, which reaches
+/// past the `...` that ends what Helm reads (the fuzzer's find: a NUL after `...`). Cases: a
+/// control character (NUL, DEL, a C1 control, U+FFFE) at distances from the `...` across the
+/// chunk ends, with a two-byte or three-byte character cut by a chunk's end, and the `...` itself
+/// near a chunk's end.
+fn control_character_cases() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for bad in ["\u{0}", "\u{7f}", "\u{9f}", "\u{fffe}"] {
+        for lead in [0usize, 300, 505, 506, 507, 508, 509, 510] {
+            for gap in [0usize, 1, 200, 440, 500, 520, 1100] {
+                for wide in ["", "é", "€"] {
+                    let mut text = "kafka:\n  persistence:\n    size: 20Gi\n# ".to_owned();
+                    text.push_str(&"x".repeat(lead));
+                    text.push_str("\n...\n# ");
+                    for _ in 0..gap / 10 {
+                        text.push_str(wide);
+                        text.push_str("xxxxxxxx\n# ");
+                    }
+                    text.push_str(bad);
+                    text.push('\n');
+                    out.push(text.into_bytes());
+                }
+            }
+        }
+        // And with no `...`: anywhere in the file.
+        out.push(
+            format!(
+                "kafka:\n  persistence:\n    size: 20Gi\n{}# {bad}\n",
+                "# y\n".repeat(300)
+            )
+            .into_bytes(),
+        );
+    }
+    out
+}
+
+#[test]
+fn control_characters_are_refused_exactly_where_helm_refuses_them() {
+    let inputs = control_character_cases();
+    for major in [3, 4] {
+        let Some(h) = helm(major) else { continue };
+        let oracle = HelmOracle::new(h);
+        let mut tally = Tally::default();
+        judge_inputs(&oracle, &inputs, "control character case", &mut tally);
+        eprintln!(
+            "helm {major}: {} control character cases: {} edited, {} refused by Helm and by the tool",
+            tally.cases, tally.edited, tally.helm_refused
+        );
+        assert!(
+            tally.edited > 0 && tally.helm_refused > 0,
+            "both sides of the rule are asked"
+        );
+        assert!(
+            tally.failures.is_empty(),
+            "{} disagreements with helm {major}; the first:\n{}",
+            tally.failures.len(),
+            tally.failures[..tally.failures.len().min(6)].join("\n=====\n")
+        );
     }
 }

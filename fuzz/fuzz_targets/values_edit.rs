@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let (path, size) = head.split_once(' ').unwrap_or((head, "50Gi"));
     let (Ok(path), Ok(size)) = (ValuesPath::parse(path), Size::parse(size)) else { return };
     let Ok(edit) = set_size(file, &path, &size) else { return };
-    let docs = pvc_resize::yaml::parse_stream(&edit.output, 0, 0)
+    // Read as Helm reads it: up to a `...` that no later `---` follows.
+    let docs = pvc_resize::yaml::parse_stream(pvc_resize::yaml::data::helm_reads(&edit.output), 0, 0)
         .unwrap_or_else(|e| panic!("the edit broke the file: {e}\n--- in\n{file}\n--- out\n{}", edit.output));
     let root = docs.into_iter().next().and_then(|d| d.root).expect("a document");
     let value = pvc_resize::yaml::data::to_json(&root).expect("no alias bomb from an edit");

@@ -213,6 +213,14 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             "put the document's content on the lines after `---` (or rename a key that starts with `---`)",
         )
     })?;
+    crate::yaml::data::reader_refuses(src).map_err(|e| {
+        fail(
+            "yaml-control-character",
+            e.pos,
+            e.message,
+            crate::k8s::schema::CONTROL_CHARACTER_HINT,
+        )
+    })?;
     let docs = yaml::parse_stream(crate::yaml::data::helm_reads(src), 0, 0)?;
     let root = crate::yaml::data::values_root(docs).map_err(|e| {
         fail(

@@ -635,6 +635,9 @@ pub struct YamlForValidation {
     pub tree: Option<Node>,
 }
 
+/// How to fix a control character Helm's reader refuses (`yaml::data::reader_refuses`).
+pub const CONTROL_CHARACTER_HINT: &str = "delete the character (`tr -d '\\000'` for NULs), or write it as an escape in a double-quoted string (\"\\u0000\")";
+
 /// Parses a values-like YAML file as Helm reads it (`data::values_root`: later documents with
 /// data are refused, an empty trailing one is fine; `data::read`: what Helm refuses is refused).
 /// Errors name the file, line and column.
@@ -649,6 +652,13 @@ pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Findin
             Finding::new("invalid-yaml", Severity::Error, e.message)
                 .at(Location::new(name, e.pos))
                 .hint("put the document's content on the lines after `---` (or rename a key that starts with `---`)"),
+        )
+    })?;
+    crate::yaml::data::reader_refuses(text).map_err(|e| {
+        Box::new(
+            Finding::new("invalid-yaml", Severity::Error, e.message)
+                .at(Location::new(name, e.pos))
+                .hint(CONTROL_CHARACTER_HINT),
         )
     })?;
     let docs = yaml::parse_stream(crate::yaml::data::helm_reads(text), 0, 0)
