@@ -353,6 +353,10 @@ pub struct PostRenderArgs {
     /// The new size of the claim templates, a Kubernetes quantity such as 50Gi
     #[arg(long, allow_hyphen_values = true)]
     pub size: Option<String>,
+    /// The VolumeAttributesClass the claim templates name (spec.volumeAttributesClassName: replaced,
+    /// or added), alone or with --size
+    #[arg(long, value_name = "NAME")]
+    pub volume_attributes_class: Option<String>,
     /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
     #[arg(long = "statefulset", value_name = "NAME")]
     pub statefulsets: Vec<String>,

@@ -210,6 +210,10 @@ pub const IDS: &[(&str, &str)] = &[
         "A StatefulSet claim template changes (labels, storage class, access modes...): a migration, not an upgrade",
     ),
     (
+        "attributes-class",
+        "A claim template's volumeAttributesClassName changes to another class: frozen in the StatefulSet like its size (`spec: Forbidden`), so it needs the plan's procedure",
+    ),
+    (
         "claim-template-added",
         "A StatefulSet gains a claim template, which Kubernetes forbids on update",
     ),

@@ -857,3 +857,73 @@ fn a_chart_upgrade_that_orphans_pvcs_fails_unless_allowed() {
         stderr(&out)
     );
 }
+
+/// A claim template's new VolumeAttributesClass, made by `post-render --volume-attributes-class`
+/// on the real Bitnami Kafka 32 render: `attributes-class` (a notice, like a grow: `helm upgrade`
+/// alone gets `spec: Forbidden`), placed at the new field in NEW, with the plan command as the
+/// hint, in all four formats; blocking with --strict. Back to no class is an error.
+#[test]
+fn a_new_volume_attributes_class_is_found_in_every_format() {
+    let Some(fixtures) = shared_fixtures() else {
+        return;
+    };
+    let old = read(&fixtures.join("bitnami-kafka-32/rendered-default.yaml"));
+    let out = run(
+        &[
+            "post-render",
+            "--statefulset",
+            "kafka-controller",
+            "--volume-attributes-class",
+            "io2-fast",
+        ],
+        old.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let new = stdout(&out);
+    let dir = tempfile::tempdir().unwrap();
+    let (ids, exit, json) = check(dir.path(), &old, &new, false);
+    assert_eq!(
+        (ids, exit),
+        (vec!["attributes-class".to_owned()], 0),
+        "{json}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let f = &report["findings"][0];
+    let line = f["location"]["line"].as_u64().unwrap() as usize;
+    assert_eq!(f["location"]["file"], "new.yaml");
+    assert!(
+        new.lines().nth(line - 1).unwrap().trim() == "volumeAttributesClassName: io2-fast",
+        "{f}"
+    );
+    let hint = f["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("--volume-attributes-class io2-fast"),
+        "{hint}"
+    );
+    assert!(check(dir.path(), &old, &new, true).1 == 1);
+    for (format, shows) in [
+        ("text", "notice[attributes-class]"),
+        ("github", "title=pvc-resize attributes-class::"),
+        ("sarif", "\"ruleId\": \"attributes-class\""),
+    ] {
+        let o = run_in(
+            Some(dir.path()),
+            &[
+                "check",
+                "--base-manifests",
+                "old.yaml",
+                "--head-manifests",
+                "new.yaml",
+                "--format",
+                format,
+            ],
+            b"",
+        );
+        assert_eq!(code(&o), 0, "{format}: {}", stderr(&o));
+        assert!(stdout(&o).contains(shows), "{format}: {}", stdout(&o));
+        assert!(stdout(&o).contains("new.yaml"), "{format}");
+    }
+    // The class removed again: PVCs refuse it, the template too.
+    let (ids, exit, _) = check(dir.path(), &new, &old, false);
+    assert_eq!((ids, exit), (vec!["claim-template-changed".to_owned()], 1));
+}

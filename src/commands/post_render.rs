@@ -25,6 +25,9 @@ pub const DEFAULT_CHART: &str = "kafka";
 #[derive(Debug, Default)]
 pub struct Options {
     pub size: Option<Size>,
+    /// The VolumeAttributesClass the target claim templates get (`spec.volumeAttributesClassName`,
+    /// written in place or added), a checked DNS-1123 subdomain.
+    pub volume_attributes_class: Option<String>,
     /// Exact names or `*`/`?` globs; empty: the StatefulSets of the `kafka` chart.
     pub statefulsets: Vec<String>,
     pub claim: String,
@@ -68,12 +71,26 @@ pub struct ClaimChange {
     pub changed: bool,
 }
 
+/// What happened to one claim template's `spec.volumeAttributesClassName`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassChange {
+    pub statefulset: String,
+    pub claim: String,
+    /// The class the template named (`None`: the field was missing or null).
+    pub old: Option<String>,
+    pub new: String,
+    pub pos: Pos,
+    /// False when the template already named the class.
+    pub changed: bool,
+}
+
 /// The rewritten stream and what was done.
 #[derive(Debug)]
 pub struct Outcome<'a> {
     pub output: Spliced<'a>,
     pub documents: usize,
     pub claims: Vec<ClaimChange>,
+    pub classes: Vec<ClassChange>,
     pub patched: Vec<String>,
     pub warnings: Vec<String>,
     /// What the user should know that is not a risk (a hooks-only stream passed through).
@@ -170,6 +187,24 @@ struct FoundClaim {
     unusable: Option<(Pos, bool)>,
     /// The merge key (`<<`) the storage Kubernetes reads comes through, if it does.
     merge: Option<Pos>,
+    /// Where `spec.volumeAttributesClassName` is, or would be written.
+    class: ClassSite,
+}
+
+/// Where a claim template's `spec.volumeAttributesClassName` is written, or would be.
+enum ClassSite {
+    /// A scalar: replaced. `old` is its value as Kubernetes reads it (`None` for null).
+    Scalar {
+        range: Range<usize>,
+        old: Option<String>,
+        style: Style,
+        pos: Pos,
+    },
+    /// Missing: a new entry is written at `at` (the start of the spec's first key), followed by
+    /// `after` (a line break and the key's indentation in a block mapping, `, ` in a flow one).
+    Insert { at: usize, after: String },
+    /// Can't be edited in place: where, and why.
+    Refused { pos: Pos, why: String },
 }
 
 /// The storage scalar: where it is and how it is written.
@@ -187,6 +222,8 @@ struct Storage {
 
 /// A size change to make: which candidate, which of its claim templates, the new text.
 struct Resize {
+    /// A storage request (false: a volumeAttributesClassName).
+    storage: bool,
     found: usize,
     claim: usize,
     range: Range<usize>,
@@ -261,6 +298,7 @@ fn passed_through(input: &str, hooks: usize) -> Outcome<'_> {
         },
         documents: hooks,
         claims: Vec::new(),
+        classes: Vec::new(),
         patched: Vec::new(),
         warnings: Vec::new(),
         notes: vec![format!(
@@ -303,7 +341,7 @@ impl<'a> Selection<'a> {
         };
         let mut found = Vec::new();
         let mut picked = Vec::new();
-        if opts.size.is_some() {
+        if opts.size.is_some() || opts.volume_attributes_class.is_some() {
             found = scan.run(&filter, opts.parse_all)?;
             picked = select(&scan, &filter, &mut found, &opts.statefulsets)?;
         } else if opts.parse_all {
@@ -339,12 +377,18 @@ impl<'a> Selection<'a> {
         let mut warnings = Vec::new();
         let mut resizes = Vec::new();
         let mut claims = Vec::new();
-        if let Some(size) = &opts.size {
-            for &f in &self.picked {
+        let mut classes = Vec::new();
+        for &f in &self.picked {
+            if let Some(size) = &opts.size {
                 let (change, resize) =
                     resize_one(&self.found[f], f, size, &opts.claim, &mut warnings)?;
                 claims.push(change);
                 resizes.extend(resize);
+            }
+            if let Some(class) = &opts.volume_attributes_class {
+                let (change, edit) = class_one(&self.found[f], f, class, &opts.claim)?;
+                classes.push(change);
+                resizes.extend(edit);
             }
         }
         resizes.sort_by_key(|r| r.range.start);
@@ -357,6 +401,7 @@ impl<'a> Selection<'a> {
                 .filter(|c| stream::has_content(&input[c.range.clone()]))
                 .count(),
             claims,
+            classes,
             patched,
             warnings,
             notes: Vec::new(),
@@ -377,27 +422,11 @@ fn threads(opts: &Options, len: usize) -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
 }
 
-/// Checks and plans the resize of one selected StatefulSet: no [`Resize`] when the size is
-/// already right.
-fn resize_one(
-    f: &Found,
-    index: usize,
-    size: &Size,
-    claim: &str,
-    warnings: &mut Vec<String>,
-) -> Result<(ClaimChange, Option<Resize>), RenderError> {
+/// The claim template named `claim` of a candidate, and its index; refused when it has none or
+/// two of that name.
+fn claim_named<'f>(f: &'f Found, claim: &str) -> Result<(usize, &'f FoundClaim), RenderError> {
     let mut named = f.claims.iter().enumerate().filter(|(_, c)| c.name == claim);
-    let Some((
-        ci,
-        FoundClaim {
-            pos: tpos,
-            storage,
-            unusable,
-            merge,
-            ..
-        },
-    )) = named.next()
-    else {
+    let Some((ci, first)) = named.next() else {
         let names: Vec<&str> = f.claims.iter().map(|c| c.name.as_str()).collect();
         return Err(err(
             Some(f.pos),
@@ -418,12 +447,189 @@ fn resize_one(
             Some(twin.pos),
             format!(
                 "StatefulSet {} has two volumeClaimTemplates named {claim:?} (the first at line {}): \
-                 refusing to resize one of them",
-                f.name, tpos.line
+                 refusing to change one of them",
+                f.name, first.pos.line
             ),
             "Kubernetes refuses duplicate claim template names; fix the chart's template",
         ));
     }
+    Ok((ci, first))
+}
+
+/// Plans setting one selected StatefulSet's claim template to the VolumeAttributesClass `class`:
+/// no edit when it already names it.
+fn class_one(
+    f: &Found,
+    index: usize,
+    class: &str,
+    claim: &str,
+) -> Result<(ClassChange, Option<Resize>), RenderError> {
+    let (ci, c) = claim_named(f, claim)?;
+    let edit = |range: Range<usize>, text: String| Resize {
+        storage: false,
+        found: index,
+        claim: ci,
+        range,
+        text,
+    };
+    let value = yaml::render_scalar(class, Style::Plain);
+    let (old, pos, resize) = match &c.class {
+        ClassSite::Refused { pos, why } => {
+            return Err(err(
+                Some(*pos),
+                format!(
+                    "the volumeAttributesClassName of StatefulSet {} claim {claim:?} {why}",
+                    f.name
+                ),
+                "render it as one plain value in the chart's template (or set it with --patch)",
+            ));
+        }
+        ClassSite::Scalar { old, .. } if old.as_deref() == Some(class) => {
+            (old.clone(), c.pos, None)
+        }
+        ClassSite::Scalar {
+            range,
+            old,
+            style,
+            pos,
+        } => {
+            let text = if range.is_empty() {
+                // `volumeAttributesClassName:` with no value: the value follows the colon.
+                format!(" {value}")
+            } else {
+                yaml::render_scalar(class, *style)
+            };
+            (old.clone(), *pos, Some(edit(range.clone(), text)))
+        }
+        ClassSite::Insert { at, after } => {
+            let text = format!("volumeAttributesClassName: {value}{after}");
+            (None, c.pos, Some(edit(*at..*at, text)))
+        }
+    };
+    let change = ClassChange {
+        statefulset: f.name.clone(),
+        claim: claim.to_owned(),
+        changed: resize.is_some(),
+        old,
+        new: class.to_owned(),
+        pos,
+    };
+    Ok((change, resize))
+}
+
+/// Where a claim template's `spec.volumeAttributesClassName` is, or where it would be written:
+/// before the spec's first key, at its indentation (or first in a flow mapping).
+fn class_site(input: &str, c: &objects::ClaimTemplate<'_>) -> ClassSite {
+    let refused = |pos: Pos, why: &str| ClassSite::Refused {
+        pos,
+        why: why.to_owned(),
+    };
+    if let Some(m) = c.attributes_class_merge {
+        return refused(
+            m.pos,
+            &format!(
+                "comes through the merge key (<<) at line {}: the text written there is not what Kubernetes reads",
+                m.pos.line
+            ),
+        );
+    }
+    if let Some(n) = c.attributes_class {
+        return match &n.kind {
+            _ if n.anchor != 0 || n.tag.is_some() => refused(
+                n.pos,
+                "carries a YAML anchor or tag (an alias may reuse it)",
+            ),
+            yaml::Kind::Scalar {
+                style: Style::Literal | Style::Folded,
+                ..
+            } => refused(n.pos, "is a block scalar (| or >)"),
+            yaml::Kind::Scalar { .. } if n.is_empty_null() => {
+                // `volumeAttributesClassName:` with no value: the parser's empty node sits at
+                // the key's end; the value goes after the colon.
+                match input[n.span.start..]
+                    .split('\n')
+                    .next()
+                    .and_then(|l| l.find(':'))
+                {
+                    Some(colon) => {
+                        let at = n.span.start + colon + 1;
+                        ClassSite::Scalar {
+                            range: at..at,
+                            old: None,
+                            style: Style::Plain,
+                            pos: n.pos,
+                        }
+                    }
+                    None => refused(n.pos, "has no value written after its key"),
+                }
+            }
+            yaml::Kind::Scalar { value, style } => ClassSite::Scalar {
+                range: n.span.clone(),
+                old: (!n.is_null()).then(|| value.clone()),
+                style: *style,
+                pos: n.pos,
+            },
+            _ => refused(
+                n.pos,
+                "is not a single value (an alias, a mapping or a list)",
+            ),
+        };
+    }
+    let Some(spec) = c.spec else {
+        return refused(c.pos, "can't be added: the template has no spec");
+    };
+    let yaml::Kind::Mapping { entries, flow } = &spec.kind else {
+        return refused(
+            spec.pos,
+            "can't be added: the template's spec is not a mapping",
+        );
+    };
+    let Some((key, _)) = entries.first() else {
+        return refused(spec.pos, "can't be added: the template's spec is empty");
+    };
+    if key.anchor != 0 || key.tag.is_some() || !matches!(key.kind, yaml::Kind::Scalar { .. }) {
+        return refused(key.pos, "can't be added before a decorated or complex key");
+    }
+    let at = key.span.start;
+    if *flow {
+        return ClassSite::Insert {
+            at,
+            after: ", ".to_owned(),
+        };
+    }
+    let line_start = input[..at].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &input[line_start..at];
+    if !indent.bytes().all(|b| b == b' ') {
+        return refused(
+            key.pos,
+            "can't be added: the spec's first key does not start its line",
+        );
+    }
+    ClassSite::Insert {
+        at,
+        after: format!("\n{indent}"),
+    }
+}
+
+/// Checks and plans the resize of one selected StatefulSet: no [`Resize`] when the size is
+/// already right.
+fn resize_one(
+    f: &Found,
+    index: usize,
+    size: &Size,
+    claim: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(ClaimChange, Option<Resize>), RenderError> {
+    let (
+        ci,
+        FoundClaim {
+            pos: tpos,
+            storage,
+            unusable,
+            merge,
+            ..
+        },
+    ) = claim_named(f, claim)?;
     if let Some(at) = merge {
         return Err(err(
             Some(*at),
@@ -520,6 +726,7 @@ fn resize_one(
             &size.quantity,
         ));
         resize = Some(Resize {
+            storage: true,
             found: index,
             claim: ci,
             range: range.clone(),
@@ -593,6 +800,9 @@ fn build_edits(
         if !quick {
             check_changed_document(&doc, out_start, line, opts, was_patched)?;
         }
+        if here.iter().any(|r| !r.storage) {
+            check_classes_read_back(&doc, out_start, line, found, &here, opts)?;
+        }
         check_boundaries(text, &doc, index + 1 == chunks.len())?;
         let lines = |t: &str| memchr::memchr_iter(b'\n', t.as_bytes()).count() as isize;
         line_delta += lines(&doc) - lines(text);
@@ -637,10 +847,11 @@ fn quick_valid(
 ) -> Result<bool, RenderError> {
     let version = kubernetes_version(opts);
     let plain = here.iter().all(|r| {
-        found[r.found].claims[r.claim]
-            .storage
-            .as_ref()
-            .is_some_and(|s| !s.decorated)
+        r.storage
+            && found[r.found].claims[r.claim]
+                .storage
+                .as_ref()
+                .is_some_and(|s| !s.decorated)
     });
     if !plain {
         return Ok(false);
@@ -755,6 +966,57 @@ fn json_objects(doc: &Value) -> Vec<(String, &Value)> {
     out
 }
 
+/// Every claim template given a VolumeAttributesClass reads it back from the changed text, as
+/// Kubernetes reads it (merge keys, escapes, the last of duplicate keys).
+fn check_classes_read_back(
+    doc: &str,
+    base: usize,
+    line: usize,
+    found: &[Found],
+    here: &[&Resize],
+    opts: &Options,
+) -> Result<(), RenderError> {
+    let class = opts.volume_attributes_class.as_deref().unwrap_or_default();
+    let bug = |what: String| {
+        err(
+            Some(Pos { line, col: 1 }),
+            format!("internal check failed: {what}; nothing was written"),
+            "this is a bug in pvc-resize; please report it with the input (or set the field with --patch)",
+        )
+    };
+    let docs = yaml::parse_stream(doc, base, line - 1).map_err(|e| bug(e.to_string()))?;
+    let mut objects = Vec::new();
+    for tree in docs.iter().filter_map(|d| d.root.as_ref()) {
+        objects.push(crate::yaml::data::to_json(tree).map_err(|e| bug(e.to_string()))?);
+    }
+    for r in here.iter().filter(|r| !r.storage) {
+        let f = &found[r.found];
+        let claim = &f.claims[r.claim].name;
+        let read = objects
+            .iter()
+            .flat_map(|o| json_objects(o).into_iter().map(|(_, v)| v))
+            .filter(|o| {
+                o.get("kind").and_then(Value::as_str) == Some("StatefulSet")
+                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(&f.name)
+            })
+            .filter_map(|o| o.pointer("/spec/volumeClaimTemplates")?.as_array())
+            .flatten()
+            .filter(|t| t.pointer("/metadata/name").and_then(Value::as_str) == Some(claim))
+            .map(|t| {
+                t.pointer("/spec/volumeAttributesClassName")
+                    .and_then(Value::as_str)
+            })
+            .collect::<Vec<_>>();
+        if read != [Some(class)] {
+            return Err(bug(format!(
+                "StatefulSet {} claim {claim:?} reads volumeAttributesClassName {read:?} after the edit, not {class:?}",
+                f.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Which chunks may hold the StatefulSets `patterns` pick: every StatefulSet chunk, narrowed
 /// by the one pattern's longest literal (or the default chart's name).
 fn prefilter(patterns: &[String]) -> Filter {
@@ -812,7 +1074,7 @@ impl Scan<'_> {
             };
             let root = parsed.root(o);
             let plain = !(may_alias_or_merge(text) && has_alias_or_merge(root));
-            let mut f = to_found(parsed.chunk, &s, plain);
+            let mut f = to_found(self.input, parsed.chunk, &s, plain);
             f.kept = self.keep.then(|| (Arc::clone(&parsed), index));
             if !plain {
                 for st in f.claims.iter_mut().filter_map(|c| c.storage.as_mut()) {
@@ -842,7 +1104,7 @@ fn has_alias_or_merge(root: &yaml::Node) -> bool {
     seen
 }
 
-fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
+fn to_found(input: &str, chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
     let templates = if plain {
         sts.claims
             .iter()
@@ -885,6 +1147,7 @@ fn to_found(chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Found {
                         .storage_other
                         .map(|n| (n.pos, matches!(n.kind, yaml::Kind::Alias(_)))),
                     merge: c.storage_merge.map(|m| m.pos),
+                    class: class_site(input, c),
                 }
             })
             .collect(),
@@ -1067,6 +1330,105 @@ mod tests {
         format!(
             "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    {key}: pre-install\n    postrenderer.helm.sh/postrender-filename: 'c/templates/job.yaml'\nspec: {{}}\n"
         )
+    }
+
+    /// A StatefulSet whose one claim template's spec is `spec` (indented as the template's keys).
+    fn with_spec(spec: &str) -> String {
+        format!(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\nspec:\n  selector: {{}}\n  serviceName: s\n  template: {{}}\n  volumeClaimTemplates:\n    - metadata:\n        name: data\n      spec:{spec}"
+        )
+    }
+
+    fn set_class(input: &str, class: &str) -> Result<(String, Vec<ClassChange>), RenderError> {
+        let opts = Options {
+            volume_attributes_class: Some(class.to_owned()),
+            statefulsets: vec!["k".into()],
+            claim: "data".into(),
+            ..Options::default()
+        };
+        post_render(input, &opts).map(|o| (o.output.to_string(), o.classes))
+    }
+
+    #[test]
+    fn a_volume_attributes_class_is_replaced_or_added_where_kubernetes_reads_it() {
+        let storage = "\n        resources:\n          requests:\n            storage: 1Gi\n";
+        let cases = [
+            // Added before the first key, at its indentation; a comment above stays above.
+            (
+                storage.to_owned(),
+                format!("\n        volumeAttributesClassName: fast{storage}"),
+            ),
+            (
+                format!("\n        # c{storage}"),
+                format!("\n        # c\n        volumeAttributesClassName: fast{storage}"),
+            ),
+            // Replaced in its own quoting; a null or empty value too.
+            (
+                format!("{storage}        volumeAttributesClassName: 'slow'\n"),
+                format!("{storage}        volumeAttributesClassName: 'fast'\n"),
+            ),
+            (
+                format!("{storage}        volumeAttributesClassName: \"\"\n"),
+                format!("{storage}        volumeAttributesClassName: \"fast\"\n"),
+            ),
+            (
+                format!("{storage}        volumeAttributesClassName:\n"),
+                format!("{storage}        volumeAttributesClassName: fast\n"),
+            ),
+            (
+                format!("{storage}        volumeAttributesClassName: ~\n"),
+                format!("{storage}        volumeAttributesClassName: fast\n"),
+            ),
+            // A flow mapping gets the entry first.
+            (
+                " {resources: {requests: {storage: 1Gi}}}\n".to_owned(),
+                " {volumeAttributesClassName: fast, resources: {requests: {storage: 1Gi}}}\n"
+                    .to_owned(),
+            ),
+        ];
+        for (spec, want) in cases {
+            let (out, classes) = set_class(&with_spec(&spec), "fast").unwrap();
+            assert_eq!(out, with_spec(&want), "{spec:?}");
+            assert!(classes[0].changed, "{spec:?}");
+            // Again: nothing to change.
+            let (again, classes) = set_class(&out, "fast").unwrap();
+            assert_eq!(again, out);
+            assert!(!classes[0].changed);
+        }
+        // A name go-yaml would read as a boolean is quoted.
+        let (out, _) = set_class(&with_spec(storage), "true").unwrap();
+        assert!(
+            out.contains("volumeAttributesClassName: \"true\"\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn a_volume_attributes_class_that_is_not_its_own_text_is_refused() {
+        let storage = "\n        resources:\n          requests:\n            storage: 1Gi\n";
+        let refused = [
+            (
+                format!("{storage}        volumeAttributesClassName: &c slow\n        x: *c\n"),
+                "anchor",
+            ),
+            (
+                format!("\n        <<: {{volumeAttributesClassName: slow}}{storage}"),
+                "merge key",
+            ),
+            (
+                format!("{storage}        volumeAttributesClassName: [a]\n"),
+                "not a single value",
+            ),
+            (
+                format!("{storage}        volumeAttributesClassName: |\n          slow\n"),
+                "block scalar",
+            ),
+        ];
+        for (spec, why) in refused {
+            let e = set_class(&with_spec(&spec), "fast").unwrap_err();
+            assert!(e.message.contains(why), "{spec:?}: {e}");
+            assert!(e.pos.is_some(), "{spec:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub struct ClaimTemplate<'a> {
     pub storage_class: Option<String>,
     /// `spec.accessModes`.
     pub access_modes: Vec<String>,
+    /// The template's `spec` mapping, where a missing `volumeAttributesClassName` is written.
+    pub spec: Option<&'a Node>,
+    /// The `spec.volumeAttributesClassName` node Kubernetes reads (any kind), and the merge key
+    /// it comes through, if any.
+    pub attributes_class: Option<&'a Node>,
+    pub attributes_class_merge: Option<&'a Node>,
 }
 
 /// The string value at a path, when it is a scalar (explicit keys only: for data that has no
@@ -104,7 +110,12 @@ fn claim_template<'a>(root: &'a Node, t: &'a Node) -> ClaimTemplate<'a> {
                 .collect()
         })
         .unwrap_or_default();
+    let (attributes_class, attributes_class_merge) =
+        read_node(root, t, &["spec", "volumeAttributesClassName"]);
     ClaimTemplate {
+        spec: read_node(root, t, &["spec"]).0,
+        attributes_class,
+        attributes_class_merge,
         name: read_str(root, t, &["metadata", "name"]).unwrap_or_default(),
         pos: t.pos,
         node: t,

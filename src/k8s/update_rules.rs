@@ -876,6 +876,12 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
             .and_then(|r| r.remove("storage"))
     };
     let (sa, sb) = (take(&mut a), take(&mut b));
+    let class = |v: &mut Value| {
+        v.pointer_mut("/spec")
+            .and_then(Value::as_object_mut)
+            .and_then(|s| s.remove("volumeAttributesClassName"))
+    };
+    let (ca, cb) = (class(&mut a), class(&mut b));
     prune(&mut a);
     prune(&mut b);
     let name = claim_name(new).to_owned();
@@ -914,9 +920,78 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
             n.name
         )));
     }
+    let mut class_path = base.clone();
+    class_path.extend(["spec", "volumeAttributesClassName"].map(|k| Seg::Key(k.into())));
+    class_change(
+        &o.file,
+        n,
+        &name,
+        &class_path,
+        ca.as_ref(),
+        cb.as_ref(),
+        out,
+    );
     let mut size_path = base;
     size_path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
     size_change(&o.file, n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
+}
+
+/// A claim template's `volumeAttributesClassName` changes: as frozen in the StatefulSet as its
+/// size, but mutable on the PVCs (kubernetes `pkg/apis/core/validation/validation.go`,
+/// `ValidatePersistentVolumeClaimUpdate`), except from a class to none (`update from non-nil
+/// value to nil is forbidden`, `... to an empty string is forbidden`).
+fn class_change(
+    base_file: &str,
+    n: &Sts,
+    claim: &str,
+    path: &[Seg],
+    old: Option<&Value>,
+    new: Option<&Value>,
+    out: &mut Vec<Finding>,
+) {
+    let shown = |v: Option<&Value>| v.map_or("(unset)".to_owned(), show);
+    if old == new {
+        return;
+    }
+    let Some(to) = new.and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        out.push(finding(
+            n,
+            path,
+            Severity::Error,
+            "claim-template-changed",
+            format!(
+                "StatefulSet {} claim template {claim:?} volumeAttributesClassName changes {} -> {}: claim templates are immutable (`spec: Forbidden`), and a PVC that names a class can't go back to none (`update from non-nil value to nil is forbidden`)",
+                n.name,
+                shown(old),
+                shown(new)
+            ),
+        ).hint("keep the old class (or name another VolumeAttributesClass)"));
+        return;
+    };
+    out.push(
+        finding(
+            n,
+            path,
+            Severity::Notice,
+            "attributes-class",
+            format!(
+                "StatefulSet {} claim template {claim:?} volumeAttributesClassName changes {} -> {to}: `helm upgrade` alone fails with `spec: Forbidden` (claim templates are immutable); this needs the same procedure as a grow: set the class on PVCs {}, delete the StatefulSet with --cascade=orphan, upgrade",
+                n.name,
+                shown(old),
+                pvc_names(n)
+                    .iter()
+                    .filter(|p| p.starts_with(&format!("{claim}-")))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        )
+        .hint(format!(
+            "the VolumeAttributesClass {to} must exist (`kubectl get volumeattributesclass {to}`; GA in Kubernetes 1.34, beta behind its gate in 1.31-1.33); the exact commands: `{} --volume-attributes-class {}`",
+            plan_command(base_file, n, claim, None),
+            crate::shell::shell_quote(to)
+        )),
+    );
 }
 
 fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {
@@ -1014,7 +1089,7 @@ fn size_change(
     out.push(
         finding(n, path, Severity::Notice, "grow", message).hint(format!(
             "the exact commands: `{}`",
-            plan_command(base_file, n, claim, &nt)
+            plan_command(base_file, n, claim, Some(&nt))
         )),
     );
 }
@@ -1023,7 +1098,7 @@ fn size_change(
 /// `app.kubernetes.io/instance` label) and namespace filled in when the render says them. Its
 /// `--manifests` is the base render (the one that runs today, from which plan grows the claim),
 /// never the head, whose claim is already at the size.
-fn plan_command(base_file: &str, n: &Sts, claim: &str, size: &str) -> String {
+fn plan_command(base_file: &str, n: &Sts, claim: &str, size: Option<&str>) -> String {
     use crate::shell::shell_quote;
     let label = |k: &str| {
         n.json
@@ -1039,13 +1114,12 @@ fn plan_command(base_file: &str, n: &Sts, claim: &str, size: &str) -> String {
     } else {
         &n.namespace
     };
+    let size = size.map(|s| format!(" --size {}", shell_quote(s)));
     [
         "pvc-resize plan --release",
         &shell_quote(release),
         "--namespace",
-        &shell_quote(namespace),
-        "--size",
-        &shell_quote(size),
+        &format!("{}{}", shell_quote(namespace), size.unwrap_or_default()),
         "--manifests",
         &shell_quote(base_file),
         "--statefulset",
@@ -1116,13 +1190,62 @@ mod tests {
                 assert!(f.is_empty(), "{v}: {f:?}");
             }
             let f = run_at(&v, &vac);
-            assert_eq!(codes(&f), vec!["claim-template-changed"], "{v}");
+            assert_eq!(codes(&f), vec!["attributes-class"], "{v}");
             assert!(
-                f[0].message.contains("volumeAttributesClassName"),
+                f[0].message
+                    .contains("volumeAttributesClassName changes (unset) -> fast")
+                    && f[0].message.contains("spec: Forbidden"),
                 "{}",
                 f[0].message
             );
         }
+    }
+
+    /// A claim template's class: a new one needs the procedure (like a grow: the PVCs take it);
+    /// going back to none is refused by the PVCs too; with a grow, both are reported.
+    #[test]
+    fn a_claim_templates_volume_attributes_class() {
+        let with = |base: &str, class: &str| {
+            base.replace(
+                "accessModes: [ReadWriteOnce]",
+                &format!(
+                    "accessModes: [ReadWriteOnce]\n        volumeAttributesClassName: {class}"
+                ),
+            )
+        };
+        let run_from = |old: &str, new: &str| {
+            let version = KubeVersion::parse(crate::k8s::versions::DEFAULT).unwrap();
+            compare("old.yaml", old, "new.yaml", new, version)
+                .unwrap()
+                .findings
+        };
+        let f = run_from(&with(STS, "slow"), &with(STS, "fast"));
+        assert_eq!(codes(&f), vec!["attributes-class"]);
+        assert_eq!(f[0].severity, Severity::Notice);
+        assert!(f[0].message.contains("slow -> fast"), "{}", f[0].message);
+        let hint = f[0].hint.as_deref().unwrap();
+        assert!(
+            hint.contains("--volume-attributes-class fast") && !hint.contains("--size"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("kubectl get volumeattributesclass fast"),
+            "{hint}"
+        );
+        for gone in [STS.to_owned(), with(STS, "\"\"")] {
+            let f = run_from(&with(STS, "slow"), &gone);
+            assert_eq!(codes(&f), vec!["claim-template-changed"], "{gone}");
+            assert_eq!(f[0].severity, Severity::Error);
+            assert!(
+                f[0].message.contains("nil is forbidden"),
+                "{}",
+                f[0].message
+            );
+        }
+        assert!(run_from(&with(STS, "fast"), &with(STS, "'fast'")).is_empty());
+        let grown = with(STS, "fast").replace("storage: 8Gi", "storage: 9Gi");
+        let f = run_from(STS, &grown);
+        assert_eq!(codes(&f), vec!["attributes-class", "grow"]);
     }
 
     fn codes(f: &[Finding]) -> Vec<&'static str> {

@@ -25,10 +25,18 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
         diag.log = Some(f);
         diag.log_path = Some(path.into());
     }
-    if a.size.is_none() && a.patches.is_empty() && !a.claim_typemeta {
+    if a.size.is_none()
+        && a.volume_attributes_class.is_none()
+        && a.patches.is_empty()
+        && !a.claim_typemeta
+    {
         bail!(
-            "post-render needs --size Q, --patch FILE and/or --claim-typemeta; see `pvc-resize post-render --help`"
+            "post-render needs --size Q, --volume-attributes-class NAME, --patch FILE and/or --claim-typemeta; see `pvc-resize post-render --help`"
         );
+    }
+    if let Some(class) = &a.volume_attributes_class {
+        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
+            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
     }
     if a.claim.is_empty() {
         bail!(fsutil::hinted(
@@ -50,6 +58,7 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
     let opts = Options {
         kubernetes_version: a.kubernetes_version,
         size,
+        volume_attributes_class: a.volume_attributes_class,
         statefulsets: a.statefulsets,
         claim: a.claim,
         patches,
@@ -78,6 +87,21 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
             format!("{} -> {}", c.old, c.new)
         } else {
             format!("is already {} (equal to {}); left as it is", c.old, c.new)
+        };
+        said.push(format!(
+            "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {what}",
+            c.pos, c.statefulset, c.claim
+        ));
+    }
+    for c in &outcome.classes {
+        let old = c.old.as_deref().unwrap_or("(none)");
+        let what = if c.changed {
+            format!("volumeAttributesClassName {old} -> {}", c.new)
+        } else {
+            format!(
+                "volumeAttributesClassName is already {}; left as it is",
+                c.new
+            )
         };
         said.push(format!(
             "pvc-resize: <stdin>:{}: StatefulSet {} claim {}: {what}",

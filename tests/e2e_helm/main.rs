@@ -5,6 +5,7 @@
 //! failed command with nothing rendered, and under Helm 4 the user must still see the reason.
 //! Each Helm gets its own data, config, cache and GnuPG homes in a temporary folder.
 
+mod attributes_class;
 #[path = "../common/mod.rs"]
 mod common;
 mod contrib;

@@ -542,12 +542,13 @@ pub fn mark_blocking(findings: &mut [Finding], strict: bool) {
     }
 }
 
-/// True when a finding stops the merge: errors always, warnings and notices of growth with `strict`.
+/// True when a finding stops the merge: errors always, warnings and notices of growth (or of a
+/// new VolumeAttributesClass) with `strict`.
 pub fn blocks(f: &Finding, strict: bool) -> bool {
     match f.severity {
         Severity::Error => true,
         Severity::Warning => strict,
-        Severity::Notice => strict && f.id == "grow",
+        Severity::Notice => strict && matches!(f.id, "grow" | "attributes-class"),
     }
 }
 
