@@ -376,6 +376,7 @@ pub fn scan<T: Send, E: Send>(
         return Err(syntax(SyntaxError {
             pos: crate::yaml::line_col(input, at),
             message: message.to_owned(),
+            class: crate::yaml::Class::BareCr,
         }));
     }
     let threads = want.threads.max(1);

@@ -42,6 +42,126 @@ impl fmt::Display for Pos {
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    /// What kind of error: set where the error is made; the id and the hint follow from it,
+    /// never from the words of the message.
+    pub class: Class,
+}
+
+/// The kinds of YAML error, each with its stable id and its hint ([`SyntaxError::id`],
+/// [`SyntaxError::hint`]). The error's maker picks the class: this module for its own refusals,
+/// [`Class::of_parser`] for the parser's, `k8s::release` for a bare CR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// `a:,` in a flow collection: go-yaml keeps the `:` in the text.
+    ColonGlued,
+    /// A tag directly followed by `,` `[` `]` `{` `}`.
+    TagGlued,
+    /// A mapping with a key twice.
+    DuplicateKey,
+    /// A raw U+2028, U+2029 or U+0085.
+    LineSeparator,
+    /// A `%YAML` or `%TAG` directive.
+    Directive,
+    /// An escape go-yaml and YAML 1.2 read differently (or the parser does not know).
+    UnknownEscape,
+    /// A bare CR line break.
+    BareCr,
+    /// A tab where Helm's reader or the parser refuses it.
+    Tab,
+    /// A flow collection or a quote left open, or a flow collection's separators wrong.
+    Unclosed,
+    /// An anchor or an alias: unknown, unnamed, or named as go-yaml refuses.
+    Anchor,
+    /// A character that can't start a token.
+    Character,
+    /// The text ends inside a value.
+    Truncated,
+    /// Collections nested deeper than Helm's limit.
+    TooDeep,
+    /// Any other error (`invalid-yaml`, the generic hint).
+    Other,
+}
+
+impl Class {
+    /// The class of an error of the parser, by the parser's own kind of error.
+    pub fn of_parser(kind: &granit_parser::ErrorKind) -> Class {
+        use granit_parser::ErrorKind as K;
+        match kind {
+            K::UnexpectedEofFlowSequence
+            | K::UnexpectedEofFlowMapping
+            | K::UnexpectedEofImplicitFlowMapping
+            | K::ExpectedFlowMappingSeparator
+            | K::ExpectedFlowSequenceSeparator
+            | K::UnclosedFlowCollection { .. }
+            | K::UnclosedQuotedScalar
+            | K::InvalidFlowScalarIndent
+            | K::FlowMappingValueAdjacentCollection => Class::Unclosed,
+            K::AnchorCountOverflow | K::UnknownAnchor | K::MissingAnchorOrAliasName => {
+                Class::Anchor
+            }
+            K::UnexpectedCharacter { .. } => Class::Character,
+            K::TabNotAllowed
+            | K::TabInBlockIndentation
+            | K::TabAtBlockScalarStart
+            | K::TabInIndentation
+            | K::TabInPlainScalar => Class::Tab,
+            K::UnexpectedEndOfPlainScalar => Class::Truncated,
+            K::RecursionLimitExceeded => Class::TooDeep,
+            K::UnknownQuotedScalarEscape => Class::UnknownEscape,
+            _ => Class::Other,
+        }
+    }
+
+    /// The stable id (`yaml-directive`, `yaml-duplicate-key`, ...; `invalid-yaml` for the rest).
+    pub fn id(self) -> &'static str {
+        match self {
+            Class::ColonGlued => "yaml-colon-glued",
+            Class::TagGlued => "yaml-tag-glued",
+            Class::DuplicateKey => "yaml-duplicate-key",
+            Class::LineSeparator => "yaml-line-separator",
+            Class::Directive => "yaml-directive",
+            Class::UnknownEscape => "yaml-unknown-escape",
+            _ => "invalid-yaml",
+        }
+    }
+
+    /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Class::BareCr => {
+                "convert the line breaks to LF (`tr '\\r' '\\n' < FILE`) or CRLF, then run again"
+            }
+            Class::ColonGlued => {
+                "put a space after the colon, or quote the text: then Helm and pvc-resize read the same"
+            }
+            Class::Tab => {
+                "indent with spaces: YAML forbids tabs in indentation (Helm refuses the file too)"
+            }
+            Class::DuplicateKey => {
+                "keep one of the two keys: Helm refuses a mapping with a key twice"
+            }
+            Class::Unclosed => {
+                "close the bracket or brace, or quote the value if it is part of the text"
+            }
+            Class::Anchor => {
+                "define the anchor (&name) before its alias (*name), or write the value out"
+            }
+            Class::Character => {
+                "remove the character, or write it as an escape in a double-quoted string (\"\\t\", \"\\u0000\")"
+            }
+            Class::Truncated => {
+                "the text ends inside a value: the file is truncated, or a quote or bracket is not closed"
+            }
+            Class::TooDeep => "flatten the structure: documents nested this deep are refused",
+            Class::TagGlued
+            | Class::LineSeparator
+            | Class::Directive
+            | Class::UnknownEscape
+            | Class::Other => {
+                "fix the YAML at this line and column (`helm template` refuses it the same way)"
+            }
+        }
+    }
 }
 
 impl fmt::Display for SyntaxError {
@@ -52,50 +172,14 @@ impl fmt::Display for SyntaxError {
 
 impl SyntaxError {
     /// The class of the error, a stable id (`yaml-directive`, `yaml-duplicate-key`, ...;
-    /// `invalid-yaml` for the rest): each class is the one message this module writes for it.
+    /// `invalid-yaml` for the rest), from [`SyntaxError::class`].
     pub fn id(&self) -> &'static str {
-        let m = self.message.as_str();
-        if m.contains("keeps the `:` in the text") {
-            "yaml-colon-glued"
-        } else if m.starts_with("the tag `") && m.contains("` is directly followed by `") {
-            "yaml-tag-glued"
-        } else if m.starts_with("duplicate key ") {
-            "yaml-duplicate-key"
-        } else if m.starts_with("a raw Unicode line separator") {
-            "yaml-line-separator"
-        } else if m.starts_with("a `%YAML ") || m.starts_with("a directive (`%TAG") {
-            "yaml-directive"
-        } else if m.contains("unknown escape") {
-            "yaml-unknown-escape"
-        } else {
-            "invalid-yaml"
-        }
+        self.class.id()
     }
 
-    /// What to do about it: the fix for the kinds of error users meet, a pointer otherwise.
+    /// What to do about it, from [`SyntaxError::class`].
     pub fn hint(&self) -> &'static str {
-        let m = self.message.to_ascii_lowercase();
-        if m.contains("bare cr line break") {
-            "convert the line breaks to LF (`tr '\\r' '\\n' < FILE`) or CRLF, then run again"
-        } else if m.contains("keeps the `:` in the text") {
-            "put a space after the colon, or quote the text: then Helm and pvc-resize read the same"
-        } else if m.contains("tab") {
-            "indent with spaces: YAML forbids tabs in indentation (Helm refuses the file too)"
-        } else if m.contains("duplicate key") {
-            "keep one of the two keys: Helm refuses a mapping with a key twice"
-        } else if m.contains("unclosed") || m.contains("flow") {
-            "close the bracket or brace, or quote the value if it is part of the text"
-        } else if m.contains("alias") || m.contains("anchor") {
-            "define the anchor (&name) before its alias (*name), or write the value out"
-        } else if m.contains("unexpected character") || m.contains("control") {
-            "remove the character, or write it as an escape in a double-quoted string (\"\\t\", \"\\u0000\")"
-        } else if m.contains("end of stream") || m.contains("unexpected end") {
-            "the text ends inside a value: the file is truncated, or a quote or bracket is not closed"
-        } else if m.contains("nested") || m.contains("depth") || m.contains("recursion") {
-            "flatten the structure: documents nested this deep are refused"
-        } else {
-            "fix the YAML at this line and column (`helm template` refuses it the same way)"
-        }
+        self.class.hint()
     }
 }
 
@@ -379,11 +463,12 @@ fn parse_events(
         line: p.line + line_base,
         col: p.col,
     };
-    let err = |pos: Pos, message: String| {
+    let err = |pos: Pos, class: Class, message: String| {
         (
             SyntaxError {
                 pos: shift(pos),
                 message,
+                class,
             },
             None,
         )
@@ -391,12 +476,14 @@ fn parse_events(
     if let Some(at) = leading_document_end(src) {
         return Err(err(
             pos_of_offset(src, at),
+            Class::Other,
             "a document end marker (`...`) before any document: Helm's YAML reader (go-yaml) refuses it (\"did not find expected node content\"); remove the line".to_owned(),
         ));
     }
     if let Some(at) = unicode_line_break(src) {
         return Err(err(
             pos_of_offset(src, at),
+            Class::LineSeparator,
             "a raw Unicode line separator (U+2028, U+2029 or U+0085): Helm's YAML reader (go-yaml, YAML 1.1) takes it for a line break, YAML 1.2 readers for a character, so they read different data; write it as an escape in double quotes (\"\\L\", \"\\P\", \"\\N\") or remove it".to_owned(),
         ));
     }
@@ -429,7 +516,7 @@ fn parse_events(
                 } else if message.contains("unknown escape") {
                     message.push_str(" (go-yaml also takes `\\'` for `'`, which YAML 1.2 and pvc-resize do not: write `'`)");
                 }
-                return Err((err(pos, message).0, retry));
+                return Err((err(pos, Class::of_parser(e.kind()), message).0, retry));
             }
         };
         let range = span.byte_range().unwrap_or(0..0);
@@ -445,12 +532,13 @@ fn parse_events(
                 ))
         {
             go_yaml_properties(src, local, alias)
-                .map_err(|(at, message)| err(pos_of_offset(src, at), message))?;
+                .map_err(|(at, class, message)| err(pos_of_offset(src, at), class, message))?;
         }
         let node = match event {
             Event::DocumentStart(_, Some(v)) => {
                 return Err(err(
                     pos,
+                    Class::Directive,
                     format!(
                         "a `%YAML {}.{}` directive: Helm 3 refuses every version but 1.1 (\"found incompatible YAML document\") and Helm 4 refuses the directive in a values file; remove it",
                         v.major, v.minor
@@ -461,6 +549,7 @@ fn parse_events(
                 let at = directive_before(src, local).unwrap_or(local);
                 return Err(err(
                     pos_of_offset(src, at),
+                    Class::Directive,
                     "a directive (`%TAG ...`): Helm 4 splits a values file on its `---` lines and refuses the directive left alone before it (\"did not find expected <document start>\"); remove it and write tags out in full".to_owned(),
                 ));
             }
@@ -479,6 +568,7 @@ fn parse_events(
             {
                 return Err(err(
                     pos,
+                    Class::ColonGlued,
                     format!(
                         "`{text}:` directly followed by `{}` inside braces or brackets: Helm's YAML reader (go-yaml) keeps the `:` in the text ({:?}, a key with no value or a plain value), YAML 1.2 readers take it for the colon after a key {text:?}; Helm and pvc-resize would read different data. Put a space after the colon (`{text}: `), or quote the text if the colon belongs to it",
                         &src[range.end - base + 1..range.end - base + 2],
@@ -489,7 +579,9 @@ fn parse_events(
             Event::Scalar(value, style, anchor, tag) => Node {
                 kind: Kind::Scalar {
                     value: go_yaml_scalar(src, local, range.end - base, value.into_owned(), style)
-                        .map_err(|(at, message)| err(pos_of_offset(src, at), message))?,
+                        .map_err(|(at, message)| {
+                            err(pos_of_offset(src, at), Class::UnknownEscape, message)
+                        })?,
                     style: style_of(style),
                 },
                 span: range,
@@ -505,7 +597,7 @@ fn parse_events(
                 tag: None,
             },
             Event::MappingStart(..) | Event::SequenceStart(..) if stack.len() >= MAX_DEPTH => {
-                return Err(err(pos, too_deep()));
+                return Err(err(pos, Class::TooDeep, too_deep()));
             }
             Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Mapping {
@@ -545,8 +637,17 @@ fn parse_events(
                             entries.last().map_or(start, |(_, v)| v.span.end)
                         };
                         // Unique keys: Helm's YAML loader refuses duplicates, so do we.
-                        check_duplicates(&entries)
-                            .map_err(|(pos, message)| (SyntaxError { pos, message }, None))?;
+                        check_duplicates(&entries).map_err(|(pos, message)| {
+                            let class = Class::DuplicateKey;
+                            (
+                                SyntaxError {
+                                    pos,
+                                    message,
+                                    class,
+                                },
+                                None,
+                            )
+                        })?;
                         Node {
                             kind: Kind::Mapping { entries, flow },
                             span: start..end,
@@ -591,6 +692,7 @@ fn parse_events(
     if let Some((at, message)) = tabs::refused(src, base, &docs) {
         return Err(err(
             pos_of_offset(src, at),
+            Class::Tab,
             format!("a tab where Helm's YAML reader refuses it: {message}"),
         ));
     }
@@ -754,7 +856,7 @@ fn go_yaml_name(name: &str) -> bool {
 /// What go-yaml (Helm's YAML reader) reads differently from YAML 1.2 in a node's properties: a
 /// tag must be followed by a space (go-yaml reads `,`, `[` and `]` as part of a tag, and refuses
 /// `{` or `}` after one), and anchor and alias names are letters, digits, `_` and `-` only.
-fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize, String)> {
+fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize, Class, String)> {
     let b = src.as_bytes();
     if alias {
         let end = start
@@ -766,6 +868,7 @@ fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize
         if !go_yaml_name(name) {
             return Err((
                 start,
+                Class::Anchor,
                 format!(
                     "the alias `*{name}`: Helm's YAML reader (go-yaml) allows only letters, digits, `_` and `-` in anchor names; rename the anchor and its aliases"
                 ),
@@ -779,6 +882,7 @@ fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize
             if !go_yaml_name(name) {
                 return Err((
                     p.start,
+                    Class::Anchor,
                     format!(
                         "the anchor `{token}`: Helm's YAML reader (go-yaml) allows only letters, digits, `_` and `-` in anchor names; rename it and its aliases"
                     ),
@@ -789,6 +893,7 @@ fn go_yaml_properties(src: &str, start: usize, alias: bool) -> Result<(), (usize
         {
             return Err((
                 p.start,
+                Class::TagGlued,
                 format!(
                     "the tag `{token}` is directly followed by `{}`: Helm's YAML reader (go-yaml) reads that as part of the tag (or refuses it), so Helm would not read what is written; put a space after the tag",
                     next as char
@@ -1045,6 +1150,196 @@ fn write_value(value: &serde_json::Value, indent: usize, under_key: bool, out: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The id and hint as they were read from the message's words before the class was a field
+    /// (issue 21): the class must give the same for every error this module and the parser make.
+    fn legacy(message: &str) -> (&'static str, &'static str) {
+        let m = message;
+        let id = if m.contains("keeps the `:` in the text") {
+            "yaml-colon-glued"
+        } else if m.starts_with("the tag `") && m.contains("` is directly followed by `") {
+            "yaml-tag-glued"
+        } else if m.starts_with("duplicate key ") {
+            "yaml-duplicate-key"
+        } else if m.starts_with("a raw Unicode line separator") {
+            "yaml-line-separator"
+        } else if m.starts_with("a `%YAML ") || m.starts_with("a directive (`%TAG") {
+            "yaml-directive"
+        } else if m.contains("unknown escape") {
+            "yaml-unknown-escape"
+        } else {
+            "invalid-yaml"
+        };
+        let m = m.to_ascii_lowercase();
+        let class = if m.contains("bare cr line break") {
+            Class::BareCr
+        } else if m.contains("keeps the `:` in the text") {
+            Class::ColonGlued
+        } else if m.contains("tab") {
+            Class::Tab
+        } else if m.contains("duplicate key") {
+            Class::DuplicateKey
+        } else if m.contains("unclosed") || m.contains("flow") {
+            Class::Unclosed
+        } else if m.contains("alias") || m.contains("anchor") {
+            Class::Anchor
+        } else if m.contains("unexpected character") || m.contains("control") {
+            Class::Character
+        } else if m.contains("end of stream") || m.contains("unexpected end") {
+            Class::Truncated
+        } else if m.contains("nested") || m.contains("depth") || m.contains("recursion") {
+            Class::TooDeep
+        } else {
+            Class::Other
+        };
+        (id, class.hint())
+    }
+
+    #[test]
+    fn the_class_gives_the_id_and_hint_the_message_gave() {
+        let cases = [
+            "...\na: 1\n",
+            "a: \"x\u{2028}y\"\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n",
+            "a: {b:, c: 1}\n",
+            "a: !!str, 1\n",
+            "a: [!x, 1]\n",
+            "a: 1\na: 2\n",
+            "a: \"\\/\"\n",
+            "a: \"\\q\"\n",
+            "a: &x.y 1\nb: *x.y\n",
+            "a: *nope\n",
+            "a:\n\tb: 1\n",
+            "- \tx\n",
+            "? \tsize\n: 20Gi\n",
+            "a: [1, 2\n",
+            "a: {b: 1\n",
+            "a: \"open\n",
+            "a: @x\n",
+            "a: `x\n",
+            "a: b: c\n",
+            "- a\nb: 1\n",
+            "a: |0\n  x\n",
+            "a: 'x' y\n",
+            "[1, 2]]\n",
+        ];
+        for src in cases {
+            let e = parse_stream(src, 0, 0).expect_err(src);
+            assert_eq!((e.id(), e.hint()), legacy(&e.message), "{src:?}: {e}");
+        }
+        let deep = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        let e = parse_stream(&deep, 0, 0).expect_err("too deep");
+        assert_eq!((e.id(), e.class), ("invalid-yaml", Class::TooDeep));
+        assert_eq!(e.hint(), legacy(&e.message).1);
+    }
+
+    #[test]
+    fn every_parser_error_kind_keeps_its_id_and_hint() {
+        use granit_parser::ErrorKind as K;
+        let kinds = [
+            K::UnexpectedEofFlowSequence,
+            K::UnexpectedEofFlowMapping,
+            K::UnexpectedEofImplicitFlowMapping,
+            K::UnexpectedEofBlockSequence,
+            K::UnexpectedEofBlockMapping,
+            K::UnexpectedEof,
+            K::ExpectedStreamStart,
+            K::DuplicateVersionDirective,
+            K::UnsupportedYamlMajorVersion,
+            K::DuplicateTagDirective,
+            K::ExpectedDocumentStart,
+            K::MissingDocumentEndBeforeDirective,
+            K::AnchorCountOverflow,
+            K::UnknownAnchor,
+            K::ExpectedNodeContent,
+            K::ExpectedBlockMappingKey,
+            K::ExpectedFlowMappingSeparator,
+            K::ExpectedFlowSequenceSeparator,
+            K::ExpectedBlockSequenceEntry,
+            K::UndeclaredTagHandle,
+            K::MissingIncludeResolver,
+            K::MultipleDocumentsUnsupported,
+            K::InputOffsetsWithoutSlice,
+            K::InputSlicingUnavailable,
+            K::ExpectedTagBang,
+            K::ExpectedTagDirectiveBang,
+            K::InvalidGlobalTagCharacter,
+            K::SimpleKeyExpected,
+            K::InvalidSimpleKey,
+            K::InvalidDocumentEnd,
+            K::InvalidIndentation,
+            K::BomInsideDocument,
+            K::UnexpectedCharacter { character: '@' },
+            K::TabNotAllowed,
+            K::TabInBlockIndentation,
+            K::CommentInterceptedScalar,
+            K::ExpectedWhitespace,
+            K::CommentNotSeparated,
+            K::InvalidDirectiveTerminator,
+            K::DirectiveDisallowed,
+            K::MissingYamlVersionSeparator,
+            K::MissingDirectiveName,
+            K::InvalidDirectiveName,
+            K::DirectiveByteLimitExceeded { limit: 9 },
+            K::TooManyReservedDirectiveParams { limit: 9 },
+            K::YamlVersionTooLong,
+            K::MissingYamlVersion,
+            K::InvalidTagDirectiveTerminator,
+            K::InvalidTagTerminator,
+            K::MissingTagUri,
+            K::UnclosedVerbatimTag,
+            K::InvalidTagEscape,
+            K::InvalidTagUtf8LeadingByte,
+            K::InvalidTagUtf8TrailingByte,
+            K::InvalidTagUtf8,
+            K::MissingAnchorOrAliasName,
+            K::MisplacedFlowCollectionEnd,
+            K::MismatchedFlowCollectionEnd {
+                open: '[',
+                close: '}',
+            },
+            K::UnclosedFlowCollection { open: '{' },
+            K::RecursionLimitExceeded,
+            K::BlockEntryInFlowCollection,
+            K::BlockSequenceEntryNotAllowed,
+            K::InvalidBlockEntryWhitespace,
+            K::ZeroBlockScalarIndent,
+            K::InvalidBlockScalarHeader,
+            K::TabAtBlockScalarStart,
+            K::InvalidBlockScalarIndent,
+            K::DocumentIndicatorInQuotedScalar,
+            K::UnclosedQuotedScalar,
+            K::TabInIndentation,
+            K::InvalidQuotedScalarIndent,
+            K::InvalidTrailingSingleQuotedScalar,
+            K::InvalidTrailingDoubleQuotedScalar,
+            K::UnknownQuotedScalarEscape,
+            K::InvalidQuotedScalarHexEscape,
+            K::InvalidLowSurrogateHexEscape,
+            K::InvalidLowSurrogate,
+            K::MissingLowSurrogate,
+            K::UnpairedLowSurrogate,
+            K::InvalidUnicodeEscape,
+            K::InvalidFlowScalarIndent,
+            K::PlainScalarStartsWithDashFlowIndicator,
+            K::TabInPlainScalar,
+            K::UnexpectedEndOfPlainScalar,
+            K::MappingKeyNotAllowed,
+            K::FlowMappingValueAdjacentCollection,
+            K::InvalidMappingValueWhitespace,
+            K::InvalidColonPlacement,
+            K::MappingValueNotAllowed,
+        ];
+        for k in kinds {
+            let class = Class::of_parser(&k);
+            assert_eq!((class.id(), class.hint()), legacy(&k.to_string()), "{k:?}");
+        }
+    }
 
     fn root(src: &str) -> Node {
         parse_stream(src, 0, 0).unwrap().remove(0).root.unwrap()
