@@ -188,8 +188,15 @@ pub struct VerifyRenderArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub size: String,
     /// A target StatefulSet (repeatable)
-    #[arg(long = "statefulset", value_name = "NAME", required = true)]
+    #[arg(
+        long = "statefulset",
+        value_name = "NAME",
+        required_unless_present = "pvcs"
+    )]
     pub statefulsets: Vec<String>,
+    /// A target PersistentVolumeClaim rendered by the chart (repeatable)
+    #[arg(long = "pvc", value_name = "NAME")]
+    pub pvcs: Vec<String>,
     /// The claim template of the targets
     #[arg(long, default_value = "data")]
     pub claim: String,
@@ -245,6 +252,10 @@ pub struct PlanArgs {
     /// StatefulSet to grow: exact name or a glob with * (repeatable). Default: the `kafka` chart's
     #[arg(long = "statefulset", value_name = "NAME")]
     pub statefulsets: Vec<String>,
+    /// PersistentVolumeClaim the chart renders itself (a Deployment's disk) to grow: exact name or a
+    /// glob with * (repeatable). Grown by the values change and the upgrade, no orphan delete
+    #[arg(long = "pvc", value_name = "NAME")]
+    pub pvcs: Vec<String>,
     /// Name of the volumeClaimTemplate to grow
     #[arg(long, default_value = "data")]
     pub claim: String,

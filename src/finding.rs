@@ -362,6 +362,10 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     ("pvc-grown", "A PVC already has the new size or more"),
     (
+        "pvc-request-above",
+        "A PVC the chart renders requests more than the new size: the upgrade would shrink it",
+    ),
+    (
         "log-retention",
         "Kafka's retention bytes exceed the new disk",
     ),

@@ -108,17 +108,31 @@ impl Drop for Sim {
 
 impl Sim {
     fn new(e: &Env, case: &RenderCase, opts: Opts) -> Sim {
-        let dir = tempfile::tempdir().unwrap();
         let values = read(&e.fixtures.join(case.dir).join(case.values));
+        let render = read(&e.fixtures.join(case.dir).join(case.render));
+        Sim::of(e, values, render, case.release, case.extra, opts)
+    }
+
+    /// A simulated cluster running `render` (made from `values`) as release `release`; `plan` is
+    /// given `extra` too.
+    fn of(
+        e: &Env,
+        values: String,
+        render: String,
+        release: &str,
+        extra: &[&str],
+        opts: Opts,
+    ) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(opts.values_file), &values).unwrap();
-        let mut plan_args: Vec<String> = plan_argv(case.release, SIZE, "-", &[])
+        let mut plan_args: Vec<String> = plan_argv(release, SIZE, "-", &[])
             .into_iter()
             .map(str::to_owned)
             .collect();
         plan_args.push(format!("--values={}", opts.values_file));
         plan_args.push(format!("--chart={}", opts.chart));
         plan_args.push(format!("--kube-context={}", opts.context));
-        plan_args.extend(case.extra.iter().map(|s| (*s).to_owned()));
+        plan_args.extend(extra.iter().map(|s| (*s).to_owned()));
         let sim_dir = dir.path().join("sim");
         std::fs::create_dir(&sim_dir).unwrap();
         let server = Command::new("python3")
@@ -133,7 +147,7 @@ impl Sim {
             opts,
             original_values: values,
             plan: Value::Null,
-            render: read(&e.fixtures.join(case.dir).join(case.render)),
+            render,
             plan_args,
         };
         if sim.opts.ordinals_start != 0 {
@@ -231,7 +245,19 @@ impl Sim {
             format!("uid-{uid}")
         };
         let mut values_path = String::new();
+        let mut plain = json!({});
         for t in p["targets"].as_array().unwrap() {
+            if let Some(pvc) = t["pvc"].as_str() {
+                // A PVC the chart renders, mounted by one pod of its Deployment.
+                let old_bytes = t["old"]["bytes"].as_i64().unwrap();
+                values_path = t["values_path"].as_str().unwrap().to_owned();
+                pvcs[pvc] = json!({"uid": next(), "class": "sim", "phase": "Bound", "request": old_bytes, "capacity": old_bytes, "conditions": [], "message": "", "ticks": 0, "fs": old_bytes * 98 / 100});
+                let workload = t["workload"].as_str().unwrap();
+                let pod = format!("{}-5d8f7c9b6d-x7k2p", workload.split_once('/').unwrap().1);
+                pods[pod] = json!({"uid": next(), "owner": null, "workload": workload, "ready": true, "pvc": pvc});
+                plain[pvc] = json!({"source": "webdisk/templates/pvc.yaml"});
+                continue;
+            }
             let name = t["statefulset"].as_str().unwrap();
             let old = t["old"]["canonical"].as_str().unwrap();
             let old_bytes = t["old"]["bytes"].as_i64().unwrap();
@@ -285,7 +311,7 @@ impl Sim {
             "pvcs": pvcs, "pods": pods, "statefulsets": sts,
             "releases": {release: {"namespace": ns, "chart": chart_name, "version": version, "status": "deployed", "revision": 1, "values": self.original_values}},
             "charts": {self.opts.chart: {"name": chart_name, "versions": [version, "99.0.0"]}},
-            "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes},
+            "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes, "plain": plain},
             "values_file": self.opts.values_file,
             "faults": {}, "mutations": 0, "changes": [], "calls": [], "violations": [], "uid": uid,
         })
@@ -397,6 +423,18 @@ impl Sim {
     fn converged(&self, oracle: &HelmOracle, what: &str) {
         let s = self.state();
         for t in self.plan["targets"].as_array().unwrap() {
+            if let Some(pvc) = t["pvc"].as_str() {
+                let pvc = &s["pvcs"][pvc];
+                for key in ["request", "capacity"] {
+                    assert!(pvc[key].as_i64().unwrap() >= SIZE_BYTES, "{what}: {pvc}");
+                }
+                assert_eq!(pvc["conditions"], json!([]), "{what}: {pvc}");
+                assert!(
+                    pvc["fs"].as_i64().unwrap() >= SIZE_BYTES * 95 / 100,
+                    "{what}: {pvc}"
+                );
+                continue;
+            }
             let name = t["statefulset"].as_str().unwrap();
             let sts = &s["statefulsets"][name];
             assert!(sts.is_object(), "{what}: StatefulSet {name} missing");
@@ -2016,4 +2054,130 @@ fn helm_list_json_with_other_spacing() {
     sim.edit(|s| s["faults"]["list_indent"] = json!(2));
     let before = sim.state();
     expect_done(&sim, &oracle, &before, "pretty-printed helm list", &[]);
+}
+
+/// The simulated cluster of the project's own chart `fixtures/charts/webdisk` (a Deployment whose
+/// disk is a PersistentVolumeClaim the chart renders), rendered by the real Helm 3, with
+/// `plan --pvc web-webdisk-state --chart DIR`: the values path is proven on the chart.
+fn plain_pvc_sim(e: &Env, mode: &'static str) -> Sim {
+    let chart = manifest_dir().join("fixtures/charts/webdisk");
+    let values = "image:\n  tag: \"1.36\"\n".to_owned();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("values.yaml");
+    std::fs::write(&file, &values).unwrap();
+    let render = helm_template(&e.helm, "web", &chart, "web", &file, &[]);
+    // The plan's --chart is the folder (read and proven) and the sim's chart reference.
+    let chart: &'static str = Box::leak(chart.display().to_string().into_boxed_str());
+    let helm: &'static str = Box::leak(format!("--helm={}", e.helm.display()).into_boxed_str());
+    let opts = Opts {
+        chart,
+        ..self::mode(mode)
+    };
+    Sim::of(
+        e,
+        values,
+        render,
+        "web",
+        &["--pvc=web-webdisk-state", helm],
+        opts,
+    )
+}
+
+/// A PVC the chart renders itself grows by the values change and the upgrade alone: Helm's upgrade
+/// patches the live PVC (three-way merge) and the simulated API server grows it; the script patches
+/// no PVC and deletes nothing, verifies capacity and filesystem through `kubectl exec
+/// deployment/NAME`, and a rerun changes nothing. Killed before each change, a rerun converges.
+#[test]
+fn a_pvc_the_chart_renders_grows_by_the_upgrade_alone() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = plain_pvc_sim(&e, "online");
+    let t = &sim.plan["targets"][0];
+    assert_eq!(t["pvc"], "web-webdisk-state", "{}", sim.plan);
+    assert_eq!(t["values_path"], "persistence.size");
+    assert_eq!(t["workload"], "deployment/web-webdisk");
+    let steps: Vec<&str> = sim.plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["preflight", "values", "replace-statefulsets", "verify"]
+    );
+    let before = sim.state();
+    let what = "plain PVC";
+    let err = expect_done(&sim, &oracle, &before, what, &[]);
+    assert!(
+        err.contains("deployment/web-webdisk: the filesystem at /var/lib/webdisk has"),
+        "{err}"
+    );
+    assert_eq!(
+        changes(&sim),
+        ["pvc-resize values --write", "helm upgrade web 50Gi"],
+        "{what}: only the values write and the upgrade change anything"
+    );
+    expect_done(&sim, &oracle, &before, &format!("{what}, rerun"), &[]);
+    assert_eq!(
+        changes(&sim).len(),
+        2,
+        "{what}: the rerun changed something"
+    );
+
+    // Killed before each change (the values write, the upgrade), then run again.
+    for kill_at in 1..=2 {
+        let sim = plain_pvc_sim(&e, "online");
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["kill_at"] = json!(kill_at));
+        let (code, _) = sim.run(&[]);
+        assert_eq!(code, -1, "{what}: killed before change {kill_at}");
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, killed before change {kill_at}"),
+            &[],
+        );
+    }
+}
+
+/// A plain PVC that requests more than the size (grown by hand earlier): Helm's upgrade would set it
+/// to the render's size, a shrink the API server refuses. The `--cluster` plan blocks
+/// (`pvc-request-above`), and the script made before stops in its preflight with nothing changed.
+/// Offline expansion: the script stops (it restarts only a StatefulSet's pods) and says how.
+#[test]
+fn a_pvc_the_chart_renders_above_the_size_or_offline() {
+    let Some(e) = env() else { return };
+    let sim = plain_pvc_sim(&e, "online");
+    sim.edit(|s| {
+        let pvc = first(&mut s["pvcs"]);
+        for key in ["request", "capacity"] {
+            pvc[key] = json!(60_i64 << 30);
+        }
+        pvc["fs"] = json!((60_i64 << 30) * 98 / 100);
+    });
+    let before = sim.state();
+    expect_stop(
+        &sim,
+        "request above",
+        &[],
+        &["requests 60Gi, more than 50Gi", "shrink"],
+    );
+    sim.unchanged(&before, "request above");
+    let cluster = sim.snapshot();
+    let out = sim.plan_output("json", Some(&cluster));
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(findings_of(&plan, "pvc-request-above").len(), 1, "{plan}");
+
+    let sim = plain_pvc_sim(&e, "offline");
+    let (code, err) = sim.run(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("FileSystemResizePending")
+            && err.contains("rollout restart deployment/web-webdisk"),
+        "{err}"
+    );
+    assert_eq!(sim.state()["violations"], json!([]));
 }

@@ -143,6 +143,55 @@ pub fn statefulset<'a>(
         .iter()
         .map(|t| claim_template(root, t))
         .collect();
+    let (mounts, env) = pod_mounts(root, node);
+    let number = |path: &[&str], default| at(path).and_then(|r| r.parse().ok()).unwrap_or(default);
+    StatefulSet {
+        name: name.to_owned(),
+        namespace: at(&["metadata", "namespace"]),
+        pos: node.pos,
+        chart_label: at(&["metadata", "labels", "helm.sh/chart"]),
+        source,
+        claims,
+        replicas: number(&["spec", "replicas"], 1),
+        ordinal_start: number(&["spec", "ordinals", "start"], 0),
+        when_scaled: at(&["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"]),
+        when_deleted: at(&[
+            "spec",
+            "persistentVolumeClaimRetentionPolicy",
+            "whenDeleted",
+        ]),
+        mounts,
+        env,
+    }
+}
+
+/// `(container, name, value)`: a mount (volume, mountPath) or an env entry of a container.
+pub type Triple = (String, String, String);
+
+/// A PersistentVolumeClaim object read as a claim (its name, storage, class, access modes).
+pub fn pvc<'a>(root: &'a Node, node: &'a Node) -> ClaimTemplate<'a> {
+    claim_template(root, node)
+}
+
+/// The volumes of a workload's pod template (`spec.template.spec.volumes`: Deployment,
+/// StatefulSet, DaemonSet, ReplicaSet) that mount a PVC: `(volume name, claimName)`.
+pub fn claim_volumes(root: &Node, node: &Node) -> Vec<(String, String)> {
+    read_node(root, node, &["spec", "template", "spec", "volumes"])
+        .0
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|v| {
+            let name = read_str(root, v, &["name"])?;
+            let claim = read_str(root, v, &["persistentVolumeClaim", "claimName"])?;
+            Some((name, claim))
+        })
+        .collect()
+}
+
+/// The mounts `(container, volume, mountPath)` and the plain env values `(container, name,
+/// value)` of a workload's pod template, init containers first.
+pub fn pod_mounts(root: &Node, node: &Node) -> (Vec<Triple>, Vec<Triple>) {
     let mut mounts = Vec::new();
     let mut env = Vec::new();
     for list in ["initContainers", "containers"] {
@@ -176,25 +225,7 @@ pub fn statefulset<'a>(
             }
         }
     }
-    let number = |path: &[&str], default| at(path).and_then(|r| r.parse().ok()).unwrap_or(default);
-    StatefulSet {
-        name: name.to_owned(),
-        namespace: at(&["metadata", "namespace"]),
-        pos: node.pos,
-        chart_label: at(&["metadata", "labels", "helm.sh/chart"]),
-        source,
-        claims,
-        replicas: number(&["spec", "replicas"], 1),
-        ordinal_start: number(&["spec", "ordinals", "start"], 0),
-        when_scaled: at(&["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"]),
-        when_deleted: at(&[
-            "spec",
-            "persistentVolumeClaimRetentionPolicy",
-            "whenDeleted",
-        ]),
-        mounts,
-        env,
-    }
+    (mounts, env)
 }
 
 /// The ordinals of a StatefulSet's pods: `start..start + replicas`, from `spec.ordinals.start`

@@ -13,6 +13,15 @@ use std::process::ExitCode;
 
 pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     let size = parse_size(&a.size)?;
+    if matches!(a.format.as_str(), "flux" | "argocd") && !a.pvcs.is_empty() {
+        bail!(fsutil::hinted(
+            format!(
+                "--format {} writes the steps around claim templates (a post-renderer patch, an orphan delete); --pvc targets need none of them",
+                a.format
+            ),
+            "a PVC the chart renders itself is grown by the values change alone: commit the values diff of `plan --format text` (or --format markdown), and the controller's upgrade or sync patches the PVC"
+        ));
+    }
     let manifests = fsutil::read_text(&a.manifests).map_err(|e| anyhow!(e))?;
     let manifests_name = if a.manifests == "-" {
         "<stdin>"
@@ -41,6 +50,7 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         values: values.as_ref().map(|(f, t)| (*f, t.as_str())),
         values_path: a.path.as_deref(),
         statefulsets: &a.statefulsets,
+        pvcs: &a.pvcs,
         claim: &a.claim,
         chart: a.chart.as_deref(),
         cluster: cluster.as_ref().map(|(f, t)| (*f, t.as_str())),
@@ -136,6 +146,10 @@ pub(crate) fn run_verify_render(a: VerifyRenderArgs, diag: &mut Diag) -> Result<
             object: format!("StatefulSet/{s}"),
             claim: a.claim.clone(),
         })
+        .chain(a.pvcs.iter().map(|p| ClaimId {
+            object: format!("PersistentVolumeClaim/{p}"),
+            claim: p.clone(),
+        }))
         .collect();
     let problems = verify::problems(&base, manifest, &targets, &size.text)
         .map_err(|e| anyhow!("{}: {e}", a.dry_run))?;

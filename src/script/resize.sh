@@ -291,6 +291,7 @@ check_upgrade() {
     die "$(shown "${H[@]}" get manifest "$RELEASE") failed"
   local args=() sts p out
   for sts in "${STATEFULSETS[@]}"; do args+=(--statefulset "$sts"); done
+  for p in "${PLAIN_PVCS[@]}"; do args+=(--pvc "$p"); done
   for p in "${VALUES_PATHS[@]}"; do args+=(--path "$p"); done
   out=$(pvc-resize verify-render --dry-run "$WORK_DIR/upgrade-dry-run.out" --base "$WORK_DIR/release-manifest.yaml" \
     --size "$SIZE" --claim "$CLAIM" "${args[@]}" 2>&1) ||
@@ -369,14 +370,7 @@ check_pvcs() {
         { note "$pvc and pod ${PVC_PODS[$i]} do not exist: the StatefulSet makes the PVC from its claim template when it starts the pod"; continue; }
       die "PVC $pvc not found in namespace $NAMESPACE, while pod ${PVC_PODS[$i]} exists"
     fi
-    [ "$phase" = Bound ] || die "PVC $pvc is ${phase:-without a phase}, not Bound: only a Bound PVC can grow"
-    class=$(field pvc "$pvc" '{.spec.storageClassName}')
-    [ -n "$class" ] || die "PVC $pvc has no storageClassName"
-    expand=$("${K[@]}" get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}' 2>"$WORK_DIR/kubectl.stderr") ||
-      die "StorageClass $class can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs get on storageclasses (kubectl auth can-i get storageclass/$class)"
-    [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
-    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
-    to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"
+    pvc_expandable "$pvc" "$phase"
     # Its pod, when it runs (not at 0 replicas, the fallback's): Ready, or becoming Ready (a rerun
     # after a restart). The procedure restarts pods one at a time and re-creates the StatefulSet:
     # with another pod already down, a restart takes a second one out.
@@ -385,7 +379,37 @@ check_pvcs() {
         die "pod ${PVC_PODS[$i]} is not Ready after $(duration "$PREFLIGHT_WAIT_SECONDS") ($MISSING): make every pod of the StatefulSet healthy first ($(shown "${K[@]}" describe pod "${PVC_PODS[$i]}")), then run this script again (PVC_RESIZE_PREFLIGHT_WAIT_SECONDS waits longer)"
     fi
   done
+  check_plain_pvcs
   note "every PVC is Bound, its StorageClass allows expansion, and every pod is Ready"
+}
+
+# PVC $1 (phase $2) can grow: Bound, its StorageClass allows expansion, its request a quantity.
+pvc_expandable() {
+  local pvc="$1" phase="$2" class expand request
+  [ "$phase" = Bound ] || die "PVC $pvc is ${phase:-without a phase}, not Bound: only a Bound PVC can grow"
+  class=$(field pvc "$pvc" '{.spec.storageClassName}')
+  [ -n "$class" ] || die "PVC $pvc has no storageClassName"
+  expand=$("${K[@]}" get storageclass "$class" -o 'jsonpath={.allowVolumeExpansion}' 2>"$WORK_DIR/kubectl.stderr") ||
+    die "StorageClass $class can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs get on storageclasses (kubectl auth can-i get storageclass/$class)"
+  [ "$expand" = true ] || die "StorageClass $class does not allow volume expansion (allowVolumeExpansion: ${expand:-unset})"
+  request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
+  to_bytes "$request" >/dev/null || die "PVC $pvc requests $request, which this script can't compare"
+}
+
+# The PVCs the chart renders itself: the upgrade's three-way merge sets their request to SIZE, so a
+# live request above SIZE would be a shrink the API server refuses (the upgrade would fail midway).
+check_plain_pvcs() {
+  local pvc phase request
+  for pvc in "${PLAIN_PVCS[@]}"; do
+    if ! phase=$(field pvc "$pvc" '{.status.phase}' 2>/dev/null); then
+      note "PVC $pvc does not exist: the upgrade creates it at $SIZE"
+      continue
+    fi
+    pvc_expandable "$pvc" "$phase"
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
+    [ "$(to_bytes "$request")" -le "$SIZE_BYTES" ] ||
+      die "PVC $pvc requests $request, more than $SIZE: the upgrade sets its request to the render's $SIZE, which the API server refuses as a shrink (field can not be less than previous value); make the plan again with --size $request or more"
+  done
 }
 
 # The namespace's ResourceQuotas and LimitRanges must let every PVC grow to SIZE (the API server
@@ -397,6 +421,8 @@ check_quota() {
   for i in "${!PVCS[@]}"; do
     if [ "${PVC_IN_REPLICAS[$i]}" = 1 ]; then args+=(--pvc "${PVCS[$i]}"); else args+=(--pvc-if-exists "${PVCS[$i]}"); fi
   done
+  # A plain PVC that does not exist yet is made by the upgrade at SIZE: charged all of it.
+  for i in "${!PLAIN_PVCS[@]}"; do args+=(--pvc "${PLAIN_PVCS[$i]}"); done
   out=$(pvc-resize quota-check --objects "$objects" --size "$SIZE" "${args[@]}" 2>&1) ||
     die "${out//pvc-resize: /}; hint: raise the limit (kubectl edit resourcequota/limitrange NAME) or choose a size within it, then make the plan again"
   note "${out#pvc-resize: }"
@@ -683,7 +709,7 @@ sts_gone() {
 # between the accepted delete and the object's end finds it Terminating: it waits, and deletes nothing
 # again (a second delete may find it gone: --ignore-not-found).
 step_replace_statefulsets() {
-  local sts i need_upgrade=0
+  local sts i request need_upgrade=0
   for sts in "${STATEFULSETS[@]}"; do
     if sts_terminating "$sts"; then
       note "StatefulSet $sts is being deleted by an earlier run: waiting for it to be gone"
@@ -695,6 +721,7 @@ step_replace_statefulsets() {
     fi
     if ! sts_exists "$sts" || ! at_least_size "$(sts_template "$sts")"; then need_upgrade=1; fi
   done
+  plain_grown || need_upgrade=1
   # Also when every template is grown already: the release must be deployed (a failed upgrade may have
   # re-created the StatefulSets and stopped later) and its values must record the size.
   if [ "$need_upgrade" = 0 ] && [ "$RELEASE_STATUS" = deployed ] && sizes_set "$WORK_DIR/release-values.yaml"; then
@@ -709,6 +736,21 @@ step_replace_statefulsets() {
     if sts_exists "$sts" && ! at_least_size "$(sts_template "$sts")"; then
       die "the upgrade left StatefulSet $sts with claim template $CLAIM at $(sts_template "$sts"), not $SIZE: the chart does not size it by ${TARGET_VALUES_PATHS[$i]:-$VALUES_PATH}. Its PVCs are grown and it runs; find the values key the chart reads ($(shown "${H[@]}" show values "--version=$CHART_VERSION" -- "$CHART")), make the plan again with --path, and run it"
     fi
+  done
+  # The PVCs the chart renders: the upgrade itself set their request (Helm's three-way merge).
+  for i in "${!PLAIN_PVCS[@]}"; do
+    request=$(field pvc "${PLAIN_PVCS[$i]}" '{.spec.resources.requests.storage}' 2>/dev/null || true)
+    at_least_size "${request:-0}" ||
+      die "the upgrade left PVC ${PLAIN_PVCS[$i]} requesting ${request:-nothing}, not $SIZE: the chart does not size it by ${PLAIN_VALUES_PATHS[$i]:-$VALUES_PATH}; make the plan again with --chart (the chart's folder or .tgz), which finds and proves the path the chart reads, and run it"
+  done
+}
+
+# True when every PVC the chart renders itself already requests SIZE (the upgrade that grows them ran).
+plain_grown() {
+  local pvc request
+  for pvc in "${PLAIN_PVCS[@]}"; do
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || return 1
+    at_least_size "$request" || return 1
   done
 }
 
@@ -805,6 +847,29 @@ step_verify() {
     wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pod at $mount to show $SIZE" fs_grown "$pod" "$container" "$mount" ||
       die "the filesystem of $pod at $mount has ${FS_GOT:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod ($(shown "${K[@]}" delete pod "$pod"), while its StatefulSet owns it) and run this script again"
     note "$pod: the filesystem at $mount has $FS_GOT bytes"
+  done
+  verify_plain
+}
+
+# The PVCs the chart renders itself: the capacity by value, then the filesystem their workload's pod
+# sees (kubectl exec deployment/NAME). A filesystem still FileSystemResizePending needs that pod
+# restarted, which this script does only for a StatefulSet's pods: it stops and says how.
+verify_plain() {
+  local i pvc workload container mount rc
+  for i in "${!PLAIN_PVCS[@]}"; do
+    pvc="${PLAIN_PVCS[$i]}"; workload="${PLAIN_WORKLOADS[$i]}"
+    container="${PLAIN_CONTAINERS[$i]}"; mount="${PLAIN_MOUNTS[$i]}"
+    rc=0; wait_pvc "$pvc" || rc=$?
+    if [ "$rc" = 2 ] && ! wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pvc to grow online" pvc_fs_grown "$pvc"; then
+      die "$pvc has grown but is FileSystemResizePending: its filesystem grows when the pod that mounts it restarts, which this script does only for a StatefulSet's pods; restart it${workload:+ ($(shown "${K[@]}" rollout restart "$workload"))} and run this script again"
+    fi
+    if [ -z "$workload" ] || [ -z "$container" ]; then
+      note "$pvc has $SIZE; no container of the render mounts it, so no filesystem is checked"
+      continue
+    fi
+    wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $workload at $mount to show $SIZE" fs_grown "$workload" "$container" "$mount" ||
+      die "the filesystem of $workload at $mount has ${FS_GOT:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart its pod ($(shown "${K[@]}" rollout restart "$workload")) and run this script again"
+    note "$workload: the filesystem at $mount has $FS_GOT bytes"
   done
 }
 

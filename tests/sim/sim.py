@@ -146,6 +146,8 @@ def pvc_obj(name):
 def pod_obj(name):
     p = S["pods"][name]
     owners = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": p["owner"], "controller": True}] if p["owner"] else []
+    if p.get("workload"):  # a Deployment's pod: its ReplicaSet owns it
+        owners = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name.rsplit("-", 1)[0], "controller": True}]
     ready = {"type": "Ready", "status": "True" if p["ready"] else "False"}
     status = {"conditions": [ready]}
     if name in S["faults"].get("not_ready", []):
@@ -577,7 +579,9 @@ def kubectl(args):
                 fail(f"error: timed out waiting for the condition on statefulsets/{name}")
         return f"partitioned roll out complete: {sts['spec']['replicas']} new pods have been updated..."
     if verb == "exec":
-        pod = S["pods"].get(pos[1])
+        # `kubectl exec deployment/NAME`: one pod of that workload.
+        named = [p for p in S["pods"].values() if p.get("workload") == pos[1]]
+        pod = S["pods"].get(pos[1]) or (named[0] if named else None)
         if not pod:
             fail(f'Error from server (NotFound): pods "{pos[1]}" not found')
         cmd = pos[-1]
@@ -812,6 +816,8 @@ def upgrade(name, ref, rel, opts):
                     rel["status"] = "failed"
                     fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
                 live["spec"]["revisionHistoryLimit"] = limit
+    for pvc_name in S["model"].get("plain", {}):
+        plain_apply(rel, pvc_name, to_bytes(size))
     reconcile()
     if S["faults"].get("kill_in_upgrade") == "after":
         kill_now("helm upgrade, after it applied the StatefulSets")
@@ -823,9 +829,33 @@ def upgrade(name, ref, rel, opts):
     return f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\nSTATUS: deployed\nREVISION: {rel["revision"]}'
 
 
+def plain_apply(rel, name, b):
+    """A PVC the chart renders itself, as Helm's upgrade applies it: created at the render's size, or
+    patched by the three-way merge (release manifest, render, live object), which sets the live
+    request to the render's; a smaller one is refused by the API server and fails the upgrade."""
+    live = S["pvcs"].get(name)
+    if live is None:
+        S["pvcs"][name] = new_pvc(S["model"]["class"], b)
+        return
+    if live["request"] == b:
+        return
+    if b < live["request"]:
+        rel["status"] = "failed"
+        fail(f'Error: UPGRADE FAILED: cannot patch "{name}" with kind PersistentVolumeClaim: PersistentVolumeClaim "{name}" is invalid: '
+             'spec.resources.requests.storage: Forbidden: field can not be less than previous value')
+    status, rel["status"] = rel["status"], "failed"  # a refusal below leaves the release failed
+    request(name, b)
+    rel["status"] = status
+
+
 def manifest(size):
-    """The release's StatefulSets as the chart renders them with the claim template at `size`."""
+    """The release's StatefulSets as the chart renders them with the claim template at `size`, and
+    the PVCs it renders itself at `size`."""
     docs = []
+    for pvc_name, m in S["model"].get("plain", {}).items():
+        obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": pvc_name},
+               "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}}
+        docs.append(f"---\n# Source: {m['source']}\n{to_yaml(obj)}")
     for sts_name, shape in S["model"]["statefulsets"].items():
         obj = json.loads(json.dumps(shape))
         claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])

@@ -12,9 +12,23 @@ use crate::fsutil::hinted;
 pub type Discover<'a> = dyn Fn(&[ClaimId], Option<&str>) -> Result<Vec<Found>, String> + 'a;
 
 fn claim_id(t: &Target) -> ClaimId {
-    ClaimId {
-        object: format!("StatefulSet/{}", t.statefulset),
-        claim: t.claim.clone(),
+    match &t.pvc {
+        Some(p) => ClaimId {
+            object: format!("PersistentVolumeClaim/{p}"),
+            claim: p.clone(),
+        },
+        None => ClaimId {
+            object: format!("StatefulSet/{}", t.statefulset),
+            claim: t.claim.clone(),
+        },
+    }
+}
+
+/// "StatefulSet S claim C", or "PersistentVolumeClaim P".
+fn what(t: &Target) -> String {
+    match &t.pvc {
+        Some(_) => t.object(),
+        None => format!("StatefulSet {} claim {}", t.statefulset, t.claim),
     }
 }
 
@@ -74,9 +88,8 @@ fn proven(t: &Target, f: &Found, path: &str) -> Finding {
         "values-path-proven",
         Severity::Notice,
         format!(
-            "StatefulSet {} claim {}: the chart reads its size from {path} (found in {} of {}; proven with helm template: a sentinel size at {path} changes that claim template and nothing else)",
-            t.statefulset,
-            t.claim,
+            "{}: the chart reads its size from {path} (found in {} of {}; proven with helm template: a sentinel size at {path} changes that claim and nothing else)",
+            what(t),
             how,
             f.source.as_deref().unwrap_or("the chart")
         ),
@@ -89,9 +102,8 @@ fn not_read(t: &Target, f: &Found, given: &str, path: &str) -> Finding {
             "values-path-not-read",
             Severity::Error,
             format!(
-                "--path {given}, but the chart sizes StatefulSet {} claim {} by {path} (proven with helm template); {given}: {}",
-                t.statefulset,
-                t.claim,
+                "--path {given}, but the chart sizes {} by {path} (proven with helm template); {given}: {}",
+                what(t),
                 f.tried
                     .iter()
                     .find(|(p, _)| p == given)
@@ -120,8 +132,8 @@ fn unproven(t: &Target, f: &Found, given: Option<&str>) -> Finding {
             "values-path-unproven",
             Severity::Error,
             format!(
-                "StatefulSet {} claim {}: no values path of the chart is proven to size it: {why}",
-                t.statefulset, t.claim
+                "{}: no values path of the chart is proven to size it: {why}",
+                what(t)
             ),
         )
         .hint(hint),
@@ -140,8 +152,8 @@ fn unknown_paths(input: &Input<'_>, targets: &[Target], findings: &mut Vec<Findi
                 "values-path-unknown",
                 Severity::Error,
                 format!(
-                    "StatefulSet {} claim {}: its chart is not in the built-in table, so the values key that sizes it can't be told without the chart",
-                    t.statefulset, t.claim
+                    "{}: its chart is not in the built-in table, so the values key that sizes it can't be told without the chart",
+                    what(t)
                 ),
             )
             .hint("pass --chart with the chart's folder or .tgz (helm pull --untar, with helm on PATH): the plan reads and proves the key; or pass --path KEY once helm template --set KEY=SIZE shows it changes that claim"),

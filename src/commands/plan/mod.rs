@@ -5,6 +5,8 @@ pub mod render;
 
 pub mod chart;
 
+pub mod volume;
+
 use crate::commands::post_render::{self, Options};
 use crate::fsutil::hinted;
 use crate::k8s::names::check_name;
@@ -31,6 +33,8 @@ pub struct Input<'a> {
     pub values: Option<(&'a str, &'a str)>,
     pub values_path: Option<&'a str>,
     pub statefulsets: &'a [String],
+    /// `--pvc`: PersistentVolumeClaims the chart renders itself (a Deployment's disk), by name or glob.
+    pub pvcs: &'a [String],
     pub claim: &'a str,
     pub chart: Option<&'a str>,
     /// `(file name, text)` of `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n NS -o yaml`.
@@ -85,6 +89,24 @@ pub struct Pvc {
 }
 
 impl Target {
+    /// The StatefulSet's or the plain PVC's name.
+    pub fn name(&self) -> &str {
+        self.pvc.as_deref().unwrap_or(&self.statefulset)
+    }
+
+    /// "StatefulSet NAME" or "PersistentVolumeClaim NAME", for messages.
+    pub fn object(&self) -> String {
+        match &self.pvc {
+            Some(p) => format!("PersistentVolumeClaim {p}"),
+            None => format!("StatefulSet {}", self.statefulset),
+        }
+    }
+
+    /// True for a StatefulSet target (its claim template is re-created), false for a plain PVC.
+    pub fn is_statefulset(&self) -> bool {
+        self.pvc.is_none()
+    }
+
     /// The ordinals of the StatefulSet's pods.
     pub fn ordinals(&self) -> objects::Ordinals {
         objects::Ordinals {
@@ -98,10 +120,20 @@ fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-/// One StatefulSet the plan grows.
+/// One StatefulSet the plan grows, or one PersistentVolumeClaim the chart renders itself.
 #[derive(Debug, Clone, Serialize)]
 pub struct Target {
+    /// The StatefulSet; empty (and left out of the JSON) for a plain PVC target.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub statefulset: String,
+    /// A PersistentVolumeClaim rendered by the chart (not a claim template): Helm's upgrade patches
+    /// its request itself, so there is no orphan delete and no PVC patch by the script.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pvc: Option<String>,
+    /// The workload of the render whose pods mount the plain PVC, as kubectl names it
+    /// (`deployment/NAME`): where the filesystem is checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
     pub replicas: i64,
     /// The render's `spec.replicas` (`replicas` is the live one with `--cluster`); in the JSON only
     /// in the findings (`replicas-differ`) when they differ.
@@ -125,7 +157,9 @@ pub struct Target {
     pub container: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub values_path: Option<String>,
-    /// The effective `persistentVolumeClaimRetentionPolicy.whenScaled` (`Retain` by default).
+    /// The effective `persistentVolumeClaimRetentionPolicy.whenScaled` (`Retain` by default);
+    /// empty for a plain PVC target.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub when_scaled: String,
     pub pvcs: Vec<Pvc>,
     /// The claim template's size in the render (where findings about the render point).
@@ -346,7 +380,7 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
         if target {
             return Ok(Some(sizes_another_claim(input, given, &claim, &other)));
         }
-        let targeted: Vec<&str> = targets.iter().map(|t| t.statefulset.as_str()).collect();
+        let targeted: Vec<&str> = targets.iter().map(Target::name).collect();
         let f = blocking(
             "values-path-sizes-another",
             format!(
@@ -588,11 +622,18 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         keep_documents: true,
         ..Options::default()
     };
-    let selection = post_render::Selection::new(input.manifests, chunks, &opts)
-        .map_err(|e| placed(input.manifests_name, &e))?;
+    // `--pvc` alone targets plain PVCs only: no StatefulSet is picked (not even the default Kafka).
+    let selection = if input.statefulsets.is_empty() && !input.pvcs.is_empty() {
+        None
+    } else {
+        Some(
+            post_render::Selection::new(input.manifests, chunks, &opts)
+                .map_err(|e| placed(input.manifests_name, &e))?,
+        )
+    };
     let mut findings = Vec::new();
     let mut targets = Vec::new();
-    for (chunk, _, kept) in selection.picked() {
+    for (chunk, _, kept) in selection.iter().flat_map(|s| s.picked()) {
         let (parsed, object) = kept.ok_or("internal: the picked StatefulSet was not kept")?;
         let Some(sts) = parsed.statefulset(object) else {
             continue;
@@ -605,6 +646,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
                 .unwrap_or(10);
         targets.push(t);
     }
+    targets.extend(volume::targets(input, cluster.as_ref(), &mut findings)?);
 
     let new = SizeInfo::of(&size.text);
     for t in &targets {
@@ -644,9 +686,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let shrinking = targets
         .iter()
         .any(|t| matches!((t.new.bytes, t.old.bytes), (Some(n), Some(o)) if n < o));
-    let manifest_diff = if shrinking {
-        String::new()
-    } else {
+    let manifest_diff = if let (false, Some(selection)) = (shrinking, &selection) {
         let out = selection
             .render(&opts)
             .map_err(|e| placed(input.manifests_name, &e))?;
@@ -655,10 +695,15 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             out.output.edits(),
             input.manifests_name,
         )
+    } else {
+        String::new()
     };
 
     let is_blocking = findings.iter().any(|f| f.blocking);
-    let fallback_offered = !targets.iter().any(|t| t.when_scaled == "Delete");
+    // The fallback scales StatefulSets to 0; a plain PVC's workload is not scaled by the script.
+    let fallback_offered = !targets
+        .iter()
+        .any(|t| t.when_scaled == "Delete" || !t.is_statefulset());
     let steps = if is_blocking {
         Vec::new()
     } else {
@@ -749,7 +794,11 @@ fn pinned_version(input: &Input<'_>, top: Option<&TopChart>) -> Result<Option<St
 
 /// The StatefulSet must have been rendered for this release (`app.kubernetes.io/instance`, as
 /// the release model reads its labels: merge keys and aliases applied).
-fn check_instance(input: &Input<'_>, sts: &release::Object, line: usize) -> Result<(), String> {
+pub(super) fn check_instance(
+    input: &Input<'_>,
+    sts: &release::Object,
+    line: usize,
+) -> Result<(), String> {
     let instance = sts
         .labels
         .iter()
@@ -757,8 +806,8 @@ fn check_instance(input: &Input<'_>, sts: &release::Object, line: usize) -> Resu
         .map(|(_, v)| v.as_str());
     match instance {
         Some(instance) if instance != input.release => Err(format!(
-            "{}:{line}:1: StatefulSet {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
-            input.manifests_name, sts.name, input.release, input.release
+            "{}:{line}:1: {} {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
+            input.manifests_name, sts.kind, sts.name, input.release, input.release
         )),
         _ => Ok(()),
     }
@@ -781,8 +830,12 @@ fn post_renderer_forms(
     targets: &[Target],
 ) -> Vec<PostRendererForm> {
     let version = input.chart_version.unwrap_or("VERSION");
+    if !targets.iter().any(Target::is_statefulset) {
+        // The post-renderer grows claim templates; a plain PVC is grown by the values change alone.
+        return Vec::new();
+    }
     let mut args: Vec<String> = vec!["--size".to_owned(), input.size.text.clone()];
-    for t in targets {
+    for t in targets.iter().filter(|t| t.is_statefulset()) {
         args.extend(["--statefulset".to_owned(), t.statefulset.clone()]);
     }
     if input.claim != "data" {
@@ -929,6 +982,8 @@ fn target(
     Ok(Target {
         at: Some(at),
         statefulset: sts.name.clone(),
+        pvc: None,
+        workload: None,
         replicas,
         ordinals_start: range.start,
         claim: input.claim.to_owned(),
@@ -1022,16 +1077,29 @@ fn pvc_of(
         capacity: None,
         patch: true,
     };
+    let missing = format!(
+        "{name} is not in the snapshot: nothing to patch; the StatefulSet creates it from the new template after the upgrade"
+    );
+    snapshot_state(input, &mut pvc, cluster, findings, missing);
+    Ok(pvc)
+}
+
+/// A PVC's state in the snapshot (missing, not Bound, already grown, bound), with its findings;
+/// `missing` says what happens to a PVC the snapshot does not hold.
+fn snapshot_state(
+    input: &Input<'_>,
+    pvc: &mut Pvc,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+    missing: String,
+) {
+    let name = pvc.name.clone();
     if let Some(c) = cluster {
         match c.pvcs.get(&name) {
             None => {
                 pvc.state = "missing".to_owned();
                 pvc.patch = false;
-                findings.push(warning(
-                    "pvc-missing",
-                    format!("{name} is not in the snapshot: nothing to patch; the StatefulSet creates it from the new template after the upgrade"),
-                    None,
-                ));
+                findings.push(warning("pvc-missing", missing, None));
             }
             Some(p) => {
                 pvc.capacity = s(p, "/status/capacity/storage").map(str::to_owned);
@@ -1064,7 +1132,6 @@ fn pvc_of(
             }
         }
     }
-    Ok(pvc)
 }
 
 /// The StorageClass of the target's PVCs in the snapshot, else the cluster's default class.
@@ -1198,7 +1265,7 @@ fn target_checks(
             "shrink",
             format!(
                 "{}: {} is smaller than the rendered {} ({} < {} bytes): Kubernetes forbids shrinking a PVC",
-                t.statefulset,
+                t.name(),
                 t.new.text,
                 t.old.text,
                 new.bytes_beside(o),
@@ -1208,7 +1275,7 @@ fn target_checks(
         )),
         Some(o) if new == o => findings.push(info(
             "render-at-size",
-            format!("{}: the render already asks for {} (values.yaml has caught up); the PVCs may still need growing", t.statefulset, t.old.text),
+            format!("{}: the render already asks for {} (values.yaml has caught up); the PVCs may still need growing", t.name(), t.old.text),
         )),
         _ => {}
     }
@@ -1217,7 +1284,7 @@ fn target_checks(
     {
         findings.push(warning(
             "decimal-size",
-            format!("{}: {message}", t.statefulset),
+            format!("{}: {message}", t.name()),
             None,
         ));
     }
@@ -1226,7 +1293,7 @@ fn target_checks(
             "retention-delete",
             format!(
                 "{} has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 DELETES its PVCs, so the scale-to-zero fallback is not offered",
-                t.statefulset
+                t.name()
             ),
             Some("if the cloud can't grow an attached disk, set whenScaled: Retain first (a separate, reviewed change)".to_owned()),
         ));
@@ -1236,7 +1303,7 @@ fn target_checks(
     match t.storage_class.as_deref().map(|sc| (sc, c.classes.get(sc))) {
         None => findings.push(warning(
             "storageclass-unknown",
-            format!("{}: no StorageClass is named by the claim template, the PVCs or a default class in the snapshot", t.statefulset),
+            format!("{}: no StorageClass is named by the claim template, the PVCs or a default class in the snapshot", t.name()),
             None,
         )),
         Some((sc, None)) => findings.push(warning(
@@ -1331,13 +1398,15 @@ fn preflight(
     let mut sts = Vec::new();
     let mut pvcs = Vec::new();
     for t in targets {
-        sts.push(kubectl(input, false, &[
+        if t.is_statefulset() {
+            sts.push(kubectl(input, false, &[
             "get",
             "statefulset",
             &t.statefulset,
             "-o",
             "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
-        ]));
+            ]));
+        }
         for p in &t.pvcs {
             pvcs.push(kubectl(input, false, &[
                 "get",
@@ -1347,7 +1416,11 @@ fn preflight(
                 "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
             ]));
         }
-        for p in t.pvcs.iter().filter(|p| t.ordinals().contains(p.ordinal)) {
+        for p in t
+            .pvcs
+            .iter()
+            .filter(|p| t.is_statefulset() && t.ordinals().contains(p.ordinal))
+        {
             pvcs.push(kubectl(
                 input,
                 false,
@@ -1476,6 +1549,11 @@ fn steps(
         work: work_dir(input.release),
     };
     let mut out = vec![s.preflight(), s.values()];
+    if s.statefulsets().next().is_none() {
+        // Only PVCs the chart renders itself: the upgrade grows them; nothing to patch, save or delete.
+        out.extend([s.replace(), s.verify()]);
+        return out;
+    }
     if fallback {
         out.push(s.scale(true));
     }
@@ -1492,8 +1570,13 @@ impl Steps<'_, '_> {
         &self.input.size.text
     }
 
+    /// The PVCs of the StatefulSet targets (the script patches them; a plain PVC is grown by the upgrade).
     fn pvcs(&self) -> impl Iterator<Item = &Pvc> {
-        self.targets.iter().flat_map(|t| t.pvcs.iter())
+        self.statefulsets().flat_map(|t| t.pvcs.iter())
+    }
+
+    fn statefulsets(&self) -> impl Iterator<Item = &Target> {
+        self.targets.iter().filter(|t| t.is_statefulset())
     }
 
     fn capacity(&self, p: &Pvc) -> Command {
@@ -1502,14 +1585,18 @@ impl Steps<'_, '_> {
     }
 
     fn preflight(&self) -> Step {
+        let mut checks = preflight(
+            self.input,
+            self.targets,
+            self.values_file,
+            self.vpath,
+            self.version,
+        );
+        if self.statefulsets().next().is_none() {
+            checks.retain(|c| c.id != "statefulsets");
+        }
         Step {
-            checks: preflight(
-                self.input,
-                self.targets,
-                self.values_file,
-                self.vpath,
-                self.version,
-            ),
+            checks,
             ..step(
                 "preflight",
                 "main",
@@ -1558,8 +1645,7 @@ impl Steps<'_, '_> {
     /// The fallback's scale to 0 (`down`) or back to the replicas.
     fn scale(&self, down: bool) -> Step {
         let commands = self
-            .targets
-            .iter()
+            .statefulsets()
             .map(|t| {
                 let flag = format!("--replicas={}", if down { 0 } else { t.replicas });
                 kubectl(
@@ -1637,8 +1723,7 @@ impl Steps<'_, '_> {
                 self.work
             ),
             "Without resourceVersion, uid and status, so that `kubectl create -f` takes it back. Skipped for a StatefulSet whose claim template is already at the size, or that updates claim templates in place.",
-            self.targets
-                .iter()
+            self.statefulsets()
                 .map(|t| {
                     kubectl(
                         self.input,
@@ -1652,8 +1737,7 @@ impl Steps<'_, '_> {
 
     fn replace(&self) -> Step {
         let mut commands: Vec<Command> = self
-            .targets
-            .iter()
+            .statefulsets()
             .map(|t| {
                 let words = [
                     "delete",
@@ -1667,16 +1751,38 @@ impl Steps<'_, '_> {
             })
             .collect();
         commands.push(upgrade(self.input, self.values_file, self.version, false));
-        step(
-            "replace-statefulsets",
-            "main",
-            "Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them".to_owned(),
-            &format!(
-                "volumeClaimTemplates are immutable (helm upgrade alone fails with `spec: Forbidden: updates to statefulset spec for fields other than ...`). The upgrade follows the delete directly; the re-created StatefulSet adopts the running pods. If the upgrade fails, the script prints how to put each StatefulSet back (`kubectl create -f {}/statefulset-NAME.yaml`, the pods are adopted again) and how to resume (run the script again).",
-                self.work
-            ),
-            commands,
-        )
+        let plain: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.pvc.as_deref())
+            .collect();
+        let grows = if plain.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " The upgrade also grows the PVCs the chart renders itself ({}): Helm patches each changed object with a three-way merge of the release's manifest, the new render and the live object, which sets the PVC's spec.resources.requests.storage to {}; no orphan delete and no patch by hand are needed for them. After the upgrade each must request {}, or the script stops and names the values path.",
+                plain.join(", "),
+                self.size(),
+                self.size()
+            )
+        };
+        let (title, detail) = if commands.len() == 1 {
+            (
+                "Upgrade the release: Helm grows the PVCs the chart renders".to_owned(),
+                format!(
+                    "No StatefulSet claim template is involved, so nothing is deleted.{grows} If the upgrade fails, fix the cause and run the script again: it resumes at the upgrade."
+                ),
+            )
+        } else {
+            (
+                "Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them".to_owned(),
+                format!(
+                    "volumeClaimTemplates are immutable (helm upgrade alone fails with `spec: Forbidden: updates to statefulset spec for fields other than ...`). The upgrade follows the delete directly; the re-created StatefulSet adopts the running pods.{grows} If the upgrade fails, the script prints how to put each StatefulSet back (`kubectl create -f {}/statefulset-NAME.yaml`, the pods are adopted again) and how to resume (run the script again).",
+                    self.work
+                ),
+            )
+        };
+        step("replace-statefulsets", "main", title, &detail, commands)
     }
 
     fn rollout(&self) -> Step {
@@ -1685,8 +1791,7 @@ impl Steps<'_, '_> {
             "main",
             "Wait for the re-created StatefulSets to roll out".to_owned(),
             "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current.",
-            self.targets
-                .iter()
+            self.statefulsets()
                 .map(|t| {
                     let sts = format!("statefulset/{}", t.statefulset);
                     kubectl(
@@ -1701,7 +1806,21 @@ impl Steps<'_, '_> {
 
     fn verify(&self) -> Step {
         let mut commands = Vec::new();
-        for t in self.targets {
+        for t in self.targets.iter().filter(|t| !t.is_statefulset()) {
+            for p in &t.pvcs {
+                commands.push(self.capacity(p));
+                if p.pod.is_empty() {
+                    continue;
+                }
+                let mut words = vec!["exec", &p.pod];
+                if let Some(c) = &t.container {
+                    words.extend(["-c", c]);
+                }
+                words.extend(["--", "df", "-Pk", t.mount_path.as_deref().unwrap_or("/")]);
+                commands.push(kubectl(self.input, false, &words));
+            }
+        }
+        for t in self.statefulsets() {
             for p in t
                 .pvcs
                 .iter()
@@ -1746,21 +1865,39 @@ fn df_reading(bytes: i64) -> String {
 }
 
 fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
-    let names: Vec<&str> = targets.iter().map(|t| t.statefulset.as_str()).collect();
-    vec![
+    let names: Vec<&str> = targets
+        .iter()
+        .filter(|t| t.is_statefulset())
+        .map(|t| t.statefulset.as_str())
+        .collect();
+    let plain: Vec<&str> = targets.iter().filter_map(|t| t.pvc.as_deref()).collect();
+    let mut notes = vec![
         "A grown PVC can't be shrunk back: the disk change is one-way. Everything else can be undone.".to_owned(),
-        format!(
+    ];
+    if !names.is_empty() {
+        notes.push(format!(
             "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `{}` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `{}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
             shown(&kubectl(input, true, &["create", "-f", &format!("{}/statefulset-NAME.yaml", work_dir(input.release))])),
             shown(&helm(input, true, &["rollback", input.release])),
             input.size.text,
-        ),
-        format!(
+        ));
+    }
+    notes.push(format!(
             "If a resize stays in ControllerResizeError or NodeResizeError, `{}` shows the cloud's message; with RecoverVolumeExpansionFailure (GA in 1.34) a smaller retry is allowed while still above status.capacity.",
             shown(&kubectl(input, false, &["describe", "pvc"]))
-        ),
-        format!("The StatefulSets involved: {}.", names.join(", ")),
-    ]
+        ));
+    if !names.is_empty() {
+        notes.push(format!("The StatefulSets involved: {}.", names.join(", ")));
+    }
+    if !plain.is_empty() {
+        notes.push(format!(
+            "The PVCs the chart renders itself ({}) are grown by the upgrade alone: `{}` puts the chart's values back but not their size (Helm would ask for the smaller size, which the API server refuses: the rollback fails on them until the chart renders at least {}).",
+            plain.join(", "),
+            shown(&helm(input, true, &["rollback", input.release])),
+            input.size.text
+        ));
+    }
+    notes
 }
 
 #[cfg(test)]

@@ -31,6 +31,36 @@ impl Style {
 }
 
 fn target_summary(t: &Target) -> String {
+    if let Some(pvc) = &t.pvc {
+        return format!(
+            "PersistentVolumeClaim {pvc} (rendered by the chart; the upgrade grows it): {} ({} bytes) -> {} ({} bytes)\n    state {}{}\n    mounted at {}{}{}; values path {}; storage class {}",
+            t.old.canonical,
+            t.old.bytes.map_or_else(|| "?".to_owned(), group),
+            t.new.canonical,
+            t.new.bytes.map_or_else(|| "?".to_owned(), group),
+            t.pvcs[0].state,
+            t.pvcs[0]
+                .capacity
+                .as_deref()
+                .map(|c| format!(", {c}"))
+                .unwrap_or_default(),
+            t.mount_path
+                .as_deref()
+                .unwrap_or("(not mounted by a workload of the render)"),
+            t.container
+                .as_deref()
+                .map(|c| format!(" in container {c}"))
+                .unwrap_or_default(),
+            t.workload
+                .as_deref()
+                .map(|w| format!(" of {w}"))
+                .unwrap_or_default(),
+            t.values_path
+                .as_deref()
+                .unwrap_or("(unknown: pass --chart or --path)"),
+            t.storage_class.as_deref().unwrap_or("(unknown)"),
+        );
+    }
     let pvcs: Vec<String> = t
         .pvcs
         .iter()
@@ -138,7 +168,12 @@ pub fn text(plan: &Plan, style: &Style) -> String {
     if !plan.steps.is_empty() && !plan.fallback_offered {
         let _ = writeln!(
             o,
-            "\n(No scale-to-zero fallback: a StatefulSet has whenScaled: Delete, which would delete the PVCs.)"
+            "\n(No scale-to-zero fallback: {})",
+            if plan.targets.iter().all(Target::is_statefulset) {
+                "a StatefulSet has whenScaled: Delete, which would delete the PVCs."
+            } else {
+                "it scales StatefulSets to 0, and the workload of a PVC the chart renders is not scaled by the script."
+            }
         );
     }
     let _ = writeln!(o, "\nRollback notes:");
@@ -151,7 +186,7 @@ pub fn text(plan: &Plan, style: &Style) -> String {
 
 /// The post-renderer alternative to the values change, in the right form for each Helm major.
 fn post_renderer(o: &mut String, plan: &Plan, heading: &str, indent: &str) {
-    if plan.steps.is_empty() {
+    if plan.steps.is_empty() || plan.post_renderer.is_empty() {
         return;
     }
     let _ = writeln!(
@@ -208,9 +243,11 @@ pub fn markdown(plan: &Plan) -> String {
         "## Resize plan: `{}` in `{}` to `{}`\n",
         plan.release, plan.namespace, plan.size.text
     );
+    let plain = plan.targets.iter().any(|t| !t.is_statefulset());
     let _ = writeln!(
         o,
-        "| StatefulSet | replicas | claim | from | to | PVCs | mount | values path |"
+        "| {} | replicas | claim | from | to | PVCs | mount | values path |",
+        if plain { "target" } else { "StatefulSet" }
     );
     let _ = writeln!(o, "|---|---|---|---|---|---|---|---|");
     for t in &plan.targets {
@@ -222,7 +259,11 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             o,
             "| `{}` | {} | `{}` | {} ({} B) | {} ({} B) | {} | `{}` | `{}` |",
-            t.statefulset,
+            if plain {
+                t.object()
+            } else {
+                t.statefulset.clone()
+            },
             t.replicas,
             t.claim,
             t.old.canonical,
@@ -385,11 +426,7 @@ fn helm_command<'p>(plan: &'p Plan, id: &str) -> Result<&'p Command, String> {
 /// steps and checks run in the plan's order (`STEPS`, `PREFLIGHT`).
 pub fn script(plan: &Plan) -> Result<String, String> {
     let need = ScriptInputs::of(plan)?;
-    let names: Vec<&str> = plan
-        .targets
-        .iter()
-        .map(|t| t.statefulset.as_str())
-        .collect();
+    let names: Vec<&str> = plan.targets.iter().map(Target::name).collect();
     let mut o = String::new();
     let _ = writeln!(o, "#!/usr/bin/env bash");
     // The data are single-quoted on purpose: a `$` or a backquote in a name stays literal.
@@ -413,7 +450,7 @@ pub fn script(plan: &Plan) -> Result<String, String> {
         o,
         "\n# --- data -------------------------------------------------------------------------------------"
     );
-    data(&mut o, plan, &need, &names);
+    data(&mut o, plan, &need);
     let _ = writeln!(
         o,
         "\n# --- logic --------------------------------------------------------------------------------------"
@@ -454,7 +491,15 @@ pub fn blocked_script(plan: &Plan) -> String {
 }
 
 /// The header's variables (the names the logic in src/script/resize.sh reads).
-fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
+fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
+    // The StatefulSet targets (claim templates re-created), then the plain PVCs (grown by the upgrade).
+    let sts: Vec<&Target> = plan.targets.iter().filter(|t| t.is_statefulset()).collect();
+    let plain: Vec<&Target> = plan
+        .targets
+        .iter()
+        .filter(|t| !t.is_statefulset())
+        .collect();
+    let names: Vec<&str> = sts.iter().map(|t| t.statefulset.as_str()).collect();
     assign(o, "RELEASE", &plan.release);
     assign(o, "NAMESPACE", &plan.namespace);
     assign(o, "CONTEXT", need.context);
@@ -467,61 +512,45 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
     array(
         o,
         "TARGET_VALUES_PATHS",
-        plan.targets
-            .iter()
+        sts.iter()
             .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
     );
     assign(o, "SIZE", &plan.size.text);
     assign(o, "SIZE_BYTES", &need.bytes.to_string());
-    assign(
-        o,
-        "CLAIM",
-        plan.targets.first().map_or("data", |t| t.claim.as_str()),
-    );
+    assign(o, "CLAIM", sts.first().map_or("data", |t| t.claim.as_str()));
     assign(o, "WORK_DIR", &plan.work_dir);
-    array(o, "STATEFULSETS", names);
-    array(
-        o,
-        "REPLICAS",
-        plan.targets.iter().map(|t| t.replicas.to_string()),
-    );
+    array(o, "STATEFULSETS", &names);
+    array(o, "REPLICAS", sts.iter().map(|t| t.replicas.to_string()));
     array(
         o,
         "RENDER_REPLICAS",
-        plan.targets.iter().map(|t| t.render_replicas.to_string()),
+        sts.iter().map(|t| t.render_replicas.to_string()),
     );
     array(
         o,
         "RENDER_HISTORY_LIMITS",
-        plan.targets
-            .iter()
-            .map(|t| t.render_history_limit.to_string()),
+        sts.iter().map(|t| t.render_history_limit.to_string()),
     );
     array(
         o,
         "ORDINALS_START",
-        plan.targets.iter().map(|t| t.ordinals_start.to_string()),
+        sts.iter().map(|t| t.ordinals_start.to_string()),
     );
     array(
         o,
         "CONTAINERS",
-        plan.targets
-            .iter()
-            .map(|t| t.container.as_deref().unwrap_or("")),
+        sts.iter().map(|t| t.container.as_deref().unwrap_or("")),
     );
     array(
         o,
         "MOUNTS",
-        plan.targets
-            .iter()
-            .map(|t| t.mount_path.as_deref().unwrap_or("/")),
+        sts.iter().map(|t| t.mount_path.as_deref().unwrap_or("/")),
     );
     let pvcs: Vec<(
         usize,
         &crate::commands::plan::Pvc,
         crate::k8s::objects::Ordinals,
-    )> = plan
-        .targets
+    )> = sts
         .iter()
         .enumerate()
         .flat_map(|(i, t)| {
@@ -540,6 +569,29 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
         pvcs.iter()
             .map(|(_, p, r)| u8::from(r.contains(p.ordinal)).to_string()),
     );
+    array(o, "PLAIN_PVCS", plain.iter().map(|t| t.name()));
+    array(
+        o,
+        "PLAIN_WORKLOADS",
+        plain.iter().map(|t| t.workload.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "PLAIN_CONTAINERS",
+        plain.iter().map(|t| t.container.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "PLAIN_MOUNTS",
+        plain.iter().map(|t| t.mount_path.as_deref().unwrap_or("/")),
+    );
+    array(
+        o,
+        "PLAIN_VALUES_PATHS",
+        plain
+            .iter()
+            .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
+    );
     array(o, "UPGRADE", &need.upgrade.argv);
     array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
     let checks = plan
@@ -557,7 +609,12 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>, names: &[&str]) {
     if !plan.fallback_offered {
         let _ = writeln!(
             o,
-            "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: whenScaled: Delete would delete the PVCs on scale-down' >&2; exit 1; fi"
+            "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: {}' >&2; exit 1; fi",
+            if plain.is_empty() {
+                "whenScaled: Delete would delete the PVCs on scale-down"
+            } else {
+                "it scales StatefulSets to 0, and the workloads of the PVCs the chart renders are not scaled by this script"
+            }
         );
     }
 }
