@@ -315,6 +315,13 @@ pub struct CheckArgs {
     /// Another persistence block to check, as a dotted path (e.g. clickhouse.persistence); repeatable
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,
+    /// The chart the values are for (a local folder or .tgz): its size paths, read from its templates
+    /// and proven with Helm, replace the built-in table of known layouts (values files only)
+    #[arg(long, value_name = "DIR|TGZ", conflicts_with = "base_manifests")]
+    pub chart: Option<String>,
+    /// The Helm program that proves the paths of --chart (default: helm on PATH)
+    #[arg(long, value_name = "PROGRAM", requires = "chart")]
+    pub helm: Option<String>,
     /// Output format: text, JSON (schema/report.schema.json), GitHub workflow commands, SARIF 2.1.0
     #[arg(long, default_value = "text", value_parser = Format::NAMES)]
     pub format: String,
@@ -348,6 +355,13 @@ pub struct ValuesArgs {
     /// Dotted path of the size in the values file
     #[arg(long, default_value = values::DEFAULT_PATH)]
     pub path: String,
+    /// The chart the file is for (a local folder or .tgz): --path must be one of the size paths it
+    /// reads (found in its templates, proven with Helm); without --path, its one size path
+    #[arg(long, value_name = "DIR|TGZ")]
+    pub chart: Option<String>,
+    /// The Helm program that proves the paths of --chart (default: helm on PATH)
+    #[arg(long, value_name = "PROGRAM", requires = "chart")]
+    pub helm: Option<String>,
     /// Replace the file (atomically) instead of printing the diff
     #[arg(long, conflicts_with = "check")]
     pub write: bool,
@@ -404,6 +418,13 @@ pub struct ValidateArgs {
     /// A chart's values.schema.json to apply to every --values file, as Helm does
     #[arg(long, value_name = "FILE")]
     pub values_schema: Option<String>,
+    /// The chart the --values files are for (a local folder or .tgz): the persistence blocks checked
+    /// are those of its size paths, read from its templates and proven with Helm, not the built-in table
+    #[arg(long, value_name = "DIR|TGZ", requires = "values")]
+    pub chart: Option<String>,
+    /// The Helm program that proves the paths of --chart (default: helm on PATH)
+    #[arg(long, value_name = "PROGRAM", requires = "chart")]
+    pub helm: Option<String>,
     /// A manifest stream (`helm template` output; `-` for stdin): StatefulSets, PVCs and StorageClasses are checked (repeatable)
     #[arg(long = "manifests", value_name = "FILE")]
     pub manifests: Vec<String>,

@@ -36,6 +36,14 @@ pub struct Found {
     pub missing: Option<String>,
 }
 
+/// Every claim of the chart's render (with the renderer's values) and the path proven for it:
+/// the layout `check`, `validate` and `values` read a values file by when `--chart` is given.
+pub fn all_paths(chart: &Chart, r: &Renderer) -> Result<Vec<Found>, String> {
+    let render = prove::read(&r.render(None)?)?;
+    let claims: Vec<ClaimId> = prove::all_claims(&render).into_keys().collect();
+    discover(chart, r, &claims, None)
+}
+
 /// Finds and proves the path of every claim of `wants`, trying `first` (a path the user gave)
 /// before the chart's own candidates. `Err` when Helm can't render the chart.
 pub fn discover(

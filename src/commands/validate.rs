@@ -255,15 +255,28 @@ pub fn values_file(
     text: &str,
     chart_schema: Option<&ChartSchema>,
 ) -> Result<FileReport, Box<Finding>> {
-    let loaded = schema::load_values(file, text)?;
-    let tree = loaded.tree.as_ref();
-    let mut findings: Vec<Finding> = schema::validate_values_persistence(
-        &loaded.json,
+    values_file_in(
+        file,
+        text,
+        chart_schema,
         &crate::charts::layout::persistence_blocks(),
     )
-    .into_iter()
-    .flat_map(|v| place(file, tree, "", Some(persistence_schema()), v))
-    .collect();
+}
+
+/// The same with the persistence blocks of `blocks` (a chart's, from `--chart`) instead of the
+/// built-in table's.
+pub fn values_file_in(
+    file: &str,
+    text: &str,
+    chart_schema: Option<&ChartSchema>,
+    blocks: &[&str],
+) -> Result<FileReport, Box<Finding>> {
+    let loaded = schema::load_values(file, text)?;
+    let tree = loaded.tree.as_ref();
+    let mut findings: Vec<Finding> = schema::validate_values_persistence(&loaded.json, blocks)
+        .into_iter()
+        .flat_map(|v| place(file, tree, "", Some(persistence_schema()), v))
+        .collect();
     if let Some(chart) = chart_schema {
         let json = if loaded.json.is_null() {
             Value::Object(Default::default())

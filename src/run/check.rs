@@ -74,7 +74,25 @@ pub(crate) fn check_findings(
     head.name = git_spec(&head.name)
         .map_or(head.name.as_str(), |(_, path)| path)
         .to_owned();
-    Ok(Checked::Findings(check::compare(&base, &head, &a.paths)))
+    let layout = match a.chart.as_deref() {
+        Some(chart) => {
+            // The claims of both sides: a head that enables a block renders claims the base has not.
+            chart_size_paths(chart, a.helm.as_deref(), &[&base_text, &head_text], diag)?
+        }
+        None => None,
+    };
+    let findings = match layout {
+        Some(paths) => {
+            let blocks = size_blocks(&paths, diag);
+            diag.say(&format!(
+                "pvc-resize: the chart's size paths (proven with helm template): {}",
+                paths.join(", ")
+            ));
+            check::compare_blocks(&base, &head, &blocks, &a.paths)
+        }
+        None => check::compare(&base, &head, &a.paths),
+    };
+    Ok(Checked::Findings(findings))
 }
 
 /// A values file `check` can't read: said on stderr; with a machine format also the report of

@@ -184,3 +184,91 @@ pub(crate) fn read_revision(spec: &str) -> Result<String> {
         Some((rev, path)) => fsutil::read_git(rev, path).map_err(|e| anyhow!(e)),
     }
 }
+
+/// `--chart DIR|TGZ` on `check`, `validate` and `values`: the values paths the chart reads for
+/// every claim of its render with each of `values` (values texts; the chart's defaults when none),
+/// each proven by Helm with a sentinel (`charts::paths::all_paths`), as plan's `--chart` does.
+/// `None` when Helm is not found (said on stderr): the caller falls back to the built-in table.
+/// Claims no path is proven for are said on stderr too.
+pub(crate) fn chart_size_paths(
+    chart: &str,
+    helm: Option<&str>,
+    values: &[&str],
+    diag: &mut Diag,
+) -> Result<Option<Vec<String>>> {
+    use pvc_resize::charts::{paths, prove, source};
+    let Some(dir) = source::local(chart) else {
+        anyhow::bail!(pvc_resize::fsutil::hinted(
+            format!("--chart {chart}: not a local chart folder (with Chart.yaml) or .tgz"),
+            "pass the chart's folder or the .tgz that `helm pull` writes"
+        ));
+    };
+    let read = source::read(dir).map_err(|e| anyhow::anyhow!("--chart {e}"))?;
+    let Some(helm) = prove::find_helm(helm) else {
+        diag.say(&format!(
+            "pvc-resize: {} not found: the values paths of --chart {chart} are not proven; the built-in table is used (pass --helm PROGRAM)",
+            helm.unwrap_or("helm")
+        ));
+        return Ok(None);
+    };
+    let texts: Vec<Option<&str>> = if values.is_empty() {
+        vec![None]
+    } else {
+        values.iter().map(|v| Some(*v)).collect()
+    };
+    let (mut out, mut unproven): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for text in texts {
+        // The values (possibly a REV:PATH read from git) go to Helm as a scratch file, removed after.
+        let scratch =
+            std::env::temp_dir().join(format!("pvc-resize-values-{}.yaml", std::process::id()));
+        let mut files = Vec::new();
+        if let Some(text) = text {
+            std::fs::write(&scratch, text)?;
+            files.push(scratch.display().to_string());
+        }
+        let renderer = prove::Renderer {
+            helm: helm.clone(),
+            chart: dir.display().to_string(),
+            release: "release".to_owned(),
+            namespace: "default".to_owned(),
+            values: files,
+        };
+        let found = paths::all_paths(&read, &renderer);
+        let _ = std::fs::remove_file(&scratch);
+        let found = found
+            .map_err(|e| anyhow::anyhow!("--chart {chart}: Helm can't render the chart: {e}"))?;
+        for f in found {
+            match f.path {
+                Some(p) if !out.contains(&p) => out.push(p),
+                Some(_) => {}
+                None => unproven.push(f.claim.to_string()),
+            }
+        }
+    }
+    unproven.sort();
+    unproven.dedup();
+    for claim in unproven {
+        diag.say(&format!(
+            "pvc-resize: note: {claim}: no values path of --chart {chart} is proven to size it; it is not checked"
+        ));
+    }
+    Ok(Some(out))
+}
+
+/// The persistence blocks of proven size paths: `primary.persistence.size` is the block
+/// `primary.persistence` (its `size`, `enabled`, `storageClass`...). A path whose last key is not
+/// `size` is no such block: said on stderr and left out.
+pub(crate) fn size_blocks(paths: &[String], diag: &mut Diag) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|p| match p.strip_suffix(".size") {
+            Some(block) => Some(block.to_owned()),
+            None => {
+                diag.say(&format!(
+                    "pvc-resize: note: {p} is not a `size` key of a persistence block; check it with --path"
+                ));
+                None
+            }
+        })
+        .collect()
+}

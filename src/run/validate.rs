@@ -30,7 +30,12 @@ pub(crate) fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode>
         None => None,
     };
     let format = format_of(&a.format);
-    let (total, values, broken) = validate_inputs(&a, chart_schema.as_ref(), format, diag);
+    let blocks = match a.chart.as_deref() {
+        Some(chart) => chart_blocks(&a, chart, diag)?,
+        None => None,
+    };
+    let (total, values, broken) =
+        validate_inputs(&a, chart_schema.as_ref(), blocks.as_deref(), format, diag);
     let (valid, invalid, skipped) = (total.valid, total.invalid, total.skipped);
     let mut report = Report::new("validate", total.findings);
     for (k, v) in [
@@ -85,6 +90,7 @@ pub(crate) fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode>
 pub(crate) fn validate_inputs(
     a: &ValidateArgs,
     chart_schema: Option<&validate::ChartSchema>,
+    blocks: Option<&[String]>,
     format: Format,
     diag: &mut Diag,
 ) -> (validate::FileReport, (usize, usize), usize) {
@@ -111,7 +117,13 @@ pub(crate) fn validate_inputs(
             }
         };
         let report = if is_values {
-            validate::values_file(name, &text, chart_schema)
+            match blocks {
+                Some(b) => {
+                    let b: Vec<&str> = b.iter().map(String::as_str).collect();
+                    validate::values_file_in(name, &text, chart_schema, &b)
+                }
+                None => validate::values_file(name, &text, chart_schema),
+            }
         } else {
             validate::manifest_stream(name, &text, &a.kubernetes_version)
         };
@@ -132,4 +144,25 @@ pub(crate) fn validate_inputs(
         }
     }
     (total, values, broken)
+}
+
+/// `--chart`: the persistence blocks of the chart's proven size paths (`a.b.size` is block `a.b`),
+/// with the chart rendered by each readable `--values` file; `None` without Helm (the table then).
+fn chart_blocks(a: &ValidateArgs, chart: &str, diag: &mut Diag) -> Result<Option<Vec<String>>> {
+    let texts: Vec<String> = a
+        .values
+        .iter()
+        .filter(|f| *f != "-")
+        .filter_map(|f| fsutil::read_text(f).ok())
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let Some(paths) = chart_size_paths(chart, a.helm.as_deref(), &texts, diag)? else {
+        return Ok(None);
+    };
+    let blocks = size_blocks(&paths, diag);
+    diag.say(&format!(
+        "pvc-resize: the chart's persistence blocks (proven with helm template): {}",
+        blocks.join(", ")
+    ));
+    Ok(Some(blocks))
 }

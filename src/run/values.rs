@@ -11,7 +11,11 @@ use std::process::ExitCode;
 
 pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     let size = parse_size(&a.size)?;
-    let path = ValuesPath::parse(&a.path).map_err(|e| {
+    let chosen = match a.chart.as_deref() {
+        Some(chart) => chart_path(&a, chart, diag)?,
+        None => a.path.clone(),
+    };
+    let path = ValuesPath::parse(&chosen).map_err(|e| {
         anyhow!(fsutil::hinted(
             format!("--path: {e}"),
             "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`"
@@ -85,4 +89,51 @@ pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `--chart`: the path to set, judged by the size paths the chart reads (rendered with this file,
+/// each proven by Helm). A `--path` the chart does not read is refused, naming those it reads;
+/// without `--path`, the chart's one size path (several: refused, naming them). Without Helm
+/// (said on stderr), `--path` as given.
+fn chart_path(a: &ValuesArgs, chart: &str, diag: &mut Diag) -> Result<String> {
+    let text = if a.file == "-" {
+        None
+    } else {
+        fsutil::read_text(&a.file).ok()
+    };
+    let texts: Vec<&str> = text.as_deref().into_iter().collect();
+    let Some(paths) = chart_size_paths(chart, a.helm.as_deref(), &texts, diag)? else {
+        return Ok(a.path.clone());
+    };
+    if paths.contains(&a.path) {
+        return Ok(a.path.clone());
+    }
+    let given = a.path != values::DEFAULT_PATH;
+    match paths.as_slice() {
+        [one] if !given => {
+            diag.say(&format!(
+                "pvc-resize: --chart {chart} sizes its one claim by {one} (proven with helm template)"
+            ));
+            Ok(one.clone())
+        }
+        [] => bail!(fsutil::hinted(
+            format!("--chart {chart}: no values path of the chart is proven to size a claim"),
+            "find the key the claim's template reads (helm template --show-only TEMPLATE), then pass --path KEY without --chart"
+        )),
+        _ => bail!(fsutil::hinted(
+            format!(
+                "--path {}: the chart {chart} does not read it for any claim{}",
+                a.path,
+                if given {
+                    ""
+                } else {
+                    " (the default path; pass --path)"
+                }
+            ),
+            format!(
+                "pass --path with one of the paths it reads (proven with helm template): {}",
+                paths.join(", ")
+            )
+        )),
+    }
 }

@@ -74,13 +74,26 @@ fn node_pos(key: &Node, value: &Node) -> Pos {
     }
 }
 
-/// Classifies the changes between two versions. `extra` adds persistence block paths.
+/// Classifies the changes between two versions under the persistence blocks of the built-in
+/// table. `extra` adds persistence block paths.
 pub fn compare(base: &Side, head: &Side, extra: &[String]) -> Vec<Finding> {
-    let mut blocks: Vec<String> = crate::charts::layout::persistence_blocks()
+    let table: Vec<String> = crate::charts::layout::persistence_blocks()
         .into_iter()
         .map(str::to_owned)
         .collect();
-    for p in extra {
+    compare_blocks(base, head, &table, extra)
+}
+
+/// The same under `layout`: the persistence blocks of a chart (its proven size paths without
+/// `.size`, from `--chart`) or of the table; `extra` adds more.
+pub fn compare_blocks(
+    base: &Side,
+    head: &Side,
+    layout: &[String],
+    extra: &[String],
+) -> Vec<Finding> {
+    let mut blocks: Vec<String> = Vec::new();
+    for p in layout.iter().chain(extra) {
         let p = p.strip_suffix(".size").unwrap_or(p).to_owned();
         if !blocks.contains(&p) {
             blocks.push(p);
