@@ -966,13 +966,7 @@ fn target(
         let pvc = pvc_of(input, sts, i, cluster, findings).map_err(here)?;
         pvcs.push(pvc);
     }
-    let storage_class = claim
-        .storage_class
-        .clone()
-        .or_else(|| cluster.and_then(|c| storage_class_from(c, &pvcs)));
-    if let Some(sc) = &storage_class {
-        check_name("StorageClass", sc, 253, true).map_err(here)?;
-    }
+    let storage_class = class_of(claim.storage_class.as_deref(), cluster, &pvcs).map_err(here)?;
     findings.extend(log_retention(sts, &new));
     let at = Location::new(
         input.manifests_name,
@@ -1132,6 +1126,22 @@ fn snapshot_state(
             }
         }
     }
+}
+
+/// The target's StorageClass: the claim's own, else its PVCs' in the snapshot, else the
+/// snapshot's default class; checked as a name before it goes into a command.
+fn class_of(
+    claim: Option<&str>,
+    cluster: Option<&Cluster>,
+    pvcs: &[Pvc],
+) -> Result<Option<String>, String> {
+    let class = claim
+        .map(str::to_owned)
+        .or_else(|| cluster.and_then(|c| storage_class_from(c, pvcs)));
+    if let Some(sc) = &class {
+        check_name("StorageClass", sc, 253, true)?;
+    }
+    Ok(class)
 }
 
 /// The StorageClass of the target's PVCs in the snapshot, else the cluster's default class.

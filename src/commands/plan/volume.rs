@@ -10,8 +10,7 @@
 //! before that.
 
 use super::{
-    Cluster, Finding, Input, Location, Pvc, SizeInfo, Target, blocking, s, snapshot_state,
-    storage_class_from,
+    Cluster, Finding, Input, Location, Pvc, SizeInfo, Target, blocking, class_of, s, snapshot_state,
 };
 use crate::fsutil::hinted;
 use crate::k8s::names::check_name;
@@ -111,13 +110,7 @@ fn target(
         findings.push(f.at(Location::new(input.manifests_name, o.pos)));
     }
     let pvcs = vec![pvc];
-    let storage_class = claim
-        .storage_class
-        .clone()
-        .or_else(|| cluster.and_then(|c| storage_class_from(c, &pvcs)));
-    if let Some(sc) = &storage_class {
-        check_name("StorageClass", sc, 253, true).map_err(here)?;
-    }
+    let storage_class = class_of(claim.storage_class.as_deref(), cluster, &pvcs).map_err(here)?;
     let at = Location::new(
         input.manifests_name,
         claim.storage.map_or(claim.pos, |n| n.pos),
