@@ -362,6 +362,10 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     ("pvc-grown", "A PVC already has the new size or more"),
     (
+        "operator-volume",
+        "An operator owns claims of the render (a ClickHouseInstallation, a Prometheus, a Strimzi Kafka): how it grows them",
+    ),
+    (
         "pvc-request-above",
         "A PVC the chart renders requests more than the new size: the upgrade would shrink it",
     ),

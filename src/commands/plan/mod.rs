@@ -7,6 +7,8 @@ pub mod chart;
 
 pub mod volume;
 
+mod operators;
+
 use crate::commands::post_render::{self, Options};
 use crate::fsutil::hinted;
 use crate::k8s::names::check_name;
@@ -710,6 +712,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         steps(input, &targets, &values_paths, fallback_offered)
     };
     findings.extend(procedure_findings(input));
+    findings.extend(operators::findings(input)?);
     let rollback = rollback_notes(input, &targets);
     Ok(Plan {
         version: PLAN_VERSION,
