@@ -217,7 +217,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
         fail(
             "yaml-control-character",
             e.pos,
-            e.message,
+            format!("invalid YAML: {}", e.message),
             crate::k8s::schema::CONTROL_CHARACTER_HINT,
         )
     })?;
