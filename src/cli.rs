@@ -237,9 +237,17 @@ pub struct PlanArgs {
     /// The release's namespace
     #[arg(long)]
     pub namespace: String,
-    /// The new size, a Kubernetes quantity such as 50Gi
-    #[arg(long, allow_hyphen_values = true)]
-    pub size: String,
+    /// The new size, a Kubernetes quantity such as 50Gi (default with --volume-attributes-class:
+    /// the size the render asks for)
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "volume_attributes_class"
+    )]
+    pub size: Option<String>,
+    /// The VolumeAttributesClass the claim templates and the PVCs get (alone or with --size)
+    #[arg(long, value_name = "NAME")]
+    pub volume_attributes_class: Option<String>,
     /// The rendered manifests (`helm template` output; `-` for stdin)
     #[arg(long, value_name = "FILE")]
     pub manifests: String,

@@ -370,6 +370,34 @@ pub const IDS: &[(&str, &str)] = &[
         "A PVC the chart renders requests more than the new size: the upgrade would shrink it",
     ),
     (
+        "pvc-class-set",
+        "A PVC already names the VolumeAttributesClass of --volume-attributes-class: not patched",
+    ),
+    (
+        "attributes-class-exists",
+        "The VolumeAttributesClass of --volume-attributes-class is in the cluster snapshot",
+    ),
+    (
+        "attributes-class-missing",
+        "The VolumeAttributesClass of --volume-attributes-class is not in a snapshot that lists others: PVCs naming it would wait for ever",
+    ),
+    (
+        "attributes-class-unknown",
+        "Whether the VolumeAttributesClass exists is not known (no snapshot of VolumeAttributesClasses); the script's preflight checks it",
+    ),
+    (
+        "attributes-class-not-in-values",
+        "The chart renders no volumeAttributesClassName from .Values (or no local chart says): only the post-renderer form can set it",
+    ),
+    (
+        "attributes-class-path-proven",
+        "The values path of the claim template's volumeAttributesClassName, read in the chart's template and proven by Helm",
+    ),
+    (
+        "attributes-class-values-edit",
+        "The chart reads volumeAttributesClassName from values, which this version of plan does not write into the values file and the script",
+    ),
+    (
         "log-retention",
         "Kafka's retention bytes exceed the new disk",
     ),

@@ -187,6 +187,40 @@ fn the_flux_patch_applied_by_kustomize_equals_the_post_render() {
         &["--statefulset", "kafka-broker"],
         &kubectl,
     );
+    // With a VolumeAttributesClass: the patch's `add` gives what the post-renderer gives (the
+    // StatefulSets compared whole), on a template without the field and on one that has it.
+    flux_against_kustomize(
+        &fixtures.join("posthog/rendered-default.yaml"),
+        "posthog",
+        &["--volume-attributes-class", "io2-fast"],
+        &kubectl,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let with_class = dir.path().join("with-class.yaml");
+    let render = read(&fixtures.join("bitnami-kafka-32/rendered-split.yaml"));
+    let out = run(
+        &[
+            "post-render",
+            "--statefulset",
+            "kafka-broker",
+            "--volume-attributes-class",
+            "slow",
+        ],
+        render.as_bytes(),
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    std::fs::write(&with_class, stdout(&out)).unwrap();
+    flux_against_kustomize(
+        &with_class,
+        "kafka",
+        &[
+            "--statefulset",
+            "kafka-broker",
+            "--volume-attributes-class",
+            "io2-fast",
+        ],
+        &kubectl,
+    );
 }
 
 #[test]

@@ -123,6 +123,72 @@ pub fn discover(
     Ok(out)
 }
 
+/// What the chart says of one claim's `volumeAttributesClassName`: the values paths its template
+/// reads on that line, the one Helm proved, and what each other one did.
+#[derive(Debug, Clone, Default)]
+pub struct ClassPath {
+    pub source: Option<String>,
+    pub reads: Vec<String>,
+    pub proven: Option<String>,
+    pub tried: Vec<(String, String)>,
+}
+
+/// Finds the values path of each claim's `volumeAttributesClassName`: the paths its template
+/// reads on that line, each proven by a Helm render with it set to `class` (the claim template
+/// must then name `class`).
+pub fn discover_class(
+    chart: &Chart,
+    r: &Renderer,
+    wants: &[ClaimId],
+    class: &str,
+) -> Result<Vec<ClassPath>, String> {
+    let base = prove::read(&r.render(None)?)?;
+    let mut renders: BTreeMap<String, Result<Render, String>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for want in wants {
+        let source = base.object(&want.object).and_then(|d| d.source.clone());
+        let reads = template_field_reads(chart, source.as_deref(), "volumeAttributesClassName:");
+        let mut found = ClassPath {
+            source,
+            reads: reads.clone(),
+            ..ClassPath::default()
+        };
+        for path in reads {
+            let with = renders
+                .entry(path.clone())
+                .or_insert_with(|| prove::read(&r.render(Some(&prove::overlay(&path, class)))?));
+            match with.as_ref().map(|w| class_of(w, want)) {
+                Ok(Some(c)) if c == class => {
+                    found.proven = Some(path);
+                    break;
+                }
+                Ok(other) => found.tried.push((
+                    path,
+                    format!(
+                        "the claim template's class is then {}",
+                        other.unwrap_or("unset")
+                    ),
+                )),
+                Err(e) => found.tried.push((path, e.clone())),
+            }
+        }
+        out.push(found);
+    }
+    Ok(out)
+}
+
+/// The `volumeAttributesClassName` of a claim template in a render.
+fn class_of<'r>(r: &'r Render, want: &ClaimId) -> Option<&'r str> {
+    r.object(&want.object)?
+        .value
+        .pointer("/spec/volumeClaimTemplates")?
+        .as_array()?
+        .iter()
+        .find(|t| t.pointer("/metadata/name").and_then(Value::as_str) == Some(want.claim.as_str()))?
+        .pointer("/spec/volumeAttributesClassName")?
+        .as_str()
+}
+
 fn values_list(r: &Renderer) -> String {
     if r.values.is_empty() {
         "its default values".to_owned()
@@ -146,6 +212,12 @@ fn try_path(
 /// The paths the claim's template reads on its `storage:` lines, as top-chart values paths; for a
 /// subchart's path that the parent imports (`import-values`), the parent's key too.
 pub fn template_reads(chart: &Chart, source: Option<&str>) -> Vec<String> {
+    template_field_reads(chart, source, "storage:")
+}
+
+/// The values paths the claim's template reads on its lines that start with `key` (as
+/// [`template_reads`] does for `storage:`).
+pub fn template_field_reads(chart: &Chart, source: Option<&str>, key: &str) -> Vec<String> {
     let Some((prefix, sub, template)) = source.and_then(|s| chart.locate(s)) else {
         return Vec::new();
     };
@@ -154,7 +226,7 @@ pub fn template_reads(chart: &Chart, source: Option<&str>) -> Vec<String> {
     };
     let defines = templates::defines(chart);
     let mut out = Vec::new();
-    for p in templates::storage_reads(text, &defines) {
+    for p in templates::field_reads(text, &defines, key) {
         out.push(templates::qualified(&prefix, &p));
         if prefix.is_empty() {
             out.extend(imported_from(chart, &p));

@@ -244,12 +244,18 @@ fn variables(acts: &[Action<'_>]) -> BTreeMap<String, Vec<String>> {
 /// The chart-relative paths read on the template's `storage:` lines (every claim of the file:
 /// the proof tells them apart), in the file's order, each once.
 pub fn storage_reads(text: &str, defines: &BTreeMap<String, String>) -> Vec<String> {
+    field_reads(text, defines, "storage:")
+}
+
+/// The chart-relative paths read on the template's lines that start with `key` (such as
+/// `volumeAttributesClassName:`), in the file's order, each once.
+pub fn field_reads(text: &str, defines: &BTreeMap<String, String>, key: &str) -> Vec<String> {
     let acts = actions(text);
     let vars = variables(&acts);
     let storage_lines: Vec<usize> = text
         .lines()
         .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("storage:"))
+        .filter(|(_, l)| l.trim_start().starts_with(key))
         .map(|(i, _)| i)
         .collect();
     // The dot of `with .Values.X` blocks, as a stack over the actions in order.
@@ -271,6 +277,15 @@ pub fn storage_reads(text: &str, defines: &BTreeMap<String, String>) -> Vec<Stri
         let mut found = reads(a.body, &vars, defines, 0);
         if let Some(Some(dot)) = dots.last() {
             found.extend(dot_fields(a.body).into_iter().map(|f| format!("{dot}.{f}")));
+            // `{{ . }}` (or `{{ . | quote }}`): the `with` block's value itself.
+            let words: Vec<&str> = a
+                .body
+                .trim_matches(|c: char| c == '-' || c.is_whitespace())
+                .split_whitespace()
+                .collect();
+            if words.first() == Some(&".") && words.get(1).is_none_or(|w| *w == "|") {
+                found.push(dot.clone());
+            }
         }
         for p in found {
             if !out.contains(&p) {

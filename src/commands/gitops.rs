@@ -46,12 +46,22 @@ fn quoted(s: &str) -> String {
 /// The `patches` entry that grows one target's claim template, indented for the HelmRelease.
 fn patch_entry(t: &Target, index: usize) -> String {
     let at = format!("/spec/volumeClaimTemplates/{index}");
-    format!(
+    let mut entry = format!(
         "          - target:\n              kind: StatefulSet\n              name: {}\n            patch: |\n              - op: test\n                path: {at}/metadata/name\n                value: {}\n              - op: replace\n                path: {at}/spec/resources/requests/storage\n                value: {}\n",
         quoted(&t.statefulset),
         quoted(&t.claim),
         quoted(&t.new.text)
-    )
+    );
+    // `add` sets the class whether the template has one or not (RFC 6902: an existing member
+    // is replaced).
+    if let Some(c) = &t.attributes_class {
+        let _ = write!(
+            entry,
+            "              - op: add\n                path: {at}/spec/volumeAttributesClassName\n                value: {}\n",
+            quoted(&c.to)
+        );
+    }
+    entry
 }
 
 /// One numbered step as YAML comments.

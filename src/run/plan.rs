@@ -12,7 +12,6 @@ use pvc_resize::output;
 use std::process::ExitCode;
 
 pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
-    let size = parse_size(&a.size)?;
     if matches!(a.format.as_str(), "flux" | "argocd") && !a.pvcs.is_empty() {
         bail!(fsutil::hinted(
             format!(
@@ -28,6 +27,23 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     } else {
         a.manifests.as_str()
     };
+    if a.volume_attributes_class.is_some() && !a.pvcs.is_empty() {
+        bail!(fsutil::hinted(
+            "--volume-attributes-class sets the class of StatefulSet claim templates and their PVCs; a --pvc target is rendered by the chart itself",
+            "set the class of such a PVC in the chart's values (its template's volumeAttributesClassName), or leave out --pvc"
+        ));
+    }
+    if let Some(class) = &a.volume_attributes_class {
+        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
+            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
+    }
+    let size = match &a.size {
+        Some(text) => parse_size(text)?,
+        None => {
+            plan::attributes::rendered_size(manifests_name, &manifests, &a.statefulsets, &a.claim)
+                .map_err(|e| anyhow!(e))?
+        }
+    };
     let values = a
         .values
         .as_deref()
@@ -40,7 +56,7 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         .map(|f| fsutil::read_text(f).map(|t| (f, t)))
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let discover = chart_discovery(&a, diag)?;
+    let (discover, discover_class) = chart_discovery(&a, diag)?.unzip();
     let input = plan::Input {
         release: &a.release,
         namespace: &a.namespace,
@@ -60,6 +76,8 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         chart_name: None,
         post_renderer_only: a.format == "flux",
         discover: discover.as_deref(),
+        attributes_class: a.volume_attributes_class.as_deref(),
+        discover_class: discover_class.as_deref(),
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
     let out = match a.format.as_str() {
@@ -93,10 +111,16 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
 
 /// With `--chart` naming a local chart and Helm at hand: the function that proves each target's
 /// values path on it. Without Helm the plan falls back to the built-in table (said on stderr).
+#[allow(clippy::type_complexity)]
 pub(crate) fn chart_discovery(
     a: &PlanArgs,
     diag: &mut Diag,
-) -> Result<Option<Box<plan::chart::Discover<'static>>>> {
+) -> Result<
+    Option<(
+        Box<plan::chart::Discover<'static>>,
+        Box<plan::attributes::DiscoverClass<'static>>,
+    )>,
+> {
     use pvc_resize::charts::{paths, prove, source};
     let Some(dir) = a.chart.as_deref().and_then(source::local) else {
         return Ok(None);
@@ -117,10 +141,15 @@ pub(crate) fn chart_discovery(
         namespace: a.namespace.clone(),
         values: a.values.iter().cloned().collect(),
     };
-    Ok(Some(Box::new(
-        move |wants: &[prove::ClaimId], first: Option<&str>| {
-            paths::discover(&chart, &renderer, wants, first)
-        },
+    let shared = std::rc::Rc::new((chart, renderer));
+    let again = std::rc::Rc::clone(&shared);
+    Ok(Some((
+        Box::new(move |wants: &[prove::ClaimId], first: Option<&str>| {
+            paths::discover(&shared.0, &shared.1, wants, first)
+        }),
+        Box::new(move |wants: &[prove::ClaimId], class: &str| {
+            paths::discover_class(&again.0, &again.1, wants, class)
+        }),
     )))
 }
 

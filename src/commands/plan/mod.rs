@@ -3,6 +3,7 @@
 
 pub mod render;
 
+pub mod attributes;
 pub mod chart;
 
 pub mod volume;
@@ -29,6 +30,8 @@ pub struct Input<'a> {
     pub release: &'a str,
     pub namespace: &'a str,
     pub size: &'a Size,
+    /// `--volume-attributes-class`: the class the claim templates and the PVCs get.
+    pub attributes_class: Option<&'a str>,
     pub manifests_name: &'a str,
     pub manifests: &'a str,
     /// `(file name, text)` of the values file to change.
@@ -53,6 +56,8 @@ pub struct Input<'a> {
     pub post_renderer_only: bool,
     /// Proves the values path of each target on the chart (`--chart DIR|TGZ` with Helm on PATH).
     pub discover: Option<&'a chart::Discover<'a>>,
+    /// Finds the values path of each target's volumeAttributesClassName on the local chart.
+    pub discover_class: Option<&'a attributes::DiscoverClass<'a>>,
 }
 
 /// A size in three readings.
@@ -88,6 +93,12 @@ pub struct Pvc {
     pub capacity: Option<String>,
     /// True when the plan patches it.
     pub patch: bool,
+    /// Its `spec.volumeAttributesClassName` in the snapshot (with `--volume-attributes-class`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes_class: Option<String>,
+    /// True when the plan sets its class (`--volume-attributes-class`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub set_class: bool,
 }
 
 impl Target {
@@ -163,6 +174,9 @@ pub struct Target {
     /// empty for a plain PVC target.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub when_scaled: String,
+    /// The claim template's volumeAttributesClassName, rendered and asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes_class: Option<attributes::ClassChange>,
     pub pvcs: Vec<Pvc>,
     /// The claim template's size in the render (where findings about the render point).
     #[serde(skip)]
@@ -259,6 +273,9 @@ pub struct Plan {
     /// Where the script keeps the saved StatefulSets and its scratch files.
     pub work_dir: String,
     pub size: SizeInfo,
+    /// `--volume-attributes-class`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes_class: Option<String>,
     pub cluster_snapshot: bool,
     pub targets: Vec<Target>,
     pub findings: Vec<Finding>,
@@ -281,6 +298,8 @@ struct Cluster {
     statefulsets: BTreeMap<String, Value>,
     /// The namespace's ResourceQuotas and LimitRanges.
     limits: Vec<Value>,
+    /// The VolumeAttributesClasses (cluster-scoped) by name.
+    attributes_classes: BTreeMap<String, Value>,
 }
 
 /// Objects of other namespaces (a `kubectl get -A` snapshot) are left out; a snapshot whose
@@ -297,6 +316,7 @@ fn read_cluster(name: &str, text: &str, namespace: &str) -> Result<Cluster, Stri
             "StorageClass" => c.classes.insert(o.name, o.json),
             "PersistentVolumeClaim" => c.pvcs.insert(o.name, o.json),
             "StatefulSet" => c.statefulsets.insert(o.name, o.json),
+            "VolumeAttributesClass" => c.attributes_classes.insert(o.name, o.json),
             "ResourceQuota" | "LimitRange" => {
                 c.limits.push(o.json);
                 None
@@ -618,6 +638,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     // One scan picks the StatefulSets; the resized stream for the diff comes from the same scan.
     let opts = Options {
         size: Some(size.clone()),
+        volume_attributes_class: input.attributes_class.map(str::to_owned),
         statefulsets: input.statefulsets.to_vec(),
         claim: input.claim.to_owned(),
         kubernetes_version: input.kubernetes_version.to_owned(),
@@ -657,6 +678,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     if let Some(c) = &cluster {
         findings.extend(quota_findings(input, &targets, c));
     }
+    attributes::apply(input, &mut targets, cluster.as_ref(), &mut findings);
     chart::apply(input, &mut targets, &mut findings);
     if !input.post_renderer_only
         && let Some(f) = path_sizes_another(input, &targets)?
@@ -725,6 +747,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         work_dir: work_dir(input.release),
         post_renderer: post_renderer_forms(input, &values_file_name(input), &targets),
         size: new,
+        attributes_class: input.attributes_class.map(str::to_owned),
         cluster_snapshot: cluster.is_some(),
         targets,
         findings,
@@ -838,6 +861,9 @@ fn post_renderer_forms(
         return Vec::new();
     }
     let mut args: Vec<String> = vec!["--size".to_owned(), input.size.text.clone()];
+    if let Some(class) = input.attributes_class {
+        args.extend(["--volume-attributes-class".to_owned(), class.to_owned()]);
+    }
     for t in targets.iter().filter(|t| t.is_statefulset()) {
         args.extend(["--statefulset".to_owned(), t.statefulset.clone()]);
     }
@@ -993,6 +1019,15 @@ fn target(
         render_replicas: sts.replicas,
         render_history_limit: 10,
         when_scaled,
+        attributes_class: input.attributes_class.map(|to| attributes::ClassChange {
+            from: claim
+                .attributes_class
+                .and_then(|n| n.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            to: to.to_owned(),
+            values_path: None,
+        }),
         pvcs,
     })
 }
@@ -1073,6 +1108,8 @@ fn pvc_of(
         state: "unknown".to_owned(),
         capacity: None,
         patch: true,
+        attributes_class: None,
+        set_class: input.attributes_class.is_some(),
     };
     let missing = format!(
         "{name} is not in the snapshot: nothing to patch; the StatefulSet creates it from the new template after the upgrade"
@@ -1286,7 +1323,7 @@ fn target_checks(
             ),
             Some("give a size at least as large as the current one".to_owned()),
         )),
-        Some(o) if new == o => findings.push(info(
+        Some(o) if new == o && input.attributes_class.is_none() => findings.push(info(
             "render-at-size",
             format!("{}: the render already asks for {} (values.yaml has caught up); the PVCs may still need growing", t.name(), t.old.text),
         )),
@@ -1460,7 +1497,7 @@ fn preflight(
             ));
         }
     }
-    vec![
+    let mut checks = vec![
         check("tools", format!("kubectl, helm and pvc-resize are on PATH; {values_file} exists"), vec![]),
         check(
             "context",
@@ -1505,7 +1542,15 @@ fn preflight(
             format!("no ResourceQuota of namespace {} (requests.storage, <class>.storageclass.storage.k8s.io/requests.storage) and no LimitRange (PersistentVolumeClaim max.storage) refuses growing the PVCs to {size}: their used + the growth against the hard limit, in exact quantities (pvc-resize quota-check, the rule of plan --cluster)", input.namespace),
             vec![kubectl(input, false, &["get", "resourcequota,limitrange,pvc", "-o", "yaml"])],
         ),
-    ]
+    ];
+    if let Some(class) = input.attributes_class {
+        checks.push(check(
+            "attributes-class",
+            format!("VolumeAttributesClass {class} exists (the API is storage.k8s.io/v1 from Kubernetes 1.34, v1beta1 behind the VolumeAttributesClass gate in 1.31-1.33): a PVC that names a missing class waits for it for ever"),
+            vec![kubectl(input, false, &["get", "volumeattributesclass", class, "-o", "jsonpath={.driverName}"])],
+        ));
+    }
+    checks
 }
 
 fn chart_label(input: &Input<'_>, version: &str) -> String {
@@ -1688,22 +1733,38 @@ impl Steps<'_, '_> {
     }
 
     fn patch(&self) -> Step {
-        let payload = format!(
-            "{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{}\"}}}}}}}}",
-            self.size()
-        );
+        let class = self.input.attributes_class;
+        let payload = |p: &Pvc| {
+            let mut spec = serde_json::Map::new();
+            if p.patch {
+                spec.insert(
+                    "resources".into(),
+                    serde_json::json!({"requests": {"storage": self.size()}}),
+                );
+            }
+            if let (true, Some(c)) = (p.set_class, class) {
+                spec.insert("volumeAttributesClassName".into(), c.into());
+            }
+            serde_json::json!({ "spec": spec }).to_string()
+        };
+        let mut title = format!("Grow each PVC to {}", self.size());
+        let mut detail = "A PVC already requesting at least the size (compared in bytes) is skipped. On AWS EBS the script says first that a volume can be modified once every 6 hours.".to_owned();
+        if let Some(c) = class {
+            title.push_str(&format!(" and set its VolumeAttributesClass to {c}"));
+            detail.push_str(&format!(" spec.volumeAttributesClassName is set to {c} in the same patch (a PVC that already names it is skipped): the driver modifies the volume (ModifyVolume), and a PVC that names a class can't go back to none."));
+        }
         step(
             "patch-pvcs",
             "main",
-            format!("Grow each PVC to {}", self.size()),
-            "A PVC already requesting at least the size (compared in bytes) is skipped. On AWS EBS the script says first that a volume can be modified once every 6 hours.",
+            title,
+            &detail,
             self.pvcs()
-                .filter(|p| p.patch)
+                .filter(|p| p.patch || (p.set_class && class.is_some()))
                 .map(|p| {
                     kubectl(
                         self.input,
                         true,
-                        &["patch", "pvc", &p.name, "--type=merge", "-p", &payload],
+                        &["patch", "pvc", &p.name, "--type=merge", "-p", &payload(p)],
                     )
                 })
                 .collect(),
@@ -1711,19 +1772,33 @@ impl Steps<'_, '_> {
     }
 
     fn wait(&self) -> Step {
-        step(
-            "wait-pvcs",
-            "main",
-            "Wait until every PVC reports the new capacity".to_owned(),
-            &format!(
-                "Poll until status.capacity.storage is at least {} ({} bytes), compared in bytes: clouds round sizes up, so `kubectl wait --for=jsonpath` on the exact string can hang. FileSystemResizePending means the disk has grown and the filesystem waits for the pod (handled in verify). A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero; an infeasible size can be retried, with RecoverVolumeExpansionFailure (GA in 1.34), with a size above the current capacity.",
-                self.size(),
-                group(self.input.size.bytes)
-            ),
-            self.pvcs()
-                .filter(|p| p.state != "missing")
-                .map(|p| self.capacity(p))
-                .collect(),
+        let mut commands: Vec<Command> = self
+            .pvcs()
+            .filter(|p| p.state != "missing")
+            .map(|p| self.capacity(p))
+            .collect();
+        let mut title = "Wait until every PVC reports the new capacity".to_owned();
+        let mut detail = self.wait_detail();
+        if let Some(c) = self.input.attributes_class {
+            title = format!(
+                "Wait until every PVC reports the new capacity and VolumeAttributesClass {c}"
+            );
+            detail.push_str(&format!(" The class is done when status.currentVolumeAttributesClassName is {c}; status.modifyVolumeStatus says Pending (the class or the driver's quota is missing), InProgress, or Infeasible (the driver refuses the parameters: that stops the wait, with the status)."));
+            let jsonpath = "jsonpath={.status.currentVolumeAttributesClassName} {.status.modifyVolumeStatus.status}";
+            commands.extend(
+                self.pvcs()
+                    .filter(|p| p.state != "missing" && p.set_class)
+                    .map(|p| kubectl(self.input, false, &["get", "pvc", &p.name, "-o", jsonpath])),
+            );
+        }
+        step("wait-pvcs", "main", title, &detail, commands)
+    }
+
+    fn wait_detail(&self) -> String {
+        format!(
+            "Poll until status.capacity.storage is at least {} ({} bytes), compared in bytes: clouds round sizes up, so `kubectl wait --for=jsonpath` on the exact string can hang. FileSystemResizePending means the disk has grown and the filesystem waits for the pod (handled in verify). A ControllerResizeError stops the script: an attached-disk refusal points to --fallback-scale-to-zero; an infeasible size can be retried, with RecoverVolumeExpansionFailure (GA in 1.34), with a size above the current capacity.",
+            self.size(),
+            group(self.input.size.bytes)
         )
     }
 

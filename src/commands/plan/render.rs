@@ -89,6 +89,31 @@ fn target_summary(t: &Target) -> String {
         t.values_path.as_deref().unwrap_or("(unknown: pass --path)"),
         t.storage_class.as_deref().unwrap_or("(unknown)"),
         t.when_scaled,
+    ) + &class_summary(t)
+}
+
+/// The claim template's and the PVCs' VolumeAttributesClass (`--volume-attributes-class`).
+fn class_summary(t: &Target) -> String {
+    let Some(c) = &t.attributes_class else {
+        return String::new();
+    };
+    let live: Vec<String> = t
+        .pvcs
+        .iter()
+        .filter_map(|p| Some(format!("{} {}", p.name, p.attributes_class.as_deref()?)))
+        .collect();
+    format!(
+        "\n    volumeAttributesClassName: {} -> {}; values path {}{}",
+        c.from.as_deref().unwrap_or("(none)"),
+        c.to,
+        c.values_path
+            .as_deref()
+            .unwrap_or("(none: see the findings)"),
+        if live.is_empty() {
+            String::new()
+        } else {
+            format!("; PVCs now: {}", live.join(", "))
+        }
     )
 }
 
@@ -101,8 +126,14 @@ pub fn text(plan: &Plan, style: &Style) -> String {
         style.paint(
             "1",
             &format!(
-                "Resize plan: release {} in namespace {}, to {}",
-                plan.release, plan.namespace, plan.size.text
+                "Resize plan: release {} in namespace {}, to {}{}",
+                plan.release,
+                plan.namespace,
+                plan.size.text,
+                plan.attributes_class
+                    .as_deref()
+                    .map(|c| format!(", VolumeAttributesClass {c}"))
+                    .unwrap_or_default()
             )
         )
     );
@@ -240,8 +271,14 @@ pub fn markdown(plan: &Plan) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "## Resize plan: `{}` in `{}` to `{}`\n",
-        plan.release, plan.namespace, plan.size.text
+        "## Resize plan: `{}` in `{}` to `{}`{}\n",
+        plan.release,
+        plan.namespace,
+        plan.size.text,
+        plan.attributes_class
+            .as_deref()
+            .map(|c| format!(", VolumeAttributesClass `{c}`"))
+            .unwrap_or_default()
     );
     let plain = plan.targets.iter().any(|t| !t.is_statefulset());
     let _ = writeln!(
@@ -274,6 +311,42 @@ pub fn markdown(plan: &Plan) -> String {
             t.mount_path.as_deref().unwrap_or("-"),
             t.values_path.as_deref().unwrap_or("-"),
         );
+    }
+    if plan.attributes_class.is_some() {
+        let _ = writeln!(
+            o,
+            "\n| StatefulSet | claim | volumeAttributesClassName | values path | PVCs now |\n|---|---|---|---|---|"
+        );
+        for t in &plan.targets {
+            let Some(c) = &t.attributes_class else {
+                continue;
+            };
+            let live: Vec<String> = t
+                .pvcs
+                .iter()
+                .map(|p| {
+                    format!(
+                        "`{}` {}",
+                        p.name,
+                        p.attributes_class.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "| `{}` | `{}` | {} -> `{}` | {} | {} |",
+                t.statefulset,
+                t.claim,
+                c.from
+                    .as_deref()
+                    .map_or("(none)".to_owned(), |f| format!("`{f}`")),
+                c.to,
+                c.values_path
+                    .as_deref()
+                    .map_or("-".to_owned(), |p| format!("`{p}`")),
+                live.join("<br>")
+            );
+        }
     }
     let _ = writeln!(o, "\n### Preflight\n");
     for f in &plan.findings {

@@ -100,6 +100,8 @@ fn target(
         state: "unknown".to_owned(),
         capacity: None,
         patch: true,
+        attributes_class: None,
+        set_class: false,
     };
     let missing = format!(
         "{} is not in the snapshot: the upgrade creates it at the new size",
@@ -131,6 +133,7 @@ fn target(
         container: mount.map(|(c, _)| c),
         values_path: None,
         when_scaled: String::new(),
+        attributes_class: None,
         pvcs,
         at: Some(at),
     })
