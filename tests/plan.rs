@@ -1038,7 +1038,7 @@ fn a_pvc_on_another_storage_class() {
         "{message}"
     );
     let hint = refused[0]["hint"].as_str().unwrap();
-    assert!(hint.starts_with("kubectl --context=prod "), "{hint}");
+    assert!(hint.starts_with("`kubectl --context=prod "), "{hint}");
     let (code, script, _) = plan(dir.path(), case, &render, "script");
     assert_eq!(code, 1);
     assert_blocked_script(&script, refused[0]["id"].as_str().unwrap());

@@ -202,7 +202,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             "yaml-bare-cr",
             yaml::line_col(src, i),
             "the file has a bare CR line break (old Mac style), which this editor does not write",
-            "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g'`), then run again",
+            "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g' FILE`), then run again",
         ));
     }
     crate::yaml::data::helm4_separator(src).map_err(|e| {

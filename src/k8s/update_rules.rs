@@ -166,7 +166,7 @@ pub fn compare(
                 .iter()
                 .filter(|n| !old.iter().any(|o| same(o, n)))
                 .collect();
-            out.push(removed(o, &added));
+            out.push(removed(o, head_file, &added));
         }
     }
     for n in new.iter().filter(|n| !old.iter().any(|o| same(o, n))) {
@@ -277,7 +277,7 @@ fn rename_candidates<'a>(o: &Sts, added: &[&'a Sts]) -> Vec<&'a str> {
 /// A StatefulSet that NEW no longer has: the upgrade deletes it and its PVCs stay behind, their
 /// data orphaned (an error: `check --allow-removed NAME` accepts it); a renamed StatefulSet's pods
 /// start on new, empty ones.
-fn removed(o: &Sts, added: &[&Sts]) -> Finding {
+fn removed(o: &Sts, head_file: &str, added: &[&Sts]) -> Finding {
     let pvcs = pvc_names(o);
     let left = if pvcs.is_empty() {
         "it has no claim templates, so no PVCs are left behind".to_owned()
@@ -291,7 +291,9 @@ fn removed(o: &Sts, added: &[&Sts]) -> Finding {
         String::new()
     } else {
         format!(
-            "; if the data may go, accept it with `pvc-resize check ... --allow-removed {}` and delete the PVCs once their data is no longer needed",
+            "; if the data may go, accept it with `pvc-resize check --base-manifests {} --head-manifests {} --allow-removed {}` and delete the PVCs once their data is no longer needed",
+            crate::shell::shell_quote(&o.file),
+            crate::shell::shell_quote(head_file),
             crate::shell::shell_quote(&o.name)
         )
     };
@@ -721,7 +723,7 @@ fn kep_4650(n: &Sts, field: &str, value: &Value) -> Finding {
             show(value)
         ),
     )
-    .hint("grow the claims with `pvc-resize plan` (its script skips the orphan delete only when the live StatefulSet read back from the API server carries the field with InPlace)")
+    .hint("grow the claims with `pvc-resize plan --release RELEASE --namespace NAMESPACE --size SIZE --manifests FILE` (its script skips the orphan delete only when the live StatefulSet read back from the API server carries the field with InPlace)")
 }
 
 /// A `revisionHistoryLimit` change: refused before 1.35 (see [`crate::k8s::versions`]).
@@ -922,15 +924,7 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
     }
     let mut class_path = base.clone();
     class_path.extend(["spec", "volumeAttributesClassName"].map(|k| Seg::Key(k.into())));
-    class_change(
-        &o.file,
-        n,
-        &name,
-        &class_path,
-        ca.as_ref(),
-        cb.as_ref(),
-        out,
-    );
+    class_change(n, &name, &class_path, ca.as_ref(), cb.as_ref(), out);
     let mut size_path = base;
     size_path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
     size_change(&o.file, n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
@@ -941,7 +935,6 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
 /// `ValidatePersistentVolumeClaimUpdate`), except from a class to none (`update from non-nil
 /// value to nil is forbidden`, `... to an empty string is forbidden`).
 fn class_change(
-    base_file: &str,
     n: &Sts,
     claim: &str,
     path: &[Seg],
@@ -986,12 +979,27 @@ fn class_change(
                     .join(", "),
             ),
         )
-        .hint(format!(
-            "the VolumeAttributesClass {to} must exist (`kubectl get volumeattributesclass {to}`; GA in Kubernetes 1.34, beta behind its gate in 1.31-1.33); the exact commands: `{} --volume-attributes-class {}`",
-            plan_command(base_file, n, claim, None),
-            crate::shell::shell_quote(to)
-        )),
+        .hint(attributes_class_hint(n, claim, to)),
     );
+}
+
+/// The steps of a claim template's new VolumeAttributesClass, as commands (`plan` has no
+/// `--volume-attributes-class`: the post-renderer makes the upgrade's render).
+fn attributes_class_hint(n: &Sts, claim: &str, to: &str) -> String {
+    use crate::shell::shell_quote;
+    let patch = serde_json::json!({"spec": {"volumeAttributesClassName": to}}).to_string();
+    let pvc = pvc_names(n)
+        .into_iter()
+        .find(|p| p.starts_with(&format!("{claim}-")))
+        .unwrap_or_else(|| "PVC".to_owned());
+    format!(
+        "the VolumeAttributesClass {to} must exist (`kubectl get volumeattributesclass {}`; GA in Kubernetes 1.34, beta behind its gate in 1.31-1.33); set it on each PVC (`kubectl patch pvc {} -p {}`, and so on), `kubectl delete statefulset {} --cascade=orphan`, then upgrade with the post-renderer `pvc-resize post-render --volume-attributes-class {}`",
+        shell_quote(to),
+        shell_quote(&pvc),
+        shell_quote(&patch),
+        shell_quote(&n.name),
+        shell_quote(to),
+    )
 }
 
 fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {

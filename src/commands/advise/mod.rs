@@ -546,11 +546,11 @@ fn group<'a>(
         v,
         readings: &readings,
     };
+    g.next = next_step(input, v, &s, proposed.as_ref());
     ctx.inode_findings(findings);
     ctx.usage_finding(&g, &proposal, findings);
     ctx.max_finding(&proposal, findings);
     ctx.drift_finding(&g, findings);
-    g.next = next_step(input, v, &s, proposed.as_ref());
     g
 }
 
@@ -619,7 +619,7 @@ impl Ctx<'_> {
                     ),
                 )
                 .at(self.at(r.inode_place.or(r.place)))
-                .hint("ext4 adds inodes only in proportion to the size it grows by (its bytes-per-inode ratio is fixed at mkfs); XFS within imaxpct. Fewer, larger files, or a filesystem made with more inodes (`mkfs.ext4 -i`), fix it for good"),
+                .hint("ext4 adds inodes only in proportion to the size it grows by (its bytes-per-inode ratio is fixed at mkfs); XFS within imaxpct. Fewer, larger files, or a filesystem made with more inodes (mkfs.ext4's bytes-per-inode option, -i), fix it for good"),
             );
         }
     }
@@ -656,8 +656,12 @@ impl Ctx<'_> {
                 settings.target_usage, settings.horizon
             )
         };
-        let then = if self.v.statefulset.is_some() {
-            format!("apply the values change and run its `pvc-resize plan` (size {size})")
+        let then = if let Some(plan) = &g.next.plan_command {
+            format!("apply the values change, then `{plan}`")
+        } else if self.v.statefulset.is_some() {
+            format!(
+                "apply the values change, then `pvc-resize plan --release RELEASE --namespace NAMESPACE --size {size} --manifests FILE`"
+            )
         } else {
             format!(
                 "set the PVC's size in the values to {size} and upgrade the release (a PVC grows in place when its StorageClass allows expansion)"

@@ -226,7 +226,7 @@ fn presence(base: &Side, head: &Side, b: &Block, out: &mut Vec<Finding>) {
             )
             .hint(
                 "on the next upgrade a size larger than the chart's default needs the PVCs grown first \
-                 (`pvc-resize plan`), a smaller one is refused by Kubernetes, and a storageClass, accessModes \
+                 (`pvc-resize plan --release RELEASE --namespace NAMESPACE --size SIZE --manifests RENDERED.yaml`), a smaller one is refused by Kubernetes, and a storageClass, accessModes \
                  or selector other than the default needs a data migration; compare with `helm show values CHART`",
             ),
         ),

@@ -52,7 +52,7 @@ pub fn apply(input: &Input<'_>, targets: &mut [Target], findings: &mut Vec<Findi
                     Severity::Error,
                     format!("Helm can't render the chart given with --chart, so no values path can be proven: {e}"),
                 )
-                .hint("render the chart as the release does (helm dependency build for a folder; --values FILE with the release's values), or leave out --chart and pass --path"),
+                .hint("render the chart as the release does (`helm dependency build CHART` for a folder; --values FILE with the release's values), or leave out --chart and pass --path"),
             );
             return;
         }
@@ -156,7 +156,7 @@ fn unknown_paths(input: &Input<'_>, targets: &[Target], findings: &mut Vec<Findi
                     what(t)
                 ),
             )
-            .hint("pass --chart with the chart's folder or .tgz (helm pull --untar, with helm on PATH): the plan reads and proves the key; or pass --path KEY once helm template --set KEY=SIZE shows it changes that claim"),
+            .hint("pass --chart with the chart's folder or .tgz (`helm pull CHART --untar`, with helm on PATH): the plan reads and proves the key; or pass --path KEY once `helm template RELEASE CHART --set KEY=SIZE` shows it changes that claim"),
             t,
         ));
     }

@@ -565,7 +565,7 @@ fn quota_findings(input: &Input<'_>, targets: &[Target], c: &Cluster) -> Vec<Fin
                 "ResourceQuota" => (
                     "quota-exceeded",
                     format!(
-                        "raise spec.hard[\"{}\"] of ResourceQuota {} ({}), or grow to a size within it; the API server would refuse the PVC patch (exceeded quota)",
+                        "raise spec.hard[\"{}\"] of ResourceQuota {} (`{}`), or grow to a size within it; the API server would refuse the PVC patch (exceeded quota)",
                         r.resource,
                         r.name,
                         shown(&kubectl(input, true, &["edit", "resourcequota", &r.name]))
@@ -574,7 +574,7 @@ fn quota_findings(input: &Input<'_>, targets: &[Target], c: &Cluster) -> Vec<Fin
                 _ => (
                     "limitrange-exceeded",
                     format!(
-                        "raise the PersistentVolumeClaim max.storage of LimitRange {} ({}), or grow to a size within it",
+                        "raise the PersistentVolumeClaim max.storage of LimitRange {} (`{}`), or grow to a size within it",
                         r.name,
                         shown(&kubectl(input, true, &["edit", "limitrange", &r.name]))
                     ),
@@ -692,7 +692,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             "storageclass-unknown",
             "without --cluster the StorageClass's allowVolumeExpansion is not known; the script checks it before changing anything".to_owned(),
             Some(format!(
-                "{} > cluster.yaml, then pass --cluster cluster.yaml",
+                "`{} > cluster.yaml`, then pass --cluster cluster.yaml",
                 shown(&kubectl(input, false, &["get", "storageclass,pvc,statefulset", "-o", "yaml"]))
             )),
         ));
@@ -903,7 +903,7 @@ fn procedure_findings(input: &Input<'_>) -> Vec<Finding> {
         out.push(warning(
             "kube-context-unnamed",
             "no --kube-context: the commands show CONTEXT; the script needs the context named, so that it never acts on whatever context happens to be current".to_owned(),
-            Some("pass --kube-context NAME (kubectl config get-contexts)".to_owned()),
+            Some("pass --kube-context NAME (`kubectl config get-contexts` lists them)".to_owned()),
         ));
     }
     match (input.chart_version, input.chart_name) {
@@ -912,7 +912,10 @@ fn procedure_findings(input: &Input<'_>) -> Vec<Finding> {
         (None, _) => out.push(warning(
             "chart-version-unknown",
             "the render has no top-chart helm.sh/chart label: the chart version to pin is unknown".to_owned(),
-            Some("pass --version (helm list -n NAMESPACE shows the release's chart version)".to_owned()),
+            Some(format!(
+                "pass --version (`{}` shows the release's chart version)",
+                shown(&helm(input, false, &["list"]))
+            )),
         )),
     }
     out.push(warning(
@@ -1147,7 +1150,10 @@ fn snapshot_state(
                     findings.push(blocking(
                         "pvc-not-bound",
                         format!("{name} is {phase}, not Bound: only a Bound PVC can be expanded"),
-                        Some(shown(&kubectl(input, false, &["describe", "pvc", &name]))),
+                        Some(format!(
+                            "`{}` says why",
+                            shown(&kubectl(input, false, &["describe", "pvc", &name]))
+                        )),
                     ));
                 } else if cap.is_some_and(|c| c >= input.size.quantity) {
                     pvc.state = "grown".to_owned();
@@ -1252,7 +1258,7 @@ fn no_expansion(input: &Input<'_>, sc: &str, what: &str) -> Finding {
             "{what}StorageClass {sc} does not allow volume expansion (allowVolumeExpansion is not true): the PVC patch would be refused"
         ),
         Some(format!(
-            "{} (only if its CSI driver supports expansion)",
+            "`{}` (only if its CSI driver supports expansion)",
             shown(&patch)
         )),
     )
@@ -1283,7 +1289,10 @@ fn other_classes(input: &Input<'_>, t: &Target, c: &Cluster, findings: &mut Vec<
             None => findings.push(warning(
                 "storageclass-unknown",
                 format!("{what}StorageClass {sc} is not in the snapshot; its allowVolumeExpansion is unknown"),
-                Some(shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))),
+                Some(format!(
+                "`{}` shows it",
+                shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))
+            )),
             )),
         }
     }
@@ -1359,7 +1368,10 @@ fn target_checks(
         Some((sc, None)) => findings.push(warning(
             "storageclass-unknown",
             format!("StorageClass {sc} is not in the snapshot; its allowVolumeExpansion is unknown"),
-            Some(shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))),
+            Some(format!(
+                "`{}` shows it",
+                shown(&kubectl(input, false, &["get", "storageclass", sc, "-o", "yaml"]))
+            )),
         )),
         Some((sc, Some(v))) => {
             if expands(v) {

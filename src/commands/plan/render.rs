@@ -358,7 +358,8 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = write!(o, "- {icon} `{}`: {}", f.id, f.message.replace('|', "\\|"));
         match &f.hint {
             Some(hint) => {
-                let _ = writeln!(o, " Hint: `{hint}`");
+                // Prose, with its commands in backticks (code spans, where `\|` would show).
+                let _ = writeln!(o, " Hint: {hint}");
             }
             None => o.push('\n'),
         }
