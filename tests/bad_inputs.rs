@@ -230,7 +230,7 @@ fn cases() -> Vec<Case> {
             "values: a NUL byte",
             b"kafka:\n  a: \"\x00\"\n".to_vec(),
             2,
-            "invalid YAML",
+            "the control character U+0000",
         ),
         values(
             "values: invalid UTF-8",
