@@ -92,6 +92,7 @@ const CLASSES: &[(&str, Class)] = &[
     ("render-at-size", NoHint),
     ("retention-delete", Prose),
     ("pvc-request-above", Prose),
+    ("operator-volume", NoHint),
     // validate
     ("unknown-key", Prose),
     ("missing-key", Prose),
