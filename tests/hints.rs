@@ -93,6 +93,13 @@ const CLASSES: &[(&str, Class)] = &[
     ("retention-delete", Prose),
     ("pvc-request-above", Prose),
     ("operator-volume", NoHint),
+    ("pvc-class-set", NoHint),
+    ("attributes-class-exists", NoHint),
+    ("attributes-class-missing", Commands),
+    ("attributes-class-unknown", Commands),
+    ("attributes-class-not-in-values", Commands),
+    ("attributes-class-path-proven", NoHint),
+    ("attributes-class-values-edit", Commands),
     // validate
     ("unknown-key", Prose),
     ("missing-key", Prose),
@@ -139,6 +146,12 @@ const CLASSES: &[(&str, Class)] = &[
     ("yaml-tag-glued", Commands),
     ("yaml-colon-glued", Prose),
 ];
+
+/// `Commands` ids no case shows, and why their commands are checked all the same.
+const UNSHOWN: &[(&str, &str)] = &[(
+    "attributes-class-values-edit",
+    "needs a chart that reads the class from values; its hint is the one of attributes-class-not-in-values (post_renderer_way)",
+)];
 
 /// The programs a hint's command may start with. A word of one of the first three followed by
 /// one of its subcommands outside backticks is a command written as prose: refused.
@@ -813,6 +826,8 @@ fn plan_cases() -> Vec<Case> {
             None,
             "--size 50Gi --values values.yaml",
         ),
+        plan("attributes-class-unknown, -not-in-values", none, None, "--volume-attributes-class fast"),
+        plan("attributes-class-missing", none, Some(ebs().replacen("- apiVersion: apps/v1", "- apiVersion: storage.k8s.io/v1\n  kind: VolumeAttributesClass\n  metadata:\n    name: slow\n  driverName: ebs.csi.aws.com\n- apiVersion: apps/v1", 1)), "--volume-attributes-class fast"),
         plan(
             "chart-render-failed",
             none,
@@ -1036,7 +1051,8 @@ fn every_hint_is_prose_or_commands_the_real_tools_parse() {
         }
     }
     for (id, class) in CLASSES {
-        if *class == Commands && !checked.contains_key(*id) {
+        if *class == Commands && !checked.contains_key(*id) && !UNSHOWN.iter().any(|(u, _)| u == id)
+        {
             problems.push(format!(
                 "{id}: classed Commands, but no case in tests/hints.rs shows a command of it"
             ));

@@ -860,7 +860,7 @@ fn a_chart_upgrade_that_orphans_pvcs_fails_unless_allowed() {
 
 /// A claim template's new VolumeAttributesClass, made by `post-render --volume-attributes-class`
 /// on the real Bitnami Kafka 32 render: `attributes-class` (a notice, like a grow: `helm upgrade`
-/// alone gets `spec: Forbidden`), placed at the new field in NEW, with the commands as the
+/// alone gets `spec: Forbidden`), placed at the new field in NEW, with the plan command as the
 /// hint, in all four formats; blocking with --strict. Back to no class is an error.
 #[test]
 fn a_new_volume_attributes_class_is_found_in_every_format() {

@@ -924,7 +924,15 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
     }
     let mut class_path = base.clone();
     class_path.extend(["spec", "volumeAttributesClassName"].map(|k| Seg::Key(k.into())));
-    class_change(n, &name, &class_path, ca.as_ref(), cb.as_ref(), out);
+    class_change(
+        &o.file,
+        n,
+        &name,
+        &class_path,
+        ca.as_ref(),
+        cb.as_ref(),
+        out,
+    );
     let mut size_path = base;
     size_path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
     size_change(&o.file, n, &name, &size_path, sa.as_ref(), sb.as_ref(), out);
@@ -935,6 +943,7 @@ fn compare_claim(o: &Sts, n: &Sts, i: usize, old: &Value, new: &Value, out: &mut
 /// `ValidatePersistentVolumeClaimUpdate`), except from a class to none (`update from non-nil
 /// value to nil is forbidden`, `... to an empty string is forbidden`).
 fn class_change(
+    base_file: &str,
     n: &Sts,
     claim: &str,
     path: &[Seg],
@@ -979,27 +988,13 @@ fn class_change(
                     .join(", "),
             ),
         )
-        .hint(attributes_class_hint(n, claim, to)),
+        .hint(format!(
+            "the VolumeAttributesClass {to} must exist (`kubectl get volumeattributesclass {}`; GA in Kubernetes 1.34, beta behind its gate in 1.31-1.33); the exact commands: `{} --volume-attributes-class {}`",
+            crate::shell::shell_quote(to),
+            plan_command(base_file, n, claim, None),
+            crate::shell::shell_quote(to)
+        )),
     );
-}
-
-/// The steps of a claim template's new VolumeAttributesClass, as commands (`plan` has no
-/// `--volume-attributes-class`: the post-renderer makes the upgrade's render).
-fn attributes_class_hint(n: &Sts, claim: &str, to: &str) -> String {
-    use crate::shell::shell_quote;
-    let patch = serde_json::json!({"spec": {"volumeAttributesClassName": to}}).to_string();
-    let pvc = pvc_names(n)
-        .into_iter()
-        .find(|p| p.starts_with(&format!("{claim}-")))
-        .unwrap_or_else(|| "PVC".to_owned());
-    format!(
-        "the VolumeAttributesClass {to} must exist (`kubectl get volumeattributesclass {}`; GA in Kubernetes 1.34, beta behind its gate in 1.31-1.33); set it on each PVC (`kubectl patch pvc {} -p {}`, and so on), `kubectl delete statefulset {} --cascade=orphan`, then upgrade with the post-renderer `pvc-resize post-render --volume-attributes-class {}`",
-        shell_quote(to),
-        shell_quote(&pvc),
-        shell_quote(&patch),
-        shell_quote(&n.name),
-        shell_quote(to),
-    )
 }
 
 fn quantity(v: Option<&Value>) -> Option<Result<(String, Quantity), String>> {
