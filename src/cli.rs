@@ -124,7 +124,8 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         pvc-resize completions bash > ~/.local/share/bash-completion/completions/pvc-resize\n  \
         pvc-resize completions zsh > \"${fpath[1]}/_pvc-resize\"\n  \
-        pvc-resize completions fish > ~/.config/fish/completions/pvc-resize.fish")]
+        pvc-resize completions fish > ~/.config/fish/completions/pvc-resize.fish\n  \
+        pvc-resize completions bash --output ~/.local/share/bash-completion/completions/pvc-resize")]
     Completions(CompletionsArgs),
     /// Print the man page, or write one page per command into a folder
     #[command(after_help = "Examples:\n  \
@@ -215,6 +216,9 @@ pub struct HelmPluginArgs {
 pub struct CompletionsArgs {
     /// The shell
     pub shell: clap_complete::Shell,
+    /// Write the script to FILE instead of stdout: atomically, once it is whole
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 #[derive(Args)]

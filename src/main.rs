@@ -13,7 +13,7 @@ mod install;
 mod run;
 
 use cli::{Cli, Command};
-use run::{Diag, argument_error, emit};
+use run::{Diag, argument_error};
 
 /// The stack of the thread that runs a command: YAML nests up to 10,000 levels (Helm's limit,
 /// `yaml::MAX_DEPTH`), and reading, converting and dropping such a tree recurses once per level.
@@ -63,7 +63,11 @@ fn run() -> ExitCode {
         Command::Plan(a) => run::plan::run_plan(a, &mut diag),
         Command::Advise(a) => run::advise::run_advise(a, &mut diag),
         Command::HelmPlugin(a) => run::plugin::run_helm_plugin(a, &mut diag),
-        Command::Completions(a) => emit(&install::completions(a.shell)).map(|_| ExitCode::SUCCESS),
+        Command::Completions(a) => {
+            let script =
+                String::from_utf8(install::completions(a.shell)).expect("clap writes UTF-8");
+            run::deliver(a.output.as_deref(), &script).map(|_| ExitCode::SUCCESS)
+        }
         Command::Man(a) => run::plugin::run_man(a, &mut diag),
         Command::QuotaCheck(a) => run::script::run_quota_check(a, &mut diag),
         Command::UpdateRules(a) => run::script::run_update_rules(a, &mut diag),

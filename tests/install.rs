@@ -165,6 +165,38 @@ fn completions_for_every_shell() {
     assert_eq!(code(&out), 2);
 }
 
+/// `completions SHELL --output FILE` writes what stdout would have had, atomically; a FILE that
+/// can't be written is an error that writes nothing (issue 23).
+#[test]
+fn completions_output_writes_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pvc-resize.bash");
+    let file = file.to_str().unwrap();
+    std::fs::write(file, "old\n").unwrap();
+    let out = run(&["completions", "bash", "--output", file], b"");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        read(Path::new(file)),
+        stdout(&run(&["completions", "bash"], b""))
+    );
+    let folder = dir.path().to_str().unwrap();
+    let out = run(&["completions", "zsh", "--output", folder], b"");
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = dir.path().join("no/such/folder/f");
+    let out = run(
+        &["completions", "fish", "--output", missing.to_str().unwrap()],
+        b"",
+    );
+    assert_eq!(code(&out), 2);
+    assert!(!missing.exists());
+}
+
 #[test]
 fn man_pages_render() {
     let out = run(&["man"], b"");
