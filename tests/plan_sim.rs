@@ -1953,6 +1953,27 @@ fn a_slow_resize_as_a_person_sees_it() {
     golden("script-slow-resize.txt", &seen);
 }
 
+/// A resize the resizer has not picked up yet: the PVC's conditions say nothing, so the heartbeat
+/// says the PVC's newest event (`kubectl get events`), the controller's ExternalExpanding (issue 23).
+#[test]
+fn a_quiet_resize_says_the_pvcs_newest_event() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(&e, &POSTHOG_3, Opts::default());
+    let pvcs = pvc_names(&sim);
+    sim.edit(|s| s["faults"]["quiet_ticks"] = json!({ &pvcs[1]: 30 }));
+    let before = sim.state();
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_PROGRESS_SECONDS", "0")]);
+    assert_eq!(code, 0, "{err}");
+    let said = format!(
+        "{} at 20Gi, its newest event: ExternalExpanding: waiting for an external controller to expand this PVC",
+        pvcs[1]
+    );
+    assert!(err.contains(&said), "{said}:\n{err}");
+    sim.invariants(&before, "quiet resize");
+    sim.converged(&oracle, "quiet resize");
+}
+
 /// A pod that never becomes Ready stops the preflight within PVC_RESIZE_PREFLIGHT_WAIT_SECONDS
 /// (not the long wait), with the pod's own reason, and nothing changed.
 #[test]

@@ -540,7 +540,22 @@ pvc_state() {
     PVC_STATE=grown
   elif [[ "$conditions" == *" Resizing "* ]]; then
     PVC_SAID+=", Resizing"
+  else
+    # The conditions say nothing (the resizer has not picked the PVC up yet): its newest event may.
+    local event
+    event=$(pvc_event "$pvc")
+    [ -z "$event" ] || PVC_SAID+=", its newest event: $event"
   fi
+}
+
+# The newest event of a PVC as "REASON: MESSAGE" (e.g. "ExternalExpanding: waiting for an external
+# controller to expand this PVC"), or nothing.
+pvc_event() {
+  local e
+  e=$(get events --field-selector="involvedObject.kind=PersistentVolumeClaim,involvedObject.name=$1" \
+    --sort-by=.metadata.creationTimestamp -o 'jsonpath={.items[-1:].reason}|{.items[-1:].message}' 2>/dev/null || true)
+  [ -n "${e%%|*}" ] && printf '%s: %s' "${e%%|*}" "${e#*|}"
+  return 0
 }
 
 # A resize error of a PVC: said and waited out when it passes, else the stop with its way out.

@@ -37,7 +37,8 @@ Rules enforced, as the API server and the controllers do:
   - waits as a person meets them: faults.resize_ticks {pvc: calls} (a slow resize, Resizing meanwhile),
     faults.ebs_busy {pvc: calls} (AWS EBS refuses while an earlier modification runs, the resizer
     retries: ControllerResizeError with IncorrectModificationState meanwhile), faults.ebs_rate [pvc]
-    (VolumeModificationRateExceeded, for good), faults.not_ready [pod] (a pod that never becomes Ready:
+    (VolumeModificationRateExceeded, for good), faults.quiet_ticks {pvc: calls} (the resizer has not
+    picked the PVC up yet: no condition, only the controller's ExternalExpanding event), faults.not_ready [pod] (a pod that never becomes Ready:
     CrashLoopBackOff), faults.kill_at_call {"match": text, "count": n} (the script killed at the n-th
     call whose words contain the text: a kill during a wait), faults.list_indent (helm list -o json
     pretty-printed, as another Helm might).
@@ -298,6 +299,9 @@ def resize(name, p):
         p["message"] = f"resize volume \"{name}\" by resizer \"disk.csi.azure.com\" failed: rpc error: code = Unknown desc = {AZURE}"
         p["backoff"] = cls.get("backoff", 0)
         return
+    if p.get("quiet"):
+        p["quiet"] -= 1
+        return
     if p.get("backoff"):
         # The resizer retries a failed volume after a backoff (up to minutes): its last error stays
         # on the PVC meanwhile, though the disk is detached now.
@@ -329,7 +333,10 @@ def request(pvc, b):
         admit_grow(pvc, p, b)
         p["request"] = b
         p["ticks"] = S["faults"].get("resize_ticks", {}).get(pvc, S["storageclasses"][p["class"]].get("delay", 1))
-        p["conditions"] = ["Resizing"]
+        p["quiet"] = S["faults"].get("quiet_ticks", {}).get(pvc, 0)
+        p["conditions"] = [] if p["quiet"] else ["Resizing"]
+        # kube-controller-manager's expand controller, for a CSI volume: the resizer's turn.
+        event(pvc, "ExternalExpanding", "waiting for an external controller to expand this PVC")
 
 
 CLASS_QUOTA = ".storageclass.storage.k8s.io/requests.storage"
@@ -383,11 +390,15 @@ def jsonpath(obj, template):
 
 
 def walk(vals, expr):
-    for tok in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\*|\?\(@(?:\.[a-zA-Z]+)+==[^)]*\))\]", expr):
+    for tok in re.findall(r"\.([A-Za-z0-9_-]+)|\[(\*|-?[0-9]*:-?[0-9]*|\?\(@(?:\.[a-zA-Z]+)+==[^)]*\))\]", expr):
         key, sel = tok
         nxt = []
         for v in vals:
-            if key:
+            if ":" in sel and not sel.startswith("?"):
+                # A slice, `[-1:]`: the last item.
+                a, b = (int(x) if x else None for x in sel.split(":"))
+                nxt.extend(v[a:b] if isinstance(v, list) else [])
+            elif key:
                 if isinstance(v, dict) and key in v:
                     nxt.append(v[key])
             elif sel == "*":
@@ -509,6 +520,8 @@ def kubectl(args):
             fail(f'Error from server (Forbidden): namespaces "{name}" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "{name}"')
         plural = KINDS[kind][2]
         fail(f'Error from server (Forbidden): {plural} "{name}" is forbidden: User "dev" cannot get resource "{plural.split(".")[0]}" in API group "{plural.partition(".")[2]}" at the cluster scope')
+    if verb == "get" and pos[1] in ("events", "event"):
+        return get_events(ns, opts)
     if verb == "get":
         if len(pos) == 2:
             return get_list(pos[1].split(","), ns, opts)
@@ -610,6 +623,33 @@ def kubectl(args):
 KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
          "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io"),
          "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges")}
+
+
+def event(pvc, reason, message):
+    """An event about PVC `pvc` (core/v1, as the controllers record them)."""
+    events = S.setdefault("events", [])
+    n = len(events)
+    events.append({"apiVersion": "v1", "kind": "Event", "type": "Normal", "reason": reason, "message": message,
+                   "metadata": {"name": f"{pvc}.{n:04x}", "namespace": S["namespace"],
+                                "creationTimestamp": f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z"},
+                   "involvedObject": {"kind": "PersistentVolumeClaim", "name": pvc, "namespace": S["namespace"]}})
+
+
+def get_events(ns, opts):
+    """`kubectl get events --field-selector=involvedObject.kind=K,involvedObject.name=N
+    --sort-by=.metadata.creationTimestamp -o jsonpath=...`: the namespace's events that match."""
+    want = dict(f.split("=", 1) for f in opts.get("--field-selector", "").split(",") if f)
+    if any(k not in ("involvedObject.kind", "involvedObject.name") for k in want):
+        fail(f"sim: unexpected field selector {want}", 3)
+    if opts.get("--sort-by") != ".metadata.creationTimestamp":
+        fail(f"sim: unexpected sort {opts.get('--sort-by')}", 3)
+    items = [e for e in S.get("events", []) if ns == S["namespace"] and
+             all(e["involvedObject"][k.split(".")[1]] == v for k, v in want.items())]
+    items.sort(key=lambda e: e["metadata"]["creationTimestamp"])
+    out = opts.get("-o", "")
+    if not out.startswith("jsonpath="):
+        fail(f"sim: unexpected output {out}", 3)
+    return jsonpath({"apiVersion": "v1", "kind": "List", "items": items}, out[len("jsonpath="):])
 
 
 def get_list(kinds, ns, opts):
