@@ -8,10 +8,20 @@ kustomize, and peak RSS, for the real PostHog render and values, and for generat
   name made unique; 3 of the 4 StatefulSets have a `data` claim.
 - "StatefulSets only": the PostHog Kafka StatefulSet (6.5 kB) again and again under new names:
   every document is parsed, resized and checked (the worst case).
+- "small releases": many releases of a small chart (a Service, a ConfigMap and a StatefulSet
+  of 1.2 kB with one claim template each): many small documents.
+
+Then every command that reads a stream (post-render with every StatefulSet targeted, validate
+--manifests, check on two renders, plan) on each of the three shapes: time, throughput and peak
+memory above the process's own (the peak RSS of `--version`), against the input's size. The last
+lines say, for each of issue 19's targets, the figure and whether it is met.
 
 Usage:
 
     cargo build --release && python3 bench/bench.py [--quick]
+
+The binary is $PVC_RESIZE_BIN, else $CARGO_TARGET_DIR/release/pvc-resize, else
+target/release/pvc-resize.
 
 Figures go to stdout as Markdown. Nothing here asserts a time: it measures. On a shared machine
 take the best figures and the ratios (both tools run in the same minute), not the medians. With
@@ -22,7 +32,8 @@ import os, re, resource, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.environ.get("PVC_RESIZE_SHARED_FIXTURES", os.path.join(ROOT, "..", "shared", "fixtures"))
-BIN = os.path.join(ROOT, "target", "release", "pvc-resize")
+BIN = os.environ.get("PVC_RESIZE_BIN") or os.path.join(
+    os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "pvc-resize")
 QUICK = "--quick" in sys.argv
 # The three StatefulSets of a PostHog copy that have a `data` claim (redis has none).
 EVERY = ["--statefulset", "*-kafka", "--statefulset", "*-zookeeper", "--statefulset", "*-postgresql"]
@@ -104,6 +115,96 @@ def statefulsets_stream(src, size, path):
     return n
 
 
+SMALL_RELEASE = """---
+# Source: app/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: NAME-app
+  labels:
+    app.kubernetes.io/name: app
+    app.kubernetes.io/instance: NAME
+spec:
+  clusterIP: None
+  ports:
+    - name: http
+      port: 80
+  selector:
+    app.kubernetes.io/name: app
+    app.kubernetes.io/instance: NAME
+---
+# Source: app/templates/configmap.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: NAME-app
+  labels:
+    app.kubernetes.io/instance: NAME
+data:
+  app.conf: |
+    listen 80
+    data /data
+---
+# Source: app/templates/statefulset.yaml
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: NAME-app
+  labels:
+    app.kubernetes.io/name: app
+    app.kubernetes.io/instance: NAME
+spec:
+  replicas: 1
+  serviceName: NAME-app
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: app
+      app.kubernetes.io/instance: NAME
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: app
+        app.kubernetes.io/instance: NAME
+    spec:
+      containers:
+        - name: app
+          image: "busybox:1.36"
+          args: ["httpd", "-f", "-p", "80", "-h", "/data"]
+          ports:
+            - name: http
+              containerPort: 80
+          volumeMounts:
+            - name: data
+              mountPath: /data
+            - name: config
+              mountPath: /etc/app
+      volumes:
+        - name: config
+          configMap:
+            name: NAME-app
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        accessModes: [ "ReadWriteOnce" ]
+        resources:
+          requests:
+            storage: "1Gi"
+"""
+
+
+def small_releases_stream(size, path):
+    """Releases of a small chart (Service, ConfigMap, StatefulSet) until `size` bytes; returns the count."""
+    n = written = 0
+    with open(path, "w") as out:
+        while written < size:
+            piece = SMALL_RELEASE.replace("NAME", f"s{n}")
+            out.write(piece)
+            written += len(piece)
+            n += 1
+    return n
+
+
 def kustomize(stream, target):
     d = tempfile.mkdtemp()
     shutil.copy(stream, os.path.join(d, "in.yaml"))
@@ -152,6 +253,9 @@ def main():
         ("pvc-resize validate --manifests", "PostHog render", render, [BIN, "validate", "--manifests", render], (0,)),
         ("pvc-resize validate --values", "PostHog values", values, [BIN, "validate", "--values", values], (0,)),
         ("pvc-resize check", "PostHog values", values, [BIN, "check", "--base", values, "--head", resized], (0, 1)),
+        ("pvc-resize check (two renders)", "PostHog renders", render,
+         [BIN, "check", "--base-manifests", render, "--head-manifests",
+          os.path.join(posthog, "rendered-resized.yaml")], (0, 1)),
         ("pvc-resize plan", "PostHog render + values", render,
          [BIN, "plan", "--release", "posthog", "--namespace", "posthog", "--size", "50Gi",
           "--manifests", render, "--values", values], (0, 1)),
@@ -222,6 +326,9 @@ def main():
                 notes.append(f"peak RSS, {what}, {label}: {rss / 2**20:.0f} MiB = {rss / sz:.2f}x the input")
         os.remove(path)
 
+    # 5. Every command that reads a stream, on every shape: time and peak memory.
+    shapes_table, (memory, rates) = every_command(work, render)
+
     print("| tool | input | size | best | median | MB/s (best) | CPU (least) | MB per CPU-s | note |")
     print("|---|---|---|---|---|---|---|---|---|")
     for tool, inp, sz, b, m, c, note in rows:
@@ -238,7 +345,95 @@ def main():
         print("|---|---|---|")
         for tool, c in counts:
             print(f"| {tool} | {c / 1e6:.2f} M | {c / base:.2f}x |")
+    print()
+    print(shapes_table)
+    print()
+    targets(rows, counts, memory, rates)
     shutil.rmtree(work)
+
+
+def every_command(work, render):
+    """Every command that reads a stream, on each shape: a Markdown table, and the memory rows
+    (shape, command, peak above the process's own, input bytes)."""
+    mb = 8 if QUICK else 20
+    reps = 2 if QUICK else 3
+    own = peak_rss([BIN, "--version"], render)
+    lines = [f"Every command on each stream shape ({mb} MiB; peak memory above the process's own "
+             f"{own / 2**20:.1f} MiB, against the input: both renders for check):", "",
+             "| command | shape | input | best | CPU (least) | MB/s (best) | MB per CPU-s | peak above own | to the input |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    memory, rates = [], []
+    for shape in ["PostHog copies", "StatefulSets only", "small releases"]:
+        path = os.path.join(work, "shape.yaml")
+        if shape == "PostHog copies":
+            copies_stream(render, mb * 1024 * 1024 // os.path.getsize(render), path)
+            every, one, release = EVERY, "p1x-p1x-kafka", "p1x"
+        elif shape == "StatefulSets only":
+            statefulsets_stream(render, mb * 1024 * 1024, path)
+            every, one, release = ["--statefulset", "*"], "r1-kafka", "r1"
+        else:
+            small_releases_stream(mb * 1024 * 1024, path)
+            every, one, release = ["--statefulset", "*"], "s1-app", "s1"
+        resized = os.path.join(work, "shape-resized.yaml")
+        resize = [BIN, "post-render", "--size", "50Ti"] + every
+        with open(path, "rb") as f, open(resized, "wb") as out:
+            subprocess.run(resize, stdin=f, stdout=out, stderr=subprocess.DEVNULL, check=True)
+        sz = os.path.getsize(path)
+        commands = [
+            ("post-render (every StatefulSet)", resize, sz, (0,)),
+            ("validate --manifests", [BIN, "validate", "--manifests", path], sz, (0, 1)),
+            ("check (two renders)", [BIN, "check", "--base-manifests", path, "--head-manifests", resized],
+             sz + os.path.getsize(resized), (0, 1)),
+            ("plan (one StatefulSet)", [BIN, "plan", "--release", release, "--namespace", "default",
+                                        "--size", "50Ti", "--manifests", path, "--statefulset", one],
+             sz, (0, 1)),
+        ]
+        for what, argv, input_size, ok in commands:
+            b, _, c = best_of(reps, argv, path, ok=ok)
+            peak = max(peak_rss(argv, path) - own, 0)
+            memory.append((shape, what, peak, input_size))
+            if what.startswith("post-render"):
+                rates.append((f"{shape}, {input_size / 1e6:.0f} MB", input_size / 1e6 / b))
+            lines.append(f"| {what} | {shape} | {input_size / 1e6:.1f} MB | {ms(b)} | {ms(c)} | "
+                         f"{input_size / 1e6 / b:.1f} | {input_size / 1e6 / c:.0f} | "
+                         f"{peak / 2**20:.1f} MiB | {peak / input_size:.2f}x |")
+        os.remove(path)
+        os.remove(resized)
+    return "\n".join(lines), (memory, rates)
+
+
+def targets(rows, counts, memory, rates):
+    """Issue 19's targets, each with its figure."""
+    def say(ok, text):
+        print(f"- {'met' if ok else 'MISSED'}: {text}")
+
+    print("Targets (issue 19, item 4):")
+    worst = max(memory, key=lambda m: m[2] / m[3])
+    say(worst[2] <= 2 * worst[3] + 8 * 2**20,
+        f"peak memory at most 2x the input plus a constant (8 MiB): worst {worst[2] / worst[3]:.2f}x "
+        f"({worst[1]}, {worst[0]})")
+    pr = next(r for r in rows if r[0] == "pvc-resize post-render" and r[1] == "PostHog render")
+    wall = [(r[0], r[3] / pr[3]) for r in rows
+            if r[1] in ("PostHog render", "PostHog values", "PostHog render + values", "PostHog renders")
+            and "post-render" not in r[0]
+            and r[0].startswith("pvc-resize") and "--version" not in r[0]]
+    if wall:
+        name, ratio = max(wall, key=lambda w: w[1])
+        say(ratio <= 1.5, f"every command within 1.5x of post-render on the PostHog inputs by best wall time: worst {ratio:.2f}x ({name})")
+    if all(c for _, c in counts):
+        base = counts[1][1]
+        name, c = max(counts[2:], key=lambda t: t[1])
+        say(c / base <= 1.5, f"every command within 1.5x of post-render by instructions: worst {c / base:.2f}x ({name})")
+    every = [r for r in rows if "(every StatefulSet" in r[0] and "--parse-all" not in r[0]
+             and "Kafka" not in r[0] and "one core" not in r[6]]
+    rates = rates + [(r[1], r[2] / 1e6 / r[3]) for r in every]
+    slowest = min(rates, key=lambda r: r[1])
+    say(slowest[1] >= 60,
+        f">= 60 MB/s with every StatefulSet targeted (post-render, best wall, all cores): slowest "
+        f"{slowest[1]:.1f} MB/s ({slowest[0]})")
+    k = next((r for r in rows if r[0].startswith("kubectl kustomize") and r[1] == "PostHog render"), None)
+    if k:
+        say(k[4] / pr[4] >= 50, f">= 50x kubectl kustomize on the PostHog render by the median: {k[4] / pr[4]:.0f}x")
 
 
 if __name__ == "__main__":

@@ -108,7 +108,9 @@ impl Parsed {
     }
 
     /// The data (as Helm and kubectl read it: merges, aliases and tags applied) of the objects
-    /// `keep` selects, with their indexes; each document is converted once.
+    /// `keep` selects, with their indexes; each document is converted once, and each object's
+    /// data is moved out of its document's (objects are disjoint: a List is expanded into its
+    /// items, never kept beside them), not copied.
     pub fn data(
         &self,
         keep: &dyn Fn(&Object) -> bool,
@@ -119,11 +121,9 @@ impl Parsed {
             if doc_json.as_ref().is_none_or(|(d, _)| *d != o.doc) {
                 doc_json = Some((o.doc, data::read(self.root(o))?));
             }
-            let (_, json) = doc_json.as_ref().expect("converted above");
-            out.push((
-                oi,
-                json.pointer(&o.pointer()).cloned().unwrap_or(Value::Null),
-            ));
+            let (_, json) = doc_json.as_mut().expect("converted above");
+            let value = json.pointer_mut(&o.pointer()).map(std::mem::take);
+            out.push((oi, value.unwrap_or(Value::Null)));
         }
         Ok(out)
     }

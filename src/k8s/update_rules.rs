@@ -13,11 +13,12 @@
 
 use crate::finding::{Finding, Location, Severity};
 use crate::k8s::quantity::Quantity;
-use crate::k8s::release::{self, Filter, Want};
+use crate::k8s::release::{self, Filter, Parsed, Want};
 use crate::k8s::stream;
 use crate::k8s::versions::{KubeVersion, REVISION_HISTORY_MUTABLE_FROM};
-use crate::yaml::{Kind, Node, Pos};
+use crate::yaml::{Kind, Node, Pos, data};
 use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
 
 /// Spec fields that an update may change (every supported version, 1.25 and later).
 pub const MUTABLE: [&str; 6] = [
@@ -34,14 +35,89 @@ pub const MUTABLE: [&str; 6] = [
 /// unknown field, so it is reported apart, not as a forbidden `spec-field`.
 pub const KEP_4650_FIELDS: [&str; 2] = ["volumeClaimUpdateStrategy", "volumeClaimUpdatePolicy"];
 
-/// One StatefulSet of a render: data for comparing, the tree for line numbers.
-struct Sts {
+/// One StatefulSet of a render: its data for comparing (the pod template reduced to the names of
+/// its containers: `template` is mutable, so nothing else of it is compared), where it starts,
+/// and, while its chunk is being read, its tree for the line numbers of findings below `spec`.
+/// No tree outlives its chunk's visit, so a render is never held parsed as a whole.
+#[derive(Clone)]
+struct Sts<'t> {
     /// The file it was read from, as findings name it.
     file: String,
     namespace: String,
     name: String,
+    /// The Helm release it belongs to (see [`release_of`]).
+    release: Option<String>,
+    /// The object's data, `spec.template` emptied; `Null` while it is kept as `packed`.
     json: Value,
-    tree: Node,
+    /// The same as JSON text, once its chunk is read (a tenth of the memory; see [`Sts::pack`]).
+    packed: Option<String>,
+    /// The names of its claim templates and of its pod's containers, sorted.
+    claim_names: Vec<String>,
+    containers: Vec<String>,
+    pos: Pos,
+    tree: Option<&'t Node>,
+}
+
+impl Sts<'_> {
+    /// What is kept once its chunk is read: no tree and no metadata (its release is kept
+    /// apart); of the spec, all that `compare_one` reads when `compared` is to come, else what
+    /// the names of its PVCs are made of.
+    fn detach(mut self, compared: bool) -> Sts<'static> {
+        self.json["metadata"] = Value::Null;
+        if !compared {
+            let spec = &self.json["spec"];
+            let claims: Vec<Value> = claims(&self.json)
+                .iter()
+                .map(|c| match c.pointer("/metadata/name") {
+                    Some(name) => serde_json::json!({ "metadata": { "name": name } }),
+                    None => Value::Null,
+                })
+                .collect();
+            let mut slim = Map::new();
+            for key in ["replicas", "ordinals"] {
+                if let Some(v) = spec.get(key) {
+                    slim.insert(key.to_owned(), v.clone());
+                }
+            }
+            slim.insert("volumeClaimTemplates".to_owned(), Value::Array(claims));
+            self.json["spec"] = Value::Object(slim);
+        }
+        Sts {
+            file: self.file,
+            namespace: self.namespace,
+            name: self.name,
+            release: self.release,
+            json: self.json,
+            packed: None,
+            claim_names: self.claim_names,
+            containers: self.containers,
+            pos: self.pos,
+            tree: None,
+        }
+    }
+}
+
+impl Sts<'static> {
+    /// Its data kept as JSON text, which reads back as the same data when it holds no float
+    /// (else it stays data): what a render of many StatefulSets keeps of each until the end.
+    fn pack(mut self) -> Sts<'static> {
+        if !data::has_float(&self.json) {
+            self.packed = Some(self.json.take().to_string());
+        }
+        self
+    }
+
+    /// Itself with its data, read back from the text when packed.
+    fn unpacked(&self) -> std::borrow::Cow<'_, Sts<'static>> {
+        match &self.packed {
+            None => std::borrow::Cow::Borrowed(self),
+            Some(text) => std::borrow::Cow::Owned(Sts {
+                json: serde_json::from_str(text).expect("JSON text written by serde_json"),
+                packed: None,
+                ..self.clone()
+            }),
+        }
+    }
 }
 
 /// One segment of a path into an object: a mapping key or a sequence index.
@@ -76,29 +152,74 @@ pub fn looks_like_manifests(text: &str) -> bool {
     })
 }
 
+/// Why a StatefulSet of a stream could not be read, kept until the whole stream is scanned so
+/// that errors are reported in the order a reader of the whole stream reports them: the first
+/// syntax error, else the first data error, else the first StatefulSet without a name.
+enum Unread {
+    Data(Box<Finding>),
+    Unnamed(String),
+}
+
+const NOT_MANIFESTS: &str = "both sides must be manifest streams as `helm template`, `helm get manifest` or `kubectl get -o yaml` print them";
+
 /// Every StatefulSet of a manifest stream, as the release model reads it (the items of a
 /// `kind: List` as `kubectl get -o yaml` prints live objects, of any `*List`, of Lists in
-/// Lists), with positions in the whole stream; and the number of documents of the stream.
-fn statefulsets(file: &str, text: &str) -> Result<(Vec<Sts>, usize), String> {
+/// Lists), with positions in the whole stream, each handed to `visit` while its chunk's tree is
+/// alive; what `visit` returns, in stream order, and the number of documents of the stream.
+fn statefulsets<T: Send>(
+    file: &str,
+    text: &str,
+    visit: &(dyn Fn(Sts<'_>) -> T + Sync),
+) -> Result<(Vec<T>, usize), String> {
+    let chunks = stream::split(text);
+    let threads = if text.len() >= release::PARALLEL_BYTES {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        1
+    };
     let want = Want {
         filter: Filter::of(&["StatefulSet"]),
+        threads,
         ..Want::default()
     };
-    let (release, objects) =
-        release::read_data(file, text, &want, |o| o.kind == "StatefulSet").map_err(|f| {
-            format!("{f}\n  hint: both sides must be manifest streams as `helm template`, `helm get manifest` or `kubectl get -o yaml` print them")
-        })?;
-    let mut out = Vec::new();
-    for (p, o, json) in objects {
-        let parsed = &release.parsed[p];
-        let tree = parsed.node(&parsed.objects[o]).clone();
-        out.extend(one(file, json, tree)?);
+    let syntax = |e| Box::new(release::syntax_finding(file, &e));
+    let each = |p: Parsed| -> Result<Vec<Result<T, Unread>>, Box<Finding>> {
+        let data = match p.data(&|o| o.kind == "StatefulSet") {
+            Ok(data) => data,
+            Err(e) => {
+                let line = chunks[p.chunk].line;
+                return Ok(vec![Err(Unread::Data(Box::new(release::data_finding(
+                    file, line, &e,
+                ))))]);
+            }
+        };
+        let read = data.into_iter().filter_map(|(oi, json)| {
+            match one(file, json, p.node(&p.objects[oi])) {
+                Ok(sts) => sts.map(|s| Ok(visit(s))),
+                Err(e) => Some(Err(Unread::Unnamed(e))),
+            }
+        });
+        Ok(read.collect())
+    };
+    let not_manifests = |f: Box<Finding>| format!("{f}\n  hint: {NOT_MANIFESTS}");
+    let read = release::scan(text, &chunks, &want, &syntax, &each).map_err(not_manifests)?;
+    if let Some(Err(Unread::Data(f))) = read.iter().find(|r| matches!(r, Err(Unread::Data(_)))) {
+        return Err(not_manifests(f.clone()));
     }
-    Ok((out, release.documents))
+    let read = read.into_iter().collect::<Result<Vec<T>, Unread>>();
+    let documents = chunks
+        .iter()
+        .filter(|c| stream::has_content(&text[c.range.clone()]))
+        .count();
+    match read {
+        Ok(read) => Ok((read, documents)),
+        Err(Unread::Unnamed(e)) => Err(e),
+        Err(Unread::Data(_)) => unreachable!("data errors are returned above"),
+    }
 }
 
 /// The object as a StatefulSet, when it is one.
-fn one(file: &str, json: Value, tree: Node) -> Result<Option<Sts>, String> {
+fn one<'t>(file: &str, mut json: Value, tree: &'t Node) -> Result<Option<Sts<'t>>, String> {
     if json["kind"] != "StatefulSet" {
         return Ok(None);
     }
@@ -115,12 +236,24 @@ fn one(file: &str, json: Value, tree: Node) -> Result<Option<Sts>, String> {
             tree.pos
         ));
     }
+    let claim_names = names_at(&json, "/spec/volumeClaimTemplates");
+    let containers = names_at(&json, "/spec/template/spec/containers");
+    // The key stays where it is (`normalize` removes keys by swapping, so the order of what
+    // is left depends on where each key was); only its value goes.
+    if let Some(template) = json.pointer_mut("/spec/template") {
+        *template = Value::Null;
+    }
     Ok(Some(Sts {
         file: file.to_owned(),
         namespace,
         name,
+        release: release_in(&json),
         json,
-        tree,
+        packed: None,
+        claim_names,
+        containers,
+        pos: tree.pos,
+        tree: Some(tree),
     }))
 }
 
@@ -135,58 +268,31 @@ pub fn compare(
     head: &str,
     version: KubeVersion,
 ) -> Result<Compared, String> {
-    let (old, _) = statefulsets(base_file, base)?;
-    let (new, documents) = statefulsets(head_file, head)?;
+    let (old, _) = statefulsets(base_file, base, &|s| s.detach(true).pack())?;
+    let by_name = index(&old);
+    let olds_of = |n: &Sts| namesakes(&old, &by_name, n);
+    // Each StatefulSet of NEW is compared with its namesakes in OLD while its tree is alive.
+    let (read, documents) = statefulsets(head_file, head, &|n| {
+        let compared: Vec<(usize, Vec<Finding>)> = olds_of(&n)
+            .into_iter()
+            .map(|oi| {
+                let mut found = Vec::new();
+                compare_one(&old[oi].unpacked(), &n, version, &mut found);
+                (oi, found)
+            })
+            .collect();
+        (n.detach(false).pack(), compared)
+    })?;
     if documents == 0 {
         // What validate and post-render refuse: Helm 3 would delete every resource.
         return Err(format!(
             "{head_file}:1:1: no Kubernetes object in the head render (the file is empty, or holds only comments and `---`): an upgrade with it would delete every resource of the release\n  hint: check that the chart rendered anything (`helm template ...` and its exit status)"
         ));
     }
-    // A render without namespaces (the chart leaves them to Helm) matches any namespace.
-    let same = |a: &Sts, b: &Sts| {
-        a.name == b.name
-            && (a.namespace == b.namespace || a.namespace.is_empty() || b.namespace.is_empty())
-    };
-    // Live objects (`kubectl get statefulset -o yaml`) may belong to other releases: one whose
-    // release is known and is none of NEW's is not this upgrade's business.
-    let releases: Vec<&str> = new.iter().filter_map(release_of).collect();
-    let foreign =
-        |o: &Sts| !releases.is_empty() && release_of(o).is_some_and(|r| !releases.contains(&r));
-    let mut out = Vec::new();
-    for o in &old {
-        // Every copy: a StatefulSet twice in NEW is applied twice, the last copy winning.
-        let mut found = false;
-        for n in new.iter().filter(|n| same(o, n)) {
-            compare_one(o, n, version, &mut out);
-            found = true;
-        }
-        if !found && !foreign(o) {
-            let added: Vec<&Sts> = new
-                .iter()
-                .filter(|n| !old.iter().any(|o| same(o, n)))
-                .collect();
-            out.push(removed(o, head_file, &added));
-        }
-    }
-    for n in new.iter().filter(|n| !old.iter().any(|o| same(o, n))) {
-        out.push(
-            finding(
-                n,
-                &[],
-                Severity::Notice,
-                "statefulset-added",
-                format!(
-                    "StatefulSet {} is new in this render: it creates PVCs {}",
-                    n.name,
-                    pvc_names(n).join(", ")
-                ),
-            )
-            .hint(
-                "if it replaces a StatefulSet of the old render, copy the data into its PVCs first",
-            ),
-        );
-    }
+    let (new, pairs) = by_old(read);
+    let added: Vec<&Sts> = new.iter().filter(|n| olds_of(n).is_empty()).collect();
+    let mut out = old_side(&old, &new, pairs, &added, head_file);
+    out.extend(added.into_iter().map(|n| added_finding(&n.unpacked())));
     out.sort_by_key(|f| {
         let at = f.location.as_ref();
         (
@@ -202,13 +308,101 @@ pub fn compare(
     })
 }
 
+/// The same StatefulSet in two renders: the same name, and the same namespace (a render without
+/// namespaces, which leaves them to Helm, matches any namespace).
+fn same(a: &Sts, b: &Sts) -> bool {
+    a.name == b.name
+        && (a.namespace == b.namespace || a.namespace.is_empty() || b.namespace.is_empty())
+}
+
+/// The indexes of the StatefulSets of OLD that are `n`, in order.
+fn namesakes(old: &[Sts], by_name: &HashMap<&str, Vec<usize>>, n: &Sts) -> Vec<usize> {
+    by_name.get(n.name.as_str()).map_or_else(Vec::new, |ois| {
+        ois.iter()
+            .copied()
+            .filter(|&oi| same(&old[oi], n))
+            .collect()
+    })
+}
+
+/// One comparison of OLD's StatefulSet `.0` with NEW's `.1`, and its findings.
+type Pair = (usize, usize, Vec<Finding>);
+
+/// A StatefulSet of NEW, and its comparisons with OLD's (by index in OLD).
+type ReadNew = (Sts<'static>, Vec<(usize, Vec<Finding>)>);
+
+/// NEW's StatefulSets, and their comparisons in the order OLD by OLD, each with NEW's copies in
+/// order.
+fn by_old(read: Vec<ReadNew>) -> (Vec<Sts<'static>>, Vec<Pair>) {
+    let mut new = Vec::with_capacity(read.len());
+    let mut pairs = Vec::new();
+    for (ni, (n, compared)) in read.into_iter().enumerate() {
+        new.push(n);
+        pairs.extend(compared.into_iter().map(|(oi, f)| (oi, ni, f)));
+    }
+    pairs.sort_by_key(|(oi, ni, _)| (*oi, *ni));
+    (new, pairs)
+}
+
+/// OLD by OLD: the findings of its comparisons, or its removal.
+fn old_side(
+    old: &[Sts<'static>],
+    new: &[Sts<'static>],
+    pairs: Vec<Pair>,
+    added: &[&Sts<'static>],
+    head_file: &str,
+) -> Vec<Finding> {
+    // Live objects (`kubectl get statefulset -o yaml`) may belong to other releases: one whose
+    // release is known and is none of NEW's is not this upgrade's business.
+    let releases: HashSet<&str> = new.iter().filter_map(release_of).collect();
+    let foreign =
+        |o: &Sts| !releases.is_empty() && release_of(o).is_some_and(|r| !releases.contains(r));
+    let renames = Renames::of(added);
+    let mut out = Vec::new();
+    let mut pairs = pairs.into_iter().peekable();
+    for (oi, o) in old.iter().enumerate() {
+        // Every copy: a StatefulSet twice in NEW is applied twice, the last copy winning.
+        let mut found = false;
+        while let Some((_, _, f)) = pairs.next_if(|(p, _, _)| *p == oi) {
+            out.extend(f);
+            found = true;
+        }
+        if !found && !foreign(o) {
+            out.push(removed(&o.unpacked(), head_file, &renames));
+        }
+    }
+    out
+}
+
+/// A StatefulSet that only NEW has.
+fn added_finding(n: &Sts) -> Finding {
+    finding(
+        n,
+        &[],
+        Severity::Notice,
+        "statefulset-added",
+        format!(
+            "StatefulSet {} is new in this render: it creates PVCs {}",
+            n.name,
+            pvc_names(n).join(", ")
+        ),
+    )
+    .hint("if it replaces a StatefulSet of the old render, copy the data into its PVCs first")
+}
+
 /// The Helm release an object belongs to: its `meta.helm.sh/release-name` annotation (live
 /// objects) or its `app.kubernetes.io/instance` label (renders).
-fn release_of(s: &Sts) -> Option<&str> {
-    let meta = &s.json["metadata"];
+fn release_of<'s>(s: &'s Sts) -> Option<&'s str> {
+    s.release.as_deref()
+}
+
+/// The same read from the object's data.
+fn release_in(json: &Value) -> Option<String> {
+    let meta = &json["metadata"];
     meta.pointer("/annotations/meta.helm.sh~1release-name")
         .or_else(|| meta.pointer("/labels/app.kubernetes.io~1instance"))
         .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// `<claim>-<sts>-<ordinal>` for every replica, from `ordinals.start` (default 0).
@@ -240,9 +434,8 @@ fn claims(sts: &Value) -> Vec<Value> {
 }
 
 /// The names of a StatefulSet's claim templates, or of its pod's containers, sorted.
-fn names_at(s: &Sts, list: &str) -> Vec<String> {
-    let mut names: Vec<String> = s
-        .json
+fn names_at(json: &Value, list: &str) -> Vec<String> {
+    let mut names: Vec<String> = json
         .pointer(list)
         .and_then(Value::as_array)
         .map(|items| {
@@ -258,26 +451,45 @@ fn names_at(s: &Sts, list: &str) -> Vec<String> {
     names
 }
 
-/// The new StatefulSets that may be `o` renamed: the same claim templates and the same containers
-/// (Bitnami Kafka 14 -> 32: `kafka` becomes `kafka-controller`, both run container `kafka`;
-/// `kafka-zookeeper` runs `zookeeper` and is simply gone).
-fn rename_candidates<'a>(o: &Sts, added: &[&'a Sts]) -> Vec<&'a str> {
-    let (claims, containers) = (
-        names_at(o, "/spec/volumeClaimTemplates"),
-        names_at(o, "/spec/template/spec/containers"),
-    );
-    added
-        .iter()
-        .filter(|n| !claims.is_empty() && names_at(n, "/spec/volumeClaimTemplates") == claims)
-        .filter(|n| names_at(n, "/spec/template/spec/containers") == containers)
-        .map(|n| n.name.as_str())
-        .collect()
+/// The StatefulSets of OLD by name.
+fn index<'s>(sts: &'s [Sts]) -> HashMap<&'s str, Vec<usize>> {
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, s) in sts.iter().enumerate() {
+        by_name.entry(s.name.as_str()).or_default().push(i);
+    }
+    by_name
+}
+
+/// The new StatefulSets that may be an old one renamed: the same claim templates and the same
+/// containers (Bitnami Kafka 14 -> 32: `kafka` becomes `kafka-controller`, both run container
+/// `kafka`; `kafka-zookeeper` runs `zookeeper` and is simply gone), by those names, in order.
+struct Renames<'s>(HashMap<(Vec<String>, Vec<String>), Vec<&'s str>>);
+
+impl<'s> Renames<'s> {
+    fn of(added: &[&'s Sts]) -> Renames<'s> {
+        let mut by_names: HashMap<_, Vec<&str>> = HashMap::new();
+        for n in added {
+            by_names
+                .entry((n.claim_names.clone(), n.containers.clone()))
+                .or_default()
+                .push(n.name.as_str());
+        }
+        Renames(by_names)
+    }
+
+    fn candidates(&self, o: &Sts) -> &[&'s str] {
+        let key = (o.claim_names.clone(), o.containers.clone());
+        if o.claim_names.is_empty() {
+            return &[];
+        }
+        self.0.get(&key).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A StatefulSet that NEW no longer has: the upgrade deletes it and its PVCs stay behind, their
 /// data orphaned (an error: `check --allow-removed NAME` accepts it); a renamed StatefulSet's pods
 /// start on new, empty ones.
-fn removed(o: &Sts, head_file: &str, added: &[&Sts]) -> Finding {
+fn removed(o: &Sts, head_file: &str, renames: &Renames) -> Finding {
     let pvcs = pvc_names(o);
     let left = if pvcs.is_empty() {
         "it has no claim templates, so no PVCs are left behind".to_owned()
@@ -297,7 +509,7 @@ fn removed(o: &Sts, head_file: &str, added: &[&Sts]) -> Finding {
             crate::shell::shell_quote(&o.name)
         )
     };
-    let (rename, hint) = match rename_candidates(o, added).as_slice() {
+    let (rename, hint) = match renames.candidates(o) {
         [] => (
             String::new(),
             format!(
@@ -333,7 +545,7 @@ fn removed(o: &Sts, head_file: &str, added: &[&Sts]) -> Finding {
             o.name
         ),
     )
-    .at(Location::new(&o.file, o.tree.pos))
+    .at(Location::new(&o.file, o.pos))
     .path(format!("StatefulSet/{}", o.name))
     .hint(hint)
 }
@@ -348,10 +560,10 @@ fn finding(
 ) -> Finding {
     let mut full = vec![Seg::Key("spec".into())];
     full.extend_from_slice(path);
-    let pos = if path.is_empty() {
-        s.tree.pos
-    } else {
-        locate(&s.tree, &full)
+    let pos = match (path, s.tree) {
+        ([], _) => s.pos,
+        (_, Some(tree)) => locate(tree, &full),
+        (_, None) => unreachable!("findings below spec are made while the chunk is read"),
     };
     Finding::new(id, severity, message)
         .at(Location::new(&s.file, pos))
@@ -1074,11 +1286,23 @@ fn size_change(
         ).hint(format!("keep {ot}; a smaller disk needs a new StatefulSet and a data copy")));
         return;
     }
+    out.push(grow(base_file, n, claim, path, (&ot, &oq), (&nt, &nq)));
+}
+
+/// A claim template that grows: the resize procedure, and the `plan` command that writes it.
+fn grow(
+    base_file: &str,
+    n: &Sts,
+    claim: &str,
+    path: &[Seg],
+    (ot, oq): (&str, &Quantity),
+    (nt, nq): (&str, &Quantity),
+) -> Finding {
     let mut message = format!(
         "StatefulSet {} claim template {claim:?} grows {ot} -> {nt} ({} -> {} bytes): `helm upgrade` alone fails with `spec: Forbidden` (claim templates are immutable); this needs the resize procedure: grow PVCs {}, delete the StatefulSet with --cascade=orphan, upgrade",
         n.name,
-        oq.bytes_beside(&nq),
-        nq.bytes_beside(&oq),
+        oq.bytes_beside(nq),
+        nq.bytes_beside(oq),
         pvc_names(n)
             .iter()
             .filter(|p| p.starts_with(&format!("{claim}-")))
@@ -1086,15 +1310,13 @@ fn size_change(
             .collect::<Vec<_>>()
             .join(", "),
     );
-    if let Some(w) = crate::k8s::quantity::decimal_for_binary(&ot, &oq, &nt, &nq) {
+    if let Some(w) = crate::k8s::quantity::decimal_for_binary(ot, oq, nt, nq) {
         message.push_str(&format!("; {w}"));
     }
-    out.push(
-        finding(n, path, Severity::Notice, "grow", message).hint(format!(
-            "the exact commands: `{}`",
-            plan_command(base_file, n, claim, Some(&nt))
-        )),
-    );
+    finding(n, path, Severity::Notice, "grow", message).hint(format!(
+        "the exact commands: `{}`",
+        plan_command(base_file, n, claim, Some(nt))
+    ))
 }
 
 /// The `pvc-resize plan` command for a grown claim, with the release (Helm's

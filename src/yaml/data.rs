@@ -48,6 +48,18 @@ fn refuse(node: &Node, message: String) -> DataError {
     }
 }
 
+/// True when a value holds a floating-point number: JSON text written by serde_json reads back
+/// as the same value except, in rare cases, such a number (its parser rounds some to a
+/// neighbour), so data kept as text to save memory must hold none.
+pub fn has_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_float),
+        Value::Object(m) => m.values().any(has_float),
+        _ => false,
+    }
+}
+
 /// Converts a span-tree node to JSON data. Aliases are resolved, merge keys (`<<`) merged.
 /// `Err` where Helm refuses the document (the message says why, as Helm would), alias expansion
 /// beyond Helm's bound included. The error text starts with `line:column: `.
