@@ -622,16 +622,58 @@ fn resize_one(
     claim: &str,
     warnings: &mut Vec<String>,
 ) -> Result<(ClaimChange, Option<Resize>), RenderError> {
-    let (
-        ci,
-        FoundClaim {
-            pos: tpos,
-            storage,
-            unusable,
-            merge,
-            ..
-        },
-    ) = claim_named(f, claim)?;
+    let (ci, found) = claim_named(f, claim)?;
+    let storage = editable_storage(f, claim, found)?;
+    let old = growth(f, claim, size, storage)?;
+    let Storage {
+        range,
+        text: old_text,
+        style,
+        pos,
+        ..
+    } = storage;
+    let changed = size.quantity != old;
+    let mut resize = None;
+    if changed {
+        warnings.extend(decimal_for_binary(
+            old_text,
+            &old,
+            &size.text,
+            &size.quantity,
+        ));
+        resize = Some(Resize {
+            storage: true,
+            found: index,
+            claim: ci,
+            range: range.clone(),
+            text: yaml::render_scalar(&size.text, *style),
+        });
+    }
+    let change = ClaimChange {
+        statefulset: f.name.clone(),
+        claim: claim.to_owned(),
+        old: old_text.clone(),
+        new: size.text.clone(),
+        pos: *pos,
+        changed,
+    };
+    Ok((change, resize))
+}
+
+/// The claim template's storage scalar, when there is one to edit in place: not through a merge
+/// key, not an alias, a mapping or a list, and not missing.
+fn editable_storage<'f>(
+    f: &Found,
+    claim: &str,
+    found: &'f FoundClaim,
+) -> Result<&'f Storage, RenderError> {
+    let FoundClaim {
+        pos: tpos,
+        storage,
+        unusable,
+        merge,
+        ..
+    } = found;
     if let Some(at) = merge {
         return Err(err(
             Some(*at),
@@ -642,42 +684,44 @@ fn resize_one(
             "render the size once, without a merge key, in the chart's template (or change it with --patch)",
         ));
     }
-    let Some(Storage {
-        range,
+    storage.as_ref().ok_or_else(|| match unusable {
+        Some((at, true)) => err(
+            Some(*at),
+            format!(
+                "the storage request of StatefulSet {} claim {claim:?} is an alias (`*name`) of a value written elsewhere in the document: resizing it would mean changing that value, and whatever else reads it",
+                f.name
+            ),
+            "render the size without anchors and aliases (in the chart's template), or change it with --patch",
+        ),
+        Some((at, false)) => err(
+            Some(*at),
+            format!(
+                "the storage request of StatefulSet {} claim {claim:?} is not a single value (a mapping or a list): Kubernetes expects a quantity such as 20Gi",
+                f.name
+            ),
+            "fix the chart's template so that it renders a quantity",
+        ),
+        None => err(
+            Some(*tpos),
+            format!(
+                "claim template {claim:?} of StatefulSet {} has no spec.resources.requests.storage",
+                f.name
+            ),
+            "the chart renders no size for this claim; set it in the chart's values instead",
+        ),
+    })
+}
+
+/// The rendered size, when growing it to `size` (or keeping it) is allowed and can be written
+/// in place: a quantity, no shrink, not a block scalar, not inside an anchor an alias reuses.
+fn growth(f: &Found, claim: &str, size: &Size, storage: &Storage) -> Result<Quantity, RenderError> {
+    let Storage {
         text: old_text,
         style,
         pos,
         shared,
         ..
-    }) = storage
-    else {
-        return Err(match unusable {
-            Some((at, true)) => err(
-                Some(*at),
-                format!(
-                    "the storage request of StatefulSet {} claim {claim:?} is an alias (`*name`) of a value written elsewhere in the document: resizing it would mean changing that value, and whatever else reads it",
-                    f.name
-                ),
-                "render the size without anchors and aliases (in the chart's template), or change it with --patch",
-            ),
-            Some((at, false)) => err(
-                Some(*at),
-                format!(
-                    "the storage request of StatefulSet {} claim {claim:?} is not a single value (a mapping or a list): Kubernetes expects a quantity such as 20Gi",
-                    f.name
-                ),
-                "fix the chart's template so that it renders a quantity",
-            ),
-            None => err(
-                Some(*tpos),
-                format!(
-                    "claim template {claim:?} of StatefulSet {} has no spec.resources.requests.storage",
-                    f.name
-                ),
-                "the chart renders no size for this claim; set it in the chart's values instead",
-            ),
-        });
-    };
+    } = storage;
     let old = Quantity::parse(old_text).map_err(|e| {
         err(
             Some(*pos),
@@ -708,8 +752,7 @@ fn resize_one(
             "render the size as a plain or quoted scalar",
         ));
     }
-    let changed = size.quantity != old;
-    if let (true, Some(alias)) = (changed, shared) {
+    if let (true, Some(alias)) = (size.quantity != old, shared) {
         return Err(err(
             Some(*pos),
             format!(
@@ -719,31 +762,7 @@ fn resize_one(
             "render the size without anchors and aliases (in the chart's template), or change both with --patch",
         ));
     }
-    let mut resize = None;
-    if changed {
-        warnings.extend(decimal_for_binary(
-            old_text,
-            &old,
-            &size.text,
-            &size.quantity,
-        ));
-        resize = Some(Resize {
-            storage: true,
-            found: index,
-            claim: ci,
-            range: range.clone(),
-            text: yaml::render_scalar(&size.text, *style),
-        });
-    }
-    let change = ClaimChange {
-        statefulset: f.name.clone(),
-        claim: claim.to_owned(),
-        old: old_text.clone(),
-        new: size.text.clone(),
-        pos: *pos,
-        changed,
-    };
-    Ok((change, resize))
+    Ok(old)
 }
 
 /// Applies the resizes and the patches chunk by chunk, checks every changed document, and
