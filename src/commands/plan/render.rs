@@ -643,29 +643,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         pvcs.iter()
             .map(|(_, p, r)| u8::from(r.contains(p.ordinal)).to_string()),
     );
-    array(o, "PLAIN_PVCS", plain.iter().map(|t| t.name()));
-    array(
-        o,
-        "PLAIN_WORKLOADS",
-        plain.iter().map(|t| t.workload.as_deref().unwrap_or("")),
-    );
-    array(
-        o,
-        "PLAIN_CONTAINERS",
-        plain.iter().map(|t| t.container.as_deref().unwrap_or("")),
-    );
-    array(
-        o,
-        "PLAIN_MOUNTS",
-        plain.iter().map(|t| t.mount_path.as_deref().unwrap_or("/")),
-    );
-    array(
-        o,
-        "PLAIN_VALUES_PATHS",
-        plain
-            .iter()
-            .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
-    );
+    plain_data(o, &plain, need);
     array(o, "UPGRADE", &need.upgrade.argv);
     array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
     let checks = plan
@@ -691,6 +669,34 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
             }
         );
     }
+}
+
+/// The header's arrays of the PVCs the chart renders itself (grown by the upgrade; verified through
+/// the workload that mounts each).
+fn plain_data(o: &mut String, plain: &[&Target], need: &ScriptInputs<'_>) {
+    array(o, "PLAIN_PVCS", plain.iter().map(|t| t.name()));
+    array(
+        o,
+        "PLAIN_WORKLOADS",
+        plain.iter().map(|t| t.workload.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "PLAIN_CONTAINERS",
+        plain.iter().map(|t| t.container.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "PLAIN_MOUNTS",
+        plain.iter().map(|t| t.mount_path.as_deref().unwrap_or("/")),
+    );
+    array(
+        o,
+        "PLAIN_VALUES_PATHS",
+        plain
+            .iter()
+            .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
+    );
 }
 
 /// The step list as plain command lines (for tests and `--format text` consumers).
