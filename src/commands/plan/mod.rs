@@ -1941,10 +1941,15 @@ impl Steps<'_, '_> {
             "main",
             "Verify by value: capacity in bytes, and the filesystem each pod sees".to_owned(),
             &format!(
-                "Pod by pod, highest ordinal first: the PVC's capacity must be at least {} bytes; a PVC still FileSystemResizePending after a grace period gets its pod restarted (kubectl delete pod, only while the StatefulSet owns it, then wait for Ready), one pod at a time; then `df` in the pod must show at least 95% of {} (filesystems keep some space for metadata; df -h shows it as about {}). Anything else stops with the reason, never \"done\".",
+                "Pod by pod, highest ordinal first: the PVC's capacity must be at least {} bytes; a PVC still FileSystemResizePending after a grace period gets its pod restarted (kubectl delete pod, only while the StatefulSet owns it, then wait for Ready), one pod at a time; then `df` in the pod must show at least 95% of {} (filesystems keep some space for metadata; df -h shows it as about {}).{} Anything else stops with the reason, never \"done\".",
                 group(self.input.size.bytes),
                 self.size(),
-                df_reading(self.input.size.bytes)
+                df_reading(self.input.size.bytes),
+                if self.targets.iter().all(Target::is_statefulset) {
+                    ""
+                } else {
+                    " A PVC the chart renders itself is read through the workload that mounts it (kubectl exec deployment/NAME); one still FileSystemResizePending stops the script with the pinned kubectl rollout restart (it restarts only a StatefulSet's pods)."
+                }
             ),
             commands,
         )
