@@ -613,19 +613,9 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     check_name("namespace", input.namespace, 63, false).map_err(|e| format!("--namespace: {e}"))?;
     // The render is split once: the chart's name and version, then the scan, read the chunks.
     let chunks = stream::split(input.manifests);
-    let top = top_chart(input.manifests_name, input.manifests, &chunks)?;
-    let chart_version = pinned_version(input, top.as_ref())?;
-    // Without a top-chart label, the name is the first part of every `# Source:` path.
-    let source_name = chunks.iter().find_map(|c| {
-        stream::source_comment(&input.manifests[c.range.clone()])
-            .and_then(|p| p.split_once('/'))
-            .map(|(chart, _)| chart.to_owned())
-    });
+    let (chart_name, chart_version) = chart_of(input, &chunks)?;
     let input = &Input {
-        chart_name: top
-            .as_ref()
-            .map(|t| t.name.as_str())
-            .or(source_name.as_deref()),
+        chart_name: chart_name.as_deref(),
         chart_version: chart_version.as_deref(),
         ..*input
     };
@@ -636,15 +626,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     };
 
     // One scan picks the StatefulSets; the resized stream for the diff comes from the same scan.
-    let opts = Options {
-        size: Some(size.clone()),
-        volume_attributes_class: input.attributes_class.map(str::to_owned),
-        statefulsets: input.statefulsets.to_vec(),
-        claim: input.claim.to_owned(),
-        kubernetes_version: input.kubernetes_version.to_owned(),
-        keep_documents: true,
-        ..Options::default()
-    };
+    let opts = scan_options(input);
     // `--pvc` alone targets plain PVCs only: no StatefulSet is picked (not even the default Kafka).
     let selection = if input.statefulsets.is_empty() && !input.pvcs.is_empty() {
         None
@@ -655,73 +637,16 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         )
     };
     let mut findings = Vec::new();
-    let mut targets = Vec::new();
-    for (chunk, _, kept) in selection.iter().flat_map(|s| s.picked()) {
-        let (parsed, object) = kept.ok_or("internal: the picked StatefulSet was not kept")?;
-        let Some(sts) = parsed.statefulset(object) else {
-            continue;
-        };
-        check_instance(input, object, chunk.line)?;
-        let mut t = target(input, &sts, cluster.as_ref(), &mut findings)?;
-        t.render_history_limit =
-            objects::str_at(parsed.node(object), &["spec", "revisionHistoryLimit"])
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(10);
-        targets.push(t);
-    }
+    let mut targets = picked_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
     targets.extend(volume::targets(input, cluster.as_ref(), &mut findings)?);
-
     let new = SizeInfo::of(&size.text);
-    for t in &targets {
-        target_findings(input, t, cluster.as_ref(), &mut findings);
-    }
-    if let Some(c) = &cluster {
-        findings.extend(quota_findings(input, &targets, c));
-    }
-    attributes::apply(input, &mut targets, cluster.as_ref(), &mut findings);
-    chart::apply(input, &mut targets, &mut findings);
-    if !input.post_renderer_only
-        && let Some(f) = path_sizes_another(input, &targets)?
-    {
-        // The plain warning said the same less sharply; the blocking finding replaces it.
-        findings.retain(|f| f.id != "values-path-differs");
-        findings.push(f);
-    }
-    if cluster.is_none() {
-        findings.push(warning(
-            "storageclass-unknown",
-            "without --cluster the StorageClass's allowVolumeExpansion is not known; the script checks it before changing anything".to_owned(),
-            Some(format!(
-                "`{} > cluster.yaml`, then pass --cluster cluster.yaml",
-                shown(&kubectl(input, false, &["get", "storageclass,pvc,statefulset", "-o", "yaml"]))
-            )),
-        ));
-        findings.push(info(
-            "cloud-notes",
-            "clouds differ: AWS EBS allows one modification per volume every 6 hours (VolumeModificationRateExceeded); Azure Disk may refuse to grow an attached disk (use the scale-to-zero fallback); GCE and Azure round sizes up to whole GiB".to_owned(),
-        ));
-    }
+    plan_findings(input, &mut targets, cluster.as_ref(), &mut findings)?;
 
     // The values change, when a values file is given: every target's path, in one edit.
     let values_paths = chart::values_paths(input, &targets);
     let values = chart::values_change(input, &values_paths, &mut findings)?;
 
-    // The rendered StatefulSets after the change (refused on a shrink, which is a finding).
-    let shrinking = targets
-        .iter()
-        .any(|t| matches!((t.new.bytes, t.old.bytes), (Some(n), Some(o)) if n < o));
-    let manifest_diff = if let (false, Some(selection)) = (shrinking, &selection) {
-        let out = selection
-            .render(&opts)
-            .map_err(|e| placed(input.manifests_name, &e))?;
-        crate::output::diff::unified_diff_of_edits(
-            input.manifests,
-            out.output.edits(),
-            input.manifests_name,
-        )
-    } else {
-        String::new()
-    };
+    let manifest_diff = manifest_diff(input, &targets, selection.as_ref(), &opts)?;
 
     let is_blocking = findings.iter().any(|f| f.blocking);
     // The fallback scales StatefulSets to 0; a plain PVC's workload is not scaled by the script.
@@ -758,6 +683,124 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         manifest_diff,
         rollback,
     })
+}
+
+/// The post-renderer's options for the plan's one scan: its targets, kept with their trees.
+fn scan_options(input: &Input<'_>) -> Options {
+    Options {
+        size: Some(input.size.clone()),
+        volume_attributes_class: input.attributes_class.map(str::to_owned),
+        statefulsets: input.statefulsets.to_vec(),
+        claim: input.claim.to_owned(),
+        kubernetes_version: input.kubernetes_version.to_owned(),
+        keep_documents: true,
+        ..Options::default()
+    }
+}
+
+/// The chart's name and version as the render says them: the top chart's `helm.sh/chart`
+/// label (else the first part of every `# Source:` path, for the name), the version as pinned.
+fn chart_of(
+    input: &Input<'_>,
+    chunks: &[stream::Chunk],
+) -> Result<(Option<String>, Option<String>), String> {
+    let top = top_chart(input.manifests_name, input.manifests, chunks)?;
+    let chart_version = pinned_version(input, top.as_ref())?;
+    // Without a top-chart label, the name is the first part of every `# Source:` path.
+    let source_name = chunks.iter().find_map(|c| {
+        stream::source_comment(&input.manifests[c.range.clone()])
+            .and_then(|p| p.split_once('/'))
+            .map(|(chart, _)| chart.to_owned())
+    });
+    Ok((top.map(|t| t.name).or(source_name), chart_version))
+}
+
+/// The StatefulSet targets: those the scan picked, each read from the tree the scan kept.
+fn picked_targets(
+    input: &Input<'_>,
+    selection: Option<&post_render::Selection<'_>>,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<Target>, String> {
+    let mut targets = Vec::new();
+    for (chunk, _, kept) in selection.iter().flat_map(|s| s.picked()) {
+        let (parsed, object) = kept.ok_or("internal: the picked StatefulSet was not kept")?;
+        let Some(sts) = parsed.statefulset(object) else {
+            continue;
+        };
+        check_instance(input, object, chunk.line)?;
+        let mut t = target(input, &sts, cluster, findings)?;
+        t.render_history_limit =
+            objects::str_at(parsed.node(object), &["spec", "revisionHistoryLimit"])
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10);
+        targets.push(t);
+    }
+    Ok(targets)
+}
+
+/// The findings about the targets together: each target's, the quota, the attributes class,
+/// the chart's values paths, and what is unknown without a cluster snapshot.
+fn plan_findings(
+    input: &Input<'_>,
+    targets: &mut [Target],
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<(), String> {
+    for t in targets.iter() {
+        target_findings(input, t, cluster, findings);
+    }
+    if let Some(c) = cluster {
+        findings.extend(quota_findings(input, targets, c));
+    }
+    attributes::apply(input, targets, cluster, findings);
+    chart::apply(input, targets, findings);
+    if !input.post_renderer_only
+        && let Some(f) = path_sizes_another(input, targets)?
+    {
+        // The plain warning said the same less sharply; the blocking finding replaces it.
+        findings.retain(|f| f.id != "values-path-differs");
+        findings.push(f);
+    }
+    if cluster.is_none() {
+        findings.push(warning(
+            "storageclass-unknown",
+            "without --cluster the StorageClass's allowVolumeExpansion is not known; the script checks it before changing anything".to_owned(),
+            Some(format!(
+                "`{} > cluster.yaml`, then pass --cluster cluster.yaml",
+                shown(&kubectl(input, false, &["get", "storageclass,pvc,statefulset", "-o", "yaml"]))
+            )),
+        ));
+        findings.push(info(
+            "cloud-notes",
+            "clouds differ: AWS EBS allows one modification per volume every 6 hours (VolumeModificationRateExceeded); Azure Disk may refuse to grow an attached disk (use the scale-to-zero fallback); GCE and Azure round sizes up to whole GiB".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The rendered StatefulSets after the change, as a unified diff of the render (none on a
+/// shrink, which is a finding, nor without a StatefulSet target).
+fn manifest_diff(
+    input: &Input<'_>,
+    targets: &[Target],
+    selection: Option<&post_render::Selection<'_>>,
+    opts: &Options,
+) -> Result<String, String> {
+    let shrinking = targets
+        .iter()
+        .any(|t| matches!((t.new.bytes, t.old.bytes), (Some(n), Some(o)) if n < o));
+    let (false, Some(selection)) = (shrinking, selection) else {
+        return Ok(String::new());
+    };
+    let out = selection
+        .render(opts)
+        .map_err(|e| placed(input.manifests_name, &e))?;
+    Ok(crate::output::diff::unified_diff_of_edits(
+        input.manifests,
+        out.output.edits(),
+        input.manifests_name,
+    ))
 }
 
 /// The top chart: the `helm.sh/chart` label of a document rendered from the top chart's own
