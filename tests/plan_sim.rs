@@ -160,7 +160,7 @@ impl Sim {
         let started = std::time::Instant::now();
         while !fifo.exists() {
             assert!(
-                started.elapsed().as_secs() < 30,
+                started.elapsed().as_secs() < 120,
                 "the simulation server did not start"
             );
             std::thread::sleep(std::time::Duration::from_millis(5));

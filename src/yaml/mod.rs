@@ -1377,11 +1377,11 @@ mod tests {
 
     #[test]
     fn the_duplicate_key_check_is_linear() {
-        // A list scan took 16 s for 60k keys; the hash set takes milliseconds (debug build).
+        // A list scan took 16 s for 60k keys; the hash set takes milliseconds (debug build). No
+        // timing assertion here (a loaded machine would fail it): bench/bench.py measures the
+        // throughput; this test keeps the large mapping and the duplicate's message.
         let src: String = (0..200_000).map(|i| format!("k{i}: {i}\n")).collect();
-        let t = std::time::Instant::now();
         parse_stream(&src, 0, 0).unwrap();
-        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
         let e = parse_stream(&format!("{src}k7: dup\n"), 0, 0).unwrap_err();
         assert!(e.message.contains("first defined at line 8"), "{e}");
     }
