@@ -826,6 +826,18 @@ fn plan_cases() -> Vec<Case> {
             None,
             "--size 50Gi --values values.yaml",
         ),
+        plan(
+            "error: rendered for another release",
+            ("    app.kubernetes.io/name: kafka\n    helm.sh", "    app.kubernetes.io/name: kafka\n    app.kubernetes.io/instance: other\n    helm.sh"),
+            None,
+            "--size 50Gi",
+        ),
+        plan(
+            "error: another chart version",
+            ("---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml", "---\n# Source: demo/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\n  labels:\n    helm.sh/chart: demo-1.0.0\n---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml"),
+            None,
+            "--size 50Gi --version 2.0.0",
+        ),
         plan("attributes-class-unknown, -not-in-values", none, None, "--volume-attributes-class fast"),
         plan("attributes-class-missing", none, Some(ebs().replacen("- apiVersion: apps/v1", "- apiVersion: storage.k8s.io/v1\n  kind: VolumeAttributesClass\n  metadata:\n    name: slow\n  driverName: ebs.csi.aws.com\n- apiVersion: apps/v1", 1)), "--volume-attributes-class fast"),
         plan(

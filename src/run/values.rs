@@ -118,7 +118,7 @@ fn chart_path(a: &ValuesArgs, chart: &str, diag: &mut Diag) -> Result<String> {
         }
         [] => bail!(fsutil::hinted(
             format!("--chart {chart}: no values path of the chart is proven to size a claim"),
-            "find the key the claim's template reads (helm template --show-only TEMPLATE), then pass --path KEY without --chart"
+            "find the key the claim's template reads (`helm template RELEASE CHART --show-only TEMPLATE`), then pass --path KEY without --chart"
         )),
         _ => bail!(fsutil::hinted(
             format!(

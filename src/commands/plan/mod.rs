@@ -853,8 +853,13 @@ fn top_chart(
 fn pinned_version(input: &Input<'_>, top: Option<&TopChart>) -> Result<Option<String>, String> {
     match (input.chart_version, top) {
         (Some(v), Some(t)) if v != t.version => Err(format!(
-            "{}:{}: the manifests were rendered from {}-{} (helm.sh/chart), but --version is {v}\n  hint: render the chart at the version the upgrade pins (helm template --version {v}), or drop --version",
-            input.manifests_name, t.pos, t.name, t.version
+            "{}:{}: the manifests were rendered from {}-{} (helm.sh/chart), but --version is {v}\n  hint: render the chart at the version the upgrade pins (`helm template {} CHART --version {}`), or drop --version",
+            input.manifests_name,
+            t.pos,
+            t.name,
+            t.version,
+            crate::shell::shell_quote(input.release),
+            crate::shell::shell_quote(v)
         )),
         (Some(v), _) => Ok(Some(v.to_owned())),
         (None, top) => Ok(top.map(|t| t.version.clone())),
@@ -875,8 +880,12 @@ pub(super) fn check_instance(
         .map(|(_, v)| v.as_str());
     match instance {
         Some(instance) if instance != input.release => Err(format!(
-            "{}:{line}:1: {} {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: helm template {} CHART",
-            input.manifests_name, sts.kind, sts.name, input.release, input.release
+            "{}:{line}:1: {} {} was rendered for release {instance:?} (app.kubernetes.io/instance), not {:?}\n  hint: pass --release {instance}, or render the manifests with the release name: `helm template {} CHART`",
+            input.manifests_name,
+            sts.kind,
+            sts.name,
+            input.release,
+            crate::shell::shell_quote(input.release)
         )),
         _ => Ok(()),
     }
