@@ -128,6 +128,20 @@ impl Parsed {
         Ok(out)
     }
 
+    /// The objects of the chunk that hold claim templates, as [`Release::volume_owners`].
+    pub fn volume_owners(&self) -> Vec<(&Object, Vec<&Node>)> {
+        self.objects
+            .iter()
+            .filter(|o| o.kind != "StatefulSet")
+            .filter_map(|o| {
+                let spec = self.node(o).get("spec")?;
+                let mut templates = Vec::new();
+                claim_templates_in(spec, &mut templates, 0);
+                (!templates.is_empty()).then_some((o, templates))
+            })
+            .collect()
+    }
+
     /// Every StatefulSet of the chunk.
     pub fn statefulsets(&self) -> impl Iterator<Item = (&Object, StatefulSet<'_>)> {
         self.objects
@@ -278,15 +292,7 @@ impl<'a> Release<'a> {
     /// as a ClickHouseInstallation: `volumeClaimTemplate` or `volumeClaimTemplates` anywhere
     /// in its spec), with the template nodes.
     pub fn volume_owners(&self) -> Vec<(&Object, Vec<&Node>)> {
-        self.objects()
-            .filter(|(_, o)| o.kind != "StatefulSet")
-            .filter_map(|(p, o)| {
-                let spec = p.node(o).get("spec")?;
-                let mut templates = Vec::new();
-                claim_templates_in(spec, &mut templates, 0);
-                (!templates.is_empty()).then_some((o, templates))
-            })
-            .collect()
+        self.parsed.iter().flat_map(Parsed::volume_owners).collect()
     }
 
     /// The text of a chunk.

@@ -5,19 +5,32 @@
 //! plan's silence for "nothing to do".
 
 use super::{Finding, Input, Location, Severity};
-use crate::k8s::release::{self, Filter, Release, Want};
+use crate::k8s::release::{self, Filter, Parsed, Want};
+use crate::k8s::stream;
 use crate::yaml::Node;
 
-/// One `operator-volume` notice per custom resource of the render that holds claims.
+/// One `operator-volume` notice per custom resource of the render that holds claims: those with
+/// claim templates, then Strimzi's, each in stream order. The render is read chunk by chunk
+/// through the release reader, no chunk's tree kept beyond its visit.
 pub(super) fn findings(input: &Input<'_>) -> Result<Vec<Finding>, String> {
     let want = Want {
         filter: Filter::any_of(&["volumeClaimTemplate", "kafka.strimzi.io"]),
         ..Want::default()
     };
-    let render = Release::read(input.manifests, &want)
-        .map_err(|e| release::syntax_finding(input.manifests_name, &e).to_string())?;
+    let chunks = stream::split(input.manifests);
+    let syntax = |e| release::syntax_finding(input.manifests_name, &e).to_string();
+    let file = input.manifests_name;
+    let each = |p: Parsed| -> Result<Vec<(bool, Finding)>, String> { Ok(chunk_notices(file, &p)) };
+    let mut found = release::scan(input.manifests, &chunks, &want, &syntax, &each)?;
+    // A stable sort: the owners of claim templates first, Strimzi's after, each in stream order.
+    found.sort_by_key(|(strimzi, _)| *strimzi);
+    Ok(found.into_iter().map(|(_, f)| f).collect())
+}
+
+/// The notices of one chunk, each marked true when it is Strimzi's.
+fn chunk_notices(file: &str, p: &Parsed) -> Vec<(bool, Finding)> {
     let mut out = Vec::new();
-    for (o, templates) in render.volume_owners() {
+    for (o, templates) in p.volume_owners() {
         let names: Vec<&str> = templates.iter().filter_map(|t| claim_name(t)).collect();
         let what = match names.len() {
             0 => format!("{} {}", o.kind, o.name),
@@ -29,24 +42,22 @@ pub(super) fn findings(input: &Input<'_>) -> Result<Vec<Finding>, String> {
                 names.join(", ")
             ),
         };
-        out.push(notice(
-            input,
-            o,
-            explain(&o.api_version, &o.kind, &o.name, &what),
+        out.push((
+            false,
+            notice(file, o, explain(&o.api_version, &o.kind, &o.name, &what)),
         ));
     }
-    for (_, o) in render.objects().filter(|(_, o)| {
+    for o in p.objects.iter().filter(|o| {
         o.api_version.starts_with("kafka.strimzi.io/")
             && matches!(o.kind.as_str(), "Kafka" | "KafkaNodePool")
     }) {
         let what = format!("{} {}", o.kind, o.name);
-        out.push(notice(
-            input,
-            o,
-            explain(&o.api_version, &o.kind, &o.name, &what),
+        out.push((
+            true,
+            notice(file, o, explain(&o.api_version, &o.kind, &o.name, &what)),
         ));
     }
-    Ok(out)
+    out
 }
 
 fn claim_name(t: &Node) -> Option<&str> {
@@ -55,9 +66,8 @@ fn claim_name(t: &Node) -> Option<&str> {
         .and_then(Node::as_str)
 }
 
-fn notice(input: &Input<'_>, o: &release::Object, message: String) -> Finding {
-    Finding::new("operator-volume", Severity::Notice, message)
-        .at(Location::new(input.manifests_name, o.pos))
+fn notice(file: &str, o: &release::Object, message: String) -> Finding {
+    Finding::new("operator-volume", Severity::Notice, message).at(Location::new(file, o.pos))
 }
 
 /// What the operator of `kind` does with a bigger size, and what is left to the user.
