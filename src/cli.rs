@@ -204,6 +204,9 @@ pub struct VerifyRenderArgs {
     /// The values path(s) the plan set, named in the messages
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,
+    /// The VolumeAttributesClass every target claim template must name in the render
+    #[arg(long, value_name = "NAME")]
+    pub volume_attributes_class: Option<String>,
 }
 
 #[derive(Args)]
@@ -252,6 +255,10 @@ pub struct PlanArgs {
     /// The VolumeAttributesClass the claim templates and the PVCs get (alone or with --size)
     #[arg(long, value_name = "NAME")]
     pub volume_attributes_class: Option<String>,
+    /// The values path the chart reads the claim template's volumeAttributesClassName from
+    /// (default: read in a local --chart's templates and proven with Helm)
+    #[arg(long, value_name = "P", requires = "volume_attributes_class")]
+    pub volume_attributes_class_path: Option<String>,
     /// The rendered manifests (`helm template` output; `-` for stdin)
     #[arg(long, value_name = "FILE")]
     pub manifests: String,
@@ -362,8 +369,16 @@ pub struct ValuesArgs {
     /// The values file (`-` reads stdin)
     pub file: String,
     /// The new size, a Kubernetes quantity such as 50Gi
-    #[arg(long, allow_hyphen_values = true)]
-    pub size: String,
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        required_unless_present = "volume_attributes_class"
+    )]
+    pub size: Option<String>,
+    /// Instead of a size: the VolumeAttributesClass name to set at --path (the chart's values path
+    /// of a claim template's volumeAttributesClassName)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["size", "chart"], requires = "path")]
+    pub volume_attributes_class: Option<String>,
     /// Dotted path of the size in the values file
     #[arg(long, default_value = values::DEFAULT_PATH)]
     pub path: String,

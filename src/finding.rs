@@ -394,8 +394,8 @@ pub const IDS: &[(&str, &str)] = &[
         "The values path of the claim template's volumeAttributesClassName, read in the chart's template and proven by Helm",
     ),
     (
-        "attributes-class-values-edit",
-        "The chart reads volumeAttributesClassName from values, which this version of plan does not write into the values file and the script",
+        "attributes-class-path-unproven",
+        "--volume-attributes-class-path is taken as given (no local chart proves it); the script's dry run proves it before any change",
     ),
     (
         "log-retention",

@@ -313,6 +313,11 @@ fn the_values_path_of_the_class_is_read_in_the_chart_and_proven_by_helm() {
         return;
     };
     let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("values.yaml"),
+        "persistence:\n  size: 8Gi # the data disk\n",
+    )
+    .unwrap();
     let chart = |name: &str, class_line: &str| {
         let c = root.path().join(name);
         std::fs::create_dir_all(c.join("templates")).unwrap();
@@ -356,6 +361,8 @@ fn the_values_path_of_the_class_is_read_in_the_chart_and_proven_by_helm() {
             helm.to_str().unwrap(),
             "--format",
             "json",
+            "--values",
+            "values.yaml",
         ];
         let out = run_in(Some(root.path()), &args, render.as_bytes());
         let plan: Value =
@@ -377,6 +384,30 @@ fn the_values_path_of_the_class_is_read_in_the_chart_and_proven_by_helm() {
         ids(&plan).contains(&"attributes-class-path-proven"),
         "{:?}",
         ids(&plan)
+    );
+    // The values change sets the size and the class, each where the chart reads it.
+    assert_eq!(
+        plan["values"]["class_paths"],
+        serde_json::json!(["persistence.attributesClass"])
+    );
+    let diff = plan["values"]["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("+  size: 10Gi # the data disk")
+            && diff.contains("+  attributesClass: io2-fast"),
+        "{diff}"
+    );
+    // The values step writes both, with the same edits the plan shows.
+    let values_step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "values")
+        .unwrap();
+    assert!(
+        values_step["commands"].to_string().contains(
+            "\"--volume-attributes-class\",\"io2-fast\",\"--path\",\"persistence.attributesClass\""
+        ),
+        "{values_step}"
     );
     let (c, render) = chart("ignores", "");
     let plan = run(&c, &render);

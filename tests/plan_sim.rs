@@ -2202,3 +2202,93 @@ fn a_pvc_the_chart_renders_above_the_size_or_offline() {
     );
     assert_eq!(sim.state()["violations"], json!([]));
 }
+
+/// `--volume-attributes-class` with the size, on the real 3-replica PostHog render: the simulated
+/// chart reads the class at `kafka.persistence.volumeAttributesClassName` (the path given with
+/// `--volume-attributes-class-path`, proven by the preflight's dry run). The script sets it in the
+/// values file, patches and waits for every PVC's current class, re-creates the StatefulSet with
+/// it, and a rerun changes nothing. A class missing from the cluster stops the preflight with
+/// nothing changed; one the driver refuses (Infeasible) stops the wait with the PVC's status.
+#[test]
+fn a_volume_attributes_class_with_the_size() {
+    let Some(e) = env() else { return };
+    const PATH: &str = "kafka.persistence.volumeAttributesClassName";
+    let extra = [
+        "--volume-attributes-class",
+        "io2-fast",
+        "--volume-attributes-class-path",
+        PATH,
+    ];
+    let sim = |classes: Value| {
+        let values = read(&e.fixtures.join("posthog/values-3-replicas.yaml"));
+        let render = read(&e.fixtures.join("posthog/rendered-3-replicas.yaml"));
+        let sim = Sim::of(&e, values, render, "posthog", &extra, Opts::default());
+        sim.edit(|s| {
+            s["model"]["class_values_path"] = json!(PATH);
+            s["attributes_classes"] = classes;
+            s["faults"]["class_ticks"] = json!({"data-posthog-posthog-kafka-1": 2});
+        });
+        sim
+    };
+    let s = sim(json!({"io2-fast": {"driverName": "ebs.csi.aws.com"}}));
+    assert!(findings_of(&s.plan, "attributes-class-path-unproven").len() == 1);
+    let script = read(&s.dir.path().join("resize.sh"));
+    assert!(script.contains("ATTRIBUTES_CLASS='io2-fast'"), "{script}");
+    let before = s.state();
+    let (code, err) = s.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("VolumeAttributesClass io2-fast exists"),
+        "{err}"
+    );
+    assert!(
+        err.contains("every PVC reports VolumeAttributesClass io2-fast"),
+        "{err}"
+    );
+    s.invariants(&before, "class");
+    let now = s.state();
+    for i in 0..3 {
+        let pvc = &now["pvcs"][format!("data-posthog-posthog-kafka-{i}")];
+        assert_eq!(pvc["vac_now"], "io2-fast", "{pvc}");
+        assert!(pvc["capacity"].as_i64().unwrap() >= SIZE_BYTES, "{pvc}");
+    }
+    let sts = &now["statefulsets"]["posthog-posthog-kafka"];
+    let claim = &sts["spec"]["volumeClaimTemplates"][0]["spec"];
+    assert_eq!(claim["volumeAttributesClassName"], "io2-fast", "{sts}");
+    assert_eq!(claim["resources"]["requests"]["storage"], SIZE);
+    assert!(
+        s.values_now()
+            .contains("volumeAttributesClassName: io2-fast")
+    );
+    assert_eq!(now["releases"]["posthog"]["status"], "deployed");
+    // A rerun finds everything done.
+    let changes = now["changes"].as_array().unwrap().len();
+    let (code, err) = s.run(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        s.state()["changes"].as_array().unwrap().len(),
+        changes,
+        "{err}"
+    );
+
+    // The class is not in the cluster: the preflight stops before any change.
+    let s = sim(json!({"gp3-slow": {}}));
+    let before = s.state();
+    let (code, err) = s.run(&[]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("VolumeAttributesClass io2-fast can't be read") && err.contains("NotFound"),
+        "{err}"
+    );
+    s.unchanged(&before, "missing class");
+
+    // The driver refuses the class: the wait stops with the PVC's status, never "done".
+    let s = sim(json!({"io2-fast": {}}));
+    s.edit(|st| st["faults"]["class_infeasible"] = json!(["io2-fast"]));
+    let (code, err) = s.run(&[]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("modifyVolumeStatus Infeasible") && !err.contains("==> done"),
+        "{err}"
+    );
+}

@@ -141,13 +141,19 @@ pub fn discover_class(
     r: &Renderer,
     wants: &[ClaimId],
     class: &str,
+    first: Option<&str>,
 ) -> Result<Vec<ClassPath>, String> {
     let base = prove::read(&r.render(None)?)?;
     let mut renders: BTreeMap<String, Result<Render, String>> = BTreeMap::new();
     let mut out = Vec::new();
     for want in wants {
         let source = base.object(&want.object).and_then(|d| d.source.clone());
-        let reads = template_field_reads(chart, source.as_deref(), "volumeAttributesClassName:");
+        let mut reads: Vec<String> = first.map(str::to_owned).into_iter().collect();
+        for p in template_field_reads(chart, source.as_deref(), "volumeAttributesClassName:") {
+            if !reads.contains(&p) {
+                reads.push(p);
+            }
+        }
         let mut found = ClassPath {
             source,
             reads: reads.clone(),
@@ -178,7 +184,7 @@ pub fn discover_class(
 }
 
 /// The `volumeAttributesClassName` of a claim template in a render.
-fn class_of<'r>(r: &'r Render, want: &ClaimId) -> Option<&'r str> {
+pub fn class_of<'r>(r: &'r Render, want: &ClaimId) -> Option<&'r str> {
     r.object(&want.object)?
         .value
         .pointer("/spec/volumeClaimTemplates")?

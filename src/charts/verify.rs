@@ -25,6 +25,23 @@ fn same(a: &str, b: &str) -> bool {
     a == b || matches!((Quantity::parse(a), Quantity::parse(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// What is wrong with the targets' `volumeAttributesClassName` in `new`: each must name `class`.
+pub fn class_problems(new: &str, targets: &[ClaimId], class: &str) -> Result<Vec<String>, String> {
+    let render = prove::read(new)?;
+    Ok(targets
+        .iter()
+        .filter_map(|t| {
+            let now = super::paths::class_of(&render, t);
+            (now != Some(class)).then(|| {
+                format!(
+                    "{t} names VolumeAttributesClass {} in the upgrade's render, not {class}",
+                    now.unwrap_or("(none)")
+                )
+            })
+        })
+        .collect())
+}
+
 /// What is wrong with `new` against `base` for the targets at `size`; empty when nothing is.
 pub fn problems(
     base: &str,

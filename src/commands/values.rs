@@ -195,6 +195,138 @@ fn check_result(edit: &mut Edit, path: &ValuesPath, size: &Size) -> Result<(), E
 }
 
 fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditError> {
+    let root = read_for_edit(src)?;
+    let mut warnings = Vec::new();
+    match locate(src, root.as_ref(), &path.0)? {
+        Target::Existing(node) => replace_existing(src, node, path, size, warnings),
+        Target::Missing { at, text, pos } => {
+            // The chart layout decides: a path the file's chart ignores is refused.
+            if let Some((at, message, hint)) = root
+                .as_ref()
+                .and_then(|r| crate::charts::layout::ignored_path(r, &path.0))
+            {
+                return Err(fail("values-path-ignored", at, message, hint));
+            }
+            warnings.push(format!(
+                "{path} was not set: the chart's default applied, so the current size could not be checked \
+                 against {} (a shrink would fail in Kubernetes)",
+                size.text
+            ));
+            let text = text.replace("\u{0}", &yaml::render_scalar(&size.text, Style::Plain));
+            Ok(Edit {
+                output: splice(src, at..at, &text),
+                change: Change::Inserted { pos },
+                warnings,
+            })
+        }
+    }
+}
+
+/// Sets the string at `path` to `text` (a VolumeAttributesClass name): the scalar there is
+/// replaced in its own quoting (an anchor stays, a tag goes), or the key is inserted with its
+/// parents. The edited file must read `text` at `path`, as Helm reads it.
+pub fn set_text(src: &str, path: &ValuesPath, text: &str) -> Result<Edit, EditError> {
+    let root = read_for_edit(src)?;
+    let edit = match locate(src, root.as_ref(), &path.0)? {
+        Target::Existing(node) => {
+            let style = match &node.kind {
+                Kind::Scalar {
+                    style: Style::Literal | Style::Folded,
+                    ..
+                } => {
+                    return Err(fail(
+                        "values-block-scalar",
+                        node.pos,
+                        format!("{path} is a block scalar (| or >)"),
+                        format!(
+                            "write it on one line, e.g. `{}: {text}`",
+                            path.0.last().unwrap()
+                        ),
+                    ));
+                }
+                Kind::Scalar { style, .. } => *style,
+                _ => {
+                    return Err(fail(
+                        "values-target-collection",
+                        node.pos,
+                        format!("{path} is a mapping or a list, not one value"),
+                        "point --path at the scalar that holds the class",
+                    ));
+                }
+            };
+            let old = crate::yaml::data::scalar_value(node)
+                .map_err(|e| fail("yaml-helm-refuses", e.pos, e.message, "fix the value"))?;
+            let old_text = match &old {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if old.as_str() == Some(text) && node.tag.is_none() {
+                return Ok(Edit {
+                    output: src.to_owned(),
+                    change: Change::Unchanged {
+                        old: old_text,
+                        pos: node.pos,
+                    },
+                    warnings: Vec::new(),
+                });
+            }
+            let (range, anchors, style) = replacement_range(src, node, style);
+            let mut new_text = format!("{anchors}{}", yaml::render_scalar(text, style));
+            if range.is_empty() && !src[..range.start].ends_with([' ', '\t']) {
+                new_text.insert(0, ' ');
+            }
+            Edit {
+                output: splice(src, range, &new_text),
+                change: Change::Replaced {
+                    old: old_text,
+                    pos: node.pos,
+                },
+                warnings: Vec::new(),
+            }
+        }
+        Target::Missing { at, text: t, pos } => Edit {
+            output: splice(
+                src,
+                at..at,
+                &t.replace("\u{0}", &yaml::render_scalar(text, Style::Plain)),
+            ),
+            change: Change::Inserted { pos },
+            warnings: Vec::new(),
+        },
+    };
+    let loaded = crate::k8s::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
+        fail(
+            "values-edit-unreadable",
+            Pos { line: 1, col: 1 },
+            format!("the edited file would not read as Helm reads it ({e}); nothing written"),
+            format!("set {path}: {text} by hand, and please report this file"),
+        )
+    })?;
+    let pointer: String = path
+        .0
+        .iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect();
+    let landed = loaded
+        .json
+        .pointer(&pointer)
+        .and_then(serde_json::Value::as_str);
+    if landed != Some(text) {
+        return Err(fail(
+            "values-edit-misplaced",
+            Pos { line: 1, col: 1 },
+            format!(
+                "the edit would not set {path} (it would read {landed:?}); this layout is not one the editor can change safely"
+            ),
+            format!("set {path}: {text} by hand"),
+        ));
+    }
+    Ok(edit)
+}
+
+/// The values file's tree as Helm reads it, after the checks every edit needs (line breaks,
+/// control characters, documents, what Helm refuses).
+fn read_for_edit(src: &str) -> Result<Option<Node>, EditError> {
     if let Some(i) = memchr::memchr_iter(b'\r', src.as_bytes())
         .find(|&i| src.as_bytes().get(i + 1) != Some(&b'\n'))
     {
@@ -240,30 +372,7 @@ fn edit_size(src: &str, path: &ValuesPath, size: &Size) -> Result<Edit, EditErro
             )
         })?;
     }
-    let mut warnings = Vec::new();
-    match locate(src, root.as_ref(), &path.0)? {
-        Target::Existing(node) => replace_existing(src, node, path, size, warnings),
-        Target::Missing { at, text, pos } => {
-            // The chart layout decides: a path the file's chart ignores is refused.
-            if let Some((at, message, hint)) = root
-                .as_ref()
-                .and_then(|r| crate::charts::layout::ignored_path(r, &path.0))
-            {
-                return Err(fail("values-path-ignored", at, message, hint));
-            }
-            warnings.push(format!(
-                "{path} was not set: the chart's default applied, so the current size could not be checked \
-                 against {} (a shrink would fail in Kubernetes)",
-                size.text
-            ));
-            let text = text.replace("\u{0}", &yaml::render_scalar(&size.text, Style::Plain));
-            Ok(Edit {
-                output: splice(src, at..at, &text),
-                change: Change::Inserted { pos },
-                warnings,
-            })
-        }
-    }
+    Ok(root)
 }
 
 /// Replaces the scalar that holds the size: its tag goes (Helm would apply it to the new value),
@@ -755,6 +864,51 @@ fn splice(src: &str, range: std::ops::Range<usize>, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_class_name_is_set_as_helm_reads_it() {
+        let p = ValuesPath::parse("kafka.persistence.attributesClass").unwrap();
+        let cases = [
+            // Replaced in its quoting; a null or empty value gets a plain one.
+            (
+                "kafka:\n  persistence:\n    attributesClass: 'slow' # io\n",
+                "kafka:\n  persistence:\n    attributesClass: 'io2' # io\n",
+            ),
+            (
+                "kafka:\n  persistence:\n    attributesClass:\n",
+                "kafka:\n  persistence:\n    attributesClass: io2\n",
+            ),
+            (
+                "kafka:\n  persistence:\n    attributesClass: \"\"\n",
+                "kafka:\n  persistence:\n    attributesClass: \"io2\"\n",
+            ),
+            // Inserted with its parents.
+            (
+                "kafka:\n  replicaCount: 3\n",
+                "kafka:\n  replicaCount: 3\n  persistence:\n    attributesClass: io2\n",
+            ),
+        ];
+        for (src, want) in cases {
+            let e = set_text(src, &p, "io2").unwrap();
+            assert_eq!(e.output, want, "{src:?}");
+            let again = set_text(&e.output, &p, "io2").unwrap();
+            assert!(matches!(again.change, Change::Unchanged { .. }), "{src:?}");
+        }
+        // A name go-yaml would read as a boolean is quoted.
+        let e = set_text("kafka: {}\n", &p, "yes").unwrap();
+        assert!(
+            e.output.contains("attributesClass: \"yes\""),
+            "{}",
+            e.output
+        );
+        let e = set_text(
+            "kafka:\n  persistence:\n    attributesClass: [a]\n",
+            &p,
+            "io2",
+        )
+        .unwrap_err();
+        assert_eq!(e.id, "values-target-collection");
+    }
 
     fn edit(src: &str, size: &str) -> String {
         let p = ValuesPath::parse(DEFAULT_PATH).unwrap();

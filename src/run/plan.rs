@@ -77,6 +77,7 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         post_renderer_only: a.format == "flux",
         discover: discover.as_deref(),
         attributes_class: a.volume_attributes_class.as_deref(),
+        attributes_class_path: a.volume_attributes_class_path.as_deref(),
         discover_class: discover_class.as_deref(),
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
@@ -147,9 +148,11 @@ pub(crate) fn chart_discovery(
         Box::new(move |wants: &[prove::ClaimId], first: Option<&str>| {
             paths::discover(&shared.0, &shared.1, wants, first)
         }),
-        Box::new(move |wants: &[prove::ClaimId], class: &str| {
-            paths::discover_class(&again.0, &again.1, wants, class)
-        }),
+        Box::new(
+            move |wants: &[prove::ClaimId], class: &str, first: Option<&str>| {
+                paths::discover_class(&again.0, &again.1, wants, class, first)
+            },
+        ),
     )))
 }
 
@@ -180,8 +183,14 @@ pub(crate) fn run_verify_render(a: VerifyRenderArgs, diag: &mut Diag) -> Result<
             claim: p.clone(),
         }))
         .collect();
-    let problems = verify::problems(&base, manifest, &targets, &size.text)
+    let mut problems = verify::problems(&base, manifest, &targets, &size.text)
         .map_err(|e| anyhow!("{}: {e}", a.dry_run))?;
+    if let Some(class) = &a.volume_attributes_class {
+        problems.extend(
+            verify::class_problems(manifest, &targets, class)
+                .map_err(|e| anyhow!("{}: {e}", a.dry_run))?,
+        );
+    }
     for p in &problems {
         diag.say(&format!("pvc-resize: {p}"));
     }

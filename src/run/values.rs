@@ -10,7 +10,17 @@ use pvc_resize::output;
 use std::process::ExitCode;
 
 pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
-    let size = parse_size(&a.size)?;
+    let size = a.size.as_deref().map(parse_size).transpose()?;
+    if let Some(class) = &a.volume_attributes_class {
+        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
+            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
+    }
+    // What is set: the size, or the class name (clap requires one of them).
+    let (new_text, described) = match (&size, &a.volume_attributes_class) {
+        (Some(s), _) => (s.text.clone(), s.describe()),
+        (None, Some(c)) => (c.clone(), format!("VolumeAttributesClass {c}")),
+        (None, None) => bail!("values needs --size Q or --volume-attributes-class NAME"),
+    };
     let chosen = match a.chart.as_deref() {
         Some(chart) => chart_path(&a, chart, diag)?,
         None => a.path.clone(),
@@ -40,7 +50,11 @@ pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
         a.file.as_str()
     };
     // A refusal names its class, as a finding does: `pvc-resize: error[values-shrink]: FILE:L:C: ...`.
-    let edit = match values::set_size(&src, &path, &size) {
+    let edit = match &size {
+        Some(size) => values::set_size(&src, &path, size),
+        None => values::set_text(&src, &path, &new_text),
+    };
+    let edit = match edit {
         Ok(edit) => edit,
         Err(e) => return Ok(diag.fail(&format!("pvc-resize: error[{}]: {name}:{e}", e.id))),
     };
@@ -51,21 +65,15 @@ pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
         Change::Unchanged { old, pos } => {
             diag.say(&format!(
                 "pvc-resize: {name}:{pos}: {path} is already {old} (equal by value to {}); nothing to change",
-                size.text
+                new_text
             ));
             return Ok(ExitCode::SUCCESS);
         }
         Change::Replaced { old, pos } => {
-            format!(
-                "pvc-resize: {name}:{pos}: {path}: {old} -> {}",
-                size.describe()
-            )
+            format!("pvc-resize: {name}:{pos}: {path}: {old} -> {}", described)
         }
         Change::Inserted { pos } => {
-            format!(
-                "pvc-resize: {name}:{pos}: {path}: inserted {}",
-                size.describe()
-            )
+            format!("pvc-resize: {name}:{pos}: {path}: inserted {}", described)
         }
     };
     if let Some(stamp) = stamp {

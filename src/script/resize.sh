@@ -146,9 +146,17 @@ saved_file() { printf '%s/statefulset-%s.yaml' "$WORK_DIR" "$1"; }
 pod_owner() { field pod "$1" '{.metadata.ownerReferences[?(@.controller==true)].kind}/{.metadata.ownerReferences[?(@.controller==true)].name}' 2>/dev/null || true; }
 pod_ready() { [ "$(field pod "$1" '{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = True ]; }
 pvc_conditions() { field pvc "$1" '{.status.conditions[*].type}'; }
-# The StatefulSet needs the orphan delete and re-creation: it exists, its template is below SIZE, and the
-# cluster has no in-place claim template update (KEP-4650).
-needs_replace() { sts_exists "$1" && ! at_least_size "$(sts_template "$1")" && ! sts_in_place "$1"; }
+# With --volume-attributes-class (ATTRIBUTES_CLASS in the header): the class the claim template names.
+sts_template_class() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.volumeAttributesClassName}"; }
+# True without a class to set, or when the claim template (or PVC $1) already names it.
+class_done() { [ -z "${ATTRIBUTES_CLASS:-}" ] || [ "$1" = "$ATTRIBUTES_CLASS" ]; }
+# True without a class to set (no call then), or when StatefulSet $1's claim template names it.
+template_classed() { [ -z "${ATTRIBUTES_CLASS:-}" ] || class_done "$(sts_template_class "$1")"; }
+# The StatefulSet needs the orphan delete and re-creation: it exists, its template is below SIZE (or
+# names another class), and the cluster has no in-place claim template update (KEP-4650).
+needs_replace() {
+  sts_exists "$1" && { ! at_least_size "$(sts_template "$1")" || ! template_classed "$1"; } && ! sts_in_place "$1"
+}
 
 # --- preflight: read-only ------------------------------------------------------------------------
 
@@ -250,6 +258,10 @@ set_sizes() {
   for p in "${VALUES_PATHS[@]}"; do
     pvc-resize values --size "$SIZE" --path "$p" --write -- "$1" || return 1
   done
+  [ -n "${ATTRIBUTES_CLASS:-}" ] || return 0
+  for p in "${CLASS_PATHS[@]}"; do
+    pvc-resize values --volume-attributes-class "$ATTRIBUTES_CLASS" --path "$p" --write -- "$1" || return 1
+  done
 }
 
 # True when file $1 already sets every values path of the plan to SIZE.
@@ -257,6 +269,10 @@ sizes_set() {
   local p
   for p in "${VALUES_PATHS[@]}"; do
     pvc-resize values --check --size "$SIZE" --path "$p" -- "$1" >/dev/null 2>&1 || return 1
+  done
+  [ -n "${ATTRIBUTES_CLASS:-}" ] || return 0
+  for p in "${CLASS_PATHS[@]}"; do
+    pvc-resize values --check --volume-attributes-class "$ATTRIBUTES_CLASS" --path "$p" -- "$1" >/dev/null 2>&1 || return 1
   done
 }
 
@@ -293,6 +309,7 @@ check_upgrade() {
   for sts in "${STATEFULSETS[@]}"; do args+=(--statefulset "$sts"); done
   for p in "${PLAIN_PVCS[@]}"; do args+=(--pvc "$p"); done
   for p in "${VALUES_PATHS[@]}"; do args+=(--path "$p"); done
+  [ -z "${ATTRIBUTES_CLASS:-}" ] || args+=(--volume-attributes-class "$ATTRIBUTES_CLASS")
   out=$(pvc-resize verify-render --dry-run "$WORK_DIR/upgrade-dry-run.out" --base "$WORK_DIR/release-manifest.yaml" \
     --size "$SIZE" --claim "$CLAIM" "${args[@]}" 2>&1) ||
     die "the dry run of the upgrade does not render what this plan needs (nothing has changed):
@@ -428,6 +445,15 @@ check_quota() {
   note "${out#pvc-resize: }"
 }
 
+# The VolumeAttributesClass exists (a PVC that names a missing one waits for it for ever:
+# ModifyVolumeStatus Pending). Forbidden is told from NotFound.
+check_attributes_class() {
+  local driver
+  driver=$("${K[@]}" get volumeattributesclass "$ATTRIBUTES_CLASS" -o 'jsonpath={.driverName}' 2>"$WORK_DIR/kubectl.stderr") ||
+    die "VolumeAttributesClass $ATTRIBUTES_CLASS can't be read: kubectl says: $(kubectl_said); hint: NotFound: create it first (a reviewed change), or make the plan with an existing one (kubectl get volumeattributesclass); forbidden: the context's user needs get on volumeattributesclasses; the API is storage.k8s.io/v1 from Kubernetes 1.34 (v1beta1 behind the VolumeAttributesClass gate in 1.31-1.33)"
+  note "VolumeAttributesClass $ATTRIBUTES_CLASS exists (driver ${driver:-?})"
+}
+
 # A probe of wait_until: the pod is Ready; else MISSING says why not, as the pod says it (its Ready
 # condition's reason and message, the reasons its containers wait or were last terminated).
 pod_ready_said() {
@@ -503,6 +529,9 @@ step_patch_pvcs() {
   for i in "${!PVCS[@]}"; do
     pvc="${PVCS[$i]}"
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
+    if [ -n "${ATTRIBUTES_CLASS:-}" ] && ! class_done "$(field pvc "$pvc" '{.spec.volumeAttributesClassName}')"; then
+      "${K[@]}" patch pvc "$pvc" --type=merge -p "{\"spec\":{\"volumeAttributesClassName\":\"$ATTRIBUTES_CLASS\"}}"
+    fi
     if at_least_size "$request"; then
       note "$pvc already requests $request"
       continue
@@ -634,10 +663,34 @@ at_zero_note() {
   done
 }
 
+# A probe of wait_until: every PVC that exists reports ATTRIBUTES_CLASS as its current class
+# (status.currentVolumeAttributesClassName); an Infeasible modification stops the wait at once.
+pvcs_classed() {
+  local i pvc now status waiting=()
+  for i in "${!PVCS[@]}"; do
+    pvc="${PVCS[$i]}"
+    get pvc "$pvc" -o name >/dev/null 2>&1 || continue
+    now=$(field pvc "$pvc" '{.status.currentVolumeAttributesClassName}')
+    class_done "$now" && continue
+    status=$(field pvc "$pvc" '{.status.modifyVolumeStatus.status}')
+    [ "$status" != Infeasible ] ||
+      die "PVC $pvc: the driver refuses VolumeAttributesClass $ATTRIBUTES_CLASS (modifyVolumeStatus Infeasible): $(shown "${K[@]}" describe pvc "$pvc"); name another class (the PVC keeps its current one, ${now:-none})"
+    waiting+=("$pvc ${now:-(none)}${status:+, $status}")
+  done
+  [ "${#waiting[@]}" = 0 ] && return 0
+  MISSING="not yet at $ATTRIBUTES_CLASS: ${waiting[*]}"
+  return 1
+}
+
 step_wait_pvcs() {
   local i
   wait_until "$WAIT_SECONDS" "the PVCs to reach $SIZE" pvcs_grown ||
     die "not every PVC has grown after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe pvc "${PVCS[@]}")$(at_zero_note)"
+  if [ -n "${ATTRIBUTES_CLASS:-}" ]; then
+    wait_until "$WAIT_SECONDS" "the PVCs to report VolumeAttributesClass $ATTRIBUTES_CLASS" pvcs_classed ||
+      die "not every PVC has VolumeAttributesClass $ATTRIBUTES_CLASS after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe pvc "${PVCS[@]}")"
+    note "every PVC reports VolumeAttributesClass $ATTRIBUTES_CLASS"
+  fi
   for i in "${!PVCS[@]}"; do
     get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
     pvc_state "${PVCS[$i]}"

@@ -31,6 +31,12 @@ Rules enforced, as the API server and the controllers do:
     <class>.storageclass.storage.k8s.io/requests.storage: quantity}}, used = the namespace's PVC requests) and
     LimitRanges (state["limitranges"]: name -> {"max": quantity}) refuse a PVC patch as the admission plugins
     do, with their texts (`exceeded quota: ...`, `maximum storage usage per PersistentVolumeClaim is ...`);
+  - VolumeAttributesClasses (state["attributes_classes"]: name -> {"driverName": ...}; GA in 1.34): a PVC's
+    spec.volumeAttributesClassName may change (never back to none), and the driver's modification sets
+    status.currentVolumeAttributesClassName after faults.class_ticks {pvc: calls} (default 1; ModifyVolumeStatus
+    InProgress meanwhile), or never while the class is missing (Pending) or in faults.class_infeasible
+    [class] (Infeasible); a claim template's class is as immutable as its size; the model's chart reads
+    it from values at model["class_values_path"] (when set);
   - the server's version (state["server_minor"], default 35; `kubectl version -o json`): before 1.35 an
     upgrade that changes a live StatefulSet's revisionHistoryLimit fails with `spec: Forbidden`;
   - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds);
@@ -140,8 +146,12 @@ def pvc_obj(name):
              for t in p["conditions"]]
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"]},
-            "spec": {"storageClassName": p["class"], "resources": {"requests": {"storage": quantity(p["request"])}}},
-            "status": {"phase": p["phase"], "capacity": {"storage": quantity(p["capacity"])}, "conditions": conds}}
+            "spec": {"storageClassName": p["class"], "resources": {"requests": {"storage": quantity(p["request"])}},
+                     **({"volumeAttributesClassName": p["vac"]} if p.get("vac") else {})},
+            "status": {"phase": p["phase"], "capacity": {"storage": quantity(p["capacity"])}, "conditions": conds,
+                       **({"currentVolumeAttributesClassName": p["vac_now"]} if p.get("vac_now") else {}),
+                       **({"modifyVolumeStatus": {"targetVolumeAttributesClassName": p["vac"], "status": p["vac_status"]}}
+                          if p.get("vac_status") else {})}}
 
 
 def pod_obj(name):
@@ -165,6 +175,12 @@ def sc_obj(name):
     c = S["storageclasses"][name]
     return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
             "provisioner": c["provisioner"], "allowVolumeExpansion": c["allowVolumeExpansion"]}
+
+
+def vac_obj(name):
+    c = S["attributes_classes"][name]
+    return {"apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttributesClass", "metadata": {"name": name},
+            "driverName": c.get("driverName", "ebs.csi.aws.com"), "parameters": c.get("parameters", {"iops": "16000"})}
 
 
 def sts_obj(name):
@@ -198,6 +214,31 @@ def ordinals(sts):
 
 def template_bytes(sts):
     return to_bytes(claim_of(sts)["spec"]["resources"]["requests"]["storage"])
+
+
+def template_class(sts):
+    return claim_of(sts)["spec"].get("volumeAttributesClassName")
+
+
+def modify_class(name, p):
+    """The external resizer's ModifyVolume: the PVC's class becomes current, unless the class is
+    missing (Pending) or the driver refuses it (Infeasible)."""
+    want = p.get("vac")
+    if not want or p.get("vac_now") == want:
+        p.pop("vac_status", None)
+        return
+    if want not in S.get("attributes_classes", {}):
+        p["vac_status"] = "Pending"
+        return
+    if want in S["faults"].get("class_infeasible", []):
+        p["vac_status"] = "Infeasible"
+        return
+    if p.get("vac_ticks", 0) > 0:
+        p["vac_ticks"] -= 1
+        p["vac_status"] = "InProgress"
+        return
+    p["vac_now"] = want
+    p.pop("vac_status", None)
 
 
 # --- controllers -----------------------------------------------------------------------------
@@ -246,6 +287,9 @@ def reconcile():
             if pvc not in S["pvcs"]:
                 b = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
                 S["pvcs"][pvc] = new_pvc(S["model"]["class"], b)
+                vac = claim["spec"].get("volumeAttributesClassName")
+                if vac:
+                    S["pvcs"][pvc]["vac"] = S["pvcs"][pvc]["vac_now"] = vac
             if in_place(sts):
                 want = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
                 if S["pvcs"][pvc]["request"] < want:
@@ -260,6 +304,7 @@ def reconcile():
         sts.setdefault("status", {})["readyReplicas"] = len(ready)
     for name, p in S["pvcs"].items():
         resize(name, p)
+        modify_class(name, p)
 
 
 def new_pvc(cls, b):
@@ -318,6 +363,18 @@ def resize(name, p):
         p["conditions"] = ["FileSystemResizePending"]
     else:
         p["fs"] = p["capacity"] * 98 // 100
+
+
+def set_class(pvc, vac):
+    """A PVC's spec.volumeAttributesClassName (kubernetes ValidatePersistentVolumeClaimUpdate)."""
+    p = S["pvcs"][pvc]
+    if p.get("vac") and not vac:
+        fail(f'The PersistentVolumeClaim "{pvc}" is invalid: spec.volumeAttributesClassName: Forbidden: update from non-nil value to an empty string is forbidden')
+    if vac == p.get("vac"):
+        return
+    mutate(f"patch pvc {pvc} class {vac}")
+    p["vac"] = vac
+    p["vac_ticks"] = S["faults"].get("class_ticks", {}).get(pvc, 1)
 
 
 def request(pvc, b):
@@ -530,9 +587,13 @@ def kubectl(args):
         pvc = pos[2]
         if pos[1] != "pvc" or pvc not in S["pvcs"]:
             fail(f'Error from server (NotFound): persistentvolumeclaims "{pvc}" not found')
-        size = json.loads(opts["-p"])["spec"]["resources"]["requests"]["storage"]
-        mutate(f"patch pvc {pvc} {size}")
-        request(pvc, to_bytes(size))
+        spec = json.loads(opts["-p"])["spec"]
+        if "volumeAttributesClassName" in spec:
+            set_class(pvc, spec["volumeAttributesClassName"])
+        if "resources" in spec:
+            size = spec["resources"]["requests"]["storage"]
+            mutate(f"patch pvc {pvc} {size}")
+            request(pvc, to_bytes(size))
         reconcile()
         return f"persistentvolumeclaim/{pvc} patched"
     if verb == "delete":
@@ -622,7 +683,9 @@ def kubectl(args):
 
 KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
          "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io"),
-         "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges")}
+         "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges"),
+         "volumeattributesclass": ("attributes_classes", vac_obj, "volumeattributesclasses.storage.k8s.io")}
+CLUSTER_SCOPED = ("storageclass", "volumeattributesclass")
 
 
 def event(pvc, reason, message):
@@ -659,7 +722,7 @@ def get_list(kinds, ns, opts):
         if kind not in KINDS:
             fail(f'error: the server doesn\'t have a resource type "{kind}"')
         table, obj = KINDS[kind][:2]
-        if kind == "storageclass" or ns == S["namespace"]:
+        if kind in CLUSTER_SCOPED or ns == S["namespace"]:
             items.extend(obj(name) for name in sorted(S.get(table, {})))
     if opts.get("-o") != "yaml":
         fail(f"sim: unexpected output {opts.get('-o')}", 3)
@@ -674,7 +737,7 @@ def get(kind, name, ns, opts):
         plural = "namespaces"
     else:
         table = KINDS[kind]
-        if ns != S["namespace"] and kind != "storageclass" or name not in S[table[0]]:
+        if ns != S["namespace"] and kind not in CLUSTER_SCOPED or name not in S.get(table[0], {}):
             fail(f'Error from server (NotFound): {table[2]} "{name}" not found')
         obj = table[1](name)
         plural = table[2]
@@ -728,7 +791,7 @@ def helm(args):
         if not rel or rel["namespace"] != ns:
             fail("Error: release: not found")
         if rest[1] == "manifest":
-            return manifest(rel.get("size") or S["model"]["default_size"]).rstrip("\n")
+            return manifest(rel.get("size") or S["model"]["default_size"], rel.get("vac")).rstrip("\n")
         return rel["values"].rstrip("\n")
     if cmd == "upgrade":
         return upgrade(pos[0], pos[1], rel, opts)
@@ -787,6 +850,19 @@ def values_size(path):
     return v or S["model"]["default_size"]
 
 
+def values_class(path):
+    """The VolumeAttributesClass at the model's class values path (None: the chart renders none)."""
+    key = S["model"].get("class_values_path")
+    if not key:
+        return None
+    values_size(path)  # reads the file once, as Helm reads it
+    with open(path, "rb") as f:
+        v = VALUES_READ[f.read()]
+    for k in key.split("."):
+        v = v.get(k) if isinstance(v, dict) else None
+    return v or None
+
+
 def read_values(path):
     reader = os.path.join(os.path.dirname(STATE), "values-reader")
     os.makedirs(os.path.join(reader, "templates"), exist_ok=True)
@@ -809,16 +885,18 @@ def upgrade(name, ref, rel, opts):
     if not os.path.exists(values):
         fail(f"Error: open {values}: no such file or directory")
     size = values_size(values)
+    vac = values_class(values)
     if rel["status"].startswith("pending-"):
         fail("Error: UPGRADE FAILED: another operation (install/upgrade/rollback) is in progress")
     if dry:
         # As Helm prints a dry run: the release, HOOKS:, MANIFEST: (the render), NOTES:.
         return (f'Release "{name}" has been upgraded. Happy Helming!\nNAME: {name}\nNAMESPACE: {rel["namespace"]}\n'
                 f'STATUS: pending-upgrade\nREVISION: {rel["revision"] + 1}\nDESCRIPTION: Dry run complete\n'
-                f'HOOKS:\nMANIFEST:\n{manifest(size)}\nNOTES:\nThe chart\'s notes.')
+                f'HOOKS:\nMANIFEST:\n{manifest(size, vac)}\nNOTES:\nThe chart\'s notes.')
     mutate(f"helm upgrade {name} {size}")
     rel["revision"] += 1
     rel["previous_size"], rel["size"] = rel.get("size"), size
+    rel["previous_vac"], rel["vac"] = rel.get("vac"), vac
     # Helm stores the new revision (with its values) as pending-upgrade before it applies anything;
     # a failure marks it failed, and `helm get values` reads that latest revision. A helm killed
     # (SIGKILL, a hang-up) leaves it pending-upgrade for good.
@@ -837,11 +915,16 @@ def upgrade(name, ref, rel, opts):
             obj = json.loads(json.dumps(shape))
             claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
             claim["spec"]["resources"]["requests"]["storage"] = size
+            if vac:
+                claim["spec"]["volumeAttributesClassName"] = vac
             obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
             if "StatefulSetUpdateVolumeClaimTemplate" not in S.get("gates", []):
                 for field in KEP_4650_FIELDS:
                     obj["spec"].pop(field, None)
             S["statefulsets"][sts_name] = obj
+        elif template_class(live) != vac:
+            rel["status"] = "failed"
+            fail(f'Error: UPGRADE FAILED: cannot patch "{sts_name}" with kind StatefulSet: StatefulSet.apps "{sts_name}" is invalid: {FORBIDDEN}')
         elif template_bytes(live) != to_bytes(size):
             if in_place(live) and to_bytes(size) > template_bytes(live):
                 claim_of(live)["spec"]["resources"]["requests"]["storage"] = size
@@ -888,9 +971,9 @@ def plain_apply(rel, name, b):
     rel["status"] = status
 
 
-def manifest(size):
-    """The release's StatefulSets as the chart renders them with the claim template at `size`, and
-    the PVCs it renders itself at `size`."""
+def manifest(size, vac=None):
+    """The release's StatefulSets as the chart renders them with the claim template at `size` (and
+    VolumeAttributesClass `vac`), and the PVCs it renders itself at `size`."""
     docs = []
     for pvc_name, m in S["model"].get("plain", {}).items():
         obj = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": pvc_name},
@@ -900,6 +983,8 @@ def manifest(size):
         obj = json.loads(json.dumps(shape))
         claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
         claim["spec"]["resources"]["requests"]["storage"] = size
+        if vac:
+            claim["spec"]["volumeAttributesClassName"] = vac
         docs.append(f"---\n# Source: {S['model'].get('source', 'chart/templates/statefulset.yaml')}\n{to_yaml(obj)}")
     return "\n".join(docs) + "\n"
 
@@ -913,6 +998,7 @@ def rollback(name, rel):
     mutate(f"helm rollback {name}")
     rel["revision"] += 1
     rel["size"] = rel.get("previous_size")
+    rel["vac"] = rel.get("previous_vac")
     rel["values"] = rel.get("previous_values", rel["values"])
     for sts_name, shape in S["model"]["statefulsets"].items():
         live = S["statefulsets"].get(sts_name)

@@ -22,7 +22,22 @@ pub struct ClassChange {
 
 /// Finds and proves, on the local chart (`--chart DIR|TGZ`, Helm on PATH), the values path of
 /// each claim's class, rendering the chart with the class asked for.
-pub type DiscoverClass<'a> = dyn Fn(&[ClaimId], &str) -> Result<Vec<ClassPath>, String> + 'a;
+pub type DiscoverClass<'a> =
+    dyn Fn(&[ClaimId], &str, Option<&str>) -> Result<Vec<ClassPath>, String> + 'a;
+
+/// The values paths of the class, each once, in the targets' order.
+pub fn class_paths(targets: &[Target]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in targets
+        .iter()
+        .filter_map(|t| t.attributes_class.as_ref()?.values_path.as_ref())
+    {
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
 
 /// The class in the cluster, each PVC's class, and the values path of each target.
 pub(super) fn apply(
@@ -116,6 +131,19 @@ fn values_paths(
 ) {
     let way = post_renderer_way(class);
     let Some(discover) = input.discover_class else {
+        if let Some(given) = input.attributes_class_path {
+            for t in targets.iter_mut() {
+                if let Some(c) = t.attributes_class.as_mut() {
+                    c.values_path = Some(given.to_owned());
+                }
+            }
+            findings.push(warning(
+                "attributes-class-path-unproven",
+                format!("--volume-attributes-class-path {given} is taken as given (no local chart proves it); the script's preflight proves it before any change: the dry run of the upgrade must render every target claim template with {class} (pvc-resize verify-render)"),
+                Some("pass --chart with the chart's folder or .tgz to prove it now".to_owned()),
+            ));
+            return;
+        }
         findings.push(blocking(
             "attributes-class-not-in-values",
             format!(
@@ -127,7 +155,7 @@ fn values_paths(
         return;
     };
     let wants: Vec<ClaimId> = targets.iter().map(claim_id).collect();
-    let found = match discover(&wants, class) {
+    let found = match discover(&wants, class, input.attributes_class_path) {
         Ok(found) => found,
         Err(e) => {
             findings.push(blocking(
@@ -149,14 +177,6 @@ fn values_paths(
                         "StatefulSet {} claim {}: {template} reads volumeAttributesClassName from {p}; Helm renders the claim template with {class} when {p} is {class}",
                         t.statefulset, t.claim
                     ),
-                ));
-                findings.push(blocking(
-                    "attributes-class-values-edit",
-                    format!(
-                        "the plan does not yet write {p}: {class} into the values file and the script; an upgrade without it would re-create StatefulSet {} without the class",
-                        t.statefulset
-                    ),
-                    Some(way.clone()),
                 ));
             }
             _ if f.reads.is_empty() => findings.push(

@@ -181,6 +181,7 @@ pub fn values_paths(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
 pub fn values_change(
     input: &Input<'_>,
     paths: &[String],
+    class_paths: &[String],
     findings: &mut Vec<Finding>,
 ) -> Result<Option<ValuesChange>, String> {
     let Some((file, text)) = input.values else {
@@ -228,6 +229,20 @@ pub fn values_change(
             }
         }
     }
+    // The class, at each values path the chart reads it from (`--volume-attributes-class`).
+    for p in class_paths {
+        let (Some(class), Ok(path)) = (input.attributes_class, ValuesPath::parse(p)) else {
+            continue;
+        };
+        let edit = values::set_text(&output, &path, class).map_err(|e| {
+            hinted(
+                format!("{file}:{e}"),
+                format!("set {p}: {class} by hand (`pvc-resize values FILE --volume-attributes-class {class} --path {p}` is the same edit alone)"),
+            )
+        })?;
+        changes.push(edit.change);
+        output = edit.output;
+    }
     let change = if changes.iter().any(|c| matches!(c, Change::Inserted { .. })) {
         "inserted"
     } else if changes.iter().any(|c| matches!(c, Change::Replaced { .. })) {
@@ -239,6 +254,7 @@ pub fn values_change(
         file: file.to_owned(),
         path: paths.join(" "),
         paths: paths.to_vec(),
+        class_paths: class_paths.to_vec(),
         change,
         diff: crate::output::diff::unified_diff(text, &output, file),
     }))

@@ -32,6 +32,8 @@ pub struct Input<'a> {
     pub size: &'a Size,
     /// `--volume-attributes-class`: the class the claim templates and the PVCs get.
     pub attributes_class: Option<&'a str>,
+    /// `--volume-attributes-class-path`: the values path the chart reads the class from.
+    pub attributes_class_path: Option<&'a str>,
     pub manifests_name: &'a str,
     pub manifests: &'a str,
     /// `(file name, text)` of the values file to change.
@@ -250,6 +252,9 @@ pub struct ValuesChange {
     pub path: String,
     /// Every values path set, in the targets' order.
     pub paths: Vec<String>,
+    /// The values paths set to the VolumeAttributesClass (`--volume-attributes-class`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub class_paths: Vec<String>,
     /// `replaced`, `inserted` or `unchanged`.
     pub change: &'static str,
     pub diff: String,
@@ -644,7 +649,8 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
 
     // The values change, when a values file is given: every target's path, in one edit.
     let values_paths = chart::values_paths(input, &targets);
-    let values = chart::values_change(input, &values_paths, &mut findings)?;
+    let class_paths = attributes::class_paths(&targets);
+    let values = chart::values_change(input, &values_paths, &class_paths, &mut findings)?;
 
     let manifest_diff = manifest_diff(input, &targets, selection.as_ref(), &opts)?;
 
@@ -1730,7 +1736,7 @@ impl Steps<'_, '_> {
     }
 
     fn values(&self) -> Step {
-        let commands = self
+        let mut commands: Vec<Command> = self
             .vpaths
             .iter()
             .map(|p| Command {
@@ -1750,15 +1756,40 @@ impl Steps<'_, '_> {
                 mutating: true,
             })
             .collect();
+        let class_paths = attributes::class_paths(self.targets);
+        let mut title = format!(
+            "Set {} to {} in {} (offline)",
+            self.vpath,
+            self.size(),
+            self.values_file
+        );
+        if let Some(class) = self.input.attributes_class
+            && !class_paths.is_empty()
+        {
+            title.push_str(&format!(", and {} to {class}", class_paths.join(" ")));
+            commands.extend(class_paths.iter().map(|p| {
+                Command {
+                    argv: [
+                        "pvc-resize",
+                        "values",
+                        "--volume-attributes-class",
+                        class,
+                        "--path",
+                        p,
+                        "--write",
+                        "--",
+                        self.values_file,
+                    ]
+                    .map(str::to_owned)
+                    .to_vec(),
+                    mutating: true,
+                }
+            }));
+        }
         step(
             "values",
             "main",
-            format!(
-                "Set {} to {} in {} (offline)",
-                self.vpath,
-                self.size(),
-                self.values_file
-            ),
+            title,
             "The diff is below. pvc-resize writes the file atomically and changes nothing else; a second run finds it done.",
             commands,
         )

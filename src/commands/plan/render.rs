@@ -589,6 +589,10 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         sts.iter()
             .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
     );
+    if let Some(class) = &plan.attributes_class {
+        assign(o, "ATTRIBUTES_CLASS", class);
+        array(o, "CLASS_PATHS", &need.values.class_paths);
+    }
     assign(o, "SIZE", &plan.size.text);
     assign(o, "SIZE_BYTES", &need.bytes.to_string());
     assign(o, "CLAIM", sts.first().map_or("data", |t| t.claim.as_str()));
