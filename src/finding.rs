@@ -214,6 +214,26 @@ pub const IDS: &[(&str, &str)] = &[
         "A claim template's volumeAttributesClassName changes to another class: frozen in the StatefulSet like its size (`spec: Forbidden`), so it needs the plan's procedure",
     ),
     (
+        "kruise-grow",
+        "An OpenKruise Advanced StatefulSet's claim template grows: accepted in place; its controller grows the PVCs only with volumeClaimUpdateStrategy OnPodRollingUpdate",
+    ),
+    (
+        "kruise-claim-template-refused",
+        "An OpenKruise Advanced StatefulSet's claim template changes other than its size under OnPodRollingUpdate, which its webhook refuses",
+    ),
+    (
+        "kruise-claim-template-changed",
+        "An OpenKruise Advanced StatefulSet's claim template changes: accepted, but existing PVCs keep what they have",
+    ),
+    (
+        "kruise-spec-field",
+        "An OpenKruise Advanced StatefulSet's spec field outside its webhook's mutable ones changes",
+    ),
+    (
+        "kruise-statefulset",
+        "plan: the target is an OpenKruise Advanced StatefulSet, whose procedure (in place, no orphan delete) the finding explains",
+    ),
+    (
         "claim-template-added",
         "A StatefulSet gains a claim template, which Kubernetes forbids on update",
     ),

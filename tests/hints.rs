@@ -99,7 +99,12 @@ const CLASSES: &[(&str, Class)] = &[
     ("attributes-class-unknown", Commands),
     ("attributes-class-not-in-values", Commands),
     ("attributes-class-path-proven", NoHint),
-    ("attributes-class-values-edit", Commands),
+    ("attributes-class-path-unproven", Prose),
+    ("kruise-grow", Commands),
+    ("kruise-claim-template-refused", Prose),
+    ("kruise-claim-template-changed", Prose),
+    ("kruise-spec-field", Commands),
+    ("kruise-statefulset", Commands),
     // validate
     ("unknown-key", Prose),
     ("missing-key", Prose),
@@ -148,10 +153,7 @@ const CLASSES: &[(&str, Class)] = &[
 ];
 
 /// `Commands` ids no case shows, and why their commands are checked all the same.
-const UNSHOWN: &[(&str, &str)] = &[(
-    "attributes-class-values-edit",
-    "needs a chart that reads the class from values; its hint is the one of attributes-class-not-in-values (post_renderer_way)",
-)];
+const UNSHOWN: &[(&str, &str)] = &[];
 
 /// The programs a hint's command may start with. A word of one of the first three followed by
 /// one of its subcommands outside backticks is a command written as prose: refused.
@@ -518,6 +520,28 @@ fn check_values(name: &str, from: &str, to: &str) -> Case {
 }
 
 /// `check` of two renders: the fixture against itself with `from` replaced by `to`.
+/// `check` on the fixture render with demo-kafka as OpenKruise's Advanced StatefulSet (with
+/// `spec` inserted first in its spec), NEW with `from` replaced by `to`.
+fn check_kruise(name: &str, spec: &str, from: &str, to: &str) -> Case {
+    let render = include_str!("../fixtures/rendered-kafka.yaml")
+        .replacen(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+            "apiVersion: apps.kruise.io/v1beta1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+            1,
+        )
+        .replacen("  replicas: 3\n", &format!("{spec}  replicas: 3\n"), 1);
+    assert!(
+        render.contains("apps.kruise.io") && render.contains(from),
+        "{name}"
+    );
+    let head = render.replacen(from, to, 1);
+    case(
+        name,
+        &[("old.yaml", &render), ("new.yaml", &head)],
+        "check --base-manifests old.yaml --head-manifests new.yaml --format json",
+    )
+}
+
 fn check_render(name: &str, from: &str, to: &str, extra: &str) -> Case {
     let render = include_str!("../fixtures/rendered-kafka.yaml");
     assert!(render.contains(from), "{name}");
@@ -686,6 +710,25 @@ fn render_check_cases() -> Vec<Case> {
             "        volumeAttributesClassName: fast\n        accessModes:\n          - \"ReadWriteOnce\"",
             "",
         ),
+        check_kruise("kruise-grow", "", "storage: \"20Gi\"", "storage: \"50Gi\""),
+        check_kruise(
+            "kruise-claim-template-refused",
+            "  volumeClaimUpdateStrategy: {type: OnPodRollingUpdate}\n",
+            "          - \"ReadWriteOnce\"\n        resources",
+            "          - \"ReadWriteMany\"\n        resources",
+        ),
+        check_kruise(
+            "kruise-claim-template-changed",
+            "",
+            "          - \"ReadWriteOnce\"\n        resources",
+            "          - \"ReadWriteMany\"\n        resources",
+        ),
+        check_kruise(
+            "kruise-spec-field",
+            "",
+            "serviceName: demo-kafka-headless",
+            "serviceName: other",
+        ),
         check_render(
             "statefulset-removed, added",
             "name: demo-zookeeper",
@@ -839,6 +882,21 @@ fn plan_cases() -> Vec<Case> {
             "--size 50Gi --version 2.0.0",
         ),
         plan("attributes-class-unknown, -not-in-values", none, None, "--volume-attributes-class fast"),
+        plan(
+            "attributes-class-path-unproven",
+            none,
+            None,
+            "--volume-attributes-class fast --volume-attributes-class-path kafka.persistence.vac",
+        ),
+        plan(
+            "kruise-statefulset",
+            (
+                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+                "apiVersion: apps.kruise.io/v1beta1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+            ),
+            None,
+            "--size 50Gi",
+        ),
         plan("attributes-class-missing", none, Some(ebs().replacen("- apiVersion: apps/v1", "- apiVersion: storage.k8s.io/v1\n  kind: VolumeAttributesClass\n  metadata:\n    name: slow\n  driverName: ebs.csi.aws.com\n- apiVersion: apps/v1", 1)), "--volume-attributes-class fast"),
         plan(
             "chart-render-failed",

@@ -56,7 +56,18 @@ pub struct Object {
     pub pos: Pos,
 }
 
+/// The API group of OpenKruise's Advanced StatefulSet (`apps.kruise.io/v1beta1`, `kind:
+/// StatefulSet`): the same kind as Kubernetes' own, its own update rules.
+pub const KRUISE_GROUP: &str = "apps.kruise.io";
+
 impl Object {
+    /// True for OpenKruise's Advanced StatefulSet (`kind: StatefulSet` in the `apps.kruise.io`
+    /// group), which its webhook validates by other rules than Kubernetes'.
+    pub fn is_kruise_statefulset(&self) -> bool {
+        self.kind == "StatefulSet"
+            && self.api_version.split_once('/').map(|(g, _)| g) == Some(KRUISE_GROUP)
+    }
+
     /// True when it was read from inside a List.
     pub fn in_list(&self) -> bool {
         !self.items.is_empty()

@@ -35,6 +35,9 @@ pub const MUTABLE: [&str; 6] = [
 /// unknown field, so it is reported apart, not as a forbidden `spec-field`.
 pub const KEP_4650_FIELDS: [&str; 2] = ["volumeClaimUpdateStrategy", "volumeClaimUpdatePolicy"];
 
+#[path = "update_rules_kruise.rs"]
+mod kruise;
+
 /// One StatefulSet of a render: its data for comparing (the pod template reduced to the names of
 /// its containers: `template` is mutable, so nothing else of it is compared), where it starts,
 /// and, while its chunk is being read, its tree for the line numbers of findings below `spec`.
@@ -43,6 +46,8 @@ pub const KEP_4650_FIELDS: [&str; 2] = ["volumeClaimUpdateStrategy", "volumeClai
 struct Sts<'t> {
     /// The file it was read from, as findings name it.
     file: String,
+    /// OpenKruise's Advanced StatefulSet (`apps.kruise.io`), which its own webhook validates.
+    kruise: bool,
     namespace: String,
     name: String,
     /// The Helm release it belongs to (see [`release_of`]).
@@ -84,6 +89,7 @@ impl Sts<'_> {
         }
         Sts {
             file: self.file,
+            kruise: self.kruise,
             namespace: self.namespace,
             name: self.name,
             release: self.release,
@@ -194,7 +200,12 @@ fn statefulsets<T: Send>(
             }
         };
         let read = data.into_iter().filter_map(|(oi, json)| {
-            match one(file, json, p.node(&p.objects[oi])) {
+            match one(
+                file,
+                json,
+                p.node(&p.objects[oi]),
+                p.objects[oi].is_kruise_statefulset(),
+            ) {
                 Ok(sts) => sts.map(|s| Ok(visit(s))),
                 Err(e) => Some(Err(Unread::Unnamed(e))),
             }
@@ -219,7 +230,12 @@ fn statefulsets<T: Send>(
 }
 
 /// The object as a StatefulSet, when it is one.
-fn one<'t>(file: &str, mut json: Value, tree: &'t Node) -> Result<Option<Sts<'t>>, String> {
+fn one<'t>(
+    file: &str,
+    mut json: Value,
+    tree: &'t Node,
+    kruise: bool,
+) -> Result<Option<Sts<'t>>, String> {
     if json["kind"] != "StatefulSet" {
         return Ok(None);
     }
@@ -245,6 +261,7 @@ fn one<'t>(file: &str, mut json: Value, tree: &'t Node) -> Result<Option<Sts<'t>
     }
     Ok(Some(Sts {
         file: file.to_owned(),
+        kruise,
         namespace,
         name,
         release: release_in(&json),
@@ -876,6 +893,10 @@ fn same_quantity(path: &[Seg], a: &Value, b: &Value) -> bool {
 
 /// Classifies the changes of one StatefulSet present in both renders, by the rules of `version`.
 fn compare_one(o: &Sts, n: &Sts, version: KubeVersion, out: &mut Vec<Finding>) {
+    if n.kruise {
+        kruise::compare(o, n, out);
+        return;
+    }
     let (os, ns) = (&o.json["spec"], &n.json["spec"]);
     let mut diffs = Vec::new();
     diff(
@@ -1424,6 +1445,73 @@ mod tests {
                 f[0].message
             );
         }
+    }
+
+    /// OpenKruise's Advanced StatefulSet, by its webhook's rules (update_rules_kruise.rs).
+    #[test]
+    fn an_advanced_statefulset_by_openkruise_s_rules() {
+        let kruise = STS.replace("apiVersion: apps/v1", "apiVersion: apps.kruise.io/v1beta1");
+        let strategy = |t: &str| {
+            kruise.replace(
+                "spec:\n  replicas",
+                &format!("spec:\n  volumeClaimUpdateStrategy:\n    type: {t}\n  replicas"),
+            )
+        };
+        let run_from = |old: &str, new: &str| {
+            let version = KubeVersion::parse(crate::k8s::versions::DEFAULT).unwrap();
+            compare("old.yaml", old, "new.yaml", new, version)
+                .unwrap()
+                .findings
+        };
+        let grown = |s: &str| s.replace("storage: 8Gi", "storage: 9Gi");
+        let modes = |s: &str| s.replace("[ReadWriteOnce]", "[ReadWriteMany]");
+        let rolling = strategy("OnPodRollingUpdate");
+        let f = run_from(&rolling, &grown(&rolling));
+        assert_eq!(codes(&f), vec!["kruise-grow"]);
+        assert!(
+            f[0].message
+                .contains("its controller grows PVCs data-k-0, data-k-1"),
+            "{}",
+            f[0].message
+        );
+        for unset in [kruise.clone(), strategy("OnDelete")] {
+            let f = run_from(&unset, &grown(&unset));
+            assert_eq!(codes(&f), vec!["kruise-grow"]);
+            assert!(f[0].message.contains("keep their size"), "{}", f[0].message);
+            let f = run_from(&unset, &modes(&unset));
+            assert_eq!(codes(&f), vec!["kruise-claim-template-changed"]);
+            assert_eq!(f[0].severity, Severity::Warning);
+        }
+        let f = run_from(&rolling, &modes(&rolling));
+        assert_eq!(codes(&f), vec!["kruise-claim-template-refused"]);
+        let f = run_from(
+            &rolling,
+            &grown(&rolling).replace("storage: 9Gi", "storage: 7Gi"),
+        );
+        assert_eq!(codes(&f), vec!["shrink"]);
+        // Its allow-list: revisionHistoryLimit, scaleStrategy, reserveOrdinals may change;
+        // serviceName may not. Kubernetes' own rules would say otherwise for the first three.
+        let more = kruise.replace(
+            "spec:\n  replicas",
+            "spec:\n  revisionHistoryLimit: 3\n  reserveOrdinals: [1]\n  scaleStrategy: {maxUnavailable: 1}\n  replicas",
+        );
+        assert!(
+            run_from(&kruise, &more).is_empty(),
+            "{:?}",
+            run_from(&kruise, &more)
+        );
+        let f = run_from(&kruise, &kruise.replace("k-headless", "k-hl"));
+        assert_eq!(codes(&f), vec!["kruise-spec-field"]);
+        assert!(
+            f[0].message.contains("'reserveOrdinals'"),
+            "{}",
+            f[0].message
+        );
+        // The same changes on Kubernetes' own StatefulSet.
+        assert_eq!(
+            codes(&run_from(STS, &modes(STS))),
+            vec!["claim-template-changed"]
+        );
     }
 
     /// A claim template's class: a new one needs the procedure (like a grow: the PVCs take it);

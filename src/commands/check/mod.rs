@@ -561,7 +561,7 @@ pub fn blocks(f: &Finding, strict: bool) -> bool {
     match f.severity {
         Severity::Error => true,
         Severity::Warning => strict,
-        Severity::Notice => strict && matches!(f.id, "grow" | "attributes-class"),
+        Severity::Notice => strict && matches!(f.id, "grow" | "attributes-class" | "kruise-grow"),
     }
 }
 

@@ -740,6 +740,13 @@ fn picked_targets(
             objects::str_at(parsed.node(object), &["spec", "revisionHistoryLimit"])
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(10);
+        if object.is_kruise_statefulset() {
+            let strategy = objects::str_at(
+                parsed.node(object),
+                &["spec", "volumeClaimUpdateStrategy", "type"],
+            );
+            findings.push(kruise_procedure(input, &t, strategy.as_deref()));
+        }
         targets.push(t);
     }
     Ok(targets)
@@ -807,6 +814,48 @@ fn manifest_diff(
         out.output.edits(),
         input.manifests_name,
     ))
+}
+
+/// An OpenKruise Advanced StatefulSet: its claim templates change in place (its webhook's rules,
+/// `check` on renders), so the orphan delete and re-creation of these steps are not its
+/// procedure; the finding says what is, and blocks the steps (which act on apps/v1 objects).
+fn kruise_procedure(input: &Input<'_>, t: &Target, strategy: Option<&str>) -> Finding {
+    let pvcs: Vec<&str> = t.pvcs.iter().map(|p| p.name.as_str()).collect();
+    let size = &input.size.text;
+    let by = if strategy == Some("OnPodRollingUpdate") {
+        format!(
+            "with volumeClaimUpdateStrategy OnPodRollingUpdate its controller grows PVCs {} as it rolls the pods (its webhook refuses the upgrade when the StorageClass does not allow expansion)",
+            pvcs.join(", ")
+        )
+    } else {
+        format!(
+            "with volumeClaimUpdateStrategy {} the PVCs keep their size: grow each ({}) after the upgrade",
+            strategy.unwrap_or("unset"),
+            shown(&kubectl(
+                input,
+                true,
+                &[
+                    "patch",
+                    "pvc",
+                    pvcs.first().copied().unwrap_or("NAME"),
+                    "--type=merge",
+                    "-p",
+                    &format!(
+                        "{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{size}\"}}}}}}}}"
+                    )
+                ]
+            ))
+        )
+    };
+    blocking(
+        "kruise-statefulset",
+        format!(
+            "{} is OpenKruise's Advanced StatefulSet (apps.kruise.io): its claim templates are not frozen, so the orphan delete and re-creation of these steps (which act on apps/v1 StatefulSets) are not its procedure. Its procedure: the values change ({}: {size}) and `helm upgrade` (its webhook accepts the new template in place); {by}; then verify each PVC's status.capacity.storage by value and `df` in the pods",
+            t.statefulset,
+            t.values_path.as_deref().unwrap_or("the chart's size path")
+        ),
+        Some("follow that procedure by hand (the plan's values diff is the change to commit); `pvc-resize check --base-manifests OLD --head-manifests NEW` applies its webhook's rules to the upgrade".to_owned()),
+    )
 }
 
 /// The top chart: the `helm.sh/chart` label of a document rendered from the top chart's own
