@@ -229,37 +229,7 @@ pub fn set_text(src: &str, path: &ValuesPath, text: &str) -> Result<Edit, EditEr
     let root = read_for_edit(src)?;
     let edit = match locate(src, root.as_ref(), &path.0)? {
         Target::Existing(node) => {
-            let style = match &node.kind {
-                Kind::Scalar {
-                    style: Style::Literal | Style::Folded,
-                    ..
-                } => {
-                    return Err(fail(
-                        "values-block-scalar",
-                        node.pos,
-                        format!("{path} is a block scalar (| or >)"),
-                        format!(
-                            "write it on one line, e.g. `{}: {text}`",
-                            path.0.last().unwrap()
-                        ),
-                    ));
-                }
-                Kind::Scalar { style, .. } => *style,
-                _ => {
-                    return Err(fail(
-                        "values-target-collection",
-                        node.pos,
-                        format!("{path} is a mapping or a list, not one value"),
-                        "point --path at the scalar that holds the class",
-                    ));
-                }
-            };
-            let old = crate::yaml::data::scalar_value(node)
-                .map_err(|e| fail("yaml-helm-refuses", e.pos, e.message, "fix the value"))?;
-            let old_text = match &old {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let (style, old, old_text) = scalar_to_replace(node, path, "one value", text)?;
             if old.as_str() == Some(text) && node.tag.is_none() {
                 return Ok(Edit {
                     output: src.to_owned(),
@@ -324,6 +294,49 @@ pub fn set_text(src: &str, path: &ValuesPath, text: &str) -> Result<Edit, EditEr
     Ok(edit)
 }
 
+/// The scalar at `path` that an edit replaces (`what` it must be, for the messages; `example` the
+/// new value): its quoting, and its value as Helm reads it (the file was read whole before, so
+/// reading it succeeds), as data and as text.
+fn scalar_to_replace(
+    node: &Node,
+    path: &ValuesPath,
+    what: &str,
+    example: &str,
+) -> Result<(Style, serde_json::Value, String), EditError> {
+    let style = match &node.kind {
+        Kind::Scalar {
+            style: Style::Literal | Style::Folded,
+            ..
+        } => {
+            return Err(fail(
+                "values-block-scalar",
+                node.pos,
+                format!("{path} is a block scalar (| or >), not {what}"),
+                format!(
+                    "write it on one line, e.g. `{}: {example}`",
+                    path.0.last().unwrap()
+                ),
+            ));
+        }
+        Kind::Scalar { style, .. } => *style,
+        _ => {
+            return Err(fail(
+                "values-target-collection",
+                node.pos,
+                format!("{path} is a mapping or a list, not {what}"),
+                "point --path at the scalar that holds the value",
+            ));
+        }
+    };
+    let old = crate::yaml::data::scalar_value(node)
+        .map_err(|e| fail("yaml-helm-refuses", e.pos, e.message, "fix the value"))?;
+    let old_text = match &old {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Ok((style, old, old_text))
+}
+
 /// The values file's tree as Helm reads it, after the checks every edit needs (line breaks,
 /// control characters, documents, what Helm refuses).
 fn read_for_edit(src: &str) -> Result<Option<Node>, EditError> {
@@ -384,39 +397,7 @@ fn replace_existing(
     size: &Size,
     mut warnings: Vec<String>,
 ) -> Result<Edit, EditError> {
-    let style = match &node.kind {
-        Kind::Scalar {
-            style: Style::Literal | Style::Folded,
-            ..
-        } => {
-            return Err(fail(
-                "values-block-scalar",
-                node.pos,
-                format!("{path} is a block scalar (| or >), not a size"),
-                format!(
-                    "write it on one line, e.g. `{}: {}`",
-                    path.0.last().unwrap(),
-                    size.text
-                ),
-            ));
-        }
-        Kind::Scalar { style, .. } => *style,
-        _ => {
-            return Err(fail(
-                "values-target-collection",
-                node.pos,
-                format!("{path} is a mapping or a list, not a size"),
-                "point --path at the scalar that holds the size",
-            ));
-        }
-    };
-    // What Helm reads there (the file was read whole before, so this succeeds).
-    let old = crate::yaml::data::scalar_value(node)
-        .map_err(|e| fail("yaml-helm-refuses", e.pos, e.message, "fix the value"))?;
-    let old_text = match &old {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
+    let (style, old, old_text) = scalar_to_replace(node, path, "a size", &size.text)?;
     let (range, anchors, style) = replacement_range(src, node, style);
     let new_text = format!("{anchors}{}", yaml::render_scalar(&size.text, style));
     let new_text = if range.is_empty()

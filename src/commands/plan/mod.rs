@@ -1785,25 +1785,27 @@ impl Steps<'_, '_> {
     }
 
     fn values(&self) -> Step {
+        // `pvc-resize values --FLAG VALUE --path P --write -- FILE`: the size, or the class.
+        let write = |flag: &str, value: &str, p: &str| Command {
+            argv: [
+                "pvc-resize",
+                "values",
+                flag,
+                value,
+                "--path",
+                p,
+                "--write",
+                "--",
+                self.values_file,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            mutating: true,
+        };
         let mut commands: Vec<Command> = self
             .vpaths
             .iter()
-            .map(|p| Command {
-                argv: [
-                    "pvc-resize",
-                    "values",
-                    "--size",
-                    self.size(),
-                    "--path",
-                    p,
-                    "--write",
-                    "--",
-                    self.values_file,
-                ]
-                .map(str::to_owned)
-                .to_vec(),
-                mutating: true,
-            })
+            .map(|p| write("--size", self.size(), p))
             .collect();
         let class_paths = attributes::class_paths(self.targets);
         let mut title = format!(
@@ -1816,24 +1818,11 @@ impl Steps<'_, '_> {
             && !class_paths.is_empty()
         {
             title.push_str(&format!(", and {} to {class}", class_paths.join(" ")));
-            commands.extend(class_paths.iter().map(|p| {
-                Command {
-                    argv: [
-                        "pvc-resize",
-                        "values",
-                        "--volume-attributes-class",
-                        class,
-                        "--path",
-                        p,
-                        "--write",
-                        "--",
-                        self.values_file,
-                    ]
-                    .map(str::to_owned)
-                    .to_vec(),
-                    mutating: true,
-                }
-            }));
+            commands.extend(
+                class_paths
+                    .iter()
+                    .map(|p| write("--volume-attributes-class", class, p)),
+            );
         }
         step(
             "values",
