@@ -25,6 +25,41 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
         diag.log = Some(f);
         diag.log_path = Some(path.into());
     }
+    let claim_typemeta = a.claim_typemeta;
+    let opts = options(a)?;
+    let input = fsutil::read_text("-").map_err(|e| anyhow!(e))?;
+    let outcome = post_render::post_render(&input, &opts).map_err(|e| match e.pos {
+        Some(_) => anyhow!("<stdin>:{e}"),
+        None => anyhow!("<stdin>: {e}"),
+    })?;
+    // What was done is said once the whole stream is written: a failed write (a full disk, a
+    // closed pipe) must not follow lines that report success.
+    let mut said = report(&outcome);
+    let written = if claim_typemeta {
+        let output = outcome.output.to_string();
+        let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
+        for (sts, claim, line) in &added.claims {
+            said.push(format!(
+                "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
+            ));
+        }
+        emit(added.output.as_bytes())?
+    } else {
+        emit_parts(outcome.output.segments().map(str::as_bytes))?
+    };
+    said.push(format!(
+        "pvc-resize: {} documents in, {} out",
+        outcome.documents, outcome.documents
+    ));
+    if written {
+        said.iter().for_each(|line| diag.say(line));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The post-renderer's options from its arguments, refused before stdin is read when they ask
+/// for nothing or name no claim; the `--patch` files are read here.
+fn options(a: PostRenderArgs) -> Result<Options> {
     if a.size.is_none()
         && a.volume_attributes_class.is_none()
         && a.patches.is_empty()
@@ -54,8 +89,7 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
         }
         patches = Some(set);
     }
-    let input = fsutil::read_text("-").map_err(|e| anyhow!(e))?;
-    let opts = Options {
+    Ok(Options {
         kubernetes_version: a.kubernetes_version,
         size,
         volume_attributes_class: a.volume_attributes_class,
@@ -64,24 +98,23 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
         patches,
         parse_all: a.parse_all,
         ..Options::default()
-    };
-    let outcome = post_render::post_render(&input, &opts).map_err(|e| match e.pos {
-        Some(_) => anyhow!("<stdin>:{e}"),
-        None => anyhow!("<stdin>: {e}"),
-    })?;
-    // What was done is said once the whole stream is written: a failed write (a full disk, a
-    // closed pipe) must not follow lines that report success.
+    })
+}
+
+/// The lines that say what the post-renderer did: warnings, notes, each claim's size and class,
+/// each patch applied.
+fn report(outcome: &post_render::Outcome) -> Vec<String> {
     let mut said: Vec<String> = outcome
         .warnings
         .iter()
         .map(|w| format!("pvc-resize: warning: {w}"))
+        .chain(
+            outcome
+                .notes
+                .iter()
+                .map(|n| format!("pvc-resize: note: {n}")),
+        )
         .collect();
-    said.extend(
-        outcome
-            .notes
-            .iter()
-            .map(|n| format!("pvc-resize: note: {n}")),
-    );
     for c in &outcome.claims {
         let what = if c.changed {
             format!("{} -> {}", c.old, c.new)
@@ -114,24 +147,5 @@ pub(crate) fn run_post_render(a: PostRenderArgs, diag: &mut Diag) -> Result<Exit
             .iter()
             .map(|p| format!("pvc-resize: patched {p}")),
     );
-    let written = if a.claim_typemeta {
-        let output = outcome.output.to_string();
-        let added = argocd::add_claim_typemeta(&output).map_err(|e| anyhow!("<stdin>:{e}"))?;
-        for (sts, claim, line) in &added.claims {
-            said.push(format!(
-                "pvc-resize: <stdin>:{line}: StatefulSet {sts} claim {claim}: apiVersion/kind added"
-            ));
-        }
-        emit(added.output.as_bytes())?
-    } else {
-        emit_parts(outcome.output.segments().map(str::as_bytes))?
-    };
-    said.push(format!(
-        "pvc-resize: {} documents in, {} out",
-        outcome.documents, outcome.documents
-    ));
-    if written {
-        said.iter().for_each(|line| diag.say(line));
-    }
-    Ok(ExitCode::SUCCESS)
+    said
 }

@@ -1564,58 +1564,7 @@ fn preflight(
         title,
         commands,
     };
-    let mut sts = Vec::new();
-    let mut pvcs = Vec::new();
-    for t in targets {
-        if t.is_statefulset() {
-            sts.push(kubectl(input, false, &[
-            "get",
-            "statefulset",
-            &t.statefulset,
-            "-o",
-            "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
-            ]));
-        }
-        for p in &t.pvcs {
-            pvcs.push(kubectl(input, false, &[
-                "get",
-                "pvc",
-                &p.name,
-                "-o",
-                "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
-            ]));
-        }
-        for p in t
-            .pvcs
-            .iter()
-            .filter(|p| t.is_statefulset() && t.ordinals().contains(p.ordinal))
-        {
-            pvcs.push(kubectl(
-                input,
-                false,
-                &[
-                    "get",
-                    "pod",
-                    &p.pod,
-                    "-o",
-                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-                ],
-            ));
-        }
-        if let Some(sc) = &t.storage_class {
-            pvcs.push(kubectl(
-                input,
-                false,
-                &[
-                    "get",
-                    "storageclass",
-                    sc,
-                    "-o",
-                    "jsonpath={.allowVolumeExpansion}",
-                ],
-            ));
-        }
-    }
+    let (sts, pvcs) = target_reads(input, targets);
     let mut checks = vec![
         check("tools", format!("kubectl, helm and pvc-resize are on PATH; {values_file} exists"), vec![]),
         check(
@@ -1670,6 +1619,64 @@ fn preflight(
         ));
     }
     checks
+}
+
+/// The preflight's reads of each target: its StatefulSet's retention and update fields, and its
+/// PVCs, their pods' readiness and their StorageClass's expansion (checks `statefulsets`, `pvcs`).
+fn target_reads(input: &Input<'_>, targets: &[Target]) -> (Vec<Command>, Vec<Command>) {
+    let mut sts = Vec::new();
+    let mut pvcs = Vec::new();
+    for t in targets {
+        if t.is_statefulset() {
+            sts.push(kubectl(input, false, &[
+            "get",
+            "statefulset",
+            &t.statefulset,
+            "-o",
+            "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
+            ]));
+        }
+        for p in &t.pvcs {
+            pvcs.push(kubectl(input, false, &[
+                "get",
+                "pvc",
+                &p.name,
+                "-o",
+                "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
+            ]));
+        }
+        for p in t
+            .pvcs
+            .iter()
+            .filter(|p| t.is_statefulset() && t.ordinals().contains(p.ordinal))
+        {
+            pvcs.push(kubectl(
+                input,
+                false,
+                &[
+                    "get",
+                    "pod",
+                    &p.pod,
+                    "-o",
+                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+                ],
+            ));
+        }
+        if let Some(sc) = &t.storage_class {
+            pvcs.push(kubectl(
+                input,
+                false,
+                &[
+                    "get",
+                    "storageclass",
+                    sc,
+                    "-o",
+                    "jsonpath={.allowVolumeExpansion}",
+                ],
+            ));
+        }
+    }
+    (sts, pvcs)
 }
 
 fn chart_label(input: &Input<'_>, version: &str) -> String {

@@ -280,6 +280,30 @@ pub fn markdown(plan: &Plan) -> String {
             .map(|c| format!(", VolumeAttributesClass `{c}`"))
             .unwrap_or_default()
     );
+    markdown_targets(&mut o, plan);
+    markdown_findings(&mut o, plan);
+    if plan.blocking {
+        let _ = writeln!(
+            o,
+            "\n**A blocking finding stops the plan: no steps until it is resolved.**"
+        );
+    }
+    markdown_steps(&mut o, plan);
+    if !plan.steps.is_empty() {
+        post_renderer(&mut o, plan, "### ", "");
+    }
+    let _ = writeln!(o, "### Rollback notes\n");
+    for r in &plan.rollback {
+        let _ = writeln!(o, "- {r}");
+    }
+    let mut d = String::new();
+    diffs(&mut d, plan, "```diff\n");
+    o.push_str(&d);
+    o
+}
+
+/// The markdown table of the targets, and of their VolumeAttributesClass when one is asked.
+fn markdown_targets(o: &mut String, plan: &Plan) {
     let plain = plan.targets.iter().any(|t| !t.is_statefulset());
     let _ = writeln!(
         o,
@@ -348,6 +372,10 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
     }
+}
+
+/// The markdown list of the preflight findings, each with its hint.
+fn markdown_findings(o: &mut String, plan: &Plan) {
     let _ = writeln!(o, "\n### Preflight\n");
     for f in &plan.findings {
         let icon = match f.severity {
@@ -364,12 +392,10 @@ pub fn markdown(plan: &Plan) -> String {
             None => o.push('\n'),
         }
     }
-    if plan.blocking {
-        let _ = writeln!(
-            o,
-            "\n**A blocking finding stops the plan: no steps until it is resolved.**"
-        );
-    }
+}
+
+/// The markdown list of the steps, with their checks and commands.
+fn markdown_steps(o: &mut String, plan: &Plan) {
     if !plan.steps.is_empty() {
         let _ = writeln!(o, "\n### Steps\n");
     }
@@ -397,17 +423,6 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(o, "   ```\n");
         }
     }
-    if !plan.steps.is_empty() {
-        post_renderer(&mut o, plan, "### ", "");
-    }
-    let _ = writeln!(o, "### Rollback notes\n");
-    for r in &plan.rollback {
-        let _ = writeln!(o, "- {r}");
-    }
-    let mut d = String::new();
-    diffs(&mut d, plan, "```diff\n");
-    o.push_str(&d);
-    o
 }
 
 /// The JSON format (`schema/plan.schema.json`).
