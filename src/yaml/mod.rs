@@ -380,6 +380,43 @@ enum Frame {
     },
 }
 
+impl Frame {
+    /// A collection just opened at `start`: a mapping or a sequence, with nothing in it yet.
+    fn open(mapping: bool, start: usize, pos: Pos, anchor: usize, flow: bool) -> Frame {
+        if mapping {
+            let (entries, key) = (Vec::new(), None);
+            Frame::Mapping {
+                start,
+                pos,
+                anchor,
+                flow,
+                entries,
+                key,
+            }
+        } else {
+            let items = Vec::new();
+            Frame::Sequence {
+                start,
+                pos,
+                anchor,
+                flow,
+                items,
+            }
+        }
+    }
+}
+
+/// Whether an event may carry properties (a tag, an anchor) that go-yaml reads its own way: an
+/// alias always; a scalar or a collection only when the text holds a `!` or `&` at all.
+fn may_carry_properties(event: &Event<'_>, text_has_them: bool) -> bool {
+    matches!(event, Event::Alias(_))
+        || (text_has_them
+            && matches!(
+                event,
+                Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..)
+            ))
+}
+
 /// Parses every document of a YAML stream. `base` is added to every byte offset and `line_base`
 /// to every line number (for a document cut out of a larger stream).
 pub fn parse_stream(
@@ -473,19 +510,8 @@ fn parse_events(
             None,
         )
     };
-    if let Some(at) = leading_document_end(src) {
-        return Err(err(
-            pos_of_offset(src, at),
-            Class::Other,
-            "a document end marker (`...`) before any document: Helm's YAML reader (go-yaml) refuses it (\"did not find expected node content\"); remove the line".to_owned(),
-        ));
-    }
-    if let Some(at) = unicode_line_break(src) {
-        return Err(err(
-            pos_of_offset(src, at),
-            Class::LineSeparator,
-            "a raw Unicode line separator (U+2028, U+2029 or U+0085): Helm's YAML reader (go-yaml, YAML 1.1) takes it for a line break, YAML 1.2 readers for a character, so they read different data; write it as an escape in double quotes (\"\\L\", \"\\P\", \"\\N\") or remove it".to_owned(),
-        ));
+    if let Some((at, class, message)) = refused_before_parsing(src) {
+        return Err(err(pos_of_offset(src, at), class, message));
     }
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -498,61 +524,29 @@ fn parse_events(
         block_nesting_limit: MAX_DEPTH,
     };
     for item in Parser::new_from_str_with_options(parsed, options) {
-        let (event, span) = match item {
-            Ok(x) => x,
-            Err(e) => {
-                let mut pos = pos_of(e.marker());
-                let mut retry = None;
-                if e.info().contains("tab") {
-                    let line;
-                    (pos, line) = tab_position(parsed, pos);
-                    if e.info().contains("tabs disallowed within this context") {
-                        retry = line;
-                    }
-                }
-                let mut message = e.info().to_owned();
-                if message.contains("recursion limit exceeded") {
-                    message = too_deep();
-                } else if message.contains("unknown escape") {
-                    message.push_str(" (go-yaml also takes `\\'` for `'`, which YAML 1.2 and pvc-resize do not: write `'`)");
-                }
-                return Err((err(pos, Class::of_parser(e.kind()), message).0, retry));
-            }
-        };
+        let (event, span) = item.map_err(|e| {
+            let (pos, retry, message) = parser_error(parsed, &e);
+            (err(pos, Class::of_parser(e.kind()), message).0, retry)
+        })?;
         let range = span.byte_range().unwrap_or(0..0);
         let range = range.start + base..range.end + base;
         let pos = shift(pos_of(&span.start));
         let local = range.start - base;
-        let alias = matches!(event, Event::Alias(_));
-        if alias
-            || (may_have_properties
-                && matches!(
-                    event,
-                    Event::Scalar(..) | Event::MappingStart(..) | Event::SequenceStart(..)
-                ))
-        {
-            go_yaml_properties(src, local, alias)
+        if may_carry_properties(&event, may_have_properties) {
+            go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
                 .map_err(|(at, class, message)| err(pos_of_offset(src, at), class, message))?;
         }
+        if let Some((at, class, message)) =
+            refused_event(src, &stack, &event, local, range.end - base)
+        {
+            return Err(err(
+                at.map_or(pos, |at| pos_of_offset(src, at)),
+                class,
+                message,
+            ));
+        }
+        let opens_mapping = matches!(event, Event::MappingStart(..));
         let node = match event {
-            Event::DocumentStart(_, Some(v)) => {
-                return Err(err(
-                    pos,
-                    Class::Directive,
-                    format!(
-                        "a `%YAML {}.{}` directive: Helm 3 refuses every version but 1.1 (\"found incompatible YAML document\") and Helm 4 refuses the directive in a values file; remove it",
-                        v.major, v.minor
-                    ),
-                ));
-            }
-            Event::DocumentStart(true, None) if directive_before(src, local).is_some() => {
-                let at = directive_before(src, local).unwrap_or(local);
-                return Err(err(
-                    pos_of_offset(src, at),
-                    Class::Directive,
-                    "a directive (`%TAG ...`): Helm 4 splits a values file on its `---` lines and refuses the directive left alone before it (\"did not find expected <document start>\"); remove it and write tags out in full".to_owned(),
-                ));
-            }
             Event::DocumentStart(..) => {
                 root = None;
                 continue;
@@ -561,34 +555,24 @@ fn parse_events(
                 docs.push(Document { root: root.take() });
                 continue;
             }
-            Event::Scalar(ref text, ScalarStyle::Plain, ..)
-                if range.end > range.start
-                    && in_flow(&stack)
-                    && colon_glued(src, range.end - base) =>
-            {
-                return Err(err(
-                    pos,
-                    Class::ColonGlued,
-                    format!(
-                        "`{text}:` directly followed by `{}` inside braces or brackets: Helm's YAML reader (go-yaml) keeps the `:` in the text ({:?}, a key with no value or a plain value), YAML 1.2 readers take it for the colon after a key {text:?}; Helm and pvc-resize would read different data. Put a space after the colon (`{text}: `), or quote the text if the colon belongs to it",
-                        &src[range.end - base + 1..range.end - base + 2],
-                        format!("{text}:"),
-                    ),
-                ));
-            }
-            Event::Scalar(value, style, anchor, tag) => Node {
-                kind: Kind::Scalar {
-                    value: go_yaml_scalar(src, local, range.end - base, value.into_owned(), style)
-                        .map_err(|(at, message)| {
-                            err(pos_of_offset(src, at), Class::UnknownEscape, message)
-                        })?,
+            Event::Scalar(value, style, anchor, tag) => {
+                let end = range.end - base;
+                let value = go_yaml_scalar(src, local, end, value.into_owned(), style).map_err(
+                    |(at, message)| err(pos_of_offset(src, at), Class::UnknownEscape, message),
+                )?;
+                let kind = Kind::Scalar {
+                    value,
                     style: style_of(style),
-                },
-                span: range,
-                pos,
-                anchor,
-                tag: tag.map(|t| tag_name(&t)),
-            },
+                };
+                let tag = tag.map(|t| tag_name(&t));
+                Node {
+                    kind,
+                    span: range,
+                    pos,
+                    anchor,
+                    tag,
+                }
+            }
             Event::Alias(id) => Node {
                 kind: Kind::Alias(id),
                 span: range,
@@ -596,98 +580,18 @@ fn parse_events(
                 anchor: 0,
                 tag: None,
             },
-            Event::MappingStart(..) | Event::SequenceStart(..) if stack.len() >= MAX_DEPTH => {
-                return Err(err(pos, Class::TooDeep, too_deep()));
-            }
-            Event::MappingStart(style, anchor, _) => {
-                stack.push(Frame::Mapping {
-                    start: range.start,
-                    pos,
-                    anchor,
-                    flow: style == StructureStyle::Flow,
-                    entries: Vec::new(),
-                    key: None,
-                });
-                continue;
-            }
-            Event::SequenceStart(style, anchor, _) => {
-                stack.push(Frame::Sequence {
-                    start: range.start,
-                    pos,
-                    anchor,
-                    flow: style == StructureStyle::Flow,
-                    items: Vec::new(),
-                });
+            Event::MappingStart(style, anchor, _) | Event::SequenceStart(style, anchor, _) => {
+                let flow = style == StructureStyle::Flow;
+                stack.push(Frame::open(opens_mapping, range.start, pos, anchor, flow));
                 continue;
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let frame = stack.pop().expect("parser balances collections");
-                match frame {
-                    Frame::Mapping {
-                        start,
-                        pos,
-                        anchor,
-                        flow,
-                        entries,
-                        ..
-                    } => {
-                        let end = if flow {
-                            range.end
-                        } else {
-                            entries.last().map_or(start, |(_, v)| v.span.end)
-                        };
-                        // Unique keys: Helm's YAML loader refuses duplicates, so do we.
-                        check_duplicates(&entries).map_err(|(pos, message)| {
-                            let class = Class::DuplicateKey;
-                            (
-                                SyntaxError {
-                                    pos,
-                                    message,
-                                    class,
-                                },
-                                None,
-                            )
-                        })?;
-                        Node {
-                            kind: Kind::Mapping { entries, flow },
-                            span: start..end,
-                            pos,
-                            anchor,
-                            tag: None,
-                        }
-                    }
-                    Frame::Sequence {
-                        start,
-                        pos,
-                        anchor,
-                        flow,
-                        items,
-                    } => {
-                        let end = if flow {
-                            range.end
-                        } else {
-                            items.last().map_or(start, |v| v.span.end)
-                        };
-                        Node {
-                            kind: Kind::Sequence { items, flow },
-                            span: start..end,
-                            pos,
-                            anchor,
-                            tag: None,
-                        }
-                    }
-                }
+                close(frame, range.end)?
             }
             _ => continue,
         };
-        match stack.last_mut() {
-            None => root = Some(node),
-            Some(Frame::Sequence { items, .. }) => items.push(node),
-            Some(Frame::Mapping { entries, key, .. }) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
-        }
+        attach(&mut stack, &mut root, node);
     }
     if let Some((at, message)) = tabs::refused(src, base, &docs) {
         return Err(err(
@@ -697,6 +601,168 @@ fn parse_events(
         ));
     }
     Ok(docs)
+}
+
+/// What Helm's reader refuses before any event: a `...` before any document, a raw Unicode line
+/// separator. The offset, the class and the message.
+fn refused_before_parsing(src: &str) -> Option<(usize, Class, String)> {
+    if let Some(at) = leading_document_end(src) {
+        return Some((
+            at,
+            Class::Other,
+            "a document end marker (`...`) before any document: Helm's YAML reader (go-yaml) refuses it (\"did not find expected node content\"); remove the line".to_owned(),
+        ));
+    }
+    unicode_line_break(src).map(|at| {
+        (
+            at,
+            Class::LineSeparator,
+            "a raw Unicode line separator (U+2028, U+2029 or U+0085): Helm's YAML reader (go-yaml, YAML 1.1) takes it for a line break, YAML 1.2 readers for a character, so they read different data; write it as an escape in double quotes (\"\\L\", \"\\P\", \"\\N\") or remove it".to_owned(),
+        )
+    })
+}
+
+/// What Helm refuses in an event the YAML 1.2 parser accepts: a `%YAML` or `%TAG` directive, a
+/// `:` glued to a flow indicator, a collection nested deeper than go-yaml reads. The offset of
+/// the place (`None`: the event's own), the class and the message. `local` and `end` are the
+/// event's span in `src`.
+fn refused_event(
+    src: &str,
+    stack: &[Frame],
+    event: &Event<'_>,
+    local: usize,
+    end: usize,
+) -> Option<(Option<usize>, Class, String)> {
+    match event {
+        Event::DocumentStart(_, Some(v)) => Some((
+            None,
+            Class::Directive,
+            format!(
+                "a `%YAML {}.{}` directive: Helm 3 refuses every version but 1.1 (\"found incompatible YAML document\") and Helm 4 refuses the directive in a values file; remove it",
+                v.major, v.minor
+            ),
+        )),
+        Event::DocumentStart(true, None) => directive_before(src, local).map(|at| {
+            (
+                Some(at),
+                Class::Directive,
+                "a directive (`%TAG ...`): Helm 4 splits a values file on its `---` lines and refuses the directive left alone before it (\"did not find expected <document start>\"); remove it and write tags out in full".to_owned(),
+            )
+        }),
+        Event::Scalar(text, ScalarStyle::Plain, ..)
+            if end > local && in_flow(stack) && colon_glued(src, end) =>
+        {
+            Some((
+                None,
+                Class::ColonGlued,
+                format!(
+                    "`{text}:` directly followed by `{}` inside braces or brackets: Helm's YAML reader (go-yaml) keeps the `:` in the text ({:?}, a key with no value or a plain value), YAML 1.2 readers take it for the colon after a key {text:?}; Helm and pvc-resize would read different data. Put a space after the colon (`{text}: `), or quote the text if the colon belongs to it",
+                    &src[end + 1..end + 2],
+                    format!("{text}:"),
+                ),
+            ))
+        }
+        Event::MappingStart(..) | Event::SequenceStart(..) if stack.len() >= MAX_DEPTH => {
+            Some((None, Class::TooDeep, too_deep()))
+        }
+        _ => None,
+    }
+}
+
+/// Puts a finished node where it belongs: the document's root, the next item of the open
+/// sequence, or the key or value of the open mapping's next entry.
+fn attach(stack: &mut [Frame], root: &mut Option<Node>, node: Node) {
+    match stack.last_mut() {
+        None => *root = Some(node),
+        Some(Frame::Sequence { items, .. }) => items.push(node),
+        Some(Frame::Mapping { entries, key, .. }) => match key.take() {
+            None => *key = Some(node),
+            Some(k) => entries.push((k, node)),
+        },
+    }
+}
+
+/// The parser's error as the reader says it: its position (a tab's own, for a tab), the offset
+/// of the line to retry with its indentation's tabs as spaces, and the message.
+fn parser_error(parsed: &str, e: &granit_parser::ScanError) -> (Pos, Option<usize>, String) {
+    let mut pos = pos_of(e.marker());
+    let mut retry = None;
+    if e.info().contains("tab") {
+        let line;
+        (pos, line) = tab_position(parsed, pos);
+        if e.info().contains("tabs disallowed within this context") {
+            retry = line;
+        }
+    }
+    let mut message = e.info().to_owned();
+    if message.contains("recursion limit exceeded") {
+        message = too_deep();
+    } else if message.contains("unknown escape") {
+        message.push_str(
+            " (go-yaml also takes `\\'` for `'`, which YAML 1.2 and pvc-resize do not: write `'`)",
+        );
+    }
+    (pos, retry, message)
+}
+
+/// The node of a collection whose end event ends at `end`: a block collection ends with its
+/// last item, a flow one at its bracket. A mapping with a key twice is refused, as Helm's YAML
+/// loader refuses it.
+fn close(frame: Frame, end: usize) -> Result<Node, (SyntaxError, Option<usize>)> {
+    match frame {
+        Frame::Mapping {
+            start,
+            pos,
+            anchor,
+            flow,
+            entries,
+            ..
+        } => {
+            let end = if flow {
+                end
+            } else {
+                entries.last().map_or(start, |(_, v)| v.span.end)
+            };
+            check_duplicates(&entries).map_err(|(pos, message)| {
+                let class = Class::DuplicateKey;
+                (
+                    SyntaxError {
+                        pos,
+                        message,
+                        class,
+                    },
+                    None,
+                )
+            })?;
+            Ok(Node {
+                kind: Kind::Mapping { entries, flow },
+                span: start..end,
+                pos,
+                anchor,
+                tag: None,
+            })
+        }
+        Frame::Sequence {
+            start,
+            pos,
+            anchor,
+            flow,
+            items,
+        } => {
+            let end = if flow {
+                end
+            } else {
+                items.last().map_or(start, |v| v.span.end)
+            };
+            Ok(Node {
+                kind: Kind::Sequence { items, flow },
+                span: start..end,
+                pos,
+                anchor,
+                tag: None,
+            })
+        }
+    }
 }
 
 /// A scalar's value as go-yaml reads it, where that differs from YAML 1.2: a block scalar that
