@@ -530,7 +530,9 @@ fn parse_events(
         })?;
         let range = span.byte_range().unwrap_or(0..0);
         let range = range.start + base..range.end + base;
-        let pos = shift(pos_of(&span.start));
+        // `err` shifts a position into the stream's lines; a node's own position is shifted here.
+        let at_event = pos_of(&span.start);
+        let pos = shift(at_event);
         let local = range.start - base;
         if may_carry_properties(&event, may_have_properties) {
             go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
@@ -540,7 +542,7 @@ fn parse_events(
             refused_event(src, &stack, &event, local, range.end - base)
         {
             return Err(err(
-                at.map_or(pos, |at| pos_of_offset(src, at)),
+                at.map_or(at_event, |at| pos_of_offset(src, at)),
                 class,
                 message,
             ));
@@ -1438,6 +1440,33 @@ mod tests {
             );
             let ok = format!("<<: {{m: 1}}\n{keys}<<: {{m: 2}}\n");
             assert!(parse_stream(&ok, 0, 0).is_ok(), "{n}");
+        }
+    }
+
+    /// A document cut out of a stream (`line_base` > 0) reports every refusal at its line in the
+    /// stream, once shifted: the refusals of an event the parser accepts (a `:` glued to a flow
+    /// indicator, a directive, nesting deeper than go-yaml reads) were shifted twice.
+    #[test]
+    fn refusals_in_a_later_document_name_its_line_in_the_stream() {
+        let deep = format!(
+            "a: {}{}\n",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        for (doc, class) in [
+            ("a: 1\nb: {x:,y: 1}\n".to_owned(), Class::ColonGlued),
+            ("%YAML 1.2\n---\nb: 2\n".to_owned(), Class::Directive),
+            (format!("a: 1\n{deep}"), Class::TooDeep),
+            ("a: 1\nb: 2\nb: 3\n".to_owned(), Class::DuplicateKey),
+        ] {
+            let local = parse_stream(&doc, 0, 0).unwrap_err();
+            let shifted = parse_stream(&doc, 500, 40).unwrap_err();
+            assert_eq!(local.class, class, "{doc:?}: {local}");
+            let want = Pos {
+                line: local.pos.line + 40,
+                col: local.pos.col,
+            };
+            assert_eq!(shifted.pos, want, "{doc:?}: {shifted}");
         }
     }
 
