@@ -335,12 +335,22 @@ pub struct CheckArgs {
     #[arg(long = "path", value_name = "P")]
     pub paths: Vec<String>,
     /// The chart the values are for (a local folder or .tgz): its size paths, read from its templates
-    /// and proven with Helm, replace the built-in table of known layouts (values files only)
+    /// and proven with Helm, replace the built-in table of known layouts, and the chart rendered
+    /// with each side's values is compared by the StatefulSet update rules (values files only)
     #[arg(long, value_name = "DIR|TGZ", conflicts_with = "base_manifests")]
     pub chart: Option<String>,
     /// The Helm program that proves the paths of --chart (default: helm on PATH)
     #[arg(long, value_name = "PROGRAM", requires = "chart")]
     pub helm: Option<String>,
+    /// The release name --chart renders both sides with (it is in the StatefulSets' names, e.g.
+    /// for --allow-removed)
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "chart",
+        default_value = "release"
+    )]
+    pub release: String,
     /// Output format: text, JSON (schema/report.schema.json), GitHub workflow commands, SARIF 2.1.0
     #[arg(long, default_value = "text", value_parser = Format::NAMES)]
     pub format: String,

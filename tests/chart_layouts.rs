@@ -137,6 +137,115 @@ fn check_knows_every_path_the_chart_reads_helm4() {
     check_on(&helm);
 }
 
+/// `check --chart` renders the chart with each side's values and compares the StatefulSets by the
+/// update rules, as a render check does: what no table of layouts knows, on charts it has no row
+/// for. Redis without its replicas removes a StatefulSet (an error, accepted by `--allow-removed`
+/// with the name under `--release`); PostgreSQL's `fullnameOverride` renames one (its pods would
+/// start on new, empty PVCs); a storage class is said once (by the value), not again by the render.
+fn check_renders_on(helm: &Path) {
+    let (Some(c), dir) = (charts(), tempfile::tempdir().unwrap()) else {
+        return;
+    };
+    let (helm, d) = (helm.to_str().unwrap(), dir.path());
+    let redis = c.redis.to_str().unwrap();
+    let base = write(d, "rb.yaml", "architecture: replication\n");
+    let head = write(d, "rh.yaml", "architecture: standalone\n");
+    let argv = [
+        "check",
+        "--base",
+        &base,
+        "--head",
+        &head,
+        "--release",
+        "cache",
+    ];
+    let o = run(&with_chart(&argv, redis, helm));
+    let out = common::stdout(&o);
+    assert_eq!(common::code(&o), 1, "{out}{}", common::stderr(&o));
+    let place = format!("{head}:1:1: error[statefulset-removed]: StatefulSet cache-redis-replicas");
+    assert!(out.contains(&place), "{out}");
+    // The hint's command is this check with --allow-removed, and it runs.
+    let accept = format!(
+        "`pvc-resize check --base {base} --head {head} --chart {redis} --release cache --allow-removed cache-redis-replicas`"
+    );
+    assert!(out.contains(&accept), "{out}");
+    let mut accepted = with_chart(&argv, redis, helm);
+    accepted.extend(["--allow-removed", "cache-redis-replicas"]);
+    let o = run(&accepted);
+    assert_eq!(common::code(&o), 0, "{}", common::stdout(&o));
+    assert!(common::stdout(&o).contains("warning[statefulset-removed]"));
+    // The table has no Redis layout: without --chart nothing is seen.
+    assert_eq!(common::code(&run(&argv[..5])), 0);
+
+    let pg = c.postgresql.to_str().unwrap();
+    let base = write(d, "pb.yaml", "primary:\n  persistence:\n    size: 8Gi\n");
+    let head = write(
+        d,
+        "ph.yaml",
+        "fullnameOverride: pg\nprimary:\n  persistence:\n    size: 8Gi\n",
+    );
+    let o = run(&with_chart(
+        &["check", "--base", &base, "--head", &head],
+        pg,
+        helm,
+    ));
+    let out = common::stdout(&o);
+    assert_eq!(common::code(&o), 1, "{out}");
+    assert!(
+        out.contains("error[statefulset-removed]: StatefulSet release-postgresql"),
+        "{out}"
+    );
+    assert!(out.contains("it looks renamed to pg"), "{out}");
+    assert!(
+        out.contains("notice[statefulset-added]: StatefulSet pg "),
+        "{out}"
+    );
+    // A new storage class: the value's finding, at its line; the render's is the same news.
+    let head = write(
+        d,
+        "pc.yaml",
+        "primary:\n  persistence:\n    size: 8Gi\n    storageClass: gp3\n",
+    );
+    let o = run(&with_chart(
+        &["check", "--base", &base, "--head", &head],
+        pg,
+        helm,
+    ));
+    let out = common::stdout(&o);
+    assert_eq!(common::code(&o), 1, "{out}");
+    assert!(
+        out.contains(&format!("{head}:4:19: error[immutable]")),
+        "{out}"
+    );
+    assert_eq!(out.matches("error[").count(), 1, "said once: {out}");
+    // The access mode, set where the table has no block, comes from the render alone.
+    let head = write(
+        d,
+        "pa.yaml",
+        "primary:\n  persistence:\n    size: 8Gi\nglobal:\n  defaultStorageClass: fast\n",
+    );
+    let o = run(&with_chart(
+        &["check", "--base", &base, "--head", &head],
+        pg,
+        helm,
+    ));
+    let out = common::stdout(&o);
+    assert_eq!(common::code(&o), 1, "{out}");
+    assert!(out.contains("error[claim-template-changed]: StatefulSet release-postgresql claim template \"data\" changes (spec.storageClassName"), "{out}");
+}
+
+#[test]
+fn check_compares_the_chart_s_renders_helm3() {
+    let Some(helm) = common::helm(3) else { return };
+    check_renders_on(&helm);
+}
+
+#[test]
+fn check_compares_the_chart_s_renders_helm4() {
+    let Some(helm) = common::helm(4) else { return };
+    check_renders_on(&helm);
+}
+
 /// `validate --chart` checks the chart's persistence blocks (an invalid quantity under
 /// `primary.persistence`), which the table's Kafka blocks miss.
 #[test]

@@ -623,6 +623,21 @@ fn values_check_cases() -> Vec<Case> {
         check_values("rename", "kafka:\n", "kafka:\n  fullnameOverride: other\n"),
         check_values("invalid-yaml", "size: 20Gi", "size: [20Gi"),
         check_values("multiple-documents", "kafka:\n", "a: 1\n---\nkafka:\n"),
+        // With --chart, the chart's two renders: a StatefulSet the head's values remove.
+        case(
+            "statefulset-removed by the values, with --chart",
+            &[
+                ("base.yaml", "cache:\n  enabled: true\n"),
+                ("head.yaml", "cache:\n  enabled: false\n"),
+            ],
+            "check --base base.yaml --head head.yaml --chart demo --helm HELM3 --format json",
+        )
+        .with_file("demo/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n")
+        .with_file("demo/values.yaml", "cache:\n  enabled: true\n  size: 1Gi\n")
+        .with_file(
+            "demo/templates/sts.yaml",
+            "{{- if .Values.cache.enabled }}\napiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {{ .Release.Name }}-cache\nspec:\n  serviceName: cache\n  selector:\n    matchLabels: {app: cache}\n  template:\n    metadata:\n      labels: {app: cache}\n    spec:\n      containers: [{name: c, image: i}]\n  volumeClaimTemplates:\n  - metadata:\n      name: data\n    spec:\n      accessModes: [ReadWriteOnce]\n      resources:\n        requests:\n          storage: {{ .Values.cache.size }}\n{{- end }}\n",
+        ),
         case(
             "enable, block-added, replicas-down, replicas-set",
             &[

@@ -285,6 +285,29 @@ pub fn compare(
     head: &str,
     version: KubeVersion,
 ) -> Result<Compared, String> {
+    compare_as(base_file, base, head_file, head, version, true)
+}
+
+/// The same for two renders that `check --chart` made from values files: a head render with no
+/// object is the chart's answer to the head's values (every StatefulSet removed), not a broken
+/// file, so it is compared like any other.
+pub fn compare_chart_renders(
+    base: &str,
+    head: &str,
+    names: (&str, &str),
+    version: KubeVersion,
+) -> Result<Compared, String> {
+    compare_as(names.0, base, names.1, head, version, false)
+}
+
+fn compare_as(
+    base_file: &str,
+    base: &str,
+    head_file: &str,
+    head: &str,
+    version: KubeVersion,
+    refuse_empty: bool,
+) -> Result<Compared, String> {
     let (old, _) = statefulsets(base_file, base, &|s| s.detach(true).pack())?;
     let by_name = index(&old);
     let olds_of = |n: &Sts| namesakes(&old, &by_name, n);
@@ -300,7 +323,7 @@ pub fn compare(
             .collect();
         (n.detach(false).pack(), compared)
     })?;
-    if documents == 0 {
+    if documents == 0 && refuse_empty {
         // What validate and post-render refuse: Helm 3 would delete every resource.
         return Err(format!(
             "{head_file}:1:1: no Kubernetes object in the head render (the file is empty, or holds only comments and `---`): an upgrade with it would delete every resource of the release\n  hint: check that the chart rendered anything (`helm template ...` and its exit status)"

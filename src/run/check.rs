@@ -36,18 +36,7 @@ pub(crate) fn check_findings(
             bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
         }
         let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
-        let version = KubeVersion::parse(&a.kubernetes_version).map_err(|e| {
-            anyhow!(fsutil::hinted(
-                format!("--kubernetes-version: {e}"),
-                "give the cluster's minor version, e.g. --kubernetes-version 1.33 (`kubectl version` prints it)"
-            ))
-        })?;
-        if version.beyond_known() {
-            diag.say(&format!(
-                "pvc-resize: note: Kubernetes {version} is newer than the rules this tool knows; the rules of 1.{} apply",
-                versions::NEWEST
-            ));
-        }
+        let version = kube_version(a, diag)?;
         let c = update_rules::compare(&file(base), &base_text, &file(head), &head_text, version)
             .map_err(|e| anyhow!(e))?;
         diag.say(&format!(
@@ -75,24 +64,54 @@ pub(crate) fn check_findings(
         .map_or(head.name.as_str(), |(_, path)| path)
         .to_owned();
     let layout = match a.chart.as_deref() {
-        Some(chart) => {
-            // The claims of both sides: a head that enables a block renders claims the base has not.
-            chart_size_paths(chart, a.helm.as_deref(), &[&base_text, &head_text], diag)?
-        }
+        // The claims of both sides: a head that enables a block renders claims the base has not.
+        Some(chart) => chart_layout(
+            chart,
+            a.helm.as_deref(),
+            &[&base_text, &head_text],
+            Some(&a.release),
+            diag,
+        )?,
         None => None,
     };
-    let findings = match layout {
-        Some(paths) => {
-            let blocks = size_blocks(&paths, diag);
+    let findings = match (layout, a.chart.as_deref()) {
+        (Some(l), Some(chart)) => {
+            let blocks = size_blocks(&l.paths, diag);
             diag.say(&format!(
-                "pvc-resize: the chart's size paths (proven with helm template): {}",
-                paths.join(", ")
+                "pvc-resize: the chart's size paths (proven with helm template): {}; its StatefulSets compared as rendered with each side's values",
+                l.paths.join(", ")
             ));
-            check::compare_blocks(&base, &head, &blocks, &a.paths)
+            let version = kube_version(a, diag)?;
+            let renders = check::rendered::Renders {
+                chart,
+                release: &a.release,
+                base: &l.renders[0],
+                head: &l.renders[1],
+                owners: &l.owners,
+            };
+            check::compare_rendered(&base, &head, &blocks, &a.paths, &renders, version)
+                .map_err(|e| anyhow!("--chart {chart}: {e}"))?
         }
-        None => check::compare(&base, &head, &a.paths),
+        _ => check::compare(&base, &head, &a.paths),
     };
     Ok(Checked::Findings(findings))
+}
+
+/// `--kubernetes-version`, refused unless `1.N`; a version newer than the known rules is said.
+fn kube_version(a: &CheckArgs, diag: &mut Diag) -> Result<KubeVersion> {
+    let version = KubeVersion::parse(&a.kubernetes_version).map_err(|e| {
+        anyhow!(fsutil::hinted(
+            format!("--kubernetes-version: {e}"),
+            "give the cluster's minor version, e.g. --kubernetes-version 1.33 (`kubectl version` prints it)"
+        ))
+    })?;
+    if version.beyond_known() {
+        diag.say(&format!(
+            "pvc-resize: note: Kubernetes {version} is newer than the rules this tool knows; the rules of 1.{} apply",
+            versions::NEWEST
+        ));
+    }
+    Ok(version)
 }
 
 /// A values file `check` can't read: said on stderr; with a machine format also the report of

@@ -196,6 +196,28 @@ pub(crate) fn chart_size_paths(
     values: &[&str],
     diag: &mut Diag,
 ) -> Result<Option<Vec<String>>> {
+    let layout = chart_layout(chart, helm, values, None, diag)?;
+    Ok(layout.map(|l| l.paths))
+}
+
+/// What `--chart` tells about a chart, with each values text.
+pub(crate) struct ChartLayout {
+    /// The proven size paths, each once.
+    pub paths: Vec<String>,
+    /// Each proven size path with the object (`Kind/name`) whose claim it sizes.
+    pub owners: Vec<(String, String)>,
+    /// The chart's plain render with each values text, in order (when asked for).
+    pub renders: Vec<String>,
+}
+
+/// The same, and with `render_as` (a release name) each values text's plain render too.
+pub(crate) fn chart_layout(
+    chart: &str,
+    helm: Option<&str>,
+    values: &[&str],
+    render_as: Option<&str>,
+    diag: &mut Diag,
+) -> Result<Option<ChartLayout>> {
     use pvc_resize::charts::{paths, prove, source};
     let Some(dir) = source::local(chart) else {
         anyhow::bail!(pvc_resize::fsutil::hinted(
@@ -216,7 +238,12 @@ pub(crate) fn chart_size_paths(
     } else {
         values.iter().map(|v| Some(*v)).collect()
     };
-    let (mut out, mut unproven): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    let mut layout = ChartLayout {
+        paths: Vec::new(),
+        owners: Vec::new(),
+        renders: Vec::new(),
+    };
+    let mut unproven = Vec::new();
     for text in texts {
         // The values (possibly a REV:PATH read from git) go to Helm as a scratch file, removed after.
         let scratch =
@@ -226,21 +253,32 @@ pub(crate) fn chart_size_paths(
             std::fs::write(&scratch, text)?;
             files.push(scratch.display().to_string());
         }
-        let renderer = prove::Renderer {
+        let mut renderer = prove::Renderer {
             helm: helm.clone(),
             chart: dir.display().to_string(),
             release: "release".to_owned(),
             namespace: "default".to_owned(),
             values: files,
         };
-        let found = paths::all_paths(&read, &renderer);
+        let found = paths::all_paths(&read, &renderer).and_then(|found| {
+            let Some(release) = render_as else {
+                return Ok(found);
+            };
+            renderer.release = release.to_owned();
+            layout.renders.push(renderer.render(None)?);
+            Ok(found)
+        });
         let _ = std::fs::remove_file(&scratch);
         let found = found
             .map_err(|e| anyhow::anyhow!("--chart {chart}: Helm can't render the chart: {e}"))?;
         for f in found {
             match f.path {
-                Some(p) if !out.contains(&p) => out.push(p),
-                Some(_) => {}
+                Some(p) => {
+                    if !layout.paths.contains(&p) {
+                        layout.paths.push(p.clone());
+                    }
+                    layout.owners.push((p, f.claim.object));
+                }
                 None => unproven.push(f.claim.to_string()),
             }
         }
@@ -252,7 +290,7 @@ pub(crate) fn chart_size_paths(
             "pvc-resize: note: {claim}: no values path of --chart {chart} is proven to size it; it is not checked"
         ));
     }
-    Ok(Some(out))
+    Ok(Some(layout))
 }
 
 /// The persistence blocks of proven size paths: `primary.persistence.size` is the block

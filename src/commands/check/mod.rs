@@ -8,6 +8,7 @@ use serde_json::Value;
 
 mod claims;
 mod identity;
+pub mod rendered;
 
 /// A parsed values file: data for comparing, the tree for line numbers.
 pub struct Side {
@@ -92,6 +93,28 @@ pub fn compare_blocks(
     layout: &[String],
     extra: &[String],
 ) -> Vec<Finding> {
+    let mut out = by_blocks(base, head, layout, extra);
+    identity::check(base, head, &mut out);
+    claims::check(base, head, &mut out);
+    finish(out)
+}
+
+/// The same with the chart at hand: the blocks of its proven size paths, and in place of the
+/// table's StatefulSet and claim checks, the chart's two renders compared (`rendered`).
+pub fn compare_rendered(
+    base: &Side,
+    head: &Side,
+    layout: &[String],
+    extra: &[String],
+    renders: &rendered::Renders,
+    version: crate::k8s::versions::KubeVersion,
+) -> Result<Vec<Finding>, String> {
+    let out = by_blocks(base, head, layout, extra);
+    Ok(finish(rendered::merge(base, head, renders, version, out)?))
+}
+
+/// Every block's changes, value by value.
+fn by_blocks(base: &Side, head: &Side, layout: &[String], extra: &[String]) -> Vec<Finding> {
     let mut blocks: Vec<String> = Vec::new();
     for p in layout.iter().chain(extra) {
         let p = p.strip_suffix(".size").unwrap_or(p).to_owned();
@@ -104,9 +127,11 @@ pub fn compare_blocks(
         let path: Vec<&str> = block.split('.').collect();
         compare_block(base, head, &path, &mut out);
     }
-    identity::check(base, head, &mut out);
-    claims::check(base, head, &mut out);
-    // Blocks that share a replica count report its change once.
+    out
+}
+
+/// Blocks that share a replica count report its change once; then in the file's order.
+fn finish(mut out: Vec<Finding>) -> Vec<Finding> {
     let mut seen = Vec::new();
     out.retain(|f| {
         let key = (f.id, f.path.clone());
