@@ -252,3 +252,135 @@ fn formats_and_refusals() {
         );
     }
 }
+
+/// A chart repository on this machine: `helm package` and `helm repo index` of the project's chart,
+/// served over HTTP by Python, and a Helm home of its own (`HELM_*_HOME`) that knows it as `local`.
+struct Repository {
+    server: std::process::Child,
+    env: Vec<(&'static str, PathBuf)>,
+}
+
+impl Repository {
+    fn serve(helm: &Path, dir: &Path) -> Option<Repository> {
+        let python = common::program("python3")?;
+        let served = dir.join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        let ok = |c: &mut std::process::Command| c.status().unwrap().success();
+        assert!(ok(std::process::Command::new(helm)
+            .args(["package", chart().to_str().unwrap(), "--destination"])
+            .arg(&served)));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        assert!(ok(std::process::Command::new(helm).args([
+            "repo",
+            "index",
+            served.to_str().unwrap(),
+            "--url",
+            &url
+        ])));
+        let server = std::process::Command::new(python)
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(&served)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let home = dir.join("helm-home");
+        let env = ["CONFIG", "CACHE", "DATA"]
+            .map(|k| match k {
+                "CONFIG" => ("HELM_CONFIG_HOME", home.join("config")),
+                "CACHE" => ("HELM_CACHE_HOME", home.join("cache")),
+                _ => ("HELM_DATA_HOME", home.join("data")),
+            })
+            .to_vec();
+        let repo = Repository { server, env };
+        // The server may take a moment to listen.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mut add = std::process::Command::new(helm);
+        add.args(["repo", "add", "local", &url])
+            .envs(repo.env.clone());
+        assert!(ok(&mut add), "helm repo add");
+        Some(repo)
+    }
+}
+
+impl Drop for Repository {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// `plan --chart local/webdisk`: a chart reference that Helm pulls (not a folder), pulled at the
+/// render's chart version, read and proven as a local chart is. A reference Helm can't pull is
+/// said on stderr, and the plan blocks for want of a proven path.
+fn pulled_from_a_repository(helm: PathBuf) {
+    let case = Case::new(helm.clone());
+    let Some(repo) = Repository::serve(&helm, case.dir.path()) else {
+        return;
+    };
+    let render = case.dir.path().join("render.yaml");
+    let values = case.values();
+    let plan = |chart: &str| {
+        let mut argv = common::plan_argv("web", SIZE, render.to_str().unwrap(), &[]);
+        let helm_flag = format!("--helm={}", helm.display());
+        argv.extend(["--values", values.to_str().unwrap(), "--kube-context", "k"]);
+        argv.extend([
+            "--pvc",
+            "web-webdisk-state",
+            "--format",
+            "json",
+            "--chart",
+            chart,
+        ]);
+        argv.push(&helm_flag);
+        std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+            .args(&argv)
+            .envs(repo.env.clone())
+            .output()
+            .unwrap()
+    };
+    let o = plan("local/webdisk");
+    let err = common::stderr(&o);
+    assert_eq!(common::code(&o), 0, "{err}");
+    assert!(err.contains("pulling local/webdisk 0.3.0 with"), "{err}");
+    let plan_json = json(&o);
+    assert_eq!(plan_json["targets"][0]["values_path"], "persistence.size");
+    assert!(ids(&plan_json).contains(&"values-path-proven".to_owned()));
+    let o = plan("local/nothing");
+    let err = common::stderr(&o);
+    assert_eq!(common::code(&o), 1, "{err}");
+    assert!(
+        err.contains("the values paths of --chart local/nothing are not proven"),
+        "{err}"
+    );
+    assert!(ids(&json(&o)).contains(&"values-path-unknown".to_owned()));
+    case.judge(&plan_json, &["web-webdisk-state"]);
+}
+
+#[test]
+fn a_chart_helm_pulls_is_read_and_proven_helm3() {
+    let Some(helm) = common::helm(3) else { return };
+    pulled_from_a_repository(helm);
+}
+
+#[test]
+fn a_chart_helm_pulls_is_read_and_proven_helm4() {
+    let Some(helm) = common::helm(4) else { return };
+    pulled_from_a_repository(helm);
+}

@@ -56,6 +56,48 @@ pub fn local(reference: &str) -> Option<&Path> {
     (tgz || p.join("Chart.yaml").is_file()).then_some(p)
 }
 
+/// A chart that Helm fetches: `helm pull REFERENCE [--version V] --destination DEST`, for a chart of
+/// a repository that `helm repo add` knows (`posthog/posthog`) or an `oci://` reference, as the
+/// upgrade will fetch it. Returns the `.tgz` Helm wrote into `dest` (an empty folder).
+pub fn pull(
+    helm: &str,
+    reference: &str,
+    version: Option<&str>,
+    dest: &Path,
+) -> Result<std::path::PathBuf, String> {
+    let mut argv = vec!["pull".to_owned(), reference.to_owned()];
+    if let Some(v) = version {
+        argv.push(format!("--version={v}"));
+    }
+    argv.push(format!("--destination={}", dest.display()));
+    let out = std::process::Command::new(helm)
+        .args(&argv)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("{helm}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`{helm} {}` failed: {}",
+            argv.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let entries = std::fs::read_dir(dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+    let mut tgz: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .collect();
+    match tgz.len() {
+        1 => Ok(tgz.remove(0)),
+        n => Err(format!(
+            "`{helm} {}` wrote {n} chart archives into {}, not one",
+            argv.join(" "),
+            dest.display()
+        )),
+    }
+}
+
 /// Every file of a folder, as raw bytes, by its path relative to the chart.
 fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) -> Result<(), String> {
     let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -56,7 +56,8 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         .map(|f| fsutil::read_text(f).map(|t| (f, t)))
         .transpose()
         .map_err(|e| anyhow!(e))?;
-    let (discover, discover_class) = chart_discovery(&a, diag)?.unzip();
+    let (discover, discover_class) =
+        chart_discovery(&a, (manifests_name, &manifests), diag)?.unzip();
     let input = plan::Input {
         release: &a.release,
         namespace: &a.namespace,
@@ -110,11 +111,14 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     Ok(ExitCode::from(u8::from(plan.blocking)))
 }
 
-/// With `--chart` naming a local chart and Helm at hand: the function that proves each target's
-/// values path on it. Without Helm the plan falls back to the built-in table (said on stderr).
+/// With `--chart` and Helm at hand: the function that proves each target's values path on the
+/// chart (a local folder or `.tgz`, else the chart `helm pull` fetches at the version the upgrade
+/// pins). Without Helm, or when the pull fails, the plan falls back to the built-in table (said on
+/// stderr).
 #[allow(clippy::type_complexity)]
 pub(crate) fn chart_discovery(
     a: &PlanArgs,
+    render: (&str, &str),
     diag: &mut Diag,
 ) -> Result<
     Option<(
@@ -123,26 +127,31 @@ pub(crate) fn chart_discovery(
     )>,
 > {
     use pvc_resize::charts::{paths, prove, source};
-    let Some(dir) = a.chart.as_deref().and_then(source::local) else {
+    let Some(reference) = a.chart.as_deref() else {
         return Ok(None);
     };
-    let chart = source::read(dir).map_err(|e| anyhow!("--chart {e}"))?;
+    let local = source::local(reference).is_some();
     let Some(helm) = prove::find_helm(a.helm.as_deref()) else {
-        diag.say(&format!(
-            "pvc-resize: {} not found: the values paths of --chart {} are not proven; the built-in table is used (pass --helm PROGRAM)",
-            a.helm.as_deref().unwrap_or("helm"),
-            dir.display()
-        ));
+        if local {
+            diag.say(&format!(
+                "pvc-resize: {} not found: the values paths of --chart {reference} are not proven; the built-in table is used (pass --helm PROGRAM)",
+                a.helm.as_deref().unwrap_or("helm")
+            ));
+        }
         return Ok(None);
     };
+    let Some(folder) = chart_folder(reference, a.version.as_deref(), render, &helm, diag)? else {
+        return Ok(None);
+    };
+    let chart = source::read(folder.path()).map_err(|e| anyhow!("--chart {e}"))?;
     let renderer = prove::Renderer {
         helm,
-        chart: dir.display().to_string(),
+        chart: folder.path().display().to_string(),
         release: a.release.clone(),
         namespace: a.namespace.clone(),
         values: a.values.iter().cloned().collect(),
     };
-    let shared = std::rc::Rc::new((chart, renderer));
+    let shared = std::rc::Rc::new((chart, renderer, folder));
     let again = std::rc::Rc::clone(&shared);
     Ok(Some((
         Box::new(move |wants: &[prove::ClaimId], first: Option<&str>| {
@@ -154,6 +163,79 @@ pub(crate) fn chart_discovery(
             },
         ),
     )))
+}
+
+/// `--chart` as Helm will read it: a local folder or `.tgz` as it is; another reference
+/// (`posthog/posthog`, `oci://...`) pulled by Helm into a scratch folder, at `--version` or else
+/// the version of the render's top chart. `None` (said on stderr) when Helm can't pull it.
+fn chart_folder(
+    reference: &str,
+    version: Option<&str>,
+    render: (&str, &str),
+    helm: &str,
+    diag: &mut Diag,
+) -> Result<Option<ChartFolder>> {
+    use pvc_resize::charts::source;
+    if let Some(dir) = source::local(reference) {
+        return Ok(Some(ChartFolder {
+            path: dir.to_path_buf(),
+            _scratch: None,
+        }));
+    }
+    let version = match version {
+        Some(v) => Some(v.to_owned()),
+        None => plan::rendered_chart_version(render.0, render.1).map_err(|e| anyhow!(e))?,
+    };
+    let shown = version
+        .as_deref()
+        .map_or(String::new(), |v| format!(" {v}"));
+    diag.say(&format!(
+        "pvc-resize: pulling {reference}{shown} with {helm} (the values paths are read from it)"
+    ));
+    let scratch = Scratch::new()?;
+    match source::pull(helm, reference, version.as_deref(), &scratch.0) {
+        Ok(path) => Ok(Some(ChartFolder {
+            path,
+            _scratch: Some(scratch),
+        })),
+        Err(e) => {
+            diag.say(&format!(
+                "pvc-resize: note: {e}\n  the values paths of --chart {reference} are not proven; the built-in table is used (pass the chart's folder or .tgz, e.g. from `helm pull {reference} --version VERSION`)"
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// The chart `chart_discovery` reads, and (when pulled) the scratch folder that holds it, kept
+/// as long as the chart is read.
+struct ChartFolder {
+    path: std::path::PathBuf,
+    _scratch: Option<Scratch>,
+}
+
+impl ChartFolder {
+    fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// A folder of this process under the temporary directory, removed with everything in it on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("pvc-resize-chart-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+        Ok(Scratch(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// `verify-render`: the upgrade's render against the release's manifest (the script's preflight).

@@ -704,6 +704,17 @@ fn scan_options(input: &Input<'_>) -> Options {
     }
 }
 
+/// The version of the chart the render was made from (its top chart's `helm.sh/chart` label),
+/// as the upgrade pins it without `--version`.
+pub fn rendered_chart_version(
+    manifests_name: &str,
+    manifests: &str,
+) -> Result<Option<String>, String> {
+    let chunks = stream::split(manifests);
+    let top = top_chart(manifests_name, manifests, &chunks)?;
+    Ok(top.map(|t| t.version))
+}
+
 /// The chart's name and version as the render says them: the top chart's `helm.sh/chart`
 /// label (else the first part of every `# Source:` path, for the name), the version as pinned.
 fn chart_of(
