@@ -5,6 +5,7 @@
 //! mapping that exists. Every other byte of the file is kept.
 
 use crate::k8s::quantity::{Quantity, Size, decimal_for_binary};
+use crate::yaml::data::Refusal;
 use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
 use std::fmt;
 
@@ -350,23 +351,17 @@ fn read_for_edit(src: &str) -> Result<Option<Node>, EditError> {
             "convert the file to LF or CRLF line endings (e.g. `sed -i 's/\\r/\\n/g' FILE`), then run again",
         ));
     }
-    crate::yaml::data::helm4_separator(src).map_err(|e| {
-        fail(
-            "yaml-helm4-separator",
-            e.pos,
-            e.message,
-            "put the document's content on the lines after `---` (or rename a key that starts with `---`)",
-        )
+    let read = crate::yaml::data::readable(src).map_err(|r| {
+        let (id, e) = match &r {
+            Refusal::Separator(e) => ("yaml-helm4-separator", e.message.clone()),
+            Refusal::ControlCharacter(e) => (
+                "yaml-control-character",
+                format!("invalid YAML: {}", e.message),
+            ),
+        };
+        fail(id, r.error().pos, e, r.hint())
     })?;
-    crate::yaml::data::reader_refuses(src).map_err(|e| {
-        fail(
-            "yaml-control-character",
-            e.pos,
-            format!("invalid YAML: {}", e.message),
-            crate::k8s::schema::CONTROL_CHARACTER_HINT,
-        )
-    })?;
-    let docs = yaml::parse_stream(crate::yaml::data::helm_reads(src), 0, 0)?;
+    let docs = yaml::parse_stream(read, 0, 0)?;
     let root = crate::yaml::data::values_root(docs).map_err(|e| {
         fail(
             "yaml-multiple-documents",

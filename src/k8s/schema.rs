@@ -635,9 +635,6 @@ pub struct YamlForValidation {
     pub tree: Option<Node>,
 }
 
-/// How to fix a control character Helm's reader refuses (`yaml::data::reader_refuses`).
-pub const CONTROL_CHARACTER_HINT: &str = "delete the character (`tr -d '\\000'` for NULs), or write it as an escape in a double-quoted string (\"\\u0000\")";
-
 /// Parses a values-like YAML file as Helm reads it (`data::values_root`: later documents with
 /// data are refused, an empty trailing one is fine; `data::read`: what Helm refuses is refused).
 /// Errors name the file, line and column.
@@ -647,22 +644,14 @@ pub fn load_yaml_for_validation(name: &str, text: &str) -> Result<YamlForValidat
 
 /// The same, with the error as a finding (`invalid-yaml`, `multiple-documents`) at its place.
 pub fn load_yaml(name: &str, text: &str) -> Result<YamlForValidation, Box<Finding>> {
-    crate::yaml::data::helm4_separator(text).map_err(|e| {
+    let read = crate::yaml::data::readable(text).map_err(|r| {
         Box::new(
-            Finding::new("invalid-yaml", Severity::Error, e.message)
-                .at(Location::new(name, e.pos))
-                .hint("put the document's content on the lines after `---` (or rename a key that starts with `---`)"),
+            Finding::new("invalid-yaml", Severity::Error, r.error().message.clone())
+                .at(Location::new(name, r.error().pos))
+                .hint(r.hint()),
         )
     })?;
-    crate::yaml::data::reader_refuses(text).map_err(|e| {
-        Box::new(
-            Finding::new("invalid-yaml", Severity::Error, e.message)
-                .at(Location::new(name, e.pos))
-                .hint(CONTROL_CHARACTER_HINT),
-        )
-    })?;
-    let docs = yaml::parse_stream(crate::yaml::data::helm_reads(text), 0, 0)
-        .map_err(|e| Box::new(syntax_finding(name, &e)))?;
+    let docs = yaml::parse_stream(read, 0, 0).map_err(|e| Box::new(syntax_finding(name, &e)))?;
     let tree = crate::yaml::data::values_root(docs).map_err(|e| {
         Box::new(
             Finding::new("multiple-documents", Severity::Error, e.message)

@@ -164,7 +164,50 @@ pub fn helm_reads(src: &str) -> &str {
 /// file. So a NUL a few lines after that `...` is refused, and one 1 kB after it is not
 /// (measured with Helm 3.17.2 and 4.1.4; tests/helm_judge.rs replays both).
 pub fn reader_refuses(src: &str) -> Result<(), DataError> {
+    reader_refuses_reading(src, helm_reads(src))
+}
+
+/// What Helm refuses in a values file before parsing it, by kind: each caller maps it to its own
+/// finding id, with the kind's hint.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A `---` line Helm 4 refuses (`helm4_separator`).
+    Separator(DataError),
+    /// A control character go-yaml's reader refuses (`reader_refuses`).
+    ControlCharacter(DataError),
+}
+
+impl Refusal {
+    pub fn error(&self) -> &DataError {
+        match self {
+            Refusal::Separator(e) | Refusal::ControlCharacter(e) => e,
+        }
+    }
+
+    /// How to fix it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Refusal::Separator(_) => {
+                "put the document's content on the lines after `---` (or rename a key that starts with `---`)"
+            }
+            Refusal::ControlCharacter(_) => {
+                "delete the character (`tr -d '\\000'` for NULs), or write it as an escape in a double-quoted string (\"\\u0000\")"
+            }
+        }
+    }
+}
+
+/// The part of a values file Helm reads (`helm_reads`), once what Helm refuses before parsing
+/// (a Helm 4 separator line, a control character its reader sees) is ruled out.
+pub fn readable(src: &str) -> Result<&str, Refusal> {
+    helm4_separator(src).map_err(Refusal::Separator)?;
     let read = helm_reads(src);
+    reader_refuses_reading(src, read).map_err(Refusal::ControlCharacter)?;
+    Ok(read)
+}
+
+/// `reader_refuses` with `read`, the part Helm reads, already found.
+fn reader_refuses_reading(src: &str, read: &str) -> Result<(), DataError> {
     let reached = if read.len() == src.len() {
         src.len()
     } else {
