@@ -45,6 +45,13 @@ pub struct Options {
     /// Keep the parsed documents of the StatefulSets found (`plan` reads the picked ones whole;
     /// the post-renderer drops each tree once read).
     pub keep_documents: bool,
+    /// Also keep the volume owners (custom resources whose operator makes the claims:
+    /// [`release::owners_filter`]) that the same scan reads: `plan` takes its notices and its
+    /// `--resource` targets from them, so it reads the render once.
+    pub owners: bool,
+    /// Pick no StatefulSet (a plan with `--pvc` or `--resource` targets only): the scan reads
+    /// the volume owners alone.
+    pub pick_none: bool,
 }
 
 /// A failure, with the line in the input stream where it applies. It lives in `patch` (patches
@@ -319,6 +326,8 @@ pub struct Selection<'a> {
     found: Vec<Found>,
     /// Indexes into `found`, in the order of the patterns.
     picked: Vec<usize>,
+    /// The volume owners read ([`Options::owners`]): each chunk and the object's index there.
+    owners: Vec<(Arc<Parsed>, usize)>,
 }
 
 impl<'a> Selection<'a> {
@@ -335,6 +344,7 @@ impl<'a> Selection<'a> {
             chunks: &chunks,
             threads: threads(opts, input.len()),
             keep: opts.keep_documents,
+            owners: opts.owners,
         };
         let filter = if opts.reference {
             Filter::everything()
@@ -343,18 +353,37 @@ impl<'a> Selection<'a> {
         };
         let mut found = Vec::new();
         let mut picked = Vec::new();
+        let mut owners = Vec::new();
         if opts.size.is_some() || opts.volume_attributes_class.is_some() {
-            found = scan.run(&filter, opts.parse_all)?;
-            picked = select(&scan, &filter, &mut found, &opts.statefulsets)?;
+            // StatefulSets come from the chunks `filter` passes; the owners' chunks are read
+            // in the same pass when asked for.
+            let sts = (!opts.pick_none).then_some(&filter);
+            let read = match (opts.owners, opts.pick_none) {
+                (false, _) => filter.clone(),
+                (true, true) => release::owners_filter(),
+                (true, false) => filter.clone().or(release::owners_filter()),
+            };
+            (found, owners) = scan.run(&read, sts, opts.parse_all)?;
+            if !opts.pick_none {
+                picked = select(&scan, &filter, &mut found, &opts.statefulsets)?;
+            }
         } else if opts.parse_all {
-            scan.run(&Filter::everything(), true)?;
+            scan.run(&Filter::everything(), None, true)?;
         }
         Ok(Selection {
             input,
             chunks,
             found,
             picked,
+            owners,
         })
+    }
+
+    /// The volume owners the scan read ([`Options::owners`]), in stream order.
+    pub fn owners(&self) -> impl Iterator<Item = (&Parsed, &release::Object)> {
+        self.owners
+            .iter()
+            .map(|(p, o)| (p.as_ref(), &p.objects[*o]))
     }
 
     /// The picked StatefulSets: the chunk of the stream each is in, its name, and with
@@ -1064,12 +1093,24 @@ struct Scan<'s> {
     threads: usize,
     /// Keep each StatefulSet's documents in its [`Found`].
     keep: bool,
+    /// Keep the volume owners of the chunks read too.
+    owners: bool,
 }
+
+/// What one chunk gives the scan: its StatefulSets, and its volume owners when asked for.
+type ChunkFinds = (Vec<Found>, Vec<(Arc<Parsed>, usize)>);
 
 impl Scan<'_> {
     /// Every StatefulSet in the chunks that pass `filter` (or in all, with `parse_all` for
-    /// syntax errors), in stream order. The first error in stream order is the one returned.
-    fn run(&self, filter: &Filter, parse_all: bool) -> Result<Vec<Found>, RenderError> {
+    /// syntax errors), in stream order, and the volume owners when [`Scan::owners`]. Only the
+    /// chunks `sts` passes give StatefulSets (every chunk read, when `None`). The first error in
+    /// stream order is the one returned.
+    fn run(
+        &self,
+        filter: &Filter,
+        sts: Option<&Filter>,
+        parse_all: bool,
+    ) -> Result<ChunkFinds, RenderError> {
         let want = Want {
             filter: filter.clone(),
             parse_all,
@@ -1082,16 +1123,32 @@ impl Scan<'_> {
                 "the chart rendered a broken document; run `helm template` and check that line",
             )
         };
-        release::scan(self.input, self.chunks, &want, &syntax, &|p| {
-            Ok(self.found(p))
-        })
+        let per_chunk = release::scan(self.input, self.chunks, &want, &syntax, &|p| {
+            Ok(vec![self.found(p, sts)])
+        })?;
+        let mut out: ChunkFinds = (Vec::new(), Vec::new());
+        for (found, owners) in per_chunk {
+            out.0.extend(found);
+            out.1.extend(owners);
+        }
+        Ok(out)
     }
 
-    /// The StatefulSets of one parsed chunk.
-    fn found(&self, parsed: Parsed) -> Vec<Found> {
+    /// The StatefulSets of one parsed chunk (none when `sts` does not pass it), and its
+    /// volume owners when [`Scan::owners`].
+    fn found(&self, parsed: Parsed, sts: Option<&Filter>) -> ChunkFinds {
         let text = &self.input[self.chunks[parsed.chunk].range.clone()];
         let parsed = Arc::new(parsed);
+        let owners = if self.owners {
+            let at = parsed.claim_owners();
+            at.into_iter().map(|i| (Arc::clone(&parsed), i)).collect()
+        } else {
+            Vec::new()
+        };
         let mut found = Vec::new();
+        if sts.is_some_and(|f| !f.may_match(text.as_bytes())) {
+            return (found, owners);
+        }
         for (index, o) in parsed.objects.iter().enumerate() {
             let Some(s) = parsed.statefulset(o) else {
                 continue;
@@ -1107,7 +1164,7 @@ impl Scan<'_> {
             }
             found.push(f);
         }
-        found
+        (found, owners)
     }
 }
 
@@ -1203,8 +1260,8 @@ fn alias_over(root: &yaml::Node, range: &Range<usize>) -> Option<Pos> {
 
 /// Lists every StatefulSet of the stream (parsing them all), for error messages.
 fn all_statefulsets(scan: &Scan<'_>) -> Vec<(String, bool)> {
-    scan.run(&prefilter_all(), false)
-        .map(|v| v.into_iter().map(|f| (f.name, f.from_chart)).collect())
+    scan.run(&prefilter_all(), None, false)
+        .map(|(v, _)| v.into_iter().map(|f| (f.name, f.from_chart)).collect())
         .unwrap_or_default()
 }
 
@@ -1275,7 +1332,7 @@ fn select(
         // Chunks the first pass parsed are skipped.
         let name = found[picked[0]].name.clone();
         let filter = Filter::of(&["StatefulSet", name.as_str()]).except(scan_filter);
-        let more = scan.run(&filter, false)?;
+        let (more, _) = scan.run(&filter, None, false)?;
         found.extend(more);
         let all: Vec<usize> = (0..found.len()).collect();
         refuse_duplicates(found, &all, &picked)?;

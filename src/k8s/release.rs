@@ -60,12 +60,28 @@ pub struct Object {
 /// StatefulSet`): the same kind as Kubernetes' own, its own update rules.
 pub const KRUISE_GROUP: &str = "apps.kruise.io";
 
+/// Strimzi's API group: its `Kafka` and `KafkaNodePool` hold claims through `spec.storage`.
+pub const STRIMZI_GROUP: &str = "kafka.strimzi.io";
+
+/// The chunks that may hold a volume owner ([`Parsed::claim_owners`]): a custom resource with a
+/// `volumeClaimTemplate(s)` key, or a Strimzi resource.
+pub fn owners_filter() -> Filter {
+    Filter::any_of(&["volumeClaimTemplate", STRIMZI_GROUP])
+}
+
 impl Object {
     /// True for OpenKruise's Advanced StatefulSet (`kind: StatefulSet` in the `apps.kruise.io`
     /// group), which its webhook validates by other rules than Kubernetes'.
     pub fn is_kruise_statefulset(&self) -> bool {
         self.kind == "StatefulSet"
             && self.api_version.split_once('/').map(|(g, _)| g) == Some(KRUISE_GROUP)
+    }
+
+    /// True for Strimzi's `Kafka` and `KafkaNodePool`, whose claims are sized by `spec.storage`
+    /// (no `volumeClaimTemplate` key): the other kind of volume owner.
+    pub fn is_strimzi_storage(&self) -> bool {
+        self.api_version.split_once('/').map(|(g, _)| g) == Some(STRIMZI_GROUP)
+            && matches!(self.kind.as_str(), "Kafka" | "KafkaNodePool")
     }
 
     /// True when it was read from inside a List.
@@ -143,12 +159,31 @@ impl Parsed {
     pub fn volume_owners(&self) -> Vec<(&Object, Vec<&Node>)> {
         self.objects
             .iter()
-            .filter(|o| o.kind != "StatefulSet")
-            .filter_map(|o| {
-                let spec = self.node(o).get("spec")?;
-                let mut templates = Vec::new();
-                claim_templates_in(spec, &mut templates, 0);
-                (!templates.is_empty()).then_some((o, templates))
+            .map(|o| (o, self.claim_templates(o)))
+            .filter(|(_, templates)| !templates.is_empty())
+            .collect()
+    }
+
+    /// The claim templates of an object other than a StatefulSet (`volumeClaimTemplate` or
+    /// `volumeClaimTemplates` anywhere in its spec).
+    pub fn claim_templates(&self, o: &Object) -> Vec<&Node> {
+        let mut templates = Vec::new();
+        if o.kind != "StatefulSet"
+            && let Some(spec) = self.node(o).get("spec")
+        {
+            claim_templates_in(spec, &mut templates, 0);
+        }
+        templates
+    }
+
+    /// The indexes (into `objects`) of the volume owners of the chunk: the custom resources
+    /// with claim templates ([`Parsed::volume_owners`]), and Strimzi's `Kafka` and
+    /// `KafkaNodePool`, in stream order.
+    pub fn claim_owners(&self) -> Vec<usize> {
+        (0..self.objects.len())
+            .filter(|&i| {
+                let o = &self.objects[i];
+                o.is_strimzi_storage() || !self.claim_templates(o).is_empty()
             })
             .collect()
     }
@@ -169,6 +204,8 @@ pub struct Filter {
     /// At least one of these, when not empty.
     any: Vec<String>,
     unless: Option<Box<Filter>>,
+    /// Or the chunks this one passes.
+    or: Option<Box<Filter>>,
 }
 
 impl Filter {
@@ -204,9 +241,19 @@ impl Filter {
         }
     }
 
+    /// The chunks this filter passes, and those `other` passes.
+    pub fn or(mut self, other: Filter) -> Filter {
+        self.or = Some(Box::new(match self.or.take() {
+            Some(earlier) => earlier.or(other),
+            None => other,
+        }));
+        self
+    }
+
     /// True when a chunk's text may hold what is wanted.
     pub fn may_match(&self, text: &[u8]) -> bool {
-        self.all_found(text) && !self.unless.as_ref().is_some_and(|u| u.all_found(text))
+        (self.all_found(text) && !self.unless.as_ref().is_some_and(|u| u.may_match(text)))
+            || self.or.as_ref().is_some_and(|o| o.may_match(text))
     }
 
     fn all_found(&self, text: &[u8]) -> bool {
@@ -658,11 +705,26 @@ mod tests {
     }
 
     #[test]
+    fn filters_or_and_except() {
+        let sts = Filter::of(&["StatefulSet", "kafka"]);
+        let either = sts.clone().or(owners_filter());
+        assert!(either.may_match(b"kind: StatefulSet\nmetadata: {name: kafka}"));
+        assert!(either.may_match(b"kind: ClickHouseInstallation\nvolumeClaimTemplates: []"));
+        assert!(either.may_match(b"apiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka"));
+        assert!(!either.may_match(b"kind: ConfigMap"));
+        // The chunks `either` read are not read again.
+        let rest = Filter::of(&["StatefulSet"]).except(&either);
+        assert!(!rest.may_match(b"kind: StatefulSet\nvolumeClaimTemplates: []"));
+        assert!(rest.may_match(b"kind: StatefulSet\nmetadata: {name: zk}"));
+    }
+
+    #[test]
     fn volume_owners() {
         let src = "kind: ClickHouseInstallation\nmetadata: {name: ch}\nspec:\n  templates:\n    volumeClaimTemplates:\n    - name: data\n      spec: {resources: {requests: {storage: 20Gi}}}\n";
         let r = Release::read(src, &Want::default()).unwrap();
         let owners = r.volume_owners();
         assert_eq!(owners.len(), 1);
         assert_eq!(owners[0].1.len(), 1);
+        assert_eq!(r.parsed[0].claim_owners(), [0]);
     }
 }

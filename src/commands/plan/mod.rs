@@ -632,15 +632,11 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
 
     // One scan picks the StatefulSets; the resized stream for the diff comes from the same scan.
     let opts = scan_options(input);
-    // `--pvc` alone targets plain PVCs only: no StatefulSet is picked (not even the default Kafka).
-    let selection = if input.statefulsets.is_empty() && !input.pvcs.is_empty() {
-        None
-    } else {
-        Some(
-            post_render::Selection::new(input.manifests, chunks, &opts)
-                .map_err(|e| placed(input.manifests_name, &e))?,
-        )
-    };
+    // The same scan reads the volume owners (the operators' notices), so the render is read once.
+    let selection = Some(
+        post_render::Selection::new(input.manifests, chunks, &opts)
+            .map_err(|e| placed(input.manifests_name, &e))?,
+    );
     let mut findings = Vec::new();
     let mut targets = picked_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
     targets.extend(volume::targets(input, cluster.as_ref(), &mut findings)?);
@@ -665,7 +661,10 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         steps(input, &targets, &values_paths, fallback_offered)
     };
     findings.extend(procedure_findings(input));
-    findings.extend(operators::findings(input)?);
+    findings.extend(operators::findings(
+        input.manifests_name,
+        selection.iter().flat_map(|s| s.owners()),
+    ));
     let rollback = rollback_notes(input, &targets);
     Ok(Plan {
         version: PLAN_VERSION,
@@ -700,6 +699,9 @@ fn scan_options(input: &Input<'_>) -> Options {
         claim: input.claim.to_owned(),
         kubernetes_version: input.kubernetes_version.to_owned(),
         keep_documents: true,
+        owners: true,
+        // `--pvc` alone targets plain PVCs only: no StatefulSet is picked (not even the default Kafka).
+        pick_none: input.statefulsets.is_empty() && !input.pvcs.is_empty(),
         ..Options::default()
     }
 }

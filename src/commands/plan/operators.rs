@@ -4,60 +4,39 @@
 //! treats a bigger size (from the operators' sources and documentation), so that nobody takes the
 //! plan's silence for "nothing to do".
 
-use super::{Finding, Input, Location, Severity};
-use crate::k8s::release::{self, Filter, Parsed, Want};
-use crate::k8s::stream;
+use super::{Finding, Location, Severity};
+use crate::k8s::release::{self, Parsed};
 use crate::yaml::Node;
 
-/// One `operator-volume` notice per custom resource of the render that holds claims: those with
-/// claim templates, then Strimzi's, each in stream order. The render is read chunk by chunk
-/// through the release reader, no chunk's tree kept beyond its visit.
-pub(super) fn findings(input: &Input<'_>) -> Result<Vec<Finding>, String> {
-    let want = Want {
-        filter: Filter::any_of(&["volumeClaimTemplate", "kafka.strimzi.io"]),
-        ..Want::default()
-    };
-    let chunks = stream::split(input.manifests);
-    let syntax = |e| release::syntax_finding(input.manifests_name, &e).to_string();
-    let file = input.manifests_name;
-    let each = |p: Parsed| -> Result<Vec<(bool, Finding)>, String> { Ok(chunk_notices(file, &p)) };
-    let mut found = release::scan(input.manifests, &chunks, &want, &syntax, &each)?;
+/// One `operator-volume` notice per volume owner of the render (those with claim templates,
+/// then Strimzi's, each in stream order), from the owners the plan's one scan read.
+pub(super) fn findings<'p>(
+    file: &str,
+    owners: impl Iterator<Item = (&'p Parsed, &'p release::Object)>,
+) -> Vec<Finding> {
+    let mut found: Vec<(bool, Finding)> = owners.map(|(p, o)| owner_notice(file, p, o)).collect();
     // A stable sort: the owners of claim templates first, Strimzi's after, each in stream order.
     found.sort_by_key(|(strimzi, _)| *strimzi);
-    Ok(found.into_iter().map(|(_, f)| f).collect())
+    found.into_iter().map(|(_, f)| f).collect()
 }
 
-/// The notices of one chunk, each marked true when it is Strimzi's.
-fn chunk_notices(file: &str, p: &Parsed) -> Vec<(bool, Finding)> {
-    let mut out = Vec::new();
-    for (o, templates) in p.volume_owners() {
-        let names: Vec<&str> = templates.iter().filter_map(|t| claim_name(t)).collect();
-        let what = match names.len() {
-            0 => format!("{} {}", o.kind, o.name),
-            1 => format!("{} {} (claim template {})", o.kind, o.name, names[0]),
-            _ => format!(
-                "{} {} (claim templates {})",
-                o.kind,
-                o.name,
-                names.join(", ")
-            ),
-        };
-        out.push((
-            false,
-            notice(file, o, explain(&o.api_version, &o.kind, &o.name, &what)),
-        ));
-    }
-    for o in p.objects.iter().filter(|o| {
-        o.api_version.starts_with("kafka.strimzi.io/")
-            && matches!(o.kind.as_str(), "Kafka" | "KafkaNodePool")
-    }) {
-        let what = format!("{} {}", o.kind, o.name);
-        out.push((
-            true,
-            notice(file, o, explain(&o.api_version, &o.kind, &o.name, &what)),
-        ));
-    }
-    out
+/// The notice of one owner, marked true when it is Strimzi's.
+fn owner_notice(file: &str, p: &Parsed, o: &release::Object) -> (bool, Finding) {
+    let templates = p.claim_templates(o);
+    let names: Vec<&str> = templates.iter().filter_map(|t| claim_name(t)).collect();
+    let what = match names.len() {
+        0 => format!("{} {}", o.kind, o.name),
+        1 => format!("{} {} (claim template {})", o.kind, o.name, names[0]),
+        _ => format!(
+            "{} {} (claim templates {})",
+            o.kind,
+            o.name,
+            names.join(", ")
+        ),
+    };
+    let strimzi = templates.is_empty() && o.is_strimzi_storage();
+    let message = explain(&o.api_version, &o.kind, &o.name, &what);
+    (strimzi, notice(file, o, message))
 }
 
 fn claim_name(t: &Node) -> Option<&str> {
