@@ -231,7 +231,11 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     (
         "kruise-statefulset",
-        "plan: the target is an OpenKruise Advanced StatefulSet, whose procedure (in place, no orphan delete) the finding explains",
+        "plan: the target is an OpenKruise Advanced StatefulSet whose PVCs this plan can't grow (its controller would not roll the pods: partition, paused, updateStrategy OnDelete under OnPodRollingUpdate; a strategy unknown or on v1alpha1; with --volume-attributes-class)",
+    ),
+    (
+        "kruise-procedure",
+        "plan: the target is an OpenKruise Advanced StatefulSet: updated in place by the upgrade (no orphan delete), its PVCs grown after it by its controller (OnPodRollingUpdate) or the script",
     ),
     (
         "claim-template-added",

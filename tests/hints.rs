@@ -104,7 +104,8 @@ const CLASSES: &[(&str, Class)] = &[
     ("kruise-claim-template-refused", Prose),
     ("kruise-claim-template-changed", Prose),
     ("kruise-spec-field", Commands),
-    ("kruise-statefulset", Commands),
+    ("kruise-statefulset", Prose),
+    ("kruise-procedure", NoHint),
     // validate
     ("unknown-key", Prose),
     ("missing-key", Prose),
@@ -904,13 +905,22 @@ fn plan_cases() -> Vec<Case> {
             "--volume-attributes-class fast --volume-attributes-class-path kafka.persistence.vac",
         ),
         plan(
-            "kruise-statefulset",
+            "kruise-procedure",
             (
                 "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
                 "apiVersion: apps.kruise.io/v1beta1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
             ),
             None,
             "--size 50Gi",
+        ),
+        plan(
+            "kruise-statefulset",
+            (
+                "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+                "apiVersion: apps.kruise.io/v1beta1\nkind: StatefulSet\nmetadata:\n  name: demo-kafka\n",
+            ),
+            None,
+            "--size 50Gi --volume-attributes-class fast",
         ),
         plan("attributes-class-missing", none, Some(ebs().replacen("- apiVersion: apps/v1", "- apiVersion: storage.k8s.io/v1\n  kind: VolumeAttributesClass\n  metadata:\n    name: slow\n  driverName: ebs.csi.aws.com\n- apiVersion: apps/v1", 1)), "--volume-attributes-class fast"),
         plan(

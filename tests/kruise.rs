@@ -1,8 +1,10 @@
 //! OpenKruise's Advanced StatefulSet (`apps.kruise.io/v1beta1`, `kind: StatefulSet`, issue 22
 //! item 5) on the real Bitnami Kafka 14 render, its StatefulSet given Kruise's apiVersion: render
 //! `check` applies its webhook's rules (openkruise/kruise
-//! `pkg/webhook/statefulset/validating/statefulset_validation.go`), `plan` explains its procedure
-//! and blocks the apps/v1 steps, and the post-renderer resizes it like any StatefulSet.
+//! `pkg/webhook/statefulset/validating/statefulset_validation.go`), `plan` plans its own procedure
+//! (no orphan delete; its PVCs grown after the upgrade by its controller or the script), proven by
+//! the real Helm's render of the planned values change, and the post-renderer resizes it like any
+//! StatefulSet.
 
 mod common;
 use common::*;
@@ -120,33 +122,6 @@ fn an_advanced_statefulset_in_check_plan_and_post_render() {
     );
     assert_eq!(exit, 0);
 
-    // plan: the procedure explained, the apps/v1 steps blocked.
-    let out = run(
-        &plan_argv(
-            "kafka",
-            "20Gi",
-            "-",
-            &["--statefulset", "kafka", "--format", "json"],
-        ),
-        kruise(&render, "8Gi", "OnPodRollingUpdate").as_bytes(),
-    );
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let f = plan["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == "kruise-statefulset")
-        .unwrap_or_else(|| panic!("{plan:#}"));
-    assert!(
-        f["message"]
-            .as_str()
-            .unwrap()
-            .contains("its controller grows PVCs"),
-        "{f}"
-    );
-    assert_eq!(plan["steps"], serde_json::json!([]));
-
     // post-render: the same kind, resized as any StatefulSet.
     let out = run(
         &["post-render", "--statefulset", "kafka", "--size", "20Gi"],
@@ -154,4 +129,201 @@ fn an_advanced_statefulset_in_check_plan_and_post_render() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(stdout(&out), kruise(&render, "20Gi", ""));
+}
+
+/// `plan` on the Advanced StatefulSet under each strategy: the values change and the upgrade (no
+/// orphan delete, no save), then the PVCs grown by the controller (OnPodRollingUpdate) or the
+/// script; the planned values change, rendered by each real Helm and given Kruise's apiVersion, is
+/// what the script's preflight accepts (`verify-render`: the target at 20Gi, nothing else changed)
+/// and what render `check` says the webhook takes in place (`kruise-grow` only).
+#[test]
+fn plan_on_an_advanced_statefulset_judged_by_helm() {
+    let Some(root) = shared_fixtures() else {
+        return;
+    };
+    let fixture = root.join("bitnami-kafka-14");
+    let render = read(&fixture.join("rendered-default.yaml"));
+    for strategy in ["OnPodRollingUpdate", "OnDelete", ""] {
+        let dir = tempfile::tempdir().unwrap();
+        let values = dir.path().join("values.yaml");
+        std::fs::write(&values, read(&fixture.join("values-default.yaml"))).unwrap();
+        let out = run_in(
+            Some(dir.path()),
+            &plan_argv(
+                "kafka",
+                "20Gi",
+                "-",
+                &[
+                    "--statefulset",
+                    "kafka",
+                    "--values",
+                    "values.yaml",
+                    "--format",
+                    "json",
+                ],
+            ),
+            kruise(&render, "8Gi", strategy).as_bytes(),
+        );
+        assert_eq!(code(&out), 0, "{strategy}: {}", stderr(&out));
+        let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let schema: Value = serde_json::from_str(&read(
+            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json"),
+        ))
+        .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&plan)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{strategy}: {errors:#?}");
+        let steps: Vec<&str> = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                "preflight",
+                "values",
+                "replace-statefulsets",
+                "kruise-pvcs",
+                "rollout",
+                "verify"
+            ],
+            "{strategy}"
+        );
+        let commands = plan["steps"].to_string();
+        assert!(
+            !commands.contains("--cascade=orphan"),
+            "{strategy}: {commands}"
+        );
+        let by = if strategy == "OnPodRollingUpdate" {
+            "controller"
+        } else {
+            "script"
+        };
+        assert_eq!(plan["targets"][0]["kruise"]["pvcs_by"], by, "{strategy}");
+        let pvcs_step = plan["steps"][3]["commands"].to_string();
+        assert_eq!(
+            pvcs_step.contains("\"patch\",\"pvc\""),
+            by == "script",
+            "{strategy}: {pvcs_step}"
+        );
+        assert!(
+            ids(&plan).contains(&"kruise-procedure") && !plan["blocking"].as_bool().unwrap(),
+            "{plan:#}"
+        );
+        // The script is written, with the Advanced StatefulSet's resource and strategy.
+        let out = run_in(
+            Some(dir.path()),
+            &plan_argv(
+                "kafka",
+                "20Gi",
+                "-",
+                &[
+                    "--statefulset",
+                    "kafka",
+                    "--values",
+                    "values.yaml",
+                    "--chart",
+                    "bitnami/kafka",
+                    "--kube-context",
+                    "prod",
+                    "--format",
+                    "script",
+                ],
+            ),
+            kruise(&render, "8Gi", strategy).as_bytes(),
+        );
+        assert_eq!(code(&out), 0, "{strategy}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(
+            script.contains("STS_RESOURCES=('statefulsets.apps.kruise.io')"),
+            "{strategy}"
+        );
+        assert!(
+            script.contains(&format!("STS_KRUISE=('{by}')")),
+            "{strategy}"
+        );
+
+        // The planned values change, rendered by the real Helm, as the upgrade would apply it.
+        let paths: Vec<&str> = plan["values"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(paths, ["persistence.size"], "{strategy}");
+        let out = run_in(
+            Some(dir.path()),
+            &[
+                "values",
+                "values.yaml",
+                "--size",
+                "20Gi",
+                "--path",
+                paths[0],
+                "--write",
+            ],
+            b"",
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for judge in judges() {
+            let chart = fixture.join("chart/kafka-14.9.3.tgz");
+            let base = helm_template(
+                &judge.path,
+                "kafka",
+                &chart,
+                "kafka",
+                &fixture.join("values-default.yaml"),
+                &[],
+            );
+            let new = helm_template(&judge.path, "kafka", &chart, "kafka", &values, &[]);
+            std::fs::write(dir.path().join("base.yaml"), kruise(&base, "8Gi", strategy)).unwrap();
+            // (What `helm upgrade --dry-run` prints: the render after MANIFEST:.)
+            let head = format!("MANIFEST:\n{}", kruise_at(&new, strategy));
+            std::fs::write(dir.path().join("dry-run.out"), &head).unwrap();
+            let out = run_in(
+                Some(dir.path()),
+                &[
+                    "verify-render",
+                    "--dry-run",
+                    "dry-run.out",
+                    "--base",
+                    "base.yaml",
+                    "--size",
+                    "20Gi",
+                    "--statefulset",
+                    "kafka",
+                    "--path",
+                    paths[0],
+                ],
+                b"",
+            );
+            assert_eq!(code(&out), 0, "{} {strategy}: {}", judge.name, stderr(&out));
+            let (exit, report) = check(&kruise(&base, "8Gi", strategy), &kruise_at(&new, strategy));
+            assert_eq!(
+                (exit, ids(&report)),
+                (0, vec!["kruise-grow"]),
+                "{} {strategy}: {report:#}",
+                judge.name
+            );
+        }
+    }
+}
+
+/// A render whose claim template is already at its size, given Kruise's apiVersion and `strategy`.
+fn kruise_at(render: &str, strategy: &str) -> String {
+    let marker = "storage: \"20Gi\"";
+    assert!(
+        render.contains(marker),
+        "the values change did not reach the render"
+    );
+    kruise(
+        &render.replacen(marker, "storage: \"8Gi\"", 1),
+        "20Gi",
+        strategy,
+    )
 }

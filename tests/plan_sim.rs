@@ -64,6 +64,9 @@ struct Opts {
     on_delete: bool,
     /// `spec.ordinals.start` of the targeted StatefulSets (set in the render; 0: left out).
     ordinals_start: i64,
+    /// The targeted StatefulSets as OpenKruise's Advanced StatefulSets (`apps.kruise.io/v1beta1` in
+    /// the render): `None` (apps/v1), else their `volumeClaimUpdateStrategy.type` ("" unset).
+    kruise: Option<&'static str>,
 }
 
 impl Default for Opts {
@@ -78,6 +81,7 @@ impl Default for Opts {
             fallback: false,
             on_delete: false,
             ordinals_start: 0,
+            kruise: None,
         }
     }
 }
@@ -153,6 +157,10 @@ impl Sim {
         if sim.opts.ordinals_start != 0 {
             sim.make_plan(None);
             sim.render = with_ordinals(&sim.render, &sim.plan, sim.opts.ordinals_start);
+        }
+        if let Some(strategy) = sim.opts.kruise {
+            sim.make_plan(None);
+            sim.render = as_kruise(&sim.render, &sim.plan, strategy);
         }
         sim.make_plan(None);
         sim.write_state(&sim.initial_state());
@@ -281,8 +289,12 @@ impl Sim {
             if let Some(start) = t.get("ordinals_start") {
                 spec["ordinals"] = json!({ "start": start });
             }
+            let api_version = t["kruise"]["api_version"].as_str().unwrap_or("apps/v1");
+            if let Some(strategy) = t["kruise"]["strategy"].as_str() {
+                spec["volumeClaimUpdateStrategy"] = json!({ "type": strategy });
+            }
             let shape = json!({
-                "apiVersion": "apps/v1", "kind": "StatefulSet",
+                "apiVersion": api_version, "kind": "StatefulSet",
                 "metadata": {"name": name, "namespace": ns, "labels": {"app.kubernetes.io/instance": release}},
                 "spec": spec,
             });
@@ -314,6 +326,7 @@ impl Sim {
             "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes, "plain": plain},
             "values_file": self.opts.values_file,
             "faults": {}, "mutations": 0, "changes": [], "calls": [], "violations": [], "uid": uid,
+            "kruise": {"gate": true},
         })
     }
 
@@ -522,6 +535,29 @@ fn with_ordinals(render: &str, plan: &Value, start: i64) -> String {
         let at = out.find(&head).expect("the targeted StatefulSet");
         let spec = at + out[at..].find("\nspec:\n").unwrap() + "\nspec:\n".len();
         out.insert_str(spec, &format!("  ordinals:\n    start: {start}\n"));
+    }
+    out
+}
+
+/// `render` with each StatefulSet that `plan` targets as OpenKruise's Advanced StatefulSet
+/// (`apps.kruise.io/v1beta1`), with `strategy` as its volumeClaimUpdateStrategy.type ("" unset).
+fn as_kruise(render: &str, plan: &Value, strategy: &str) -> String {
+    let mut out = render.to_owned();
+    for t in plan["targets"].as_array().unwrap() {
+        let name = t["statefulset"].as_str().unwrap();
+        let head = format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: {name}\n");
+        let at = out.find(&head).expect("the targeted StatefulSet");
+        out.replace_range(
+            at..at + "apiVersion: apps/v1".len(),
+            "apiVersion: apps.kruise.io/v1beta1",
+        );
+        if !strategy.is_empty() {
+            let spec = at + out[at..].find("\nspec:\n").unwrap() + "\nspec:\n".len();
+            out.insert_str(
+                spec,
+                &format!("  volumeClaimUpdateStrategy:\n    type: {strategy}\n"),
+            );
+        }
     }
     out
 }
@@ -2290,5 +2326,197 @@ fn a_volume_attributes_class_with_the_size() {
     assert!(
         err.contains("modifyVolumeStatus Infeasible") && !err.contains("==> done"),
         "{err}"
+    );
+}
+
+/// OpenKruise's Advanced StatefulSet (issue 22 item 5) under each volumeClaimUpdateStrategy: no
+/// orphan delete; the values change, the upgrade, then the PVCs grown by the script (OnDelete,
+/// unset) or by Kruise's simulated controller (OnPodRollingUpdate, one pod at a time); a rerun
+/// changes nothing; a kill before each change, then a rerun, converges.
+#[test]
+fn an_advanced_statefulset_under_each_strategy() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    for (strategy, mode) in [
+        ("OnDelete", "online"),
+        ("", "offline"),
+        ("OnPodRollingUpdate", "online"),
+        ("OnPodRollingUpdate", "offline"),
+    ] {
+        let opts = Opts {
+            mode,
+            kruise: Some(strategy),
+            ..Opts::default()
+        };
+        let sim = Sim::new(&e, &POSTHOG_3, opts.clone());
+        let what = format!("kruise {strategy:?} {mode}");
+        let sts = sim.plan["targets"][0]["statefulset"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            sim.state()["statefulsets"][&sts]["apiVersion"],
+            "apps.kruise.io/v1beta1",
+            "{what}"
+        );
+        let before = sim.state();
+        expect_done(&sim, &oracle, &before, &what, &[]);
+        let points = changes(&sim);
+        assert!(
+            points[0].starts_with("pvc-resize values"),
+            "{what}: {points:?}"
+        );
+        assert!(points[1].starts_with("helm upgrade"), "{what}: {points:?}");
+        assert!(
+            !points.iter().any(|c| c.starts_with("delete statefulset")),
+            "{what}: {points:?}"
+        );
+        let patched: Vec<&String> = points
+            .iter()
+            .filter(|c| c.starts_with("patch pvc"))
+            .collect();
+        let by_controller = sim.state()["kruise_patched"].clone();
+        if strategy == "OnPodRollingUpdate" {
+            assert!(patched.is_empty(), "{what}: the script patched {patched:?}");
+            assert_eq!(
+                by_controller,
+                json!([
+                    "data-posthog-posthog-kafka-2",
+                    "data-posthog-posthog-kafka-1",
+                    "data-posthog-posthog-kafka-0"
+                ]),
+                "{what}: the controller's order"
+            );
+        } else {
+            assert_eq!(patched.len(), 3, "{what}: {points:?}");
+            assert!(by_controller.is_null(), "{what}");
+        }
+        let (code, err) = sim.run(&[]);
+        assert_eq!(code, 0, "{what}: rerun\n{err}");
+        assert_eq!(changes(&sim), points, "{what}: a rerun changed something");
+        if mode == "offline" {
+            continue;
+        }
+        for (k, point) in points.iter().enumerate().map(|(i, p)| (i + 1, p)) {
+            let sim = Sim::new(&e, &POSTHOG_3, opts.clone());
+            let before = sim.state();
+            sim.edit(|s| s["faults"]["kill_at"] = json!(k));
+            let (code, err) = sim.run(&[]);
+            let what = format!("{what}: killed before change {k} ({point})");
+            assert_eq!(code, -1, "{what}: not killed:\n{err}");
+            sim.invariants(&before, &what);
+            expect_done(
+                &sim,
+                &oracle,
+                &before,
+                &format!("{what}, then run again"),
+                &[],
+            );
+        }
+    }
+}
+
+/// (strategy, what, how the cluster is made, what the stop says)
+type StopCase = (
+    &'static str,
+    &'static str,
+    fn(&mut Sim),
+    &'static [&'static str],
+);
+
+/// What the preflight proves on an Advanced StatefulSet before any change: OnPodRollingUpdate on a
+/// kruise-manager without StatefulSetAutoResizePVCGate (its controller would grow nothing), a
+/// Kruise before 1.4 (its webhook freezes claim templates), a values path the chart does not read:
+/// each stops with its reason and zero changes.
+#[test]
+fn an_advanced_statefulset_stops_before_any_change() {
+    let Some(e) = env() else { return };
+    let cases: [StopCase; 3] = [
+        (
+            "OnPodRollingUpdate",
+            "gate off",
+            |s| s.edit(|v| v["kruise"]["gate"] = json!(false)),
+            &[
+                "StatefulSetAutoResizePVCGate",
+                "accepts a change of the claim template's accessModes",
+            ],
+        ),
+        (
+            "OnDelete",
+            "Kruise before 1.4",
+            |s| s.edit(|v| v["kruise"]["frozen"] = json!(true)),
+            &[
+                "OpenKruise's webhook refuses claim template data",
+                "older than 1.4",
+            ],
+        ),
+        (
+            "OnPodRollingUpdate",
+            "a values path the chart does not read",
+            |s| {
+                s.plan_args.push("--path=kafka.persistance.size".to_owned());
+                s.make_plan(None);
+            },
+            &[
+                "is at 20Gi in the upgrade's render, not 50Gi",
+                "nothing has changed",
+                "kafka.persistance.size",
+            ],
+        ),
+    ];
+    for (strategy, what, prepare, needles) in cases {
+        let mut sim = Sim::new(
+            &e,
+            &POSTHOG_3,
+            Opts {
+                kruise: Some(strategy),
+                ..Opts::default()
+            },
+        );
+        prepare(&mut sim);
+        let before = sim.state();
+        expect_stop(&sim, what, &[], needles);
+        sim.unchanged(&before, what);
+        sim.invariants(&before, what);
+    }
+}
+
+/// Killed while it waits for Kruise's controller (OnPodRollingUpdate, slow resizes): the rerun
+/// skips the values change and the upgrade (done) and waits again, with progress lines, until the
+/// controller has grown every PVC.
+#[test]
+fn an_advanced_statefulset_killed_while_the_controller_grows_the_pvcs() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = Sim::new(
+        &e,
+        &POSTHOG_3,
+        Opts {
+            kruise: Some("OnPodRollingUpdate"),
+            ..Opts::default()
+        },
+    );
+    let pvcs = pvc_names(&sim);
+    sim.edit(|s| {
+        s["faults"]["resize_ticks"] = json!({ &pvcs[0]: 6, &pvcs[1]: 6, &pvcs[2]: 6 });
+        s["faults"]["kill_at_call"] = json!({"match": "{.status.capacity.storage}", "count": 9});
+    });
+    let before = sim.state();
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_PROGRESS_SECONDS", "0")]);
+    assert_eq!(code, -1, "not killed:\n{err}");
+    assert!(err.contains("step 4/6 kruise-pvcs"), "{err}");
+    assert!(err.contains("... "), "{err}");
+    sim.invariants(&before, "killed during the controller's growth");
+    let done = changes(&sim);
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_WAIT_SECONDS", "120")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(changes(&sim), done, "the rerun repeated a change");
+    sim.invariants(
+        &before,
+        "killed during the controller's growth, then run again",
+    );
+    sim.converged(
+        &oracle,
+        "killed during the controller's growth, then run again",
     );
 }

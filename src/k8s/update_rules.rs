@@ -1507,6 +1507,29 @@ mod tests {
         }
         let f = run_from(&rolling, &modes(&rolling));
         assert_eq!(codes(&f), vec!["kruise-claim-template-refused"]);
+        // Its webhook compares only accessModes and storageClassName (IsClaimCompatibleWithoutSize):
+        // a label, or a storageClassName where there was none, passes; existing PVCs keep theirs.
+        for other in [
+            "        name: data\n        labels: {tier: hot}\n",
+            "        name: data\n      spec:\n        storageClassName: fast\n",
+        ] {
+            let (from, to) = if other.contains("labels") {
+                ("        name: data\n", other)
+            } else {
+                ("        name: data\n      spec:\n", other)
+            };
+            let f = run_from(&rolling, &rolling.replace(from, to));
+            assert_eq!(codes(&f), vec!["kruise-claim-template-changed"], "{other}");
+        }
+        let classed = rolling.replace(
+            "      spec:\n        accessModes",
+            "      spec:\n        storageClassName: slow\n        accessModes",
+        );
+        let f = run_from(
+            &classed,
+            &classed.replace("storageClassName: slow", "storageClassName: fast"),
+        );
+        assert_eq!(codes(&f), vec!["kruise-claim-template-refused"]);
         let f = run_from(
             &rolling,
             &grown(&rolling).replace("storage: 9Gi", "storage: 7Gi"),

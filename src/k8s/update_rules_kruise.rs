@@ -8,9 +8,12 @@
 //!   `ordinals` from the old object; any other spec difference is `spec: Forbidden`.
 //! - `ValidateVolumeClaimTemplateUpdate`: with `volumeClaimUpdateStrategy.type` unset or `OnDelete`
 //!   the claim templates may change freely (the PVCs keep theirs until deleted); with
-//!   `OnPodRollingUpdate` no template may be added, removed or renamed, and only the storage
-//!   request (or limit) may change, on a StorageClass that allows expansion: the controller then
-//!   grows the PVCs as it rolls the pods.
+//!   `OnPodRollingUpdate` (and the kruise-manager's gate `StatefulSetAutoResizePVCGate`, which the
+//!   render can't show) no template may be added, removed or renamed, its `accessModes` and
+//!   `storageClassName` (set on both sides) may not change (`pvc.CompareWithCheckFn` with
+//!   `IsClaimCompatibleWithoutSize`), and its size only on a StorageClass that allows expansion: the
+//!   controller then grows the PVCs as it rolls the pods. Other changes (labels, annotations, a
+//!   volumeAttributesClassName) pass, and existing PVCs keep what they have.
 
 use super::*;
 
@@ -120,15 +123,27 @@ fn compare_claims(o: &Sts<'_>, n: &Sts<'_>, out: &mut Vec<Finding>) {
         }
         let mut diffs = Vec::new();
         diff(&a, &b, &mut at(i), &mut diffs);
-        if let Some(d) = diffs.first() {
+        // Under OnPodRollingUpdate the webhook refuses only what `IsClaimCompatibleWithoutSize`
+        // (pkg/util/pvc) compares: accessModes, and a storageClassName set on both sides.
+        let refuses = |d: &Diff| {
+            let key = |k: usize| match d.path.get(k) {
+                Some(Seg::Key(s)) => s.as_str(),
+                _ => "",
+            };
+            rolling
+                && key(2) == "spec"
+                && (key(3) == "accessModes"
+                    || (key(3) == "storageClassName" && !d.old.is_null() && !d.new.is_null()))
+        };
+        if let Some(d) = diffs.iter().find(|d| refuses(d)).or(diffs.first()) {
             let what = format!(
                 "claim template {name:?} changes ({}: {} -> {})",
                 show_path(&d.path[2..]),
                 show(&d.old),
                 show(&d.new)
             );
-            out.push(if rolling {
-                refused(n, &d.path, format!("{what}: `volumeClaimTemplate can not be modified when OnRollingUpdate` (only the storage request may change)"))
+            out.push(if refuses(d) {
+                refused(n, &d.path, format!("{what}: `volumeClaimTemplate can not be modified when OnRollingUpdate` (its accessModes and storageClassName may not change)"))
             } else {
                 accepted(n, &d.path, strategy, what)
             });
@@ -176,8 +191,8 @@ fn grow(
     }
     let (message, hint) = if rolling {
         (
-            format!("Advanced StatefulSet {} claim template {claim:?} grows {ot} -> {nt}: OpenKruise accepts it in place (volumeClaimUpdateStrategy OnPodRollingUpdate; no orphan delete), and its controller grows PVCs {} as it rolls the pods; its webhook refuses it when the StorageClass does not allow expansion", n.name, pvcs.join(", ")),
-            "the values change and `helm upgrade` are the whole change; then wait until each PVC's status.capacity.storage reaches the size (compare by value) and check `df` in the pods".to_owned(),
+            format!("Advanced StatefulSet {} claim template {claim:?} grows {ot} -> {nt}: OpenKruise accepts it in place (volumeClaimUpdateStrategy OnPodRollingUpdate; no orphan delete), and its controller grows PVCs {} as it rolls the pods, provided the kruise-manager runs with the feature gate StatefulSetAutoResizePVCGate (alpha, off by default: without it no PVC grows); its webhook refuses it when the StorageClass does not allow expansion", n.name, pvcs.join(", ")),
+            "plan writes this procedure (its preflight proves the gate with a server-side dry run); by hand: the values change and `helm upgrade`, then wait until each PVC's status.capacity.storage reaches the size (compare by value) and check `df` in the pods".to_owned(),
         )
     } else {
         (
@@ -210,7 +225,7 @@ fn refused(n: &Sts<'_>, path: &[Seg], what: String) -> Finding {
             n.name
         ),
     )
-    .hint("with volumeClaimUpdateStrategy OnPodRollingUpdate only the storage request of a claim template may change; keep the rest as it is")
+    .hint("with volumeClaimUpdateStrategy OnPodRollingUpdate a claim template's accessModes and storageClassName may not change; keep them as they are")
 }
 
 fn accepted(n: &Sts<'_>, path: &[Seg], strategy: &str, what: String) -> Finding {

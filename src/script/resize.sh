@@ -128,17 +128,37 @@ at_least_size() { local b; b=$(to_bytes "$1") && [ "$b" -ge "$SIZE_BYTES" ]; }
 
 get() { "${K[@]}" get "$@"; }
 field() { get "$1" "$2" -o "jsonpath=$3"; }
-sts_exists() { get statefulset "$1" -o name >/dev/null 2>&1; }
+# The resource kubectl names StatefulSet $1 by (STS_RESOURCES: `statefulset`, or OpenKruise's
+# `statefulsets.apps.kruise.io`), and who grows an Advanced StatefulSet's PVCs (STS_KRUISE:
+# `controller`, `script`; empty for apps/v1).
+sts_resource() {
+  local i
+  if i=$(sts_index "$1"); then printf '%s' "${STS_RESOURCES[$i]}"; else printf statefulset; fi
+}
+sts_kruise() {
+  local i
+  if i=$(sts_index "$1"); then printf '%s' "${STS_KRUISE[$i]}"; fi
+}
+sts_index() {
+  local i
+  for i in "${!STATEFULSETS[@]}"; do
+    [ "${STATEFULSETS[$i]}" != "$1" ] || { printf '%s' "$i"; return 0; }
+  done
+  return 1
+}
+sts_field() { field "$(sts_resource "$1")" "$1" "$2"; }
+sts_exists() { get "$(sts_resource "$1")" "$1" -o name >/dev/null 2>&1; }
 # Being deleted: an orphan delete was accepted (by an earlier run killed before the object was gone) and
 # the garbage collector's `orphan` finalizer still holds it. It manages no pods; it is waited out.
-sts_terminating() { [ -n "$(field statefulset "$1" '{.metadata.deletionTimestamp}' 2>/dev/null || true)" ]; }
+sts_terminating() { [ -n "$(sts_field "$1" '{.metadata.deletionTimestamp}' 2>/dev/null || true)" ]; }
 sts_live() { sts_exists "$1" && ! sts_terminating "$1"; }
-sts_template() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.resources.requests.storage}"; }
+sts_template() { sts_field "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.resources.requests.storage}"; }
 # KEP-4650 (in no Kubernetes release yet): the live object, read back from the API server, carries
 # spec.volumeClaimUpdateStrategy.type (the draft since June 2025) or spec.volumeClaimUpdatePolicy (an
 # older draft) set to InPlace. A server without the StatefulSetUpdateVolumeClaimTemplate gate drops the
 # unknown field, so reading it back proves the gate is on.
 sts_in_place() {
+  [ -z "$(sts_kruise "$1")" ] || return 1
   [ "$(field statefulset "$1" '{.spec.volumeClaimUpdateStrategy.type}')" = InPlace ] ||
     [ "$(field statefulset "$1" '{.spec.volumeClaimUpdatePolicy}')" = InPlace ]
 }
@@ -147,15 +167,16 @@ pod_owner() { field pod "$1" '{.metadata.ownerReferences[?(@.controller==true)].
 pod_ready() { [ "$(field pod "$1" '{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)" = True ]; }
 pvc_conditions() { field pvc "$1" '{.status.conditions[*].type}'; }
 # With --volume-attributes-class (ATTRIBUTES_CLASS in the header): the class the claim template names.
-sts_template_class() { field statefulset "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.volumeAttributesClassName}"; }
+sts_template_class() { sts_field "$1" "{.spec.volumeClaimTemplates[?(@.metadata.name==\"$CLAIM\")].spec.volumeAttributesClassName}"; }
 # True without a class to set, or when the claim template (or PVC $1) already names it.
 class_done() { [ -z "${ATTRIBUTES_CLASS:-}" ] || [ "$1" = "$ATTRIBUTES_CLASS" ]; }
 # True without a class to set (no call then), or when StatefulSet $1's claim template names it.
 template_classed() { [ -z "${ATTRIBUTES_CLASS:-}" ] || class_done "$(sts_template_class "$1")"; }
-# The StatefulSet needs the orphan delete and re-creation: it exists, its template is below SIZE (or
-# names another class), and the cluster has no in-place claim template update (KEP-4650).
+# The StatefulSet needs the orphan delete and re-creation: an apps/v1 one (OpenKruise's webhook lets
+# an Advanced StatefulSet's claim template change in place) that exists, its template below SIZE (or
+# naming another class), and the cluster has no in-place claim template update (KEP-4650).
 needs_replace() {
-  sts_exists "$1" && { ! at_least_size "$(sts_template "$1")" || ! template_classed "$1"; } && ! sts_in_place "$1"
+  [ -z "$(sts_kruise "$1")" ] && sts_exists "$1" && { ! at_least_size "$(sts_template "$1")" || ! template_classed "$1"; } && ! sts_in_place "$1"
 }
 
 # --- preflight: read-only ------------------------------------------------------------------------
@@ -335,21 +356,21 @@ check_statefulsets() {
       continue
     fi
     # The upgrade re-creates it from the render: its pods must keep their ordinals.
-    start=$(field statefulset "$sts" '{.spec.ordinals.start}')
+    start=$(sts_field "$sts" '{.spec.ordinals.start}')
     [ "${start:-0}" = "${ORDINALS_START[$i]}" ] ||
       die "StatefulSet $sts starts at ordinal ${start:-0} (spec.ordinals.start), the render at ${ORDINALS_START[$i]}: re-created from the render by the upgrade, it would delete its pods and start others on other PVCs; make the chart render spec.ordinals.start: ${start:-0} (or set the StatefulSet back), then make the plan again"
     # ... and keep its pods: re-created, it has the render's replicas (0 is the fallback's scale-down).
-    count=$(field statefulset "$sts" '{.spec.replicas}')
+    count=$(sts_field "$sts" '{.spec.replicas}')
     if [ "${count:-1}" -gt "${RENDER_REPLICAS[$i]}" ]; then
       die "StatefulSet $sts has ${count} replicas (spec.replicas), the render ${RENDER_REPLICAS[$i]}: re-created from the render by the upgrade, it would delete the pods from ordinal $((${start:-0} + RENDER_REPLICAS[i])) on (and their PVCs with whenScaled: Delete); set the chart's replica count to ${count} and render again (or scale the StatefulSet back to ${RENDER_REPLICAS[$i]}), then make the plan again"
     elif [ "${count:-1}" != 0 ] && [ "${count:-1}" -lt "${RENDER_REPLICAS[$i]}" ]; then
       note "$sts has ${count} replicas, the render ${RENDER_REPLICAS[$i]}: the upgrade re-creates it with ${RENDER_REPLICAS[$i]} and adds the pods from ordinal $((${start:-0} + count)) on"
     fi
-    policy=$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}')
+    policy=$(sts_field "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}')
     if [ "$policy" = Delete ] && [ "$FALLBACK" = 1 ]; then
       die "$sts has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 would delete its PVCs; no fallback"
     fi
-    if [ "$(field statefulset "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenDeleted}')" = Delete ]; then
+    if [ "$(sts_field "$sts" '{.spec.persistentVolumeClaimRetentionPolicy.whenDeleted}')" = Delete ] && [ -z "$(sts_kruise "$sts")" ]; then
       note "$sts has whenDeleted: Delete: only the orphan delete is safe (this script uses nothing else)"
     fi
     check_history_limit "$i"
@@ -366,6 +387,8 @@ check_statefulsets() {
 check_history_limit() {
   local sts="${STATEFULSETS[$1]}" live out
   needs_replace "$sts" && return 0
+  # OpenKruise's webhook copies revisionHistoryLimit from the old object (ValidateStatefulSetUpdate).
+  [ -z "${STS_KRUISE[$1]:-}" ] || return 0
   live=$(field statefulset "$sts" '{.spec.revisionHistoryLimit}')
   [ "${live:-10}" = "${RENDER_HISTORY_LIMITS[$1]}" ] && return 0
   "${K[@]}" version -o json >"$WORK_DIR/kubectl-version.json" 2>"$WORK_DIR/kubectl.stderr" ||
@@ -454,6 +477,98 @@ check_attributes_class() {
   note "VolumeAttributesClass $ATTRIBUTES_CLASS exists (driver ${driver:-?})"
 }
 
+# --- OpenKruise's Advanced StatefulSet (STS_KRUISE non-empty) --------------------------------------
+# Read in openkruise/kruise at 07169cfac: its webhook (ValidateStatefulSetUpdate,
+# ValidateVolumeClaimTemplateUpdate in pkg/webhook/statefulset/validating/statefulset_validation.go)
+# lets the claim template change in place; under OnPodRollingUpdate, with the kruise-manager's gate
+# StatefulSetAutoResizePVCGate, its controller (rollingUpdateStatefulsetPods, TryPatchPVC) patches
+# the PVCs as it walks the pods, highest ordinal first, one pod at a time; otherwise the PVCs keep
+# their size and this script patches them after the upgrade.
+
+# A server-side dry run of JSON patch $2 on Advanced StatefulSet $1: Kruise's webhook answers it
+# (registered with sideEffects: None), nothing is stored.
+kruise_dry_run() {
+  "${K[@]}" patch "$(sts_resource "$1")" "$1" --dry-run=server --type=json -p "$2"
+}
+
+# The JSON patch of StatefulSet index $1 that sets op $2 (its value $3, JSON) at the claim
+# template's path $4, with the render's volumeClaimUpdateStrategy (the webhook reads the new object's).
+kruise_patch() {
+  local strategy=""
+  [ -z "${STS_STRATEGIES[$1]}" ] ||
+    strategy="{\"op\":\"add\",\"path\":\"/spec/volumeClaimUpdateStrategy\",\"value\":{\"type\":\"${STS_STRATEGIES[$1]}\"}},"
+  printf '[%s{"op":"replace","path":"/spec/volumeClaimTemplates/%s/spec/%s","value":%s}]' \
+    "$strategy" "${STS_CLAIM_INDEX[$1]}" "$2" "$3"
+}
+
+# Before any change: the webhook accepts the claim template at SIZE in place (a Kruise older than 1.4
+# forbids any template change; under OnPodRollingUpdate a StorageClass without expansion is refused);
+# under OnPodRollingUpdate, a change of the template's accessModes must be refused as only the gated
+# webhook refuses it: else the gate is off (or the Kruise has no volumeClaimUpdateStrategy, whose
+# field the API server then drops) and no controller would grow the PVCs.
+check_kruise() {
+  local i sts out mode other
+  for i in "${!STATEFULSETS[@]}"; do
+    [ -n "${STS_KRUISE[$i]}" ] || continue
+    sts="${STATEFULSETS[$i]}"
+    sts_exists "$sts" ||
+      die "Advanced StatefulSet $sts not found in namespace $NAMESPACE ($(shown "${K[@]}" get "$(sts_resource "$sts")")): the plan is for OpenKruise's StatefulSet (apps.kruise.io); if the cluster runs an apps/v1 one, render it so and make the plan again"
+    out=$(kruise_dry_run "$sts" "$(kruise_patch "$i" resources/requests/storage "\"$SIZE\"")" 2>&1) ||
+      die "OpenKruise's webhook refuses claim template $CLAIM of $sts at $SIZE (a server-side dry run; nothing has changed): $out; hint: a Kruise older than 1.4 freezes claim templates (upgrade Kruise, or render apps/v1); a StorageClass without allowVolumeExpansion can't grow"
+    if [ "${STS_KRUISE[$i]}" = script ]; then
+      note "$sts (OpenKruise, volumeClaimUpdateStrategy ${STS_STRATEGIES[$i]:-unset}): the webhook accepts the template at $SIZE in place; this script patches its PVCs after the upgrade"
+      continue
+    fi
+    mode=$(sts_field "$sts" "{.spec.volumeClaimTemplates[${STS_CLAIM_INDEX[$i]}].spec.accessModes[0]}")
+    other=ReadWriteOncePod
+    [ "$mode" != ReadWriteOncePod ] || other=ReadWriteOnce
+    if out=$(kruise_dry_run "$sts" "$(kruise_patch "$i" accessModes "[\"$other\"]")" 2>&1); then
+      die "$sts has volumeClaimUpdateStrategy OnPodRollingUpdate, but OpenKruise's webhook accepts a change of the claim template's accessModes (a server-side dry run; nothing has changed): the kruise-manager runs without the feature gate StatefulSetAutoResizePVCGate (alpha, off by default), or its Kruise has no volumeClaimUpdateStrategy (before 1.7.5/1.8), so its controller would grow no PVC; hint: enable the gate (the kruise-manager's --feature-gates=StatefulSetAutoResizePVCGate=true), or render volumeClaimUpdateStrategy.type: OnDelete so that this script patches the PVCs, then make the plan again"
+    fi
+    [[ "$out" == *"volumeClaimTemplate can not be modified when OnRollingUpdate"* ]] ||
+      die "the server-side dry run of a claim template change on $sts was refused for another reason than Kruise's OnPodRollingUpdate rule: $out; it can't prove that Kruise's controller grows the PVCs (nothing has changed)"
+    note "$sts (OpenKruise, volumeClaimUpdateStrategy OnPodRollingUpdate): the webhook accepts the template at $SIZE in place and enforces the gated rule, so its controller grows the PVCs"
+  done
+}
+
+# A probe of wait_until: PVC $1's request is at SIZE (Kruise's controller has patched it).
+pvc_requested() {
+  local request
+  request=$(field pvc "$1" '{.spec.resources.requests.storage}' 2>/dev/null || true)
+  at_least_size "${request:-0}" && return 0
+  MISSING="$1 requests ${request:-nothing}: Kruise's controller has not patched it yet"
+  return 1
+}
+
+# After the upgrade: the script patches the PVCs that Kruise leaves alone (OnDelete or unset, and the
+# PVCs beyond the replicas: the controller patches only the PVCs of the pods it rolls); then, in the
+# controller's order (highest ordinal first), waits for each PVC's request and capacity by value. A
+# PVC FileSystemResizePending past the grace period gets its pod restarted: Kruise counts that pod
+# unavailable (IsOwnedPVCsReady) and would grow no further PVC.
+step_kruise_pvcs() {
+  local i j sts pvc request rc payload
+  payload="{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"$SIZE\"}}}}"
+  for i in "${!PVCS[@]}"; do
+    sts="${PVC_STS[$i]}"; pvc="${PVCS[$i]}"
+    [ -n "${STS_KRUISE[$sts]}" ] || continue
+    [ "${STS_KRUISE[$sts]}" = script ] || [ "${PVC_IN_REPLICAS[$i]}" = 0 ] || continue
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
+    at_least_size "$request" && { note "$pvc already requests $request"; continue; }
+    "${K[@]}" patch pvc "$pvc" --type=merge -p "$payload"
+  done
+  for ((j = ${#PVCS[@]} - 1; j >= 0; j--)); do
+    sts="${PVC_STS[$j]}"; pvc="${PVCS[$j]}"
+    [ -n "${STS_KRUISE[$sts]}" ] || continue
+    get pvc "$pvc" -o name >/dev/null 2>&1 || continue
+    wait_until "$WAIT_SECONDS" "Kruise's controller to raise the request of $pvc to $SIZE" pvc_requested "$pvc" ||
+      die "Kruise's controller has not patched $pvc after $(duration "$WAIT_SECONDS"): $MISSING; it rolls one pod at a time and waits for each pod to be Ready and its PVCs grown: see $(shown "${K[@]}" describe "$(sts_resource "${STATEFULSETS[$sts]}")" "${STATEFULSETS[$sts]}") (its events) and the kruise-manager's log, then run this script again"
+    rc=0; wait_pvc "$pvc" || rc=$?
+    if [ "$rc" != 2 ] || [ "${PVC_IN_REPLICAS[$j]}" = 0 ]; then continue; fi
+    wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pvc to grow online" pvc_fs_grown "$pvc" && continue
+    restart_pod "${PVC_PODS[$j]}" "${STATEFULSETS[$sts]}"
+  done
+}
+
 # A probe of wait_until: the pod is Ready; else MISSING says why not, as the pod says it (its Ready
 # condition's reason and message, the reasons its containers wait or were last terminated).
 pod_ready_said() {
@@ -496,6 +611,7 @@ scale_all() {
 disk_to_grow() {
   local i request
   for i in "${!PVCS[@]}"; do
+    replaced_pvc "$i" || continue
     request=$(field pvc "${PVCS[$i]}" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
     at_least_size "$request" || return 0
     [[ " $(pvc_conditions "${PVCS[$i]}") " == *" FileSystemResizePending "* ]] && continue
@@ -527,6 +643,7 @@ pods_gone() {
 step_patch_pvcs() {
   local i pvc request ebs_said=0
   for i in "${!PVCS[@]}"; do
+    replaced_pvc "$i" || continue
     pvc="${PVCS[$i]}"
     request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null) || continue
     if [ -n "${ATTRIBUTES_CLASS:-}" ] && ! class_done "$(field pvc "$pvc" '{.spec.volumeAttributesClassName}')"; then
@@ -625,11 +742,16 @@ wait_pvc() {
   return 0
 }
 
+# True when PVC $1 (an index of PVCS) belongs to an apps/v1 StatefulSet, whose PVCs grow before the
+# orphan delete; an Advanced StatefulSet's grow after the upgrade (step_kruise_pvcs).
+replaced_pvc() { [ -z "${STS_KRUISE[${PVC_STS[$1]}]:-}" ]; }
+
 # A probe of wait_until: every PVC has grown (or its filesystem awaits the pod). MISSING counts them
 # and names the others with their state ("1 of 3 PVCs at 50Gi; data-kafka-2 at 20Gi, Resizing").
 pvcs_grown() {
   local i total=0 done_=0 others=()
   for i in "${!PVCS[@]}"; do
+    replaced_pvc "$i" || continue
     get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
     total=$((total + 1))
     pvc_state "${PVCS[$i]}"
@@ -692,6 +814,7 @@ step_wait_pvcs() {
     note "every PVC reports VolumeAttributesClass $ATTRIBUTES_CLASS"
   fi
   for i in "${!PVCS[@]}"; do
+    replaced_pvc "$i" || continue
     get pvc "${PVCS[$i]}" -o name >/dev/null 2>&1 || continue
     pvc_state "${PVCS[$i]}"
     case "$PVC_STATE" in
@@ -723,6 +846,7 @@ keep_saved_copy() {
 step_save_statefulsets() {
   local sts file
   for sts in "${STATEFULSETS[@]}"; do
+    [ -z "$(sts_kruise "$sts")" ] || continue
     if sts_terminating "$sts"; then keep_saved_copy "$sts"; continue; fi
     if ! needs_replace "$sts"; then
       if ! sts_exists "$sts"; then
@@ -825,22 +949,23 @@ plain_grown() {
 step_rollout() {
   local sts
   for sts in "${STATEFULSETS[@]}"; do
-    if [ "$(field statefulset "$sts" '{.spec.updateStrategy.type}')" != OnDelete ]; then
-      note "waiting for the rollout of StatefulSet $sts (at most $(duration "$WAIT_SECONDS"); kubectl says how it goes)"
-      "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
+    # `rollout status` knows neither an Advanced StatefulSet (OpenKruise) nor OnDelete (it refuses
+    # it): every replica Ready instead.
+    if [ -n "$(sts_kruise "$sts")" ] || [ "$(field statefulset "$sts" '{.spec.updateStrategy.type}')" = OnDelete ]; then
+      wait_until "$WAIT_SECONDS" "every replica of StatefulSet $sts to be Ready" replicas_ready "$sts" ||
+        die "StatefulSet $sts has not every replica Ready after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe "$(sts_resource "$sts")" "$sts")"
       continue
     fi
-    # `rollout status` refuses OnDelete: wait until every replica is Ready instead.
-    wait_until "$WAIT_SECONDS" "every replica of StatefulSet $sts to be Ready" replicas_ready "$sts" ||
-      die "StatefulSet $sts has not every replica Ready after $(duration "$WAIT_SECONDS"): $MISSING; see $(shown "${K[@]}" describe statefulset "$sts")"
+    note "waiting for the rollout of StatefulSet $sts (at most $(duration "$WAIT_SECONDS"); kubectl says how it goes)"
+    "${K[@]}" rollout status "statefulset/$sts" "--timeout=${WAIT_SECONDS}s"
   done
 }
 
 # A probe of wait_until: every replica of the StatefulSet is Ready.
 replicas_ready() {
   local ready want
-  ready=$(field statefulset "$1" '{.status.readyReplicas}' 2>/dev/null || true)
-  want=$(field statefulset "$1" '{.spec.replicas}' 2>/dev/null || true)
+  ready=$(sts_field "$1" '{.status.readyReplicas}' 2>/dev/null || true)
+  want=$(sts_field "$1" '{.spec.replicas}' 2>/dev/null || true)
   [ "${ready:-0}" = "$want" ] && return 0
   MISSING="${ready:-0} of ${want:-?} replicas of $1 Ready"
   return 1

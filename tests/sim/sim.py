@@ -39,6 +39,12 @@ Rules enforced, as the API server and the controllers do:
     it from values at model["class_values_path"] (when set);
   - the server's version (state["server_minor"], default 35; `kubectl version -o json`): before 1.35 an
     upgrade that changes a live StatefulSet's revisionHistoryLimit fails with `spec: Forbidden`;
+  - OpenKruise's Advanced StatefulSet (a model shape with apiVersion apps.kruise.io/v1beta1; state["kruise"]:
+    {"gate": StatefulSetAutoResizePVCGate on, "frozen": a Kruise before 1.4, whose webhook forbids any claim
+    template change, "no_strategy": a Kruise before 1.7.5 without volumeClaimUpdateStrategy}): kubectl names it
+    `statefulsets.apps.kruise.io` (`statefulset` is apps/v1's and does not find it); its webhook's rules on the
+    upgrade and on `kubectl patch --dry-run=server`; under OnPodRollingUpdate with the gate, its controller
+    patches the PVCs as it rolls the pods (see the kruise_* functions);
   - contexts, releases, chart references and versions; reads RBAC forbids (faults.forbidden: kinds);
   - waits as a person meets them: faults.resize_ticks {pvc: calls} (a slow resize, Resizing meanwhile),
     faults.ebs_busy {pvc: calls} (AWS EBS refuses while an earlier modification runs, the resizer
@@ -156,7 +162,8 @@ def pvc_obj(name):
 
 def pod_obj(name):
     p = S["pods"][name]
-    owners = [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": p["owner"], "controller": True}] if p["owner"] else []
+    owner = S["statefulsets"].get(p["owner"] or "", {})
+    owners = [{"apiVersion": owner.get("apiVersion", "apps/v1"), "kind": "StatefulSet", "name": p["owner"], "controller": True}] if p["owner"] else []
     if p.get("workload"):  # a Deployment's pod: its ReplicaSet owns it
         owners = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name.rsplit("-", 1)[0], "controller": True}]
     ready = {"type": "Ready", "status": "True" if p["ready"] else "False"}
@@ -296,6 +303,9 @@ def reconcile():
                     request(pvc, want)
             if pod not in S["pods"]:
                 start_pod(pod, name, pvc)
+    for name, sts in S["statefulsets"].items():
+        if is_kruise(sts) and not terminating(sts):
+            kruise_controller(name, sts)
     for name in S["faults"].get("not_ready", []):
         if name in S["pods"]:
             S["pods"][name]["ready"] = False
@@ -583,6 +593,8 @@ def kubectl(args):
         if len(pos) == 2:
             return get_list(pos[1].split(","), ns, opts)
         return get(pos[1], pos[2], ns, opts)
+    if verb == "patch" and pos[1] == KRUISE_RESOURCE:
+        return kruise_patch(pos[2], ns, opts)
     if verb == "patch":
         pvc = pos[2]
         if pos[1] != "pvc" or pvc not in S["pvcs"]:
@@ -601,7 +613,7 @@ def kubectl(args):
         if kind == "pvc":
             violation(f"PVC {name} deleted")
         if kind == "statefulset":
-            if name not in S["statefulsets"]:
+            if name not in S["statefulsets"] or is_kruise(S["statefulsets"][name]):
                 if "--ignore-not-found" in opts:
                     return ""
                 fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
@@ -634,7 +646,7 @@ def kubectl(args):
             return f'pod "{name}" deleted'
     if verb == "scale":
         name = pos[2]
-        if name not in S["statefulsets"]:
+        if name not in S["statefulsets"] or is_kruise(S["statefulsets"][name]):
             fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
         mutate(f"scale statefulset {name} {opts['--replicas']}")
         S["statefulsets"][name]["spec"]["replicas"] = int(opts["--replicas"])
@@ -643,7 +655,7 @@ def kubectl(args):
     if verb == "rollout":
         name = pos[2].split("/", 1)[1]
         sts = S["statefulsets"].get(name)
-        if not sts:
+        if not sts or is_kruise(sts):
             fail(f'Error from server (NotFound): statefulsets.apps "{name}" not found')
         if sts["spec"].get("updateStrategy", {}).get("type") == "OnDelete":
             fail("error: rollout status is only available for RollingUpdate strategy type")
@@ -681,7 +693,9 @@ def kubectl(args):
     fail(f"sim: unexpected kubectl call {args}", 3)
 
 
+KRUISE_RESOURCE = "statefulsets.apps.kruise.io"
 KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("statefulsets", sts_obj, "statefulsets.apps"),
+         KRUISE_RESOURCE: ("statefulsets", sts_obj, KRUISE_RESOURCE),
          "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io"),
          "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges"),
          "volumeattributesclass": ("attributes_classes", vac_obj, "volumeattributesclasses.storage.k8s.io")}
@@ -723,7 +737,7 @@ def get_list(kinds, ns, opts):
             fail(f'error: the server doesn\'t have a resource type "{kind}"')
         table, obj = KINDS[kind][:2]
         if kind in CLUSTER_SCOPED or ns == S["namespace"]:
-            items.extend(obj(name) for name in sorted(S.get(table, {})))
+            items.extend(obj(name) for name in sorted(S.get(table, {})) if of_resource(kind, S[table][name]))
     if opts.get("-o") != "yaml":
         fail(f"sim: unexpected output {opts.get('-o')}", 3)
     return to_yaml({"apiVersion": "v1", "kind": "List", "items": items})
@@ -737,12 +751,15 @@ def get(kind, name, ns, opts):
         plural = "namespaces"
     else:
         table = KINDS[kind]
-        if ns != S["namespace"] and kind not in CLUSTER_SCOPED or name not in S.get(table[0], {}):
+        if ns != S["namespace"] and kind not in CLUSTER_SCOPED or name not in S.get(table[0], {}) or \
+                not of_resource(kind, S[table[0]][name]):
             fail(f'Error from server (NotFound): {table[2]} "{name}" not found')
         obj = table[1](name)
         plural = table[2]
     out = opts.get("-o", "")
     if out == "name":
+        if kind == KRUISE_RESOURCE:
+            return f"statefulset.apps.kruise.io/{name}"
         return f"{plural.split('.')[0].rstrip('s') if kind != 'namespace' else 'namespace'}/{name}"
     if out == "yaml":
         return to_yaml(obj)
@@ -911,6 +928,9 @@ def upgrade(name, ref, rel, opts):
         fail(f"Error: UPGRADE FAILED: {S['faults']['upgrade_fail']}")
     for sts_name, shape in S["model"]["statefulsets"].items():
         live = S["statefulsets"].get(sts_name)
+        if is_kruise(shape):
+            kruise_upgrade(rel, sts_name, shape, size)
+            continue
         if live is None:
             obj = json.loads(json.dumps(shape))
             claim = next(t for t in obj["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
@@ -1002,6 +1022,9 @@ def rollback(name, rel):
     rel["values"] = rel.get("previous_values", rel["values"])
     for sts_name, shape in S["model"]["statefulsets"].items():
         live = S["statefulsets"].get(sts_name)
+        if is_kruise(shape):
+            kruise_upgrade(rel, sts_name, shape, rel["size"] or S["model"]["default_size"], "Error: ")
+            continue
         if live is None:
             obj = json.loads(json.dumps(shape))
             obj["metadata"]["uid"], obj["metadata"]["resourceVersion"] = next_uid(), "1"
@@ -1015,6 +1038,141 @@ def rollback(name, rel):
     rel["status"] = "deployed"
     reconcile()
     return "Rollback was a success! Happy Helming!"
+
+
+# --- OpenKruise's Advanced StatefulSet (openkruise/kruise at 07169cfac) -------------------------------
+
+KRUISE_FORBIDDEN_1_3 = ("spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'template', "
+                        "'reserveOrdinals', 'lifecycle', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' "
+                        "and 'updateStrategy' are forbidden")
+
+
+def is_kruise(sts):
+    return sts.get("apiVersion", "").startswith("apps.kruise.io/")
+
+
+def of_resource(kind, obj):
+    """kubectl's `statefulset` is apps/v1's; `statefulsets.apps.kruise.io` is OpenKruise's."""
+    if kind == "statefulset":
+        return not is_kruise(obj)
+    if kind == KRUISE_RESOURCE:
+        return is_kruise(obj)
+    return True
+
+
+def kruise():
+    return S.get("kruise", {})
+
+
+def kruise_strategy(sts):
+    return (sts["spec"].get("volumeClaimUpdateStrategy") or {}).get("type", "")
+
+
+def kruise_admit(name, old, new):
+    """The validating webhook vstatefulset.kb.io on an update (ValidateStatefulSetUpdate, then, with
+    StatefulSetAutoResizePVCGate, ValidateVolumeClaimTemplateUpdate): the refusal's text, or None."""
+    if kruise().get("no_strategy"):
+        new["spec"].pop("volumeClaimUpdateStrategy", None)  # the API server prunes an unknown field
+    deny = f'admission webhook "vstatefulset.kb.io" denied the request: '
+    if kruise().get("frozen") and old["spec"]["volumeClaimTemplates"] != new["spec"]["volumeClaimTemplates"]:
+        return deny + KRUISE_FORBIDDEN_1_3
+    if not kruise().get("gate") or kruise_strategy(new) != "OnPodRollingUpdate":
+        return None
+    olds = {t["metadata"]["name"]: t for t in old["spec"]["volumeClaimTemplates"]}
+    if len(olds) != len(new["spec"]["volumeClaimTemplates"]):
+        return deny + "spec.volumeClaimTemplates: Invalid value: \"...\": volumeClaimTemplate can not be added or deleted when OnRollingUpdate"
+    for t in new["spec"]["volumeClaimTemplates"]:
+        tid = f"spec.volumeClaimTemplates[{t['metadata']['name']}]"
+        o = olds.get(t["metadata"]["name"])
+        if o is None:
+            return deny + f"{tid}.name: Forbidden: volumeClaimTemplate name can not be modified"
+        if o["spec"].get("accessModes") != t["spec"].get("accessModes") or \
+                o["spec"].get("storageClassName") != t["spec"].get("storageClassName"):
+            return deny + f"{tid}: Invalid value: \"...\": volumeClaimTemplate can not be modified when OnRollingUpdate"
+        if o["spec"]["resources"] != t["spec"]["resources"]:
+            sc = t["spec"].get("storageClassName") or S["model"]["class"]
+            if not S["storageclasses"][sc]["allowVolumeExpansion"]:
+                return deny + f"{tid}.spec.resources.requests.storage: Forbidden: storage class {sc} does not support volume expansion"
+    return None
+
+
+def kruise_patch(name, ns, opts):
+    """`kubectl patch statefulsets.apps.kruise.io NAME --dry-run=server --type=json -p P`: the webhook's
+    answer, nothing stored (the script makes no other patch of it)."""
+    live = S["statefulsets"].get(name)
+    if ns != S["namespace"] or live is None or not is_kruise(live):
+        fail(f'Error from server (NotFound): {KRUISE_RESOURCE} "{name}" not found')
+    if opts.get("--dry-run") != "server" or opts.get("--type") != "json":
+        fail(f"sim: unexpected patch of an Advanced StatefulSet {opts}", 3)
+    new = json.loads(json.dumps(live))
+    for op in json.loads(opts["-p"]):
+        keys = [int(k) if k.isdigit() else k for k in op["path"].strip("/").split("/")]
+        parent = new
+        for k in keys[:-1]:
+            parent = parent[k]
+        if op["op"] == "replace" and keys[-1] not in (parent if isinstance(parent, dict) else range(len(parent))):
+            fail(f'The request is invalid: the server rejected our request due to an error in our request')
+        parent[keys[-1]] = op["value"]
+    refused = kruise_admit(name, live, new)
+    if refused:
+        fail(f"Error from server (Forbidden): {refused}")
+    return f"statefulset.apps.kruise.io/{name} patched (server dry run)"
+
+
+def kruise_upgrade(rel, name, shape, size, prefix="Error: UPGRADE FAILED: "):
+    """Helm's patch of an Advanced StatefulSet: the claim template and the strategy change in place
+    when the webhook admits it."""
+    live = S["statefulsets"].get(name)
+    new = json.loads(json.dumps(shape))
+    next(t for t in new["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])[
+        "spec"]["resources"]["requests"]["storage"] = size
+    if live is None:
+        new["metadata"]["uid"], new["metadata"]["resourceVersion"] = next_uid(), "1"
+        S["statefulsets"][name] = new
+        return
+    refused = kruise_admit(name, live, new)
+    if refused:
+        rel["status"] = "failed"
+        fail(f'{prefix}cannot patch "{name}" with kind StatefulSet: {refused}')
+    for key in ("volumeClaimTemplates", "volumeClaimUpdateStrategy", "revisionHistoryLimit", "updateStrategy"):
+        if key in new["spec"]:
+            live["spec"][key] = new["spec"][key]
+        else:
+            live["spec"].pop(key, None)
+
+
+def kruise_controller(name, sts):
+    """rollingUpdateStatefulsetPods under OnPodRollingUpdate with StatefulSetAutoResizePVCGate: highest
+    ordinal first, none below the partition, none when paused or under OnDelete; a pod whose PVC is
+    below the template is patched (TryPatchPVC); a pod whose PVC has not reached its request
+    (IsOwnedPVCsReady: capacity >= request; FileSystemResizePending is not) is unavailable, and with
+    one unavailable (maxUnavailable 1) no other pod is handled."""
+    update = sts["spec"].get("updateStrategy") or {}
+    rolling = update.get("rollingUpdate") or {}
+    if not kruise().get("gate") or kruise_strategy(sts) != "OnPodRollingUpdate" or \
+            update.get("type") == "OnDelete" or rolling.get("paused"):
+        return
+    want, live = template_bytes(sts), list(ordinals(sts))
+    pvc_of = lambda i: f"{S['model']['claim']}-{name}-{i}"
+
+    def unready(i):
+        p = S["pvcs"].get(pvc_of(i))
+        pod = S["pods"].get(f"{name}-{i}")
+        return pod is None or not pod["ready"] or (p is not None and (
+            p["capacity"] < p["request"] or "FileSystemResizePending" in p["conditions"]))
+    unavailable = [i for i in live if unready(i)]
+    for n, i in sorted(enumerate(live), key=lambda x: -x[1]):
+        p = S["pvcs"].get(pvc_of(i))
+        if n < rolling.get("partition", 0) or p is None or p["request"] >= want:
+            continue
+        if unavailable and i not in unavailable:
+            return
+        try:
+            request(pvc_of(i), want)
+        except SystemExit:  # the API server refused it: the controller records an event and retries
+            return
+        S.setdefault("kruise_patched", []).append(pvc_of(i))
+        return
 
 
 def kill_now(what):

@@ -5,6 +5,7 @@ pub mod render;
 
 pub mod attributes;
 pub mod chart;
+pub mod kruise;
 
 pub mod volume;
 
@@ -179,6 +180,10 @@ pub struct Target {
     /// The claim template's volumeAttributesClassName, rendered and asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes_class: Option<attributes::ClassChange>,
+    /// An OpenKruise Advanced StatefulSet: updated in place, its PVCs grown by its controller or the
+    /// script (`kruise.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kruise: Option<kruise::Kruise>,
     pub pvcs: Vec<Pvc>,
     /// The claim template's size in the render (where findings about the render point).
     #[serde(skip)]
@@ -652,9 +657,10 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
 
     let is_blocking = findings.iter().any(|f| f.blocking);
     // The fallback scales StatefulSets to 0; a plain PVC's workload is not scaled by the script.
+    // (An Advanced StatefulSet is not scaled by the script either: its PVCs grow after the upgrade.)
     let fallback_offered = !targets
         .iter()
-        .any(|t| t.when_scaled == "Delete" || !t.is_statefulset());
+        .any(|t| t.when_scaled == "Delete" || !t.is_statefulset() || t.kruise.is_some());
     let steps = if is_blocking {
         Vec::new()
     } else {
@@ -754,11 +760,10 @@ fn picked_targets(
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(10);
         if object.is_kruise_statefulset() {
-            let strategy = objects::str_at(
-                parsed.node(object),
-                &["spec", "volumeClaimUpdateStrategy", "type"],
-            );
-            findings.push(kruise_procedure(input, &t, strategy.as_deref()));
+            let index = sts.claims.iter().position(|c| c.name == input.claim);
+            let (k, finding) = kruise::read(input, parsed, object, index.unwrap_or(0), &t);
+            t.kruise = Some(k);
+            findings.push(finding);
         }
         targets.push(t);
     }
@@ -827,48 +832,6 @@ fn manifest_diff(
         out.output.edits(),
         input.manifests_name,
     ))
-}
-
-/// An OpenKruise Advanced StatefulSet: its claim templates change in place (its webhook's rules,
-/// `check` on renders), so the orphan delete and re-creation of these steps are not its
-/// procedure; the finding says what is, and blocks the steps (which act on apps/v1 objects).
-fn kruise_procedure(input: &Input<'_>, t: &Target, strategy: Option<&str>) -> Finding {
-    let pvcs: Vec<&str> = t.pvcs.iter().map(|p| p.name.as_str()).collect();
-    let size = &input.size.text;
-    let by = if strategy == Some("OnPodRollingUpdate") {
-        format!(
-            "with volumeClaimUpdateStrategy OnPodRollingUpdate its controller grows PVCs {} as it rolls the pods (its webhook refuses the upgrade when the StorageClass does not allow expansion)",
-            pvcs.join(", ")
-        )
-    } else {
-        format!(
-            "with volumeClaimUpdateStrategy {} the PVCs keep their size: grow each ({}) after the upgrade",
-            strategy.unwrap_or("unset"),
-            shown(&kubectl(
-                input,
-                true,
-                &[
-                    "patch",
-                    "pvc",
-                    pvcs.first().copied().unwrap_or("NAME"),
-                    "--type=merge",
-                    "-p",
-                    &format!(
-                        "{{\"spec\":{{\"resources\":{{\"requests\":{{\"storage\":\"{size}\"}}}}}}}}"
-                    )
-                ]
-            ))
-        )
-    };
-    blocking(
-        "kruise-statefulset",
-        format!(
-            "{} is OpenKruise's Advanced StatefulSet (apps.kruise.io): its claim templates are not frozen, so the orphan delete and re-creation of these steps (which act on apps/v1 StatefulSets) are not its procedure. Its procedure: the values change ({}: {size}) and `helm upgrade` (its webhook accepts the new template in place); {by}; then verify each PVC's status.capacity.storage by value and `df` in the pods",
-            t.statefulset,
-            t.values_path.as_deref().unwrap_or("the chart's size path")
-        ),
-        Some("follow that procedure by hand (the plan's values diff is the change to commit); `pvc-resize check --base-manifests OLD --head-manifests NEW` applies its webhook's rules to the upgrade".to_owned()),
-    )
 }
 
 /// The top chart: the `helm.sh/chart` label of a document rendered from the top chart's own
@@ -1151,6 +1114,7 @@ fn target(
             to: to.to_owned(),
             values_path: None,
         }),
+        kruise: None,
         pvcs,
     })
 }
@@ -1624,6 +1588,7 @@ fn preflight(
             vec![kubectl(input, false, &["get", "resourcequota,limitrange,pvc", "-o", "yaml"])],
         ),
     ];
+    checks.extend(kruise::check(input, targets));
     if let Some(class) = input.attributes_class {
         checks.push(check(
             "attributes-class",
@@ -1641,9 +1606,14 @@ fn target_reads(input: &Input<'_>, targets: &[Target]) -> (Vec<Command>, Vec<Com
     let mut pvcs = Vec::new();
     for t in targets {
         if t.is_statefulset() {
+            let resource = if t.kruise.is_some() {
+                kruise::RESOURCE
+            } else {
+                "statefulset"
+            };
             sts.push(kubectl(input, false, &[
             "get",
-            "statefulset",
+            resource,
             &t.statefulset,
             "-o",
             "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
@@ -1751,14 +1721,26 @@ fn steps(
         out.extend([s.replace(), s.verify()]);
         return out;
     }
+    // The apps/v1 StatefulSets: PVCs grown first, then the orphan delete and the upgrade. The
+    // Advanced StatefulSets (OpenKruise): the upgrade changes them in place, then their PVCs grow.
+    let replaced = s.replaced().next().is_some();
     if fallback {
         out.push(s.scale(true));
     }
-    out.extend([s.patch(), s.wait()]);
+    if replaced {
+        out.extend([s.patch(), s.wait()]);
+    }
     if fallback {
         out.push(s.scale(false));
     }
-    out.extend([s.save(), s.replace(), s.rollout(), s.verify()]);
+    if replaced {
+        out.push(s.save());
+    }
+    out.push(s.replace());
+    if s.statefulsets().any(|t| t.kruise.is_some()) {
+        out.push(kruise::pvcs_step(input, targets));
+    }
+    out.extend([s.rollout(), s.verify()]);
     out
 }
 
@@ -1767,13 +1749,19 @@ impl Steps<'_, '_> {
         &self.input.size.text
     }
 
-    /// The PVCs of the StatefulSet targets (the script patches them; a plain PVC is grown by the upgrade).
+    /// The PVCs of the re-created StatefulSets (the script patches them before the orphan delete; a
+    /// plain PVC is grown by the upgrade, an Advanced StatefulSet's after it).
     fn pvcs(&self) -> impl Iterator<Item = &Pvc> {
-        self.statefulsets().flat_map(|t| t.pvcs.iter())
+        self.replaced().flat_map(|t| t.pvcs.iter())
     }
 
     fn statefulsets(&self) -> impl Iterator<Item = &Target> {
         self.targets.iter().filter(|t| t.is_statefulset())
+    }
+
+    /// The apps/v1 StatefulSets: re-created by the orphan delete and the upgrade.
+    fn replaced(&self) -> impl Iterator<Item = &Target> {
+        self.statefulsets().filter(|t| t.kruise.is_none())
     }
 
     fn capacity(&self, p: &Pvc) -> Command {
@@ -1856,7 +1844,7 @@ impl Steps<'_, '_> {
     /// The fallback's scale to 0 (`down`) or back to the replicas.
     fn scale(&self, down: bool) -> Step {
         let commands = self
-            .statefulsets()
+            .replaced()
             .map(|t| {
                 let flag = format!("--replicas={}", if down { 0 } else { t.replicas });
                 kubectl(
@@ -1964,7 +1952,7 @@ impl Steps<'_, '_> {
                 self.work
             ),
             "Without resourceVersion, uid and status, so that `kubectl create -f` takes it back. Skipped for a StatefulSet whose claim template is already at the size, or that updates claim templates in place.",
-            self.statefulsets()
+            self.replaced()
                 .map(|t| {
                     kubectl(
                         self.input,
@@ -1978,7 +1966,7 @@ impl Steps<'_, '_> {
 
     fn replace(&self) -> Step {
         let mut commands: Vec<Command> = self
-            .statefulsets()
+            .replaced()
             .map(|t| {
                 let words = [
                     "delete",
@@ -2007,7 +1995,28 @@ impl Steps<'_, '_> {
                 self.size()
             )
         };
-        let (title, detail) = if commands.len() == 1 {
+        let kruise: Vec<&str> = self
+            .statefulsets()
+            .filter(|t| t.kruise.is_some())
+            .map(|t| t.statefulset.as_str())
+            .collect();
+        let grows = if kruise.is_empty() {
+            grows
+        } else {
+            format!(
+                "{grows} The upgrade changes the claim templates of the Advanced StatefulSets ({}) in place: OpenKruise's webhook accepts it (no orphan delete); their PVCs grow in the next step.",
+                kruise.join(", ")
+            )
+        };
+        let (title, detail) = if commands.len() == 1 && !kruise.is_empty() {
+            (
+                "Upgrade the release: the Advanced StatefulSets' claim templates change in place"
+                    .to_owned(),
+                format!(
+                    "Nothing is deleted.{grows} If the upgrade fails, fix the cause and run the script again: it resumes at the upgrade."
+                ),
+            )
+        } else if commands.len() == 1 {
             (
                 "Upgrade the release: Helm grows the PVCs the chart renders".to_owned(),
                 format!(
@@ -2031,9 +2040,23 @@ impl Steps<'_, '_> {
             "rollout",
             "main",
             "Wait for the re-created StatefulSets to roll out".to_owned(),
-            "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current.",
+            if self.statefulsets().any(|t| t.kruise.is_some()) {
+                "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current. An Advanced StatefulSet (which `rollout status` does not know): every replica Ready."
+            } else {
+                "kubectl rollout status: every pod of the re-created StatefulSet is Ready and current."
+            },
             self.statefulsets()
                 .map(|t| {
+                    if t.kruise.is_some() {
+                        let words = [
+                            "get",
+                            kruise::RESOURCE,
+                            &t.statefulset,
+                            "-o",
+                            "jsonpath={.status.readyReplicas}",
+                        ];
+                        return kubectl(self.input, false, &words);
+                    }
                     let sts = format!("statefulset/{}", t.statefulset);
                     kubectl(
                         self.input,
@@ -2120,7 +2143,17 @@ fn rollback_notes(input: &Input<'_>, targets: &[Target]) -> Vec<String> {
     let mut notes = vec![
         "A grown PVC can't be shrunk back: the disk change is one-way. Everything else can be undone.".to_owned(),
     ];
-    if !names.is_empty() {
+    if targets.iter().any(|t| t.kruise.is_some()) {
+        notes.push(format!(
+            "An Advanced StatefulSet (OpenKruise) is never deleted: a failed upgrade leaves it as it was (or with the new template, which its webhook accepted); fix the cause and run the script again. `{}` puts its old, smaller template back in place; the grown PVCs keep their {}.",
+            shown(&helm(input, true, &["rollback", input.release])),
+            input.size.text,
+        ));
+    }
+    if targets
+        .iter()
+        .any(|t| t.is_statefulset() && t.kruise.is_none())
+    {
         notes.push(format!(
             "If helm upgrade fails after the orphan delete, the pods keep running without a controller. Put the StatefulSet back as it was with `{}` (the pods are adopted again), or fix the cause and run the script again: it resumes at the upgrade. `{}` also re-creates it, with the old, smaller template: the grown PVCs keep their {} (only new replicas would get the old size), and the next resize needs the orphan delete again.",
             shown(&kubectl(input, true, &["create", "-f", &format!("{}/statefulset-NAME.yaml", work_dir(input.release))])),

@@ -197,15 +197,7 @@ pub fn text(plan: &Plan, style: &Style) -> String {
     }
     post_renderer(&mut o, plan, "", "  ");
     if !plan.steps.is_empty() && !plan.fallback_offered {
-        let _ = writeln!(
-            o,
-            "\n(No scale-to-zero fallback: {})",
-            if plan.targets.iter().all(Target::is_statefulset) {
-                "a StatefulSet has whenScaled: Delete, which would delete the PVCs."
-            } else {
-                "it scales StatefulSets to 0, and the workload of a PVC the chart renders is not scaled by the script."
-            }
-        );
+        let _ = writeln!(o, "\n(No scale-to-zero fallback: {}.)", no_fallback(plan));
     }
     let _ = writeln!(o, "\nRollback notes:");
     for r in &plan.rollback {
@@ -629,6 +621,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "ORDINALS_START",
         sts.iter().map(|t| t.ordinals_start.to_string()),
     );
+    kruise_data(o, &sts);
     array(
         o,
         "CONTAINERS",
@@ -681,13 +674,56 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         let _ = writeln!(
             o,
             "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: {}' >&2; exit 1; fi",
-            if plain.is_empty() {
-                "whenScaled: Delete would delete the PVCs on scale-down"
-            } else {
-                "it scales StatefulSets to 0, and the workloads of the PVCs the chart renders are not scaled by this script"
-            }
+            no_fallback(plan)
         );
     }
+}
+
+/// Why the plan offers no scale-to-zero fallback.
+fn no_fallback(plan: &Plan) -> &'static str {
+    if plan.targets.iter().any(|t| t.kruise.is_some()) {
+        "an Advanced StatefulSet (OpenKruise) is updated in place and its PVCs grow after the upgrade, which the fallback (PVCs grown at 0 replicas before the upgrade) does not do"
+    } else if plan.targets.iter().all(Target::is_statefulset) {
+        "a StatefulSet has whenScaled: Delete, which would delete the PVCs on scale-down"
+    } else {
+        "it scales StatefulSets to 0, and the workloads of the PVCs the chart renders are not scaled by this script"
+    }
+}
+
+/// The header's arrays of what each StatefulSet is: the resource kubectl names it by, and for an
+/// OpenKruise Advanced StatefulSet who grows its PVCs (`controller`, `script`; empty for apps/v1),
+/// its rendered volumeClaimUpdateStrategy and the claim template's index (the preflight's dry runs).
+fn kruise_data(o: &mut String, sts: &[&Target]) {
+    fn k<'t>(t: &&'t Target) -> Option<&'t crate::commands::plan::kruise::Kruise> {
+        t.kruise.as_ref()
+    }
+    array(
+        o,
+        "STS_RESOURCES",
+        sts.iter().map(|t| {
+            if t.kruise.is_some() {
+                crate::commands::plan::kruise::RESOURCE
+            } else {
+                "statefulset"
+            }
+        }),
+    );
+    array(
+        o,
+        "STS_KRUISE",
+        sts.iter().map(|t| k(t).map_or("", |k| k.pvcs_by)),
+    );
+    array(
+        o,
+        "STS_STRATEGIES",
+        sts.iter().map(|t| k(t).map_or("", |k| k.strategy.as_str())),
+    );
+    array(
+        o,
+        "STS_CLAIM_INDEX",
+        sts.iter()
+            .map(|t| k(t).map_or(0, |k| k.claim_index).to_string()),
+    );
 }
 
 /// The header's arrays of the PVCs the chart renders itself (grown by the upgrade; verified through

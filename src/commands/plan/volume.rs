@@ -134,6 +134,7 @@ fn target(
         values_path: None,
         when_scaled: String::new(),
         attributes_class: None,
+        kruise: None,
         pvcs,
         at: Some(at),
     })
