@@ -144,6 +144,9 @@ pub fn discover_class(
     first: Option<&str>,
 ) -> Result<Vec<ClassPath>, String> {
     let base = prove::read(&r.render(None)?)?;
+    // What differs between two plain renders (generated secrets) is no change of the class path's.
+    let mut noisy = prove::noise(&base, &prove::read(&r.render(None)?)?);
+    let mut settled = false;
     let mut renders: BTreeMap<String, Result<Render, String>> = BTreeMap::new();
     let mut out = Vec::new();
     for want in wants {
@@ -163,11 +166,31 @@ pub fn discover_class(
             let with = renders
                 .entry(path.clone())
                 .or_insert_with(|| prove::read(&r.render(Some(&prove::overlay(&path, class)))?));
+            let mut others = with
+                .as_ref()
+                .map(|w| prove::class_changes(&base, &noisy, w, wants))
+                .unwrap_or_default();
+            // Documents named after the time (as in `discover`): the baseline once more, later.
+            if !settled && !others.is_empty() {
+                settled = true;
+                noisy.extend(prove::noise(&base, &prove::read(&r.render(None)?)?));
+                others = with
+                    .as_ref()
+                    .map(|w| prove::class_changes(&base, &noisy, w, wants))
+                    .unwrap_or_default();
+            }
             match with.as_ref().map(|w| class_of(w, want)) {
-                Ok(Some(c)) if c == class => {
+                Ok(Some(c)) if c == class && others.is_empty() => {
                     found.proven = Some(path);
                     break;
                 }
+                Ok(Some(c)) if c == class => found.tried.push((
+                    path,
+                    format!(
+                        "it sets the class, but also changes {}: only the target claim templates may change",
+                        others.join(", ")
+                    ),
+                )),
                 Ok(other) => found.tried.push((
                     path,
                     format!(

@@ -320,6 +320,67 @@ pub fn effect(base: &Render, noisy: &BTreeSet<String>, with: &Render, sentinel: 
     e
 }
 
+/// The documents that a render with a VolumeAttributesClass set at some values path changed beyond
+/// the `volumeAttributesClassName` of the claim templates `wants` (noise excepted): what the class
+/// proof requires to be empty, as [`Effect::proves`] does for a size (only the target may change).
+pub fn class_changes(
+    base: &Render,
+    noisy: &BTreeSet<String>,
+    with: &Render,
+    wants: &[ClaimId],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let ids: BTreeSet<&String> = base.docs.keys().chain(with.docs.keys()).collect();
+    for key in ids {
+        if noisy.contains(key) {
+            continue;
+        }
+        let (Some(a), Some(b)) = (base.docs.get(key), with.docs.get(key)) else {
+            let d = base.docs.get(key).or(with.docs.get(key));
+            out.push(format!("{} (appears or goes)", d.map_or("?", |d| &d.id)));
+            continue;
+        };
+        if a == b {
+            continue;
+        }
+        // The object with each wanted claim template's class put back must be the same.
+        let mut v = b.value.clone();
+        for want in wants.iter().filter(|w| w.object == b.id) {
+            put_class_back(&mut v, &a.value, &want.claim);
+        }
+        if v != a.value || a.id != b.id {
+            out.push(b.id.clone());
+        }
+    }
+    out
+}
+
+/// Sets claim template `claim`'s `spec.volumeAttributesClassName` in `v` to what `old` has (or
+/// removes it).
+fn put_class_back(v: &mut Value, old: &Value, claim: &str) {
+    let index = |x: &Value| {
+        x.pointer("/spec/volumeClaimTemplates")?
+            .as_array()?
+            .iter()
+            .position(|t| t.pointer("/metadata/name").and_then(Value::as_str) == Some(claim))
+    };
+    let (Some(i), Some(j)) = (index(v), index(old)) else {
+        return;
+    };
+    let was = old.pointer(&format!(
+        "/spec/volumeClaimTemplates/{j}/spec/volumeAttributesClassName"
+    ));
+    if let Some(spec) = v
+        .pointer_mut(&format!("/spec/volumeClaimTemplates/{i}/spec"))
+        .and_then(Value::as_object_mut)
+    {
+        match was {
+            Some(c) => spec.insert("volumeAttributesClassName".into(), c.clone()),
+            None => spec.remove("volumeAttributesClassName"),
+        };
+    }
+}
+
 /// A size no render holds: the sentinel.
 pub fn sentinel(base: &Render) -> String {
     (0..)
@@ -351,6 +412,54 @@ mod tests {
             r.object("StatefulSet/db").unwrap().source.as_deref(),
             Some("c/templates/sts.yaml")
         );
+    }
+
+    #[test]
+    /// The class proof: only the wanted claim templates' volumeAttributesClassName may change.
+    fn class_changes_beyond_the_targets() {
+        let base = read(BASE).unwrap();
+        let want = |claim: &str| ClaimId {
+            object: "StatefulSet/db".into(),
+            claim: claim.into(),
+        };
+        let classed = |text: &str, claim: &str| {
+            let at = format!("        name: {claim}\n      spec:\n");
+            text.replacen(
+                &at,
+                &format!("{at}        volumeAttributesClassName: fast\n"),
+                1,
+            )
+        };
+        let data = read(&classed(BASE, "data")).unwrap();
+        assert!(class_changes(&base, &BTreeSet::new(), &data, &[want("data")]).is_empty());
+        // The class on the other claim template too, or a size moved with it: not only the target.
+        let both = read(&classed(&classed(BASE, "data"), "logs")).unwrap();
+        assert_eq!(
+            class_changes(&base, &BTreeSet::new(), &both, &[want("data")]),
+            ["StatefulSet/db"]
+        );
+        assert!(
+            class_changes(
+                &base,
+                &BTreeSet::new(),
+                &both,
+                &[want("data"), want("logs")]
+            )
+            .is_empty()
+        );
+        let sized = read(&classed(BASE, "data").replacen("2Gi", "3Gi", 1)).unwrap();
+        assert_eq!(
+            class_changes(&base, &BTreeSet::new(), &sized, &[want("data")]),
+            ["PersistentVolumeClaim/cache"]
+        );
+        // ... unless that document is noise (it differs between two plain renders).
+        let noisy: BTreeSet<String> = base
+            .docs
+            .iter()
+            .filter(|(_, d)| d.id == "PersistentVolumeClaim/cache")
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert!(class_changes(&base, &noisy, &sized, &[want("data")]).is_empty());
     }
 
     #[test]
