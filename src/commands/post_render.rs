@@ -180,7 +180,7 @@ struct Found {
     /// without parsing the changed text again. `None` when the document has aliases or merge
     /// keys, or a template holds a float (JSON text keeps every other value exactly): then the
     /// changed text is parsed again.
-    templates: Option<Vec<String>>,
+    templates: Option<Box<[Box<str>]>>,
     /// Its chunk as the release reader read it and its object there, with
     /// [`Options::keep_documents`].
     kept: Option<(Arc<Parsed>, usize)>,
@@ -406,8 +406,8 @@ impl<'a> Selection<'a> {
     pub fn render(&self, opts: &Options) -> Result<Outcome<'a>, RenderError> {
         let input = self.input;
         let mut warnings = Vec::new();
-        let mut resizes = Vec::new();
-        let mut claims = Vec::new();
+        let mut resizes = Vec::with_capacity(self.picked.len());
+        let mut claims = Vec::with_capacity(self.picked.len());
         let mut classes = Vec::new();
         for &f in &self.picked {
             if let Some(size) = &opts.size {
@@ -803,7 +803,7 @@ fn build_edits(
     resizes: &[Resize],
     opts: &Options,
 ) -> Result<(Vec<Edit>, Vec<String>), RenderError> {
-    let mut edits = Vec::new();
+    let mut edits = Vec::with_capacity(resizes.len());
     let mut patched = Vec::new();
     let mut pending = resizes.iter().peekable();
     let mut line_delta: isize = 0;
@@ -1193,9 +1193,9 @@ fn to_found(input: &str, chunk: usize, sts: &StatefulSet<'_>, plain: bool) -> Fo
                 crate::yaml::data::to_json(c.node)
                     .ok()
                     .filter(|t| !crate::yaml::data::has_float(t))
-                    .map(|t| t.to_string())
+                    .map(|t| t.to_string().into_boxed_str())
             })
-            .collect()
+            .collect::<Option<Box<[Box<str>]>>>()
     } else {
         None
     };

@@ -486,7 +486,11 @@ pub fn scan<T: Send, E: Send>(
             .collect()
     });
     results.sort_by_key(|(b, _)| *b);
-    let mut out = Vec::new();
+    let total = results
+        .iter()
+        .map(|(_, r)| r.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(total);
     for (_, r) in results {
         out.extend(r?);
     }

@@ -19,6 +19,7 @@ use crate::k8s::versions::{KubeVersion, REVISION_HISTORY_MUTABLE_FROM};
 use crate::yaml::{Kind, Node, Pos, data};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// Spec fields that an update may change (every supported version, 1.25 and later).
 pub const MUTABLE: [&str; 6] = [
@@ -44,8 +45,9 @@ mod kruise;
 /// No tree outlives its chunk's visit, so a render is never held parsed as a whole.
 #[derive(Clone)]
 struct Sts<'t> {
-    /// The file it was read from, as findings name it.
-    file: String,
+    /// The file it was read from, as findings name it (one text shared by every StatefulSet
+    /// of the render).
+    file: Arc<str>,
     /// OpenKruise's Advanced StatefulSet (`apps.kruise.io`), which its own webhook validates.
     kruise: bool,
     namespace: String,
@@ -108,7 +110,9 @@ impl Sts<'static> {
     /// (else it stays data): what a render of many StatefulSets keeps of each until the end.
     fn pack(mut self) -> Sts<'static> {
         if !data::has_float(&self.json) {
-            self.packed = Some(self.json.take().to_string());
+            let mut text = self.json.take().to_string();
+            text.shrink_to_fit();
+            self.packed = Some(text);
         }
         self
     }
@@ -189,6 +193,7 @@ fn statefulsets<T: Send>(
         ..Want::default()
     };
     let syntax = |e| Box::new(release::syntax_finding(file, &e));
+    let shared: Arc<str> = Arc::from(file);
     let each = |p: Parsed| -> Result<Vec<Result<T, Unread>>, Box<Finding>> {
         let data = match p.data(&|o| o.kind == "StatefulSet") {
             Ok(data) => data,
@@ -201,7 +206,7 @@ fn statefulsets<T: Send>(
         };
         let read = data.into_iter().filter_map(|(oi, json)| {
             match one(
-                file,
+                &shared,
                 json,
                 p.node(&p.objects[oi]),
                 p.objects[oi].is_kruise_statefulset(),
@@ -217,21 +222,21 @@ fn statefulsets<T: Send>(
     if let Some(Err(Unread::Data(f))) = read.iter().find(|r| matches!(r, Err(Unread::Data(_)))) {
         return Err(not_manifests(f.clone()));
     }
-    let read = read.into_iter().collect::<Result<Vec<T>, Unread>>();
+    if let Some(Err(Unread::Unnamed(e))) = read.iter().find(|r| r.is_err()) {
+        return Err(e.clone());
+    }
+    // In place (no second buffer of every StatefulSet): every entry is read.
+    let read: Vec<T> = read.into_iter().filter_map(Result::ok).collect();
     let documents = chunks
         .iter()
         .filter(|c| stream::has_content(&text[c.range.clone()]))
         .count();
-    match read {
-        Ok(read) => Ok((read, documents)),
-        Err(Unread::Unnamed(e)) => Err(e),
-        Err(Unread::Data(_)) => unreachable!("data errors are returned above"),
-    }
+    Ok((read, documents))
 }
 
 /// The object as a StatefulSet, when it is one.
 fn one<'t>(
-    file: &str,
+    file: &Arc<str>,
     mut json: Value,
     tree: &'t Node,
     kruise: bool,
@@ -260,7 +265,7 @@ fn one<'t>(
         *template = Value::Null;
     }
     Ok(Some(Sts {
-        file: file.to_owned(),
+        file: Arc::clone(file),
         kruise,
         namespace,
         name,
@@ -318,10 +323,16 @@ fn compare_as(
             .map(|oi| {
                 let mut found = Vec::new();
                 compare_one(&old[oi].unpacked(), &n, version, &mut found);
-                (oi, found)
+                (oi, kept(found))
             })
             .collect();
-        (n.detach(false).pack(), compared)
+        ReadNew {
+            release: n.release.clone(),
+            added: compared
+                .is_empty()
+                .then(|| Box::new(n.detach(false).pack())),
+            compared,
+        }
     })?;
     if documents == 0 && refuse_empty {
         // What validate and post-render refuse: Helm 3 would delete every resource.
@@ -329,9 +340,9 @@ fn compare_as(
             "{head_file}:1:1: no Kubernetes object in the head render (the file is empty, or holds only comments and `---`): an upgrade with it would delete every resource of the release\n  hint: check that the chart rendered anything (`helm template ...` and its exit status)"
         ));
     }
-    let (new, pairs) = by_old(read);
-    let added: Vec<&Sts> = new.iter().filter(|n| olds_of(n).is_empty()).collect();
-    let mut out = old_side(&old, &new, pairs, &added, head_file);
+    let new = by_old(read);
+    let added: Vec<&Sts> = new.added.iter().collect();
+    let mut out = old_side(&old, &new.releases, new.pairs, &added, head_file);
     out.extend(added.into_iter().map(|n| added_finding(&n.unpacked())));
     out.sort_by_key(|f| {
         let at = f.location.as_ref();
@@ -344,8 +355,21 @@ fn compare_as(
     Ok(Compared {
         findings: out,
         old: old.len(),
-        new: new.len(),
+        new: new.count,
     })
+}
+
+/// Findings kept until the whole of NEW is read, without spare capacity: a render of many
+/// small StatefulSets holds one or two for each, and `format!` and `push` leave up to half of
+/// each buffer unused.
+fn kept(mut found: Vec<Finding>) -> Vec<Finding> {
+    for f in &mut found {
+        f.message.shrink_to_fit();
+        f.hint.iter_mut().for_each(String::shrink_to_fit);
+        f.path.iter_mut().for_each(String::shrink_to_fit);
+    }
+    found.shrink_to_fit();
+    found
 }
 
 /// The same StatefulSet in two renders: the same name, and the same namespace (a render without
@@ -368,37 +392,60 @@ fn namesakes(old: &[Sts], by_name: &HashMap<&str, Vec<usize>>, n: &Sts) -> Vec<u
 /// One comparison of OLD's StatefulSet `.0` with NEW's `.1`, and its findings.
 type Pair = (usize, usize, Vec<Finding>);
 
-/// A StatefulSet of NEW, and its comparisons with OLD's (by index in OLD).
-type ReadNew = (Sts<'static>, Vec<(usize, Vec<Finding>)>);
+/// A StatefulSet of NEW once its chunk is read: its release (which tells OLD's objects of other
+/// releases apart), its comparisons with OLD's namesakes (by index in OLD), and itself only when
+/// OLD has none (it is added, or renamed): nothing else of a compared one is read again, so a
+/// render of many StatefulSets does not keep them.
+struct ReadNew {
+    release: Option<String>,
+    compared: Vec<(usize, Vec<Finding>)>,
+    added: Option<Box<Sts<'static>>>,
+}
 
-/// NEW's StatefulSets, and their comparisons in the order OLD by OLD, each with NEW's copies in
-/// order.
-fn by_old(read: Vec<ReadNew>) -> (Vec<Sts<'static>>, Vec<Pair>) {
-    let mut new = Vec::with_capacity(read.len());
-    let mut pairs = Vec::new();
-    for (ni, (n, compared)) in read.into_iter().enumerate() {
-        new.push(n);
-        pairs.extend(compared.into_iter().map(|(oi, f)| (oi, ni, f)));
+/// NEW as `compare` keeps it once read.
+struct New {
+    /// How many StatefulSets it has.
+    count: usize,
+    releases: HashSet<String>,
+    /// The StatefulSets OLD has no namesake of, in order.
+    added: Vec<Sts<'static>>,
+    /// The comparisons OLD by OLD, each with NEW's copies in order.
+    pairs: Vec<Pair>,
+}
+
+fn by_old(read: Vec<ReadNew>) -> New {
+    let count = read.len();
+    let mut releases = HashSet::new();
+    let mut added = Vec::new();
+    let mut pairs = Vec::with_capacity(read.iter().map(|r| r.compared.len()).sum());
+    for (ni, r) in read.into_iter().enumerate() {
+        releases.extend(r.release);
+        added.extend(r.added.map(|n| *n));
+        pairs.extend(r.compared.into_iter().map(|(oi, f)| (oi, ni, f)));
     }
     pairs.sort_by_key(|(oi, ni, _)| (*oi, *ni));
-    (new, pairs)
+    New {
+        count,
+        releases,
+        added,
+        pairs,
+    }
 }
 
 /// OLD by OLD: the findings of its comparisons, or its removal.
 fn old_side(
     old: &[Sts<'static>],
-    new: &[Sts<'static>],
+    releases: &HashSet<String>,
     pairs: Vec<Pair>,
     added: &[&Sts<'static>],
     head_file: &str,
 ) -> Vec<Finding> {
     // Live objects (`kubectl get statefulset -o yaml`) may belong to other releases: one whose
-    // release is known and is none of NEW's is not this upgrade's business.
-    let releases: HashSet<&str> = new.iter().filter_map(release_of).collect();
+    // release is known and is none of NEW's (`releases`) is not this upgrade's business.
     let foreign =
         |o: &Sts| !releases.is_empty() && release_of(o).is_some_and(|r| !releases.contains(r));
     let renames = Renames::of(added);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(pairs.iter().map(|(_, _, f)| f.len()).sum());
     let mut pairs = pairs.into_iter().peekable();
     for (oi, o) in old.iter().enumerate() {
         // Every copy: a StatefulSet twice in NEW is applied twice, the last copy winning.
@@ -488,6 +535,7 @@ fn names_at(json: &Value, list: &str) -> Vec<String> {
         })
         .unwrap_or_default();
     names.sort();
+    names.shrink_to_fit();
     names
 }
 
@@ -585,7 +633,7 @@ fn removed(o: &Sts, head_file: &str, renames: &Renames) -> Finding {
             o.name
         ),
     )
-    .at(Location::new(&o.file, o.pos))
+    .at(Location::new(&*o.file, o.pos))
     .path(format!("StatefulSet/{}", o.name))
     .hint(hint)
 }
@@ -606,7 +654,7 @@ fn finding(
         (_, None) => unreachable!("findings below spec are made while the chunk is read"),
     };
     Finding::new(id, severity, message)
-        .at(Location::new(&s.file, pos))
+        .at(Location::new(&*s.file, pos))
         .path(format!("StatefulSet/{} {}", s.name, show_path(&full)))
 }
 
