@@ -192,12 +192,15 @@ pub struct VerifyRenderArgs {
     #[arg(
         long = "statefulset",
         value_name = "NAME",
-        required_unless_present = "pvcs"
+        required_unless_present_any = ["pvcs", "resources"]
     )]
     pub statefulsets: Vec<String>,
     /// A target PersistentVolumeClaim rendered by the chart (repeatable)
     #[arg(long = "pvc", value_name = "NAME")]
     pub pvcs: Vec<String>,
+    /// A target claim template of a custom resource, KIND/NAME/CLAIM (repeatable)
+    #[arg(long = "resource", value_name = "KIND/NAME/CLAIM")]
+    pub resources: Vec<String>,
     /// The claim template of the targets
     #[arg(long, default_value = "data")]
     pub claim: String,
@@ -275,6 +278,12 @@ pub struct PlanArgs {
     /// glob with * (repeatable). Grown by the values change and the upgrade, no orphan delete
     #[arg(long = "pvc", value_name = "NAME")]
     pub pvcs: Vec<String>,
+    /// The claim template of a custom resource to grow, as KIND/NAME or KIND/NAME/CLAIM (NAME may
+    /// be a glob; repeatable), e.g. ClickHouseInstallation/posthog: the values change and the
+    /// upgrade resize the template, and its operator grows the PVCs (no orphan delete, no patch).
+    /// Resources whose operator does not grow PVCs are refused with the reason
+    #[arg(long = "resource", value_name = "KIND/NAME")]
+    pub resources: Vec<String>,
     /// Name of the volumeClaimTemplate to grow
     #[arg(long, default_value = "data")]
     pub claim: String,

@@ -390,6 +390,18 @@ pub const IDS: &[(&str, &str)] = &[
         "An operator owns claims of the render (a ClickHouseInstallation, a Prometheus, a Strimzi Kafka): how it grows them",
     ),
     (
+        "operator-volume-refused",
+        "plan --resource: the resource's operator does not grow existing PVCs, or plan can't target it (its procedure is named instead)",
+    ),
+    (
+        "operator-suspended",
+        "plan --resource: the ClickHouseInstallation is suspended (spec.suspend), so its operator would never grow the PVCs",
+    ),
+    (
+        "operator-recreates-statefulsets",
+        "plan --resource: the ClickHouseInstallation's claim template is in its hosts' StatefulSets, which the operator re-creates one host after another",
+    ),
+    (
         "pvc-request-above",
         "A PVC the chart renders requests more than the new size: the upgrade would shrink it",
     ),

@@ -755,3 +755,150 @@ fn renderer(helm: &Path, chart: &Path) -> Renderer {
         values: Vec::new(),
     }
 }
+
+/// `(Kind/name, claim) -> storage` of the custom resources' claim templates (a
+/// ClickHouseInstallation's `spec.templates.volumeClaimTemplates`), read with serde.
+fn chi_claims(text: &str) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let v: serde_json::Value = serde::Deserialize::deserialize(doc).unwrap();
+        if v.get("kind").and_then(|k| k.as_str()) != Some("ClickHouseInstallation") {
+            continue;
+        }
+        let name = v["metadata"]["name"].as_str().unwrap().to_owned();
+        for t in v
+            .pointer("/spec/templates/volumeClaimTemplates")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let size = t.pointer("/spec/resources/requests/storage");
+            out.insert(
+                (
+                    format!("ClickHouseInstallation/{name}"),
+                    t["name"].as_str().unwrap().to_owned(),
+                ),
+                size.and_then(|s| s.as_str()).unwrap_or("").to_owned(),
+            );
+        }
+    }
+    out
+}
+
+/// Every disk of the PostHog release with one claim name in one plan: Kafka, ZooKeeper and
+/// PostgreSQL (`data`) and the ClickHouseInstallation (`--resource`), each path read from the real
+/// chart and proven by the real Helm; the plan's values commands, run on a copy, make Helm render
+/// exactly those four claim templates at the new size and no other claim changed.
+fn posthog_every_disk(major: u8) {
+    let (Some(fx), Some(helm)) = (common::shared_fixtures(), common::helm(major)) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let case = Case {
+        name: "posthog",
+        chart: fx.join("posthog/chart/posthog-30.46.0.tgz"),
+        release: "posthog",
+        values: std::fs::read_to_string(fx.join("posthog/values-default.yaml")).unwrap(),
+    };
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, &case.values).unwrap();
+    let base = helm_render(&helm, &case, &values);
+    let render = dir.path().join("render.yaml");
+    std::fs::write(&render, &base).unwrap();
+    let (render_s, values_s) = (render.to_str().unwrap(), values.to_str().unwrap());
+    let (chart_s, helm_s) = (case.chart.to_str().unwrap(), helm.to_str().unwrap());
+    let argv = [
+        "plan",
+        "--release",
+        "posthog",
+        "--namespace",
+        "posthog",
+        "--size",
+        "50Gi",
+        "--format",
+        "json",
+        "--manifests",
+        render_s,
+        "--values",
+        values_s,
+        "--chart",
+        chart_s,
+        "--helm",
+        helm_s,
+        "--statefulset",
+        "*-kafka",
+        "--statefulset",
+        "*-zookeeper",
+        "--statefulset",
+        "*-postgresql",
+        "--resource",
+        "ClickHouseInstallation/*",
+    ];
+    let o = common::run(&argv, b"");
+    assert_eq!(
+        common::code(&o),
+        0,
+        "{}{}",
+        common::stdout(&o),
+        common::stderr(&o)
+    );
+    let plan: serde_json::Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    let want = [
+        "kafka.persistence.size",
+        "zookeeper.persistence.size",
+        "postgresql.persistence.size",
+        "clickhouse.persistence.size",
+    ];
+    assert_eq!(plan["values"]["paths"], serde_json::json!(want), "{plan}");
+    let proven = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"] == "values-path-proven")
+        .count();
+    assert_eq!(proven, 4, "{plan}");
+    let copy = dir.path().join("values-new.yaml");
+    std::fs::copy(&values, &copy).unwrap();
+    let step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "values");
+    for c in step.unwrap()["commands"].as_array().unwrap() {
+        let mut words: Vec<String> = c["argv"].as_array().unwrap()[1..]
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect();
+        *words.last_mut().unwrap() = copy.to_str().unwrap().to_owned();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let o = common::run(&words, b"");
+        assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
+    }
+    let rendered = helm_render(&helm, &case, &copy);
+    let mut sts = sts_claims(&base);
+    let mut chi = chi_claims(&base);
+    for t in plan["targets"].as_array().unwrap() {
+        let claim = t["claim"].as_str().unwrap().to_owned();
+        let grown = match t["resource"].as_str() {
+            Some(r) => chi.insert((r.to_owned(), claim), "50Gi".to_owned()),
+            None => sts.insert(
+                (t["statefulset"].as_str().unwrap().to_owned(), claim),
+                "50Gi".to_owned(),
+            ),
+        };
+        assert!(grown.is_some(), "{t}");
+    }
+    assert_eq!(chi.len(), 1);
+    assert_eq!(sts_claims(&rendered), sts, "helm {major}");
+    assert_eq!(chi_claims(&rendered), chi, "helm {major}");
+}
+
+#[test]
+fn posthog_every_disk_in_one_plan_helm3() {
+    posthog_every_disk(3);
+}
+
+#[test]
+fn posthog_every_disk_in_one_plan_helm4() {
+    posthog_every_disk(4);
+}

@@ -93,6 +93,9 @@ const CLASSES: &[(&str, Class)] = &[
     ("retention-delete", Prose),
     ("pvc-request-above", Prose),
     ("operator-volume", NoHint),
+    ("operator-volume-refused", Prose),
+    ("operator-suspended", Prose),
+    ("operator-recreates-statefulsets", Prose),
     ("pvc-class-set", NoHint),
     ("attributes-class-exists", NoHint),
     ("attributes-class-missing", Commands),
@@ -584,6 +587,13 @@ fn values_edit(name: &str, text: &str, extra: &str) -> Case {
     )
 }
 
+/// A suspended ClickHouseInstallation whose claim template its hosts' StatefulSets hold (no
+/// provisioner), before the render's first document.
+const CHI: &str = "---\n# Source: demo/templates/chi.yaml\napiVersion: clickhouse.altinity.com/v1\nkind: ClickHouseInstallation\nmetadata:\n  name: demo\nspec:\n  suspend: \"true\"\n  templates:\n    volumeClaimTemplates:\n      - name: data\n        spec:\n          accessModes: [ReadWriteOnce]\n          resources:\n            requests:\n              storage: 20Gi\n---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml";
+
+/// A prometheus-operator Prometheus with a claim template (its operator grows no PVC).
+const PROMETHEUS: &str = "---\n# Source: demo/templates/prometheus.yaml\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: demo\nspec:\n  storage:\n    volumeClaimTemplate:\n      metadata:\n        name: db\n      spec:\n        resources:\n          requests:\n            storage: 20Gi\n---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml";
+
 /// Inputs that trigger the findings, a few per id.
 fn cases() -> Vec<Case> {
     let mut all = values_check_cases();
@@ -903,6 +913,18 @@ fn plan_cases() -> Vec<Case> {
             none,
             None,
             "--volume-attributes-class fast --volume-attributes-class-path kafka.persistence.vac",
+        ),
+        plan(
+            "operator-suspended, operator-recreates-statefulsets",
+            ("---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml", CHI),
+            None,
+            "--size 50Gi --resource ClickHouseInstallation/demo",
+        ),
+        plan(
+            "operator-volume-refused",
+            ("---\n# Source: demo/charts/kafka/templates/scripts-configmap.yaml", PROMETHEUS),
+            None,
+            "--size 50Gi --resource Prometheus/demo",
         ),
         plan(
             "kruise-procedure",

@@ -254,7 +254,34 @@ impl Sim {
         };
         let mut values_path = String::new();
         let mut plain = json!({});
+        let mut chis = json!({});
         for t in p["targets"].as_array().unwrap() {
+            if let Some(resource) = t["resource"].as_str() {
+                // A ClickHouseInstallation's claim template: its hosts' StatefulSets, pods and
+                // labelled PVCs as the Altinity operator makes them.
+                values_path = t["values_path"].as_str().unwrap().to_owned();
+                let chi = resource.split_once('/').unwrap().1;
+                let claim = t["claim"].as_str().unwrap();
+                chis[chi] =
+                    json!({"claim": claim, "source": "posthog/templates/clickhouse_instance.yaml"});
+                for host in chi_hosts(&self.render, chi) {
+                    let old = t["old"]["canonical"].as_str().unwrap();
+                    let old_bytes = t["old"]["bytes"].as_i64().unwrap();
+                    let (pod, pvc) = (format!("{host}-0"), format!("{claim}-{host}-0"));
+                    let labels = json!({"clickhouse.altinity.com/chi": chi, "clickhouse.altinity.com/app": "chop"});
+                    pvcs[&pvc] = json!({"uid": next(), "class": "sim", "phase": "Bound", "request": old_bytes, "capacity": old_bytes, "conditions": [], "message": "", "ticks": 0, "fs": old_bytes * 98 / 100, "labels": labels});
+                    pods[&pod] = json!({"uid": next(), "owner": host, "ready": true, "pvc": pvc});
+                    sts[&host] = json!({
+                        "apiVersion": "apps/v1", "kind": "StatefulSet", "sim_claim": claim,
+                        "metadata": {"name": host, "namespace": ns, "uid": next(), "resourceVersion": "100", "labels": {"clickhouse.altinity.com/chi": chi}},
+                        "spec": {"replicas": 1, "serviceName": host, "selector": {"matchLabels": {"clickhouse.altinity.com/chi": chi}},
+                                 "template": {"spec": {"containers": [{"name": t["container"], "volumeMounts": [{"name": claim, "mountPath": t["mount_path"]}]}]}},
+                                 "volumeClaimTemplates": [{"metadata": {"name": claim}, "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": old}}}}]},
+                        "status": {"replicas": 1, "readyReplicas": 1},
+                    });
+                }
+                continue;
+            }
             if let Some(pvc) = t["pvc"].as_str() {
                 // A PVC the chart renders, mounted by one pod of its Deployment.
                 let old_bytes = t["old"]["bytes"].as_i64().unwrap();
@@ -323,7 +350,7 @@ impl Sim {
             "pvcs": pvcs, "pods": pods, "statefulsets": sts,
             "releases": {release: {"namespace": ns, "chart": chart_name, "version": version, "status": "deployed", "revision": 1, "values": self.original_values}},
             "charts": {self.opts.chart: {"name": chart_name, "versions": [version, "99.0.0"]}},
-            "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes, "plain": plain},
+            "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes, "plain": plain, "chis": chis},
             "values_file": self.opts.values_file,
             "faults": {}, "mutations": 0, "changes": [], "calls": [], "violations": [], "uid": uid,
             "kruise": {"gate": true},
@@ -390,6 +417,7 @@ impl Sim {
         let named: Vec<&Value> = targets
             .flat_map(|t| t["pvcs"].as_array().unwrap())
             .collect();
+        let operated = self.operated_pvcs(before);
         for (name, p) in before["pvcs"].as_object().unwrap() {
             let q = &now["pvcs"][name];
             assert!(q.is_object(), "{what}: PVC {name} is gone");
@@ -398,7 +426,7 @@ impl Sim {
                 q["request"].as_i64() >= p["request"].as_i64(),
                 "{what}: {name} shrank"
             );
-            if !named.iter().any(|n| n["name"] == name.as_str()) {
+            if !named.iter().any(|n| n["name"] == name.as_str()) && !operated.contains(name) {
                 assert_eq!(q, p, "{what}: {name}, which the plan leaves alone, changed");
             }
         }
@@ -419,6 +447,23 @@ impl Sim {
         }
     }
 
+    /// The PVCs labelled for a `--resource` target of the plan (its operator grows them).
+    fn operated_pvcs(&self, state: &Value) -> Vec<String> {
+        let selectors: Vec<(&str, &str)> = self.plan["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["selector"].as_str()?.split_once('='))
+            .collect();
+        state["pvcs"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, p)| selectors.iter().any(|(k, v)| p["labels"][*k] == *v))
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
     /// The cluster and the values file are exactly as they started.
     fn unchanged(&self, before: &Value, what: &str) {
         let now = self.state();
@@ -435,7 +480,26 @@ impl Sim {
 
     fn converged(&self, oracle: &HelmOracle, what: &str) {
         let s = self.state();
+        let operated = self.operated_pvcs(&s);
+        for name in &operated {
+            let pvc = &s["pvcs"][name];
+            for key in ["request", "capacity"] {
+                assert!(pvc[key].as_i64().unwrap() >= SIZE_BYTES, "{what}: {pvc}");
+            }
+            assert_eq!(pvc["conditions"], json!([]), "{what}: {pvc}");
+            let fs = pvc["fs"].as_i64().unwrap();
+            assert!(fs >= SIZE_BYTES * 95 / 100, "{what}: {name} {fs}");
+        }
         for t in self.plan["targets"].as_array().unwrap() {
+            if let Some(chi) = t["resource"].as_str() {
+                let chi = chi.split_once('/').unwrap().1;
+                assert_eq!(
+                    s["chis"][chi]["storage"], SIZE,
+                    "{what}: the CHI's template"
+                );
+                assert!(!operated.is_empty(), "{what}: no PVC of {chi}");
+                continue;
+            }
             if let Some(pvc) = t["pvc"].as_str() {
                 let pvc = &s["pvcs"][pvc];
                 for key in ["request", "capacity"] {
@@ -498,6 +562,41 @@ impl Sim {
         let got = path.split('.').fold(&read, |v, k| &v[k]);
         assert_eq!(got, SIZE, "{what}: {path} as Helm reads the values file");
     }
+}
+
+/// The hosts of ClickHouseInstallation `chi` in a render (`chi-<chi>-<cluster>-<shard>-<replica>`,
+/// the operator's StatefulSet names), from its one cluster's layout.
+fn chi_hosts(render: &str, chi: &str) -> Vec<String> {
+    // The CHI's own document, from its kind on.
+    let at = render
+        .find("kind: \"ClickHouseInstallation\"")
+        .or_else(|| render.find("kind: ClickHouseInstallation"))
+        .unwrap();
+    let doc = &render[at..];
+    let doc = &doc[..doc.find("\n---").unwrap_or(doc.len())];
+    assert!(doc.contains(&format!("name: \"{chi}\"")) || doc.contains(&format!("name: {chi}\n")));
+    let value = |key: &str| {
+        doc.lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+    };
+    let clusters = &doc[doc.find("clusters:").unwrap()..];
+    let cluster = clusters
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- name: "))
+        .unwrap()
+        .trim_matches('"')
+        .to_owned();
+    let count = |key| {
+        value(key)
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1)
+    };
+    let (shards, replicas) = (count("shardsCount:"), count("replicasCount:"));
+    (0..shards)
+        .flat_map(|s| (0..replicas).map(move |r| (s, r)))
+        .map(|(s, r)| format!("chi-{chi}-{cluster}-{s}-{r}"))
+        .collect()
 }
 
 fn expect_done(
@@ -2518,5 +2617,191 @@ fn an_advanced_statefulset_killed_while_the_controller_grows_the_pvcs() {
     sim.converged(
         &oracle,
         "killed during the controller's growth, then run again",
+    );
+}
+
+/// The simulated cluster of the real PostHog render (Helm 4.2's, default values) with `plan
+/// --resource ClickHouseInstallation/posthog --chart posthog-30.46.0.tgz`: the values path is proven
+/// on the real chart by the real Helm 3; the simulated Altinity operator grows the installation's
+/// PVCs once the upgrade has changed the claim template.
+fn chi_sim(e: &Env, mode: &'static str, extra: &[&'static str]) -> Sim {
+    let tgz = e.fixtures.join("posthog/chart/posthog-30.46.0.tgz");
+    let chart: &'static str = Box::leak(tgz.display().to_string().into_boxed_str());
+    let helm: &'static str = Box::leak(format!("--helm={}", e.helm.display()).into_boxed_str());
+    let mut args = vec!["--resource=ClickHouseInstallation/posthog", helm];
+    args.extend_from_slice(extra);
+    let args: &'static [&'static str] = Box::leak(args.into_boxed_slice());
+    let values = read(&e.fixtures.join("posthog/values-default.yaml"));
+    let render = read(&e.fixtures.join("posthog/rendered-default.yaml"));
+    let opts = Opts {
+        chart,
+        ..self::mode(mode)
+    };
+    Sim::of(e, values, render, "posthog", args, opts)
+}
+
+/// PostHog's ClickHouse disk, end to end: the plan targets the CHI's claim template, proves
+/// `clickhouse.persistence.size` on the real chart, and its script writes the values, upgrades,
+/// waits until the operator has set every PVC's request and the resizer their capacity (progress
+/// lines), checks `df` in each pod, and patches or deletes nothing; a rerun changes nothing; killed
+/// before each change, a rerun converges.
+#[test]
+fn a_clickhouse_installation_grows_through_its_operator() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = chi_sim(&e, "online", &[]);
+    let t = &sim.plan["targets"][0];
+    assert_eq!(
+        t["resource"], "ClickHouseInstallation/posthog",
+        "{}",
+        sim.plan
+    );
+    assert_eq!(t["claim"], "data-volumeclaim-template");
+    assert_eq!(t["values_path"], "clickhouse.persistence.size");
+    assert_eq!(t["selector"], "clickhouse.altinity.com/chi=posthog");
+    assert_eq!(t["mount_path"], "/var/lib/clickhouse");
+    assert_eq!(findings_of(&sim.plan, "values-path-proven").len(), 1);
+    assert_eq!(
+        findings_of(&sim.plan, "operator-recreates-statefulsets").len(),
+        1
+    );
+    assert!(
+        findings_of(&sim.plan, "operator-volume").is_empty(),
+        "the target's notice gives way"
+    );
+    let steps: Vec<&str> = sim.plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["preflight", "values", "replace-statefulsets", "verify"]
+    );
+    // The operator reconciles a few calls after the upgrade: the wait says so while it lasts.
+    sim.edit(|s| s["faults"]["operator_ticks"] = json!(8));
+    let before = sim.state();
+    let what = "ClickHouseInstallation";
+    let env = [
+        ("PVC_RESIZE_PROGRESS_SECONDS", "0"),
+        ("PVC_RESIZE_WAIT_SECONDS", "20"),
+    ];
+    let (code, err) = sim.run_with(&[], &env);
+    assert_eq!(code, 0, "{what}:\n{err}");
+    sim.invariants(&before, what);
+    sim.converged(&oracle, what);
+    assert!(
+        err.contains("the operator has not reconciled it yet"),
+        "{err}"
+    );
+    assert!(
+        err.contains("chi-posthog-posthog-0-0-0: the filesystem at /var/lib/clickhouse has"),
+        "{err}"
+    );
+    assert_eq!(
+        changes(&sim),
+        ["pvc-resize values --write", "helm upgrade posthog 50Gi"],
+        "{what}: only the values write and the upgrade change anything"
+    );
+    expect_done(&sim, &oracle, &before, &format!("{what}, rerun"), &[]);
+    assert_eq!(
+        changes(&sim).len(),
+        2,
+        "{what}: the rerun changed something"
+    );
+
+    for kill_at in 1..=2 {
+        let sim = chi_sim(&e, "online", &[]);
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["kill_at"] = json!(kill_at));
+        let (code, _) = sim.run(&[]);
+        assert_eq!(code, -1, "{what}: killed before change {kill_at}");
+        expect_done(
+            &sim,
+            &oracle,
+            &before,
+            &format!("{what}, killed before change {kill_at}"),
+            &[],
+        );
+    }
+}
+
+/// A values path the chart does not read for the CHI (given with --path, no chart to prove it):
+/// the script's preflight sees in the upgrade's dry run that the claim template stays at 20Gi and
+/// stops with nothing changed. A StorageClass without expansion stops it too.
+#[test]
+fn a_clickhouse_installation_with_a_wrong_path_or_class_changes_nothing() {
+    let Some(e) = env() else { return };
+    let sim = chi_sim(&e, "online", &[]);
+    // The same cluster, planned with a path the chart does not read and no chart.
+    let mut wrong = sim.plan_args.clone();
+    wrong.retain(|a| !a.starts_with("--helm="));
+    wrong.push("--path=clickhouse.persistence.sizes".to_owned());
+    let mut sim = sim;
+    sim.plan_args = wrong;
+    sim.make_plan(None);
+    let before = sim.state();
+    expect_stop(
+        &sim,
+        "wrong path",
+        &[],
+        &[
+            "ClickHouseInstallation/posthog claim data-volumeclaim-template is at 20Gi in the upgrade's render, not 50Gi",
+        ],
+    );
+    sim.unchanged(&before, "wrong path");
+
+    let sim = chi_sim(&e, "online", &[]);
+    sim.edit(|s| s["storageclasses"]["sim"]["allowVolumeExpansion"] = json!(false));
+    let before = sim.state();
+    expect_stop(
+        &sim,
+        "no expansion",
+        &[],
+        &["does not allow volume expansion"],
+    );
+    sim.unchanged(&before, "no expansion");
+}
+
+/// prometheus-operator does not grow PVCs: a `--resource` on its Prometheus blocks with the reason
+/// and names the manual procedure; no script is written that changes anything.
+#[test]
+fn a_prometheus_resource_is_refused_with_its_procedure() {
+    let render = "---\n# Source: mon/templates/prometheus.yaml\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata:\n  name: k8s\nspec:\n  storage:\n    volumeClaimTemplate:\n      metadata:\n        name: db\n      spec:\n        resources:\n          requests:\n            storage: 40Gi\n";
+    let args = plan_argv(
+        "mon",
+        SIZE,
+        "-",
+        &["--resource=Prometheus/k8s", "--format=json"],
+    );
+    let out = run_in(None, &args, render.as_bytes());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let refused = findings_of(&plan, "operator-volume-refused");
+    assert_eq!(refused.len(), 1, "{plan}");
+    let message = refused[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("does not grow existing PVCs")
+            && message.contains("spec.paused: true")
+            && message.contains("--cascade=orphan"),
+        "{message}"
+    );
+    assert_eq!(plan["steps"], json!([]));
+    // Strimzi's Kafka has no claim template: refused too, with its own procedure.
+    let kafka = "---\napiVersion: kafka.strimzi.io/v1beta2\nkind: Kafka\nmetadata:\n  name: events\nspec:\n  kafka:\n    storage:\n      type: persistent-claim\n      size: 100Gi\n";
+    let args = plan_argv(
+        "mon",
+        SIZE,
+        "-",
+        &["--resource=Kafka/events", "--format=json"],
+    );
+    let out = run_in(None, &args, kafka.as_bytes());
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        findings_of(&plan, "operator-volume-refused").len(),
+        1,
+        "{plan}"
     );
 }

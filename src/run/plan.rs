@@ -11,28 +11,50 @@ use pvc_resize::fsutil;
 use pvc_resize::output;
 use std::process::ExitCode;
 
-pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
+/// The flags `plan` refuses together, before reading anything: a GitOps format or a class with
+/// targets that are not StatefulSets.
+fn refuse_combinations(a: &PlanArgs) -> Result<()> {
+    if matches!(a.format.as_str(), "flux" | "argocd") && !a.resources.is_empty() {
+        return Err(anyhow!(fsutil::hinted(
+            format!(
+                "--format {} writes the steps around StatefulSet claim templates (a post-renderer patch, an orphan delete); a --resource target needs none of them",
+                a.format
+            ),
+            "a custom resource's claim template is grown by the values change and its operator: commit the values diff of `plan --format text` (or --format markdown); the controller's upgrade or sync changes the resource, and its operator the PVCs"
+        )));
+    }
+    if a.volume_attributes_class.is_some() && !a.resources.is_empty() {
+        return Err(anyhow!(fsutil::hinted(
+            "--volume-attributes-class sets the class of StatefulSet claim templates and their PVCs; a --resource target's PVCs belong to its operator",
+            "set the class in the resource's claim template through the chart's values, or leave out --resource"
+        )));
+    }
     if matches!(a.format.as_str(), "flux" | "argocd") && !a.pvcs.is_empty() {
-        bail!(fsutil::hinted(
+        return Err(anyhow!(fsutil::hinted(
             format!(
                 "--format {} writes the steps around claim templates (a post-renderer patch, an orphan delete); --pvc targets need none of them",
                 a.format
             ),
             "a PVC the chart renders itself is grown by the values change alone: commit the values diff of `plan --format text` (or --format markdown), and the controller's upgrade or sync patches the PVC"
-        ));
+        )));
     }
+    if a.volume_attributes_class.is_some() && !a.pvcs.is_empty() {
+        return Err(anyhow!(fsutil::hinted(
+            "--volume-attributes-class sets the class of StatefulSet claim templates and their PVCs; a --pvc target is rendered by the chart itself",
+            "set the class of such a PVC in the chart's values (its template's volumeAttributesClassName), or leave out --pvc"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
+    refuse_combinations(&a)?;
     let manifests = fsutil::read_text(&a.manifests).map_err(|e| anyhow!(e))?;
     let manifests_name = if a.manifests == "-" {
         "<stdin>"
     } else {
         a.manifests.as_str()
     };
-    if a.volume_attributes_class.is_some() && !a.pvcs.is_empty() {
-        bail!(fsutil::hinted(
-            "--volume-attributes-class sets the class of StatefulSet claim templates and their PVCs; a --pvc target is rendered by the chart itself",
-            "set the class of such a PVC in the chart's values (its template's volumeAttributesClassName), or leave out --pvc"
-        ));
-    }
     if let Some(class) = &a.volume_attributes_class {
         pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
             .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
@@ -68,6 +90,7 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         values_path: a.path.as_deref(),
         statefulsets: &a.statefulsets,
         pvcs: &a.pvcs,
+        resources: &a.resources,
         claim: &a.claim,
         chart: a.chart.as_deref(),
         cluster: cluster.as_ref().map(|(f, t)| (*f, t.as_str())),
@@ -263,6 +286,13 @@ pub(crate) fn run_verify_render(a: VerifyRenderArgs, diag: &mut Diag) -> Result<
         .chain(a.pvcs.iter().map(|p| ClaimId {
             object: format!("PersistentVolumeClaim/{p}"),
             claim: p.clone(),
+        }))
+        .chain(a.resources.iter().filter_map(|r| {
+            let (object, claim) = r.rsplit_once('/')?;
+            Some(ClaimId {
+                object: object.to_owned(),
+                claim: claim.to_owned(),
+            })
         }))
         .collect();
     let mut problems = verify::problems(&base, manifest, &targets, &size.text)

@@ -329,6 +329,7 @@ check_upgrade() {
   local args=() sts p out
   for sts in "${STATEFULSETS[@]}"; do args+=(--statefulset "$sts"); done
   for p in "${PLAIN_PVCS[@]}"; do args+=(--pvc "$p"); done
+  for p in "${OPERATOR_CLAIMS[@]}"; do args+=(--resource "$p"); done
   for p in "${VALUES_PATHS[@]}"; do args+=(--path "$p"); done
   [ -z "${ATTRIBUTES_CLASS:-}" ] || args+=(--volume-attributes-class "$ATTRIBUTES_CLASS")
   out=$(pvc-resize verify-render --dry-run "$WORK_DIR/upgrade-dry-run.out" --base "$WORK_DIR/release-manifest.yaml" \
@@ -420,6 +421,7 @@ check_pvcs() {
     fi
   done
   check_plain_pvcs
+  check_operator_pvcs
   note "every PVC is Bound, its StorageClass allows expansion, and every pod is Ready"
 }
 
@@ -455,7 +457,7 @@ check_plain_pvcs() {
 # The namespace's ResourceQuotas and LimitRanges must let every PVC grow to SIZE (the API server
 # would refuse a patch midway, after others grew): pvc-resize does the exact quantity arithmetic.
 check_quota() {
-  local objects="$WORK_DIR/quota.yaml" i out args=()
+  local objects="$WORK_DIR/quota.yaml" i p out args=()
   get resourcequota,limitrange,pvc -o yaml >"$objects" 2>"$WORK_DIR/kubectl.stderr" ||
     die "the ResourceQuotas and LimitRanges of namespace $NAMESPACE can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs list on resourcequotas and limitranges (kubectl auth can-i list resourcequotas)"
   for i in "${!PVCS[@]}"; do
@@ -463,6 +465,11 @@ check_quota() {
   done
   # A plain PVC that does not exist yet is made by the upgrade at SIZE: charged all of it.
   for i in "${!PLAIN_PVCS[@]}"; do args+=(--pvc "${PLAIN_PVCS[$i]}"); done
+  # An operator's PVCs: those of the installation now (the operator makes new ones at SIZE).
+  for i in "${!OPERATOR_CLAIMS[@]}"; do
+    operator_pvcs "$i"
+    for p in "${OP_PVCS[@]}"; do args+=(--pvc "$p"); done
+  done
   out=$(pvc-resize quota-check --objects "$objects" --size "$SIZE" "${args[@]}" 2>&1) ||
     die "${out//pvc-resize: /}; hint: raise the limit (kubectl edit resourcequota/limitrange NAME) or choose a size within it, then make the plan again"
   note "${out#pvc-resize: }"
@@ -929,6 +936,13 @@ step_replace_statefulsets() {
       die "the upgrade left StatefulSet $sts with claim template $CLAIM at $(sts_template "$sts"), not $SIZE: the chart does not size it by ${TARGET_VALUES_PATHS[$i]:-$VALUES_PATH}. Its PVCs are grown and it runs; find the values key the chart reads ($(shown "${H[@]}" show values "--version=$CHART_VERSION" -- "$CHART")), make the plan again with --path, and run it"
     fi
   done
+  # The installations an operator reconciles: the upgrade set their claim template, which the
+  # operator copies to the PVCs; at the old size, the chart does not size it by that path.
+  for i in "${!OPERATOR_CLAIMS[@]}"; do
+    request=$(operator_template "$i")
+    at_least_size "${request:-0}" ||
+      die "the upgrade left ${OPERATOR_CLAIMS[$i]%/*} with claim template ${OPERATOR_CLAIMS[$i]##*/} at ${request:-nothing}, not $SIZE: the chart does not size it by ${OPERATOR_VALUES_PATHS[$i]:-$VALUES_PATH}; make the plan again with --chart (the chart's folder or .tgz), which finds and proves the path the chart reads, and run it"
+  done
   # The PVCs the chart renders: the upgrade itself set their request (Helm's three-way merge).
   for i in "${!PLAIN_PVCS[@]}"; do
     request=$(field pvc "${PLAIN_PVCS[$i]}" '{.spec.resources.requests.storage}' 2>/dev/null || true)
@@ -1042,6 +1056,7 @@ step_verify() {
     note "$pod: the filesystem at $mount has $FS_GOT bytes"
   done
   verify_plain
+  verify_operator
 }
 
 # The PVCs the chart renders itself: the capacity by value, then the filesystem their workload's pod
@@ -1063,6 +1078,104 @@ verify_plain() {
     wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $workload at $mount to show $SIZE" fs_grown "$workload" "$container" "$mount" ||
       die "the filesystem of $workload at $mount has ${FS_GOT:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart its pod ($(shown "${K[@]}" rollout restart "$workload")) and run this script again"
     note "$workload: the filesystem at $mount has $FS_GOT bytes"
+  done
+}
+
+# --- volumes an operator owns (plan --resource) ---------------------------------------------------
+# The Altinity ClickHouse operator sets each existing PVC's request from the claim template when it
+# reconciles the installation (clickhouse-operator: pkg/controller/common/storage/storage-reconciler.go,
+# reconcilePVC -> model.VolumeClaimTemplateApplyResourcesRequestsOnPVC): after the upgrade, this
+# script waits for it, patches nothing and deletes nothing. Its PVCs carry the label OPERATOR_SELECTORS
+# and are named <template>-<pod> (pkg/model/chi/namer/name.go, createPVCName).
+
+OP_PVCS=()
+# The PVCs of OPERATOR_CLAIMS[$1] now, in OP_PVCS: labelled OPERATOR_SELECTORS[$1], named with the
+# template's prefix.
+operator_pvcs() {
+  local list name
+  list=$(get pvc "--selector=${OPERATOR_SELECTORS[$1]}" -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>"$WORK_DIR/kubectl.stderr") ||
+    die "the PVCs of ${OPERATOR_CLAIMS[$1]} can't be listed (-l ${OPERATOR_SELECTORS[$1]}): kubectl says: $(kubectl_said); hint: forbidden: the context's user needs list on persistentvolumeclaims"
+  OP_PVCS=()
+  for name in $list; do
+    [[ "$name" != "${OPERATOR_PVC_PREFIXES[$1]}"* ]] || OP_PVCS+=("$name")
+  done
+}
+
+# The request of OPERATOR_CLAIMS[$1]'s claim template in the live installation (a
+# ClickHouseInstallation's spec.templates.volumeClaimTemplates, by the template's name).
+operator_template() {
+  local template="${OPERATOR_CLAIMS[$1]##*/}"
+  get "${OPERATOR_CLAIMS[$1]%/*}" -o "jsonpath={.spec.templates.volumeClaimTemplates[?(@.name==\"$template\")].spec.resources.requests.storage}" 2>/dev/null || true
+}
+
+# Each PVC of an operator's claim template can grow: Bound, its StorageClass allows expansion (the
+# operator's update would be refused, and it only logs that), and none requests more than SIZE (the
+# operator copies the template's request: a shrink the API server refuses).
+check_operator_pvcs() {
+  local i pvc request
+  for i in "${!OPERATOR_CLAIMS[@]}"; do
+    operator_pvcs "$i"
+    if [ "${#OP_PVCS[@]}" = 0 ]; then
+      note "${OPERATOR_CLAIMS[$i]}: no PVC labelled ${OPERATOR_SELECTORS[$i]} yet: its operator makes them from the template, at $SIZE after the upgrade"
+      continue
+    fi
+    for pvc in "${OP_PVCS[@]}"; do
+      pvc_expandable "$pvc" "$(field pvc "$pvc" '{.status.phase}')"
+      request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
+      [ "$(to_bytes "$request")" -le "$SIZE_BYTES" ] ||
+        die "PVC $pvc requests $request, more than $SIZE: the operator would set its request to the template's $SIZE, which the API server refuses as a shrink; make the plan again with --size $request or more"
+    done
+    note "${OPERATOR_CLAIMS[$i]}: ${#OP_PVCS[@]} PVC(s) labelled ${OPERATOR_SELECTORS[$i]}, each Bound and expandable"
+  done
+}
+
+# A probe of wait_until: every PVC in OP_PVCS requests SIZE (set by the operator) and has grown (or its
+# filesystem awaits the pod). MISSING counts them and names the others with their state.
+operator_grown() {
+  local pvc request done_=0 others=()
+  for pvc in "${OP_PVCS[@]}"; do
+    request=$(field pvc "$pvc" '{.spec.resources.requests.storage}' 2>/dev/null || true)
+    if ! at_least_size "${request:-0}"; then
+      others+=("$pvc requests ${request:-nothing} (the operator has not reconciled it yet)")
+      continue
+    fi
+    pvc_state "$pvc"
+    if [ "$PVC_STATE" = growing ]; then others+=("$PVC_SAID"); else done_=$((done_ + 1)); fi
+  done
+  [ "${#others[@]}" = 0 ] && return 0
+  MISSING="$done_ of ${#OP_PVCS[@]} PVCs at $SIZE"
+  for pvc in "${!others[@]}"; do MISSING+="; ${others[$pvc]}"; done
+  return 1
+}
+
+# Every PVC of each operator's claim template: requested and grown (waited for together, with
+# progress lines), then the filesystem in its pod (<template>-<pod>); one FileSystemResizePending
+# gets its pod restarted, while the host's StatefulSet owns it.
+verify_operator() {
+  local i pvc pod rc container mount
+  for i in "${!OPERATOR_CLAIMS[@]}"; do
+    operator_pvcs "$i"
+    [ "${#OP_PVCS[@]}" -gt 0 ] ||
+      die "no PVC labelled ${OPERATOR_SELECTORS[$i]} for ${OPERATOR_CLAIMS[$i]}: its operator has not made them; see the operator's log and $(shown "${K[@]}" describe "${OPERATOR_CLAIMS[$i]%/*}")"
+    wait_until "$WAIT_SECONDS" "the operator and the resizer to grow the PVCs of ${OPERATOR_CLAIMS[$i]} to $SIZE" operator_grown ||
+      die "not every PVC of ${OPERATOR_CLAIMS[$i]} has grown after $(duration "$WAIT_SECONDS"): $MISSING; a request the operator has not set means it has not reconciled the installation (see its log and $(shown "${K[@]}" describe "${OPERATOR_CLAIMS[$i]%/*}")); run this script again to keep waiting"
+    container="${OPERATOR_CONTAINERS[$i]}"; mount="${OPERATOR_MOUNTS[$i]}"
+    for pvc in "${OP_PVCS[@]}"; do
+      pod="${pvc#"${OPERATOR_PVC_PREFIXES[$i]}"}"
+      rc=0; wait_pvc "$pvc" || rc=$?
+      if [ "$rc" = 2 ] && ! wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pvc to grow online" pvc_fs_grown "$pvc"; then
+        restart_pod "$pod" "${pod%-*}"
+        rc=0; wait_pvc "$pvc" || rc=$?
+        [ "$rc" = 0 ] || die "$pvc is still FileSystemResizePending after $pod restarted; see $(shown "${K[@]}" describe pvc "$pvc")"
+      fi
+      if [ -z "$container" ]; then
+        note "$pvc has $SIZE; the resource's pod template mounts it nowhere this plan read, so no filesystem is checked"
+        continue
+      fi
+      wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pod at $mount to show $SIZE" fs_grown "$pod" "$container" "$mount" ||
+        die "the filesystem of $pod at $mount has ${FS_GOT:-?} bytes, less than ${FS_MIN_PERCENT}% of $SIZE ($SIZE_BYTES bytes): it has not grown; restart the pod ($(shown "${K[@]}" delete pod "$pod"), its StatefulSet re-creates it) and run this script again"
+      note "$pod: the filesystem at $mount has $FS_GOT bytes"
+    done
   done
 }
 

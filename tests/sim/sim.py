@@ -151,7 +151,7 @@ def pvc_obj(name):
     conds = [{"type": t, "status": "True", **({"message": p["message"]} if t.endswith("Error") else {})}
              for t in p["conditions"]]
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"]},
+            "metadata": {"name": name, "namespace": S["namespace"], "uid": p["uid"], **({"labels": p["labels"]} if p.get("labels") else {})},
             "spec": {"storageClassName": p["class"], "resources": {"requests": {"storage": quantity(p["request"])}},
                      **({"volumeAttributesClassName": p["vac"]} if p.get("vac") else {})},
             "status": {"phase": p["phase"], "capacity": {"storage": quantity(p["capacity"])}, "conditions": conds,
@@ -210,7 +210,8 @@ def server_minor():
 
 
 def claim_of(sts):
-    return next(t for t in sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == S["model"]["claim"])
+    claim = sts.get("sim_claim", S["model"]["claim"])  # an operator's host: its template's name
+    return next(t for t in sts["spec"]["volumeClaimTemplates"] if t["metadata"]["name"] == claim)
 
 
 def ordinals(sts):
@@ -267,6 +268,7 @@ def terminating(sts):
 
 
 def reconcile():
+    altinity_reconcile()
     for name, sts in list(S["statefulsets"].items()):
         if terminating(sts):
             sts["polls_left"] = sts.get("polls_left", 0) - 1
@@ -290,7 +292,7 @@ def reconcile():
                     S["pvcs"].pop(p["pvc"], None)
                     violation(f"PVC {p['pvc']} deleted by a scale-down with whenScaled: Delete")
         for i in live:
-            pod, pvc = f"{name}-{i}", f"{S['model']['claim']}-{name}-{i}"
+            pod, pvc = f"{name}-{i}", f"{sts.get('sim_claim', S['model']['claim'])}-{name}-{i}"
             if pvc not in S["pvcs"]:
                 b = to_bytes(claim["spec"]["resources"]["requests"]["storage"])
                 S["pvcs"][pvc] = new_pvc(S["model"]["class"], b)
@@ -446,14 +448,46 @@ def limitrange_obj(name):
 # --- jsonpath, YAML ------------------------------------------------------------------------------
 
 def jsonpath(obj, template):
+    """kubectl's JSONPath template: fields, `{range EXPR}...{end}` over a list, `{"\\n"}` literals."""
+    parts = re.findall(r"([^{]*)(?:\{([^}]*)\})?", template)
+    return render_parts(obj, parts)[0]
+
+
+def render_parts(obj, parts, i=0):
+    """Renders `parts` from index i against obj up to an `{end}` or the end: (text, next index)."""
     out = []
-    for literal, expr in re.findall(r"([^{]*)(?:\{([^}]*)\})?", template):
+    while i < len(parts):
+        literal, expr = parts[i]
         out.append(literal)
-        if expr:
+        i += 1
+        if expr == "end":
+            return "".join(out), i
+        if expr.startswith("range "):
+            items = walk([obj], expr[len("range "):])
+            end = i
+            for item in items:
+                text, end = render_parts(item, parts, i)
+                out.append(text)
+            i = end if items else skip_range(parts, i)
+        elif expr.startswith('"'):
+            out.append(json.loads(expr))
+        elif expr:
             vals = walk([obj], expr)
             out.append(" ".join(json.dumps(v) if isinstance(v, (dict, list)) else
                                 ("true" if v is True else "false" if v is False else str(v)) for v in vals))
-    return "".join(out)
+    return "".join(out), i
+
+
+def skip_range(parts, i):
+    """The index after the `{end}` that closes the range whose body starts at i."""
+    depth = 1
+    while i < len(parts):
+        expr = parts[i][1]
+        i += 1
+        depth += expr.startswith("range ") - (expr == "end")
+        if depth == 0:
+            break
+    return i
 
 
 def walk(vals, expr):
@@ -589,6 +623,9 @@ def kubectl(args):
         fail(f'Error from server (Forbidden): {plural} "{name}" is forbidden: User "dev" cannot get resource "{plural.split(".")[0]}" in API group "{plural.partition(".")[2]}" at the cluster scope')
     if verb == "get" and pos[1] in ("events", "event"):
         return get_events(ns, opts)
+    if verb == "get" and len(pos) == 2 and "/" in pos[1]:
+        kind, name = pos[1].split("/", 1)  # `kubectl get Kind/NAME`: kinds match case-insensitively
+        return get(kind.lower(), name, ns, opts)
     if verb == "get":
         if len(pos) == 2:
             return get_list(pos[1].split(","), ns, opts)
@@ -698,7 +735,8 @@ KINDS = {"pvc": ("pvcs", pvc_obj, "persistentvolumeclaims"), "statefulset": ("st
          KRUISE_RESOURCE: ("statefulsets", sts_obj, KRUISE_RESOURCE),
          "pod": ("pods", pod_obj, "pods"), "storageclass": ("storageclasses", sc_obj, "storageclasses.storage.k8s.io"),
          "resourcequota": ("quotas", quota_obj, "resourcequotas"), "limitrange": ("limitranges", limitrange_obj, "limitranges"),
-         "volumeattributesclass": ("attributes_classes", vac_obj, "volumeattributesclasses.storage.k8s.io")}
+         "volumeattributesclass": ("attributes_classes", vac_obj, "volumeattributesclasses.storage.k8s.io"),
+         "clickhouseinstallation": ("chis", lambda name: chi_obj(name), "clickhouseinstallations.clickhouse.altinity.com")}
 CLUSTER_SCOPED = ("storageclass", "volumeattributesclass")
 
 
@@ -738,9 +776,20 @@ def get_list(kinds, ns, opts):
         table, obj = KINDS[kind][:2]
         if kind in CLUSTER_SCOPED or ns == S["namespace"]:
             items.extend(obj(name) for name in sorted(S.get(table, {})) if of_resource(kind, S[table][name]))
+    items = selected(items, opts.get("--selector"))
+    if opts.get("-o", "").startswith("jsonpath="):
+        return jsonpath({"apiVersion": "v1", "kind": "List", "items": items}, opts["-o"][len("jsonpath="):])
     if opts.get("-o") != "yaml":
         fail(f"sim: unexpected output {opts.get('-o')}", 3)
     return to_yaml({"apiVersion": "v1", "kind": "List", "items": items})
+
+
+def selected(items, selector):
+    """The items whose labels match `--selector=k=v[,k=v]` (equality only, as the plan writes it)."""
+    if selector is None:
+        return items
+    want = dict(term.split("=", 1) for term in selector.split(",") if term)
+    return [o for o in items if all(o["metadata"].get("labels", {}).get(k) == v for k, v in want.items())]
 
 
 def get(kind, name, ns, opts):
@@ -961,6 +1010,7 @@ def upgrade(name, ref, rel, opts):
                 live["spec"]["revisionHistoryLimit"] = limit
     for pvc_name in S["model"].get("plain", {}):
         plain_apply(rel, pvc_name, to_bytes(size))
+    altinity_apply(size)
     reconcile()
     if S["faults"].get("kill_in_upgrade") == "after":
         kill_now("helm upgrade, after it applied the StatefulSets")
@@ -1006,6 +1056,7 @@ def manifest(size, vac=None):
         if vac:
             claim["spec"]["volumeAttributesClassName"] = vac
         docs.append(f"---\n# Source: {S['model'].get('source', 'chart/templates/statefulset.yaml')}\n{to_yaml(obj)}")
+    docs.extend(altinity_manifest(size))
     return "\n".join(docs) + "\n"
 
 
@@ -1173,6 +1224,67 @@ def kruise_controller(name, sts):
             return
         S.setdefault("kruise_patched", []).append(pvc_of(i))
         return
+
+
+# --- the Altinity ClickHouse operator ------------------------------------------------------------
+# state["chis"]: name -> {"claim": template name, "storage": its size now, "ticks": calls before the
+# operator reconciles}; model["chis"]: name -> {"claim", "source"} (the chart renders the CHI with
+# the claim template at the values path's size). Its PVCs are labelled clickhouse.altinity.com/chi.
+
+def altinity_apply(size):
+    """Helm's upgrade applies the CHI: its claim template at the render's size. The operator
+    reconciles it after faults.operator_ticks calls (default 1)."""
+    for name in S["model"].get("chis", {}):
+        chi = S.setdefault("chis", {}).setdefault(name, {"claim": S["model"]["chis"][name]["claim"]})
+        if chi.get("storage") != size:
+            chi["storage"] = size
+            chi["ticks"] = S["faults"].get("operator_ticks", 1)
+
+
+def altinity_reconcile():
+    """clickhouse-operator's reconcilePVC: each PVC of the installation (its label, named
+    <template>-<pod>) gets the template's request when it differs (VolumeClaimTemplateApplyResourcesRequestsOnPVC);
+    the API server's rules apply (not quotas here), and a refusal is only the operator's log line (the PVC
+    keeps its request)."""
+    for name, chi in S.get("chis", {}).items():
+        if not chi.get("storage"):
+            continue
+        if chi.get("ticks", 0) > 0:
+            chi["ticks"] -= 1
+            continue
+        want = to_bytes(chi["storage"])
+        for pvc, p in S["pvcs"].items():
+            if p.get("labels", {}).get("clickhouse.altinity.com/chi") != name or not pvc.startswith(chi["claim"] + "-"):
+                continue
+            if p["request"] == want:
+                continue
+            if want < p["request"] or p["phase"] != "Bound" or not S["storageclasses"][p["class"]]["allowVolumeExpansion"]:
+                chi["refused"] = f"Unable to reconcile PVC: {pvc}"
+                continue
+            p["request"] = want
+            p["ticks"] = S["faults"].get("resize_ticks", {}).get(pvc, S["storageclasses"][p["class"]].get("delay", 1))
+            p["conditions"] = ["Resizing"]
+            event(pvc, "ExternalExpanding", "waiting for an external controller to expand this PVC")
+
+
+def chi_obj(name):
+    """The live ClickHouseInstallation as Helm last applied it (its claim template at its size)."""
+    chi = S["chis"][name]
+    return {"apiVersion": "clickhouse.altinity.com/v1", "kind": "ClickHouseInstallation",
+            "metadata": {"name": name, "namespace": S["namespace"]},
+            "spec": {"templates": {"volumeClaimTemplates": [
+                {"name": chi["claim"], "spec": {"resources": {"requests": {"storage": chi["storage"]}}}}]}}}
+
+
+def altinity_manifest(size):
+    """The CHIs of the release's manifest, their claim template at `size`."""
+    docs = []
+    for name, m in S["model"].get("chis", {}).items():
+        obj = {"apiVersion": "clickhouse.altinity.com/v1", "kind": "ClickHouseInstallation", "metadata": {"name": name},
+               "spec": {"templates": {"volumeClaimTemplates": [
+                   {"name": m["claim"], "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}}}]}}}
+        docs.append(f"---\n# Source: {m['source']}\n{to_yaml(obj)}")
+    return docs
 
 
 def kill_now(what):

@@ -12,6 +12,12 @@ use crate::fsutil::hinted;
 pub type Discover<'a> = dyn Fn(&[ClaimId], Option<&str>) -> Result<Vec<Found>, String> + 'a;
 
 fn claim_id(t: &Target) -> ClaimId {
+    if let Some(r) = &t.resource {
+        return ClaimId {
+            object: r.clone(),
+            claim: t.claim.clone(),
+        };
+    }
     match &t.pvc {
         Some(p) => ClaimId {
             object: format!("PersistentVolumeClaim/{p}"),
@@ -27,6 +33,7 @@ fn claim_id(t: &Target) -> ClaimId {
 /// "StatefulSet S claim C", or "PersistentVolumeClaim P".
 fn what(t: &Target) -> String {
     match &t.pvc {
+        None if t.is_operator() => format!("{} claim template {}", t.object(), t.claim),
         Some(_) => t.object(),
         None => format!("StatefulSet {} claim {}", t.statefulset, t.claim),
     }

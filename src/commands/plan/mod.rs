@@ -43,6 +43,9 @@ pub struct Input<'a> {
     pub statefulsets: &'a [String],
     /// `--pvc`: PersistentVolumeClaims the chart renders itself (a Deployment's disk), by name or glob.
     pub pvcs: &'a [String],
+    /// Claim templates of custom resources to grow (`--resource KIND/NAME[/CLAIM]`, NAME may be a
+    /// glob): their operator grows the PVCs after the upgrade.
+    pub resources: &'a [String],
     pub claim: &'a str,
     pub chart: Option<&'a str>,
     /// `(file name, text)` of `kubectl get storageclass,pvc,statefulset,resourcequota,limitrange -n NS -o yaml`.
@@ -105,22 +108,32 @@ pub struct Pvc {
 }
 
 impl Target {
-    /// The StatefulSet's or the plain PVC's name.
+    /// The StatefulSet's, the plain PVC's, or the custom resource's `Kind/name`.
     pub fn name(&self) -> &str {
-        self.pvc.as_deref().unwrap_or(&self.statefulset)
+        self.pvc
+            .as_deref()
+            .or(self.resource.as_deref())
+            .unwrap_or(&self.statefulset)
     }
 
-    /// "StatefulSet NAME" or "PersistentVolumeClaim NAME", for messages.
+    /// "StatefulSet NAME", "PersistentVolumeClaim NAME" or "Kind NAME", for messages.
     pub fn object(&self) -> String {
-        match &self.pvc {
-            Some(p) => format!("PersistentVolumeClaim {p}"),
-            None => format!("StatefulSet {}", self.statefulset),
+        match (&self.pvc, &self.resource) {
+            (Some(p), _) => format!("PersistentVolumeClaim {p}"),
+            (None, Some(r)) => r.replacen('/', " ", 1),
+            (None, None) => format!("StatefulSet {}", self.statefulset),
         }
     }
 
-    /// True for a StatefulSet target (its claim template is re-created), false for a plain PVC.
+    /// True for a StatefulSet target (its claim template is re-created), false for a plain PVC
+    /// or a custom resource's claim template.
     pub fn is_statefulset(&self) -> bool {
-        self.pvc.is_none()
+        self.pvc.is_none() && self.resource.is_none()
+    }
+
+    /// True for a custom resource's claim template (its operator grows the PVCs).
+    pub fn is_operator(&self) -> bool {
+        self.resource.is_some()
     }
 
     /// The ordinals of the StatefulSet's pods.
@@ -146,6 +159,13 @@ pub struct Target {
     /// its request itself, so there is no orphan delete and no PVC patch by the script.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pvc: Option<String>,
+    /// `Kind/name` of the custom resource whose claim template this is (`--resource`): its
+    /// operator grows the PVCs; none of them is patched by the plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    /// The label selector of the resource's PVCs (`clickhouse.altinity.com/chi=NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
     /// The workload of the render whose pods mount the plain PVC, as kubectl names it
     /// (`deployment/NAME`): where the filesystem is checked.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -645,6 +665,14 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let mut findings = Vec::new();
     let mut targets = picked_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
     targets.extend(volume::targets(input, cluster.as_ref(), &mut findings)?);
+    let owners = || selection.iter().flat_map(|s| s.owners());
+    let cluster_ref = cluster.as_ref();
+    targets.extend(operators::targets(
+        input,
+        owners(),
+        cluster_ref,
+        &mut findings,
+    )?);
     let new = SizeInfo::of(&size.text);
     plan_findings(input, &mut targets, cluster.as_ref(), &mut findings)?;
 
@@ -669,7 +697,8 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     findings.extend(procedure_findings(input));
     findings.extend(operators::findings(
         input.manifests_name,
-        selection.iter().flat_map(|s| s.owners()),
+        owners(),
+        &targets,
     ));
     let rollback = rollback_notes(input, &targets);
     Ok(Plan {
@@ -707,7 +736,8 @@ fn scan_options(input: &Input<'_>) -> Options {
         keep_documents: true,
         owners: true,
         // `--pvc` alone targets plain PVCs only: no StatefulSet is picked (not even the default Kafka).
-        pick_none: input.statefulsets.is_empty() && !input.pvcs.is_empty(),
+        pick_none: input.statefulsets.is_empty()
+            && (!input.pvcs.is_empty() || !input.resources.is_empty()),
         ..Options::default()
     }
 }
@@ -939,8 +969,10 @@ fn post_renderer_forms(
     targets: &[Target],
 ) -> Vec<PostRendererForm> {
     let version = input.chart_version.unwrap_or("VERSION");
-    if !targets.iter().any(Target::is_statefulset) {
-        // The post-renderer grows claim templates; a plain PVC is grown by the values change alone.
+    if targets.is_empty() || !targets.iter().all(Target::is_statefulset) {
+        // The post-renderer grows StatefulSets' claim templates only; a plain PVC or a custom
+        // resource's claim template is grown by the values change alone, so a post-rendered
+        // upgrade without it would leave them as they are.
         return Vec::new();
     }
     let mut args: Vec<String> = vec!["--size".to_owned(), input.size.text.clone()];
@@ -1092,6 +1124,8 @@ fn target(
         at: Some(at),
         statefulset: sts.name.clone(),
         pvc: None,
+        resource: None,
+        selector: None,
         workload: None,
         replicas,
         ordinals_start: range.start,
@@ -1619,6 +1653,16 @@ fn target_reads(input: &Input<'_>, targets: &[Target]) -> (Vec<Command>, Vec<Com
             "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
             ]));
         }
+        if let Some(selector) = &t.selector {
+            let selector = format!("--selector={selector}");
+            pvcs.push(kubectl(input, false, &[
+                "get",
+                "pvc",
+                &selector,
+                "-o",
+                "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}{\"\\n\"}{end}",
+            ]));
+        }
         for p in &t.pvcs {
             pvcs.push(kubectl(input, false, &[
                 "get",
@@ -1762,6 +1806,18 @@ impl Steps<'_, '_> {
     /// The apps/v1 StatefulSets: re-created by the orphan delete and the upgrade.
     fn replaced(&self) -> impl Iterator<Item = &Target> {
         self.statefulsets().filter(|t| t.kruise.is_none())
+    }
+
+    /// The PVCs of a custom resource's claim template, by its operator's label: name, request,
+    /// capacity (the operator sets the request; the resizer the capacity).
+    fn labelled(&self, t: &Target) -> Command {
+        let selector = format!("--selector={}", t.selector.as_deref().unwrap_or(""));
+        let jsonpath = "jsonpath={range .items[*]}{.metadata.name} {.spec.resources.requests.storage} {.status.capacity.storage}{\"\\n\"}{end}";
+        kubectl(
+            self.input,
+            false,
+            &["get", "pvc", &selector, "-o", jsonpath],
+        )
     }
 
     fn capacity(&self, p: &Pvc) -> Command {
@@ -1985,15 +2041,16 @@ impl Steps<'_, '_> {
             .iter()
             .filter_map(|t| t.pvc.as_deref())
             .collect();
+        let operated = self.operated_detail();
         let grows = if plain.is_empty() {
-            String::new()
+            operated
         } else {
             format!(
                 " The upgrade also grows the PVCs the chart renders itself ({}): Helm patches each changed object with a three-way merge of the release's manifest, the new render and the live object, which sets the PVC's spec.resources.requests.storage to {}; no orphan delete and no patch by hand are needed for them. After the upgrade each must request {}, or the script stops and names the values path.",
                 plain.join(", "),
                 self.size(),
                 self.size()
-            )
+            ) + &operated
         };
         let kruise: Vec<&str> = self
             .statefulsets()
@@ -2018,7 +2075,11 @@ impl Steps<'_, '_> {
             )
         } else if commands.len() == 1 {
             (
-                "Upgrade the release: Helm grows the PVCs the chart renders".to_owned(),
+                if self.targets.iter().any(Target::is_operator) {
+                    "Upgrade the release: Helm grows the PVCs the chart renders, and the claim templates whose operator grows the PVCs".to_owned()
+                } else {
+                    "Upgrade the release: Helm grows the PVCs the chart renders".to_owned()
+                },
                 format!(
                     "No StatefulSet claim template is involved, so nothing is deleted.{grows} If the upgrade fails, fix the cause and run the script again: it resumes at the upgrade."
                 ),
@@ -2033,6 +2094,24 @@ impl Steps<'_, '_> {
             )
         };
         step("replace-statefulsets", "main", title, &detail, commands)
+    }
+
+    /// What the upgrade does to the custom resources' claim templates (empty without any).
+    fn operated_detail(&self) -> String {
+        let operated: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.is_operator())
+            .map(|t| format!("{} claim template {}", t.object(), t.claim))
+            .collect();
+        if operated.is_empty() {
+            return String::new();
+        }
+        format!(
+            " The upgrade sets {} to {}; its operator then sets each existing PVC's request to it when it reconciles the installation (clickhouse-operator: reconcilePVC, VolumeClaimTemplateApplyResourcesRequestsOnPVC), so nothing is deleted or patched here. After the upgrade the release's values must hold the size, or the script stops and names the values path.",
+            operated.join(", "),
+            self.size()
+        )
     }
 
     fn rollout(&self) -> Step {
@@ -2070,6 +2149,9 @@ impl Steps<'_, '_> {
 
     fn verify(&self) -> Step {
         let mut commands = Vec::new();
+        for t in self.targets.iter().filter(|t| t.is_operator()) {
+            commands.push(self.labelled(t));
+        }
         for t in self.targets.iter().filter(|t| !t.is_statefulset()) {
             for p in &t.pvcs {
                 commands.push(self.capacity(p));
@@ -2109,7 +2191,9 @@ impl Steps<'_, '_> {
                 group(self.input.size.bytes),
                 self.size(),
                 df_reading(self.input.size.bytes),
-                if self.targets.iter().all(Target::is_statefulset) {
+                if self.targets.iter().any(Target::is_operator) {
+                    " The PVCs of a custom resource's claim template are found by its operator's label: each must first request the size (set by the operator when it reconciles), then report it in status.capacity; one still FileSystemResizePending gets its pod restarted (the pod of the host's StatefulSet, which the operator owns), then `df` in that pod."
+                } else if self.targets.iter().all(Target::is_statefulset) {
                     ""
                 } else {
                     " A PVC the chart renders itself is read through the workload that mounts it (kubectl exec deployment/NAME); one still FileSystemResizePending stops the script with the pinned kubectl rollout restart (it restarts only a StatefulSet's pods)."

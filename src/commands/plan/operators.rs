@@ -1,20 +1,59 @@
 //! Volumes an operator owns: custom resources of the render whose claims an operator makes (an
 //! Altinity ClickHouseInstallation, prometheus-operator's Prometheus and Alertmanager, Strimzi's
-//! Kafka and KafkaNodePool). `plan` does not grow them; it says, per resource, how its operator
-//! treats a bigger size (from the operators' sources and documentation), so that nobody takes the
-//! plan's silence for "nothing to do".
+//! Kafka and KafkaNodePool). Every one gets a notice that says how its operator treats a bigger
+//! size (from the operators' sources and documentation), so that nobody takes the plan's silence
+//! for "nothing to do"; `--resource KIND/NAME[/CLAIM]` targets a claim template, which the plan
+//! grows through the values change and the upgrade when its operator grows existing PVCs (the
+//! Altinity operator), and refuses with the reason otherwise.
+//!
+//! What the Altinity operator does, read in Altinity/clickhouse-operator at 50e8d04:
+//! - `pkg/controller/common/storage/storage-reconciler.go`, `reconcilePVC`: on every reconcile of
+//!   a host, each existing PVC of a claim template gets the template's requests
+//!   (`model.VolumeClaimTemplateApplyResourcesRequestsOnPVC`, `pkg/model/volumeClaimTemplate.go`,
+//!   through `k8s.ResourcesListApply`, which copies any request that is not Equal: it does not
+//!   refuse a shrink itself, the API server does, and the operator logs "Unable to reconcile PVC")
+//!   and is updated. It patches nothing else of the size and never waits for the capacity.
+//! - PVC names: `<template>-<pod>` (`pkg/model/chi/namer/name.go`, `createPVCName`), the pod
+//!   being `<statefulset>-0`; labels `clickhouse.altinity.com/chi=<CHI name>` and the host's
+//!   (`pkg/model/chi/tags/labeler/list.go`: LabelCRName).
+//! - Who makes the PVC (`pkg/model/common/volume/volumer.go`, `GetPVCProvisioner`): the template's
+//!   `provisioner`, else `spec.defaults.storageManagement.provisioner`, else `StatefulSet`. With
+//!   `StatefulSet` the template is in the host's StatefulSet's volumeClaimTemplates
+//!   (`pkg/model/common/creator/stateful-set-storage.go`, `stsSetupVolumeForPVCTemplate`), whose
+//!   update then fails (immutable) and is turned into a re-creation
+//!   (`pkg/controller/common/statefulset/statefulset-reconciler.go`, `updateStatefulSet`:
+//!   `ErrCRUDRecreate` -> `recreateStatefulSet`: scaled to 0, deleted, PVCs reconciled, created):
+//!   every host's pod restarts, one host after another. With `Operator` the pod mounts the PVC as
+//!   a volume and nothing restarts.
+//! - A suspended installation (`spec.suspend`, `pkg/controller/chi/controller.go`,
+//!   `shouldEnqueue`) is not reconciled at all: its PVCs would never grow.
 
-use super::{Finding, Location, Severity};
+use super::{Cluster, Finding, Input, Location, Pvc, Severity, SizeInfo, Target};
+use crate::fsutil::hinted;
+use crate::k8s::names::check_name;
+use crate::k8s::objects;
 use crate::k8s::release::{self, Parsed};
 use crate::yaml::Node;
+use serde_json::Value;
 
 /// One `operator-volume` notice per volume owner of the render (those with claim templates,
 /// then Strimzi's, each in stream order), from the owners the plan's one scan read.
+/// The resources the plan targets (`Kind/name`) have their own findings instead.
 pub(super) fn findings<'p>(
     file: &str,
     owners: impl Iterator<Item = (&'p Parsed, &'p release::Object)>,
+    targets: &[Target],
 ) -> Vec<Finding> {
-    let mut found: Vec<(bool, Finding)> = owners.map(|(p, o)| owner_notice(file, p, o)).collect();
+    let targeted = |o: &release::Object| {
+        let id = format!("{}/{}", o.kind, o.name);
+        targets
+            .iter()
+            .any(|t| t.resource.as_deref() == Some(id.as_str()))
+    };
+    let mut found: Vec<(bool, Finding)> = owners
+        .filter(|(_, o)| !targeted(o))
+        .map(|(p, o)| owner_notice(file, p, o))
+        .collect();
     // A stable sort: the owners of claim templates first, Strimzi's after, each in stream order.
     found.sort_by_key(|(strimzi, _)| *strimzi);
     found.into_iter().map(|(_, f)| f).collect()
@@ -66,4 +105,336 @@ fn explain(api_version: &str, kind: &str, name: &str, what: &str) -> String {
             "{what} holds claims that an operator makes; this plan does not grow them and can't tell how that operator treats a bigger size: see its documentation before changing the value that sizes them"
         ),
     }
+}
+
+/// The operator of a targeted resource, by its API group and kind.
+enum Operator {
+    /// Altinity's ClickHouse operator: grows the PVCs of a claim template (`reconcilePVC`).
+    Altinity,
+    /// An operator that does not grow them, or that this plan can't target: why.
+    Refused(String),
+}
+
+fn operator_of(o: &release::Object) -> Operator {
+    let group = o.api_version.split('/').next().unwrap_or_default();
+    let what = format!("{} {}", o.kind, o.name);
+    match (group, o.kind.as_str()) {
+        ("clickhouse.altinity.com", "ClickHouseInstallation") => Operator::Altinity,
+        ("kafka.strimzi.io", _) => Operator::Refused(format!(
+            "{what} is Strimzi's: its size is spec.storage, not a claim template, and plan does not target it yet; {}",
+            explain(&o.api_version, &o.kind, &o.name, &what)
+        )),
+        _ => Operator::Refused(explain(&o.api_version, &o.kind, &o.name, &what)),
+    }
+}
+
+/// The `--resource KIND/NAME[/CLAIM]` targets, in the order given, each claim template once.
+pub(super) fn targets<'p>(
+    input: &Input<'_>,
+    owners: impl Iterator<Item = (&'p Parsed, &'p release::Object)>,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<Target>, String> {
+    if input.resources.is_empty() {
+        return Ok(Vec::new());
+    }
+    let owners: Vec<(&Parsed, &release::Object)> = owners.filter(|(_, o)| !o.hook).collect();
+    let mut out: Vec<Target> = Vec::new();
+    for pattern in input.resources {
+        let (kind, name, claim) = parse_pattern(pattern)?;
+        let matched: Vec<_> = owners
+            .iter()
+            .filter(|(_, o)| o.kind == kind && objects::glob_match(name, &o.name))
+            .collect();
+        if matched.is_empty() {
+            let all: Vec<String> = owners
+                .iter()
+                .map(|(_, o)| format!("{}/{}", o.kind, o.name))
+                .collect();
+            return Err(hinted(
+                format!(
+                    "{}: no custom resource that holds claims matches --resource {pattern}",
+                    input.manifests_name
+                ),
+                if all.is_empty() {
+                    "the render has no custom resource with a claim template; StatefulSets are grown with --statefulset, PVCs the chart renders with --pvc".to_owned()
+                } else {
+                    format!("pass --resource with one of: {}", all.join(", "))
+                },
+            ));
+        }
+        for (p, o) in matched {
+            let Some(t) = target(input, p, o, claim, cluster, findings)? else {
+                continue;
+            };
+            if !out
+                .iter()
+                .any(|x| x.resource == t.resource && x.claim == t.claim)
+            {
+                out.push(t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `KIND/NAME` or `KIND/NAME/CLAIM`.
+fn parse_pattern(pattern: &str) -> Result<(&str, &str, Option<&str>), String> {
+    let mut parts = pattern.splitn(3, '/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(kind), Some(name), claim) if !kind.is_empty() && !name.is_empty() => {
+            Ok((kind, name, claim.filter(|c| !c.is_empty())))
+        }
+        _ => Err(hinted(
+            format!("--resource {pattern}: expected KIND/NAME or KIND/NAME/CLAIM"),
+            "e.g. --resource ClickHouseInstallation/posthog (NAME may be a glob)",
+        )),
+    }
+}
+
+/// The claim template of one resource as a target (`None` when the resource has none, after a
+/// blocking finding that says why).
+fn target(
+    input: &Input<'_>,
+    p: &Parsed,
+    o: &release::Object,
+    claim: Option<&str>,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<Target>, String> {
+    let here = |e: String| format!("{}:{}: {e}", input.manifests_name, o.pos);
+    check_name(&o.kind, &o.name, 63, true).map_err(here)?;
+    super::check_instance(input, o, o.pos.line)?;
+    let operator = operator_of(o);
+    let templates = p.claim_templates(o);
+    let Some(template) = pick_template(o, &templates, claim)? else {
+        if let Operator::Refused(why) = operator {
+            findings.push(refused(input, o, why));
+        }
+        return Ok(None);
+    };
+    let claim = claim_name(template).unwrap_or_default().to_owned();
+    check_name("claim template", &claim, 63, true).map_err(here)?;
+    let storage = release::read_node(
+        p.root(o),
+        template,
+        &["spec", "resources", "requests", "storage"],
+    );
+    let class = objects::str_at(template, &["spec", "storageClassName"]);
+    let data = p
+        .data(&|x| std::ptr::eq(x, o))
+        .map_err(|e| here(e.to_string()))?;
+    let spec = data
+        .first()
+        .map_or(&Value::Null, |(_, v)| v)
+        .get("spec")
+        .unwrap_or(&Value::Null);
+    let mut t = empty_target(
+        input,
+        o,
+        &claim,
+        storage.and_then(Node::as_str).unwrap_or_default(),
+    );
+    t.at = Some(Location::new(
+        input.manifests_name,
+        storage.map_or(o.pos, |n| n.pos),
+    ));
+    match operator {
+        Operator::Refused(why) => findings.push(refused(input, o, why)),
+        Operator::Altinity => {
+            let selector = format!("clickhouse.altinity.com/chi={}", o.name);
+            t.pvcs = live_pvcs(input, cluster, &o.name, &claim, findings);
+            (t.container, t.mount_path) = chi_mount(spec, &claim).unzip();
+            t.storage_class = super::class_of(class.as_deref(), cluster, &t.pvcs).map_err(here)?;
+            findings.extend(chi_findings(input, o, spec, &claim, template));
+            t.selector = Some(selector);
+        }
+    }
+    Ok(Some(t))
+}
+
+/// The claim template `claim` names, or the only one; an error lists them otherwise.
+fn pick_template<'n>(
+    o: &release::Object,
+    templates: &[&'n Node],
+    claim: Option<&str>,
+) -> Result<Option<&'n Node>, String> {
+    let names: Vec<&str> = templates.iter().filter_map(|t| claim_name(t)).collect();
+    match claim {
+        _ if templates.is_empty() => Ok(None),
+        Some(c) => templates
+            .iter()
+            .find(|t| claim_name(t) == Some(c))
+            .map(|t| Some(*t))
+            .ok_or_else(|| {
+                hinted(
+                    format!("{} {} has no claim template {c}", o.kind, o.name),
+                    format!("its claim templates: {}", names.join(", ")),
+                )
+            }),
+        None if templates.len() == 1 => Ok(Some(templates[0])),
+        None => Err(hinted(
+            format!(
+                "{} {} has {} claim templates ({}): say which",
+                o.kind,
+                o.name,
+                templates.len(),
+                names.join(", ")
+            ),
+            format!("pass --resource {}/{}/CLAIM", o.kind, o.name),
+        )),
+    }
+}
+
+fn empty_target(input: &Input<'_>, o: &release::Object, claim: &str, old: &str) -> Target {
+    Target {
+        statefulset: String::new(),
+        pvc: None,
+        resource: Some(format!("{}/{}", o.kind, o.name)),
+        selector: None,
+        workload: None,
+        replicas: 0,
+        render_replicas: 0,
+        render_history_limit: 10,
+        ordinals_start: 0,
+        claim: claim.to_owned(),
+        old: SizeInfo::of(old),
+        new: SizeInfo::of(&input.size.text),
+        storage_class: None,
+        mount_path: None,
+        container: None,
+        values_path: None,
+        when_scaled: String::new(),
+        attributes_class: None,
+        kruise: None,
+        pvcs: Vec::new(),
+        at: None,
+    }
+}
+
+/// The installation's PVCs of the claim template in the snapshot: labelled with the CHI's name,
+/// named `<template>-<pod>` (the operator's namer), each with its state and findings.
+fn live_pvcs(
+    input: &Input<'_>,
+    cluster: Option<&Cluster>,
+    chi: &str,
+    claim: &str,
+    findings: &mut Vec<Finding>,
+) -> Vec<Pvc> {
+    let Some(c) = cluster else {
+        return Vec::new();
+    };
+    let prefix = format!("{claim}-");
+    let mut out = Vec::new();
+    for (name, v) in &c.pvcs {
+        let label = v.pointer("/metadata/labels/clickhouse.altinity.com~1chi");
+        let Some(pod) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        if label.and_then(Value::as_str) != Some(chi) {
+            continue;
+        }
+        let mut pvc = Pvc {
+            name: name.clone(),
+            ordinal: 0,
+            pod: pod.to_owned(),
+            state: "unknown".to_owned(),
+            capacity: None,
+            patch: false,
+            attributes_class: None,
+            set_class: false,
+        };
+        super::snapshot_state(input, &mut pvc, cluster, findings, String::new());
+        pvc.patch = false;
+        if let Some(f) = super::volume::request_above(input, c, name) {
+            findings.push(f);
+        }
+        out.push(pvc);
+    }
+    out
+}
+
+/// The container and mount path of the claim template in the CHI's pod templates (the
+/// operator mounts a template by the volumeMount of its name).
+fn chi_mount(spec: &Value, claim: &str) -> Option<(String, String)> {
+    let pods = spec.pointer("/templates/podTemplates")?.as_array()?;
+    pods.iter()
+        .filter_map(|p| p.pointer("/spec/containers")?.as_array())
+        .flatten()
+        .find_map(|c| {
+            let mount = c
+                .get("volumeMounts")?
+                .as_array()?
+                .iter()
+                .find(|m| m.get("name").and_then(Value::as_str) == Some(claim))?;
+            Some((
+                c.get("name")?.as_str()?.to_owned(),
+                mount.get("mountPath")?.as_str()?.to_owned(),
+            ))
+        })
+}
+
+/// What the Altinity operator's modes mean for this template: a suspended installation is not
+/// reconciled (blocking); the StatefulSet provisioner re-creates every host's StatefulSet.
+fn chi_findings(
+    input: &Input<'_>,
+    o: &release::Object,
+    spec: &Value,
+    claim: &str,
+    template: &Node,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let at = |f: Finding| f.at(Location::new(input.manifests_name, o.pos));
+    let suspend = spec.get("suspend").map(scalar).unwrap_or_default();
+    if matches!(
+        suspend.as_str(),
+        "1" | "true"
+            | "True"
+            | "yes"
+            | "Yes"
+            | "on"
+            | "On"
+            | "enable"
+            | "Enable"
+            | "enabled"
+            | "Enabled"
+    ) {
+        out.push(at(super::blocking(
+            "operator-suspended",
+            format!("{} {} has spec.suspend: {suspend}: the operator does not reconcile a suspended installation (clickhouse-operator, pkg/controller/chi/controller.go, shouldEnqueue), so its PVCs would never grow after the upgrade", o.kind, o.name),
+            Some("render it with spec.suspend off (its values), then make the plan again".to_owned()),
+        )));
+    }
+    let own = objects::str_at(template, &["provisioner"]);
+    let default = spec
+        .pointer("/defaults/storageManagement/provisioner")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let provisioner = own.or(default).unwrap_or_else(|| "StatefulSet".to_owned());
+    if provisioner != "Operator" {
+        out.push(at(super::warning(
+            "operator-recreates-statefulsets",
+            format!("{} {}: claim template {claim} is provisioned by {provisioner} (the template's provisioner, else spec.defaults.storageManagement.provisioner, else StatefulSet: GetPVCProvisioner), so it is in each host's StatefulSet, whose claim templates are immutable: the operator re-creates each host's StatefulSet (scaled to 0, deleted, its PVCs grown, created: updateStatefulSet -> recreateStatefulSet), so every ClickHouse host restarts once, one after another", o.kind, o.name),
+            Some("plan it for a quiet hour; with provisioner: Operator (spec.defaults.storageManagement) the operator grows the PVCs without restarting the hosts".to_owned()),
+        )));
+    }
+    out
+}
+
+/// A JSON scalar as text (`true` for a boolean, the string itself for a string).
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A targeted resource whose operator does not grow its PVCs, or that plan can't target.
+fn refused(input: &Input<'_>, o: &release::Object, why: String) -> Finding {
+    super::blocking(
+        "operator-volume-refused",
+        format!("--resource {}/{}: {why}", o.kind, o.name),
+        Some("follow the procedure the message names by hand; plan grows a ClickHouseInstallation's claim template (the Altinity operator grows its PVCs), StatefulSets (--statefulset) and PVCs the chart renders (--pvc)".to_owned()),
+    )
+    .at(Location::new(input.manifests_name, o.pos))
 }

@@ -31,6 +31,9 @@ impl Style {
 }
 
 fn target_summary(t: &Target) -> String {
+    if t.is_operator() {
+        return operator_summary(t);
+    }
     if let Some(pvc) = &t.pvc {
         return format!(
             "PersistentVolumeClaim {pvc} (rendered by the chart; the upgrade grows it): {} ({} bytes) -> {} ({} bytes)\n    state {}{}\n    mounted at {}{}{}; values path {}; storage class {}",
@@ -90,6 +93,47 @@ fn target_summary(t: &Target) -> String {
         t.storage_class.as_deref().unwrap_or("(unknown)"),
         t.when_scaled,
     ) + &class_summary(t)
+}
+
+/// A custom resource's claim template: its operator grows the PVCs after the upgrade.
+fn operator_summary(t: &Target) -> String {
+    let pvcs: Vec<String> = t
+        .pvcs
+        .iter()
+        .map(|p| match &p.capacity {
+            Some(c) => format!("{} ({}, {})", p.name, p.state, c),
+            None => format!("{} ({})", p.name, p.state),
+        })
+        .collect();
+    format!(
+        "{}, claim template {} (its operator grows the PVCs after the upgrade): {} ({} bytes) -> {} ({} bytes)\n    PVCs{}: {}\n    mounted at {}{}; values path {}; storage class {}",
+        t.object(),
+        t.claim,
+        t.old.canonical,
+        t.old.bytes.map_or_else(|| "?".to_owned(), group),
+        t.new.canonical,
+        t.new.bytes.map_or_else(|| "?".to_owned(), group),
+        t.selector
+            .as_deref()
+            .map(|l| format!(" (-l {l})"))
+            .unwrap_or_default(),
+        if pvcs.is_empty() {
+            "found by their label when the script runs".to_owned()
+        } else {
+            pvcs.join(", ")
+        },
+        t.mount_path
+            .as_deref()
+            .unwrap_or("(not mounted by its pod template)"),
+        t.container
+            .as_deref()
+            .map(|c| format!(" in container {c}"))
+            .unwrap_or_default(),
+        t.values_path
+            .as_deref()
+            .unwrap_or("(unknown: pass --chart or --path)"),
+        t.storage_class.as_deref().unwrap_or("(unknown)"),
+    )
 }
 
 /// The claim template's and the PVCs' VolumeAttributesClass (`--volume-attributes-class`).
@@ -575,11 +619,8 @@ pub fn blocked_script(plan: &Plan) -> String {
 fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
     // The StatefulSet targets (claim templates re-created), then the plain PVCs (grown by the upgrade).
     let sts: Vec<&Target> = plan.targets.iter().filter(|t| t.is_statefulset()).collect();
-    let plain: Vec<&Target> = plan
-        .targets
-        .iter()
-        .filter(|t| !t.is_statefulset())
-        .collect();
+    let plain: Vec<&Target> = plan.targets.iter().filter(|t| t.pvc.is_some()).collect();
+    let operated: Vec<&Target> = plan.targets.iter().filter(|t| t.is_operator()).collect();
     let names: Vec<&str> = sts.iter().map(|t| t.statefulset.as_str()).collect();
     assign(o, "RELEASE", &plan.release);
     assign(o, "NAMESPACE", &plan.namespace);
@@ -656,6 +697,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
             .map(|(_, p, r)| u8::from(r.contains(p.ordinal)).to_string()),
     );
     plain_data(o, &plain, need);
+    operator_data(o, &operated, need);
     array(o, "UPGRADE", &need.upgrade.argv);
     array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
     let checks = plan
@@ -685,6 +727,8 @@ fn no_fallback(plan: &Plan) -> &'static str {
         "an Advanced StatefulSet (OpenKruise) is updated in place and its PVCs grow after the upgrade, which the fallback (PVCs grown at 0 replicas before the upgrade) does not do"
     } else if plan.targets.iter().all(Target::is_statefulset) {
         "a StatefulSet has whenScaled: Delete, which would delete the PVCs on scale-down"
+    } else if plan.targets.iter().any(Target::is_operator) {
+        "it scales StatefulSets to 0, and the hosts of an operator (and the workloads of the PVCs the chart renders) are not scaled by this script"
     } else {
         "it scales StatefulSets to 0, and the workloads of the PVCs the chart renders are not scaled by this script"
     }
@@ -749,6 +793,49 @@ fn plain_data(o: &mut String, plain: &[&Target], need: &ScriptInputs<'_>) {
         o,
         "PLAIN_VALUES_PATHS",
         plain
+            .iter()
+            .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
+    );
+}
+
+/// The header's arrays of the custom resources' claim templates (grown by their operator after the
+/// upgrade; their PVCs found by label when the script runs, named `<template>-<pod>`).
+fn operator_data(o: &mut String, operated: &[&Target], need: &ScriptInputs<'_>) {
+    array(
+        o,
+        "OPERATOR_CLAIMS",
+        operated
+            .iter()
+            .map(|t| format!("{}/{}", t.resource.as_deref().unwrap_or(""), t.claim)),
+    );
+    array(
+        o,
+        "OPERATOR_SELECTORS",
+        operated.iter().map(|t| t.selector.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "OPERATOR_PVC_PREFIXES",
+        operated.iter().map(|t| format!("{}-", t.claim)),
+    );
+    array(
+        o,
+        "OPERATOR_CONTAINERS",
+        operated
+            .iter()
+            .map(|t| t.container.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "OPERATOR_MOUNTS",
+        operated
+            .iter()
+            .map(|t| t.mount_path.as_deref().unwrap_or("")),
+    );
+    array(
+        o,
+        "OPERATOR_VALUES_PATHS",
+        operated
             .iter()
             .map(|t| t.values_path.as_deref().unwrap_or(&need.values.path)),
     );

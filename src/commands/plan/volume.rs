@@ -120,6 +120,8 @@ fn target(
     Ok(Target {
         statefulset: String::new(),
         pvc: Some(o.name.clone()),
+        resource: None,
+        selector: None,
         workload,
         replicas: 1,
         render_replicas: 1,
@@ -164,7 +166,7 @@ fn mounted_by(render: &Release<'_>, name: &str) -> (Option<String>, Option<(Stri
 
 /// The live PVC requests more than the new size: Helm's upgrade would set the request to the
 /// render's size, a shrink the API server refuses, and the upgrade would fail.
-fn request_above(input: &Input<'_>, c: &Cluster, name: &str) -> Option<Finding> {
+pub(super) fn request_above(input: &Input<'_>, c: &Cluster, name: &str) -> Option<Finding> {
     let live = c.pvcs.get(name)?;
     let text = s(live, "/spec/resources/requests/storage")?;
     let request = Quantity::parse(text).ok()?;
