@@ -253,85 +253,22 @@ fn formats_and_refusals() {
     }
 }
 
-/// A chart repository on this machine: `helm package` and `helm repo index` of the project's chart,
-/// served over HTTP by Python, and a Helm home of its own (`HELM_*_HOME`) that knows it as `local`.
-struct Repository {
-    server: std::process::Child,
-    env: Vec<(&'static str, PathBuf)>,
-}
-
-impl Repository {
-    fn serve(helm: &Path, dir: &Path) -> Option<Repository> {
-        let python = common::program("python3")?;
-        let served = dir.join("served");
-        std::fs::create_dir_all(&served).unwrap();
-        let ok = |c: &mut std::process::Command| c.status().unwrap().success();
-        assert!(ok(std::process::Command::new(helm)
-            .args(["package", chart().to_str().unwrap(), "--destination"])
-            .arg(&served)));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let url = format!("http://127.0.0.1:{port}");
-        assert!(ok(std::process::Command::new(helm).args([
-            "repo",
-            "index",
-            served.to_str().unwrap(),
-            "--url",
-            &url
-        ])));
-        let server = std::process::Command::new(python)
-            .args([
-                "-m",
-                "http.server",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-            ])
-            .current_dir(&served)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let home = dir.join("helm-home");
-        let env = ["CONFIG", "CACHE", "DATA"]
-            .map(|k| match k {
-                "CONFIG" => ("HELM_CONFIG_HOME", home.join("config")),
-                "CACHE" => ("HELM_CACHE_HOME", home.join("cache")),
-                _ => ("HELM_DATA_HOME", home.join("data")),
-            })
-            .to_vec();
-        let repo = Repository { server, env };
-        // The server may take a moment to listen.
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let mut add = std::process::Command::new(helm);
-        add.args(["repo", "add", "local", &url])
-            .envs(repo.env.clone());
-        assert!(ok(&mut add), "helm repo add");
-        Some(repo)
-    }
-}
-
-impl Drop for Repository {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
-
 /// `plan --chart local/webdisk`: a chart reference that Helm pulls (not a folder), pulled at the
 /// render's chart version, read and proven as a local chart is. A reference Helm can't pull is
 /// said on stderr, and the plan blocks for want of a proven path.
 fn pulled_from_a_repository(helm: PathBuf) {
     let case = Case::new(helm.clone());
-    let Some(repo) = Repository::serve(&helm, case.dir.path()) else {
+    let package = |served: &Path| {
+        common::output_of(
+            std::process::Command::new(&helm)
+                .arg("package")
+                .arg(chart())
+                .arg("--destination")
+                .arg(served),
+        );
+    };
+    let Some(repo) = common::ChartRepository::serve(&helm, case.dir.path(), "local", package)
+    else {
         return;
     };
     let render = case.dir.path().join("render.yaml");

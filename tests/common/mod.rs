@@ -461,3 +461,80 @@ pub fn assert_blocked_script(script: &str, id: &str) {
     assert!(err.contains(&format!("[{id}]")), "{id}: {err}");
     assert!(!err.contains("command not found"), "{err}");
 }
+
+/// A chart repository on this machine: the charts `fill` puts into a folder, indexed by `helm repo
+/// index` and served over HTTP by Python, and a Helm home of its own (`HELM_*_HOME` in `env`) that
+/// knows it as `name` (`helm repo add`). The server stops when this is dropped.
+pub struct ChartRepository {
+    server: std::process::Child,
+    pub env: Vec<(&'static str, PathBuf)>,
+}
+
+impl ChartRepository {
+    /// Serves from `dir/served`, with the Helm home at `dir/helm-home`; None (a visible skip)
+    /// without python3.
+    pub fn serve(
+        helm: &Path,
+        dir: &Path,
+        name: &str,
+        fill: impl FnOnce(&Path),
+    ) -> Option<ChartRepository> {
+        let python = program("python3")?;
+        let served = dir.join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        fill(&served);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        output_of(
+            Command::new(helm)
+                .arg("repo")
+                .arg("index")
+                .arg(&served)
+                .args(["--url", &url]),
+        );
+        let server = Command::new(python)
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .current_dir(&served)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let home = dir.join("helm-home");
+        let env = vec![
+            ("HELM_CONFIG_HOME", home.join("config")),
+            ("HELM_CACHE_HOME", home.join("cache")),
+            ("HELM_DATA_HOME", home.join("data")),
+        ];
+        let repo = ChartRepository { server, env };
+        // The server may take a moment to listen.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        output_of(
+            Command::new(helm)
+                .args(["repo", "add", name, &url])
+                .envs(repo.env.clone()),
+        );
+        Some(repo)
+    }
+}
+
+impl Drop for ChartRepository {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
