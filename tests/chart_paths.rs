@@ -566,23 +566,7 @@ fn one_plan_for_two_statefulsets_with_two_paths() {
         );
         // The plan's values commands, on a copy.
         let copy = dir.path().join(format!("{}-new.yaml", case.name));
-        std::fs::copy(&values, &copy).unwrap();
-        let step = plan["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == "values")
-            .unwrap();
-        for c in step["commands"].as_array().unwrap() {
-            let mut words: Vec<String> = c["argv"].as_array().unwrap()[1..]
-                .iter()
-                .map(|w| w.as_str().unwrap().to_owned())
-                .collect();
-            *words.last_mut().unwrap() = copy.to_str().unwrap().to_owned();
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let o = common::run(&words, b"");
-            assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
-        }
+        run_values_step(&plan, &values, &copy);
         let rendered = helm_render(&helm, case, &copy);
         let mut expected = sts_claims(&base);
         for t in plan["targets"].as_array().unwrap() {
@@ -610,6 +594,27 @@ fn one_plan_for_two_statefulsets_with_two_paths() {
             "{}: post-render differs from Helm's render",
             case.name
         );
+    }
+}
+
+/// The commands of the plan's `values` step, run on `copy` (a copy of `values`) instead of the
+/// file they name.
+fn run_values_step(plan: &serde_json::Value, values: &Path, copy: &Path) {
+    std::fs::copy(values, copy).unwrap();
+    let step = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "values");
+    for c in step.unwrap()["commands"].as_array().unwrap() {
+        let mut words: Vec<String> = c["argv"].as_array().unwrap()[1..]
+            .iter()
+            .map(|w| w.as_str().unwrap().to_owned())
+            .collect();
+        *words.last_mut().unwrap() = copy.to_str().unwrap().to_owned();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let o = common::run(&words, b"");
+        assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
     }
 }
 
@@ -858,22 +863,7 @@ fn posthog_every_disk(major: u8) {
         .count();
     assert_eq!(proven, 4, "{plan}");
     let copy = dir.path().join("values-new.yaml");
-    std::fs::copy(&values, &copy).unwrap();
-    let step = plan["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "values");
-    for c in step.unwrap()["commands"].as_array().unwrap() {
-        let mut words: Vec<String> = c["argv"].as_array().unwrap()[1..]
-            .iter()
-            .map(|w| w.as_str().unwrap().to_owned())
-            .collect();
-        *words.last_mut().unwrap() = copy.to_str().unwrap().to_owned();
-        let words: Vec<&str> = words.iter().map(String::as_str).collect();
-        let o = common::run(&words, b"");
-        assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
-    }
+    run_values_step(&plan, &values, &copy);
     let rendered = helm_render(&helm, &case, &copy);
     let mut sts = sts_claims(&base);
     let mut chi = chi_claims(&base);
