@@ -2804,4 +2804,8 @@ fn a_prometheus_resource_is_refused_with_its_procedure() {
         1,
         "{plan}"
     );
+    assert!(
+        findings_of(&plan, "operator-volume").is_empty(),
+        "said twice: {plan}"
+    );
 }

@@ -698,7 +698,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     findings.extend(operators::findings(
         input.manifests_name,
         owners(),
-        &targets,
+        input.resources,
     ));
     let rollback = rollback_notes(input, &targets);
     Ok(Plan {

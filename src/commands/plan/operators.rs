@@ -38,17 +38,18 @@ use serde_json::Value;
 
 /// One `operator-volume` notice per volume owner of the render (those with claim templates,
 /// then Strimzi's, each in stream order), from the owners the plan's one scan read.
-/// The resources the plan targets (`Kind/name`) have their own findings instead.
+/// The resources a `--resource` pattern names have their own findings instead (a target's, or
+/// `operator-volume-refused`).
 pub(super) fn findings<'p>(
     file: &str,
     owners: impl Iterator<Item = (&'p Parsed, &'p release::Object)>,
-    targets: &[Target],
+    patterns: &[String],
 ) -> Vec<Finding> {
     let targeted = |o: &release::Object| {
-        let id = format!("{}/{}", o.kind, o.name);
-        targets
-            .iter()
-            .any(|t| t.resource.as_deref() == Some(id.as_str()))
+        patterns.iter().any(|p| {
+            parse_pattern(p)
+                .is_ok_and(|(kind, name, _)| o.kind == kind && objects::glob_match(name, &o.name))
+        })
     };
     let mut found: Vec<(bool, Finding)> = owners
         .filter(|(_, o)| !targeted(o))
