@@ -255,6 +255,7 @@ impl Sim {
         let mut values_path = String::new();
         let mut plain = json!({});
         let mut chis = json!({});
+        let mut live_chis = json!({});
         for t in p["targets"].as_array().unwrap() {
             if let Some(resource) = t["resource"].as_str() {
                 // A ClickHouseInstallation's claim template: its hosts' StatefulSets, pods and
@@ -264,6 +265,7 @@ impl Sim {
                 let claim = t["claim"].as_str().unwrap();
                 chis[chi] =
                     json!({"claim": claim, "source": "posthog/templates/clickhouse_instance.yaml"});
+                live_chis[chi] = json!({"claim": claim, "storage": t["old"]["canonical"]});
                 for host in chi_hosts(&self.render, chi) {
                     let old = t["old"]["canonical"].as_str().unwrap();
                     let old_bytes = t["old"]["bytes"].as_i64().unwrap();
@@ -351,6 +353,7 @@ impl Sim {
             "releases": {release: {"namespace": ns, "chart": chart_name, "version": version, "status": "deployed", "revision": 1, "values": self.original_values}},
             "charts": {self.opts.chart: {"name": chart_name, "versions": [version, "99.0.0"]}},
             "model": {"claim": "data", "class": "sim", "values_path": values_path, "default_size": p["targets"][0]["old"]["canonical"], "statefulsets": shapes, "plain": plain, "chis": chis},
+            "chis": live_chis,
             "values_file": self.opts.values_file,
             "faults": {}, "mutations": 0, "changes": [], "calls": [], "violations": [], "uid": uid,
             "kruise": {"gate": true},
@@ -2660,6 +2663,17 @@ fn a_clickhouse_installation_grows_through_its_operator() {
     assert_eq!(t["values_path"], "clickhouse.persistence.size");
     assert_eq!(t["selector"], "clickhouse.altinity.com/chi=posthog");
     assert_eq!(t["mount_path"], "/var/lib/clickhouse");
+    assert_eq!(t["replicas"], 1, "one shard, one replica: {t}");
+    let schema: Value = serde_json::from_str(&read(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json"),
+    ))
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sim.plan)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(findings_of(&sim.plan, "values-path-proven").len(), 1);
     assert_eq!(
         findings_of(&sim.plan, "operator-recreates-statefulsets").len(),
@@ -2762,6 +2776,40 @@ fn a_clickhouse_installation_with_a_wrong_path_or_class_changes_nothing() {
         &["does not allow volume expansion"],
     );
     sim.unchanged(&before, "no expansion");
+
+    // Suspended in the cluster (a patch by hand, which Helm's three-way merge keeps).
+    let sim = chi_sim(&e, "online", &[]);
+    sim.edit(|s| s["chis"]["posthog"]["suspend"] = json!("true"));
+    let before = sim.state();
+    expect_stop(
+        &sim,
+        "suspended",
+        &[],
+        &["has spec.suspend: true in the cluster"],
+    );
+    sim.unchanged(&before, "suspended");
+}
+
+/// A sibling claim template whose name starts with the target's (`data-volumeclaim-template-logs`):
+/// its PVC carries the installation's label too but is not the target's. At 80Gi (above the size)
+/// it would stop the preflight if it were taken for one; the run converges and leaves it alone.
+#[test]
+fn a_clickhouse_installation_s_sibling_template_is_not_the_target() {
+    let Some(e) = env() else { return };
+    let oracle = HelmOracle::new(e.helm.clone());
+    let sim = chi_sim(&e, "online", &[]);
+    let sibling = "data-volumeclaim-template-logs-chi-posthog-posthog-0-0-0";
+    sim.edit(|s| {
+        let mut p = s["pvcs"]["data-volumeclaim-template-chi-posthog-posthog-0-0-0"].clone();
+        p["request"] = json!(80 * (1i64 << 30));
+        p["capacity"] = p["request"].clone();
+        p["fs"] = json!(80 * (1i64 << 30) * 98 / 100);
+        p["uid"] = json!("sibling");
+        s["pvcs"][sibling] = p;
+    });
+    let before = sim.state();
+    expect_done(&sim, &oracle, &before, "sibling template", &[]);
+    assert_eq!(sim.state()["pvcs"][sibling], before["pvcs"][sibling]);
 }
 
 /// prometheus-operator does not grow PVCs: a `--resource` on its Prometheus blocks with the reason

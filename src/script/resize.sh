@@ -722,6 +722,8 @@ resize_error() {
   fi
   case "$message" in
     *Unattached*)
+      [ -z "$NO_FALLBACK" ] ||
+        die "$pvc: the cloud can't grow an attached disk ($message); this plan has no scale-to-zero fallback ($NO_FALLBACK): make a plan for the StatefulSets alone (without --pvc and --resource), whose script offers --fallback-scale-to-zero, and run it; then run this script again"
       die "$pvc: the cloud can't grow an attached disk ($message); run this script again with --fallback-scale-to-zero (the pods are down while the StatefulSets are at 0)$(at_zero_note)" ;;
     *VolumeModificationRateExceeded*)
       die "$pvc: AWS EBS allows one modification per volume every 6 hours, and this volume was modified less than 6 hours ago ($message). The request stays at $SIZE and the resizer retries by itself: run this script again once 6 hours have passed since that modification; it resumes here$(at_zero_note)" ;;
@@ -1096,8 +1098,10 @@ operator_pvcs() {
   list=$(get pvc "--selector=${OPERATOR_SELECTORS[$1]}" -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}' 2>"$WORK_DIR/kubectl.stderr") ||
     die "the PVCs of ${OPERATOR_CLAIMS[$1]} can't be listed (-l ${OPERATOR_SELECTORS[$1]}): kubectl says: $(kubectl_said); hint: forbidden: the context's user needs list on persistentvolumeclaims"
   OP_PVCS=()
+  # <template>-chi-<installation>-...: a sibling template whose name starts with this one's
+  # (<template>-logs-chi-...) is not this template's.
   for name in $list; do
-    [[ "$name" != "${OPERATOR_PVC_PREFIXES[$1]}"* ]] || OP_PVCS+=("$name")
+    [[ "$name" != "${OPERATOR_PVC_PREFIXES[$1]}chi-${OPERATOR_SELECTORS[$1]#*=}-"* ]] || OP_PVCS+=("$name")
   done
 }
 
@@ -1105,15 +1109,24 @@ operator_pvcs() {
 # ClickHouseInstallation's spec.templates.volumeClaimTemplates, by the template's name).
 operator_template() {
   local template="${OPERATOR_CLAIMS[$1]##*/}"
-  get "${OPERATOR_CLAIMS[$1]%/*}" -o "jsonpath={.spec.templates.volumeClaimTemplates[?(@.name==\"$template\")].spec.resources.requests.storage}" 2>/dev/null || true
+  get "${OPERATOR_CLAIMS[$1]%/*}" -o "jsonpath={.spec.templates.volumeClaimTemplates[?(@.name==\"$template\")].spec.resources.requests.storage}" 2>"$WORK_DIR/kubectl.stderr" ||
+    die "${OPERATOR_CLAIMS[$1]%/*} can't be read: kubectl says: $(kubectl_said); hint: forbidden: the context's user needs get on clickhouseinstallations.clickhouse.altinity.com (kubectl auth can-i get clickhouseinstallations)"
 }
 
 # Each PVC of an operator's claim template can grow: Bound, its StorageClass allows expansion (the
 # operator's update would be refused, and it only logs that), and none requests more than SIZE (the
 # operator copies the template's request: a shrink the API server refuses).
 check_operator_pvcs() {
-  local i pvc request
+  local i pvc request suspend
   for i in "${!OPERATOR_CLAIMS[@]}"; do
+    # The live installation, not the render: a suspend patched by hand survives Helm's three-way
+    # merge, and a suspended installation is never reconciled (its PVCs would never grow).
+    operator_template "$i" >/dev/null
+    suspend=$(get "${OPERATOR_CLAIMS[$i]%/*}" -o 'jsonpath={.spec.suspend}' 2>/dev/null || true)
+    case "$suspend" in
+      1 | [Tt]rue | [Yy]es | [Oo]n | [Ee]nable | [Ee]nabled)
+        die "${OPERATOR_CLAIMS[$i]%/*} has spec.suspend: $suspend in the cluster: its operator does not reconcile it, so its PVCs would never grow; hint: unsuspend it (kubectl edit ${OPERATOR_CLAIMS[$i]%/*}), then run this script again" ;;
+    esac
     operator_pvcs "$i"
     if [ "${#OP_PVCS[@]}" = 0 ]; then
       note "${OPERATOR_CLAIMS[$i]}: no PVC labelled ${OPERATOR_SELECTORS[$i]} yet: its operator makes them from the template, at $SIZE after the upgrade"
@@ -1124,8 +1137,10 @@ check_operator_pvcs() {
       request=$(field pvc "$pvc" '{.spec.resources.requests.storage}')
       [ "$(to_bytes "$request")" -le "$SIZE_BYTES" ] ||
         die "PVC $pvc requests $request, more than $SIZE: the operator would set its request to the template's $SIZE, which the API server refuses as a shrink; make the plan again with --size $request or more"
+      wait_until "$PREFLIGHT_WAIT_SECONDS" "pod ${pvc#"${OPERATOR_PVC_PREFIXES[$i]}"} to be Ready" pod_ready_said "${pvc#"${OPERATOR_PVC_PREFIXES[$i]}"}" ||
+        die "$MISSING: the host's pod must be Ready before the upgrade, which the operator may follow by re-creating its StatefulSet; see $(shown "${K[@]}" describe pod "${pvc#"${OPERATOR_PVC_PREFIXES[$i]}"}")"
     done
-    note "${OPERATOR_CLAIMS[$i]}: ${#OP_PVCS[@]} PVC(s) labelled ${OPERATOR_SELECTORS[$i]}, each Bound and expandable"
+    note "${OPERATOR_CLAIMS[$i]}: ${#OP_PVCS[@]} PVC(s) labelled ${OPERATOR_SELECTORS[$i]}, each Bound and expandable, each host's pod Ready"
   done
 }
 
@@ -1162,6 +1177,10 @@ verify_operator() {
     container="${OPERATOR_CONTAINERS[$i]}"; mount="${OPERATOR_MOUNTS[$i]}"
     for pvc in "${OP_PVCS[@]}"; do
       pod="${pvc#"${OPERATOR_PVC_PREFIXES[$i]}"}"
+      # With the StatefulSet provisioner the operator re-creates the host's StatefulSet (and pod)
+      # while it reconciles: the pod must be back and Ready before df or a restart.
+      wait_until "$WAIT_SECONDS" "pod $pod to be Ready" pod_ready_said "$pod" ||
+        die "$MISSING $(duration "$WAIT_SECONDS") after the upgrade: the operator may still be re-creating the host; see $(shown "${K[@]}" describe pod "$pod") and the operator's log, then run this script again"
       rc=0; wait_pvc "$pvc" || rc=$?
       if [ "$rc" = 2 ] && ! wait_until "$PENDING_GRACE_SECONDS" "the filesystem of $pvc to grow online" pvc_fs_grown "$pvc"; then
         restart_pod "$pod" "${pod%-*}"

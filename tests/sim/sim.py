@@ -1249,12 +1249,14 @@ def altinity_reconcile():
     for name, chi in S.get("chis", {}).items():
         if not chi.get("storage"):
             continue
+        if str(chi.get("suspend", "")).lower() in ("true", "1", "yes", "on"):
+            continue  # shouldEnqueue: a suspended installation is not reconciled
         if chi.get("ticks", 0) > 0:
             chi["ticks"] -= 1
             continue
         want = to_bytes(chi["storage"])
         for pvc, p in S["pvcs"].items():
-            if p.get("labels", {}).get("clickhouse.altinity.com/chi") != name or not pvc.startswith(chi["claim"] + "-"):
+            if p.get("labels", {}).get("clickhouse.altinity.com/chi") != name or not pvc.startswith(f"{chi['claim']}-chi-{name}-"):
                 continue
             if p["request"] == want:
                 continue
@@ -1272,8 +1274,9 @@ def chi_obj(name):
     chi = S["chis"][name]
     return {"apiVersion": "clickhouse.altinity.com/v1", "kind": "ClickHouseInstallation",
             "metadata": {"name": name, "namespace": S["namespace"]},
-            "spec": {"templates": {"volumeClaimTemplates": [
-                {"name": chi["claim"], "spec": {"resources": {"requests": {"storage": chi["storage"]}}}}]}}}
+            "spec": {**({"suspend": chi["suspend"]} if "suspend" in chi else {}),
+                     "templates": {"volumeClaimTemplates": [
+                         {"name": chi["claim"], "spec": {"resources": {"requests": {"storage": chi["storage"]}}}}]}}}
 
 
 def altinity_manifest(size):

@@ -50,4 +50,5 @@ UPGRADE_DRY_RUN=('helm' '--kube-context=prod' '--namespace=posthog' 'upgrade' '-
 PREFLIGHT=('tools' 'context' 'release' 'chart' 'values' 'upgrade' 'statefulsets' 'pvcs' 'quota')
 STEPS=('preflight' 'values' 'fallback-scale-down' 'patch-pvcs' 'wait-pvcs' 'fallback-scale-up' 'save-statefulsets' 'replace-statefulsets' 'rollout' 'verify')
 STEP_TITLES=('Preflight: prove everything the procedure needs, read-only' 'Set kafka.persistence.size to 50Gi in values.yaml (offline)' 'FALLBACK ONLY (--fallback-scale-to-zero): scale the StatefulSets to 0 so the disks detach' 'Grow each PVC to 50Gi' 'Wait until every PVC reports the new capacity' 'FALLBACK ONLY: scale the StatefulSets back' 'Save each StatefulSet object to pvc-resize-posthog/ before it is deleted' 'Delete the StatefulSet objects only (pods and PVCs stay), then at once upgrade the release to re-create them' 'Wait for the re-created StatefulSets to roll out' 'Verify by value: capacity in bytes, and the filesystem each pod sees')
+NO_FALLBACK=''
 

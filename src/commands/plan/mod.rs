@@ -2081,7 +2081,7 @@ impl Steps<'_, '_> {
                     "Upgrade the release: Helm grows the PVCs the chart renders".to_owned()
                 },
                 format!(
-                    "No StatefulSet claim template is involved, so nothing is deleted.{grows} If the upgrade fails, fix the cause and run the script again: it resumes at the upgrade."
+                    "No StatefulSet claim template of the render is a target, so the script deletes nothing.{grows} If the upgrade fails, fix the cause and run the script again: it resumes at the upgrade."
                 ),
             )
         } else {
@@ -2108,7 +2108,7 @@ impl Steps<'_, '_> {
             return String::new();
         }
         format!(
-            " The upgrade sets {} to {}; its operator then sets each existing PVC's request to it when it reconciles the installation (clickhouse-operator: reconcilePVC, VolumeClaimTemplateApplyResourcesRequestsOnPVC), so nothing is deleted or patched here. After the upgrade the release's values must hold the size, or the script stops and names the values path.",
+            " The upgrade sets {} to {}; its operator then sets each existing PVC's request to it when it reconciles the installation (clickhouse-operator: reconcilePVC, VolumeClaimTemplateApplyResourcesRequestsOnPVC), so the script deletes and patches nothing (the operator itself may re-create each host's StatefulSet: see operator-recreates-statefulsets). After the upgrade the release's values must hold the size, or the script stops and names the values path.",
             operated.join(", "),
             self.size()
         )

@@ -48,7 +48,7 @@ pub(super) fn findings<'p>(
     let targeted = |o: &release::Object| {
         patterns.iter().any(|p| {
             parse_pattern(p)
-                .is_ok_and(|(kind, name, _)| o.kind == kind && objects::glob_match(name, &o.name))
+                .is_ok_and(|(kind, name, _)| o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name))
         })
     };
     let mut found: Vec<(bool, Finding)> = owners
@@ -145,7 +145,7 @@ pub(super) fn targets<'p>(
         let (kind, name, claim) = parse_pattern(pattern)?;
         let matched: Vec<_> = owners
             .iter()
-            .filter(|(_, o)| o.kind == kind && objects::glob_match(name, &o.name))
+            .filter(|(_, o)| o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name))
             .collect();
         if matched.is_empty() {
             let all: Vec<String> = owners
@@ -208,7 +208,7 @@ fn target(
     super::check_instance(input, o, o.pos.line)?;
     let operator = operator_of(o);
     let templates = p.claim_templates(o);
-    let Some(template) = pick_template(o, &templates, claim)? else {
+    let Some(template) = pick_template(o, &templates, claim).map_err(here)? else {
         if let Operator::Refused(why) = operator {
             findings.push(refused(input, o, why));
         }
@@ -246,6 +246,7 @@ fn target(
             let selector = format!("clickhouse.altinity.com/chi={}", o.name);
             t.pvcs = live_pvcs(input, cluster, &o.name, &claim, findings);
             (t.container, t.mount_path) = chi_mount(spec, &claim).unzip();
+            (t.replicas, t.render_replicas) = (chi_hosts(spec), chi_hosts(spec));
             t.storage_class = super::class_of(class.as_deref(), cluster, &t.pvcs).map_err(here)?;
             findings.extend(chi_findings(input, o, spec, &claim, template));
             t.selector = Some(selector);
@@ -326,10 +327,13 @@ fn live_pvcs(
         return Vec::new();
     };
     let prefix = format!("{claim}-");
+    let host = format!("chi-{chi}-");
     let mut out = Vec::new();
     for (name, v) in &c.pvcs {
         let label = v.pointer("/metadata/labels/clickhouse.altinity.com~1chi");
-        let Some(pod) = name.strip_prefix(&prefix) else {
+        // `<template>-chi-<name>-...`: a sibling template whose name starts with this one's
+        // (`<template>-logs`) is not this template's.
+        let Some(pod) = name.strip_prefix(&prefix).filter(|p| p.starts_with(&host)) else {
             continue;
         };
         if label.and_then(Value::as_str) != Some(chi) {
@@ -347,12 +351,40 @@ fn live_pvcs(
         };
         super::snapshot_state(input, &mut pvc, cluster, findings, String::new());
         pvc.patch = false;
-        if let Some(f) = super::volume::request_above(input, c, name) {
+        let who = "its operator would set the request to the template's size, which the API server refuses as a shrink: the upgrade succeeds, the operator only logs \"Unable to reconcile PVC\", and the PVC never grows";
+        if let Some(f) = super::volume::request_above_by(input, c, name, who) {
             findings.push(f);
         }
         out.push(pvc);
     }
     out
+}
+
+/// The installation's hosts in the render: per cluster of `spec.configuration.clusters`, its
+/// layout's shards (`shards`, else `shardsCount`, 1 by default) times `replicasCount` (1).
+fn chi_hosts(spec: &Value) -> i64 {
+    let count = |v: Option<&Value>| {
+        v.and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()))
+            .unwrap_or(1)
+    };
+    let clusters = spec
+        .pointer("/configuration/clusters")
+        .and_then(Value::as_array);
+    clusters
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let layout = c.get("layout");
+            let shards = match layout
+                .and_then(|l| l.get("shards"))
+                .and_then(Value::as_array)
+            {
+                Some(list) => list.len() as i64,
+                None => count(layout.and_then(|l| l.get("shardsCount"))),
+            };
+            shards * count(layout.and_then(|l| l.get("replicasCount")))
+        })
+        .sum()
 }
 
 /// The container and mount path of the claim template in the CHI's pod templates (the
@@ -403,7 +435,7 @@ fn chi_findings(
         out.push(at(super::blocking(
             "operator-suspended",
             format!("{} {} has spec.suspend: {suspend}: the operator does not reconcile a suspended installation (clickhouse-operator, pkg/controller/chi/controller.go, shouldEnqueue), so its PVCs would never grow after the upgrade", o.kind, o.name),
-            Some("render it with spec.suspend off (its values), then make the plan again".to_owned()),
+            Some("render the installation without spec.suspend (the chart's values or templates set it), then make the plan again; the field was read in clickhouse-operator at 50e8d04, and an older operator may not know it".to_owned()),
         )));
     }
     let own = objects::str_at(template, &["provisioner"]);
@@ -416,7 +448,7 @@ fn chi_findings(
         out.push(at(super::warning(
             "operator-recreates-statefulsets",
             format!("{} {}: claim template {claim} is provisioned by {provisioner} (the template's provisioner, else spec.defaults.storageManagement.provisioner, else StatefulSet: GetPVCProvisioner), so it is in each host's StatefulSet, whose claim templates are immutable: the operator re-creates each host's StatefulSet (scaled to 0, deleted, its PVCs grown, created: updateStatefulSet -> recreateStatefulSet), so every ClickHouse host restarts once, one after another", o.kind, o.name),
-            Some("plan it for a quiet hour; with provisioner: Operator (spec.defaults.storageManagement) the operator grows the PVCs without restarting the hosts".to_owned()),
+            Some("plan it for a quiet hour; with provisioner: Operator (spec.defaults.storageManagement) the operator grows the PVCs without restarting the hosts, from clickhouse-operator 0.20.0 on (its CHANGELOG: \"Operator managed PV provisioning\"; check the tag of the operator's image: an older operator has no such provisioner)".to_owned()),
         )));
     }
     out

@@ -712,11 +712,18 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "STEP_TITLES",
         plan.steps.iter().map(|s| s.title.as_str()),
     );
+    // Why there is no scale-to-zero fallback (empty when there is one): the header refuses the
+    // flag, and an attached-disk refusal says what to do instead.
+    let why = if plan.fallback_offered {
+        ""
+    } else {
+        no_fallback(plan)
+    };
+    let _ = writeln!(o, "NO_FALLBACK={}", quoted(why));
     if !plan.fallback_offered {
         let _ = writeln!(
             o,
-            "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo 'pvc-resize: no fallback: {}' >&2; exit 1; fi",
-            no_fallback(plan)
+            "if [ \"${{1:-}}\" = --fallback-scale-to-zero ]; then echo \"pvc-resize: no fallback: $NO_FALLBACK\" >&2; exit 1; fi"
         );
     }
 }

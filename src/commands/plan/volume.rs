@@ -167,6 +167,17 @@ fn mounted_by(render: &Release<'_>, name: &str) -> (Option<String>, Option<(Stri
 /// The live PVC requests more than the new size: Helm's upgrade would set the request to the
 /// render's size, a shrink the API server refuses, and the upgrade would fail.
 pub(super) fn request_above(input: &Input<'_>, c: &Cluster, name: &str) -> Option<Finding> {
+    let who = "Helm's upgrade sets the request to the render's size, which the API server refuses as a shrink (spec.resources.requests.storage: Forbidden: field can not be less than previous value), and the upgrade fails";
+    request_above_by(input, c, name, who)
+}
+
+/// `pvc-request-above` for PVC `name`, whose request `who` would set to the new size.
+pub(super) fn request_above_by(
+    input: &Input<'_>,
+    c: &Cluster,
+    name: &str,
+    who: &str,
+) -> Option<Finding> {
     let live = c.pvcs.get(name)?;
     let text = s(live, "/spec/resources/requests/storage")?;
     let request = Quantity::parse(text).ok()?;
@@ -174,7 +185,7 @@ pub(super) fn request_above(input: &Input<'_>, c: &Cluster, name: &str) -> Optio
         blocking(
             "pvc-request-above",
             format!(
-                "{name} requests {text} in the cluster, more than {}: Helm's upgrade sets the request to the render's size, which the API server refuses as a shrink (spec.resources.requests.storage: Forbidden: field can not be less than previous value), and the upgrade fails",
+                "{name} requests {text} in the cluster, more than {}: {who}",
                 input.size.text
             ),
             Some(format!(
