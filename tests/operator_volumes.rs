@@ -33,7 +33,7 @@ fn posthog_s_clickhouse_is_explained() {
     let found = operator_findings(&plan);
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(
-        found[0].starts_with("ClickHouseInstallation posthog (claim template data-volumeclaim-template) is owned by the Altinity ClickHouse operator, not grown by this plan"),
+        found[0].starts_with("ClickHouseInstallation posthog (claim template data-volumeclaim-template) is owned by the Altinity ClickHouse operator, grown by a plan only as its target (plan --resource ClickHouseInstallation/posthog)"),
         "{}",
         found[0]
     );

@@ -47,8 +47,9 @@ pub(super) fn findings<'p>(
 ) -> Vec<Finding> {
     let targeted = |o: &release::Object| {
         patterns.iter().any(|p| {
-            parse_pattern(p)
-                .is_ok_and(|(kind, name, _)| o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name))
+            parse_pattern(p).is_ok_and(|(kind, name, _)| {
+                o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name)
+            })
         })
     };
     let mut found: Vec<(bool, Finding)> = owners
@@ -94,7 +95,7 @@ fn explain(api_version: &str, kind: &str, name: &str, what: &str) -> String {
     let group = api_version.split('/').next().unwrap_or_default();
     match (group, kind) {
         ("clickhouse.altinity.com", "ClickHouseInstallation") => format!(
-            "{what} is owned by the Altinity ClickHouse operator, not grown by this plan. The operator sets each existing PVC's requests from the claim template when it reconciles (reconcilePVC: VolumeClaimTemplateApplyResourcesRequestsOnPVC, then an update), so the procedure is the values change that sizes the template (plan --chart proves which path: clickhouse.persistence.size in PostHog's chart) and the helm upgrade, on a StorageClass with allowVolumeExpansion; then wait until every PVC of the installation (kubectl get pvc -l clickhouse.altinity.com/chi={name}) reports the size in status.capacity and df in each pod shows it"
+            "{what} is owned by the Altinity ClickHouse operator, grown by a plan only as its target (plan --resource {kind}/{name}). The operator sets each existing PVC's requests from the claim template when it reconciles (reconcilePVC: VolumeClaimTemplateApplyResourcesRequestsOnPVC, then an update), so the procedure is the values change that sizes the template (plan --chart finds and proves the values path) and the helm upgrade, on a StorageClass with allowVolumeExpansion; then wait until every PVC of the installation (kubectl get pvc -l clickhouse.altinity.com/chi={name}) reports the size in status.capacity and df in each pod shows it"
         ),
         ("monitoring.coreos.com", "Prometheus" | "Alertmanager" | "ThanosRuler") => format!(
             "{what} is owned by prometheus-operator, not grown by this plan. The operator does not grow existing PVCs (its documentation, \"Resizing volumes\"): set spec.paused: true with the new storage request in spec.storage, patch every PVC (label operator.prometheus.io/name={name}), delete the StatefulSet with --cascade=orphan, then set spec.paused: false and the operator re-creates it. A helm upgrade that changes only the size leaves the PVCs as they are"
@@ -145,7 +146,9 @@ pub(super) fn targets<'p>(
         let (kind, name, claim) = parse_pattern(pattern)?;
         let matched: Vec<_> = owners
             .iter()
-            .filter(|(_, o)| o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name))
+            .filter(|(_, o)| {
+                o.kind.eq_ignore_ascii_case(kind) && objects::glob_match(name, &o.name)
+            })
             .collect();
         if matched.is_empty() {
             let all: Vec<String> = owners
