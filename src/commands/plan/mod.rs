@@ -436,7 +436,7 @@ fn path_sizes_another(input: &Input<'_>, targets: &[Target]) -> Result<Option<Fi
         let f = blocking(
             "values-path-sizes-another",
             format!(
-                "--path {given} sizes StatefulSet {}, which is not a target ({}): the upgrade after the orphan delete would change its claim template and fail with spec: Forbidden, and the dry run before can't see it (it patches nothing)",
+                "--path {given} sizes StatefulSet {}, which is not a target ({}): the upgrade (after the orphan delete of the targets, if any) would change its claim template and fail with spec: Forbidden, and the dry run before can't see it (it patches nothing)",
                 other.name,
                 targeted.join(", ")
             ),
