@@ -166,15 +166,7 @@ fn plan_on_an_advanced_statefulset_judged_by_helm() {
         );
         assert_eq!(code(&out), 0, "{strategy}: {}", stderr(&out));
         let plan: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        let schema: Value = serde_json::from_str(&read(
-            &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json"),
-        ))
-        .unwrap();
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let errors: Vec<String> = validator
-            .iter_errors(&plan)
-            .map(|e| e.to_string())
-            .collect();
+        let errors = plan_schema_errors(&plan);
         assert!(errors.is_empty(), "{strategy}: {errors:#?}");
         let steps: Vec<&str> = plan["steps"]
             .as_array()

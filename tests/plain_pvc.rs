@@ -120,15 +120,7 @@ fn proven_and_judged(helm: PathBuf) {
     let o = case.with_chart(&["--pvc", "web-webdisk-state", "--format", "json"]);
     assert_eq!(common::code(&o), 0, "{}", common::stderr(&o));
     let plan = json(&o);
-    let schema: serde_json::Value = serde_json::from_str(&common::read(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json"),
-    ))
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&plan)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = common::plan_schema_errors(&plan);
     assert!(errors.is_empty(), "{errors:#?}");
     let t = &plan["targets"][0];
     assert_eq!(t["pvc"], "web-webdisk-state");

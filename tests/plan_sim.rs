@@ -602,6 +602,25 @@ fn chi_hosts(render: &str, chi: &str) -> Vec<String> {
         .collect()
 }
 
+/// A fresh simulated cluster from `make`, killed before change 1..=`changes` in turn: each run
+/// dies there, and a rerun converges.
+fn killed_before_each_change(
+    make: impl Fn() -> Sim,
+    oracle: &HelmOracle,
+    what: &str,
+    changes: usize,
+) {
+    for kill_at in 1..=changes {
+        let sim = make();
+        let before = sim.state();
+        sim.edit(|s| s["faults"]["kill_at"] = json!(kill_at));
+        let (code, _) = sim.run(&[]);
+        assert_eq!(code, -1, "{what}: killed before change {kill_at}");
+        let again = format!("{what}, killed before change {kill_at}");
+        expect_done(&sim, oracle, &before, &again, &[]);
+    }
+}
+
 fn expect_done(
     sim: &Sim,
     oracle: &HelmOracle,
@@ -2285,20 +2304,7 @@ fn a_pvc_the_chart_renders_grows_by_the_upgrade_alone() {
     );
 
     // Killed before each change (the values write, the upgrade), then run again.
-    for kill_at in 1..=2 {
-        let sim = plain_pvc_sim(&e, "online");
-        let before = sim.state();
-        sim.edit(|s| s["faults"]["kill_at"] = json!(kill_at));
-        let (code, _) = sim.run(&[]);
-        assert_eq!(code, -1, "{what}: killed before change {kill_at}");
-        expect_done(
-            &sim,
-            &oracle,
-            &before,
-            &format!("{what}, killed before change {kill_at}"),
-            &[],
-        );
-    }
+    killed_before_each_change(|| plain_pvc_sim(&e, "online"), &oracle, what, 2);
 }
 
 /// A plain PVC that requests more than the size (grown by hand earlier): Helm's upgrade would set it
@@ -2664,15 +2670,7 @@ fn a_clickhouse_installation_grows_through_its_operator() {
     assert_eq!(t["selector"], "clickhouse.altinity.com/chi=posthog");
     assert_eq!(t["mount_path"], "/var/lib/clickhouse");
     assert_eq!(t["replicas"], 1, "one shard, one replica: {t}");
-    let schema: Value = serde_json::from_str(&read(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json"),
-    ))
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&sim.plan)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = plan_schema_errors(&sim.plan);
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(findings_of(&sim.plan, "values-path-proven").len(), 1);
     assert_eq!(
@@ -2725,20 +2723,7 @@ fn a_clickhouse_installation_grows_through_its_operator() {
         "{what}: the rerun changed something"
     );
 
-    for kill_at in 1..=2 {
-        let sim = chi_sim(&e, "online", &[]);
-        let before = sim.state();
-        sim.edit(|s| s["faults"]["kill_at"] = json!(kill_at));
-        let (code, _) = sim.run(&[]);
-        assert_eq!(code, -1, "{what}: killed before change {kill_at}");
-        expect_done(
-            &sim,
-            &oracle,
-            &before,
-            &format!("{what}, killed before change {kill_at}"),
-            &[],
-        );
-    }
+    killed_before_each_change(|| chi_sim(&e, "online", &[]), &oracle, what, 2);
 }
 
 /// A values path the chart does not read for the CHI (given with --path, no chart to prove it):

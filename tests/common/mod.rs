@@ -538,3 +538,11 @@ impl Drop for ChartRepository {
         let _ = self.server.wait();
     }
 }
+
+/// The errors of a plan's JSON against `schema/plan.schema.json` (none when it is valid).
+pub fn plan_schema_errors(plan: &serde_json::Value) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/plan.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    validator.iter_errors(plan).map(|e| e.to_string()).collect()
+}

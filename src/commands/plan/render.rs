@@ -712,8 +712,12 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "STEP_TITLES",
         plan.steps.iter().map(|s| s.title.as_str()),
     );
-    // Why there is no scale-to-zero fallback (empty when there is one): the header refuses the
-    // flag, and an attached-disk refusal says what to do instead.
+    fallback_data(o, plan);
+}
+
+/// Why there is no scale-to-zero fallback (`NO_FALLBACK`, empty when there is one): the header
+/// refuses the flag, and an attached-disk refusal says what to do instead.
+fn fallback_data(o: &mut String, plan: &Plan) {
     let why = if plan.fallback_offered {
         ""
     } else {
