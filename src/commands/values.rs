@@ -8,6 +8,7 @@ use crate::k8s::quantity::{Quantity, Size, decimal_for_binary};
 use crate::yaml::data::Refusal;
 use crate::yaml::{self, Kind, Node, Pos, Style, SyntaxError};
 use std::fmt;
+use std::ops::ControlFlow;
 
 /// The default values path of the Kafka data disk in PostHog's chart.
 pub const DEFAULT_PATH: &str = "kafka.persistence.size";
@@ -515,13 +516,7 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
     let unit = root.map_or(2, indent_unit);
     let Some(root) = root else {
         // An empty file (or only comments): append the whole block.
-        let at = src.len();
-        let text = place_lines(src, at, block_lines(path, 0, unit, eol), eol);
-        return Ok(Target::Missing {
-            at,
-            text,
-            pos: yaml::line_col(src, at),
-        });
+        return Ok(block_at(src, src.len(), path, 0, unit, eol));
     };
     let mut aliases = Vec::new();
     root.walk(&mut |n| {
@@ -529,133 +524,184 @@ fn locate<'a>(src: &str, root: Option<&'a Node>, path: &[String]) -> Result<Targ
             aliases.push((id, n.pos));
         }
     });
-    let shared = |node: &Node| -> Result<(), EditError> {
-        if node.anchor != 0
-            && let Some((_, alias_pos)) = aliases.iter().find(|(id, _)| *id == node.anchor)
-        {
-            return Err(fail(
-                "values-anchor-on-path",
-                node.pos,
-                format!(
-                    "this value is anchored (&) and reused by an alias at line {}: editing it would change every user of the anchor",
-                    alias_pos.line
-                ),
-                "give this path its own value instead of the shared anchor, then run again",
-            ));
-        }
-        Ok(())
-    };
     let mut node = root;
     for (i, key) in path.iter().enumerate() {
-        shared(node)?;
-        let rest = &path[i..];
-        match &node.kind {
-            Kind::Alias(_) => {
-                return Err(fail(
-                    "values-alias-on-path",
-                    node.pos,
-                    format!(
-                        "{} is reached through a YAML alias (*)",
-                        path[..i].join(".")
-                    ),
-                    "editing the anchor would change every other user of it; replace the alias with its own mapping first",
-                ));
-            }
-            Kind::Mapping { entries, flow } => {
-                let found = crate::yaml::data::helm_entry(entries, key);
-                let after = found.map_or(0, |(j, _, _)| j + 1);
-                if let Some((mk, _)) = entries[after..].iter().find(|(mk, mv)| {
-                    crate::yaml::data::is_merge_key(mk)
-                        && crate::yaml::data::merge_provides(root, mv, key)
-                }) {
-                    let what = match found {
-                        Some((_, k, _)) => {
-                            format!("overrides the `{key}` written at line {}", k.pos.line)
-                        }
-                        None => format!("provides `{key}`"),
-                    };
-                    return Err(fail(
-                        "values-merge-on-path",
-                        mk.pos,
-                        format!(
-                            "the value Helm reads for {} comes from the merge key (<<) at line {}: Helm applies merges in document order, and this one {what}",
-                            path[..=i].join("."),
-                            mk.pos.line
-                        ),
-                        "edit the anchor the merge refers to by hand (every user of it changes), or write the key explicitly after the merge",
-                    ));
-                }
-                let Some((_, k, v)) = found else {
-                    return insert_into(src, node, entries, *flow, rest, unit, eol);
-                };
-                if let Kind::Alias(_) = v.kind {
-                    return Err(fail(
-                        "values-alias-on-path",
-                        v.pos,
-                        format!("{} is a YAML alias (*)", path[..=i].join(".")),
-                        "editing the anchor would change every other user of it; replace the alias with its own value first",
-                    ));
-                }
-                if i + 1 < path.len() && v.is_empty_null() && v.tag.is_none() {
-                    // `kafka:` with nothing under it: insert the rest below it (after the `:`
-                    // line of an explicit `? kafka` key).
-                    let at = line_end(src, k.span.end.max(v.span.start));
-                    let indent = k.pos.col - 1 + unit;
-                    let text =
-                        place_lines(src, at, block_lines(&path[i + 1..], indent, unit, eol), eol);
-                    return Ok(Target::Missing {
-                        at,
-                        text,
-                        pos: yaml::line_col(src, at),
-                    });
-                }
-                if i + 1 < path.len() && v.is_null() {
-                    return Err(fail(
-                        "values-parent-null",
-                        v.pos,
-                        format!("{} is null", path[..=i].join(".")),
-                        format!("replace the null with a mapping, e.g. `{key}: {{}}`"),
-                    ));
-                }
-                node = v;
-            }
-            // A document with nothing in it (`---` alone): no values to Helm, as an empty file.
-            _ if i == 0 && node.is_empty_null() && node.tag.is_none() && node.anchor == 0 => {
-                let at = line_end(src, node.span.start);
-                let text = place_lines(src, at, block_lines(path, 0, unit, eol), eol);
-                return Ok(Target::Missing {
-                    at,
-                    text,
-                    pos: yaml::line_col(src, at),
-                });
-            }
-            _ if i == 0 && node.is_null() => {
-                return Err(fail(
-                    "values-root-null",
-                    node.pos,
-                    "the document is a null: Helm reads no values from it, and there is no mapping to add keys to",
-                    format!("replace the null with the keys, e.g. `{key}:` and the rest under it"),
-                ));
-            }
-            _ => {
-                return Err(fail(
-                    "values-parent-not-mapping",
-                    node.pos,
-                    format!(
-                        "{} is not a mapping, so {key} can't be set under it",
-                        if i == 0 {
-                            "the document root".to_owned()
-                        } else {
-                            path[..i].join(".")
-                        }
-                    ),
-                    "check --path against the file",
-                ));
-            }
+        not_shared(node, &aliases)?;
+        let Kind::Mapping { entries, flow } = &node.kind else {
+            return not_a_mapping(src, node, path, i, unit, eol);
+        };
+        let found = crate::yaml::data::helm_entry(entries, key);
+        no_later_merge(root, entries, found, path, i)?;
+        let Some((_, k, v)) = found else {
+            return insert_into(src, node, entries, *flow, &path[i..], unit, eol);
+        };
+        match entry_value(src, k, v, path, i, unit, eol)? {
+            ControlFlow::Continue(v) => node = v,
+            ControlFlow::Break(target) => return Ok(target),
         }
     }
-    shared(node)?;
+    not_shared(node, &aliases)?;
     Ok(Target::Existing(node))
+}
+
+/// The block lines for `keys` at `indent`, inserted at `at`.
+fn block_at<'a>(
+    src: &str,
+    at: usize,
+    keys: &[String],
+    indent: usize,
+    unit: usize,
+    eol: &str,
+) -> Target<'a> {
+    let text = place_lines(src, at, block_lines(keys, indent, unit, eol), eol);
+    Target::Missing {
+        at,
+        text,
+        pos: yaml::line_col(src, at),
+    }
+}
+
+/// Refuses a node on the path that is anchored (&) and reused by one of `aliases`.
+fn not_shared(node: &Node, aliases: &[(usize, Pos)]) -> Result<(), EditError> {
+    if node.anchor != 0
+        && let Some((_, alias_pos)) = aliases.iter().find(|(id, _)| *id == node.anchor)
+    {
+        return Err(fail(
+            "values-anchor-on-path",
+            node.pos,
+            format!(
+                "this value is anchored (&) and reused by an alias at line {}: editing it would change every user of the anchor",
+                alias_pos.line
+            ),
+            "give this path its own value instead of the shared anchor, then run again",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a merge key (<<) after the `path[i]` entry (`found`) that provides that key, since
+/// Helm would read the merged value instead.
+fn no_later_merge(
+    root: &Node,
+    entries: &[(Node, Node)],
+    found: Option<(usize, &Node, &Node)>,
+    path: &[String],
+    i: usize,
+) -> Result<(), EditError> {
+    let key = &path[i];
+    let after = found.map_or(0, |(j, _, _)| j + 1);
+    if let Some((mk, _)) = entries[after..].iter().find(|(mk, mv)| {
+        crate::yaml::data::is_merge_key(mk) && crate::yaml::data::merge_provides(root, mv, key)
+    }) {
+        let what = match found {
+            Some((_, k, _)) => {
+                format!("overrides the `{key}` written at line {}", k.pos.line)
+            }
+            None => format!("provides `{key}`"),
+        };
+        return Err(fail(
+            "values-merge-on-path",
+            mk.pos,
+            format!(
+                "the value Helm reads for {} comes from the merge key (<<) at line {}: Helm applies merges in document order, and this one {what}",
+                path[..=i].join("."),
+                mk.pos.line
+            ),
+            "edit the anchor the merge refers to by hand (every user of it changes), or write the key explicitly after the merge",
+        ));
+    }
+    Ok(())
+}
+
+/// For the value `v` of key `k` (= `path[i]`): the node to go on into, or where the rest of
+/// the path goes when `v` is empty.
+fn entry_value<'a>(
+    src: &str,
+    k: &Node,
+    v: &'a Node,
+    path: &[String],
+    i: usize,
+    unit: usize,
+    eol: &str,
+) -> Result<ControlFlow<Target<'a>, &'a Node>, EditError> {
+    if let Kind::Alias(_) = v.kind {
+        return Err(fail(
+            "values-alias-on-path",
+            v.pos,
+            format!("{} is a YAML alias (*)", path[..=i].join(".")),
+            "editing the anchor would change every other user of it; replace the alias with its own value first",
+        ));
+    }
+    if i + 1 < path.len() && v.is_empty_null() && v.tag.is_none() {
+        // `kafka:` with nothing under it: insert the rest below it (after the `:`
+        // line of an explicit `? kafka` key).
+        let at = line_end(src, k.span.end.max(v.span.start));
+        let indent = k.pos.col - 1 + unit;
+        return Ok(ControlFlow::Break(block_at(
+            src,
+            at,
+            &path[i + 1..],
+            indent,
+            unit,
+            eol,
+        )));
+    }
+    if i + 1 < path.len() && v.is_null() {
+        return Err(fail(
+            "values-parent-null",
+            v.pos,
+            format!("{} is null", path[..=i].join(".")),
+            format!("replace the null with a mapping, e.g. `{}: {{}}`", path[i]),
+        ));
+    }
+    Ok(ControlFlow::Continue(v))
+}
+
+/// Where `path` goes when the node reached by `path[..i]` is not a mapping: the whole block
+/// for a document with nothing in it, else the refusal.
+fn not_a_mapping<'a>(
+    src: &str,
+    node: &Node,
+    path: &[String],
+    i: usize,
+    unit: usize,
+    eol: &str,
+) -> Result<Target<'a>, EditError> {
+    let key = &path[i];
+    match &node.kind {
+        Kind::Alias(_) => Err(fail(
+            "values-alias-on-path",
+            node.pos,
+            format!(
+                "{} is reached through a YAML alias (*)",
+                path[..i].join(".")
+            ),
+            "editing the anchor would change every other user of it; replace the alias with its own mapping first",
+        )),
+        // A document with nothing in it (`---` alone): no values to Helm, as an empty file.
+        _ if i == 0 && node.is_empty_null() && node.tag.is_none() && node.anchor == 0 => Ok(
+            block_at(src, line_end(src, node.span.start), path, 0, unit, eol),
+        ),
+        _ if i == 0 && node.is_null() => Err(fail(
+            "values-root-null",
+            node.pos,
+            "the document is a null: Helm reads no values from it, and there is no mapping to add keys to",
+            format!("replace the null with the keys, e.g. `{key}:` and the rest under it"),
+        )),
+        _ => Err(fail(
+            "values-parent-not-mapping",
+            node.pos,
+            format!(
+                "{} is not a mapping, so {key} can't be set under it",
+                if i == 0 {
+                    "the document root".to_owned()
+                } else {
+                    path[..i].join(".")
+                }
+            ),
+            "check --path against the file",
+        )),
+    }
 }
 
 /// The indentation step the file uses: the smallest positive difference between a block mapping
