@@ -31,6 +31,16 @@ pub struct Pos {
     pub col: usize,
 }
 
+impl Pos {
+    /// The same place, `lines` lines further down (in a stream a document was cut out of).
+    fn down(self, lines: usize) -> Pos {
+        Pos {
+            line: self.line + lines,
+            col: self.col,
+        }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.col)
@@ -496,20 +506,8 @@ fn parse_events(
     base: usize,
     line_base: usize,
 ) -> Result<Vec<Document>, (SyntaxError, Option<usize>)> {
-    let shift = |p: Pos| Pos {
-        line: p.line + line_base,
-        col: p.col,
-    };
-    let err = |pos: Pos, class: Class, message: String| {
-        (
-            SyntaxError {
-                pos: shift(pos),
-                message,
-                class,
-            },
-            None,
-        )
-    };
+    let shift = |p: Pos| p.down(line_base);
+    let err = |pos: Pos, class: Class, message: String| syntax_error(shift(pos), class, message);
     if let Some((at, class, message)) = refused_before_parsing(src) {
         return Err(err(pos_of_offset(src, at), class, message));
     }
@@ -524,22 +522,15 @@ fn parse_events(
         block_nesting_limit: MAX_DEPTH,
     };
     for item in Parser::new_from_str_with_options(parsed, options) {
-        let (event, span) = item.map_err(|e| {
-            let (pos, retry, message) = parser_error(parsed, &e);
-            (err(pos, Class::of_parser(e.kind()), message).0, retry)
-        })?;
+        let (event, span) = item.map_err(|e| parser_failure(parsed, &e, line_base))?;
         let range = span.byte_range().unwrap_or(0..0);
         let range = range.start + base..range.end + base;
         // `err` shifts a position into the stream's lines; a node's own position is shifted here.
         let at_event = pos_of(&span.start);
         let pos = shift(at_event);
-        let local = range.start - base;
-        if may_carry_properties(&event, may_have_properties) {
-            go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
-                .map_err(|(at, class, message)| err(pos_of_offset(src, at), class, message))?;
-        }
+        let (local, end) = (range.start - base, range.end - base);
         if let Some((at, class, message)) =
-            refused_event(src, &stack, &event, local, range.end - base)
+            event_refused(src, &stack, &event, local, end, may_have_properties)
         {
             return Err(err(
                 at.map_or(at_event, |at| pos_of_offset(src, at)),
@@ -557,31 +548,16 @@ fn parse_events(
                 docs.push(Document { root: root.take() });
                 continue;
             }
-            Event::Scalar(value, style, anchor, tag) => {
-                let end = range.end - base;
-                let value = go_yaml_scalar(src, local, end, value.into_owned(), style).map_err(
+            Event::Scalar(value, style, anchor, tag) => Node {
+                kind: scalar_kind(src, local, end, value.into_owned(), style).map_err(
                     |(at, message)| err(pos_of_offset(src, at), Class::UnknownEscape, message),
-                )?;
-                let kind = Kind::Scalar {
-                    value,
-                    style: style_of(style),
-                };
-                let tag = tag.map(|t| tag_name(&t));
-                Node {
-                    kind,
-                    span: range,
-                    pos,
-                    anchor,
-                    tag,
-                }
-            }
-            Event::Alias(id) => Node {
-                kind: Kind::Alias(id),
+                )?,
                 span: range,
                 pos,
-                anchor: 0,
-                tag: None,
+                anchor,
+                tag: tag.map(|t| tag_name(&t)),
             },
+            Event::Alias(id) => alias_node(id, range, pos),
             Event::MappingStart(style, anchor, _) | Event::SequenceStart(style, anchor, _) => {
                 let flow = style == StructureStyle::Flow;
                 stack.push(Frame::open(opens_mapping, range.start, pos, anchor, flow));
@@ -595,14 +571,98 @@ fn parse_events(
         };
         attach(&mut stack, &mut root, node);
     }
-    if let Some((at, message)) = tabs::refused(src, base, &docs) {
-        return Err(err(
-            pos_of_offset(src, at),
-            Class::Tab,
-            format!("a tab where Helm's YAML reader refuses it: {message}"),
-        ));
+    if let Some((at, class, message)) = refused_after_parsing(src, base, &docs) {
+        return Err(err(pos_of_offset(src, at), class, message));
     }
     Ok(docs)
+}
+
+/// The parser's error `e` in `parsed`, moved down `line_base` lines, and the offset of the line
+/// to retry with its tabs as spaces (see [`parser_error`]).
+#[cold]
+fn parser_failure(
+    parsed: &str,
+    e: &granit_parser::ScanError,
+    line_base: usize,
+) -> (SyntaxError, Option<usize>) {
+    let (pos, retry, message) = parser_error(parsed, e);
+    let (error, _) = syntax_error(pos.down(line_base), Class::of_parser(e.kind()), message);
+    (error, retry)
+}
+
+/// A syntax error at `pos` (already in the stream's lines), with no line to retry.
+#[cold]
+fn syntax_error(pos: Pos, class: Class, message: String) -> (SyntaxError, Option<usize>) {
+    (
+        SyntaxError {
+            pos,
+            message,
+            class,
+        },
+        None,
+    )
+}
+
+/// What Helm refuses in an event: its properties as go-yaml reads them (when it may carry any),
+/// then what [`refused_event`] refuses. The offset (`None`: the event's own), class and message.
+#[inline]
+fn event_refused(
+    src: &str,
+    stack: &[Frame],
+    event: &Event<'_>,
+    local: usize,
+    end: usize,
+    may_have_properties: bool,
+) -> Option<(Option<usize>, Class, String)> {
+    if may_carry_properties(event, may_have_properties)
+        && let Err((at, class, message)) =
+            go_yaml_properties(src, local, matches!(event, Event::Alias(_)))
+    {
+        return Some((Some(at), class, message));
+    }
+    refused_event(src, stack, event, local, end)
+}
+
+/// The kind of a scalar event at `start..end` of `src`: its value as go-yaml reads it. On an
+/// error, the offset and the message.
+#[inline]
+fn scalar_kind(
+    src: &str,
+    start: usize,
+    end: usize,
+    value: String,
+    style: ScalarStyle,
+) -> Result<Kind, (usize, String)> {
+    Ok(Kind::Scalar {
+        value: go_yaml_scalar(src, start, end, value, style)?,
+        style: style_of(style),
+    })
+}
+
+/// The node of an alias event.
+#[inline]
+fn alias_node(id: usize, span: Range<usize>, pos: Pos) -> Node {
+    Node {
+        kind: Kind::Alias(id),
+        span,
+        pos,
+        anchor: 0,
+        tag: None,
+    }
+}
+
+/// The tab Helm refuses once the stream is parsed: the offset, the class and the message.
+fn refused_after_parsing(
+    src: &str,
+    base: usize,
+    docs: &[Document],
+) -> Option<(usize, Class, String)> {
+    let (at, message) = tabs::refused(src, base, docs)?;
+    Some((
+        at,
+        Class::Tab,
+        format!("a tab where Helm's YAML reader refuses it: {message}"),
+    ))
 }
 
 /// What Helm's reader refuses before any event: a `...` before any document, a raw Unicode line
@@ -1306,10 +1366,10 @@ mod tests {
         assert_eq!(e.hint(), legacy(&e.message).1);
     }
 
-    #[test]
-    fn every_parser_error_kind_keeps_its_id_and_hint() {
+    /// Every kind of error of the parser, one of each.
+    const PARSER_ERROR_KINDS: &[granit_parser::ErrorKind] = {
         use granit_parser::ErrorKind as K;
-        let kinds = [
+        &[
             K::UnexpectedEofFlowSequence,
             K::UnexpectedEofFlowMapping,
             K::UnexpectedEofImplicitFlowMapping,
@@ -1402,9 +1462,13 @@ mod tests {
             K::InvalidMappingValueWhitespace,
             K::InvalidColonPlacement,
             K::MappingValueNotAllowed,
-        ];
-        for k in kinds {
-            let class = Class::of_parser(&k);
+        ]
+    };
+
+    #[test]
+    fn every_parser_error_kind_keeps_its_id_and_hint() {
+        for k in PARSER_ERROR_KINDS {
+            let class = Class::of_parser(k);
             assert_eq!((class.id(), class.hint()), legacy(&k.to_string()), "{k:?}");
         }
     }
