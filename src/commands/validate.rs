@@ -549,8 +549,11 @@ mod tests {
             "{}",
             hint("/kafka/persistence/storageClas")
         );
+    }
 
-        // Two unknown keys: two findings, each at its key (a tab before the value is one column).
+    /// Two unknown keys: two findings, each at its key (a tab before the value is one column).
+    #[test]
+    fn each_unknown_key_is_located() {
         let r = values_file(
             "v.yaml",
             "kafka:\n  persistence:\n    sise:\t1Gi\n    enable: true\n",
@@ -577,8 +580,11 @@ mod tests {
             hint.contains("the keys allowed here: enabled, size, storageClass"),
             "{hint}"
         );
+    }
 
-        // In a manifest, through the Kubernetes schema's $refs.
+    /// In a manifest, through the Kubernetes schema's $refs.
+    #[test]
+    fn a_manifest_finding_is_located() {
         let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: k\nspec:\n  serviceName: k\n  selector: {}\n  template: {}\n  volumeClaimTemplates:\n    - metadata: {name: data}\n      spec:\n        resources:\n          request: {storage: 1Gi}\n";
         let r = manifest_stream("m.yaml", sts, "1.32").unwrap();
         let f = r
@@ -597,8 +603,11 @@ mod tests {
                 .starts_with("did you mean `requests`?"),
             "{f:#?}"
         );
+    }
 
-        // Files that can't be read: the place of the syntax error, of the second document.
+    /// Files that can't be read: the place of the syntax error, of the second document.
+    #[test]
+    fn an_unreadable_file_is_located() {
         let e = values_file("v.yaml", "kafka:\n  persistence: {size: 1Gi\n", None).unwrap_err();
         assert_eq!(
             (e.id, e.location.as_ref().unwrap().line),
