@@ -663,18 +663,8 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
             .map_err(|e| placed(input.manifests_name, &e))?,
     );
     let mut findings = Vec::new();
-    let mut targets = picked_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
-    targets.extend(volume::targets(input, cluster.as_ref(), &mut findings)?);
-    let owners = || selection.iter().flat_map(|s| s.owners());
-    let cluster_ref = cluster.as_ref();
-    targets.extend(operators::targets(
-        input,
-        owners(),
-        cluster_ref,
-        &mut findings,
-    )?);
+    let targets = all_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
     let new = SizeInfo::of(&size.text);
-    plan_findings(input, &mut targets, cluster.as_ref(), &mut findings)?;
 
     // The values change, when a values file is given: every target's path, in one edit.
     let values_paths = chart::values_paths(input, &targets);
@@ -684,11 +674,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     let manifest_diff = manifest_diff(input, &targets, selection.as_ref(), &opts)?;
 
     let is_blocking = findings.iter().any(|f| f.blocking);
-    // The fallback scales StatefulSets to 0; a plain PVC's workload is not scaled by the script.
-    // (An Advanced StatefulSet is not scaled by the script either: its PVCs grow after the upgrade.)
-    let fallback_offered = !targets
-        .iter()
-        .any(|t| t.when_scaled == "Delete" || !t.is_statefulset() || t.kruise.is_some());
+    let fallback_offered = fallback_offered(&targets);
     let steps = if is_blocking {
         Vec::new()
     } else {
@@ -697,7 +683,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     findings.extend(procedure_findings(input));
     findings.extend(operators::findings(
         input.manifests_name,
-        owners(),
+        selection.iter().flat_map(|s| s.owners()),
         input.resources,
     ));
     let rollback = rollback_notes(input, &targets);
@@ -723,6 +709,31 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         manifest_diff,
         rollback,
     })
+}
+
+/// Every target: the StatefulSets the scan picked, the plain PVCs, the operators' volumes; then
+/// the plan's findings on them.
+fn all_targets(
+    input: &Input<'_>,
+    selection: Option<&post_render::Selection<'_>>,
+    cluster: Option<&Cluster>,
+    findings: &mut Vec<Finding>,
+) -> Result<Vec<Target>, String> {
+    let mut targets = picked_targets(input, selection, cluster, findings)?;
+    targets.extend(volume::targets(input, cluster, findings)?);
+    let owners = selection.into_iter().flat_map(|s| s.owners());
+    targets.extend(operators::targets(input, owners, cluster, findings)?);
+    plan_findings(input, &mut targets, cluster, findings)?;
+    Ok(targets)
+}
+
+/// Whether the fallback is offered. It scales StatefulSets to 0; a plain PVC's workload is not
+/// scaled by the script. (An Advanced StatefulSet is not scaled by the script either: its PVCs
+/// grow after the upgrade.)
+fn fallback_offered(targets: &[Target]) -> bool {
+    !targets
+        .iter()
+        .any(|t| t.when_scaled == "Delete" || !t.is_statefulset() || t.kruise.is_some())
 }
 
 /// The post-renderer's options for the plan's one scan: its targets, kept with their trees.
@@ -1055,58 +1066,12 @@ fn target(
     let old = SizeInfo::of(old_text);
     let new = SizeInfo::of(&input.size.text);
     let live = cluster.and_then(|c| c.statefulsets.get(&sts.name));
-    let when_scaled = live
-        .and_then(|l| s(l, "/spec/persistentVolumeClaimRetentionPolicy/whenScaled"))
-        .map(str::to_owned)
-        .or_else(|| sts.when_scaled.clone())
-        .unwrap_or_else(|| "Retain".to_owned());
-    let replicas = live
-        .and_then(|l| l.pointer("/spec/replicas"))
-        .and_then(Value::as_i64)
-        .unwrap_or(sts.replicas);
+    let when_scaled = when_scaled_of(live, sts);
+    let range = live_ordinals(live, sts);
+    let replicas = range.replicas;
     // `exec` needs a running container: init containers come first in `mounts`, so take the last.
     let mount = sts.mounts.iter().rfind(|(_, v, _)| *v == input.claim);
-
-    // The live StatefulSet's pods are the ones whose PVCs exist (no `ordinals` there means 0).
-    let start = live.map_or(sts.ordinal_start, |l| {
-        l.pointer("/spec/ordinals/start")
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    });
-    let range = objects::Ordinals { start, replicas };
-    // Where the fix goes: the StatefulSet in the render (the chart's values make it).
-    let in_render = Location::new(input.manifests_name, sts.pos);
-    if start != sts.ordinal_start {
-        findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start).at(in_render.clone()));
-    }
-    let inferred = crate::charts::layout::infer_values_path(sts.source.as_deref(), input.claim);
-    if let (Some(given), Some(layout)) = (input.values_path, &inferred)
-        && given != layout
-    {
-        findings.push(
-            warning(
-                "values-path-differs",
-                format!(
-                    "--path {given}, but StatefulSet {} comes from {}, whose chart sizes it by {layout}: a key the chart does not read leaves the re-created StatefulSet at its old size (the script stops after the upgrade), and the size of another StatefulSet fails the upgrade with spec: Forbidden after the orphan delete",
-                    sts.name,
-                    sts.source.as_deref().unwrap_or("?")
-                ),
-                Some(format!("leave out --path (or pass --path {layout})")),
-            )
-            .at(in_render.clone()),
-        );
-    }
-    let values_path = input.values_path.map(str::to_owned).or(inferred);
-    findings.extend(
-        replicas_differ(
-            &sts.name,
-            range,
-            sts.replicas,
-            &when_scaled,
-            values_path.as_deref(),
-        )
-        .map(|f| f.at(in_render)),
-    );
+    let values_path = render_differences(input, sts, range, &when_scaled, findings);
     let mut pvcs = Vec::new();
     let ordinals = ordinals_to_grow(input, sts, range, cluster, findings);
     for i in ordinals {
@@ -1139,17 +1104,97 @@ fn target(
         render_replicas: sts.replicas,
         render_history_limit: 10,
         when_scaled,
-        attributes_class: input.attributes_class.map(|to| attributes::ClassChange {
-            from: claim
-                .attributes_class
-                .and_then(|n| n.as_str())
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-            to: to.to_owned(),
-            values_path: None,
-        }),
+        attributes_class: class_change(input, claim),
         kruise: None,
         pvcs,
+    })
+}
+
+/// The values path of the StatefulSet's size (`--path`, else the one its chart's layout implies),
+/// after the findings on where the live StatefulSet or `--path` differ from the render.
+fn render_differences(
+    input: &Input<'_>,
+    sts: &StatefulSet<'_>,
+    range: objects::Ordinals,
+    when_scaled: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<String> {
+    // Where the fix goes: the StatefulSet in the render (the chart's values make it).
+    let in_render = Location::new(input.manifests_name, sts.pos);
+    if range.start != sts.ordinal_start {
+        findings.push(ordinals_differ(&sts.name, range, sts.ordinal_start).at(in_render.clone()));
+    }
+    let inferred = crate::charts::layout::infer_values_path(sts.source.as_deref(), input.claim);
+    if let (Some(given), Some(layout)) = (input.values_path, &inferred)
+        && given != layout
+    {
+        findings.push(values_path_differs(sts, given, layout).at(in_render.clone()));
+    }
+    let values_path = input.values_path.map(str::to_owned).or(inferred);
+    findings.extend(
+        replicas_differ(
+            &sts.name,
+            range,
+            sts.replicas,
+            when_scaled,
+            values_path.as_deref(),
+        )
+        .map(|f| f.at(in_render)),
+    );
+    values_path
+}
+
+/// The StatefulSet's `whenScaled` retention policy: the live one's, else the render's, else
+/// Kubernetes' default `Retain`.
+fn when_scaled_of(live: Option<&Value>, sts: &StatefulSet<'_>) -> String {
+    live.and_then(|l| s(l, "/spec/persistentVolumeClaimRetentionPolicy/whenScaled"))
+        .map(str::to_owned)
+        .or_else(|| sts.when_scaled.clone())
+        .unwrap_or_else(|| "Retain".to_owned())
+}
+
+/// The StatefulSet's ordinals: the live one's (its pods are the ones whose PVCs exist), else the
+/// render's.
+fn live_ordinals(live: Option<&Value>, sts: &StatefulSet<'_>) -> objects::Ordinals {
+    let replicas = live
+        .and_then(|l| l.pointer("/spec/replicas"))
+        .and_then(Value::as_i64)
+        .unwrap_or(sts.replicas);
+    // No `ordinals` in the live StatefulSet means 0.
+    let start = live.map_or(sts.ordinal_start, |l| {
+        l.pointer("/spec/ordinals/start")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    });
+    objects::Ordinals { start, replicas }
+}
+
+/// The warning that `--path` is not the values path the StatefulSet's chart sizes it by.
+fn values_path_differs(sts: &StatefulSet<'_>, given: &str, layout: &str) -> Finding {
+    warning(
+        "values-path-differs",
+        format!(
+            "--path {given}, but StatefulSet {} comes from {}, whose chart sizes it by {layout}: a key the chart does not read leaves the re-created StatefulSet at its old size (the script stops after the upgrade), and the size of another StatefulSet fails the upgrade with spec: Forbidden after the orphan delete",
+            sts.name,
+            sts.source.as_deref().unwrap_or("?")
+        ),
+        Some(format!("leave out --path (or pass --path {layout})")),
+    )
+}
+
+/// The class change `--attributes-class` asks for, from the claim template's rendered class.
+fn class_change(
+    input: &Input<'_>,
+    claim: &objects::ClaimTemplate<'_>,
+) -> Option<attributes::ClassChange> {
+    input.attributes_class.map(|to| attributes::ClassChange {
+        from: claim
+            .attributes_class
+            .and_then(|n| n.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        to: to.to_owned(),
+        values_path: None,
     })
 }
 
@@ -1435,6 +1480,25 @@ fn target_checks(
     cluster: Option<&Cluster>,
     findings: &mut Vec<Finding>,
 ) {
+    size_checks(input, t, findings);
+    if t.when_scaled == "Delete" {
+        findings.push(warning(
+            "retention-delete",
+            format!(
+                "{} has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 DELETES its PVCs, so the scale-to-zero fallback is not offered",
+                t.name()
+            ),
+            Some("if the cloud can't grow an attached disk, set whenScaled: Retain first (a separate, reviewed change)".to_owned()),
+        ));
+    }
+    let Some(c) = cluster else { return };
+    other_classes(input, t, c, findings);
+    class_checks(input, t, c, findings);
+}
+
+/// The findings on the target's new size beside the rendered one: a shrink, a render already
+/// at the size, a decimal size beside a binary one.
+fn size_checks(input: &Input<'_>, t: &Target, findings: &mut Vec<Finding>) {
     let old = Quantity::parse(&t.old.text).ok();
     let new = &input.size.quantity;
     match &old {
@@ -1465,18 +1529,11 @@ fn target_checks(
             None,
         ));
     }
-    if t.when_scaled == "Delete" {
-        findings.push(warning(
-            "retention-delete",
-            format!(
-                "{} has persistentVolumeClaimRetentionPolicy.whenScaled: Delete: scaling it to 0 DELETES its PVCs, so the scale-to-zero fallback is not offered",
-                t.name()
-            ),
-            Some("if the cloud can't grow an attached disk, set whenScaled: Retain first (a separate, reviewed change)".to_owned()),
-        ));
-    }
-    let Some(c) = cluster else { return };
-    other_classes(input, t, c, findings);
+}
+
+/// The findings on the target's StorageClass in the snapshot: unknown, whether it expands, and
+/// what its cloud's disks allow.
+fn class_checks(input: &Input<'_>, t: &Target, c: &Cluster, findings: &mut Vec<Finding>) {
     match t.storage_class.as_deref().map(|sc| (sc, c.classes.get(sc))) {
         None => findings.push(warning(
             "storageclass-unknown",
