@@ -1,7 +1,7 @@
 //! Turns a [`Plan`] into text (terminal), markdown (a PR comment), JSON and a bash script.
 
 use crate::commands::plan::{Command, Plan, Step, Target};
-use crate::finding::Severity;
+use crate::finding::{Finding, Severity};
 use crate::k8s::quantity::group;
 use crate::shell::shell_quote;
 use std::fmt::Write;
@@ -194,7 +194,33 @@ pub fn text(plan: &Plan, style: &Style) -> String {
             ""
         }
     );
-    for f in &plan.findings {
+    text_findings(&mut o, &plan.findings, style);
+    if plan.blocking {
+        let _ = writeln!(
+            o,
+            "\n{}",
+            style.paint(
+                "1;31",
+                "A blocking finding stops the plan: no steps until it is resolved."
+            )
+        );
+    }
+    text_steps(&mut o, &plan.steps, style);
+    post_renderer(&mut o, plan, "", "  ");
+    if !plan.steps.is_empty() && !plan.fallback_offered {
+        let _ = writeln!(o, "\n(No scale-to-zero fallback: {}.)", no_fallback(plan));
+    }
+    let _ = writeln!(o, "\nRollback notes:");
+    for r in &plan.rollback {
+        let _ = writeln!(o, "  - {r}");
+    }
+    diffs(&mut o, plan, "");
+    o
+}
+
+/// The terminal format's findings, one per line (with its place), each hint below it.
+fn text_findings(o: &mut String, findings: &[Finding], style: &Style) {
+    for f in findings {
         let label = match f.severity {
             Severity::Error => style.paint("1;31", "BLOCKING"),
             Severity::Warning => style.paint("33", "warning"),
@@ -209,17 +235,12 @@ pub fn text(plan: &Plan, style: &Style) -> String {
             let _ = writeln!(o, "      hint: {hint}");
         }
     }
-    if plan.blocking {
-        let _ = writeln!(
-            o,
-            "\n{}",
-            style.paint(
-                "1;31",
-                "A blocking finding stops the plan: no steps until it is resolved."
-            )
-        );
-    }
-    for (i, s) in plan.steps.iter().enumerate() {
+}
+
+/// The terminal format's steps, numbered: each with its detail, its checks and their commands,
+/// then its own commands.
+fn text_steps(o: &mut String, steps: &[Step], style: &Style) {
+    for (i, s) in steps.iter().enumerate() {
         let marker = if s.branch == "fallback" {
             style.paint("1;33", " [fallback branch]")
         } else {
@@ -239,16 +260,6 @@ pub fn text(plan: &Plan, style: &Style) -> String {
             let _ = writeln!(o, "   $ {}", command_line(c));
         }
     }
-    post_renderer(&mut o, plan, "", "  ");
-    if !plan.steps.is_empty() && !plan.fallback_offered {
-        let _ = writeln!(o, "\n(No scale-to-zero fallback: {}.)", no_fallback(plan));
-    }
-    let _ = writeln!(o, "\nRollback notes:");
-    for r in &plan.rollback {
-        let _ = writeln!(o, "  - {r}");
-    }
-    diffs(&mut o, plan, "");
-    o
 }
 
 /// The post-renderer alternative to the values change, in the right form for each Helm major.
@@ -621,7 +632,6 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
     let sts: Vec<&Target> = plan.targets.iter().filter(|t| t.is_statefulset()).collect();
     let plain: Vec<&Target> = plan.targets.iter().filter(|t| t.pvc.is_some()).collect();
     let operated: Vec<&Target> = plan.targets.iter().filter(|t| t.is_operator()).collect();
-    let names: Vec<&str> = sts.iter().map(|t| t.statefulset.as_str()).collect();
     assign(o, "RELEASE", &plan.release);
     assign(o, "NAMESPACE", &plan.namespace);
     assign(o, "CONTEXT", need.context);
@@ -645,6 +655,21 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
     assign(o, "SIZE_BYTES", &need.bytes.to_string());
     assign(o, "CLAIM", sts.first().map_or("data", |t| t.claim.as_str()));
     assign(o, "WORK_DIR", &plan.work_dir);
+    statefulset_data(o, &sts);
+    pvc_data(o, &sts);
+    plain_data(o, &plain, need);
+    operator_data(o, &operated, need);
+    array(o, "UPGRADE", &need.upgrade.argv);
+    array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
+    step_data(o, plan);
+    fallback_data(o, plan);
+}
+
+/// The header's arrays of what each StatefulSet is: its name, replicas (live and rendered), the
+/// render's history limit, its first ordinal, how it grows (see [`kruise_data`]), and the
+/// container and path that mount the claim.
+fn statefulset_data(o: &mut String, sts: &[&Target]) {
+    let names: Vec<&str> = sts.iter().map(|t| t.statefulset.as_str()).collect();
     array(o, "STATEFULSETS", &names);
     array(o, "REPLICAS", sts.iter().map(|t| t.replicas.to_string()));
     array(
@@ -662,7 +687,7 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "ORDINALS_START",
         sts.iter().map(|t| t.ordinals_start.to_string()),
     );
-    kruise_data(o, &sts);
+    kruise_data(o, sts);
     array(
         o,
         "CONTAINERS",
@@ -673,6 +698,11 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "MOUNTS",
         sts.iter().map(|t| t.mount_path.as_deref().unwrap_or("/")),
     );
+}
+
+/// The header's arrays of the StatefulSets' existing PVCs: each one's name, pod, StatefulSet (an
+/// index into `STATEFULSETS`) and whether its ordinal is among the replicas.
+fn pvc_data(o: &mut String, sts: &[&Target]) {
     let pvcs: Vec<(
         usize,
         &crate::commands::plan::Pvc,
@@ -696,10 +726,10 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         pvcs.iter()
             .map(|(_, p, r)| u8::from(r.contains(p.ordinal)).to_string()),
     );
-    plain_data(o, &plain, need);
-    operator_data(o, &operated, need);
-    array(o, "UPGRADE", &need.upgrade.argv);
-    array(o, "UPGRADE_DRY_RUN", &need.dry_run.argv);
+}
+
+/// The header's arrays of the plan's steps: the preflight's checks, each step's id and title.
+fn step_data(o: &mut String, plan: &Plan) {
     let checks = plan
         .steps
         .iter()
@@ -712,7 +742,6 @@ fn data(o: &mut String, plan: &Plan, need: &ScriptInputs<'_>) {
         "STEP_TITLES",
         plan.steps.iter().map(|s| s.title.as_str()),
     );
-    fallback_data(o, plan);
 }
 
 /// Why there is no scale-to-zero fallback (`NO_FALLBACK`, empty when there is one): the header
