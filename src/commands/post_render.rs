@@ -216,6 +216,16 @@ enum ClassSite {
     Refused { pos: Pos, why: String },
 }
 
+impl ClassSite {
+    /// Can't be edited in place: at `pos`, for `why`.
+    fn refused(pos: Pos, why: &str) -> ClassSite {
+        ClassSite::Refused {
+            pos,
+            why: why.to_owned(),
+        }
+    }
+}
+
 /// The storage scalar: where it is and how it is written.
 struct Storage {
     range: Range<usize>,
@@ -551,12 +561,8 @@ fn class_one(
 /// Where a claim template's `spec.volumeAttributesClassName` is, or where it would be written:
 /// before the spec's first key, at its indentation (or first in a flow mapping).
 fn class_site(input: &str, c: &objects::ClaimTemplate<'_>) -> ClassSite {
-    let refused = |pos: Pos, why: &str| ClassSite::Refused {
-        pos,
-        why: why.to_owned(),
-    };
     if let Some(m) = c.attributes_class_merge {
-        return refused(
+        return ClassSite::refused(
             m.pos,
             &format!(
                 "comes through the merge key (<<) at line {}: the text written there is not what Kubernetes reads",
@@ -565,61 +571,73 @@ fn class_site(input: &str, c: &objects::ClaimTemplate<'_>) -> ClassSite {
         );
     }
     if let Some(n) = c.attributes_class {
-        return match &n.kind {
-            _ if n.anchor != 0 || n.tag.is_some() => refused(
-                n.pos,
-                "carries a YAML anchor or tag (an alias may reuse it)",
-            ),
-            yaml::Kind::Scalar {
-                style: Style::Literal | Style::Folded,
-                ..
-            } => refused(n.pos, "is a block scalar (| or >)"),
-            yaml::Kind::Scalar { .. } if n.is_empty_null() => {
-                // `volumeAttributesClassName:` with no value: the parser's empty node sits at
-                // the key's end; the value goes after the colon.
-                match input[n.span.start..]
-                    .split('\n')
-                    .next()
-                    .and_then(|l| l.find(':'))
-                {
-                    Some(colon) => {
-                        let at = n.span.start + colon + 1;
-                        ClassSite::Scalar {
-                            range: at..at,
-                            old: None,
-                            style: Style::Plain,
-                            pos: n.pos,
-                        }
-                    }
-                    None => refused(n.pos, "has no value written after its key"),
-                }
-            }
-            yaml::Kind::Scalar { value, style } => ClassSite::Scalar {
-                range: n.span.clone(),
-                old: (!n.is_null()).then(|| value.clone()),
-                style: *style,
-                pos: n.pos,
-            },
-            _ => refused(
-                n.pos,
-                "is not a single value (an alias, a mapping or a list)",
-            ),
-        };
+        return written_class_site(input, n);
     }
+    new_class_site(input, c)
+}
+
+/// Where a written `volumeAttributesClassName` value `n` is replaced (after the key's colon when
+/// it is empty), or why it can't be.
+fn written_class_site(input: &str, n: &yaml::Node) -> ClassSite {
+    match &n.kind {
+        _ if n.anchor != 0 || n.tag.is_some() => ClassSite::refused(
+            n.pos,
+            "carries a YAML anchor or tag (an alias may reuse it)",
+        ),
+        yaml::Kind::Scalar {
+            style: Style::Literal | Style::Folded,
+            ..
+        } => ClassSite::refused(n.pos, "is a block scalar (| or >)"),
+        yaml::Kind::Scalar { .. } if n.is_empty_null() => {
+            // `volumeAttributesClassName:` with no value: the parser's empty node sits at
+            // the key's end; the value goes after the colon.
+            match input[n.span.start..]
+                .split('\n')
+                .next()
+                .and_then(|l| l.find(':'))
+            {
+                Some(colon) => {
+                    let at = n.span.start + colon + 1;
+                    ClassSite::Scalar {
+                        range: at..at,
+                        old: None,
+                        style: Style::Plain,
+                        pos: n.pos,
+                    }
+                }
+                None => ClassSite::refused(n.pos, "has no value written after its key"),
+            }
+        }
+        yaml::Kind::Scalar { value, style } => ClassSite::Scalar {
+            range: n.span.clone(),
+            old: (!n.is_null()).then(|| value.clone()),
+            style: *style,
+            pos: n.pos,
+        },
+        _ => ClassSite::refused(
+            n.pos,
+            "is not a single value (an alias, a mapping or a list)",
+        ),
+    }
+}
+
+/// Where a missing `volumeAttributesClassName` would be written: before the spec's first key, at
+/// its indentation (or first in a flow mapping), or why it can't be.
+fn new_class_site(input: &str, c: &objects::ClaimTemplate<'_>) -> ClassSite {
     let Some(spec) = c.spec else {
-        return refused(c.pos, "can't be added: the template has no spec");
+        return ClassSite::refused(c.pos, "can't be added: the template has no spec");
     };
     let yaml::Kind::Mapping { entries, flow } = &spec.kind else {
-        return refused(
+        return ClassSite::refused(
             spec.pos,
             "can't be added: the template's spec is not a mapping",
         );
     };
     let Some((key, _)) = entries.first() else {
-        return refused(spec.pos, "can't be added: the template's spec is empty");
+        return ClassSite::refused(spec.pos, "can't be added: the template's spec is empty");
     };
     if key.anchor != 0 || key.tag.is_some() || !matches!(key.kind, yaml::Kind::Scalar { .. }) {
-        return refused(key.pos, "can't be added before a decorated or complex key");
+        return ClassSite::refused(key.pos, "can't be added before a decorated or complex key");
     }
     let at = key.span.start;
     if *flow {
@@ -631,7 +649,7 @@ fn class_site(input: &str, c: &objects::ClaimTemplate<'_>) -> ClassSite {
     let line_start = input[..at].rfind('\n').map_or(0, |i| i + 1);
     let indent = &input[line_start..at];
     if !indent.bytes().all(|b| b == b' ') {
-        return refused(
+        return ClassSite::refused(
             key.pos,
             "can't be added: the spec's first key does not start its line",
         );
@@ -1277,66 +1295,8 @@ fn select(
     found: &mut Vec<Found>,
     patterns: &[String],
 ) -> Result<Vec<usize>, RenderError> {
-    let describe = || {
-        let all = all_statefulsets(scan);
-        if all.is_empty() {
-            "the stream has no StatefulSet at all".to_owned()
-        } else {
-            let names: Vec<String> = all
-                .iter()
-                .map(|(n, k)| {
-                    if *k {
-                        format!("{n} (kafka chart)")
-                    } else {
-                        n.clone()
-                    }
-                })
-                .collect();
-            format!("StatefulSets in the stream: {}", names.join(", "))
-        }
-    };
     if patterns.is_empty() {
-        let picked: Vec<usize> = (0..found.len()).filter(|&i| found[i].from_chart).collect();
-        match picked.len() {
-            0 => {
-                return Err(err(
-                    None,
-                    format!(
-                        "no StatefulSet of the {DEFAULT_CHART:?} chart found; {}",
-                        describe()
-                    ),
-                    "name the StatefulSet with --statefulset NAME (a `*` glob works too)",
-                ));
-            }
-            1 => {}
-            _ => {
-                // Among the picks only: other copies may not have been parsed.
-                refuse_duplicates(found, &picked, &picked)?;
-                return Err(err(
-                    Some(found[picked[1]].pos),
-                    format!(
-                        "{} StatefulSets of the {DEFAULT_CHART:?} chart found ({}); refusing to guess",
-                        picked.len(),
-                        picked
-                            .iter()
-                            .map(|&i| found[i].name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    "pick them with --statefulset NAME (repeatable), e.g. --statefulset kafka-broker",
-                ));
-            }
-        }
-        // The prefilter looked for the chart's name; a copy of the pick elsewhere needs only
-        // the StatefulSet's own name.
-        // Chunks the first pass parsed are skipped.
-        let name = found[picked[0]].name.clone();
-        let filter = Filter::of(&["StatefulSet", name.as_str()]).except(scan_filter);
-        let (more, _) = scan.run(&filter, None, false)?;
-        found.extend(more);
-        let all: Vec<usize> = (0..found.len()).collect();
-        refuse_duplicates(found, &all, &picked)?;
-        return Ok(picked);
+        return select_default(scan, scan_filter, found);
     }
     let mut taken = vec![false; found.len()];
     let mut picked = Vec::new();
@@ -1353,7 +1313,10 @@ fn select(
         if !matched {
             return Err(err(
                 None,
-                format!("--statefulset {p:?} matched no StatefulSet; {}", describe()),
+                format!(
+                    "--statefulset {p:?} matched no StatefulSet; {}",
+                    describe_statefulsets(scan)
+                ),
                 "check the name: Helm prefixes it with the release name (e.g. posthog-posthog-kafka)",
             ));
         }
@@ -1361,6 +1324,76 @@ fn select(
     let all: Vec<usize> = (0..found.len()).collect();
     refuse_duplicates(found, &all, &picked)?;
     Ok(picked)
+}
+
+/// With no `--statefulset`: the one StatefulSet of the default chart, checked for copies
+/// elsewhere in the stream (which the prefilter skipped), or why there is none to pick.
+fn select_default(
+    scan: &Scan<'_>,
+    scan_filter: &Filter,
+    found: &mut Vec<Found>,
+) -> Result<Vec<usize>, RenderError> {
+    let picked: Vec<usize> = (0..found.len()).filter(|&i| found[i].from_chart).collect();
+    match picked.len() {
+        0 => {
+            return Err(err(
+                None,
+                format!(
+                    "no StatefulSet of the {DEFAULT_CHART:?} chart found; {}",
+                    describe_statefulsets(scan)
+                ),
+                "name the StatefulSet with --statefulset NAME (a `*` glob works too)",
+            ));
+        }
+        1 => {}
+        _ => {
+            // Among the picks only: other copies may not have been parsed.
+            refuse_duplicates(found, &picked, &picked)?;
+            return Err(err(
+                Some(found[picked[1]].pos),
+                format!(
+                    "{} StatefulSets of the {DEFAULT_CHART:?} chart found ({}); refusing to guess",
+                    picked.len(),
+                    picked
+                        .iter()
+                        .map(|&i| found[i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "pick them with --statefulset NAME (repeatable), e.g. --statefulset kafka-broker",
+            ));
+        }
+    }
+    // The prefilter looked for the chart's name; a copy of the pick elsewhere needs only
+    // the StatefulSet's own name.
+    // Chunks the first pass parsed are skipped.
+    let name = found[picked[0]].name.clone();
+    let filter = Filter::of(&["StatefulSet", name.as_str()]).except(scan_filter);
+    let (more, _) = scan.run(&filter, None, false)?;
+    found.extend(more);
+    let all: Vec<usize> = (0..found.len()).collect();
+    refuse_duplicates(found, &all, &picked)?;
+    Ok(picked)
+}
+
+/// The StatefulSets in the stream, for a message that found none to pick.
+fn describe_statefulsets(scan: &Scan<'_>) -> String {
+    let all = all_statefulsets(scan);
+    if all.is_empty() {
+        "the stream has no StatefulSet at all".to_owned()
+    } else {
+        let names: Vec<String> = all
+            .iter()
+            .map(|(n, k)| {
+                if *k {
+                    format!("{n} (kafka chart)")
+                } else {
+                    n.clone()
+                }
+            })
+            .collect();
+        format!("StatefulSets in the stream: {}", names.join(", "))
+    }
 }
 
 /// A picked StatefulSet that appears twice among `pool` (the same name, in the same namespace
