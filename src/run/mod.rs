@@ -117,6 +117,15 @@ pub(crate) fn parse_size(text: &str) -> Result<Size> {
     Size::parse(text).context("--size")
 }
 
+/// Refuses a `--volume-attributes-class` that is not a valid object name.
+pub(crate) fn check_class(class: Option<&str>) -> Result<()> {
+    if let Some(class) = class {
+        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
+            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Whether to colour what goes to stdout, by `--color` and NO_COLOR.
 pub(crate) fn stdout_color(choice: &str) -> bool {
     ColorChoice::parse(choice)
@@ -271,18 +280,32 @@ pub(crate) fn chart_layout(
         let _ = std::fs::remove_file(&scratch);
         let found = found
             .map_err(|e| anyhow::anyhow!("--chart {chart}: Helm can't render the chart: {e}"))?;
+        layout.add(found, &mut unproven);
+    }
+    note_unproven(chart, unproven, diag);
+    Ok(Some(layout))
+}
+
+impl ChartLayout {
+    /// Adds the proven paths of `found` (each once) with their owners; the claims no path is
+    /// proven for go to `unproven`.
+    fn add(&mut self, found: Vec<pvc_resize::charts::paths::Found>, unproven: &mut Vec<String>) {
         for f in found {
             match f.path {
                 Some(p) => {
-                    if !layout.paths.contains(&p) {
-                        layout.paths.push(p.clone());
+                    if !self.paths.contains(&p) {
+                        self.paths.push(p.clone());
                     }
-                    layout.owners.push((p, f.claim.object));
+                    self.owners.push((p, f.claim.object));
                 }
                 None => unproven.push(f.claim.to_string()),
             }
         }
     }
+}
+
+/// Says on stderr, once each, which claims no values path of `--chart` is proven to size.
+fn note_unproven(chart: &str, mut unproven: Vec<String>, diag: &mut Diag) {
     unproven.sort();
     unproven.dedup();
     for claim in unproven {
@@ -290,7 +313,6 @@ pub(crate) fn chart_layout(
             "pvc-resize: note: {claim}: no values path of --chart {chart} is proven to size it; it is not checked"
         ));
     }
-    Ok(Some(layout))
 }
 
 /// The persistence blocks of proven size paths: `primary.persistence.size` is the block

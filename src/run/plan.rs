@@ -55,10 +55,7 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
     } else {
         a.manifests.as_str()
     };
-    if let Some(class) = &a.volume_attributes_class {
-        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
-            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
-    }
+    check_class(a.volume_attributes_class.as_deref())?;
     let size = match &a.size {
         Some(text) => parse_size(text)?,
         None => {
@@ -66,18 +63,8 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
                 .map_err(|e| anyhow!(e))?
         }
     };
-    let values = a
-        .values
-        .as_deref()
-        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
-    let cluster = a
-        .cluster
-        .as_deref()
-        .map(|f| fsutil::read_text(f).map(|t| (f, t)))
-        .transpose()
-        .map_err(|e| anyhow!(e))?;
+    let values = read_named(a.values.as_deref())?;
+    let cluster = read_named(a.cluster.as_deref())?;
     let (discover, discover_class) =
         chart_discovery(&a, (manifests_name, &manifests), diag)?.unzip();
     let input = plan::Input {
@@ -105,11 +92,25 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
         discover_class: discover_class.as_deref(),
     };
     let plan = plan::build(&input).map_err(|e| anyhow!(e))?;
-    let out = match a.format.as_str() {
-        "markdown" => plan_render::markdown(&plan),
-        "json" => plan_render::json(&plan),
-        "flux" => pvc_resize::commands::gitops::flux(&plan, &manifests).map_err(|e| anyhow!(e))?,
-        "argocd" => pvc_resize::commands::gitops::argocd(&plan),
+    let out = formatted(&a, &plan, &manifests, diag)?;
+    deliver(a.output.as_deref(), &out)?;
+    Ok(ExitCode::from(u8::from(plan.blocking)))
+}
+
+/// A file named by an optional flag, with its name.
+fn read_named(file: Option<&str>) -> Result<Option<(&str, String)>> {
+    file.map(|f| fsutil::read_text(f).map(|t| (f, t)))
+        .transpose()
+        .map_err(|e| anyhow!(e))
+}
+
+/// The plan in the format `--format` asks for (a blocked script says why on stderr).
+fn formatted(a: &PlanArgs, plan: &plan::Plan, manifests: &str, diag: &mut Diag) -> Result<String> {
+    Ok(match a.format.as_str() {
+        "markdown" => plan_render::markdown(plan),
+        "json" => plan_render::json(plan),
+        "flux" => pvc_resize::commands::gitops::flux(plan, manifests).map_err(|e| anyhow!(e))?,
+        "argocd" => pvc_resize::commands::gitops::argocd(plan),
         // The preflight findings alone, as annotations or for code scanning.
         "github" | "sarif" => output::render(
             &Report::new("plan", plan.findings.clone()),
@@ -122,16 +123,14 @@ pub(crate) fn run_plan(a: PlanArgs, diag: &mut Diag) -> Result<ExitCode> {
                 diag.say(&format!("pvc-resize: blocking [{}]: {}", f.id, f.message));
             }
             diag.say("pvc-resize: the plan has a blocking finding: the script written only says so and exits 1 (see --format text)");
-            plan_render::blocked_script(&plan)
+            plan_render::blocked_script(plan)
         }
-        "script" => plan_render::script(&plan).map_err(|e| anyhow!(e))?,
+        "script" => plan_render::script(plan).map_err(|e| anyhow!(e))?,
         _ => {
             let color = product_color("auto", a.output.as_deref());
-            plan_render::text(&plan, &plan_render::Style { color })
+            plan_render::text(plan, &plan_render::Style { color })
         }
-    };
-    deliver(a.output.as_deref(), &out)?;
-    Ok(ExitCode::from(u8::from(plan.blocking)))
+    })
 }
 
 /// With `--chart` and Helm at hand: the function that proves each target's values path on the

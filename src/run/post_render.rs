@@ -69,10 +69,7 @@ fn options(a: PostRenderArgs) -> Result<Options> {
             "post-render needs --size Q, --volume-attributes-class NAME, --patch FILE and/or --claim-typemeta; see `pvc-resize post-render --help`"
         );
     }
-    if let Some(class) = &a.volume_attributes_class {
-        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
-            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
-    }
+    check_class(a.volume_attributes_class.as_deref())?;
     if a.claim.is_empty() {
         bail!(fsutil::hinted(
             "--claim must not be empty",

@@ -11,39 +11,9 @@ use std::process::ExitCode;
 
 pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
     let size = a.size.as_deref().map(parse_size).transpose()?;
-    if let Some(class) = &a.volume_attributes_class {
-        pvc_resize::k8s::names::check_name("VolumeAttributesClass", class, 253, true)
-            .map_err(|e| anyhow!("--volume-attributes-class: {e}"))?;
-    }
-    // What is set: the size, or the class name (clap requires one of them).
-    let (new_text, described) = match (&size, &a.volume_attributes_class) {
-        (Some(s), _) => (s.text.clone(), s.describe()),
-        (None, Some(c)) => (c.clone(), format!("VolumeAttributesClass {c}")),
-        (None, None) => bail!("values needs --size Q or --volume-attributes-class NAME"),
-    };
-    let chosen = match a.chart.as_deref() {
-        Some(chart) => chart_path(&a, chart, diag)?,
-        None => a.path.clone(),
-    };
-    let path = ValuesPath::parse(&chosen).map_err(|e| {
-        anyhow!(fsutil::hinted(
-            format!("--path: {e}"),
-            "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`"
-        ))
-    })?;
-    if a.write && a.file == "-" {
-        bail!(fsutil::hinted(
-            "--write needs a file, not stdin",
-            "give the file's path, or drop --write to get the diff on stdout"
-        ));
-    }
-    // `--write` reads only a regular file, and remembers which one, to replace only that one.
-    let (src, stamp) = if a.write {
-        let (src, stamp) = fsutil::read_for_replace(&a.file).map_err(|e| anyhow!(e))?;
-        (src, Some(stamp))
-    } else {
-        (fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?, None)
-    };
+    let (new_text, described) = new_value(&a, size.as_ref())?;
+    let path = values_path(&a, diag)?;
+    let (src, stamp) = read_values(&a)?;
     let name = if a.file == "-" {
         "<stdin>"
     } else {
@@ -96,6 +66,48 @@ pub(crate) fn run_values(a: ValuesArgs, diag: &mut Diag) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// The new value's text and how the report describes it: the size, or the class name (checked).
+fn new_value(a: &ValuesArgs, size: Option<&Size>) -> Result<(String, String)> {
+    check_class(a.volume_attributes_class.as_deref())?;
+    // What is set: the size, or the class name (clap requires one of them).
+    Ok(match (size, &a.volume_attributes_class) {
+        (Some(s), _) => (s.text.clone(), s.describe()),
+        (None, Some(c)) => (c.clone(), format!("VolumeAttributesClass {c}")),
+        (None, None) => bail!("values needs --size Q or --volume-attributes-class NAME"),
+    })
+}
+
+/// The values path to set: `--path`, or the one `--chart` reads.
+fn values_path(a: &ValuesArgs, diag: &mut Diag) -> Result<ValuesPath> {
+    let chosen = match a.chart.as_deref() {
+        Some(chart) => chart_path(a, chart, diag)?,
+        None => a.path.clone(),
+    };
+    ValuesPath::parse(&chosen).map_err(|e| {
+        anyhow!(fsutil::hinted(
+            format!("--path: {e}"),
+            "a dotted path such as kafka.persistence.size; a literal dot in a key is written `\\.`"
+        ))
+    })
+}
+
+/// The values file's text and, with `--write`, the stamp of the file it replaces.
+fn read_values(a: &ValuesArgs) -> Result<(String, Option<fsutil::Stamp>)> {
+    if a.write && a.file == "-" {
+        bail!(fsutil::hinted(
+            "--write needs a file, not stdin",
+            "give the file's path, or drop --write to get the diff on stdout"
+        ));
+    }
+    // `--write` reads only a regular file, and remembers which one, to replace only that one.
+    Ok(if a.write {
+        let (src, stamp) = fsutil::read_for_replace(&a.file).map_err(|e| anyhow!(e))?;
+        (src, Some(stamp))
+    } else {
+        (fsutil::read_text(&a.file).map_err(|e| anyhow!(e))?, None)
     })
 }
 
