@@ -135,8 +135,63 @@ struct Split<'a> {
     suffix: &'a str,
 }
 
+/// Splits `s` as `parseQuantityString` does: the sign, the integer and fraction digits, the
+/// suffix (checked for its characters only).
 fn split(s: &str) -> Result<Split<'_>, QuantityError> {
     let b = s.as_bytes();
+    let end = b.len();
+    let (positive, mut pos) = sign_and_zeros(b);
+    if pos >= end {
+        return Ok(Split::unsuffixed(positive, "0", "0", ""));
+    }
+    let num_start = pos;
+    pos = skip_digits(b, pos);
+    let mut num = &s[num_start..pos];
+    if pos >= end {
+        return Ok(Split::unsuffixed(positive, s, num, ""));
+    }
+    if num.is_empty() {
+        num = "0";
+    }
+    let mut denom = "";
+    if b[pos] == b'.' {
+        pos += 1;
+        let denom_start = pos;
+        pos = skip_digits(b, pos);
+        denom = &s[denom_start..pos];
+        if pos >= end {
+            return Ok(Split::unsuffixed(positive, s, num, denom));
+        }
+    }
+    let value = &s[..pos];
+    if suffix_end(b, pos) < end {
+        return Err(QuantityError::FormatWrong);
+    }
+    Ok(Split {
+        positive,
+        value,
+        num,
+        denom,
+        suffix: &s[pos..],
+    })
+}
+
+impl<'a> Split<'a> {
+    /// The pieces of a quantity with no suffix.
+    fn unsuffixed(positive: bool, value: &'a str, num: &'a str, denom: &'a str) -> Split<'a> {
+        Split {
+            positive,
+            value,
+            num,
+            denom,
+            suffix: "",
+        }
+    }
+}
+
+/// Whether the quantity is positive (no `-` sign), and the offset after its sign and leading
+/// zeros.
+fn sign_and_zeros(b: &[u8]) -> (bool, usize) {
     let end = b.len();
     let mut pos = 0;
     let mut positive = true;
@@ -153,71 +208,48 @@ fn split(s: &str) -> Result<Split<'_>, QuantityError> {
     while pos < end && b[pos] == b'0' {
         pos += 1;
     }
-    if pos >= end {
-        return Ok(Split {
-            positive,
-            value: "0",
-            num: "0",
-            denom: "",
-            suffix: "",
-        });
-    }
-    let num_start = pos;
-    while pos < end && b[pos].is_ascii_digit() {
+    (positive, pos)
+}
+
+/// The offset after the ASCII digits from `pos`.
+fn skip_digits(b: &[u8], mut pos: usize) -> usize {
+    while pos < b.len() && b[pos].is_ascii_digit() {
         pos += 1;
     }
-    let mut num = &s[num_start..pos];
-    if pos >= end {
-        return Ok(Split {
-            positive,
-            value: s,
-            num,
-            denom: "",
-            suffix: "",
-        });
-    }
-    if num.is_empty() {
-        num = "0";
-    }
-    let mut denom = "";
-    if b[pos] == b'.' {
-        pos += 1;
-        let denom_start = pos;
-        while pos < end && b[pos].is_ascii_digit() {
-            pos += 1;
-        }
-        denom = &s[denom_start..pos];
-        if pos >= end {
-            return Ok(Split {
-                positive,
-                value: s,
-                num,
-                denom,
-                suffix: "",
-            });
-        }
-    }
-    let value = &s[..pos];
-    let suffix_start = pos;
+    pos
+}
+
+/// The offset after the suffix starting at `pos`: its letters, then an exponent's sign and
+/// digits.
+fn suffix_end(b: &[u8], mut pos: usize) -> usize {
+    let end = b.len();
     while pos < end && b"eEinumkKMGTP".contains(&b[pos]) {
         pos += 1;
     }
     if pos < end && (b[pos] == b'-' || b[pos] == b'+') {
         pos += 1;
     }
-    while pos < end && b[pos].is_ascii_digit() {
-        pos += 1;
+    skip_digits(b, pos)
+}
+
+/// The precision left for Kubernetes' int64 fast path (negative: the exact path is taken).
+fn fast_precision(format: Format, sp: &Split<'_>, exponent: i64) -> i64 {
+    let digits = sp.num.len() + sp.denom.len();
+    match format {
+        Format::DecimalExponent | Format::DecimalSI => 18 - digits as i64,
+        Format::BinarySI if sp.denom.is_empty() => 15 - sp.num.len() as i64 - exponent * 3 / 10 - 1,
+        Format::BinarySI => -1,
     }
-    if pos < end {
-        return Err(QuantityError::FormatWrong);
+}
+
+/// Whether the fast path keeps the input string as the canonical form (`shifted`: the digits
+/// without the point).
+fn fast_canonical(format: Format, exponent: i64, fast_scale: i64, shifted: &str) -> bool {
+    match format {
+        // `value & 7 != 0`: the low three bits of the number before the suffix.
+        Format::BinarySI => exponent % 10 == 0 && shifted.parse::<u64>().is_ok_and(|v| v & 7 != 0),
+        _ => fast_scale % 3 == 0 && !shifted.ends_with("000") && !shifted.starts_with('0'),
     }
-    Ok(Split {
-        positive,
-        value,
-        num,
-        denom,
-        suffix: &s[suffix_start..],
-    })
 }
 
 /// `(base, exponent, format)` of a suffix.
@@ -273,7 +305,7 @@ impl Quantity {
             return Ok(Quantity::zero_with(Format::DecimalSI, Some(s.to_owned())));
         }
         let sp = split(s)?;
-        let (base, exponent, mut format) = interpret(sp.suffix)?;
+        let (base, exponent, format) = interpret(sp.suffix)?;
         let digits = sp.num.len() + sp.denom.len();
         if digits > 4096 {
             return Err(QuantityError::OutOfRange);
@@ -281,13 +313,7 @@ impl Quantity {
 
         // Kubernetes' int64 fast path: it decides whether the input string is kept as the
         // canonical form.
-        let fast_precision: i64 = match format {
-            Format::DecimalExponent | Format::DecimalSI => 18 - digits as i64,
-            Format::BinarySI if sp.denom.is_empty() => {
-                15 - sp.num.len() as i64 - exponent * 3 / 10 - 1
-            }
-            Format::BinarySI => -1,
-        };
+        let fast_precision = fast_precision(format, &sp, exponent);
         let shifted = format!("{}{}", sp.num, sp.denom);
         let mantissa: BigUint = shifted.parse().map_err(|_| QuantityError::Numeric)?;
         let mut q = Quantity {
@@ -312,18 +338,7 @@ impl Quantity {
         if fast_precision >= 0 {
             let fast_scale = if base == 10 { exponent } else { 0 } - sp.denom.len() as i64;
             if fast_scale >= -9 && q.magnitude_fits_i64() {
-                let canonical = match format {
-                    // `value & 7 != 0`: the low three bits of the number before the suffix.
-                    Format::BinarySI => {
-                        exponent % 10 == 0 && shifted.parse::<u64>().is_ok_and(|v| v & 7 != 0)
-                    }
-                    _ => {
-                        fast_scale % 3 == 0
-                            && !shifted.ends_with("000")
-                            && !shifted.starts_with('0')
-                    }
-                };
-                if canonical {
+                if fast_canonical(format, exponent, fast_scale, &shifted) {
                     q.kept = Some(s.to_owned());
                 }
                 return Ok(q);
@@ -334,6 +349,13 @@ impl Quantity {
         if !sp.value.bytes().any(|c| c.is_ascii_digit()) {
             return Err(QuantityError::Numeric);
         }
+        Ok(q.exact())
+    }
+
+    /// The exact (inf.Dec) path's value: rounded up to whole nano units; a binary one capped at
+    /// the int64 maximum, and made decimal below 1.
+    fn exact(mut self) -> Quantity {
+        let q = &mut self;
         if !q.mantissa.is_zero() && q.scale < -9 {
             // Round up (away from zero) to a whole number of nano units.
             let div = pow10((-9 - q.scale) as u32);
@@ -341,18 +363,17 @@ impl Quantity {
             q.mantissa = if rem.is_zero() { quot } else { quot + 1u32 };
             q.scale = -9;
         }
-        if format == Format::BinarySI {
+        if q.format == Format::BinarySI {
             if q.magnitude_cmp(MAX_INT64) == Ordering::Greater {
                 q.mantissa = BigUint::from(MAX_INT64 as u64);
                 q.scale = 0;
                 q.capped = true;
             }
             if !q.mantissa.is_zero() && q.magnitude_cmp(1) == Ordering::Less {
-                format = Format::DecimalSI;
-                q.format = format;
+                q.format = Format::DecimalSI;
             }
         }
-        Ok(q)
+        self
     }
 
     fn zero_with(format: Format, kept: Option<String>) -> Quantity {
