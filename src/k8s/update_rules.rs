@@ -1518,25 +1518,43 @@ mod tests {
         }
     }
 
-    /// OpenKruise's Advanced StatefulSet, by its webhook's rules (update_rules_kruise.rs).
+    /// [`STS`] as an OpenKruise Advanced StatefulSet.
+    fn kruise() -> String {
+        STS.replace("apiVersion: apps/v1", "apiVersion: apps.kruise.io/v1beta1")
+    }
+
+    /// [`kruise`] with the volumeClaimUpdateStrategy `t`.
+    fn kruise_strategy(t: &str) -> String {
+        kruise().replace(
+            "spec:\n  replicas",
+            &format!("spec:\n  volumeClaimUpdateStrategy:\n    type: {t}\n  replicas"),
+        )
+    }
+
+    /// The findings on the change from `old` to `new`, by the default version's rules.
+    fn run_from(old: &str, new: &str) -> Vec<Finding> {
+        let version = KubeVersion::parse(crate::k8s::versions::DEFAULT).unwrap();
+        compare("old.yaml", old, "new.yaml", new, version)
+            .unwrap()
+            .findings
+    }
+
+    /// `s` with its claim template grown from 8Gi to 9Gi.
+    fn grown(s: &str) -> String {
+        s.replace("storage: 8Gi", "storage: 9Gi")
+    }
+
+    /// `s` with its claim template's access modes changed.
+    fn modes(s: &str) -> String {
+        s.replace("[ReadWriteOnce]", "[ReadWriteMany]")
+    }
+
+    /// OpenKruise's Advanced StatefulSet, by its webhook's rules (update_rules_kruise.rs): a grow
+    /// and an access-mode change, by volumeClaimUpdateStrategy.
     #[test]
     fn an_advanced_statefulset_by_openkruise_s_rules() {
-        let kruise = STS.replace("apiVersion: apps/v1", "apiVersion: apps.kruise.io/v1beta1");
-        let strategy = |t: &str| {
-            kruise.replace(
-                "spec:\n  replicas",
-                &format!("spec:\n  volumeClaimUpdateStrategy:\n    type: {t}\n  replicas"),
-            )
-        };
-        let run_from = |old: &str, new: &str| {
-            let version = KubeVersion::parse(crate::k8s::versions::DEFAULT).unwrap();
-            compare("old.yaml", old, "new.yaml", new, version)
-                .unwrap()
-                .findings
-        };
-        let grown = |s: &str| s.replace("storage: 8Gi", "storage: 9Gi");
-        let modes = |s: &str| s.replace("[ReadWriteOnce]", "[ReadWriteMany]");
-        let rolling = strategy("OnPodRollingUpdate");
+        let kruise = kruise();
+        let rolling = kruise_strategy("OnPodRollingUpdate");
         let f = run_from(&rolling, &grown(&rolling));
         assert_eq!(codes(&f), vec!["kruise-grow"]);
         assert!(
@@ -1545,7 +1563,7 @@ mod tests {
             "{}",
             f[0].message
         );
-        for unset in [kruise.clone(), strategy("OnDelete")] {
+        for unset in [kruise.clone(), kruise_strategy("OnDelete")] {
             let f = run_from(&unset, &grown(&unset));
             assert_eq!(codes(&f), vec!["kruise-grow"]);
             assert!(f[0].message.contains("keep their size"), "{}", f[0].message);
@@ -1555,6 +1573,12 @@ mod tests {
         }
         let f = run_from(&rolling, &modes(&rolling));
         assert_eq!(codes(&f), vec!["kruise-claim-template-refused"]);
+    }
+
+    /// OpenKruise's webhook on other claim template changes under OnPodRollingUpdate.
+    #[test]
+    fn an_advanced_statefulset_s_claim_template_changes() {
+        let rolling = kruise_strategy("OnPodRollingUpdate");
         // Its webhook compares only accessModes and storageClassName (IsClaimCompatibleWithoutSize):
         // a label, or a storageClassName where there was none, passes; existing PVCs keep theirs.
         for other in [
@@ -1583,6 +1607,12 @@ mod tests {
             &grown(&rolling).replace("storage: 9Gi", "storage: 7Gi"),
         );
         assert_eq!(codes(&f), vec!["shrink"]);
+    }
+
+    /// OpenKruise's allow-list of spec fields, beside Kubernetes' own StatefulSet's.
+    #[test]
+    fn an_advanced_statefulset_s_spec_fields() {
+        let kruise = kruise();
         // Its allow-list: revisionHistoryLimit, scaleStrategy, reserveOrdinals may change;
         // serviceName may not. Kubernetes' own rules would say otherwise for the first three.
         let more = kruise.replace(

@@ -78,6 +78,8 @@ pub(super) fn compare(o: &Sts<'_>, n: &Sts<'_>, out: &mut Vec<Finding>) {
     compare_claims(o, n, out);
 }
 
+/// The findings on the claim templates' changes, by the webhook's rules for the new
+/// StatefulSet's volumeClaimUpdateStrategy.
 fn compare_claims(o: &Sts<'_>, n: &Sts<'_>, out: &mut Vec<Finding>) {
     let strategy = n
         .json
@@ -105,49 +107,10 @@ fn compare_claims(o: &Sts<'_>, n: &Sts<'_>, out: &mut Vec<Finding>) {
             });
             continue;
         };
-        let (mut a, mut b) = (normalize_claim(old), normalize_claim(c));
-        let take = |v: &mut Value| {
-            v.pointer_mut("/spec/resources/requests")
-                .and_then(Value::as_object_mut)
-                .and_then(|r| r.remove("storage"))
-        };
-        let (sa, sb) = (take(&mut a), take(&mut b));
-        for v in [&mut a, &mut b] {
-            if let Some(r) = v
-                .pointer_mut("/spec/resources")
-                .and_then(Value::as_object_mut)
-            {
-                r.remove("limits");
-            }
-            prune(v);
-        }
+        let ((a, sa), (b, sb)) = (without_storage(old), without_storage(c));
         let mut diffs = Vec::new();
         diff(&a, &b, &mut at(i), &mut diffs);
-        // Under OnPodRollingUpdate the webhook refuses only what `IsClaimCompatibleWithoutSize`
-        // (pkg/util/pvc) compares: accessModes, and a storageClassName set on both sides.
-        let refuses = |d: &Diff| {
-            let key = |k: usize| match d.path.get(k) {
-                Some(Seg::Key(s)) => s.as_str(),
-                _ => "",
-            };
-            rolling
-                && key(2) == "spec"
-                && (key(3) == "accessModes"
-                    || (key(3) == "storageClassName" && !d.old.is_null() && !d.new.is_null()))
-        };
-        if let Some(d) = diffs.iter().find(|d| refuses(d)).or(diffs.first()) {
-            let what = format!(
-                "claim template {name:?} changes ({}: {} -> {})",
-                show_path(&d.path[2..]),
-                show(&d.old),
-                show(&d.new)
-            );
-            out.push(if refuses(d) {
-                refused(n, &d.path, format!("{what}: `volumeClaimTemplate can not be modified when OnRollingUpdate` (its accessModes and storageClassName may not change)"))
-            } else {
-                accepted(n, &d.path, strategy, what)
-            });
-        }
+        out.extend(claim_change(n, name, &diffs, rolling, strategy));
         let mut path = at(i);
         path.extend(["spec", "resources", "requests", "storage"].map(|k| Seg::Key(k.into())));
         grow(
@@ -160,6 +123,68 @@ fn compare_claims(o: &Sts<'_>, n: &Sts<'_>, out: &mut Vec<Finding>) {
             out,
         );
     }
+}
+
+/// A claim template normalized for comparing (limits removed, pruned) without its storage
+/// request, and that request.
+fn without_storage(c: &Value) -> (Value, Option<Value>) {
+    let mut v = normalize_claim(c);
+    let storage = v
+        .pointer_mut("/spec/resources/requests")
+        .and_then(Value::as_object_mut)
+        .and_then(|r| r.remove("storage"));
+    if let Some(r) = v
+        .pointer_mut("/spec/resources")
+        .and_then(Value::as_object_mut)
+    {
+        r.remove("limits");
+    }
+    prune(&mut v);
+    (v, storage)
+}
+
+/// Whether the webhook refuses the difference `d` of a claim template. Under OnPodRollingUpdate it
+/// refuses only what `IsClaimCompatibleWithoutSize` (pkg/util/pvc) compares: accessModes, and a
+/// storageClassName set on both sides.
+fn webhook_refuses(d: &Diff, rolling: bool) -> bool {
+    let key = |k: usize| match d.path.get(k) {
+        Some(Seg::Key(s)) => s.as_str(),
+        _ => "",
+    };
+    rolling
+        && key(2) == "spec"
+        && (key(3) == "accessModes"
+            || (key(3) == "storageClassName" && !d.old.is_null() && !d.new.is_null()))
+}
+
+/// The finding on the claim template `name`'s `diffs` (besides its size): the first one the
+/// webhook refuses, else the first one, accepted.
+fn claim_change(
+    n: &Sts<'_>,
+    name: &str,
+    diffs: &[Diff],
+    rolling: bool,
+    strategy: &str,
+) -> Option<Finding> {
+    let refuses = |d: &Diff| webhook_refuses(d, rolling);
+    let d = diffs.iter().find(|d| refuses(d)).or(diffs.first())?;
+    let what = format!(
+        "claim template {name:?} changes ({}: {} -> {})",
+        show_path(&d.path[2..]),
+        show(&d.old),
+        show(&d.new)
+    );
+    Some(if refuses(d) {
+        refused(
+            n,
+            &d.path,
+            format!(
+                "{what}: `volumeClaimTemplate can not be modified when OnRollingUpdate` (its accessModes and storageClassName may not change)"
+            ),
+        )
+    } else {
+        accepted(n, &d.path, strategy, what)
+    })
 }
 
 /// A storage request that changes: a shrink is refused by the PVCs; a grow is the controller's
