@@ -157,18 +157,7 @@ impl PatchSet {
     /// Applies the matching patches to one document. Returns the new text and a description, or
     /// `None` when no patch targets the document.
     pub fn apply(&self, text: &str, line: usize) -> Result<Option<(String, String)>, RenderError> {
-        // A kind or name spelt with escapes (`"State\x66ulSet"`) is found too.
-        let maybe = self.entries.iter().any(|e| {
-            e.target
-                .kind
-                .as_deref()
-                .is_none_or(|k| stream::holds_any(text, &[k]))
-                && e.target
-                    .name
-                    .as_deref()
-                    .is_none_or(|n| stream::holds_any(text, &[objects::glob_literal(n)]))
-        });
-        if !maybe || !stream::has_content(text) {
+        if !self.may_target(text) || !stream::has_content(text) {
             return Ok(None);
         }
         let pos = Some(Pos { line, col: 1 });
@@ -196,34 +185,7 @@ impl PatchSet {
             let Some(object) = doc.pointer_mut(&pointer) else {
                 continue;
             };
-            let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_owned);
-            let (kind, name) = (
-                s("/kind").unwrap_or_default(),
-                s("/metadata/name").unwrap_or_default(),
-            );
-            let namespace = s("/metadata/namespace");
-            let labels = object
-                .pointer("/metadata/labels")
-                .cloned()
-                .unwrap_or(Value::Null);
-            for e in &self.entries {
-                if !e.matches(&kind, &name, namespace.as_deref(), &labels) {
-                    continue;
-                }
-                json_patch::patch(object, &e.patch).map_err(|pe| RenderError {
-                    pos,
-                    message: format!(
-                        "{} patches[{}] failed on {kind} {name}: {pe}",
-                        e.file, e.index
-                    ),
-                    hint: Some(
-                        "a `replace` or `remove` needs the path to exist; use `add` to create it, and `~1` for a `/` in a key"
-                            .to_owned(),
-                    ),
-                })?;
-                e.used.set(true);
-                patched.push(format!("{kind} {name}"));
-            }
+            self.patch_object(object, pos, &mut patched)?;
         }
         if patched.is_empty() {
             return Ok(None);
@@ -236,6 +198,59 @@ impl PatchSet {
             format!("{}{}{}", leading(text), body, trailing(text)),
             patched.join(", "),
         )))
+    }
+
+    /// Whether a patch may target the document: its kind and name (a glob's literal part) are in
+    /// the text. A kind or name spelt with escapes (`"State\x66ulSet"`) is found too.
+    fn may_target(&self, text: &str) -> bool {
+        self.entries.iter().any(|e| {
+            e.target
+                .kind
+                .as_deref()
+                .is_none_or(|k| stream::holds_any(text, &[k]))
+                && e.target
+                    .name
+                    .as_deref()
+                    .is_none_or(|n| stream::holds_any(text, &[objects::glob_literal(n)]))
+        })
+    }
+
+    /// Applies the patches that match `object` to it, each noted in `patched` as `KIND NAME`.
+    fn patch_object(
+        &self,
+        object: &mut Value,
+        pos: Option<Pos>,
+        patched: &mut Vec<String>,
+    ) -> Result<(), RenderError> {
+        let s = |p: &str| object.pointer(p).and_then(Value::as_str).map(str::to_owned);
+        let (kind, name) = (
+            s("/kind").unwrap_or_default(),
+            s("/metadata/name").unwrap_or_default(),
+        );
+        let namespace = s("/metadata/namespace");
+        let labels = object
+            .pointer("/metadata/labels")
+            .cloned()
+            .unwrap_or(Value::Null);
+        for e in &self.entries {
+            if !e.matches(&kind, &name, namespace.as_deref(), &labels) {
+                continue;
+            }
+            json_patch::patch(object, &e.patch).map_err(|pe| RenderError {
+                pos,
+                message: format!(
+                    "{} patches[{}] failed on {kind} {name}: {pe}",
+                    e.file, e.index
+                ),
+                hint: Some(
+                    "a `replace` or `remove` needs the path to exist; use `add` to create it, and `~1` for a `/` in a key"
+                        .to_owned(),
+                ),
+            })?;
+            e.used.set(true);
+            patched.push(format!("{kind} {name}"));
+        }
+        Ok(())
     }
 
     /// Every patch must have applied somewhere (kustomize fails the same way).
