@@ -218,22 +218,7 @@ pub fn values_change(
                 changes.push(edit.change);
                 output = edit.output;
             }
-            Err(e) if e.message.contains("refusing to shrink") => {
-                let f = Finding::new("shrink", Severity::Error, e.message.clone())
-                    .at(Location::new(file, e.pos));
-                findings.push(match e.hint {
-                    Some(h) => f.hint(h),
-                    None => f,
-                });
-                return Ok(None);
-            }
-            Err(e) if e.hint.is_some() => return Err(format!("{file}:{e}")),
-            Err(e) => {
-                return Err(hinted(
-                    format!("{file}:{e}"),
-                    "see `pvc-resize values FILE --size Q` for the same edit alone",
-                ));
-            }
+            Err(e) => return refused_size(file, e, findings),
         }
     }
     // The class, at each values path the chart reads it from (`--volume-attributes-class`).
@@ -250,13 +235,7 @@ pub fn values_change(
         changes.push(edit.change);
         output = edit.output;
     }
-    let change = if changes.iter().any(|c| matches!(c, Change::Inserted { .. })) {
-        "inserted"
-    } else if changes.iter().any(|c| matches!(c, Change::Replaced { .. })) {
-        "replaced"
-    } else {
-        "unchanged"
-    };
+    let change = change_word(&changes);
     Ok(Some(ValuesChange {
         file: file.to_owned(),
         path: paths.join(" "),
@@ -265,4 +244,41 @@ pub fn values_change(
         change,
         diff: crate::output::diff::unified_diff(text, &output, file),
     }))
+}
+
+/// A size edit of the values file that failed: a shrink becomes a blocking finding (and no values
+/// change), anything else the error.
+fn refused_size(
+    file: &str,
+    e: values::EditError,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<ValuesChange>, String> {
+    if e.message.contains("refusing to shrink") {
+        let f = Finding::new("shrink", Severity::Error, e.message.clone())
+            .at(Location::new(file, e.pos));
+        findings.push(match e.hint {
+            Some(h) => f.hint(h),
+            None => f,
+        });
+        return Ok(None);
+    }
+    if e.hint.is_some() {
+        return Err(format!("{file}:{e}"));
+    }
+    Err(hinted(
+        format!("{file}:{e}"),
+        "see `pvc-resize values FILE --size Q` for the same edit alone",
+    ))
+}
+
+/// What the edits did to the file, as a whole: `inserted` (a key), else `replaced`, else
+/// `unchanged`.
+fn change_word(changes: &[Change]) -> &'static str {
+    if changes.iter().any(|c| matches!(c, Change::Inserted { .. })) {
+        "inserted"
+    } else if changes.iter().any(|c| matches!(c, Change::Replaced { .. })) {
+        "replaced"
+    } else {
+        "unchanged"
+    }
 }
