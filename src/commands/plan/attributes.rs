@@ -131,28 +131,7 @@ fn values_paths(
 ) {
     let way = post_renderer_way(class);
     let Some(discover) = input.discover_class else {
-        if let Some(given) = input.attributes_class_path {
-            for t in targets.iter_mut() {
-                if let Some(c) = t.attributes_class.as_mut() {
-                    c.values_path = Some(given.to_owned());
-                }
-            }
-            findings.push(warning(
-                "attributes-class-path-unproven",
-                format!("--volume-attributes-class-path {given} is taken as given (no local chart proves it); the script's preflight proves it before any change: the dry run of the upgrade must render every target claim template with {class} (pvc-resize verify-render)"),
-                Some("pass --chart with the chart's folder or .tgz to prove it now".to_owned()),
-            ));
-            return;
-        }
-        findings.push(blocking(
-            "attributes-class-not-in-values",
-            format!(
-                "the chart's values path of volumeAttributesClassName is read in the chart's templates, and no local chart was given (--chart DIR|TGZ, with Helm on PATH): the plan can't tell whether {} sets it from values (the charts read for this tool, PostHog 30.46, Bitnami Kafka 14 and 32, PostgreSQL 17 and Redis 23, don't)",
-                input.chart.or(input.chart_name).unwrap_or("the chart")
-            ),
-            Some(format!("pass --chart with the chart's folder or .tgz; {way}")),
-        ));
-        return;
+        return without_chart(input, targets, class, &way, findings);
     };
     let wants: Vec<ClaimId> = targets.iter().map(claim_id).collect();
     let found = match discover(&wants, class, input.attributes_class_path) {
@@ -167,45 +146,84 @@ fn values_paths(
         }
     };
     for (t, f) in targets.iter_mut().zip(found) {
-        let template = f.source.as_deref().unwrap_or("its template");
-        match (&f.proven, t.attributes_class.as_mut()) {
-            (Some(p), Some(c)) => {
-                c.values_path = Some(p.clone());
-                findings.push(info(
-                    "attributes-class-path-proven",
-                    format!(
-                        "StatefulSet {} claim {}: {template} reads volumeAttributesClassName from {p}; Helm renders the claim template with {class} when {p} is {class}",
-                        t.statefulset, t.claim
-                    ),
-                ));
+        findings.push(class_path_finding(t, f, class, &way));
+    }
+}
+
+/// Without a local chart: `--volume-attributes-class-path` taken as given (a warning), else
+/// blocking.
+fn without_chart(
+    input: &Input<'_>,
+    targets: &mut [Target],
+    class: &str,
+    way: &str,
+    findings: &mut Vec<Finding>,
+) {
+    if let Some(given) = input.attributes_class_path {
+        for t in targets.iter_mut() {
+            if let Some(c) = t.attributes_class.as_mut() {
+                c.values_path = Some(given.to_owned());
             }
-            _ if f.reads.is_empty() => findings.push(
-                at_opt(blocking(
+        }
+        findings.push(warning(
+            "attributes-class-path-unproven",
+            format!("--volume-attributes-class-path {given} is taken as given (no local chart proves it); the script's preflight proves it before any change: the dry run of the upgrade must render every target claim template with {class} (pvc-resize verify-render)"),
+            Some("pass --chart with the chart's folder or .tgz to prove it now".to_owned()),
+        ));
+        return;
+    }
+    findings.push(blocking(
+        "attributes-class-not-in-values",
+        format!(
+            "the chart's values path of volumeAttributesClassName is read in the chart's templates, and no local chart was given (--chart DIR|TGZ, with Helm on PATH): the plan can't tell whether {} sets it from values (the charts read for this tool, PostHog 30.46, Bitnami Kafka 14 and 32, PostgreSQL 17 and Redis 23, don't)",
+            input.chart.or(input.chart_name).unwrap_or("the chart")
+        ),
+        Some(format!("pass --chart with the chart's folder or .tgz; {way}")),
+    ));
+}
+
+/// The finding on one target's class path as the chart proved it (recorded in the target), or
+/// why the chart can't set the class.
+fn class_path_finding(t: &mut Target, f: ClassPath, class: &str, way: &str) -> Finding {
+    let template = f.source.as_deref().unwrap_or("its template");
+    match (&f.proven, t.attributes_class.as_mut()) {
+        (Some(p), Some(c)) => {
+            c.values_path = Some(p.clone());
+            info(
+                "attributes-class-path-proven",
+                format!(
+                    "StatefulSet {} claim {}: {template} reads volumeAttributesClassName from {p}; Helm renders the claim template with {class} when {p} is {class}",
+                    t.statefulset, t.claim
+                ),
+            )
+        }
+        _ if f.reads.is_empty() => at_opt(
+            blocking(
+                "attributes-class-not-in-values",
+                format!(
+                    "StatefulSet {} claim {}: {template} renders no volumeAttributesClassName from .Values, so no values file can set it and `helm upgrade` would re-create the StatefulSet without it",
+                    t.statefulset, t.claim
+                ),
+                Some(way.to_owned()),
+            ),
+            t.at.clone(),
+        ),
+        _ => {
+            let tried: Vec<String> = f.tried.iter().map(|(p, e)| format!("{p}: {e}")).collect();
+            at_opt(
+                blocking(
                     "attributes-class-not-in-values",
                     format!(
-                        "StatefulSet {} claim {}: {template} renders no volumeAttributesClassName from .Values, so no values file can set it and `helm upgrade` would re-create the StatefulSet without it",
-                        t.statefulset, t.claim
+                        "StatefulSet {} claim {}: {template} reads {} on its volumeAttributesClassName line, but Helm's render with it set to {class} does not give the claim template that class ({})",
+                        t.statefulset,
+                        t.claim,
+                        f.reads.join(", "),
+                        tried.join("; ")
                     ),
-                    Some(way.clone()),
-                ), t.at.clone()),
-            ),
-            _ => {
-                let tried: Vec<String> = f.tried.iter().map(|(p, e)| format!("{p}: {e}")).collect();
-                findings.push(at_opt(
-                    blocking(
-                        "attributes-class-not-in-values",
-                        format!(
-                            "StatefulSet {} claim {}: {template} reads {} on its volumeAttributesClassName line, but Helm's render with it set to {class} does not give the claim template that class ({})",
-                            t.statefulset,
-                            t.claim,
-                            f.reads.join(", "),
-                            tried.join("; ")
-                        ),
-                        Some(way.clone()),
-                    ),
-                    t.at.clone(),
-                ));
-            }
+                    Some(way.to_owned()),
+                ),
+                t.at.clone(),
+            )
         }
     }
 }
