@@ -33,6 +33,7 @@ pub struct Pos {
 
 impl Pos {
     /// The same place, `lines` lines further down (in a stream a document was cut out of).
+    #[inline]
     fn down(self, lines: usize) -> Pos {
         Pos {
             line: self.line + lines,
