@@ -785,7 +785,7 @@ fn docs_advise_blocks_run() {
     let p = dir.path();
     std::os::unix::fs::symlink(root().join("fixtures"), p.join("fixtures")).unwrap();
     std::fs::create_dir(p.join("bin")).unwrap();
-    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pvc-resize"), p.join("bin/pvc-resize")).unwrap();
+    std::os::unix::fs::symlink(common::bin(), p.join("bin/pvc-resize")).unwrap();
     let ex = root().join("fixtures/advise");
     common::write_executable(
         &p.join("bin/kubectl"),
@@ -880,9 +880,7 @@ fn the_advised_plan_command_runs() {
     let v = json_of(&root(), &args);
     let kafka = group(&v, "posthog-posthog-kafka");
     let cmd = kafka["next"]["plan_command"].as_str().unwrap();
-    let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
-        .parent()
-        .unwrap();
+    let bin = Path::new(common::bin()).parent().unwrap();
     let path = format!(
         "{}:{}",
         bin.display(),

@@ -12,7 +12,7 @@ fn helm3_post_render_adds_claim_typemeta_and_nothing_else() {
     };
     let chart = fixtures.join("posthog/chart/posthog-30.46.0.tgz");
     let values = fixtures.join("posthog/values-default.yaml");
-    let bin = env!("CARGO_BIN_EXE_pvc-resize");
+    let bin = common::bin();
     let plain = helm_template(&helm, "posthog", &chart, "posthog", &values, &[]);
     let typed = helm_template(
         &helm,

@@ -296,7 +296,7 @@ fn limited(args: &[String], stdin: &[u8]) -> (i32, Vec<u8>, String, f64) {
     let mut child = Command::new("bash")
         .arg("-c")
         .arg("ulimit -v 4194304; exec \"$0\" \"$@\"")
-        .arg(env!("CARGO_BIN_EXE_pvc-resize"))
+        .arg(common::bin())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

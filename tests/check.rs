@@ -301,10 +301,7 @@ fn the_documented_pre_commit_hook_runs() {
         .strip_prefix("bash -c '")
         .and_then(|s| s.strip_suffix("' --"))
         .expect("bash -c '...' --");
-    let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
-        .parent()
-        .unwrap()
-        .to_owned();
+    let bin = Path::new(common::bin()).parent().unwrap().to_owned();
     let path = format!(
         "{}:{}",
         bin.display(),

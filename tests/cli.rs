@@ -230,7 +230,7 @@ fn post_render_says_nothing_done_when_stdout_fails() {
     let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
         return skip("/dev/full");
     };
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+    let out = std::process::Command::new(common::bin())
         .args(["post-render", "--size", "50Gi"])
         .stdin(
             fs::File::open(concat!(
@@ -258,7 +258,7 @@ fn values_check_fails_on_a_change_with_stdout_closed() {
     let (_dir, file) = values_file(VALUES);
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+    let out = std::process::Command::new(common::bin())
         .args(["values", &file, "--size", "50Gi", "--check"])
         .stdout(writer)
         .output()

@@ -221,8 +221,7 @@ impl Sandbox {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         let bin = dir.path().join("bin");
-        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pvc-resize"), bin.join("pvc-resize"))
-            .unwrap();
+        std::os::unix::fs::symlink(common::bin(), bin.join("pvc-resize")).unwrap();
         let tgz = e.fixtures.join("posthog/chart/posthog-30.46.0.tgz");
         let copy = |served: &Path| {
             std::fs::copy(&tgz, served.join("posthog-30.46.0.tgz")).unwrap();

@@ -373,9 +373,7 @@ fn the_flux_preview_recipe_in_the_docs_runs() {
         dir.path().join("rendered.yaml"),
     )
     .unwrap();
-    let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
-        .parent()
-        .unwrap();
+    let bin = Path::new(common::bin()).parent().unwrap();
     let path = format!(
         "{}:{}:{}",
         bin.display(),

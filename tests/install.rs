@@ -6,8 +6,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pvc-resize");
-
 #[test]
 fn version_names_the_commit() {
     let out = run(&["--version"], b"");
@@ -63,7 +61,10 @@ fn helm_plugin_lays_out_a_ready_folder() {
         read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin/helm4/plugin.yaml"))
     );
     let bin = dir.join("bin/pvc-resize");
-    assert_eq!(std::fs::read(&bin).unwrap(), std::fs::read(BIN).unwrap());
+    assert_eq!(
+        std::fs::read(&bin).unwrap(),
+        std::fs::read(common::bin()).unwrap()
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&bin).unwrap().permissions().mode() & 0o777,

@@ -208,7 +208,7 @@ fn colour_follows_the_flag_and_no_color() {
     let Some(dir) = repo() else { return };
     let deploy = dir.path().join("deploy");
     let validate = |extra: &[&str], no_color: Option<&str>| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvc-resize"));
+        let mut cmd = Command::new(common::bin());
         cmd.args(["validate", "--values", "values.yaml"])
             .args(extra)
             .current_dir(&deploy);
@@ -291,10 +291,7 @@ fn auto_colours_a_terminal_unless_no_color() {
         let mut cmd = Command::new("script");
         cmd.args([
             "-qec",
-            &format!(
-                "{} validate --values values.yaml",
-                env!("CARGO_BIN_EXE_pvc-resize")
-            ),
+            &format!("{} validate --values values.yaml", common::bin()),
             "/dev/null",
         ])
         .current_dir(dir.path().join("deploy"))

@@ -278,7 +278,7 @@ fn pulled_from_a_repository(helm: PathBuf) {
             chart,
         ]);
         argv.push(&helm_flag);
-        std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+        std::process::Command::new(common::bin())
             .args(&argv)
             .envs(repo.env.clone())
             .output()

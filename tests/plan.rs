@@ -606,11 +606,7 @@ fn every_command_parses_with_the_real_helm_and_kubectl() {
         plugin.join("plugin.yaml"),
     )
     .unwrap();
-    std::os::unix::fs::symlink(
-        env!("CARGO_BIN_EXE_pvc-resize"),
-        plugin.join("bin/pvc-resize"),
-    )
-    .unwrap();
+    std::os::unix::fs::symlink(common::bin(), plugin.join("bin/pvc-resize")).unwrap();
     let usage = [
         "unknown flag",
         "unknown shorthand",
@@ -639,9 +635,7 @@ fn every_command_parses_with_the_real_helm_and_kubectl() {
                 continue;
             }
             // pvc-resize on PATH: Helm 3 looks the post-renderer up when it parses the flag.
-            let bin = Path::new(env!("CARGO_BIN_EXE_pvc-resize"))
-                .parent()
-                .unwrap();
+            let bin = Path::new(common::bin()).parent().unwrap();
             let path = format!(
                 "{}:{}",
                 bin.display(),
@@ -673,7 +667,7 @@ fn every_command_parses_with_the_real_helm_and_kubectl() {
             }
         }
         if argv[0] == "pvc-resize" {
-            let out = Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+            let out = Command::new(common::bin())
                 .args(&argv[1..])
                 .current_dir(dir.path())
                 .output()

@@ -232,10 +232,7 @@ impl Sim {
         vec![
             ("PATH", path),
             ("SIM_DIR", self.dir.path().join("sim").display().to_string()),
-            (
-                "SIM_PVC_RESIZE",
-                env!("CARGO_BIN_EXE_pvc-resize").to_owned(),
-            ),
+            ("SIM_PVC_RESIZE", common::bin().to_owned()),
         ]
     }
 

@@ -83,7 +83,7 @@ fn the_helm4_channel_is_only_for_the_binary_in_its_own_postrenderer_plugin() {
         "apiVersion: v1\ntype: postrenderer/v1\nname: diff\n",
     )
     .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+    let out = std::process::Command::new(common::bin())
         .args(["post-render", "--size", "0Gi"])
         .env("HELM_PLUGIN_DIR", &other)
         .env("HELM_PLUGIN_NAME", "diff")

@@ -434,7 +434,7 @@ fn helm_post_render(helm: &Path, chart: &Path) -> std::process::Output {
         .args(["template", "r"])
         .arg(chart)
         .arg("--post-renderer")
-        .arg(env!("CARGO_BIN_EXE_pvc-resize"))
+        .arg(common::bin())
         .args([
             "--post-renderer-args",
             "post-render",

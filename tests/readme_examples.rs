@@ -9,8 +9,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pvc-resize");
-
 /// The commands of the README's `sh` blocks that start with `cargo run`, continuation lines joined.
 fn cargo_run_lines(readme: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -89,7 +87,7 @@ fn every_cargo_run_line_of_the_readme_does_what_it_says() {
     for line in &lines {
         let tmp = tempfile::tempdir().unwrap();
         let script = line
-            .replacen("cargo run -q --", BIN, 1)
+            .replacen("cargo run -q --", common::bin(), 1)
             .replace("/tmp/", &format!("{}/", tmp.path().display()));
         let out = Command::new("bash")
             .args(["-o", "pipefail", "-c", &script])

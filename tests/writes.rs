@@ -175,7 +175,7 @@ fn write_refuses_every_kind_of_non_regular_file() {
         );
     }
     // Process substitution: bash hands over /dev/fd/N, a pipe.
-    let bin = env!("CARGO_BIN_EXE_pvc-resize");
+    let bin = common::bin();
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -215,7 +215,7 @@ fn without_write_pipes_are_read() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains("+    size: 50Gi"), "{}", stdout(&out));
-    let bin = env!("CARGO_BIN_EXE_pvc-resize");
+    let bin = common::bin();
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!(
@@ -305,7 +305,7 @@ fn an_editor_saving_by_rename_loses_no_save() {
 /// Runs the binary with no stdin; a run that blocks longer than `secs` is killed and fails.
 fn run_within(secs: u64, args: &[&str]) -> std::process::Output {
     use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pvc-resize"))
+    let mut child = Command::new(common::bin())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

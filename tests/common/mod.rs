@@ -72,13 +72,24 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The pvc-resize under test: `$PVC_RESIZE_TEST_BIN` when set (to run the whole suite against
+/// another build of the same commit, e.g. the static one of `cargo build-static`), else the one
+/// cargo built for the tests.
+pub fn bin() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| match std::env::var("PVC_RESIZE_TEST_BIN") {
+        Ok(b) if !b.is_empty() => b,
+        _ => env!("CARGO_BIN_EXE_pvc-resize").to_owned(),
+    })
+}
+
 /// Runs pvc-resize with `args` and `stdin`.
 pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     run_in(None, args, stdin)
 }
 
 pub fn run_in(dir: Option<&Path>, args: &[&str], stdin: &[u8]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pvc-resize"));
+    let mut cmd = Command::new(bin());
     cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

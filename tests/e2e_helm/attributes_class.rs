@@ -82,7 +82,7 @@ fn helm3_volume_attributes_class_is_the_size_only_render_plus_the_class() {
     each_case(|c| {
         let run = |extra: &[&str]| {
             let mut args = c.helm_args(&root, &["template"], c.original(&root));
-            args.extend(["--post-renderer".into(), BIN.into()]);
+            args.extend(["--post-renderer".into(), common::bin().into()]);
             let mut pr = vec!["post-render", "--size", "50Gi", "--log"];
             let log = helm.path(&format!("{}-{}.log", c.dir, c.values));
             pr.push(log.to_str().unwrap());

@@ -16,7 +16,7 @@ fn contrib(rel: &str) -> PathBuf {
 pub fn shims(helm: &Helm) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(&helm.bin, dir.path().join("helm")).unwrap();
-    std::os::unix::fs::symlink(BIN, dir.path().join("pvc-resize")).unwrap();
+    std::os::unix::fs::symlink(common::bin(), dir.path().join("pvc-resize")).unwrap();
     let path = format!(
         "{}:{}",
         dir.path().display(),

@@ -15,8 +15,6 @@ use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_pvc-resize");
-
 /// A real Helm with private homes: nothing is read from or left in the user's.
 struct Helm {
     /// `helm3`, `helm4` (4.1) or `helm42`.
@@ -94,7 +92,7 @@ impl Helm {
             "install",
             repo.join("plugin/helm3").to_str().unwrap(),
         ]);
-        let bin_dir = Path::new(BIN).parent().unwrap();
+        let bin_dir = Path::new(common::bin()).parent().unwrap();
         let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
         let out = self
             .cmd()
@@ -360,7 +358,7 @@ fn helm3_post_renderer_equals_helms_render_of_the_resized_values() {
     };
     each_case(|c| {
         let mut args = c.helm_args(&root, &["template"], c.original(&root));
-        args.extend(["--post-renderer".into(), BIN.into()]);
+        args.extend(["--post-renderer".into(), common::bin().into()]);
         let mut pr = vec!["post-render", "--size", "50Gi"];
         pr.extend(c.select);
         args.extend(post_renderer_args(&pr));
@@ -459,7 +457,7 @@ fn helm3_refusals_fail_the_command_with_nothing_rendered() {
     let c = &CASES[0];
     for (extra, words) in REFUSALS {
         let mut args = c.helm_args(&root, &["template"], c.original(&root));
-        args.extend(["--post-renderer".into(), BIN.into()]);
+        args.extend(["--post-renderer".into(), common::bin().into()]);
         let mut pr = vec!["post-render"];
         pr.extend(*extra);
         args.extend(post_renderer_args(&pr));
@@ -801,13 +799,14 @@ fn argument_forms_mixed_up_name_the_right_one() {
     let chart = tiny_chart(&h3);
     let plugin_form = post_renderer_args(&["--size", "2Gi", "--statefulset", "data"]);
     let mut args: Vec<String> = vec!["template".into(), "r".into(), chart.clone()];
-    args.extend(["--post-renderer".into(), BIN.into()]);
+    args.extend(["--post-renderer".into(), common::bin().into()]);
     args.extend(plugin_form.iter().cloned());
     let out = h3.run(&args);
     assert_eq!(code(&out), 1);
     let err = stderr(&out);
+    let bin = common::bin();
     let helm3_form = format!(
-        "--post-renderer {BIN} --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 2Gi --post-renderer-args --statefulset --post-renderer-args data"
+        "--post-renderer {bin} --post-renderer-args post-render --post-renderer-args --size --post-renderer-args 2Gi --post-renderer-args --statefulset --post-renderer-args data"
     );
     assert!(err.contains("given to Helm 3"), "{err}");
     assert!(err.contains(&helm3_form), "{err}");

@@ -70,7 +70,7 @@ impl Sandbox {
                 helm.bin.display()
             ),
         );
-        std::os::unix::fs::symlink(BIN, p.join("bin/pvc-resize")).unwrap();
+        std::os::unix::fs::symlink(common::bin(), p.join("bin/pvc-resize")).unwrap();
         Sandbox { dir }
     }
 
