@@ -37,6 +37,7 @@ BIN = os.environ.get("PVC_RESIZE_BIN") or os.path.join(
 QUICK = "--quick" in sys.argv
 # The three StatefulSets of a PostHog copy that have a `data` claim (redis has none).
 EVERY = ["--statefulset", "*-kafka", "--statefulset", "*-zookeeper", "--statefulset", "*-postgresql"]
+SAME = "pvc-resize post-render (the three StatefulSets with a data claim)"
 PATCH = '[{"op":"replace","path":"/spec/volumeClaimTemplates/0/spec/resources/requests/storage","value":"50Gi"}]'
 
 
@@ -266,6 +267,9 @@ def main():
     counted = [("pvc-resize --version (process start)", [BIN, "--version"], (0,)),
                ("pvc-resize post-render", mine, (0,))]
     counted += [(tool, argv, ok) for tool, _, _, argv, ok in others]
+    # post-render parsing as many StatefulSets as the commands that read them all: the three of
+    # the render with a `data` claim (Redis's is `redis-data`, and one run takes one claim name).
+    counted.append((SAME, mine + EVERY, (0,)))
     counts = [(tool, instructions(argv, render, ok)) for tool, argv, ok in counted]
 
     kv = shutil.which("kubernetes-validate")
@@ -402,6 +406,18 @@ def every_command(work, render):
     return "\n".join(lines), (memory, rates)
 
 
+def same_work(counts):
+    """The commands that read every StatefulSet, against post-render parsing as many (validate and
+    plan read the render's four, check both renders' eight; post-render's default reads one)."""
+    c = dict(counts)
+    same = c[SAME]
+    parts = [f"validate --manifests {c['pvc-resize validate --manifests'] / same:.2f}x",
+             f"plan {c['pvc-resize plan'] / same:.2f}x",
+             f"check on two renders {c['pvc-resize check (two renders)'] / (2 * same):.2f}x (against two runs)"]
+    return ("against post-render reading the three StatefulSets with a data claim "
+            f"({same / 1e6:.2f} M instructions): " + ", ".join(parts))
+
+
 def targets(rows, counts, memory, rates):
     """Issue 19's targets, each with its figure."""
     def say(ok, text):
@@ -422,8 +438,10 @@ def targets(rows, counts, memory, rates):
         say(ratio <= 1.5, f"every command within 1.5x of post-render on the PostHog inputs by best wall time: worst {ratio:.2f}x ({name})")
     if all(c for _, c in counts):
         base = counts[1][1]
-        name, c = max(counts[2:], key=lambda t: t[1])
+        commands = [t for t in counts[2:] if t[0] != SAME]
+        name, c = max(commands, key=lambda t: t[1])
         say(c / base <= 1.5, f"every command within 1.5x of post-render by instructions: worst {c / base:.2f}x ({name})")
+        print(f"  (not a target, for the reason of the miss) {same_work(counts)}")
     every = [r for r in rows if "(every StatefulSet" in r[0] and "--parse-all" not in r[0]
              and "Kafka" not in r[0] and "one core" not in r[6]]
     rates = rates + [(r[1], r[2] / 1e6 / r[3]) for r in every]
