@@ -2772,6 +2772,37 @@ fn a_clickhouse_installation_with_a_wrong_path_or_class_changes_nothing() {
     sim.unchanged(&before, "suspended");
 }
 
+/// The upgrade succeeds but the live installation keeps its claim template at 20Gi (another field
+/// manager or a webhook keeps it): the check after the upgrade stops the script before any wait,
+/// names the installation, its template's size and the values path, and nothing changed but the
+/// values write and the upgrade.
+#[test]
+fn a_clickhouse_installation_the_upgrade_left_as_it_was_stops_the_script() {
+    let Some(e) = env() else { return };
+    let sim = chi_sim(&e, "online", &[]);
+    sim.edit(|s| s["faults"]["chi_not_applied"] = json!(true));
+    let before = sim.state();
+    let what = "installation left as it was";
+    let (code, err) = sim.run_with(&[], &[("PVC_RESIZE_WAIT_SECONDS", "5")]);
+    assert_ne!(code, 0, "{what}:\n{err}");
+    assert!(
+        err.contains(
+            "the upgrade left ClickHouseInstallation/posthog with claim template data-volumeclaim-template at 20Gi, not 50Gi: the chart does not size it by clickhouse.persistence.size"
+        ),
+        "{what}:\n{err}"
+    );
+    assert!(
+        !err.contains("has not reconciled it yet"),
+        "{what}: it waited:\n{err}"
+    );
+    sim.invariants(&before, what);
+    assert_eq!(
+        changes(&sim),
+        ["pvc-resize values --write", "helm upgrade posthog 50Gi"],
+        "{what}: only the values write and the upgrade change anything"
+    );
+}
+
 /// A sibling claim template whose name starts with the target's (`data-volumeclaim-template-logs`):
 /// its PVC carries the installation's label too but is not the target's. At 80Gi (above the size)
 /// it would stop the preflight if it were taken for one; the run converges and leaves it alone.

@@ -53,7 +53,8 @@ Rules enforced, as the API server and the controllers do:
     picked the PVC up yet: no condition, only the controller's ExternalExpanding event), faults.not_ready [pod] (a pod that never becomes Ready:
     CrashLoopBackOff), faults.kill_at_call {"match": text, "count": n} (the script killed at the n-th
     call whose words contain the text: a kill during a wait), faults.list_indent (helm list -o json
-    pretty-printed, as another Helm might).
+    pretty-printed, as another Helm might), faults.chi_not_applied (the upgrade succeeds but leaves every
+    ClickHouseInstallation as it was: another field manager, or a webhook, keeps its claim template).
 Violations of the procedure's invariants (a PVC deleted or shrunk, a pod deleted without an owner, a
 call that names no context) are recorded in state["violations"]; faults are injected from state["faults"].
 """
@@ -1233,7 +1234,10 @@ def kruise_controller(name, sts):
 
 def altinity_apply(size):
     """Helm's upgrade applies the CHI: its claim template at the render's size. The operator
-    reconciles it after faults.operator_ticks calls (default 1)."""
+    reconciles it after faults.operator_ticks calls (default 1). Under faults.chi_not_applied the
+    installations stay as they were."""
+    if S["faults"].get("chi_not_applied"):
+        return
     for name in S["model"].get("chis", {}):
         chi = S.setdefault("chis", {}).setdefault(name, {"claim": S["model"]["chis"][name]["claim"]})
         if chi.get("storage") != size:
