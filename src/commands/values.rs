@@ -404,22 +404,44 @@ fn replace_existing(
     } else {
         new_text
     };
-    match &old {
+    if old_is_the_size(node, path, size, &old, &old_text, &mut warnings)? {
+        return Ok(Edit {
+            output: src.to_owned(),
+            change: Change::Unchanged {
+                old: old_text,
+                pos: node.pos,
+            },
+            warnings,
+        });
+    }
+    warnings.extend(carried_warnings(node));
+    Ok(Edit {
+        output: splice(src, range, &new_text),
+        change: Change::Replaced {
+            old: old_text,
+            pos: node.pos,
+        },
+        warnings,
+    })
+}
+
+/// Whether the old value already is the new size (nothing to write); an error when the new size
+/// would shrink it. What could not be compared becomes a warning.
+fn old_is_the_size(
+    node: &Node,
+    path: &ValuesPath,
+    size: &Size,
+    old: &serde_json::Value,
+    old_text: &str,
+    warnings: &mut Vec<String>,
+) -> Result<bool, EditError> {
+    match old {
         serde_json::Value::Null => warnings.push(format!(
             "{path} was empty (null) at line {}: the chart default applied, which could not be compared with {}",
             node.pos.line, size.text
         )),
         serde_json::Value::String(s) => match Quantity::parse(s) {
-            Ok(q) if q == size.quantity && node.tag.is_none() => {
-                return Ok(Edit {
-                    output: src.to_owned(),
-                    change: Change::Unchanged {
-                        old: old_text,
-                        pos: node.pos,
-                    },
-                    warnings,
-                });
-            }
+            Ok(q) if q == size.quantity && node.tag.is_none() => return Ok(true),
             Ok(q) if size.quantity < q => {
                 return Err(fail(
                     "values-shrink",
@@ -445,6 +467,12 @@ fn replace_existing(
             node.pos.line
         )),
     }
+    Ok(false)
+}
+
+/// The warnings for what the replaced scalar carried: a tag that goes, an anchor that stays.
+fn carried_warnings(node: &Node) -> Vec<String> {
+    let mut warnings = Vec::new();
     if let Some(tag) = &node.tag {
         warnings.push(format!(
             "the old value at line {} carried the tag {tag}; the new value is written without it",
@@ -457,14 +485,7 @@ fn replace_existing(
             node.pos.line
         ));
     }
-    Ok(Edit {
-        output: splice(src, range, &new_text),
-        change: Change::Replaced {
-            old: old_text,
-            pos: node.pos,
-        },
-        warnings,
-    })
+    warnings
 }
 
 /// The bytes to replace for a new value, the anchors to write before it, and the quoting: the
