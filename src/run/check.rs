@@ -12,13 +12,13 @@ use pvc_resize::k8s::versions::{self, KubeVersion};
 use pvc_resize::output::{self, Format};
 use std::process::ExitCode;
 
-/// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
 /// What `check` found: findings, or a values file it can't read (exit status 2).
 pub(crate) enum Checked {
     Findings(Vec<Finding>),
     Unreadable(Box<Finding>),
 }
 
+/// Findings of `check`: values files, or two renders (named by the flags or recognised by content).
 pub(crate) fn check_findings(
     a: &CheckArgs,
     base: &str,
@@ -32,18 +32,9 @@ pub(crate) fn check_findings(
         update_rules::looks_like_manifests(&head_text),
     );
     if named || (bm && hm) {
-        if !a.paths.is_empty() {
-            bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
-        }
-        let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
-        let version = kube_version(a, diag)?;
-        let c = update_rules::compare(&file(base), &base_text, &file(head), &head_text, version)
-            .map_err(|e| anyhow!(e))?;
-        diag.say(&format!(
-            "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",
-            c.old, c.new
-        ));
-        return Ok(Checked::Findings(c.findings));
+        return Ok(Checked::Findings(compare_renders(
+            a, base, &base_text, head, &head_text, diag,
+        )?));
     }
     if bm != hm {
         let (m, v) = if bm { (base, head) } else { (head, base) };
@@ -63,18 +54,47 @@ pub(crate) fn check_findings(
     head.name = git_spec(&head.name)
         .map_or(head.name.as_str(), |(_, path)| path)
         .to_owned();
+    let findings = compare_values(a, &base, &head, [&base_text, &head_text], diag)?;
+    Ok(Checked::Findings(findings))
+}
+
+/// The findings of two renders: their StatefulSets compared (`--path` refused, it names values).
+fn compare_renders(
+    a: &CheckArgs,
+    base: &str,
+    base_text: &str,
+    head: &str,
+    head_text: &str,
+    diag: &mut Diag,
+) -> Result<Vec<Finding>> {
+    if !a.paths.is_empty() {
+        bail!("--path applies to values files, not to rendered manifests\n  hint: drop --path");
+    }
+    let file = |s: &str| git_spec(s).map_or(s.to_owned(), |(_, p)| p.to_owned());
+    let version = kube_version(a, diag)?;
+    let c = update_rules::compare(&file(base), base_text, &file(head), head_text, version)
+        .map_err(|e| anyhow!(e))?;
+    diag.say(&format!(
+        "pvc-resize: {} StatefulSet(s) in {base}, {} in {head}",
+        c.old, c.new
+    ));
+    Ok(c.findings)
+}
+
+/// The findings of two values files: through the chart's renders with `--chart`, else as values.
+fn compare_values(
+    a: &CheckArgs,
+    base: &check::Side,
+    head: &check::Side,
+    texts: [&str; 2],
+    diag: &mut Diag,
+) -> Result<Vec<Finding>> {
     let layout = match a.chart.as_deref() {
         // The claims of both sides: a head that enables a block renders claims the base has not.
-        Some(chart) => chart_layout(
-            chart,
-            a.helm.as_deref(),
-            &[&base_text, &head_text],
-            Some(&a.release),
-            diag,
-        )?,
+        Some(chart) => chart_layout(chart, a.helm.as_deref(), &texts, Some(&a.release), diag)?,
         None => None,
     };
-    let findings = match (layout, a.chart.as_deref()) {
+    Ok(match (layout, a.chart.as_deref()) {
         (Some(l), Some(chart)) => {
             let blocks = size_blocks(&l.paths, diag);
             diag.say(&format!(
@@ -89,12 +109,11 @@ pub(crate) fn check_findings(
                 head: &l.renders[1],
                 owners: &l.owners,
             };
-            check::compare_rendered(&base, &head, &blocks, &a.paths, &renders, version)
+            check::compare_rendered(base, head, &blocks, &a.paths, &renders, version)
                 .map_err(|e| anyhow!("--chart {chart}: {e}"))?
         }
-        _ => check::compare(&base, &head, &a.paths),
-    };
-    Ok(Checked::Findings(findings))
+        _ => check::compare(base, head, &a.paths),
+    })
 }
 
 /// `--kubernetes-version`, refused unless `1.N`; a version newer than the known rules is said.
