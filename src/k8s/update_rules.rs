@@ -1702,6 +1702,7 @@ mod tests {
         }
     }
 
+    /// A grow, a shrink and a changed claim template, each at the line of the new value.
     #[test]
     fn forbidden_changes_with_lines() {
         let f = run(&STS.replace("storage: 8Gi", "storage: 20Gi"));
@@ -1730,6 +1731,11 @@ mod tests {
             f[0].message
         );
         assert_eq!(f[0].location.as_ref().unwrap().line, 21);
+    }
+
+    /// The spec fields a StatefulSet update may not change, each under its own code.
+    #[test]
+    fn forbidden_spec_changes() {
         assert_eq!(
             codes(&run(
                 &STS.replace("app: k\n  template", "app: x\n  template")
