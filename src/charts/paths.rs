@@ -79,21 +79,7 @@ pub fn discover(
             out.push(found);
             continue;
         };
-        let mut candidates: Vec<(String, Origin)> = first
-            .map(|p| (p.to_owned(), Origin::Given))
-            .into_iter()
-            .collect();
-        let reads = template_reads(chart, source.as_deref()).into_iter();
-        let reads = reads.map(|p| (p, Origin::Template));
-        let leaves = matching(&leaves, size)
-            .into_iter()
-            .map(|p| (p, Origin::Values));
-        for (p, origin) in reads.chain(leaves) {
-            if !candidates.iter().any(|(c, _)| *c == p) {
-                candidates.push((p, origin));
-            }
-        }
-        for (path, origin) in candidates {
+        for (path, origin) in candidates(chart, first, source.as_deref(), &leaves, size) {
             if !effects.contains_key(&path) {
                 let mut e = try_path(r, &base, &noisy, &path, &sentinel);
                 // Documents named after the time (PostHog's Jobs carry the render's second)
@@ -121,6 +107,32 @@ pub fn discover(
         out.push(found);
     }
     Ok(out)
+}
+
+/// The paths to try for one claim, each once, in order: the one given, those its template
+/// reads, then the values leaves that hold its size.
+fn candidates(
+    chart: &Chart,
+    first: Option<&str>,
+    source: Option<&str>,
+    leaves: &[(String, String)],
+    size: &str,
+) -> Vec<(String, Origin)> {
+    let mut candidates: Vec<(String, Origin)> = first
+        .map(|p| (p.to_owned(), Origin::Given))
+        .into_iter()
+        .collect();
+    let reads = template_reads(chart, source).into_iter();
+    let reads = reads.map(|p| (p, Origin::Template));
+    let leaves = matching(leaves, size)
+        .into_iter()
+        .map(|p| (p, Origin::Values));
+    for (p, origin) in reads.chain(leaves) {
+        if !candidates.iter().any(|(c, _)| *c == p) {
+            candidates.push((p, origin));
+        }
+    }
+    candidates
 }
 
 /// What the chart says of one claim's `volumeAttributesClassName`: the values paths its template
