@@ -22,13 +22,7 @@ pub(crate) fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode>
             "add --values FILE (the values file the chart's schema checks)"
         ));
     }
-    let chart_schema = match &a.values_schema {
-        Some(path) => {
-            let text = fsutil::read_text(path).map_err(|e| anyhow!(e))?;
-            Some(validate::ChartSchema::compile(path, &text).map_err(|e| anyhow!(e))?)
-        }
-        None => None,
-    };
+    let chart_schema = chart_schema(&a)?;
     let format = format_of(&a.format);
     let blocks = match a.chart.as_deref() {
         Some(chart) => chart_blocks(&a, chart, diag)?,
@@ -56,6 +50,36 @@ pub(crate) fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode>
         product_color(&a.color, a.output.as_deref()),
     );
     deliver(a.output.as_deref(), &out)?;
+    diag.say(&format!(
+        "pvc-resize: {}",
+        summary(&a, values, (valid, invalid, skipped), broken)
+    ));
+    Ok(ExitCode::from(if broken > 0 {
+        2
+    } else {
+        u8::from(invalid > 0)
+    }))
+}
+
+/// The chart's values schema of `--values-schema`, compiled (`None` without the flag).
+fn chart_schema(a: &ValidateArgs) -> Result<Option<validate::ChartSchema>> {
+    Ok(match &a.values_schema {
+        Some(path) => {
+            let text = fsutil::read_text(path).map_err(|e| anyhow!(e))?;
+            Some(validate::ChartSchema::compile(path, &text).map_err(|e| anyhow!(e))?)
+        }
+        None => None,
+    })
+}
+
+/// The counts said on stderr: values blocks, manifest objects (the totals less the values'),
+/// unreadable files.
+fn summary(
+    a: &ValidateArgs,
+    values: (usize, usize),
+    (valid, invalid, skipped): (usize, usize, usize),
+    broken: usize,
+) -> String {
     // Values blocks and manifest objects are counted apart: "5 valid" of both said nothing.
     let mut parts = Vec::new();
     if !a.values.is_empty() {
@@ -75,12 +99,7 @@ pub(crate) fn run_validate(a: ValidateArgs, diag: &mut Diag) -> Result<ExitCode>
         "{broken} unreadable (Kubernetes {} schemas)",
         a.kubernetes_version
     ));
-    diag.say(&format!("pvc-resize: {}", parts.join("; ")));
-    Ok(ExitCode::from(if broken > 0 {
-        2
-    } else {
-        u8::from(invalid > 0)
-    }))
+    parts.join("; ")
 }
 
 /// Validates every input file; one unreadable file doesn't stop the others. Returns the sum of
