@@ -826,10 +826,7 @@ fn build_edits(
     let mut pending = resizes.iter().peekable();
     let mut line_delta: isize = 0;
     let mut byte_delta: isize = 0;
-    let mut by_chunk: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (i, f) in found.iter().enumerate() {
-        by_chunk.entry(f.chunk).or_default().push(i);
-    }
+    let by_chunk = by_chunk(found);
     for (index, chunk) in chunks.iter().enumerate() {
         let mut here = Vec::new();
         while let Some(r) = pending.next_if(|r| r.range.start < chunk.range.end) {
@@ -839,18 +836,7 @@ fn build_edits(
             continue;
         }
         let text = &input[chunk.range.clone()];
-        let mut doc: Option<String> = None;
-        if !here.is_empty() {
-            let mut local = String::with_capacity(text.len() + 16);
-            let mut cursor = chunk.range.start;
-            for r in &here {
-                local.push_str(&input[cursor..r.range.start]);
-                local.push_str(&r.text);
-                cursor = r.range.end;
-            }
-            local.push_str(&input[cursor..chunk.range.end]);
-            doc = Some(local);
-        }
+        let mut doc = (!here.is_empty()).then(|| resized(input, chunk, &here));
         let mut was_patched = false;
         if let Some(patches) = &opts.patches {
             let current = doc.as_deref().unwrap_or(text);
@@ -885,6 +871,28 @@ fn build_edits(
         patches.check_all_used()?;
     }
     Ok((edits, patched))
+}
+
+/// The indices into `found` of the StatefulSets of each chunk.
+fn by_chunk(found: &[Found]) -> HashMap<usize, Vec<usize>> {
+    let mut by_chunk: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, f) in found.iter().enumerate() {
+        by_chunk.entry(f.chunk).or_default().push(i);
+    }
+    by_chunk
+}
+
+/// The text of a chunk with its resizes (`here`, in order) written in.
+fn resized(input: &str, chunk: &Chunk, here: &[&Resize]) -> String {
+    let mut local = String::with_capacity(chunk.range.len() + 16);
+    let mut cursor = chunk.range.start;
+    for r in here {
+        local.push_str(&input[cursor..r.range.start]);
+        local.push_str(&r.text);
+        cursor = r.range.end;
+    }
+    local.push_str(&input[cursor..chunk.range.end]);
+    local
 }
 
 /// A changed chunk must keep its number of documents and end where a marker line can follow,
