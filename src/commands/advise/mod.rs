@@ -481,6 +481,8 @@ fn ordinals(
     (ordinals, fullest, days_to_full)
 }
 
+/// One group of volumes (a claim template's PVCs, or a PVC) advised: its sizes, the size to
+/// propose and why, the next step; its findings go to `findings`.
 fn group<'a>(
     input: &Input<'_>,
     m: &Metrics,
@@ -492,25 +494,10 @@ fn group<'a>(
     let cluster_file = input.cluster.0;
     let readings = readings(m, v, cluster_file, findings);
     let live_max = v.pvcs.iter().filter_map(|p| p.bytes).max().unwrap_or(0);
-    let volumes: Vec<Volume<'_>> = v
-        .pvcs
-        .iter()
-        .zip(&readings)
-        .filter_map(|(p, r)| {
-            Some(Volume {
-                reading: r.as_ref()?,
-                live_bytes: p.bytes?,
-            })
-        })
-        .collect();
-    let proposal = policy::propose(&input.policy, &volumes, live_max);
+    let proposal = propose(input, v, &readings, live_max);
     let s = sides(index, renders, v);
     let sizes = sizes(v, &s, cluster_file);
-    let drift: Vec<SizeSource> = sizes
-        .iter()
-        .filter(|z| policy::bytes_of(&z.size).is_some_and(|b| b < live_max))
-        .cloned()
-        .collect();
+    let drift = drift(&sizes, live_max);
     let (ordinals, fullest, days_to_full) = ordinals(m, v, &readings);
     let (proposed, reason) = decide(&proposal, &drift, live_max);
     let live_size = v
@@ -552,6 +539,36 @@ fn group<'a>(
     ctx.max_finding(&proposal, findings);
     ctx.drift_finding(&g, findings);
     g
+}
+
+/// The policy's proposal for a group, from the volumes that have both a reading and a live size.
+fn propose(
+    input: &Input<'_>,
+    v: &Volumes,
+    readings: &[Option<Reading>],
+    live_max: u64,
+) -> Proposal {
+    let volumes: Vec<Volume<'_>> = v
+        .pvcs
+        .iter()
+        .zip(readings)
+        .filter_map(|(p, r)| {
+            Some(Volume {
+                reading: r.as_ref()?,
+                live_bytes: p.bytes?,
+            })
+        })
+        .collect();
+    policy::propose(&input.policy, &volumes, live_max)
+}
+
+/// The size sources smaller than the largest live PVC (drift).
+fn drift(sizes: &[SizeSource], live_max: u64) -> Vec<SizeSource> {
+    sizes
+        .iter()
+        .filter(|z| policy::bytes_of(&z.size).is_some_and(|b| b < live_max))
+        .cloned()
+        .collect()
 }
 
 /// The size to propose and why: the policy's when the usage needs it, else the largest live PVC
