@@ -384,40 +384,46 @@ fn markdown_targets(o: &mut String, plan: &Plan) {
         );
     }
     if plan.attributes_class.is_some() {
+        markdown_classes(o, plan);
+    }
+}
+
+/// The markdown table of the targets' VolumeAttributesClass: the class from and to, the values
+/// path, and each PVC's class now.
+fn markdown_classes(o: &mut String, plan: &Plan) {
+    let _ = writeln!(
+        o,
+        "\n| StatefulSet | claim | volumeAttributesClassName | values path | PVCs now |\n|---|---|---|---|---|"
+    );
+    for t in &plan.targets {
+        let Some(c) = &t.attributes_class else {
+            continue;
+        };
+        let live: Vec<String> = t
+            .pvcs
+            .iter()
+            .map(|p| {
+                format!(
+                    "`{}` {}",
+                    p.name,
+                    p.attributes_class.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
         let _ = writeln!(
             o,
-            "\n| StatefulSet | claim | volumeAttributesClassName | values path | PVCs now |\n|---|---|---|---|---|"
+            "| `{}` | `{}` | {} -> `{}` | {} | {} |",
+            t.statefulset,
+            t.claim,
+            c.from
+                .as_deref()
+                .map_or("(none)".to_owned(), |f| format!("`{f}`")),
+            c.to,
+            c.values_path
+                .as_deref()
+                .map_or("-".to_owned(), |p| format!("`{p}`")),
+            live.join("<br>")
         );
-        for t in &plan.targets {
-            let Some(c) = &t.attributes_class else {
-                continue;
-            };
-            let live: Vec<String> = t
-                .pvcs
-                .iter()
-                .map(|p| {
-                    format!(
-                        "`{}` {}",
-                        p.name,
-                        p.attributes_class.as_deref().unwrap_or("?")
-                    )
-                })
-                .collect();
-            let _ = writeln!(
-                o,
-                "| `{}` | `{}` | {} -> `{}` | {} | {} |",
-                t.statefulset,
-                t.claim,
-                c.from
-                    .as_deref()
-                    .map_or("(none)".to_owned(), |f| format!("`{f}`")),
-                c.to,
-                c.values_path
-                    .as_deref()
-                    .map_or("-".to_owned(), |p| format!("`{p}`")),
-                live.join("<br>")
-            );
-        }
     }
 }
 
