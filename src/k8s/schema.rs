@@ -349,6 +349,9 @@ impl Defs<'_> {
     }
 }
 
+/// The verdict of `schema` on `inst`, `depth` levels of `$ref` and subschemas down: every keyword's,
+/// stopping at the first `Invalid`. Kept whole: the schema check's recursion, one match over every
+/// keyword.
 fn node_check(defs: &Defs<'_>, schema: &Value, inst: &Value, depth: usize) -> Verdict {
     let map = match schema {
         Value::Bool(b) => return Verdict::from_bool(*b),

@@ -500,7 +500,8 @@ fn flow_white(docs: &[Document], at: usize) -> bool {
 
 /// One parse of `parsed` (the stream, or a copy with some tabs made spaces) with every check made
 /// on `src`. On an error, the offset of the line to retry with its indentation's tabs as spaces,
-/// when the error is the parser's refusal of a tab there.
+/// when the error is the parser's refusal of a tab there. Kept whole: the parser's per-event loop,
+/// a hot path.
 fn parse_events(
     src: &str,
     parsed: &str,
