@@ -2093,35 +2093,12 @@ impl Steps<'_, '_> {
             })
             .collect();
         commands.push(upgrade(self.input, self.values_file, self.version, false));
-        let plain: Vec<&str> = self
-            .targets
-            .iter()
-            .filter_map(|t| t.pvc.as_deref())
-            .collect();
-        let operated = self.operated_detail();
-        let grows = if plain.is_empty() {
-            operated
-        } else {
-            format!(
-                " The upgrade also grows the PVCs the chart renders itself ({}): Helm patches each changed object with a three-way merge of the release's manifest, the new render and the live object, which sets the PVC's spec.resources.requests.storage to {}; no orphan delete and no patch by hand are needed for them. After the upgrade each must request {}, or the script stops and names the values path.",
-                plain.join(", "),
-                self.size(),
-                self.size()
-            ) + &operated
-        };
         let kruise: Vec<&str> = self
             .statefulsets()
             .filter(|t| t.kruise.is_some())
             .map(|t| t.statefulset.as_str())
             .collect();
-        let grows = if kruise.is_empty() {
-            grows
-        } else {
-            format!(
-                "{grows} The upgrade changes the claim templates of the Advanced StatefulSets ({}) in place: OpenKruise's webhook accepts it (no orphan delete); their PVCs grow in the next step.",
-                kruise.join(", ")
-            )
-        };
+        let grows = self.upgrade_grows(&kruise);
         let (title, detail) = if commands.len() == 1 && !kruise.is_empty() {
             (
                 "Upgrade the release: the Advanced StatefulSets' claim templates change in place"
@@ -2151,6 +2128,35 @@ impl Steps<'_, '_> {
             )
         };
         step("replace-statefulsets", "main", title, &detail, commands)
+    }
+
+    /// What the upgrade grows besides the claim templates, as sentences of the replace step's
+    /// detail: the PVCs the chart renders, the operators' claims, the Advanced StatefulSets'.
+    fn upgrade_grows(&self, kruise: &[&str]) -> String {
+        let plain: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.pvc.as_deref())
+            .collect();
+        let operated = self.operated_detail();
+        let grows = if plain.is_empty() {
+            operated
+        } else {
+            format!(
+                " The upgrade also grows the PVCs the chart renders itself ({}): Helm patches each changed object with a three-way merge of the release's manifest, the new render and the live object, which sets the PVC's spec.resources.requests.storage to {}; no orphan delete and no patch by hand are needed for them. After the upgrade each must request {}, or the script stops and names the values path.",
+                plain.join(", "),
+                self.size(),
+                self.size()
+            ) + &operated
+        };
+        if kruise.is_empty() {
+            grows
+        } else {
+            format!(
+                "{grows} The upgrade changes the claim templates of the Advanced StatefulSets ({}) in place: OpenKruise's webhook accepts it (no orphan delete); their PVCs grow in the next step.",
+                kruise.join(", ")
+            )
+        }
     }
 
     /// What the upgrade does to the custom resources' claim templates (empty without any).
