@@ -649,7 +649,12 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
         chart_version: chart_version.as_deref(),
         ..*input
     };
-    let size = input.size;
+    plan_of(input, chunks)
+}
+
+/// The plan of inputs checked and named (the chart's name and version read from the render): the
+/// scan, the targets, the values change, the steps and the findings.
+fn plan_of(input: &Input<'_>, chunks: Vec<stream::Chunk>) -> Result<Plan, String> {
     let cluster = match input.cluster {
         Some((name, text)) => Some(read_cluster(name, text, input.namespace)?),
         None => None,
@@ -664,7 +669,7 @@ pub fn build(input: &Input<'_>) -> Result<Plan, String> {
     );
     let mut findings = Vec::new();
     let targets = all_targets(input, selection.as_ref(), cluster.as_ref(), &mut findings)?;
-    let new = SizeInfo::of(&size.text);
+    let new = SizeInfo::of(&input.size.text);
 
     // The values change, when a values file is given: every target's path, in one edit.
     let values_paths = chart::values_paths(input, &targets);
