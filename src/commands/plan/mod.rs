@@ -1715,57 +1715,65 @@ fn target_reads(input: &Input<'_>, targets: &[Target]) -> (Vec<Command>, Vec<Com
             "jsonpath={.spec.persistentVolumeClaimRetentionPolicy}{.spec.volumeClaimUpdateStrategy}{.spec.volumeClaimUpdatePolicy}",
             ]));
         }
-        if let Some(selector) = &t.selector {
-            let selector = format!("--selector={selector}");
-            pvcs.push(kubectl(input, false, &[
-                "get",
-                "pvc",
-                &selector,
-                "-o",
-                "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}{\"\\n\"}{end}",
-            ]));
-        }
-        for p in &t.pvcs {
-            pvcs.push(kubectl(input, false, &[
-                "get",
-                "pvc",
-                &p.name,
-                "-o",
-                "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
-            ]));
-        }
-        for p in t
-            .pvcs
-            .iter()
-            .filter(|p| t.is_statefulset() && t.ordinals().contains(p.ordinal))
-        {
-            pvcs.push(kubectl(
-                input,
-                false,
-                &[
-                    "get",
-                    "pod",
-                    &p.pod,
-                    "-o",
-                    "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
-                ],
-            ));
-        }
-        if let Some(sc) = &t.storage_class {
-            pvcs.push(kubectl(
-                input,
-                false,
-                &[
-                    "get",
-                    "storageclass",
-                    sc,
-                    "-o",
-                    "jsonpath={.allowVolumeExpansion}",
-                ],
-            ));
-        }
+        pvcs.extend(pvc_reads(input, t));
     }
     (sts, pvcs)
+}
+
+/// The preflight's reads of one target's PVCs (check `pvcs`): each PVC's phase, class and request,
+/// its pod's readiness, and its StorageClass's expansion.
+fn pvc_reads(input: &Input<'_>, t: &Target) -> Vec<Command> {
+    let mut pvcs = Vec::new();
+    if let Some(selector) = &t.selector {
+        let selector = format!("--selector={selector}");
+        pvcs.push(kubectl(input, false, &[
+            "get",
+            "pvc",
+            &selector,
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}{\"\\n\"}{end}",
+        ]));
+    }
+    for p in &t.pvcs {
+        pvcs.push(kubectl(input, false, &[
+            "get",
+            "pvc",
+            &p.name,
+            "-o",
+            "jsonpath={.status.phase} {.spec.storageClassName} {.spec.resources.requests.storage}",
+        ]));
+    }
+    for p in t
+        .pvcs
+        .iter()
+        .filter(|p| t.is_statefulset() && t.ordinals().contains(p.ordinal))
+    {
+        pvcs.push(kubectl(
+            input,
+            false,
+            &[
+                "get",
+                "pod",
+                &p.pod,
+                "-o",
+                "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+            ],
+        ));
+    }
+    if let Some(sc) = &t.storage_class {
+        pvcs.push(kubectl(
+            input,
+            false,
+            &[
+                "get",
+                "storageclass",
+                sc,
+                "-o",
+                "jsonpath={.allowVolumeExpansion}",
+            ],
+        ));
+    }
+    pvcs
 }
 
 fn chart_label(input: &Input<'_>, version: &str) -> String {
