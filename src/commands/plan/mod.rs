@@ -1622,6 +1622,7 @@ pub fn upgrade(input: &Input<'_>, values_file: &str, version: &str, dry_run: boo
 }
 
 /// The read-only checks of the preflight, in the script's order (`check_<id>` in src/script/resize.sh).
+/// Kept whole: one list of the checks in the script's order, each entry a check.
 fn preflight(
     input: &Input<'_>,
     targets: &[Target],
