@@ -266,7 +266,14 @@ pub fn set_text(src: &str, path: &ValuesPath, text: &str) -> Result<Edit, EditEr
             warnings: Vec::new(),
         },
     };
-    let loaded = crate::k8s::schema::load_yaml_for_validation("", &edit.output).map_err(|e| {
+    read_back(&edit.output, path, text)?;
+    Ok(edit)
+}
+
+/// Checks that the edited file reads `text` at `path`, as Helm reads it; an error when it doesn't
+/// read or reads something else there.
+fn read_back(output: &str, path: &ValuesPath, text: &str) -> Result<(), EditError> {
+    let loaded = crate::k8s::schema::load_yaml_for_validation("", output).map_err(|e| {
         fail(
             "values-edit-unreadable",
             Pos { line: 1, col: 1 },
@@ -293,7 +300,7 @@ pub fn set_text(src: &str, path: &ValuesPath, text: &str) -> Result<Edit, EditEr
             format!("set {path}: {text} by hand"),
         ));
     }
-    Ok(edit)
+    Ok(())
 }
 
 /// The scalar at `path` that an edit replaces (`what` it must be, for the messages; `example` the
