@@ -513,6 +513,7 @@ pub fn read_git(rev: &str, path: &str) -> Result<String, String> {
     })
 }
 
+/// The text of PATH at REV, read through git; symbolic links inside the repository are followed.
 fn read_git_object(rev: &str, path: &str) -> Result<String, String> {
     let spec = format!("{rev}:{path}");
     if rev.starts_with('-') || rev.is_empty() {
@@ -521,43 +522,11 @@ fn read_git_object(rev: &str, path: &str) -> Result<String, String> {
         ));
     }
     // Paths are from the repository's root, as in `git show REV:PATH` (`./` is from here).
-    let mut path = if path.starts_with("./") || path.starts_with("../") {
-        let prefix = String::from_utf8_lossy(
-            &git(&["rev-parse", "--show-prefix"]).map_err(|e| format!("{spec}: {e}"))?,
-        )
-        .trim()
-        .to_owned();
-        normalize(&format!("{prefix}{path}"))
-            .ok_or_else(|| format!("{spec}: the path leaves the repository"))?
-    } else {
-        path.to_owned()
-    };
+    let mut path = from_root(&spec, path)?;
     for _ in 0..MAX_GIT_LINKS {
-        let listing = git(&["ls-tree", "-z", "--full-tree", rev, "--", &path])
-            .map_err(|e| format!("{spec}: git cannot read it: {e}"))?;
-        let entry = String::from_utf8_lossy(&listing);
-        let entry = entry.split('\0').next().unwrap_or("");
-        let Some((meta, _)) = entry.split_once('\t') else {
-            return Err(format!(
-                "{spec}: no such file in {rev} (paths are from the repository's root)"
-            ));
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let (mode, object) = (fields[0], fields[2]);
-        match mode {
-            "040000" => {
-                return Err(format!(
-                    "{spec}: is a directory in {rev}, not a values file"
-                ));
-            }
-            "160000" => {
-                return Err(format!(
-                    "{spec}: is a submodule in {rev}; give the path of a file inside it from that repository"
-                ));
-            }
-            _ => {}
-        }
-        let blob = git(&["cat-file", "blob", object]).map_err(|e| format!("{spec}: {e}"))?;
+        let (mode, object) = tree_entry(&spec, rev, &path)?;
+        let mode = mode.as_str();
+        let blob = git(&["cat-file", "blob", &object]).map_err(|e| format!("{spec}: {e}"))?;
         if mode == "120000" {
             // A symbolic link: its content is the target, relative to the link's folder.
             let target = String::from_utf8_lossy(&blob).into_owned();
@@ -580,6 +549,51 @@ fn read_git_object(rev: &str, path: &str) -> Result<String, String> {
     Err(format!(
         "{spec}: more than {MAX_GIT_LINKS} symbolic links (a loop?)"
     ))
+}
+
+/// PATH of `REV:PATH` from the repository's root: `./` and `../` are from the current folder.
+fn from_root(spec: &str, path: &str) -> Result<String, String> {
+    Ok(if path.starts_with("./") || path.starts_with("../") {
+        let prefix = String::from_utf8_lossy(
+            &git(&["rev-parse", "--show-prefix"]).map_err(|e| format!("{spec}: {e}"))?,
+        )
+        .trim()
+        .to_owned();
+        normalize(&format!("{prefix}{path}"))
+            .ok_or_else(|| format!("{spec}: the path leaves the repository"))?
+    } else {
+        path.to_owned()
+    })
+}
+
+/// The mode and object of PATH in REV's tree; an error for no such path, a directory or a
+/// submodule.
+fn tree_entry(spec: &str, rev: &str, path: &str) -> Result<(String, String), String> {
+    let listing = git(&["ls-tree", "-z", "--full-tree", rev, "--", path])
+        .map_err(|e| format!("{spec}: git cannot read it: {e}"))?;
+    let entry = String::from_utf8_lossy(&listing);
+    let entry = entry.split('\0').next().unwrap_or("");
+    let Some((meta, _)) = entry.split_once('\t') else {
+        return Err(format!(
+            "{spec}: no such file in {rev} (paths are from the repository's root)"
+        ));
+    };
+    let fields: Vec<&str> = meta.split(' ').collect();
+    let (mode, object) = (fields[0], fields[2]);
+    match mode {
+        "040000" => {
+            return Err(format!(
+                "{spec}: is a directory in {rev}, not a values file"
+            ));
+        }
+        "160000" => {
+            return Err(format!(
+                "{spec}: is a submodule in {rev}; give the path of a file inside it from that repository"
+            ));
+        }
+        _ => {}
+    }
+    Ok((mode.to_owned(), object.to_owned()))
 }
 
 /// `a/./b/../c` to `a/c`; `None` when `..` leaves the root.
