@@ -163,12 +163,7 @@ pub fn discover_class(
     let mut out = Vec::new();
     for want in wants {
         let source = base.object(&want.object).and_then(|d| d.source.clone());
-        let mut reads: Vec<String> = first.map(str::to_owned).into_iter().collect();
-        for p in template_field_reads(chart, source.as_deref(), "volumeAttributesClassName:") {
-            if !reads.contains(&p) {
-                reads.push(p);
-            }
-        }
+        let reads = class_reads(chart, first, source.as_deref());
         let mut found = ClassPath {
             source,
             reads: reads.clone(),
@@ -196,26 +191,40 @@ pub fn discover_class(
                     found.proven = Some(path);
                     break;
                 }
-                Ok(Some(c)) if c == class => found.tried.push((
-                    path,
-                    format!(
-                        "it sets the class, but also changes {}: only the target claim templates may change",
-                        others.join(", ")
-                    ),
-                )),
-                Ok(other) => found.tried.push((
-                    path,
-                    format!(
-                        "the claim template's class is then {}",
-                        other.unwrap_or("unset")
-                    ),
-                )),
+                Ok(got) => found.tried.push((path, not_proven(got, class, &others))),
                 Err(e) => found.tried.push((path, e.clone())),
             }
         }
         out.push(found);
     }
     Ok(out)
+}
+
+/// The paths to try for a claim's class, each once: the one given, then those its template reads
+/// on the `volumeAttributesClassName:` line.
+fn class_reads(chart: &Chart, first: Option<&str>, source: Option<&str>) -> Vec<String> {
+    let mut reads: Vec<String> = first.map(str::to_owned).into_iter().collect();
+    for p in template_field_reads(chart, source, "volumeAttributesClassName:") {
+        if !reads.contains(&p) {
+            reads.push(p);
+        }
+    }
+    reads
+}
+
+/// Why a rendered path is not the class's: it sets the class but changes other documents too, or
+/// the claim template's class is then another one (or none).
+fn not_proven(got: Option<&str>, class: &str, others: &[String]) -> String {
+    match got {
+        Some(c) if c == class => format!(
+            "it sets the class, but also changes {}: only the target claim templates may change",
+            others.join(", ")
+        ),
+        other => format!(
+            "the claim template's class is then {}",
+            other.unwrap_or("unset")
+        ),
+    }
 }
 
 /// The `volumeAttributesClassName` of a claim template in a render.
