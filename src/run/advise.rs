@@ -4,25 +4,15 @@
 use super::*;
 use crate::cli::AdviseArgs;
 use anyhow::{Context, Result, anyhow};
+use pvc_resize::commands::advise::{self, policy};
 use pvc_resize::finding::{Report, Severity};
 use pvc_resize::fsutil;
 use pvc_resize::output;
 use std::process::ExitCode;
 
 pub(crate) fn run_advise(a: AdviseArgs, diag: &mut Diag) -> Result<ExitCode> {
-    use pvc_resize::commands::advise::{self, metrics, policy};
-    let policy = policy::Policy {
-        target_bp: policy::parse_percent("--target-usage", &a.target_usage)
-            .map_err(|e| anyhow!(e))?,
-        min_step: policy::parse_step(&a.min_step).map_err(|e| anyhow!(e))?,
-        max: a
-            .max
-            .as_deref()
-            .map(parse_size)
-            .transpose()
-            .context("--max")?,
-        horizon_ms: policy::parse_duration("--horizon", &a.horizon).map_err(|e| anyhow!(e))?,
-    };
+    use pvc_resize::commands::advise::metrics;
+    let policy = policy_of(&a)?;
     let metric_files = read_all(&a.metrics, false)?;
     let sources: Vec<metrics::Source<'_>> = metric_files
         .iter()
@@ -49,21 +39,7 @@ pub(crate) fn run_advise(a: AdviseArgs, diag: &mut Diag) -> Result<ExitCode> {
         },
     };
     let advice = advise::advise(&input).map_err(|e| anyhow!(e))?;
-    let out = match a.format.as_str() {
-        "markdown" => advise::render::markdown(&advice),
-        "json" => advise::render::json(&advice),
-        "github" | "sarif" => output::render(
-            &Report::new("advise", advice.findings.clone()),
-            format_of(&a.format),
-            false,
-        ),
-        _ => advise::render::text(
-            &advice,
-            output::text::Style {
-                color: stdout_color(&a.color),
-            },
-        ),
-    };
+    let out = rendered(&a, &advice);
     emit(out.as_bytes())?;
     let acting = advice.groups.iter().filter(|g| g.needs_action).count();
     diag.say(&format!(
@@ -75,6 +51,41 @@ pub(crate) fn run_advise(a: AdviseArgs, diag: &mut Diag) -> Result<ExitCode> {
         advice.findings.iter().filter(|f| f.severity == Severity::Notice).count(),
     ));
     Ok(ExitCode::from(u8::from(advice.needs_action)))
+}
+
+/// The sizing policy of the flags (`--target-usage`, `--min-step`, `--max`, `--horizon`).
+fn policy_of(a: &AdviseArgs) -> Result<policy::Policy> {
+    Ok(policy::Policy {
+        target_bp: policy::parse_percent("--target-usage", &a.target_usage)
+            .map_err(|e| anyhow!(e))?,
+        min_step: policy::parse_step(&a.min_step).map_err(|e| anyhow!(e))?,
+        max: a
+            .max
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .context("--max")?,
+        horizon_ms: policy::parse_duration("--horizon", &a.horizon).map_err(|e| anyhow!(e))?,
+    })
+}
+
+/// The advice in the format asked: markdown, JSON, a findings report, or text.
+fn rendered(a: &AdviseArgs, advice: &advise::Advice) -> String {
+    match a.format.as_str() {
+        "markdown" => advise::render::markdown(advice),
+        "json" => advise::render::json(advice),
+        "github" | "sarif" => output::render(
+            &Report::new("advise", advice.findings.clone()),
+            format_of(&a.format),
+            false,
+        ),
+        _ => advise::render::text(
+            advice,
+            output::text::Style {
+                color: stdout_color(&a.color),
+            },
+        ),
+    }
 }
 
 /// The files of a path: itself, or every file under a folder (recursively, in name order; with
