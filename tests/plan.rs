@@ -320,6 +320,19 @@ fn scripts_pass_bash_n_and_shellcheck() {
             s.display(),
             String::from_utf8_lossy(&out.stderr)
         );
+        // `--help` offers the scale-to-zero flag exactly when the plan has the fallback.
+        let help = Command::new(&bash).arg(s).arg("--help").output().unwrap();
+        let err = String::from_utf8_lossy(&help.stderr);
+        assert!(help.status.success(), "{}: {err}", s.display());
+        let offered = !read(s)
+            .lines()
+            .any(|l| l.starts_with("NO_FALLBACK=") && l != "NO_FALLBACK=''");
+        assert_eq!(
+            err.contains("[--fallback-scale-to-zero]"),
+            offered,
+            "{}: {err}",
+            s.display()
+        );
     }
     let Some(shellcheck) = program("shellcheck") else {
         return;

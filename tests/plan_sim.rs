@@ -2780,6 +2780,15 @@ fn a_clickhouse_installation_with_a_wrong_path_or_class_changes_nothing() {
 fn a_clickhouse_installation_the_upgrade_left_as_it_was_stops_the_script() {
     let Some(e) = env() else { return };
     let sim = chi_sim(&e, "online", &[]);
+    // No scale-to-zero fallback here: neither the header nor `--help` offers the flag.
+    let script = read(&sim.dir.path().join("resize.sh"));
+    assert!(script.contains("bash THIS_SCRIPT. Run again"), "{script}");
+    let (code, help) = sim.run_with(&["--help"], &[]);
+    assert_eq!(code, 0, "{help}");
+    assert!(
+        help.contains("usage: bash resize.sh\n  (no --fallback-scale-to-zero: "),
+        "{help}"
+    );
     sim.edit(|s| s["faults"]["chi_not_applied"] = json!(true));
     let before = sim.state();
     let what = "installation left as it was";

@@ -42,7 +42,12 @@ for setting in PVC_RESIZE_WAIT_SECONDS:"$WAIT_SECONDS" PVC_RESIZE_POLL_SECONDS:"
     { printf 'pvc-resize: %s must be a whole number of seconds, not %q\n' "${setting%%:*}" "${setting#*:}" >&2; exit 2; }
 done
 
+# The flag only where the plan offers the fallback (NO_FALLBACK empty; else the header refuses it).
 usage() {
+  if [ -n "${NO_FALLBACK:-}" ]; then
+    printf 'usage: bash %s\n  (no --fallback-scale-to-zero: %s)\n' "$0" "$NO_FALLBACK" >&2
+    return
+  fi
   cat >&2 <<EOF
 usage: bash $0 [--fallback-scale-to-zero]
   --fallback-scale-to-zero  scale the StatefulSets to 0 around the PVC patches, for clouds that can't

@@ -584,9 +584,14 @@ pub fn script(plan: &Plan) -> Result<String, String> {
         need.context.escape_debug(),
         plan.size.text
     );
+    let flag = if plan.fallback_offered {
+        " [--fallback-scale-to-zero]"
+    } else {
+        ""
+    };
     let _ = writeln!(
         o,
-        "# Review it, then run it from this folder: bash THIS_SCRIPT [--fallback-scale-to-zero]. Run again after any\n# failure: it resumes. Below the data header is the fixed logic (src/script/resize.sh in pvc-resize)."
+        "# Review it, then run it from this folder: bash THIS_SCRIPT{flag}. Run again after any\n# failure: it resumes. Below the data header is the fixed logic (src/script/resize.sh in pvc-resize)."
     );
     let _ = writeln!(
         o,
